@@ -17,6 +17,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+import plotly
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -84,6 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "siting.context_processors.roles",
             ],
         },
     },
@@ -123,7 +125,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# plotly.js is served from the installed plotly package, so the page and the Python side
+# always agree on the version and nothing is fetched from a CDN.
+STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/plotly", Path(plotly.__file__).parent / "package_data")]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {
@@ -175,3 +179,12 @@ LOGGING = {
 }
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# The sweep recovers runs from crashed workers and publishes runs saved while Redis was down.
+CELERY_BEAT_SCHEDULE = {
+    "scoring-runs-sweep": {"task": "siting.scoring_runs_sweep", "schedule": float(os.environ.get("GIGASITE_SWEEP_EVERY_S", "15"))},
+}
+GIGASITE_STALE_AFTER_S = float(os.environ.get("GIGASITE_STALE_AFTER_S", "60"))
+CELERY_BROKER_CONNECTION_TIMEOUT = 3.0
+if CELERY_BROKER_URL.startswith("redis"):
+    CELERY_BROKER_TRANSPORT_OPTIONS.update({"socket_connect_timeout": 3, "socket_timeout": 10})

@@ -5,6 +5,8 @@ Coordinates are WGS84 longitude/latitude in degrees throughout.
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -114,3 +116,141 @@ class SiteUpload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.uploaded_at:%Y-%m-%d})"
+
+
+class Scenario(models.Model):
+    """A named set of scoring parameters (the JSON of ``siting.scoring.params.ScenarioParams``)."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    preset = models.CharField(max_length=16, default="default", help_text=_("The preset the parameters started from."))
+    params = models.JSONField(help_text=_("Every model parameter; see MODEL.md for sources."))
+    created_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="scenarios")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScoringRun(models.Model):
+    """One scoring of every site for every size of a scenario's ladder, with its exact inputs.
+
+    Lifecycle: queued → running → succeeded | failed | cancelled. A run keeps a snapshot of
+    the scenario's parameters and of the input data (``RunInput``), so it can be shown and
+    reproduced after the scenario or the data changed.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    scenario = models.ForeignKey(Scenario, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    scenario_name = models.CharField(max_length=100)
+    params = models.JSONField(help_text=_("Snapshot of the scenario parameters used."))
+    draws = models.PositiveIntegerField(default=0, help_text=_("Monte Carlo draws (0 = none)."))
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress_pct = models.FloatField(default=0.0)
+    stage = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True)
+    data_vintage = models.JSONField(default=dict, blank=True, help_text=_("Datasets, hashes and counts the run used."))
+    n_sites = models.PositiveIntegerField(default=0)
+    n_chunks = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    dispatched_at = models.DateTimeField(null=True, blank=True, help_text=_("When the start message reached the broker."))
+    created_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="scoring_runs")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress_pct__gte=0) & Q(progress_pct__lte=100), name="run_progress_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scenario_name} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class RunInput(models.Model):
+    """The exact input tables of a run (sites, grid, zones, hourly carbon), compressed."""
+
+    run = models.OneToOneField(ScoringRun, on_delete=models.CASCADE, related_name="input")
+    payload = models.BinaryField(help_text=_("Compressed NumPy archive of the input frames."))
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class RunChunk(models.Model):
+    """One unit of work of a run: here, one cluster size of the ladder with its Monte Carlo.
+
+    Sites of one size must be ranked together (ranks and Monte Carlo rank statistics depend
+    on every site), so the ladder is the axis that splits a run across workers.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveSmallIntegerField()
+    size_h100e = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    progress_pct = models.FloatField(default=0.0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="run_chunk_unique")]
+
+
+class RunResult(models.Model):
+    """The full result table of one run at one cluster size, columnar and compressed.
+
+    One row per (run, size) keeps writes to one INSERT per chunk and reads to one blob; the
+    summary columns let lists and cards show a run without opening the blob.
+    """
+
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="results")
+    size_h100e = models.PositiveIntegerField()
+    n_sites = models.PositiveIntegerField()
+    n_feasible = models.PositiveIntegerField()
+    best_site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    best_score = models.FloatField(null=True, blank=True)
+    table = models.BinaryField(help_text=_("Compressed NumPy archive, one column per computed quantity."))
+    options = models.BinaryField(null=True, blank=True, help_text=_("Connection options per site (compressed)."))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "size_h100e"]
+        constraints = [models.UniqueConstraint(fields=["run", "size_h100e"], name="run_result_unique")]

@@ -1,0 +1,378 @@
+"""Scoring runs: start, execute (as chunks on any worker), cancel, and recover from crashes.
+
+The lifecycle lives on the ``ScoringRun`` row and every transition is a conditional UPDATE,
+so two workers, a redelivered message or a user's cancel can race without harm:
+
+- ``scoring_run_start``: a queued run; its start message is published after the commit.
+- ``scoring_run_execute``: claims queued → running, snapshots the inputs (sites, grid, zones)
+  into ``RunInput`` and fans out one ``RunChunk`` per cluster size.
+- ``scoring_chunk_execute``: claims pending → running, scores that size from the snapshot
+  (with its Monte Carlo), and stores its ``RunResult`` in one transaction; the chunk that
+  completes the set marks the run succeeded. A run is never succeeded with a size missing.
+- ``scoring_runs_sweep``: periodic; gives back chunks whose worker stopped beating (a crash),
+  fails them after ``MAX_ATTEMPTS``, and re-publishes runs the broker never received.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import socket
+import threading
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from . import frames, selectors
+from .models import RunChunk, RunInput, RunResult, Scenario, ScoringRun
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_INTERVAL_S = 5.0
+"""How often a busy worker proves it is alive. [s]"""
+STALE_AFTER_S = float(getattr(settings, "GIGASITE_STALE_AFTER_S", 60.0))
+"""A running chunk whose heartbeat is older than this is taken as lost (worker crashed). [s]"""
+MAX_ATTEMPTS = 3
+"""Tries per chunk before the run is failed with the reason."""
+REDISPATCH_AFTER_S = 10.0
+"""A queued run whose start message never reached the broker is re-published after this. [s]"""
+
+
+class RunCancelled(Exception):
+    """Raised inside a chunk when its run was cancelled meanwhile."""
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{threading.get_native_id()}"
+
+
+# --- start -----------------------------------------------------------------------------------
+
+
+def scoring_run_start(
+    *,
+    params: dict[str, Any],
+    draws: int,
+    scenario: Scenario | None = None,
+    name: str = "",
+    user=None,
+) -> ScoringRun:
+    """Create a queued run and publish its start message once the transaction commits.
+
+    If the broker is unreachable the run stays queued with ``dispatched_at`` empty; the sweep
+    publishes it when the broker is back. Callers read ``run.dispatched_at`` after the call to
+    tell the user.
+    """
+    from siting.scoring.params import ScenarioParams
+
+    ScenarioParams.from_dict(params)  # validate before anything is saved
+    with transaction.atomic():
+        run = ScoringRun.objects.create(
+            scenario=scenario,
+            scenario_name=name or (scenario.name if scenario else "ad hoc"),
+            params=params,
+            draws=draws,
+            created_by=user if user is not None and user.is_authenticated else None,
+            stage="queued",
+        )
+        transaction.on_commit(lambda: scoring_run_dispatch(run_id=run.id))
+    run.refresh_from_db()
+    return run
+
+
+def scoring_run_dispatch(*, run_id: int) -> bool:
+    """Publish the start message of a queued run; return False if the broker refused."""
+    from .tasks import scoring_run_execute_task
+
+    try:
+        scoring_run_execute_task.apply_async((run_id,), retry=False)
+    except Exception as exc:  # kombu raises OperationalError subclasses, redis its own
+        log.warning("Run %s: broker unreachable at dispatch: %s", run_id, exc)
+        ScoringRun.objects.filter(id=run_id, status=ScoringRun.Status.QUEUED).update(
+            stage="waiting for the job queue (broker unreachable); starts when it is back"
+        )
+        return False
+    ScoringRun.objects.filter(id=run_id, dispatched_at__isnull=True).update(dispatched_at=timezone.now())
+    return True
+
+
+# --- execute ---------------------------------------------------------------------------------
+
+
+def _input_frames() -> tuple[dict[str, Any], dict[str, Any]]:
+    from grid import selectors as grid_selectors
+
+    sites = selectors.site_frame()
+    grid = grid_selectors.grid_point_frame()
+    zones = grid_selectors.zone_frame()
+    hourly = grid_selectors.hourly_carbon_map()
+    return {"sites": sites, "grid": grid, "zones": zones}, {f"hourly/{k}": v for k, v in hourly.items()}
+
+
+def _data_vintage(n_sites: int, n_points: int) -> dict[str, Any]:
+    from grid.models import DatasetLoad
+
+    return {
+        "datasets": {d.dataset: {"sha256": d.sha256, "rows": d.rows, "vintage": d.vintage} for d in DatasetLoad.objects.all()},
+        "n_sites": n_sites,
+        "n_grid_points": n_points,
+    }
+
+
+def scoring_run_execute(*, run_id: int) -> None:
+    """Claim a queued run, snapshot its inputs and fan out one chunk per cluster size."""
+    now = timezone.now()
+    claimed = ScoringRun.objects.filter(id=run_id, status=ScoringRun.Status.QUEUED).update(
+        status=ScoringRun.Status.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        stage="snapshotting inputs",
+    )
+    if claimed != 1:
+        return  # already claimed, finished or cancelled: a redelivered message does nothing
+    run = ScoringRun.objects.get(id=run_id)
+    try:
+        from siting.scoring.params import ScenarioParams
+
+        params = ScenarioParams.from_dict(run.params)
+        input_frames, arrays = _input_frames()
+        blob = frames.frames_pack(input_frames, arrays)
+        with transaction.atomic():
+            # The snapshot may exist from an attempt that died after writing it: replace it.
+            RunInput.objects.filter(run_id=run_id).delete()
+            RunInput.objects.create(run_id=run_id, payload=blob, sha256=hashlib.sha256(blob).hexdigest())
+            RunChunk.objects.filter(run_id=run_id).delete()
+            RunChunk.objects.bulk_create(
+                [RunChunk(run_id=run_id, index=i, size_h100e=int(size)) for i, size in enumerate(params.sizes)]
+            )
+            updated = ScoringRun.objects.filter(id=run_id, status=ScoringRun.Status.RUNNING).update(
+                n_sites=len(input_frames["sites"]),
+                n_chunks=len(params.sizes),
+                data_vintage=_data_vintage(len(input_frames["sites"]), len(input_frames["grid"])),
+                stage="scoring",
+                heartbeat_at=timezone.now(),
+            )
+            if updated != 1:
+                transaction.set_rollback(True)  # cancelled meanwhile: leave no chunks behind
+                return
+            chunk_ids = list(RunChunk.objects.filter(run_id=run_id).values_list("id", flat=True))
+            transaction.on_commit(lambda: _publish_chunks(chunk_ids))
+    except Exception as exc:
+        log.exception("Run %s failed while preparing", run_id)
+        _fail_run(run_id, f"Preparing the inputs failed: {exc}")
+
+
+def _publish_chunks(chunk_ids: list[int]) -> None:
+    from .tasks import scoring_chunk_execute_task
+
+    for chunk_id in chunk_ids:
+        try:
+            scoring_chunk_execute_task.apply_async((chunk_id,), retry=False)
+        except Exception as exc:
+            # The sweep re-publishes pending chunks of running runs; nothing is lost.
+            log.warning("Chunk %s not published: %s", chunk_id, exc)
+
+
+class _Heartbeat:
+    """Beat a chunk's heartbeat from a side thread while the main thread computes."""
+
+    def __init__(self, chunk_id: int, run_id: int) -> None:
+        self.chunk_id, self.run_id = chunk_id, run_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name=f"heartbeat-{chunk_id}")
+
+    def _loop(self) -> None:
+        try:
+            while not self._stop.wait(HEARTBEAT_INTERVAL_S):
+                now = timezone.now()
+                RunChunk.objects.filter(id=self.chunk_id, status=RunChunk.Status.RUNNING).update(heartbeat_at=now)
+                ScoringRun.objects.filter(id=self.run_id, status=ScoringRun.Status.RUNNING).update(heartbeat_at=now)
+        finally:
+            connection.close()
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _check_not_cancelled(run_id: int) -> None:
+    status = ScoringRun.objects.filter(id=run_id).values_list("status", flat=True).first()
+    if status != ScoringRun.Status.RUNNING:
+        raise RunCancelled(status)
+
+
+def score_chunk(*, input_blob: bytes, params_dict: dict[str, Any], size_h100e: int, draws: int, progress=None):
+    """Score one cluster size from a run's input snapshot; return the engine's result."""
+    from siting.scoring import score_sites
+    from siting.scoring.params import ScenarioParams
+
+    input_frames, arrays = frames.frames_unpack(input_blob)
+    hourly = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("hourly/")}
+    params = dataclasses.replace(ScenarioParams.from_dict(params_dict), sizes=(int(size_h100e),))
+    return score_sites(
+        input_frames["sites"], input_frames["grid"], input_frames["zones"], params,
+        hourly_carbon=hourly or None, draws=draws, **({"progress": progress} if progress else {}),
+    )
+
+
+def scoring_chunk_execute(*, chunk_id: int) -> None:
+    """Claim a pending chunk, score its size, and store the result atomically."""
+    now = timezone.now()
+    claimed = RunChunk.objects.filter(
+        id=chunk_id, status=RunChunk.Status.PENDING, run__status=ScoringRun.Status.RUNNING
+    ).update(
+        status=RunChunk.Status.RUNNING, worker=_worker_name(), started_at=now, heartbeat_at=now,
+        attempts=F("attempts") + 1, error="",
+    )
+    if claimed != 1:
+        return
+    chunk = RunChunk.objects.select_related("run").get(id=chunk_id)
+    run = chunk.run
+    try:
+        with _Heartbeat(chunk.id, run.id):
+            result = score_chunk(
+                input_blob=run.input.payload, params_dict=run.params, size_h100e=chunk.size_h100e, draws=run.draws,
+            )
+        _check_not_cancelled(run.id)
+        _store_chunk_result(chunk, result)
+    except RunCancelled:
+        RunChunk.objects.filter(id=chunk_id).update(status=RunChunk.Status.FAILED, error="run cancelled")
+    except Exception as exc:
+        log.exception("Chunk %s of run %s failed", chunk_id, run.id)
+        RunChunk.objects.filter(id=chunk_id).update(status=RunChunk.Status.FAILED, error=str(exc)[:2000])
+        _fail_run(run.id, f"Scoring size {chunk.size_h100e:,} H100e failed: {exc}")
+
+
+def _store_chunk_result(chunk: RunChunk, result) -> None:
+    table = result.table
+    feasible = table[table["feasible"].astype(bool)]
+    best = feasible.sort_values("rank").iloc[0] if len(feasible) else None
+    packed = frames.frames_pack({"table": table})
+    options = getattr(result, "options", None)
+    packed_options = frames.frames_pack({"options": options}) if options is not None and len(options) else None
+    with transaction.atomic():
+        run = ScoringRun.objects.select_for_update().get(id=chunk.run_id)
+        if run.status != ScoringRun.Status.RUNNING:
+            raise RunCancelled(run.status)
+        RunResult.objects.filter(run_id=run.id, size_h100e=chunk.size_h100e).delete()
+        RunResult.objects.create(
+            run_id=run.id,
+            size_h100e=chunk.size_h100e,
+            n_sites=int(table["site_id"].nunique()),
+            n_feasible=int(len(feasible)),
+            best_site_id=int(best["site_id"]) if best is not None else None,
+            best_score=float(best["score"]) if best is not None else None,
+            table=packed,
+            options=packed_options,
+        )
+        now = timezone.now()
+        marked = RunChunk.objects.filter(id=chunk.id, status=RunChunk.Status.RUNNING).update(
+            status=RunChunk.Status.DONE, finished_at=now, progress_pct=100.0, heartbeat_at=now
+        )
+        if marked != 1:
+            # The sweep gave this chunk away meanwhile; the other attempt will store it.
+            transaction.set_rollback(True)
+            return
+        done = RunChunk.objects.filter(run_id=run.id, status=RunChunk.Status.DONE).count()
+        fields: dict[str, Any] = {"progress_pct": 100.0 * done / max(run.n_chunks, 1), "heartbeat_at": now}
+        if done == run.n_chunks:
+            fields.update(status=ScoringRun.Status.SUCCEEDED, finished_at=now, stage="done")
+        ScoringRun.objects.filter(id=run.id).update(**fields)
+
+
+def _fail_run(run_id: int, reason: str) -> None:
+    ScoringRun.objects.filter(id=run_id, status__in=[ScoringRun.Status.QUEUED, ScoringRun.Status.RUNNING]).update(
+        status=ScoringRun.Status.FAILED, error=reason[:4000], finished_at=timezone.now(), stage="failed"
+    )
+    RunChunk.objects.filter(run_id=run_id, status__in=[RunChunk.Status.PENDING, RunChunk.Status.RUNNING]).update(
+        status=RunChunk.Status.FAILED, error="run failed"
+    )
+
+
+# --- cancel and recover ----------------------------------------------------------------------
+
+
+def scoring_run_cancel(*, run: ScoringRun) -> bool:
+    """Cancel a queued or running run; return False if it had already finished."""
+    now = timezone.now()
+    cancelled = ScoringRun.objects.filter(
+        id=run.id, status__in=[ScoringRun.Status.QUEUED, ScoringRun.Status.RUNNING]
+    ).update(status=ScoringRun.Status.CANCELLED, finished_at=now, stage="cancelled")
+    if cancelled:
+        # Results already stored belong to an unfinished run: drop them so nothing partial shows.
+        RunResult.objects.filter(run_id=run.id).delete()
+        RunChunk.objects.filter(run_id=run.id, status__in=[RunChunk.Status.PENDING, RunChunk.Status.RUNNING]).update(
+            status=RunChunk.Status.FAILED, error="run cancelled"
+        )
+    return bool(cancelled)
+
+
+def scoring_runs_sweep(*, stale_after_s: float | None = None) -> dict[str, int]:
+    """Recover from crashed workers and an absent broker; return what was done.
+
+    - A running chunk with a stale heartbeat goes back to pending and is re-published, up to
+      ``MAX_ATTEMPTS`` tries; then its run fails with the reason.
+    - A running run still preparing (no chunks) with a stale heartbeat goes back to queued.
+    - A queued run never published (broker down at submission) is published again.
+    """
+    close_old_connections()
+    stale = timezone.now() - timedelta(seconds=STALE_AFTER_S if stale_after_s is None else stale_after_s)
+    counts = {"chunks_requeued": 0, "chunks_failed": 0, "runs_requeued": 0, "runs_dispatched": 0, "runs_failed": 0}
+    from .tasks import scoring_chunk_execute_task
+
+    for chunk in RunChunk.objects.filter(
+        status=RunChunk.Status.RUNNING, heartbeat_at__lt=stale, run__status=ScoringRun.Status.RUNNING
+    ).select_related("run"):
+        if chunk.attempts >= MAX_ATTEMPTS:
+            if RunChunk.objects.filter(id=chunk.id, status=RunChunk.Status.RUNNING, heartbeat_at__lt=stale).update(
+                status=RunChunk.Status.FAILED, error="worker lost"
+            ):
+                _fail_run(chunk.run_id, f"The worker scoring size {chunk.size_h100e:,} H100e stopped "
+                          f"{chunk.attempts} times (last on {chunk.worker}); the run was stopped.")
+                counts["chunks_failed"] += 1
+            continue
+        if RunChunk.objects.filter(id=chunk.id, status=RunChunk.Status.RUNNING, heartbeat_at__lt=stale).update(
+            status=RunChunk.Status.PENDING, error=f"worker {chunk.worker} lost; retried"
+        ):
+            counts["chunks_requeued"] += 1
+            try:
+                scoring_chunk_execute_task.apply_async((chunk.id,), retry=False)
+            except Exception as exc:
+                log.warning("Chunk %s not re-published: %s", chunk.id, exc)
+
+    # Pending chunks whose message may have been lost (broker restarted, publish failed).
+    for chunk in RunChunk.objects.filter(
+        status=RunChunk.Status.PENDING, run__status=ScoringRun.Status.RUNNING, run__heartbeat_at__lt=stale
+    ):
+        try:
+            scoring_chunk_execute_task.apply_async((chunk.id,), retry=False)
+        except Exception as exc:
+            log.warning("Chunk %s not re-published: %s", chunk.id, exc)
+
+    for run in ScoringRun.objects.filter(status=ScoringRun.Status.RUNNING, n_chunks=0, heartbeat_at__lt=stale):
+        if run.attempts >= MAX_ATTEMPTS:
+            _fail_run(run.id, f"The worker preparing this run stopped {run.attempts} times.")
+            counts["runs_failed"] += 1
+        elif ScoringRun.objects.filter(id=run.id, status=ScoringRun.Status.RUNNING, n_chunks=0, heartbeat_at__lt=stale).update(
+            status=ScoringRun.Status.QUEUED, stage="retrying after a lost worker", dispatched_at=None
+        ):
+            counts["runs_requeued"] += 1
+            scoring_run_dispatch(run_id=run.id)
+
+    waiting = timezone.now() - timedelta(seconds=REDISPATCH_AFTER_S)
+    for run_id in ScoringRun.objects.filter(
+        status=ScoringRun.Status.QUEUED, dispatched_at__isnull=True, created_at__lt=waiting
+    ).values_list("id", flat=True):
+        if scoring_run_dispatch(run_id=run_id):
+            counts["runs_dispatched"] += 1
+    return counts

@@ -1,0 +1,28 @@
+"""Pages of the siting app. Views parse, call a selector or service, and render."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Show what reference data is loaded: counts by type and country, vintages and sources."""
+    from grid import selectors as grid_selectors
+
+    return render(request, "siting/home.html", {"summary": grid_selectors.loaded_data_summary()})
+
+
+def sources(request: HttpRequest) -> HttpResponse:
+    """Show every dataset with its origin, licence and attribution."""
+    from grid import selectors as grid_selectors
+
+    attribution = settings.BASE_DIR / "fixtures" / "ATTRIBUTION.md"
+    text = attribution.read_text(encoding="utf-8") if attribution.exists() else ""
+    return render(
+        request,
+        "siting/sources.html",
+        {"summary": grid_selectors.loaded_data_summary(), "attribution": text},
+    )
