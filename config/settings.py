@@ -178,7 +178,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # The sweep recovers runs from crashed workers and publishes runs saved while Redis was down.
 CELERY_BEAT_SCHEDULE = {

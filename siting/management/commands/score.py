@@ -1,0 +1,106 @@
+"""Score every loaded site for every cluster size: in-process, or as a Celery run."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from siting import runs, scoring_service
+from siting.models import ScoringRun
+
+
+class Command(BaseCommand):
+    help = (
+        "Score the loaded sites. Prints the top 10 per size; --out writes the full table "
+        "(CSV or JSON). --async queues a Celery run instead; --wait follows its progress."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--preset", choices=["default", "seed"], default="default")
+        parser.add_argument("--sizes", help="Comma-separated cluster sizes in H100e, e.g. 1000,10000,100000.")
+        parser.add_argument("--draws", type=int, default=0, help="Monte Carlo draws (0 = none).")
+        parser.add_argument("--seed", type=int, help="Monte Carlo seed.")
+        parser.add_argument("--out", help="Write the full result table to FILE.csv or FILE.json.")
+        parser.add_argument("--async", dest="run_async", action="store_true", help="Queue a Celery run.")
+        parser.add_argument("--wait", action="store_true", help="With --async: follow the run until it ends.")
+
+    def handle(self, *args, **opts) -> None:
+        try:
+            params = scoring_service.params_build(preset=opts["preset"], sizes=opts["sizes"], seed=opts["seed"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        if opts["draws"] < 0:
+            raise CommandError("--draws must be 0 or more.")
+        if opts["run_async"]:
+            self._run_async(params, opts)
+            return
+        if opts["wait"]:
+            raise CommandError("--wait goes with --async.")
+        started = time.perf_counter()
+        result = scoring_service.score_loaded_sites(params=params, draws=opts["draws"])
+        elapsed = time.perf_counter() - started
+        table = scoring_service.table_with_site_names(result.table)
+        self.stdout.write(f"Scored {table['site_id'].nunique():,} sites × {len(params.sizes)} sizes in {elapsed:.2f} s")
+        self._print_top(table)
+        if opts["out"]:
+            self._write(table, Path(opts["out"]))
+
+    def _print_top(self, table) -> None:
+        for size, group in table.groupby("size_h100e", sort=True):
+            feasible = group[group["feasible"].astype(bool)].sort_values("rank").head(10)
+            self.stdout.write("")
+            self.stdout.write(self.style.MIGRATE_HEADING(
+                f"{int(size):,} H100e: {int(group['feasible'].sum()):,} feasible of {len(group):,}"
+            ))
+            self.stdout.write(f"{'rank':>4} {'score':>6} {'EUR/GPU-h':>9} {'capex M€':>9} {'months':>6} {'tCO2/yr':>9} {'kV':>4}  site")
+            for row in feasible.itertuples():
+                self.stdout.write(
+                    f"{int(row.rank):>4} {row.score:>6.1f} {row.tco_eur_per_gpu_hour:>9.2f} {row.capex_total_meur:>9.0f} "
+                    f"{row.time_to_power_months:>6.0f} {row.emissions_t_per_yr:>9.0f} {row.voltage_class_kv:>4.0f}  "
+                    f"{row.site_name} ({row.country})"
+                )
+
+    def _write(self, table, path: Path) -> None:
+        if path.suffix.lower() == ".csv":
+            table.to_csv(path, index=False)
+        elif path.suffix.lower() == ".json":
+            path.write_text(table.to_json(orient="records", force_ascii=False))
+        else:
+            raise CommandError(f"--out {path}: use a .csv or .json file name.")
+        self.stdout.write(f"Wrote {len(table):,} rows to {path}")
+
+    def _run_async(self, params, opts) -> None:
+        run = runs.scoring_run_start(params=params.to_dict(), draws=opts["draws"], name=f"CLI {opts['preset']}")
+        if run.dispatched_at is None:
+            self.stdout.write(self.style.WARNING(
+                f"Run {run.code} is saved, but the job queue is unreachable: it starts when the broker is back "
+                "(the periodic sweep publishes it)."
+            ))
+        else:
+            self.stdout.write(f"Run {run.code} queued.")
+        if not opts["wait"]:
+            return
+        last = None
+        while True:
+            run.refresh_from_db()
+            state = (run.status, round(run.progress_pct), run.stage)
+            if state != last:
+                bar = "#" * int(run.progress_pct / 5)
+                self.stdout.write(f"\r[{bar:<20}] {run.progress_pct:5.1f}% {run.status} {run.stage}", ending="")
+                self.stdout.flush()
+                last = state
+            if run.is_finished:
+                break
+            time.sleep(0.5)
+        self.stdout.write("")
+        if run.status != ScoringRun.Status.SUCCEEDED:
+            raise CommandError(f"Run {run.code} {run.status}: {run.error}")
+        self.stdout.write(self.style.SUCCESS(f"Run {run.code} succeeded in {run.duration_s:.1f} s"))
+        if opts["out"]:
+            table = scoring_service.table_with_site_names(scoring_service.run_table(run))
+            self._write(table, Path(opts["out"]))
+        sys.stdout.flush()

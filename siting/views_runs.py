@@ -1,0 +1,98 @@
+"""Run pages: list, start, detail with live progress, progress JSON, cancel."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from . import forms, roles, runs
+from .models import ScoringRun
+
+
+def _require_role(request: HttpRequest, *allowed: str) -> None:
+    if not roles.has_role(request.user, *allowed):
+        raise PermissionDenied
+
+
+def _get_run_for_user(request: HttpRequest, code: UUID) -> ScoringRun:
+    _require_role(request, *roles.ROLES)
+    return get_object_or_404(ScoringRun.objects.select_related("created_by", "scenario"), code=code)
+
+
+@login_required
+@require_GET
+def run_list(request: HttpRequest) -> HttpResponse:
+    _require_role(request, *roles.ROLES)
+    page = Paginator(ScoringRun.objects.select_related("created_by").order_by("-created_at"), 25).get_page(
+        request.GET.get("page")
+    )
+    can_start = roles.has_role(request.user, roles.PLANNER, roles.ANALYST)
+    return render(request, "siting/run_list.html", {"page": page, "form": forms.RunStartForm() if can_start else None})
+
+
+@login_required
+@require_POST
+def run_start(request: HttpRequest) -> HttpResponse:
+    _require_role(request, roles.PLANNER, roles.ANALYST)
+    form = forms.RunStartForm(request.POST)
+    if not form.is_valid():
+        page = Paginator(ScoringRun.objects.order_by("-created_at"), 25).get_page(1)
+        return render(request, "siting/run_list.html", {"page": page, "form": form}, status=400)
+    run = runs.scoring_run_start(
+        params=form.params().to_dict(), draws=form.cleaned_data["draws"], name=form.cleaned_data["name"], user=request.user
+    )
+    if run.dispatched_at is None:
+        messages.warning(
+            request,
+            _("The job queue is unreachable right now. Your run is saved and will start as soon as it is back."),
+        )
+    return redirect("siting-run-detail", run.code)
+
+
+@login_required
+@require_GET
+def run_detail(request: HttpRequest, code: UUID) -> HttpResponse:
+    run = _get_run_for_user(request, code)
+    return render(request, "siting/run_detail.html", {"run": run, "chunks": run.chunks.all(), "results": run.results.select_related("best_site").defer("table", "options")})
+
+
+@login_required
+@require_GET
+def run_progress(request: HttpRequest, code: UUID) -> JsonResponse:
+    run = _get_run_for_user(request, code)
+    return JsonResponse(
+        {
+            "code": str(run.code),
+            "status": run.status,
+            "status_label": run.get_status_display(),
+            "progress_pct": round(run.progress_pct, 1),
+            "stage": run.stage,
+            "error": run.error,
+            "finished": run.is_finished,
+            "chunks": [
+                {"size_h100e": c.size_h100e, "status": c.status, "worker": c.worker, "attempts": c.attempts}
+                for c in run.chunks.all()
+            ],
+        }
+    )
+
+
+@login_required
+@require_POST
+def run_cancel(request: HttpRequest, code: UUID) -> HttpResponse:
+    run = _get_run_for_user(request, code)
+    if not (roles.has_role(request.user, roles.ADMIN) or run.created_by_id == request.user.id):
+        raise PermissionDenied
+    if runs.scoring_run_cancel(run=run):
+        messages.info(request, _("Run cancelled."))
+    else:
+        messages.error(request, _("This run had already finished."))
+    return redirect("siting-run-detail", run.code)
