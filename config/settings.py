@@ -165,6 +165,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# One queue name per deployment; the test suite uses its own so a running dashboard is untouched.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("GIGASITE_QUEUE", "gigasite")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
