@@ -34,3 +34,35 @@ def site_frame(*, include_withdrawn: bool = False) -> pd.DataFrame:
     for col in ("country", "pollution_status", "water_access"):
         frame[col] = frame[col].astype(object)
     return frame
+
+
+def data_summary() -> dict[str, object]:
+    """Return what reference data is loaded, for the home page.
+
+    Sites by source and country, grid points by source and voltage, zones with their data,
+    and every dataset load with its vintage, licence and hash.
+    """
+    from django.db.models import Count
+
+    from grid.models import Boundary, DatasetLoad, GridConnectionPoint, HourlyCarbonSeries, MonthlyCarbonIntensity, Zone
+
+    sites = list(
+        Site.objects.filter(withdrawn=False).values("source", "country").annotate(n=Count("id")).order_by("source", "-n")
+    )
+    points = list(
+        GridConnectionPoint.objects.values("source", "voltage_kv").annotate(n=Count("id")).order_by("source", "-voltage_kv")
+    )
+    return {
+        "n_sites": sum(r["n"] for r in sites),
+        "sites_by_source_country": sites,
+        "n_countries": len({r["country"] for r in sites}),
+        "n_grid_points": sum(r["n"] for r in points),
+        "grid_by_source_voltage": points,
+        "n_zones_with_carbon": Zone.objects.filter(carbon_intensity_g_per_kwh__isnull=False).count(),
+        "n_zones_with_price": Zone.objects.filter(price_eur_per_mwh__isnull=False).count(),
+        "n_zones_with_cdd": Zone.objects.filter(cooling_degree_days__isnull=False).count(),
+        "n_monthly_carbon": MonthlyCarbonIntensity.objects.count(),
+        "hourly_series": list(HourlyCarbonSeries.objects.values("zone__code", "year", "basis", "mean_g_per_kwh")),
+        "n_boundaries": Boundary.objects.count(),
+        "datasets": list(DatasetLoad.objects.all()),
+    }

@@ -6,23 +6,16 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from . import selectors
 
 
 def home(request: HttpRequest) -> HttpResponse:
     """Show what reference data is loaded: counts by type and country, vintages and sources."""
-    from grid import selectors as grid_selectors
-
-    return render(request, "siting/home.html", {"summary": grid_selectors.loaded_data_summary()})
+    return render(request, "siting/home.html", {"summary": selectors.data_summary()})
 
 
 def sources(request: HttpRequest) -> HttpResponse:
     """Show every dataset with its origin, licence and attribution."""
-    from grid import selectors as grid_selectors
-
     attribution = settings.BASE_DIR / "fixtures" / "ATTRIBUTION.md"
     text = attribution.read_text(encoding="utf-8") if attribution.exists() else ""
-    return render(
-        request,
-        "siting/sources.html",
-        {"summary": grid_selectors.loaded_data_summary(), "attribution": text},
-    )
+    return render(request, "siting/sources.html", {"summary": selectors.data_summary(), "attribution": text})
