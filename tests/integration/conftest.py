@@ -9,18 +9,13 @@ Redis is left alone. Tests using them need ``transactional_db`` (committed data)
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
-
 import pytest
 from django.conf import settings
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[2]
+from siting.worker_process import WorkerProcess
+
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -57,49 +52,6 @@ def _database_url() -> str:
     return f"postgres://{auth}{cfg.get('HOST') or '127.0.0.1'}:{cfg.get('PORT') or 5432}/{cfg['NAME']}"
 
 
-class Worker:
-    """A Celery worker process (with its pool children) that a test can start and kill."""
-
-    def __init__(self, name: str, env: dict[str, str], log_dir: Path, concurrency: int = 1) -> None:
-        self.name = name
-        self.log_path = log_dir / f"{name}.log"
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--without-heartbeat",
-             "--without-gossip", "--without-mingle", f"--concurrency={concurrency}", "-n", f"{name}@%h",
-             "-Q", env["GIGASITE_QUEUE"]],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-
-    def wait_ready(self, timeout_s: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"worker {self.name} exited: {self.log_path.read_text()[-2000:]}")
-            if b"ready." in self.log_path.read_bytes():
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"worker {self.name} not ready after {timeout_s} s: {self.log_path.read_text()[-2000:]}")
-
-    def kill(self) -> None:
-        """Kill the worker and its pool children at once, as a crash or OOM would."""
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._log.close()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
 @pytest.fixture
 def start_worker(redis_url, test_queue, transactional_db, tmp_path, settings):
     """Return a function starting a real worker; every worker is stopped after the test."""
@@ -117,10 +69,10 @@ def start_worker(redis_url, test_queue, transactional_db, tmp_path, settings):
         "GIGASITE_STALE_AFTER_S": "4",
         "PYTHONUNBUFFERED": "1",
     }
-    workers: list[Worker] = []
+    workers: list[WorkerProcess] = []
 
-    def start(name: str = "w1", concurrency: int = 1) -> Worker:
-        worker = Worker(name, env, tmp_path, concurrency)
+    def start(name: str = "w1", concurrency: int = 1) -> WorkerProcess:
+        worker = WorkerProcess(name, env, tmp_path, concurrency, queue=test_queue)
         workers.append(worker)
         worker.wait_ready()
         return worker
