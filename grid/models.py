@@ -27,6 +27,7 @@ class GridConnectionPoint(models.Model):
     class Status(models.TextChoices):
         IN_SERVICE = "in_service", _("In service")
         PLANNED = "planned", _("Planned")
+        DE_ENERGISED = "de_energised", _("De-energised")
 
     external_id = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=200, blank=True)
@@ -34,7 +35,7 @@ class GridConnectionPoint(models.Model):
     country = models.CharField(max_length=2, db_index=True)
     longitude = models.FloatField()
     latitude = models.FloatField()
-    voltage_kv = models.FloatField(help_text=_("Highest voltage at the point [kV]."))
+    voltage_kv = models.FloatField(null=True, blank=True, help_text=_("Highest AC voltage at the point [kV]; empty when the source gives none."))
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_SERVICE)
     function = models.CharField(max_length=64, blank=True, help_text=_("Substation, tapping point, bus …"))
     headroom_mw = models.FloatField(null=True, blank=True, help_text=_("Known withdrawal headroom [MW]; empty = unknown."))
@@ -50,7 +51,7 @@ class GridConnectionPoint(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(longitude__gte=-180) & Q(longitude__lte=180), name="gcp_longitude_range"),
             models.CheckConstraint(condition=Q(latitude__gte=-90) & Q(latitude__lte=90), name="gcp_latitude_range"),
-            models.CheckConstraint(condition=Q(voltage_kv__gt=0) & Q(voltage_kv__lte=1200), name="gcp_voltage_range"),
+            models.CheckConstraint(condition=Q(voltage_kv__isnull=True) | (Q(voltage_kv__gt=0) & Q(voltage_kv__lte=1200)), name="gcp_voltage_range"),
             models.CheckConstraint(condition=Q(headroom_mw__isnull=True) | Q(headroom_mw__gte=0), name="gcp_headroom_nonneg"),
         ]
 
