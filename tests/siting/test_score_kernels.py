@@ -1,0 +1,195 @@
+"""The numba kernels equal their NumPy reference, and the model keeps its properties."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from siting.scoring import EXCLUSIONS, presets, reweight, score_sites
+
+NUMERIC = ["pue", "facility_load_mw", "voltage_class_kv", "connection_point_id", "connection_distance_km", "connection_cost_meur",
+           "headroom_mw", "time_to_power_months", "capex_total_meur", "tco_eur_per_gpu_hour", "emissions_t_per_yr",
+           "water_l_per_gpu_hour", "land_fit", "backup_fuel_t", "seveso_tier", "exclusion_mask", "reliability", "score",
+           "rank", "v_tco", "v_emissions", "v_time_to_power", "v_land", "v_water", "v_reliability"]
+
+
+def world(n_sites: int, n_points: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    countries = np.array(["FR", "DE", "ES", "ZZ"])  # ZZ has no zone row: fallbacks
+    sites = pd.DataFrame({
+        "site_id": rng.permutation(np.arange(1, n_sites + 1) * 3),
+        "longitude": rng.uniform(-5, 15, n_sites), "latitude": rng.uniform(40, 55, n_sites),
+        "country": rng.choice(countries, n_sites),
+        "area_ha": np.where(rng.random(n_sites) < 0.8, rng.uniform(0.5, 200, n_sites), np.nan),
+        "grid_capacity_mw": np.where(rng.random(n_sites) < 0.1, rng.uniform(5, 900, n_sites), np.nan),
+        "grid_voltage_kv": np.nan,
+        "pollution_status": rng.choice(["none", "suspected", "confirmed", "unknown"], n_sites),
+        "flood_zone": rng.choice([0.0, 1.0, np.nan], n_sites),
+        "water_access": rng.choice(["river", "none", "unknown"], n_sites),
+        "reconverted": rng.random(n_sites) < 0.05,
+    })
+    grid = pd.DataFrame({
+        "point_id": np.arange(n_points) + 100, "longitude": rng.uniform(-5, 15, n_points), "latitude": rng.uniform(40, 55, n_points),
+        "voltage_kv": rng.choice([45.0, 63.0, 90.0, 132.0, 150.0, 225.0, 400.0], n_points),
+        "headroom_mw": np.where(rng.random(n_points) < 0.3, rng.uniform(0, 800, n_points), np.nan),
+    })
+    zones = pd.DataFrame({"country": ["FR", "DE", "ES"], "carbon_intensity_g_per_kwh": [44.0, 344.0, np.nan],
+                          "price_eur_per_mwh": [60.0, 80.0, 70.0], "cooling_degree_days": [65.0, 27.0, 275.0]})
+    hourly = {"FR": rng.uniform(20, 90, 8760)}
+    return sites, grid, zones, hourly
+
+
+def assert_tables_close(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    for col in NUMERIC:
+        np.testing.assert_allclose(a[col].to_numpy(dtype=float), b[col].to_numpy(dtype=float), rtol=1e-12, atol=1e-12, err_msg=col)
+    assert list(a["exclusion_reasons"]) == list(b["exclusion_reasons"])
+
+
+class KernelEqualsReferenceTests:
+    @pytest.mark.parametrize("n_sites", [1, 7, 10_000])
+    def test_it_matches_on_seeded_inputs(self, n_sites):
+        sites, grid, zones, hourly = world(n_sites, max(3, n_sites // 3), seed=n_sites)
+        params = presets()["default"]
+        k = score_sites(sites, grid, zones, params, hourly_carbon=hourly, impl="kernel").table
+        r = score_sites(sites, grid, zones, params, hourly_carbon=hourly, impl="reference").table
+        assert_tables_close(k, r)
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"weights": {"tco": 0.0, "emissions": 1.0, "time_to_power": 0.0, "land": 0.0, "water": 0.0, "reliability": 0.0}},
+            {"weights": {"tco": 0.0, "emissions": 0.0, "time_to_power": 0.0, "land": 0.0, "water": 0.0, "reliability": 0.0}},
+            {"search_radius_km": 0.001},  # no substation in reach
+            {"max_time_to_power_months": 40.0, "exclude_flood_zone": True, "exclude_polluted_unremediated": True},
+            {"cooling": "air", "accelerator": "gb200"},
+        ],
+    )
+    def test_it_matches_on_edge_cases(self, change):
+        sites, grid, zones, hourly = world(300, 50, seed=3)
+        sites.loc[::2, "area_ha"] = np.nan
+        params = dataclasses.replace(presets()["default"], **change)
+        k = score_sites(sites, grid, zones, params, hourly_carbon=hourly, impl="kernel").table
+        r = score_sites(sites, grid, zones, params, hourly_carbon=hourly, impl="reference").table
+        assert_tables_close(k, r)
+
+    def test_it_matches_with_monte_carlo(self):
+        sites, grid, zones, hourly = world(200, 60, seed=5)
+        params = dataclasses.replace(presets()["default"], sizes=(1000, 50000))
+        k = score_sites(sites, grid, zones, params, draws=30, impl="kernel").table
+        r = score_sites(sites, grid, zones, params, draws=30, impl="reference").table
+        for col in ["mc_p_feasible", "mc_rank_median", "mc_rank_p05", "mc_rank_p95", "mc_p_top10"]:
+            np.testing.assert_allclose(k[col], r[col], rtol=1e-12, err_msg=col)
+
+    def test_it_gives_no_connection_when_no_substation_is_in_reach(self):
+        sites, grid, zones, _ = world(20, 5)
+        params = dataclasses.replace(presets()["default"], search_radius_km=0.001)
+        table = score_sites(sites, grid, zones, params).table
+        own = table["connection_kind"] == "own"
+        assert (table.loc[~own, "exclusion_reasons"].str.contains("no_connection")).all()
+
+
+SMALL = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+class PropertyTests:
+    @SMALL
+    @given(seed=st.integers(0, 10_000))
+    def test_it_never_needs_less_power_land_or_capex_for_a_bigger_cluster(self, seed):
+        sites, grid, zones, _ = world(30, 20, seed)
+        table = score_sites(sites, grid, zones, presets()["default"]).table.sort_values(["site_id", "size_h100e"])
+        for col in ("facility_load_mw", "land_needed_ha", "capex_facility_meur", "capex_it_meur"):
+            assert (table.groupby("site_id")[col].diff().dropna() >= 0).all(), col
+
+    @SMALL
+    @given(seed=st.integers(0, 10_000), extra=st.floats(1.0, 500.0))
+    def test_it_never_improves_the_carbon_criterion_with_more_carbon(self, seed, extra):
+        sites, grid, zones, _ = world(30, 20, seed)
+        base = score_sites(sites, grid, zones, presets()["default"]).table
+        dirtier = zones.assign(carbon_intensity_g_per_kwh=zones["carbon_intensity_g_per_kwh"] + extra)
+        worse = score_sites(sites, grid, dirtier, presets()["default"]).table
+        assert (worse["v_emissions"].to_numpy() <= base["v_emissions"].to_numpy() + 1e-15).all()
+
+    @SMALL
+    @given(seed=st.integers(0, 10_000), weights=st.lists(st.floats(0.0, 10.0), min_size=6, max_size=6))
+    def test_it_keeps_scores_in_0_100_and_gives_every_excluded_site_a_reason(self, seed, weights):
+        sites, grid, zones, _ = world(40, 25, seed)
+        names = ["tco", "emissions", "time_to_power", "land", "water", "reliability"]
+        params = dataclasses.replace(presets()["default"], weights=dict(zip(names, weights)))
+        table = score_sites(sites, grid, zones, params).table
+        scores = table.loc[table["feasible"], "score"]
+        assert ((scores >= 0) & (scores <= 100)).all()
+        excluded = table[~table["feasible"]]
+        assert (excluded["exclusion_reasons"] != "").all()
+        assert set(";".join(excluded["exclusion_reasons"]).split(";")) <= set(EXCLUSIONS.values()) | {""}
+
+    @SMALL
+    @given(seed=st.integers(0, 10_000))
+    def test_it_never_changes_another_sites_score_when_a_site_is_added(self, seed):
+        sites, grid, zones, _ = world(30, 20, seed)
+        before = score_sites(sites.iloc[:-1], grid, zones, presets()["default"]).table
+        after = score_sites(sites, grid, zones, presets()["default"]).table
+        after = after[after["site_id"].isin(before["site_id"])].sort_values(["size_h100e", "site_id"])
+        before = before.sort_values(["size_h100e", "site_id"])
+        np.testing.assert_array_equal(before["score"].to_numpy(), after["score"].to_numpy())
+
+    def test_it_equals_deterministic_ranks_when_monte_carlo_has_no_spread(self):
+        sites, grid, zones, _ = world(80, 30, 1)
+        params = dataclasses.replace(
+            presets()["default"], sizes=(1000, 20000), mc_capex_spread=0.0, mc_price_spread=0.0, mc_carbon_spread=0.0,
+            mc_ttp_low=0.0, mc_ttp_high=0.0, mc_headroom_low=1.0, mc_headroom_high=1.0, mc_pue_offset=0.0,
+            mc_dirichlet_concentration=1e15,
+        )
+        table = score_sites(sites, grid, zones, params, draws=10).table
+        feasible = table[table["feasible"]]
+        np.testing.assert_array_equal(feasible["mc_rank_median"], feasible["rank"])
+        np.testing.assert_array_equal(feasible["mc_rank_p05"], feasible["rank"])
+        assert (feasible["mc_p_feasible"] == 1.0).all()
+        assert (table.loc[~table["feasible"], "mc_p_feasible"] == 0.0).all()
+
+    def test_it_gives_the_same_result_for_the_same_seed_and_splitting_by_size(self):
+        sites, grid, zones, _ = world(100, 40, 2)
+        params = dataclasses.replace(presets()["default"], sizes=(1000, 20000, 100000))
+        a = score_sites(sites, grid, zones, params, draws=20).table
+        b = score_sites(sites, grid, zones, params, draws=20).table
+        pd.testing.assert_frame_equal(a, b)
+        alone = score_sites(sites, grid, zones, dataclasses.replace(params, sizes=(20000,)), draws=20).table
+        pd.testing.assert_frame_equal(a[a["size_h100e"] == 20000].reset_index(drop=True), alone)
+        other = score_sites(sites, grid, zones, dataclasses.replace(params, mc_seed=params.mc_seed + 1), draws=20).table
+        assert not np.array_equal(a["mc_rank_median"].to_numpy(), other["mc_rank_median"].to_numpy(), equal_nan=True)
+
+
+class ReweightTests:
+    def test_it_reproduces_the_scores_with_the_same_weights_and_reranks_with_others(self):
+        sites, grid, zones, _ = world(200, 50, 4)
+        params = presets()["default"]
+        table = score_sites(sites, grid, zones, params).table
+        same = reweight(table, params.weights)
+        np.testing.assert_allclose(same["score"], table["score"], rtol=1e-12)
+        np.testing.assert_array_equal(same["rank"], table["rank"])
+        carbon_only = reweight(table, {"emissions": 1.0})
+        best = carbon_only[(carbon_only["size_h100e"] == 1000) & (carbon_only["rank"] == 1)]["site_id"].iloc[0]
+        sub = table[(table["size_h100e"] == 1000) & table["feasible"]]
+        assert best in set(sub.loc[sub["v_emissions"] == sub["v_emissions"].max(), "site_id"])
+
+
+class ParamsTests:
+    def test_it_round_trips_through_json(self):
+        import json
+
+        params = dataclasses.replace(presets()["seed"], sizes=(1000, 5000), max_time_to_power_months=48.0)
+        again = type(params).from_dict(json.loads(json.dumps(params.to_dict())))
+        assert again == params
+
+    @pytest.mark.parametrize(
+        ("change", "message"),
+        [({"sizes": ()}, "sizes"), ({"utilisation": 1.5}, "utilisation"), ({"weights": {"tco": -1}}, "weights"),
+         ({"weights": {"beauty": 1}}, "unknown criteria"), ({"cooling": "ice"}, "cooling")],
+    )
+    def test_it_rejects_bad_values_naming_the_field(self, change, message):
+        with pytest.raises(ValueError, match=message):
+            dataclasses.replace(presets()["default"], **change)
