@@ -43,7 +43,7 @@ def test_queue() -> str:
     return f"gigasite-test-{uuid.uuid4().hex[:8]}"
 
 
-def _database_url() -> str:
+def database_url() -> str:
     cfg = connection.settings_dict
     if cfg["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{cfg['NAME']}"
@@ -62,7 +62,7 @@ def start_worker(redis_url, test_queue, transactional_db, tmp_path, settings):
     app.conf.broker_url = redis_url
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "CELERY_BROKER_URL": redis_url,
         "GIGASITE_QUEUE": test_queue,
