@@ -221,7 +221,7 @@ def score_chunk(*, input_blob: bytes, params_dict: dict[str, Any], size_h100e: i
     params = dataclasses.replace(ScenarioParams.from_dict(params_dict), sizes=(int(size_h100e),))
     return score_sites(
         input_frames["sites"], input_frames["grid"], input_frames["zones"], params,
-        hourly_carbon=hourly or None, draws=draws, **({"progress": progress} if progress else {}),
+        hourly_carbon=hourly or None, draws=draws, progress=progress,
     )
 
 
@@ -238,10 +238,18 @@ def scoring_chunk_execute(*, chunk_id: int) -> None:
         return
     chunk = RunChunk.objects.select_related("run").get(id=chunk_id)
     run = chunk.run
+
+    def progress(share: float) -> None:
+        # Called between Monte Carlo draws: report, and stop early if the run was cancelled.
+        _check_not_cancelled(run.id)
+        RunChunk.objects.filter(id=chunk_id).update(progress_pct=round(100.0 * share, 1))
+        _run_progress_update(run.id)
+
     try:
         with _Heartbeat(chunk.id, run.id):
             result = score_chunk(
                 input_blob=run.input.payload, params_dict=run.params, size_h100e=chunk.size_h100e, draws=run.draws,
+                progress=progress if run.draws else None,
             )
         _check_not_cancelled(run.id)
         _store_chunk_result(chunk, result)
@@ -251,6 +259,15 @@ def scoring_chunk_execute(*, chunk_id: int) -> None:
         log.exception("Chunk %s of run %s failed", chunk_id, run.id)
         RunChunk.objects.filter(id=chunk_id).update(status=RunChunk.Status.FAILED, error=str(exc)[:2000])
         _fail_run(run.id, f"Scoring size {chunk.size_h100e:,} H100e failed: {exc}")
+
+
+def _run_progress_update(run_id: int) -> None:
+    """Set the run's progress to the mean progress of its chunks (done chunks count 100 %)."""
+    shares = list(RunChunk.objects.filter(run_id=run_id).values_list("progress_pct", flat=True))
+    if shares:
+        ScoringRun.objects.filter(id=run_id, status=ScoringRun.Status.RUNNING).update(
+            progress_pct=min(99.9, sum(shares) / len(shares))
+        )
 
 
 def _store_chunk_result(chunk: RunChunk, result) -> None:
@@ -284,9 +301,10 @@ def _store_chunk_result(chunk: RunChunk, result) -> None:
             transaction.set_rollback(True)
             return
         done = RunChunk.objects.filter(run_id=run.id, status=RunChunk.Status.DONE).count()
-        fields: dict[str, Any] = {"progress_pct": 100.0 * done / max(run.n_chunks, 1), "heartbeat_at": now}
+        shares = list(RunChunk.objects.filter(run_id=run.id).values_list("progress_pct", flat=True))
+        fields: dict[str, Any] = {"progress_pct": min(99.9, sum(shares) / max(len(shares), 1)), "heartbeat_at": now}
         if done == run.n_chunks:
-            fields.update(status=ScoringRun.Status.SUCCEEDED, finished_at=now, stage="done")
+            fields.update(status=ScoringRun.Status.SUCCEEDED, finished_at=now, stage="done", progress_pct=100.0)
         ScoringRun.objects.filter(id=run.id).update(**fields)
 
 

@@ -270,7 +270,7 @@ def _site_inputs(params: ScenarioParams, prep: _Prepared, draw: _Draw):
             np.ascontiguousarray(headroom), estimated.astype(np.float64))
 
 
-def _evaluate(params, prep, size, draw, impl):
+def _evaluate(params, prep, size, draw, impl, buffers=None):
     pue, price, carbon, headroom, estimated = _site_inputs(params, prep, draw)
     worst, best = _bounds()
     args = (
@@ -281,10 +281,11 @@ def _evaluate(params, prep, size, draw, impl):
         np.ascontiguousarray(draw.weights),
     )
     if impl == "kernel":
-        out = np.empty((len(pue), N_OUT))
+        # Monte Carlo reuses its buffers: a fresh 7 MB array per draw costs more in page
+        # faults than the kernel takes to fill it.
+        out, ranks = buffers if buffers is not None else (np.empty((len(pue), N_OUT)), np.empty(len(pue)))
         kernels.evaluate_size(*args, out)
-        ranks = np.empty(len(pue))
-        kernels.rank_scores(out[:, O_SCORE].copy(), out[:, O_FEASIBLE].copy(), prep.site_key, ranks)
+        kernels.rank_scores(np.ascontiguousarray(out[:, O_SCORE]), np.ascontiguousarray(out[:, O_FEASIBLE]), prep.site_key, ranks)
     else:
         out = reference.evaluate_size(*args)
         ranks = reference.rank_scores(out[:, O_SCORE], out[:, O_FEASIBLE], prep.site_key)
@@ -294,10 +295,11 @@ def _evaluate(params, prep, size, draw, impl):
 def _monte_carlo(params, prep, sizes, draws, impl, progress) -> dict[int, dict[str, np.ndarray]]:
     n = len(prep.site_id)
     ranks = {size: np.full((draws, n), np.nan, dtype=np.float32) for size in sizes}
+    buffers = (np.empty((n, N_OUT)), np.empty(n))
     for d in range(draws):
         draw = _draw(params, prep, d)
         for size in sizes:
-            _, r = _evaluate(params, prep, size, draw, impl)
+            _, r = _evaluate(params, prep, size, draw, impl, buffers)
             ranks[size][d] = r
         if progress is not None and (d % 20 == 19 or d == draws - 1):
             progress((d + 1) / draws)
