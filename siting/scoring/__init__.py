@@ -58,6 +58,12 @@ def exclusion_codes(mask: int) -> list[str]:
     return [code for bit, code in EXCLUSIONS.items() if int(mask) & bit]
 
 
+def _reason_text(masks: np.ndarray) -> np.ndarray:
+    """Return the ``;``-joined exclusion codes of each mask (one join per distinct mask)."""
+    uniques, inverse = np.unique(masks, return_inverse=True)
+    return np.array([";".join(exclusion_codes(m)) for m in uniques], dtype=object)[inverse]
+
+
 def _crf(rate: float, years: float) -> float:
     """Capital recovery factor: the annuity that repays 1 over ``years`` at ``rate``. [1/yr]"""
     return 1.0 / years if rate == 0 else rate / (1.0 - (1.0 + rate) ** -years)
@@ -401,7 +407,7 @@ def score_sites(
             "backup_fuel_t": out[:, O_FUEL_T],
             "seveso_tier": out[:, O_SEVESO].astype(np.int64),
             "exclusion_mask": masks,
-            "exclusion_reasons": [";".join(exclusion_codes(m)) for m in masks],
+            "exclusion_reasons": _reason_text(masks),
             "feasible": out[:, O_FEASIBLE] == 1.0,
             "reliability": out[:, O_RELIABILITY],
             "zone_data_estimated": zone_estimated,

@@ -52,7 +52,7 @@ def nearest_by_class(
                 cache[key] = (np.full((n, k), -1, dtype=np.int64), np.full((n, k), np.nan))
             else:
                 kk = min(k, eligible.size)
-                chord, idx = cKDTree(points[eligible]).query(sites, k=kk)
+                chord, idx = cKDTree(points[eligible]).query(sites, k=kk, workers=-1)
                 chord, idx = chord.reshape(n, kk), idx.reshape(n, kk)
                 pts = np.full((n, k), -1, dtype=np.int64)
                 dist = np.full((n, k), np.nan)
