@@ -298,30 +298,48 @@ def _evaluate(params, prep, size, draw, impl, buffers=None):
     return out, ranks
 
 
+def _mc_draw_kernel(params, prep, sizes, draw, work, scores, feasible, ranks_out) -> None:
+    """One Monte Carlo draw for every size with the fused kernels (one call each)."""
+    pue, price, carbon, headroom, estimated = _site_inputs(params, prep, draw)
+    worst, best = _bounds()
+    sp_sizes = np.stack([_pack_scalars(params, size) for size in sizes])
+    kernels.mc_scores(
+        sp_sizes, np.asarray(params.voltage_classes_kv), np.asarray(params.circuit_rating_mw),
+        np.asarray(params.line_cost_meur_per_km), np.asarray(params.bay_cost_meur), np.asarray(params.ttp_base_months),
+        pue, prep.own_cap, prep.area, price, carbon, np.ascontiguousarray(draw.capex), np.ascontiguousarray(draw.ttp),
+        prep.site_mask, prep.observed_base, prep.cand_point, prep.cand_dist, headroom, estimated, worst, best,
+        np.ascontiguousarray(draw.weights), work, scores, feasible,
+    )
+    kernels.rank_many(scores, feasible, prep.site_key, ranks_out)
+
+
 def _monte_carlo(params, prep, sizes, draws, impl, progress) -> dict[int, dict[str, np.ndarray]]:
     n = len(prep.site_id)
-    ranks = {size: np.full((draws, n), np.nan, dtype=np.float32) for size in sizes}
-    buffers = (np.empty((n, N_OUT)), np.empty(n))
+    ranks = {size: np.empty((draws, n), dtype=np.float32) for size in sizes}  # every row is written
+    scores, feasible, ranks_out = np.empty((len(sizes), n)), np.empty((len(sizes), n)), np.empty((len(sizes), n))
+    work = np.empty((n, N_OUT))
     for d in range(draws):
         draw = _draw(params, prep, d)
-        for size in sizes:
-            _, r = _evaluate(params, prep, size, draw, impl, buffers)
-            ranks[size][d] = r
+        if impl == "kernel":
+            _mc_draw_kernel(params, prep, sizes, draw, work, scores, feasible, ranks_out)
+            for z, size in enumerate(sizes):
+                ranks[size][d] = ranks_out[z]
+        else:
+            for size in sizes:
+                _, r = _evaluate(params, prep, size, draw, impl)
+                ranks[size][d] = r
         if progress is not None and (d % 20 == 19 or d == draws - 1):
             progress((d + 1) / draws)
     stats = {}
     for size, r in ranks.items():
-        feasible = np.isfinite(r)
-        with np.errstate(all="ignore"):
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                q = np.nanpercentile(r.astype(np.float64), [5, 50, 95], axis=0)
+        if impl == "kernel":
+            out = np.empty((n, 5))
+            kernels.rank_stats(r, out)
+        else:
+            out = reference.rank_stats(r.astype(np.float64))
         stats[size] = {
-            "mc_p_feasible": feasible.mean(axis=0),
-            "mc_rank_p05": q[0], "mc_rank_median": q[1], "mc_rank_p95": q[2],
-            "mc_p_top10": (np.nan_to_num(r, nan=np.inf) <= 10).mean(axis=0),
+            "mc_p_feasible": out[:, 0], "mc_rank_p05": out[:, 1], "mc_rank_median": out[:, 2],
+            "mc_rank_p95": out[:, 3], "mc_p_top10": out[:, 4],
         }
     return stats
 

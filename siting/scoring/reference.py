@@ -130,3 +130,17 @@ def rank_scores(score, feasible, site_key) -> np.ndarray:
     order = np.lexsort((site_key[idx], -score[idx]))
     out[idx[order]] = np.arange(1, idx.size + 1, dtype=np.float64)
     return out
+
+
+def rank_stats(ranks) -> np.ndarray:
+    """Return the ``out[n_sites, 5]`` that ``kernels.rank_stats`` fills."""
+    import warnings
+
+    n_draws = ranks.shape[0]
+    out = np.empty((ranks.shape[1], 5))
+    out[:, 0] = np.isfinite(ranks).sum(axis=0) / n_draws
+    out[:, 4] = (np.nan_to_num(ranks, nan=np.inf) <= 10.0).sum(axis=0) / n_draws
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out[:, 1:4] = np.nanpercentile(ranks, [5.0, 50.0, 95.0], axis=0).T
+    return out
