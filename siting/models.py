@@ -99,17 +99,48 @@ class Site(models.Model):
 
 
 class SiteUpload(models.Model):
-    """One file of sites brought in by an analyst (provenance of uploaded sites)."""
+    """One file of sites brought in by an analyst (provenance of uploaded sites).
 
+    Lifecycle: staged (parsed, shown as a preview, nothing imported yet) → imported →
+    withdrawn (its sites are withdrawn with it). A staged row keeps the parsed sites in
+    ``staged_sites`` until it is confirmed; the uploaded file itself is never kept.
+    """
+
+    class Status(models.TextChoices):
+        STAGED = "staged", _("Awaiting confirmation")
+        IMPORTED = "imported", _("Imported")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    class OnDuplicate(models.TextChoices):
+        ERROR = "error", _("Report them as errors")
+        UPDATE = "update", _("Update the existing sites")
+        SKIP = "skip", _("Keep the existing sites, skip the rows")
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.IMPORTED, db_index=True)
     file_name = models.CharField(max_length=255)
+    file_format = models.CharField(max_length=16, blank=True)
+    file_size_bytes = models.PositiveBigIntegerField(default=0)
     sha256 = models.CharField(max_length=64)
+    crs = models.CharField(max_length=100, blank=True, help_text=_("Coordinate reference system of the file, as read or detected."))
     source_name = models.CharField(max_length=100)
+    on_duplicate = models.CharField(max_length=8, choices=OnDuplicate.choices, default=OnDuplicate.ERROR)
+    only_valid = models.BooleanField(default=False, help_text=_("Import the valid rows even when others are rejected."))
     uploaded_by = models.ForeignKey("auth.User", null=True, on_delete=models.SET_NULL, related_name="site_uploads")
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
     rows_read = models.PositiveIntegerField(default=0)
+    rows_valid = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
     sites_created = models.PositiveIntegerField(default=0)
     sites_updated = models.PositiveIntegerField(default=0)
+    sites_skipped = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text=_("Rejected rows: row, field, value, reason."))
+    errors_total = models.PositiveIntegerField(default=0, help_text=_("Errors found (the list keeps the first ones)."))
+    notes = models.JSONField(default=list, blank=True, help_text=_("Warnings and conversions applied."))
+    staged_sites = models.BinaryField(null=True, blank=True, help_text=_("Parsed sites awaiting confirmation (compressed)."))
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-uploaded_at"]
