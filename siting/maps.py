@@ -8,6 +8,7 @@ optional extra (``online_tiles=True``), off by default. No trace draws map text 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -20,8 +21,16 @@ EXCLUDED_COLOR = "#9e9e9e"
 
 
 def offline_style(background: str = "#f3f6f8") -> dict[str, Any]:
-    """Return a MapLibre style with only a background: nothing to download."""
-    return {"version": 8, "sources": {}, "layers": [{"id": "bg", "type": "background", "paint": {"background-color": background}}]}
+    """Return a MapLibre style with only a background: nothing to download.
+
+    It carries an empty GeoJSON source because plotly drops an empty ``sources`` object when
+    it updates a figure, and MapLibre then rejects the style.
+    """
+    return {
+        "version": 8,
+        "sources": {"none": {"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}},
+        "layers": [{"id": "bg", "type": "background", "paint": {"background-color": background}}],
+    }
 
 
 def boundary_layers(countries: dict | None, subdivisions: dict | None) -> list[dict[str, Any]]:
@@ -33,6 +42,89 @@ def boundary_layers(countries: dict | None, subdivisions: dict | None) -> list[d
     if subdivisions:
         layers.append({"sourcetype": "geojson", "source": subdivisions, "type": "line", "color": "#c3ccd5", "line": {"width": 0.5}, "below": "traces"})
     return layers
+
+
+def _figure_dict(fig: go.Figure) -> dict[str, Any]:
+    """Return a figure as plain JSON types (for ``json_script``)."""
+    return json.loads(fig.to_json())
+
+
+def site_figures(detail, *, labels: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Return the site page's figures as plain dicts: ``map``, ``breakdown``, ``ladder``.
+
+    ``detail`` is a :class:`siting.dashboard.SiteDetail`. The map has no base layer of its
+    own: the page adds the shipped boundaries (no tiles).
+    """
+    site = detail.site
+    fig = go.Figure()
+    for opt in detail.options:
+        chosen = detail.chosen_point_id == opt.point_id
+        fig.add_trace(go.Scattermap(
+            lon=[site.longitude, opt.longitude], lat=[site.latitude, opt.latitude], mode="lines",
+            line={"width": 4 if chosen else 1.5, "color": "#1f7a5a" if chosen else ("#5b6b7b" if opt.qualifies else "#c9a0a0")},
+            hoverinfo="skip", showlegend=False,
+        ))
+    if detail.options:
+        opts = detail.options
+        text = [
+            f"{o.voltage_kv:g} kV · {labels['distance']} {o.line_km:.1f} km · {labels['cost']} {o.cost_meur:.1f} M€ · "
+            f"{labels['time']} {o.time_to_power_months:.0f} · {labels['headroom']} {o.headroom_mw:.0f} MW"
+            + (f" ({labels['estimated']})" if o.headroom_estimated else "")
+            for o in opts
+        ]
+        colors = ["#1f7a5a" if detail.chosen_point_id == o.point_id else ("#14365d" if o.qualifies else "#b3261e") for o in opts]
+        fig.add_trace(go.Scattermap(
+            lon=[o.longitude for o in opts], lat=[o.latitude for o in opts], mode="markers",
+            marker={"size": [14 if detail.chosen_point_id == o.point_id else 9 for o in opts], "color": colors},
+            text=text, hovertemplate="%{text}<extra></extra>", name=labels["candidate"],
+        ))
+    fig.add_trace(go.Scattermap(
+        lon=[site.longitude], lat=[site.latitude], mode="markers", marker={"size": 16, "color": "#f2a900"},
+        text=[site.name], hovertemplate="<b>%{text}</b><extra></extra>", name=labels["site"],
+    ))
+    lons = [site.longitude] + [o.longitude for o in detail.options]
+    lats = [site.latitude] + [o.latitude for o in detail.options]
+    span = max(max(lons) - min(lons), max(lats) - min(lats), 0.05)
+    zoom = float(np.clip(8.5 - np.log2(span / 0.1), 4.0, 11.0))
+    fig.update_layout(
+        map={"style": offline_style(), "center": {"lon": site.longitude, "lat": site.latitude}, "zoom": zoom},
+        margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=380, showlegend=False,
+    )
+    out = {"map": _figure_dict(fig)}
+
+    if detail.breakdown:
+        names = [b["label"] for b in detail.breakdown]
+        points = [b["points"] or 0.0 for b in detail.breakdown]
+        most = [100.0 * b["weight"] for b in detail.breakdown]
+        bars = go.Figure([
+            go.Bar(y=names, x=most, orientation="h", marker={"color": "#e3e9ef"}, name="max", hoverinfo="skip"),
+            go.Bar(y=names, x=points, orientation="h", marker={"color": "#14365d"}, name=labels["points"],
+                   hovertemplate="%{y}: %{x:.1f}<extra></extra>"),
+        ])
+        bars.update_layout(barmode="overlay", height=260, margin={"l": 10, "r": 10, "t": 10, "b": 30}, showlegend=False,
+                           xaxis={"title": {"text": labels["points"]}, "range": [0, max(most + [1.0]) * 1.05]},
+                           yaxis={"autorange": "reversed"})
+        out["breakdown"] = _figure_dict(bars)
+
+    if detail.ladder:
+        sizes = [r["size_h100e"] for r in detail.ladder]
+        ok = [bool(r["feasible"]) for r in detail.ladder]
+        ladder = go.Figure([
+            go.Scatter(x=sizes, y=[r["tco_eur_per_gpu_hour"] for r in detail.ladder], mode="lines+markers",
+                       name=labels["tco"], marker={"symbol": ["circle" if f else "x" for f in ok], "size": 9},
+                       hovertemplate="%{x:,} H100e: %{y:.2f} EUR<extra></extra>"),
+            go.Scatter(x=sizes, y=[r["time_to_power_months"] for r in detail.ladder], mode="lines+markers",
+                       name=labels["ttp"], yaxis="y2", line={"dash": "dot"},
+                       hovertemplate="%{x:,} H100e: %{y:.0f}<extra></extra>"),
+        ])
+        ladder.update_layout(
+            height=300, margin={"l": 50, "r": 50, "t": 10, "b": 40}, legend={"orientation": "h", "y": -0.25},
+            xaxis={"type": "log", "title": {"text": labels["size"]}, "tickvals": sizes},
+            yaxis={"title": {"text": labels["tco"]}, "rangemode": "tozero"},
+            yaxis2={"title": {"text": labels["ttp"]}, "overlaying": "y", "side": "right", "rangemode": "tozero"},
+        )
+        out["ladder"] = _figure_dict(ladder)
+    return out
 
 
 def _marker_size_px(largest_size_h100e: np.ndarray) -> np.ndarray:

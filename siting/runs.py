@@ -61,12 +61,13 @@ def scoring_run_start(
     scenario: Scenario | None = None,
     name: str = "",
     user=None,
+    dispatch: bool = True,
 ) -> ScoringRun:
     """Create a queued run and publish its start message once the transaction commits.
 
     If the broker is unreachable the run stays queued with ``dispatched_at`` empty; the sweep
     publishes it when the broker is back. Callers read ``run.dispatched_at`` after the call to
-    tell the user.
+    tell the user. ``dispatch=False`` only saves it, for :func:`scoring_run_execute_inline`.
     """
     from siting.scoring.params import ScenarioParams
 
@@ -80,7 +81,8 @@ def scoring_run_start(
             created_by=user if user is not None and user.is_authenticated else None,
             stage="queued",
         )
-        transaction.on_commit(lambda: scoring_run_dispatch(run_id=run.id))
+        if dispatch:
+            transaction.on_commit(lambda: scoring_run_dispatch(run_id=run.id))
     run.refresh_from_db()
     return run
 
@@ -124,8 +126,12 @@ def _data_vintage(n_sites: int, n_points: int) -> dict[str, Any]:
     }
 
 
-def scoring_run_execute(*, run_id: int) -> None:
-    """Claim a queued run, snapshot its inputs and fan out one chunk per cluster size."""
+def scoring_run_execute(*, run_id: int, publish: bool = True) -> None:
+    """Claim a queued run, snapshot its inputs and fan out one chunk per cluster size.
+
+    ``publish=False`` leaves the chunks pending without sending them to the broker (for
+    :func:`scoring_run_execute_inline`).
+    """
     now = timezone.now()
     claimed = ScoringRun.objects.filter(id=run_id, status=ScoringRun.Status.QUEUED).update(
         status=ScoringRun.Status.RUNNING,
@@ -162,10 +168,23 @@ def scoring_run_execute(*, run_id: int) -> None:
                 transaction.set_rollback(True)  # cancelled meanwhile: leave no chunks behind
                 return
             chunk_ids = list(RunChunk.objects.filter(run_id=run_id).values_list("id", flat=True))
-            transaction.on_commit(lambda: _publish_chunks(chunk_ids))
+            if publish:
+                transaction.on_commit(lambda: _publish_chunks(chunk_ids))
     except Exception as exc:
         log.exception("Run %s failed while preparing", run_id)
         _fail_run(run_id, f"Preparing the inputs failed: {exc}")
+
+
+def scoring_run_execute_inline(*, run_id: int) -> ScoringRun:
+    """Execute a queued run entirely in this process, chunk after chunk (no broker, no worker).
+
+    Same claims, snapshot and atomic result writes as the Celery path: for the command line
+    on one machine, the demo run of ``./gigasite up`` when no worker is wanted, and tests.
+    """
+    scoring_run_execute(run_id=run_id, publish=False)
+    for chunk_id in RunChunk.objects.filter(run_id=run_id).order_by("index").values_list("id", flat=True):
+        scoring_chunk_execute(chunk_id=chunk_id)
+    return ScoringRun.objects.get(id=run_id)
 
 
 def _publish_chunks(chunk_ids: list[int]) -> None:

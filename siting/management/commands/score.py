@@ -27,6 +27,11 @@ class Command(BaseCommand):
         parser.add_argument("--out", help="Write the full result table to FILE.csv or FILE.json.")
         parser.add_argument("--async", dest="run_async", action="store_true", help="Queue a Celery run.")
         parser.add_argument("--wait", action="store_true", help="With --async: follow the run until it ends.")
+        parser.add_argument("--save", action="store_true",
+                            help="Score in this process and save it as a run (shown on the ranked map).")
+        parser.add_argument("--name", default="", help="Name of the saved run (with --save or --async).")
+        parser.add_argument("--if-none", action="store_true",
+                            help="With --save: do nothing if a succeeded run exists already.")
 
     def handle(self, *args, **opts) -> None:
         try:
@@ -37,6 +42,9 @@ class Command(BaseCommand):
             raise CommandError("--draws must be 0 or more.")
         if opts["run_async"]:
             self._run_async(params, opts)
+            return
+        if opts["save"]:
+            self._run_inline(params, opts)
             return
         if opts["wait"]:
             raise CommandError("--wait goes with --async.")
@@ -73,8 +81,22 @@ class Command(BaseCommand):
             raise CommandError(f"--out {path}: use a .csv or .json file name.")
         self.stdout.write(f"Wrote {len(table):,} rows to {path}")
 
+    def _run_inline(self, params, opts) -> None:
+        if opts["if_none"] and ScoringRun.objects.filter(status=ScoringRun.Status.SUCCEEDED).exists():
+            self.stdout.write("A finished run exists already: nothing to do.")
+            return
+        name = opts["name"] or f"CLI {opts['preset']}"
+        run = runs.scoring_run_start(params=params.to_dict(), draws=opts["draws"], name=name, dispatch=False)
+        started = time.perf_counter()
+        run = runs.scoring_run_execute_inline(run_id=run.id)
+        if run.status != ScoringRun.Status.SUCCEEDED:
+            raise CommandError(f"Run {run.code} {run.status}: {run.error}")
+        self.stdout.write(self.style.SUCCESS(
+            f"Run {run.code} ({name}) saved: {run.n_sites:,} sites × {run.n_chunks} sizes, "
+            f"{run.draws} draws, in {time.perf_counter() - started:.1f} s"))
+
     def _run_async(self, params, opts) -> None:
-        run = runs.scoring_run_start(params=params.to_dict(), draws=opts["draws"], name=f"CLI {opts['preset']}")
+        run = runs.scoring_run_start(params=params.to_dict(), draws=opts["draws"], name=opts["name"] or f"CLI {opts['preset']}")
         if run.dispatched_at is None:
             self.stdout.write(self.style.WARNING(
                 f"Run {run.code} is saved, but the job queue is unreachable: it starts when the broker is back "

@@ -1,0 +1,258 @@
+"""JSON, GeoJSON and CSV endpoints behind the dashboard, documented by ``openapi.json``.
+
+Same permissions as the pages: a logged-in user with a role. Anonymous callers get 401 and
+users without a role 403, as JSON (an API client cannot follow a login redirect). Errors in
+parameters give 400 with ``{"error": "<parameter>: <reason>"}``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from uuid import UUID
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.views.decorators.gzip import gzip_page
+from django.views.decorators.http import require_GET
+
+from . import dashboard, roles
+from .models import ScoringRun, Site
+
+MAX_PAGE_SIZE = 1000
+"""Largest page of the ranked-sites JSON (exports take every row)."""
+
+
+def api_view(view):
+    """Require a role (401/403 as JSON), GET only, gzip, and turn DashboardError into 400."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return JsonResponse({"error": "authentication required"}, status=401)
+        if not roles.has_role(request.user, *roles.ROLES):
+            return JsonResponse({"error": "a planner, analyst, official or admin role is required"}, status=403)
+        try:
+            return view(request, *args, **kwargs)
+        except dashboard.DashboardError as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
+
+    return require_GET(gzip_page(wrapped))
+
+
+def _run(code: UUID) -> ScoringRun:
+    return get_object_or_404(ScoringRun, code=code)
+
+
+def _finished_run(code: UUID) -> ScoringRun:
+    run = _run(code)
+    if run.status != ScoringRun.Status.SUCCEEDED:
+        raise dashboard.DashboardError(f"run: {run.code} has status {run.status}; results exist once it succeeded")
+    return run
+
+
+def run_summary(run: ScoringRun, request: HttpRequest | None = None) -> dict:
+    """Return a run as the API shows it."""
+    data = {
+        "code": str(run.code), "scenario_name": run.scenario_name, "status": run.status,
+        "progress_pct": round(run.progress_pct, 1), "draws": run.draws,
+        "sizes_h100e": list(run.params.get("sizes", [])), "n_sites": run.n_sites,
+        "created_at": run.created_at.isoformat(), "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "created_by": run.created_by.get_username() if run.created_by_id else None,
+    }
+    if request is not None:
+        data["url"] = request.build_absolute_uri(reverse("siting-api-run", args=[run.code]))
+        data["map_url"] = request.build_absolute_uri(reverse("siting-run-map", args=[run.code]))
+    return data
+
+
+@api_view
+def runs_list(request: HttpRequest) -> JsonResponse:
+    """List runs, newest first (``status`` filters, ``limit`` ≤ 200)."""
+    qs = ScoringRun.objects.select_related("created_by").order_by("-created_at")
+    status = request.GET.get("status")
+    if status:
+        if status not in ScoringRun.Status.values:
+            raise dashboard.DashboardError(f"status: one of {', '.join(ScoringRun.Status.values)}")
+        qs = qs.filter(status=status)
+    try:
+        limit = min(max(int(request.GET.get("limit", 50)), 1), 200)
+    except ValueError:
+        raise dashboard.DashboardError("limit: a whole number") from None
+    return JsonResponse({"runs": [run_summary(r, request) for r in qs[:limit]]})
+
+
+@api_view
+def run_detail(request: HttpRequest, code: UUID) -> JsonResponse:
+    """One run with its parameters, criteria and per-size summary."""
+    run = _run(code)
+    data = run_summary(run, request)
+    data["params"] = run.params
+    data["criteria"] = dashboard.criterion_table(run.params)
+    data["data_vintage"] = run.data_vintage
+    data["results"] = [
+        {"size_h100e": r.size_h100e, "n_sites": r.n_sites, "n_feasible": r.n_feasible, "best_site_id": r.best_site_id,
+         "best_score": r.best_score}
+        for r in run.results.all().only("size_h100e", "n_sites", "n_feasible", "best_site_id", "best_score", "run_id")
+    ]
+    return JsonResponse(data)
+
+
+@api_view
+def run_sites(request: HttpRequest, code: UUID) -> HttpResponse:
+    """Ranked sites of a run at one size, filtered, re-weighted, paginated; JSON, GeoJSON or CSV."""
+    run = _finished_run(code)
+    fmt = (request.GET.get("format") or "json").lower()
+    if fmt not in ("json", "geojson", "csv"):
+        raise dashboard.DashboardError("format: json, geojson or csv")
+    query = request.GET.copy()
+    if fmt == "json":
+        query.setdefault("page_size", "100")
+        if int(dashboard._float_param(query, "page_size") or 0) > MAX_PAGE_SIZE:
+            raise dashboard.DashboardError(f"page_size: at most {MAX_PAGE_SIZE} (use format=csv or geojson for all rows)")
+    view = dashboard.ranked_view(run, query)
+    size = int(view.frame["size_h100e"].iloc[0]) if len(view.frame) else int(query.get("size") or 0)
+    name = f"gigasite-{str(run.code)[:8]}-{size}"
+    if fmt == "csv":
+        resp = HttpResponse(dashboard.csv_text(view.frame), content_type="text/csv; charset=utf-8")
+        resp["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return resp
+    if fmt == "geojson":
+        resp = HttpResponse(json.dumps(dashboard.geojson(view.frame), ensure_ascii=False),
+                            content_type="application/geo+json")
+        resp["Content-Disposition"] = f'attachment; filename="{name}.geojson"'
+        return resp
+    return JsonResponse({
+        "run": str(run.code), "size_h100e": size, "total": view.total, "page": view.page, "page_size": view.page_size,
+        "weights": view.weights, "sites": dashboard.records(view.frame),
+    })
+
+
+@api_view
+def run_map_data(request: HttpRequest, code: UUID) -> JsonResponse:
+    """Every site of a run at one size as columns (the map page's data, unfiltered)."""
+    run = _finished_run(code)
+    sizes = dashboard.run_sizes(run)
+    try:
+        size = int(request.GET.get("size") or (sizes[0] if sizes else 0))
+    except ValueError:
+        raise dashboard.DashboardError("size: a whole number of H100e") from None
+    frame = dashboard.order_frame(dashboard.size_frame(run, size), "rank")
+    frame = frame[~frame["withdrawn"].fillna(False).to_numpy(dtype=bool)]
+    body = f'{{"run":"{run.code}","size_h100e":{size},"columns":{dashboard.map_columns_json(frame)}}}'
+    return HttpResponse(body, content_type="application/json")
+
+
+@api_view
+def run_reweight(request: HttpRequest, code: UUID) -> JsonResponse:
+    """Scores and ranks of every site at one size under new weights (``w_<criterion>``), no job.
+
+    The response's ``site_id`` order is the request's stored order (by site id); the server
+    time is in ``elapsed_ms`` and the ``Server-Timing`` header.
+    """
+    started = time.perf_counter()
+    run = _finished_run(code)
+    try:
+        size = int(request.GET.get("size") or 0)
+    except ValueError:
+        raise dashboard.DashboardError("size: a whole number of H100e") from None
+    table = dashboard.run_tables(run).get(size)
+    if table is None:
+        raise dashboard.DashboardError(f"size: {size} is not a size of this run")
+    weights = dashboard.weights_from_query(request.GET, run.params.get("weights", {})) or run.params.get("weights", {})
+    score, rank = dashboard.reweight_scores(table, weights)
+    arrays = (f'"site_id":{dashboard.json_array(table["site_id"].to_numpy(dtype="int64"))},'
+              f'"score":{dashboard.json_array(score, 3)},"rank":{dashboard.json_array(rank, 0)}')
+    elapsed_ms = 1000.0 * (time.perf_counter() - started)
+    head = json.dumps({"run": str(run.code), "size_h100e": size, "weights": weights, "elapsed_ms": round(elapsed_ms, 2)})
+    resp = HttpResponse(head[:-1] + "," + arrays + "}", content_type="application/json")
+    resp["Server-Timing"] = f"reweight;dur={elapsed_ms:.1f}"
+    return resp
+
+
+@api_view
+def site_detail(request: HttpRequest, site_id: int) -> JsonResponse:
+    """One site: its facts, and with ``run`` (and ``size``) its results, ladder and connection options."""
+    site = get_object_or_404(Site, id=site_id)
+    data = {
+        "site_id": site.id, "external_id": site.external_id, "name": site.name, "country": site.country,
+        "region_code": site.region_code, "departement_code": site.departement_code, "municipality": site.municipality,
+        "longitude": site.longitude, "latitude": site.latitude, "area_ha": site.area_ha, "former_use": site.former_use,
+        "former_activity": site.former_activity, "closure_year": site.closure_year,
+        "grid_capacity_mw": site.grid_capacity_mw, "grid_voltage_kv": site.grid_voltage_kv,
+        "pollution_status": site.pollution_status, "flood_zone": site.flood_zone, "water_access": site.water_access,
+        "source": site.source, "source_url": site.source_url, "source_vintage": site.source_vintage,
+        "withdrawn": site.withdrawn,
+    }
+    code = request.GET.get("run")
+    if code:
+        try:
+            run = _finished_run(UUID(code))
+        except ValueError:
+            raise dashboard.DashboardError("run: not a run code") from None
+        sizes = dashboard.run_sizes(run)
+        try:
+            size = int(request.GET.get("size") or (sizes[0] if sizes else 0))
+        except ValueError:
+            raise dashboard.DashboardError("size: a whole number of H100e") from None
+        detail = dashboard.site_detail(run, site, size)
+        data.update({
+            "run": str(run.code), "size_h100e": size, "result": detail.row, "ladder": detail.ladder,
+            "breakdown": detail.breakdown, "exclusion_reasons": detail.reasons, "estimated_inputs": detail.estimated_inputs,
+            "connection_options": [dict(o.__dict__, qualifies=o.qualifies) for o in detail.options],
+            "chosen_point_id": detail.chosen_point_id,
+        })
+    return JsonResponse(data)
+
+
+@api_view
+def grid_points(request: HttpRequest) -> JsonResponse:
+    """In-service grid points with a known voltage, as columns (the substations layer)."""
+    from grid.models import GridConnectionPoint
+
+    rows = list(GridConnectionPoint.objects.filter(status=GridConnectionPoint.Status.IN_SERVICE, voltage_kv__isnull=False)
+                .order_by("-voltage_kv", "id").values_list("id", "name", "longitude", "latitude", "voltage_kv", "country"))
+    columns = ("point_id", "name", "longitude", "latitude", "voltage_kv", "country")
+    out = {c: [r[i] for r in rows] for i, c in enumerate(columns)}
+    out["longitude"] = [round(x, 5) for x in out["longitude"]]
+    out["latitude"] = [round(x, 5) for x in out["latitude"]]
+    return JsonResponse({"columns": out})
+
+
+@api_view
+def zones(request: HttpRequest) -> JsonResponse:
+    """Carbon intensity, price and cooling degree days by country."""
+    from grid.models import Zone
+
+    rows = Zone.objects.order_by("code").values(
+        "code", "name", "carbon_intensity_g_per_kwh", "carbon_year", "price_eur_per_mwh", "cooling_degree_days")
+    return JsonResponse({"zones": list(rows)})
+
+
+_boundary_cache: dict[str, bytes] = {}
+
+
+@api_view
+def boundaries(request: HttpRequest, kind: str) -> HttpResponse:
+    """Shipped outlines (country, region or département) as a GeoJSON FeatureCollection."""
+    from grid.models import Boundary
+
+    if kind not in Boundary.Kind.values:
+        raise dashboard.DashboardError(f"kind: one of {', '.join(Boundary.Kind.values)}")
+    body = _boundary_cache.get(kind)
+    if body is None:
+        features = [
+            {"type": "Feature", "id": code, "properties": {"code": code, "name": name, "parent_code": parent},
+             "geometry": geometry}
+            for code, name, parent, geometry in Boundary.objects.filter(kind=kind).order_by("code").values_list(
+                "code", "name", "parent_code", "geometry_geojson")
+        ]
+        body = json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":")).encode()
+        if features:
+            _boundary_cache[kind] = body
+    resp = HttpResponse(body, content_type="application/geo+json")
+    resp["Cache-Control"] = "private, max-age=3600"
+    return resp
+

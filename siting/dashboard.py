@@ -1,0 +1,561 @@
+"""Reads behind the planners' dashboard: a finished run's ranked sites at one cluster size,
+filtered, re-weighted, and shaped for the map, the table, the API and the exports.
+
+A finished run never changes (its results are written once, atomically), so its unpacked
+tables are cached in the process, keyed by the run and its finish time. Site attributes
+(names, départements, withdrawals) can change under a run and are cached briefly.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.utils.translation import gettext_lazy as _
+
+from . import frames
+from .models import FormerUse, PollutionStatus, RunResult, ScoringRun, Site
+from .scoring import reference
+from .scoring.criteria import CRITERIA, CRITERION_NAMES
+
+EXCLUSION_LABELS = {
+    "land_too_small": _("Land too small for the cluster"),
+    "no_connection": _("No grid connection with enough headroom within the search radius"),
+    "time_to_power_too_long": _("Time to power longer than the scenario allows"),
+    "polluted_unremediated": _("Confirmed pollution, not remediated"),
+    "flood_zone": _("In a flood zone"),
+    "seveso_upper": _("Backup fuel above the Seveso upper-tier threshold"),
+    "reconverted": _("Already reconverted"),
+}
+
+CRITERION_LABELS = {
+    "tco": _("Cost per GPU-hour"),
+    "emissions": _("Emissions"),
+    "time_to_power": _("Time to power"),
+    "land": _("Land"),
+    "water": _("Water"),
+    "reliability": _("Data reliability"),
+}
+
+SITE_ATTRIBUTE_TTL_S = 30.0
+"""How long site attributes stay cached [s]: a withdrawn upload shows within this delay."""
+
+RUN_CACHE_SIZE = 4
+"""Finished runs kept unpacked in memory (each ≈ 60 MB for the full dataset × 7 sizes)."""
+
+MAP_COLUMNS = (
+    "site_id", "site_name", "country", "departement_code", "region_code", "former_use", "pollution_status", "flood_zone",
+    "longitude", "latitude", "feasible", "score", "rank", "tco_eur_per_gpu_hour", "time_to_power_months",
+    "emissions_t_per_yr", "capex_total_meur", "largest_size_h100e", "exclusion_reasons", "voltage_class_kv",
+    "connection_distance_km",
+)
+"""Columns the map page receives, one array each (the table shows a subset)."""
+
+EXPORT_COLUMNS = (
+    "rank", "score", "site_id", "external_id", "site_name", "country", "region_code", "departement_code", "municipality",
+    "former_use", "longitude", "latitude", "area_ha", "size_h100e", "feasible", "exclusion_reasons",
+    "tco_eur_per_gpu_hour", "capex_total_meur", "time_to_power_months", "emissions_t_per_yr", "voltage_class_kv",
+    "connection_kind", "connection_distance_km", "connection_cost_meur", "headroom_mw", "headroom_estimated",
+    "pue", "facility_load_mw", "water_m3_per_yr", "land_needed_ha", "land_fit", "seveso_tier", "reliability",
+    "largest_size_h100e", "mc_rank_p05", "mc_rank_median", "mc_rank_p95", "mc_p_top10",
+)
+"""Columns of the CSV and GeoJSON exports and of the ranked-sites API, in order."""
+
+ORDERINGS = {
+    "rank": ("rank", True), "-score": ("score", False), "score": ("score", True),
+    "tco": ("tco_eur_per_gpu_hour", True), "-tco": ("tco_eur_per_gpu_hour", False),
+    "time_to_power": ("time_to_power_months", True), "-time_to_power": ("time_to_power_months", False),
+    "emissions": ("emissions_t_per_yr", True), "-emissions": ("emissions_t_per_yr", False),
+    "name": ("site_name", True), "-name": ("site_name", False),
+}
+
+
+class DashboardError(ValueError):
+    """A request parameter is wrong; the message names the parameter."""
+
+
+# --- cached reads ----------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_run_cache: OrderedDict[tuple, dict[int, pd.DataFrame]] = OrderedDict()
+_site_cache: dict[str, Any] = {"at": -math.inf, "frame": None}
+
+
+def run_tables(run: ScoringRun) -> dict[int, pd.DataFrame]:
+    """Return size [H100e] → the run's result table at that size (shared, do not modify)."""
+    key = (run.id, run.finished_at.isoformat() if run.finished_at else "")
+    with _lock:
+        if key in _run_cache:
+            _run_cache.move_to_end(key)
+            return _run_cache[key]
+    tables = {
+        size: frames.frames_unpack(blob)[0]["table"]
+        for size, blob in RunResult.objects.filter(run=run).order_by("size_h100e").values_list("size_h100e", "table")
+    }
+    if tables:
+        ladder = _largest_sizes(tables)
+        for table in tables.values():
+            table["largest_size_h100e"] = ladder.reindex(table["site_id"].to_numpy()).to_numpy()
+    with _lock:
+        _run_cache[key] = tables
+        while len(_run_cache) > RUN_CACHE_SIZE:
+            _run_cache.popitem(last=False)
+    return tables
+
+
+def _largest_sizes(tables: dict[int, pd.DataFrame]) -> pd.Series:
+    """Return site_id → the largest size of the run at which the site is feasible (NaN: none)."""
+    best: pd.Series | None = None
+    for size in sorted(tables):
+        t = tables[size]
+        s = pd.Series(np.where(t["feasible"].to_numpy(dtype=bool), float(size), np.nan), index=t["site_id"].to_numpy())
+        # Ascending sizes: a feasible larger size overrides, an infeasible one keeps the last.
+        best = s if best is None else s.combine_first(best)
+    return best if best is not None else pd.Series(dtype=float)
+
+
+def site_attributes() -> pd.DataFrame:
+    """Return every site's descriptive columns, indexed by site id (cached a few seconds)."""
+    now = time.monotonic()
+    with _lock:
+        if _site_cache["frame"] is not None and now - _site_cache["at"] < SITE_ATTRIBUTE_TTL_S:
+            return _site_cache["frame"]
+    columns = ["id", "external_id", "name", "country", "region_code", "departement_code", "municipality", "former_use",
+               "longitude", "latitude",
+               "pollution_status", "flood_zone", "area_ha", "withdrawn", "source"]
+    frame = pd.DataFrame.from_records(list(Site.objects.values_list(*columns)), columns=columns)
+    frame = frame.rename(columns={"name": "site_name"}).set_index("id")
+    frame["flood_zone"] = frame["flood_zone"].map({True: 1.0, False: 0.0}).astype(float)
+    with _lock:
+        _site_cache.update(at=now, frame=frame)
+    return frame
+
+
+def caches_clear() -> None:
+    """Forget cached runs and site attributes (tests; after data changes)."""
+    with _lock:
+        _run_cache.clear()
+        _input_cache.clear()
+        _size_cache.clear()
+        _site_cache.update(at=-math.inf, frame=None)
+
+
+def latest_run() -> ScoringRun | None:
+    """Return the most recent succeeded run, if any."""
+    return ScoringRun.objects.filter(status=ScoringRun.Status.SUCCEEDED).order_by("-finished_at").first()
+
+
+def run_sizes(run: ScoringRun) -> list[int]:
+    """Return the cluster sizes [H100e] the run has results for, smallest first."""
+    return list(RunResult.objects.filter(run=run).order_by("size_h100e").values_list("size_h100e", flat=True))
+
+
+_size_cache: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+
+
+def size_frame(run: ScoringRun, size_h100e: int) -> pd.DataFrame:
+    """Return the run's results at one size joined with the sites' attributes.
+
+    Shared and cached: callers must not modify it (the helpers below return new frames).
+    """
+    attrs = site_attributes()
+    key = (run.id, run.finished_at.isoformat() if run.finished_at else "", size_h100e, id(attrs))
+    with _lock:
+        if key in _size_cache:
+            _size_cache.move_to_end(key)
+            return _size_cache[key]
+    frame = _size_frame_build(run, size_h100e, attrs)
+    with _lock:
+        _size_cache[key] = frame
+        while len(_size_cache) > 2 * RUN_CACHE_SIZE:
+            _size_cache.popitem(last=False)
+    return frame
+
+
+def _size_frame_build(run: ScoringRun, size_h100e: int, attrs: pd.DataFrame) -> pd.DataFrame:
+    tables = run_tables(run)
+    if size_h100e not in tables:
+        sizes = ", ".join(f"{s}" for s in sorted(tables)) or "none"
+        raise DashboardError(f"size: {size_h100e} is not a size of this run (sizes: {sizes})")
+    table = tables[size_h100e]
+    joined = attrs.reindex(table["site_id"].to_numpy())
+    out = table.copy()
+    for column in attrs.columns:
+        out[column] = joined[column].to_numpy()
+    # A site deleted since the run keeps its row, named by its id.
+    out["site_name"] = out["site_name"].where(out["site_name"].notna(), "#" + out["site_id"].astype(str))
+    return out
+
+
+# --- filters, weights, ordering --------------------------------------------------------------
+
+
+def _float_param(query, name: str) -> float | None:
+    raw = (query.get(name) or "").strip().replace(",", ".")
+    if raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise DashboardError(f"{name}: {raw!r} is not a number") from None
+    if not math.isfinite(value):
+        raise DashboardError(f"{name}: must be a finite number")
+    return value
+
+
+def _list_param(query, name: str) -> tuple[str, ...]:
+    values = query.getlist(name) if hasattr(query, "getlist") else ([query[name]] if name in query else [])
+    out: list[str] = []
+    for v in values:
+        out.extend(x.strip() for x in str(v).split(",") if x.strip())
+    return tuple(out)
+
+
+def _bool_param(query, name: str) -> bool:
+    raw = (query.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise DashboardError(f"{name}: {raw!r} is not a yes/no value (use 1 or 0)")
+
+
+@dataclass(frozen=True)
+class SiteFilters:
+    """What the planner narrows the ranking to. Empty tuples and ``None`` mean "any"."""
+
+    country: tuple[str, ...] = ()
+    region: tuple[str, ...] = ()
+    departement: tuple[str, ...] = ()
+    former_use: tuple[str, ...] = ()
+    min_score: float | None = None
+    max_time_to_power_months: float | None = None
+    hide_polluted: bool = False
+    hide_flood_zone: bool = False
+    include_excluded: bool = False
+
+    @classmethod
+    def from_query(cls, query) -> SiteFilters:
+        """Parse request parameters (a QueryDict or a plain dict); raise DashboardError naming the bad one."""
+        uses = _list_param(query, "former_use")
+        unknown = [u for u in uses if u not in FormerUse.values]
+        if unknown:
+            raise DashboardError(f"former_use: unknown value(s) {', '.join(unknown)}")
+        min_score = _float_param(query, "min_score")
+        if min_score is not None and not 0 <= min_score <= 100:
+            raise DashboardError("min_score: between 0 and 100")
+        max_ttp = _float_param(query, "max_time_to_power_months")
+        if max_ttp is not None and max_ttp <= 0:
+            raise DashboardError("max_time_to_power_months: must be positive")
+        return cls(
+            country=tuple(c.upper() for c in _list_param(query, "country")),
+            region=_list_param(query, "region"),
+            departement=_list_param(query, "departement"),
+            former_use=uses,
+            min_score=min_score,
+            max_time_to_power_months=max_ttp,
+            hide_polluted=_bool_param(query, "hide_polluted"),
+            hide_flood_zone=_bool_param(query, "hide_flood_zone"),
+            include_excluded=_bool_param(query, "include_excluded"),
+        )
+
+
+def filter_frame(frame: pd.DataFrame, filters: SiteFilters) -> pd.DataFrame:
+    """Return the rows of ``frame`` that pass ``filters`` (the map page applies the same rules)."""
+    keep = np.ones(len(frame), dtype=bool)
+    feasible = frame["feasible"].to_numpy(dtype=bool)
+    if not filters.include_excluded:
+        keep &= feasible
+    if filters.country:
+        keep &= frame["country"].isin(filters.country).to_numpy()
+    if filters.region:
+        keep &= frame["region_code"].isin(filters.region).to_numpy()
+    if filters.departement:
+        keep &= frame["departement_code"].isin(filters.departement).to_numpy()
+    if filters.former_use:
+        keep &= frame["former_use"].isin(filters.former_use).to_numpy()
+    if filters.min_score is not None:
+        keep &= ~feasible | (frame["score"].to_numpy(dtype=float) >= filters.min_score)
+    if filters.max_time_to_power_months is not None:
+        keep &= ~feasible | (frame["time_to_power_months"].to_numpy(dtype=float) <= filters.max_time_to_power_months)
+    if filters.hide_polluted:
+        keep &= (frame["pollution_status"] != PollutionStatus.CONFIRMED).to_numpy()
+    if filters.hide_flood_zone:
+        keep &= frame["flood_zone"].to_numpy(dtype=float) != 1.0
+    keep &= ~frame["withdrawn"].fillna(False).to_numpy(dtype=bool)
+    return frame[keep]
+
+
+def weights_from_query(query, defaults: dict[str, float]) -> dict[str, float] | None:
+    """Return criterion weights given as ``w_<criterion>`` parameters, or None if none given.
+
+    Missing criteria keep their default weight; weights are normalised by the scoring.
+    """
+    given = {name: _float_param(query, f"w_{name}") for name in CRITERION_NAMES}
+    if all(v is None for v in given.values()):
+        return None
+    weights = {name: (defaults.get(name, 0.0) if v is None else v) for name, v in given.items()}
+    if any(v < 0 for v in weights.values()):
+        raise DashboardError("weights: every w_<criterion> must be 0 or more")
+    if sum(weights.values()) <= 0:
+        raise DashboardError("weights: at least one w_<criterion> must be positive")
+    return weights
+
+
+def reweight_scores(frame: pd.DataFrame, weights: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Return (score [0–100], rank) of every row of one size's frame under new weights.
+
+    The run stored each site's normalised criteria, so a new weighting is a weighted sum
+    and a re-ranking: no job. Same rule as the kernels: weights normalised to sum 1,
+    excluded sites get no score and no rank, ties broken by site id.
+    """
+    w = np.array([float(weights.get(c, 0.0)) for c in CRITERION_NAMES], dtype=np.float64)
+    w = w / w.sum()
+    v = frame[[f"v_{c}" for c in CRITERION_NAMES]].to_numpy(dtype=np.float64)
+    feasible = frame["feasible"].to_numpy(dtype=np.float64)
+    contrib = np.where(w != 0.0, np.nan_to_num(v) * w, 0.0)
+    score = np.where(feasible == 1.0, 100.0 * contrib.sum(axis=1), np.nan)
+    # The NumPy ranking (a sort) takes a few ms here and needs no JIT warm-up per process.
+    ranks = reference.rank_scores(score, feasible, frame["site_id"].to_numpy(dtype=np.float64))
+    return score, ranks
+
+
+def apply_weights(frame: pd.DataFrame, weights: dict[str, float] | None) -> pd.DataFrame:
+    """Return ``frame`` with score and rank recomputed under ``weights`` (unchanged if None)."""
+    if weights is None:
+        return frame
+    score, rank = reweight_scores(frame, weights)
+    out = frame.copy()
+    out["score"], out["rank"] = score, rank
+    return out
+
+
+def order_frame(frame: pd.DataFrame, order: str) -> pd.DataFrame:
+    """Return ``frame`` sorted by one of ``ORDERINGS`` (unranked rows last, then by site id)."""
+    if order not in ORDERINGS:
+        raise DashboardError(f"order: one of {', '.join(ORDERINGS)}")
+    column, ascending = ORDERINGS[order]
+    return frame.sort_values([column, "site_id"], ascending=[ascending, True], na_position="last", kind="stable")
+
+
+@dataclass
+class RankedView:
+    """One page of ranked sites and what it was cut from."""
+
+    frame: pd.DataFrame
+    total: int
+    page: int
+    page_size: int
+    weights: dict[str, float] | None = field(default=None)
+
+
+def ranked_view(run: ScoringRun, query) -> RankedView:
+    """Return the filtered, re-weighted and ordered sites of a run for an API or export query.
+
+    Parameters (all optional but ``size``): ``size`` [H100e]; filters of :class:`SiteFilters`;
+    ``w_<criterion>``; ``order`` (``rank`` by default); ``page`` (1-based) and ``page_size``
+    (0 = all rows, for exports).
+    """
+    size_raw = (query.get("size") or "").strip()
+    sizes = run_sizes(run)
+    if not size_raw:
+        if not sizes:
+            raise DashboardError("size: this run has no results")
+        size = sizes[0]
+    else:
+        try:
+            size = int(size_raw.replace("_", ""))
+        except ValueError:
+            raise DashboardError(f"size: {size_raw!r} is not a whole number of H100e") from None
+    frame = size_frame(run, size)
+    weights = weights_from_query(query, run.params.get("weights", {}))
+    frame = apply_weights(frame, weights)
+    frame = filter_frame(frame, SiteFilters.from_query(query))
+    frame = order_frame(frame, (query.get("order") or "rank").strip())
+    page_size = int(_float_param(query, "page_size") or 0)
+    page = int(_float_param(query, "page") or 1)
+    if page_size < 0 or page_size > 100_000 or page < 1:
+        raise DashboardError("page/page_size: page ≥ 1 and 0 ≤ page_size ≤ 100000")
+    total = len(frame)
+    if page_size:
+        frame = frame.iloc[(page - 1) * page_size: page * page_size]
+    return RankedView(frame=frame, total=total, page=page, page_size=page_size, weights=weights)
+
+
+# --- shapes for JSON, GeoJSON and CSV --------------------------------------------------------
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, (np.floating, float)):
+        return None if not math.isfinite(float(value)) else float(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def records(frame: pd.DataFrame, columns: tuple[str, ...] = EXPORT_COLUMNS) -> list[dict[str, Any]]:
+    """Return rows as JSON-safe dicts (NaN → null) with the given columns that exist."""
+    present = [c for c in columns if c in frame.columns]
+    return [{c: _clean(v) for c, v in zip(present, row)} for row in frame[present].itertuples(index=False, name=None)]
+
+
+def geojson(frame: pd.DataFrame) -> dict[str, Any]:
+    """Return the rows as a GeoJSON FeatureCollection of points (WGS84 longitude/latitude)."""
+    features = []
+    for rec in records(frame):
+        lon, lat = rec.get("longitude"), rec.get("latitude")
+        features.append({"type": "Feature", "id": rec["site_id"],
+                         "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": rec})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """Return the rows as CSV text with the export columns."""
+    present = [c for c in EXPORT_COLUMNS if c in frame.columns]
+    return frame[present].to_csv(index=False, float_format="%.6g")
+
+
+def json_array(values: Any, digits: int | None = None) -> str:
+    """Return a JSON array of ``values`` (numbers rounded to ``digits``; NaN → null), built in C."""
+    series = pd.Series(values)
+    if digits is not None:
+        series = series.astype(np.float64).round(digits)
+    return series.to_json(orient="values", double_precision=max(digits or 0, 1) if digits is not None else 10)
+
+
+MAP_DIGITS = {"longitude": 5, "latitude": 5, "score": 3, "rank": 0, "tco_eur_per_gpu_hour": 4, "time_to_power_months": 1,
+              "emissions_t_per_yr": 0, "capex_total_meur": 1, "largest_size_h100e": 0, "flood_zone": 0,
+              "voltage_class_kv": 0, "connection_distance_km": 2}
+"""Decimals kept per map column: enough for the display, a third of the payload."""
+
+
+def map_columns_json(frame: pd.DataFrame) -> str:
+    """Return the map page's data as a JSON object of arrays, one per column of ``MAP_COLUMNS``."""
+    parts = []
+    for column in MAP_COLUMNS:
+        series = frame[column]
+        if column in MAP_DIGITS:
+            body = json_array(series.to_numpy(dtype=np.float64), MAP_DIGITS[column])
+        elif column == "feasible":
+            body = json_array(series.to_numpy(dtype=bool))
+        elif column == "site_id":
+            body = json_array(series.to_numpy(dtype=np.int64))
+        else:
+            body = json_array(series.fillna("").astype(str).to_numpy())
+        parts.append(f'"{column}":{body}')
+    return "{" + ",".join(parts) + "}"
+
+
+def criterion_table(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return each criterion with its label, unit, direction, bounds and the run's weight."""
+    weights = params.get("weights", {})
+    return [
+        {"name": name, "label": str(CRITERION_LABELS[name]), "unit": c.unit, "higher_is_better": c.higher_is_better,
+         "worst": c.worst, "best": c.best, "weight": float(weights.get(name, c.default_weight)), "note": c.note}
+        for name, c in CRITERIA.items()
+    ]
+
+
+def exclusion_labels(codes: str) -> list[str]:
+    """Return the translated reasons of a ``;``-joined exclusion code text."""
+    return [str(EXCLUSION_LABELS.get(code, code)) for code in (codes or "").split(";") if code]
+
+
+# --- one site ------------------------------------------------------------------------------
+
+_input_cache: OrderedDict[int, pd.DataFrame] = OrderedDict()
+
+
+def run_grid(run: ScoringRun) -> pd.DataFrame:
+    """Return the grid points exactly as the run saw them (from its input snapshot)."""
+    from .models import RunInput
+
+    with _lock:
+        if run.id in _input_cache:
+            return _input_cache[run.id]
+    payload = RunInput.objects.filter(run=run).values_list("payload", flat=True).first()
+    grid = frames.frames_unpack(bytes(payload))[0]["grid"] if payload is not None else pd.DataFrame(
+        columns=["point_id", "longitude", "latitude", "voltage_kv", "headroom_mw"])
+    with _lock:
+        _input_cache[run.id] = grid
+        while len(_input_cache) > RUN_CACHE_SIZE:
+            _input_cache.popitem(last=False)
+    return grid
+
+
+@dataclass
+class SiteDetail:
+    """Everything the site page shows for one site of one run at one size."""
+
+    site: Site
+    size_h100e: int
+    row: dict[str, Any] | None  # the run's result at this size (None: the site was not in the run)
+    ladder: list[dict[str, Any]]  # one row per size of the run
+    breakdown: list[dict[str, Any]]  # per criterion: value, weight, points
+    options: list[Any]  # ConnectionOption, nearest first
+    chosen_point_id: int | None
+    reasons: list[str]
+    estimated_inputs: list[str]
+    assumptions: list[dict[str, Any]]
+    n_ranked: int
+
+
+def site_detail(run: ScoringRun, site: Site, size_h100e: int) -> SiteDetail:
+    """Return the site page's content for ``site`` in ``run`` at ``size_h100e``."""
+    from .scoring.explain import connection_options
+    from .scoring.params import ScenarioParams, parameter_table
+
+    tables = run_tables(run)
+    if size_h100e not in tables:
+        raise DashboardError(f"size: {size_h100e} is not a size of this run")
+    params = ScenarioParams.from_dict(run.params)
+    ladder, row = [], None
+    for size in sorted(tables):
+        t = tables[size]
+        hit = t[t["site_id"] == site.id]
+        if hit.empty:
+            continue
+        rec = records(hit, tuple(hit.columns))[0]
+        ladder.append(rec)
+        if size == size_h100e:
+            row = rec
+    breakdown, options, chosen, reasons, estimated = [], [], None, [], []
+    n_ranked = int(tables[size_h100e]["feasible"].sum())
+    if row is not None:
+        weights = {k: float(v) for k, v in params.weights.items()}
+        total = sum(weights.values()) or 1.0
+        for name in CRITERION_NAMES:
+            value = row.get(f"v_{name}")
+            w = weights.get(name, 0.0) / total
+            c = CRITERIA[name]
+            breakdown.append({
+                "name": name, "label": str(CRITERION_LABELS[name]), "raw": row.get(c.column), "unit": c.unit,
+                "value": value, "weight": w, "points": 100.0 * w * (value or 0.0) if row["feasible"] else None,
+            })
+        options = connection_options(params, site.longitude, site.latitude, float(row["facility_load_mw"]), run_grid(run))
+        chosen = row.get("connection_point_id") if (row.get("connection_point_id") or -1) >= 0 else None
+        reasons = exclusion_labels(row.get("exclusion_reasons") or "")
+        if row.get("headroom_estimated"):
+            estimated.append(str(_("Headroom of the connection point (class default)")))
+        if row.get("zone_data_estimated"):
+            estimated.append(str(_("Carbon, price or climate of the zone (fallback value)")))
+    if site.area_ha is None:
+        estimated.append(str(_("Site area (unknown: land counts as just enough)")))
+    if site.pollution_status == PollutionStatus.UNKNOWN:
+        estimated.append(str(_("Pollution status (unknown)")))
+    if site.flood_zone is None:
+        estimated.append(str(_("Flood zone (unknown)")))
+    assumptions = [p for p in parameter_table(params) if p["assumption"]]
+    return SiteDetail(site=site, size_h100e=size_h100e, row=row, ladder=ladder, breakdown=breakdown, options=options,
+                      chosen_point_id=chosen, reasons=reasons, estimated_inputs=estimated, assumptions=assumptions,
+                      n_ranked=n_ranked)

@@ -1,0 +1,170 @@
+"""The planners' pages: ranked map of a run, site page, API documentation."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from . import dashboard, maps, openapi, roles
+from .models import FormerUse, ScoringRun, Site
+
+
+def _require_any_role(request: HttpRequest) -> None:
+    if not roles.has_role(request.user, *roles.ROLES):
+        raise PermissionDenied
+
+
+def _size_from(request: HttpRequest, sizes: list[int]) -> int:
+    raw = request.GET.get("size")
+    if not raw:
+        return sizes[0]
+    try:
+        size = int(raw)
+    except ValueError:
+        raise Http404(_("Unknown cluster size.")) from None
+    if size not in sizes:
+        raise Http404(_("Unknown cluster size."))
+    return size
+
+
+@login_required
+@require_GET
+def map_latest(request: HttpRequest) -> HttpResponse:
+    """Send planners to the ranked map of the latest succeeded run (or say there is none yet)."""
+    _require_any_role(request)
+    run = dashboard.latest_run()
+    if run is None:
+        return render(request, "siting/ranked_map_empty.html", {"runs": ScoringRun.objects.order_by("-created_at")[:5]})
+    return redirect("siting-run-map", run.code)
+
+
+@login_required
+@require_GET
+def run_map(request: HttpRequest, code: UUID) -> HttpResponse:
+    """Show a run's ranked map with filters, weight sliders and the ranked table."""
+    from grid.models import Boundary
+
+    _require_any_role(request)
+    run = get_object_or_404(ScoringRun, code=code)
+    if run.status != ScoringRun.Status.SUCCEEDED:
+        return redirect("siting-run-detail", run.code)
+    sizes = dashboard.run_sizes(run)
+    if not sizes:
+        raise Http404(_("This run has no results."))
+    size = _size_from(request, sizes)
+    present = dashboard.site_attributes()
+    config = {
+        "run": str(run.code),
+        "sizes": sizes,
+        "size": size,
+        "criteria": dashboard.criterion_table(run.params),
+        "urls": {
+            "mapData": reverse("siting-api-run-map-data", args=[run.code]),
+            "reweight": reverse("siting-api-run-reweight", args=[run.code]),
+            "sites": reverse("siting-api-run-sites", args=[run.code]),
+            "gridPoints": reverse("siting-api-grid-points"),
+            "zones": reverse("siting-api-zones"),
+            "countries": reverse("siting-api-boundaries", args=["country"]),
+            "departements": reverse("siting-api-boundaries", args=["departement"]),
+            "site": reverse("siting-site-detail", args=[0]),
+        },
+        "exclusions": {code: str(label) for code, label in dashboard.EXCLUSION_LABELS.items()},
+        "formerUses": dict((k, str(v)) for k, v in FormerUse.choices),
+        "voltageColors": {str(int(k)): v for k, v in maps.VOLTAGE_COLORS_KV.items()},
+        "labels": {
+            "sites": _("Ranked sites"), "excluded": _("Excluded sites"), "substations": _("Substations"),
+            "carbon": _("Carbon intensity by country"), "departements": _("Départements"),
+            "rank": _("Rank"), "score": _("Score"), "tco": _("Cost per GPU-hour"), "ttp": _("Time to power"),
+            "emissions": _("Emissions"), "reasons": _("Excluded because"), "months": _("months"),
+            "tPerYr": _("t CO₂e/yr"), "eurPerGpuh": _("EUR/GPU-h"), "largest": _("Largest cluster"),
+            "noRows": _("No site matches these filters."), "pageOf": _("Page %(page)s of %(pages)s"),
+            "shown": _("%(shown)s sites shown of %(total)s"), "loading": _("Loading…"), "error": _("Could not load data."),
+            "reweighted": _("Re-ranked in %(ms)s ms (server)"), "open": _("Open"),
+        },
+    }
+    regions = dict(Boundary.objects.filter(kind=Boundary.Kind.REGION).values_list("code", "name"))
+    departements = dict(Boundary.objects.filter(kind=Boundary.Kind.DEPARTEMENT).values_list("code", "name"))
+    context = {
+        "run": run,
+        "config": config,
+        "sizes": sizes,
+        "size": size,
+        "countries": sorted(c for c in present["country"].dropna().unique() if c),
+        "regions": sorted((c, regions.get(c, c)) for c in present["region_code"].dropna().unique() if c),
+        "departements": sorted((c, departements.get(c, c)) for c in present["departement_code"].dropna().unique() if c),
+        "former_uses": FormerUse.choices,
+        "criteria": config["criteria"],
+        "runs": ScoringRun.objects.filter(status=ScoringRun.Status.SUCCEEDED).order_by("-finished_at")[:20],
+        "assumptions": _assumptions(run),
+    }
+    return render(request, "siting/ranked_map.html", context)
+
+
+def _assumptions(run: ScoringRun) -> list[dict]:
+    from .scoring.params import ScenarioParams, parameter_table
+
+    return [p for p in parameter_table(ScenarioParams.from_dict(run.params)) if p["assumption"]]
+
+
+@login_required
+@require_GET
+def site_detail(request: HttpRequest, site_id: int) -> HttpResponse:
+    """Show one site: facts, connection options on a map, score breakdown, ladder, uncertainty."""
+    _require_any_role(request)
+    site = get_object_or_404(Site, id=site_id)
+    code = request.GET.get("run")
+    run = None
+    if code:
+        try:
+            run = get_object_or_404(ScoringRun, code=UUID(code), status=ScoringRun.Status.SUCCEEDED)
+        except ValueError:
+            raise Http404(_("Unknown run.")) from None
+    else:
+        run = dashboard.latest_run()
+    detail = figures = None
+    sizes: list[int] = []
+    if run is not None:
+        sizes = dashboard.run_sizes(run)
+    if sizes:
+        size = _size_from(request, sizes)
+        detail = dashboard.site_detail(run, site, size)
+        figures = maps.site_figures(detail, labels=_site_labels())
+    return render(request, "siting/site_detail.html", {
+        "site": site, "run": run, "sizes": sizes, "detail": detail, "figures": figures,
+        "map_url": reverse("siting-run-map", args=[run.code]) if run else None,
+        "boundary_urls": {"countries": reverse("siting-api-boundaries", args=["country"])},
+    })
+
+
+def _site_labels() -> dict[str, str]:
+    return {
+        "site": _("Site"), "chosen": _("Chosen connection"), "candidate": _("Candidate point"),
+        "inadequate": _("Not enough headroom or too far"), "points": _("Points"), "criterion": _("Criterion"),
+        "tco": _("Cost per GPU-hour (EUR)"), "ttp": _("Time to power (months)"), "size": _("Cluster size (H100e)"),
+        "excluded": _("excluded"), "distance": _("Distance"), "cost": _("Cost"), "time": _("Time"),
+        "headroom": _("Headroom"), "estimated": _("estimated"),
+    }
+
+
+def openapi_json(request: HttpRequest) -> JsonResponse:
+    """Serve the API's OpenAPI document (public: it holds no data)."""
+    return JsonResponse(openapi.schema(request.build_absolute_uri("/").rstrip("/") or "/"),
+                        json_dumps_params={"ensure_ascii": False, "indent": 1})
+
+
+@require_GET
+def api_docs(request: HttpRequest) -> HttpResponse:
+    """Show the API's endpoints and parameters as a page, from the OpenAPI document."""
+    doc = openapi.schema("/")
+    endpoints = [
+        {"path": path, "method": method.upper(), **op}
+        for path, item in doc["paths"].items() for method, op in item.items()
+    ]
+    return render(request, "siting/api_docs.html", {"doc": doc, "endpoints": endpoints})

@@ -1,0 +1,356 @@
+// The ranked map: one run, one cluster size; filters, weights, sortable table, exports.
+// Filtering here follows siting/dashboard.py filter_frame; scores under new weights come from
+// the server (the reweight endpoint), so the page never computes a score itself.
+(function () {
+  "use strict";
+  const G = window.Gigasite;
+  const cfg = JSON.parse(document.getElementById("map-config").textContent);
+  const L = cfg.labels;
+  const PAGE_SIZE = 25;
+  const state = {
+    size: cfg.size, cols: null, score: null, rank: null, order: "rank", page: 1,
+    countries: null, departements: null, substations: null, zones: null, focus: null, reweightSeq: 0,
+  };
+  const mapDiv = document.getElementById("ranked-map");
+  const filtersForm = document.getElementById("filters");
+  const weightsForm = document.getElementById("weights");
+
+  function weights() {
+    const w = {};
+    for (const c of cfg.criteria) w[c.name] = parseFloat(document.getElementById("w-" + c.name).value);
+    return w;
+  }
+  function weightsChanged() {
+    return cfg.criteria.some((c) => Math.abs(parseFloat(document.getElementById("w-" + c.name).value) - c.weight) > 1e-9);
+  }
+  function filters() {
+    const f = new FormData(filtersForm);
+    const ttp = parseFloat(String(f.get("max_time_to_power_months") || "").replace(",", "."));
+    return {
+      country: f.getAll("country"), region: f.get("region") || "", departement: f.get("departement") || "",
+      former_use: f.getAll("former_use"), min_score: parseFloat(f.get("min_score")) || 0,
+      max_ttp: Number.isFinite(ttp) && ttp > 0 ? ttp : null,
+      hide_polluted: f.get("hide_polluted") === "1", hide_flood_zone: f.get("hide_flood_zone") === "1",
+    };
+  }
+  function query(extra) {
+    const p = new URLSearchParams();
+    p.set("size", state.size);
+    const f = filters();
+    f.country.forEach((c) => p.append("country", c));
+    if (f.region) p.set("region", f.region);
+    if (f.departement) p.set("departement", f.departement);
+    f.former_use.forEach((u) => p.append("former_use", u));
+    if (f.min_score > 0) p.set("min_score", f.min_score);
+    if (f.max_ttp) p.set("max_time_to_power_months", f.max_ttp);
+    if (f.hide_polluted) p.set("hide_polluted", "1");
+    if (f.hide_flood_zone) p.set("hide_flood_zone", "1");
+    if (weightsChanged()) for (const [k, v] of Object.entries(weights())) p.set("w_" + k, v);
+    p.set("order", state.order);
+    for (const [k, v] of Object.entries(extra || {})) p.set(k, v);
+    return p.toString();
+  }
+
+  // Indices of the rows that pass the filters (excluded sites are never in the table).
+  function selected(includeExcluded) {
+    const c = state.cols, f = filters(), out = [];
+    const countries = new Set(f.country), uses = new Set(f.former_use);
+    for (let i = 0; i < c.site_id.length; i++) {
+      const feasible = c.feasible[i];
+      if (!feasible && !includeExcluded) continue;
+      if (countries.size && !countries.has(c.country[i])) continue;
+      if (f.region && c.region_code[i] !== f.region) continue;
+      if (f.departement && c.departement_code[i] !== f.departement) continue;
+      if (uses.size && !uses.has(c.former_use[i])) continue;
+      if (feasible && f.min_score > 0 && !(state.score[i] >= f.min_score)) continue;
+      if (feasible && f.max_ttp && !(c.time_to_power_months[i] <= f.max_ttp)) continue;
+      if (f.hide_polluted && c.pollution_status[i] === "confirmed") continue;
+      if (f.hide_flood_zone && c.flood_zone[i] === 1) continue;
+      out.push(i);
+    }
+    return out;
+  }
+
+  const ORDER = {
+    rank: (i) => [state.rank[i], 1], "-score": (i) => [state.score[i], -1],
+    tco: (i) => [state.cols.tco_eur_per_gpu_hour[i], 1], time_to_power: (i) => [state.cols.time_to_power_months[i], 1],
+    emissions: (i) => [state.cols.emissions_t_per_yr[i], 1], name: (i) => [state.cols.site_name[i], 1],
+  };
+  function sorted(rows) {
+    const key = ORDER[state.order], ids = state.cols.site_id;
+    return rows.slice().sort((a, b) => {
+      const [ka, dir] = key(a), [kb] = key(b);
+      const na = ka === null || ka === undefined, nb = kb === null || kb === undefined;
+      if (na !== nb) return na ? 1 : -1;
+      if (!na && ka !== kb) return (ka < kb ? -1 : 1) * dir;
+      return ids[a] - ids[b];
+    });
+  }
+
+  function markerSize(largest) {
+    const s = largest && largest > 0 ? largest : 1000;
+    return 6 + 5 * (Math.log10(s) - 3);
+  }
+  function pick(arr, rows) { return rows.map((i) => arr[i]); }
+
+  function traces(rows) {
+    const c = state.cols, out = [];
+    if (state.zones && state.countries) {
+      const z = state.zones.filter((r) => r.carbon_intensity_g_per_kwh !== null);
+      out.push({
+        type: "choroplethmap", geojson: state.countries, featureidkey: "properties.code",
+        locations: z.map((r) => r.code), z: z.map((r) => r.carbon_intensity_g_per_kwh), text: z.map((r) => r.name),
+        colorscale: "YlOrRd", zmin: 0, zmax: 800, marker: { opacity: 0.55, line: { width: 0 } }, showscale: false,
+        name: L.carbon, visible: "legendonly", showlegend: true,
+        hovertemplate: "%{text}: %{z:.0f} g CO₂e/kWh<extra></extra>",
+      });
+    }
+    if (state.substations) {
+      const s = state.substations, byKv = new Map();
+      for (let i = 0; i < s.voltage_kv.length; i++) {
+        const kv = s.voltage_kv[i];
+        if (!byKv.has(kv)) byKv.set(kv, []);
+        byKv.get(kv).push(i);
+      }
+      for (const [kv, idx] of [...byKv.entries()].sort((a, b) => b[0] - a[0])) {
+        if (kv < 60) continue;
+        out.push({
+          type: "scattermap", mode: "markers", lon: pick(s.longitude, idx), lat: pick(s.latitude, idx),
+          text: pick(s.name, idx), marker: { size: kv >= 200 ? 5 : 4, color: cfg.voltageColors[String(kv)] || "#555", opacity: 0.8 },
+          name: L.substations + " " + kv + " kV", legendgroup: "substations", visible: "legendonly",
+          hovertemplate: "%{text} · " + kv + " kV<extra></extra>",
+        });
+      }
+    }
+    if (document.getElementById("show-excluded").checked) {
+      const ex = selected(true).filter((i) => !c.feasible[i]);
+      out.push({
+        type: "scattermap", mode: "markers", lon: pick(c.longitude, ex), lat: pick(c.latitude, ex),
+        text: pick(c.site_name, ex), customdata: ex.map((i) => reasonText(c.exclusion_reasons[i])),
+        marker: { size: 5, color: "#9e9e9e", opacity: 0.55 }, name: L.excluded,
+        hovertemplate: "<b>%{text}</b><br>" + L.reasons + ": %{customdata}<extra></extra>",
+      });
+    }
+    const ranked = rows.slice().sort((a, b) => state.score[a] - state.score[b]); // best drawn last, on top
+    out.push({
+      type: "scattermap", mode: "markers", lon: pick(c.longitude, ranked), lat: pick(c.latitude, ranked),
+      text: pick(c.site_name, ranked), ids: ranked.map((i) => String(c.site_id[i])),
+      customdata: ranked.map((i) => [c.site_id[i], state.rank[i], state.score[i], c.tco_eur_per_gpu_hour[i],
+        c.time_to_power_months[i], c.emissions_t_per_yr[i]]),
+      marker: {
+        size: ranked.map((i) => markerSize(c.largest_size_h100e[i])), color: pick(state.score, ranked),
+        colorscale: "Viridis", cmin: 0, cmax: 100, colorbar: { title: { text: L.score }, thickness: 12 },
+      },
+      name: L.sites,
+      hovertemplate: "<b>%{text}</b><br>" + L.rank + ": %{customdata[1]} · " + L.score + ": %{customdata[2]:.1f}<br>" +
+        L.tco + ": %{customdata[3]:.2f} " + L.eurPerGpuh + "<br>" + L.ttp + ": %{customdata[4]:.0f} " + L.months +
+        "<br>" + L.emissions + ": %{customdata[5]:,.0f} " + L.tPerYr + "<extra></extra>",
+    });
+    if (state.focus !== null) {
+      const i = state.focus;
+      out.push({
+        type: "scattermap", mode: "markers", lon: [c.longitude[i]], lat: [c.latitude[i]], text: [c.site_name[i]],
+        marker: { size: 22, color: "rgba(242,169,0,0.55)" }, hovertemplate: "<b>%{text}</b><extra></extra>", showlegend: false,
+      });
+    }
+    return out;
+  }
+
+  function reasonText(codes) {
+    return (codes || "").split(";").filter(Boolean).map((k) => cfg.exclusions[k] || k).join(", ");
+  }
+
+  function drawMap(rows) {
+    const online = document.getElementById("online-tiles").checked;
+    const prev = mapDiv.layout && mapDiv.layout.map;
+    const center = state.focusCenter || (prev ? prev.center : { lat: 47.0, lon: 5.0 });
+    const zoom = state.focusZoom || (prev ? prev.zoom : 3.6);
+    state.focusCenter = state.focusZoom = null;
+    const showDeps = document.getElementById("layer-departements");
+    const layout = {
+      map: G.mapLayout(G.boundaryLayers(state.countries, state.departements, showDeps && showDeps.checked), center, zoom, online),
+      margin: { l: 0, r: 0, t: 0, b: 0 }, height: 600, uirevision: "keep",
+      legend: { x: 0.01, y: 0.99, bgcolor: "rgba(255,255,255,0.85)" },
+    };
+    return Plotly.react(mapDiv, traces(rows), layout, G.plotConfig).then(() => {
+      mapDiv.dataset.drawn = String(Number(mapDiv.dataset.drawn || 0) + 1);
+      mapDiv.dataset.points = String(rows.length);
+    });
+  }
+
+  function drawTable(rows) {
+    const c = state.cols, tbody = document.querySelector("#ranked-table tbody");
+    const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
+    state.page = Math.min(Math.max(1, state.page), pages);
+    const page = rows.slice((state.page - 1) * PAGE_SIZE, state.page * PAGE_SIZE);
+    const frag = document.createDocumentFragment();
+    for (const i of page) {
+      const tr = document.createElement("tr");
+      tr.dataset.siteId = c.site_id[i];
+      tr.dataset.index = i;
+      if (state.focus === i) tr.className = "focused";
+      const link = cfg.urls.site.replace("/0/", "/" + c.site_id[i] + "/") + "?run=" + cfg.run + "&size=" + state.size;
+      const cells = [
+        G.fmt(state.rank[i], 0), null, c.country[i], cfg.formerUses[c.former_use[i]] || c.former_use[i],
+        G.fmt(state.score[i], 1), G.fmt(c.tco_eur_per_gpu_hour[i], 2), G.fmt(c.time_to_power_months[i], 0),
+        G.fmt(c.emissions_t_per_yr[i], 0), G.fmt(c.largest_size_h100e[i], 0), reasonText(c.exclusion_reasons[i]),
+      ];
+      cells.forEach((text, k) => {
+        const td = document.createElement("td");
+        if (k === 1) {
+          const a = document.createElement("a");
+          a.href = link;
+          a.textContent = c.site_name[i];
+          a.className = "site-link";
+          td.appendChild(a);
+        } else {
+          td.textContent = text;
+        }
+        if (k === 0 || (k >= 4 && k <= 8)) td.className = "num";
+        tr.appendChild(td);
+      });
+      frag.appendChild(tr);
+    }
+    tbody.replaceChildren(frag);
+    if (!page.length) {
+      const tr = document.createElement("tr");
+      const td = document.createElement("td");
+      td.colSpan = 10;
+      td.textContent = L.noRows;
+      tr.appendChild(td);
+      tbody.appendChild(tr);
+    }
+    document.getElementById("page-info").textContent = G.interpolate(L.pageOf, { page: state.page, pages: pages });
+    document.getElementById("page-prev").disabled = state.page <= 1;
+    document.getElementById("page-next").disabled = state.page >= pages;
+    document.getElementById("table-summary").textContent = G.interpolate(L.shown, {
+      shown: G.fmt(rows.length, 0), total: G.fmt(c.site_id.filter((_, i) => c.feasible[i]).length, 0),
+    });
+    document.querySelectorAll("#ranked-table button.sort").forEach((b) => b.classList.toggle("current", b.dataset.order === state.order));
+    document.getElementById("ranked-table").dataset.order = state.order;
+  }
+
+  function updateExports() {
+    document.getElementById("export-csv").href = cfg.urls.sites + "?" + query({ format: "csv" });
+    document.getElementById("export-geojson").href = cfg.urls.sites + "?" + query({ format: "geojson" });
+  }
+
+  function render(redrawMap) {
+    const rows = sorted(selected(false));
+    drawTable(rows);
+    updateExports();
+    return redrawMap === false ? Promise.resolve() : drawMap(rows);
+  }
+
+  async function reweight() {
+    const seq = ++state.reweightSeq;
+    const status = document.getElementById("reweight-status");
+    let score = state.cols.score, rank = state.cols.rank;
+    if (weightsChanged()) {
+      const p = new URLSearchParams({ size: state.size });
+      for (const [k, v] of Object.entries(weights())) p.set("w_" + k, v);
+      const data = await G.fetchJSON(cfg.urls.reweight + "?" + p.toString());
+      if (seq !== state.reweightSeq) return; // a newer slider move superseded this answer
+      const at = new Map(data.site_id.map((id, k) => [id, k]));
+      score = state.cols.site_id.map((id) => data.score[at.get(id)]);
+      rank = state.cols.site_id.map((id) => data.rank[at.get(id)]);
+      status.textContent = G.interpolate(L.reweighted, { ms: G.fmt(data.elapsed_ms, 0) });
+    } else {
+      status.textContent = "";
+    }
+    state.score = score;
+    state.rank = rank;
+    state.page = 1;
+    await render();
+    document.getElementById("ranked-table").dataset.weights = JSON.stringify(weights());
+  }
+
+  async function loadSize(size) {
+    state.size = size;
+    state.focus = null;
+    document.querySelectorAll(".size-btn").forEach((b) => {
+      const on = Number(b.dataset.size) === size;
+      b.classList.toggle("current", on);
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+    });
+    const url = new URL(window.location.href);
+    url.searchParams.set("size", size);
+    window.history.replaceState(null, "", url);
+    const data = await G.fetchJSON(cfg.urls.mapData + "?size=" + size);
+    state.cols = data.columns;
+    state.score = state.cols.score;
+    state.rank = state.cols.rank;
+    mapDiv.dataset.size = String(size);
+    await reweight();
+  }
+
+  function focusSite(i) {
+    state.focus = i;
+    state.focusCenter = { lat: state.cols.latitude[i], lon: state.cols.longitude[i] };
+    state.focusZoom = 8;
+    render();
+  }
+
+  async function start() {
+    try {
+      const [countries, departements, points, zones] = await Promise.all([
+        G.fetchJSON(cfg.urls.countries), G.fetchJSON(cfg.urls.departements),
+        G.fetchJSON(cfg.urls.gridPoints), G.fetchJSON(cfg.urls.zones),
+      ]);
+      state.countries = countries;
+      state.departements = departements;
+      state.substations = points.columns;
+      state.zones = zones.zones;
+      document.getElementById("map-loading").remove();
+      await loadSize(state.size);
+    } catch (err) {
+      document.getElementById("table-summary").textContent = L.error + " " + err.message;
+      return;
+    }
+    document.querySelectorAll(".size-btn").forEach((b) => b.addEventListener("click", () => loadSize(Number(b.dataset.size))));
+    let timer = null;
+    filtersForm.addEventListener("input", () => {
+      document.getElementById("f-min-score-out").textContent = document.getElementById("f-min-score").value;
+      clearTimeout(timer);
+      timer = setTimeout(() => { state.page = 1; render(); }, 150);
+    });
+    filtersForm.addEventListener("reset", () => setTimeout(() => { state.page = 1; render(); }, 0));
+    let wtimer = null;
+    weightsForm.addEventListener("input", (ev) => {
+      const out = document.getElementById(ev.target.id + "-out");
+      if (out) out.textContent = G.fmt(parseFloat(ev.target.value), 2);
+      clearTimeout(wtimer);
+      wtimer = setTimeout(reweight, 200);
+    });
+    document.getElementById("weights-reset").addEventListener("click", () => {
+      for (const c of cfg.criteria) {
+        document.getElementById("w-" + c.name).value = c.weight;
+        document.getElementById("w-" + c.name + "-out").textContent = G.fmt(c.weight, 2);
+      }
+      reweight();
+    });
+    document.querySelectorAll("#ranked-table button.sort").forEach((b) => b.addEventListener("click", () => {
+      state.order = b.dataset.order;
+      state.page = 1;
+      render(false);
+    }));
+    document.getElementById("page-prev").addEventListener("click", () => { state.page -= 1; render(false); });
+    document.getElementById("page-next").addEventListener("click", () => { state.page += 1; render(false); });
+    document.querySelector("#ranked-table tbody").addEventListener("click", (ev) => {
+      if (ev.target.closest("a")) return;
+      const tr = ev.target.closest("tr[data-index]");
+      if (tr) focusSite(Number(tr.dataset.index));
+    });
+    ["show-excluded", "online-tiles", "layer-departements"].forEach((id) => {
+      const el = document.getElementById(id);
+      if (el) el.addEventListener("change", () => render());
+    });
+    mapDiv.on("plotly_click", (ev) => {
+      const pt = ev.points && ev.points[0];
+      if (pt && pt.customdata && pt.data.name === L.sites) {
+        window.location.href = cfg.urls.site.replace("/0/", "/" + pt.customdata[0] + "/") + "?run=" + cfg.run + "&size=" + state.size;
+      }
+    });
+  }
+  start();
+})();
