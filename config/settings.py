@@ -141,10 +141,18 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
-# Uploads: analysts bring files up to this size; Django refuses larger request bodies.
-GIGASITE_MAX_UPLOAD_BYTES = int(os.environ.get("GIGASITE_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
+# Uploads of site files (siting.uploads). The upload view refuses a request whose body is
+# larger than GIGASITE_UPLOAD_MAX_BYTES (plus room for the form fields) before reading it;
+# files above FILE_UPLOAD_MAX_MEMORY_SIZE are spooled to a temporary file, not held in
+# memory; DATA_UPLOAD_MAX_MEMORY_SIZE bounds the non-file form fields only.
+GIGASITE_UPLOAD_MAX_BYTES = int(os.environ.get("GIGASITE_UPLOAD_MAX_BYTES", str(50 * 1024 * 1024)))
+GIGASITE_UPLOAD_MAX_ROWS = int(os.environ.get("GIGASITE_UPLOAD_MAX_ROWS", "200000"))
+GIGASITE_UPLOAD_ZIP_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("GIGASITE_UPLOAD_ZIP_MAX_UNCOMPRESSED_BYTES", str(200 * 1024 * 1024)))
+GIGASITE_UPLOAD_ZIP_MAX_RATIO = float(os.environ.get("GIGASITE_UPLOAD_ZIP_MAX_RATIO", "100"))
+GIGASITE_UPLOAD_ZIP_MAX_MEMBERS = int(os.environ.get("GIGASITE_UPLOAD_ZIP_MAX_MEMBERS", "100"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 1
 
 # Celery: Redis by default. Messages are acknowledged after the task ran, so a worker that
 # dies mid-task gives the message back to the broker (the run service makes that harmless).

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from . import views, views_runs
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path("runs/<uuid:code>/", views_runs.run_detail, name="siting-run-detail"),
     path("runs/<uuid:code>/progress.json", views_runs.run_progress, name="siting-run-progress"),
     path("runs/<uuid:code>/cancel/", views_runs.run_cancel, name="siting-run-cancel"),
+    path("uploads/", include("siting.urls_uploads")),
 ]

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import forms, roles, runs
+from . import forms, roles, runs, upload_selectors
 from .models import ScoringRun
 
 
@@ -61,7 +61,7 @@ def run_start(request: HttpRequest) -> HttpResponse:
 @require_GET
 def run_detail(request: HttpRequest, code: UUID) -> HttpResponse:
     run = _get_run_for_user(request, code)
-    return render(request, "siting/run_detail.html", {"run": run, "chunks": run.chunks.all(), "results": run.results.select_related("best_site").defer("table", "options")})
+    return render(request, "siting/run_detail.html", {"run": run, "chunks": run.chunks.all(), "results": run.results.select_related("best_site").defer("table", "options"), "withdrawn": upload_selectors.run_withdrawn_sites(run)})
 
 
 @login_required

@@ -1,0 +1,29 @@
+"""Forms of the upload pages."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import SiteUpload
+
+
+class SiteUploadForm(forms.Form):
+    """A file of sites and how to read it."""
+
+    file = forms.FileField(label=_("File"), help_text=_("GeoJSON, GeoPackage, zipped Shapefile or CSV."))
+    source_name = forms.CharField(
+        label=_("Source"), max_length=100,
+        help_text=_("Where the sites come from, e.g. “Grand Est brownfield survey 2024”. Upload again under the same source to update."),
+    )
+    on_duplicate = forms.ChoiceField(
+        label=_("Sites this source already imported"), choices=SiteUpload.OnDuplicate.choices, initial=SiteUpload.OnDuplicate.ERROR,
+    )
+    crs = forms.CharField(
+        label=_("Coordinate system, if the file states none"), required=False, max_length=20,
+        help_text=_("EPSG code, e.g. EPSG:2154 for Lambert-93. Left empty, it is guessed from the coordinates."),
+    )
+    area_unit = forms.ChoiceField(
+        label=_("Unit of an area column without one"), required=False,
+        choices=[("", _("stated in the column name")), ("ha", "ha"), ("m2", "m²")],
+    )

@@ -1,0 +1,222 @@
+"""Upload pages (analysts and admins): list and form, preview, confirm, discard, withdraw,
+error report, column template and sample files.
+
+Every view needs a login and the analyst or admin role (others get 403). Messages shown to
+users come from ``UploadRejected`` (written for them); anything unexpected is logged and
+answered with a generic message, never a path or a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_POST
+
+from . import roles, upload_maps, upload_selectors, uploads
+from .forms_uploads import SiteUploadForm
+from .importers import sites as site_importer
+from .importers.sites import UploadRejected
+from .models import SiteUpload
+
+log = logging.getLogger(__name__)
+
+FORM_FIELDS_ALLOWANCE_BYTES = 64 * 1024
+"""Room for the form fields and multipart headers on top of the file itself. [byte]"""
+SHOWN_ERRORS = 200
+SAMPLES_DIR = settings.BASE_DIR / "fixtures" / "uploads"
+
+
+def _require_analyst(request: HttpRequest) -> None:
+    if not roles.has_role(request.user, roles.ANALYST):
+        raise PermissionDenied
+
+
+def _get_upload_for_user(request: HttpRequest, code: UUID) -> SiteUpload:
+    _require_analyst(request)
+    return get_object_or_404(upload_selectors.site_upload_list(user=request.user).defer(None), code=code)
+
+
+def _list_page(request: HttpRequest, form: SiteUploadForm, *, error: str = "", status: int = 200) -> HttpResponse:
+    context = {
+        "form": form,
+        "error": error,
+        "uploads": upload_selectors.site_upload_list(user=request.user)[:100],
+        "source_names": upload_selectors.source_names(),
+        "max_mb": settings.GIGASITE_UPLOAD_MAX_BYTES / 1e6,
+        "max_rows": settings.GIGASITE_UPLOAD_MAX_ROWS,
+    }
+    return render(request, "siting/uploads/upload_list.html", context, status=status)
+
+
+@login_required
+@require_GET
+def upload_list(request: HttpRequest) -> HttpResponse:
+    _require_analyst(request)
+    return _list_page(request, SiteUploadForm())
+
+
+@csrf_exempt  # checked below by _upload_create, once the body may be read
+@login_required
+@require_POST
+def upload_create(request: HttpRequest) -> HttpResponse:
+    _require_analyst(request)
+    # Refuse an oversized body before anything reads it (the CSRF check would).
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > settings.GIGASITE_UPLOAD_MAX_BYTES + FORM_FIELDS_ALLOWANCE_BYTES:
+        message = _("The file is larger than %(max).0f MB.") % {"max": settings.GIGASITE_UPLOAD_MAX_BYTES / 1e6}
+        return _list_page(request, SiteUploadForm(), error=message, status=413)
+    return _upload_create(request)
+
+
+@csrf_protect
+def _upload_create(request: HttpRequest) -> HttpResponse:
+    form = SiteUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _list_page(request, form, status=400)
+    upload_file = form.cleaned_data["file"]
+    if upload_file.size > settings.GIGASITE_UPLOAD_MAX_BYTES:
+        message = _("The file is larger than %(max).0f MB.") % {"max": settings.GIGASITE_UPLOAD_MAX_BYTES / 1e6}
+        return _list_page(request, form, error=message, status=413)
+    file_name = Path(upload_file.name or "upload").name
+    try:
+        upload = uploads.site_upload_stage(
+            data=upload_file.read(), file_name=file_name, source_name=form.cleaned_data["source_name"], user=request.user,
+            on_duplicate=form.cleaned_data["on_duplicate"], crs=form.cleaned_data["crs"] or None,
+            area_unit=form.cleaned_data["area_unit"] or None,
+        )
+    except UploadRejected as exc:
+        return _list_page(request, form, error=f"{file_name}: {exc}", status=400)
+    except Exception:
+        log.exception("upload of %r by %s failed unexpectedly", file_name, request.user)
+        return _list_page(request, form, error=_("The file could not be read. Check it against the column template, or ask an administrator."), status=400)
+    return redirect("siting-upload-detail", upload.code)
+
+
+@login_required
+@require_GET
+def upload_detail(request: HttpRequest, code: UUID) -> HttpResponse:
+    upload = _get_upload_for_user(request, code)
+    figure_html = ""
+    counts = {"create": upload.sites_created, "update": upload.sites_updated, "skip": upload.sites_skipped}
+    if upload.status == SiteUpload.Status.STAGED:
+        sites = uploads.staged_sites(upload)
+        labels = {"create": _("New sites"), "update": _("Updates"), "skip": _("Skipped (already imported)")}
+        fig = upload_maps.upload_preview_figure(
+            sites=sites, labels=labels, countries_geojson=upload_selectors.countries_outline_geojson()
+        )
+        figure_html = fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+    context = {
+        "upload": upload,
+        "counts": counts,
+        "figure_html": figure_html,
+        "errors": upload.errors[:SHOWN_ERRORS],
+        "more_errors": max(upload.errors_total - SHOWN_ERRORS, 0),
+        "can_import": upload.status == SiteUpload.Status.STAGED and counts["create"] + counts["update"] > 0,
+        "n_sites_withdrawable": upload.sites.filter(withdrawn=False).count() if upload.status == SiteUpload.Status.IMPORTED else 0,
+    }
+    return render(request, "siting/uploads/upload_detail.html", context)
+
+
+@login_required
+@require_POST
+def upload_confirm(request: HttpRequest, code: UUID) -> HttpResponse:
+    upload = _get_upload_for_user(request, code)
+    if upload.status != SiteUpload.Status.STAGED or upload.uploaded_by_id != request.user.id and not roles.has_role(request.user, roles.ADMIN):
+        raise PermissionDenied
+    only_valid = request.POST.get("only_valid") == "1"
+    try:
+        upload = uploads.site_upload_confirm(upload=upload, only_valid=only_valid)
+    except UploadRejected as exc:
+        messages.error(request, str(exc))
+        return redirect("siting-upload-detail", upload.code)
+    messages.success(
+        request,
+        _("Imported: %(created)d new sites, %(updated)d updated, %(skipped)d skipped.")
+        % {"created": upload.sites_created, "updated": upload.sites_updated, "skipped": upload.sites_skipped},
+    )
+    return redirect("siting-upload-detail", upload.code)
+
+
+@login_required
+@require_POST
+def upload_discard(request: HttpRequest, code: UUID) -> HttpResponse:
+    upload = _get_upload_for_user(request, code)
+    if upload.status != SiteUpload.Status.STAGED:
+        raise PermissionDenied
+    uploads.site_upload_discard(upload=upload)
+    messages.info(request, _("Upload discarded; nothing was imported."))
+    return redirect("siting-upload-list")
+
+
+@login_required
+@require_POST
+def upload_withdraw(request: HttpRequest, code: UUID) -> HttpResponse:
+    upload = _get_upload_for_user(request, code)
+    n = uploads.site_upload_withdraw(upload=upload, user=request.user)
+    if upload.status == SiteUpload.Status.WITHDRAWN and n == 0 and upload.withdrawn_by_id != request.user.id:
+        messages.error(request, _("This upload cannot be withdrawn."))
+    else:
+        messages.success(request, _("Upload withdrawn with its %(n)d sites. Runs that used them say so.") % {"n": n})
+    return redirect("siting-upload-detail", upload.code)
+
+
+@login_required
+@require_GET
+def upload_errors_csv(request: HttpRequest, code: UUID) -> HttpResponse:
+    upload = _get_upload_for_user(request, code)
+    response = HttpResponse(uploads.errors_csv(upload.errors, total=upload.errors_total), content_type="text/csv; charset=utf-8")
+    stem = Path(upload.file_name).stem[:60] or "upload"
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in stem)
+    response["Content-Disposition"] = f'attachment; filename="{safe}-errors.csv"'
+    return response
+
+
+@login_required
+@require_GET
+def upload_template(request: HttpRequest) -> HttpResponse:
+    _require_analyst(request)
+    samples = sorted(p.name for p in SAMPLES_DIR.iterdir() if p.is_file() and p.name != "README.md") if SAMPLES_DIR.is_dir() else []
+    context = {
+        "columns": site_importer.COLUMNS,
+        "former_uses": site_importer.FORMER_USE_CODES,
+        "voltages": ", ".join(f"{v:g}" for v in site_importer.KNOWN_VOLTAGES_KV),
+        "max_area_ha": site_importer.MAX_AREA_HA,
+        "max_capacity_mw": site_importer.MAX_CAPACITY_MW,
+        "samples": samples,
+        "max_mb": settings.GIGASITE_UPLOAD_MAX_BYTES / 1e6,
+        "max_rows": settings.GIGASITE_UPLOAD_MAX_ROWS,
+    }
+    return render(request, "siting/uploads/upload_template.html", context)
+
+
+@login_required
+@require_GET
+def upload_template_csv(request: HttpRequest) -> HttpResponse:
+    _require_analyst(request)
+    response = HttpResponse(site_importer.template_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="gigasite_sites_template.csv"'
+    return response
+
+
+@login_required
+@require_GET
+def upload_sample(request: HttpRequest, name: str) -> FileResponse:
+    _require_analyst(request)
+    # Only a file listed in the samples folder, by exact name: no path comes from the request.
+    available = {p.name: p for p in SAMPLES_DIR.iterdir() if p.is_file()} if SAMPLES_DIR.is_dir() else {}
+    if name not in available:
+        raise Http404
+    return FileResponse(available[name].open("rb"), as_attachment=True, filename=name)
