@@ -1,0 +1,314 @@
+"""Dashboard pages and API: permissions, filters, exports, re-weighting, site details, OpenAPI."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+
+import numpy as np
+import pytest
+from django.contrib.auth.models import Group, User
+from django.urls import resolve
+
+from grid import selectors as grid_selectors
+from grid.models import GridConnectionPoint, Zone
+from siting import dashboard, runs, selectors
+from siting.models import ScoringRun, Site
+from siting.scoring import score_sites
+from siting.scoring.params import ScenarioParams
+from tests.integration.world import world_create
+
+pytestmark = pytest.mark.django_db
+
+SIZES = (1000, 10000, 50000)
+
+
+def scored_world_create(*, n_sites: int = 150, n_points: int = 120, draws: int = 20) -> ScoringRun:
+    """Create a small world, label some sites for the filters, and score it as a saved run."""
+    world_create(n_sites=n_sites, n_points=n_points, seed=3)
+    ids = list(Site.objects.order_by("id").values_list("id", flat=True))
+    Site.objects.filter(id__in=ids[0::4]).update(departement_code="57", region_code="44", former_use="steel")
+    Site.objects.filter(id__in=ids[1::4]).update(departement_code="13", region_code="93", former_use="coal_plant")
+    Site.objects.filter(id__in=ids[2::10]).update(flood_zone=True)
+    params = ScenarioParams(sizes=SIZES)
+    run = runs.scoring_run_start(params=params.to_dict(), draws=draws, name="test world", dispatch=False)
+    run = runs.scoring_run_execute_inline(run_id=run.id)
+    assert run.status == ScoringRun.Status.SUCCEEDED, run.error
+    dashboard.caches_clear()
+    return run
+
+
+@pytest.fixture(scope="module")
+def run(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        run = scored_world_create()
+        yield run
+        ScoringRun.objects.all().delete()
+        Site.objects.all().delete()
+        GridConnectionPoint.objects.all().delete()
+        Zone.objects.all().delete()
+        dashboard.caches_clear()
+
+
+def _login(client, role: str | None = "planner") -> User:
+    user = User.objects.create_user(f"u-{role}", password="pw")
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    client.force_login(user)
+    return user
+
+
+def _json(resp):
+    assert resp.status_code == 200, resp.content[:300]
+    return json.loads(resp.content)
+
+
+class ApiPermissionTests:
+    def test_it_answers_anonymous_callers_with_401_json(self, client, run):
+        resp = client.get(f"/api/runs/{run.code}/sites/?size=1000")
+        assert resp.status_code == 401 and resp.json()["error"]
+
+    def test_it_refuses_users_without_a_role(self, client, run):
+        _login(client, None)
+        for url in ("/api/runs/", f"/api/runs/{run.code}/sites/", f"/api/runs/{run.code}/reweight/?size=1000",
+                    "/api/grid/points/", "/api/boundaries/country/"):
+            assert client.get(url).status_code == 403, url
+
+    def test_it_serves_every_role(self, client, run):
+        for role in ("planner", "analyst", "official", "admin"):
+            client.logout()
+            _login(client, role)
+            assert client.get("/api/runs/").status_code == 200
+
+    def test_it_sends_anonymous_page_visitors_to_the_login(self, client, run):
+        resp = client.get(f"/runs/{run.code}/map/")
+        assert resp.status_code == 302 and "/accounts/login/" in resp["Location"]
+
+
+class RankedSitesApiTests:
+    def test_it_returns_feasible_sites_by_rank_with_the_stored_numbers(self, client, run):
+        _login(client)
+        data = _json(client.get(f"/api/runs/{run.code}/sites/?size=10000&page_size=1000"))
+        table = dashboard.run_tables(run)[10000]
+        feasible = table[table["feasible"]].sort_values("rank")
+        assert data["total"] == len(feasible)
+        assert [s["site_id"] for s in data["sites"]] == feasible["site_id"].tolist()
+        first = data["sites"][0]
+        row = feasible.iloc[0]
+        assert first["rank"] == 1 and first["score"] == pytest.approx(row["score"], rel=1e-12)
+        assert first["tco_eur_per_gpu_hour"] == pytest.approx(row["tco_eur_per_gpu_hour"], rel=1e-12)
+
+    def test_it_filters_by_country_departement_use_score_and_switches(self, client, run):
+        _login(client)
+        base = f"/api/runs/{run.code}/sites/?size=1000&page_size=1000"
+        every = _json(client.get(base))["sites"]
+        fr = _json(client.get(base + "&country=fr"))["sites"]
+        assert fr and {s["country"] for s in fr} == {"FR"} and len(fr) < len(every)
+        dep = _json(client.get(base + "&departement=57&former_use=steel"))["sites"]
+        assert dep and all(s["departement_code"] == "57" and s["former_use"] == "steel" for s in dep)
+        assert {s["site_id"] for s in _json(client.get(base + "&region=44"))["sites"]} == {s["site_id"] for s in dep}
+        high = _json(client.get(base + "&min_score=60"))["sites"]
+        assert all(s["score"] >= 60 for s in high) and len(high) == sum(s["score"] >= 60 for s in every)
+        fast = _json(client.get(base + "&max_time_to_power_months=40"))["sites"]
+        assert all(s["time_to_power_months"] <= 40 for s in fast)
+        dry = _json(client.get(base + "&hide_flood_zone=1"))["sites"]
+        flooded = set(Site.objects.filter(flood_zone=True).values_list("id", flat=True))
+        assert flooded and not flooded & {s["site_id"] for s in dry}
+        clean = _json(client.get(base + "&hide_polluted=1"))["sites"]
+        polluted = set(Site.objects.filter(pollution_status="confirmed").values_list("id", flat=True))
+        assert not polluted & {s["site_id"] for s in clean}
+
+    def test_it_includes_excluded_sites_only_when_asked(self, client, run):
+        _login(client)
+        base = f"/api/runs/{run.code}/sites/?size=50000&page_size=1000"
+        default = _json(client.get(base))
+        both = _json(client.get(base + "&include_excluded=1"))
+        assert both["total"] == 150 > default["total"]
+        excluded = [s for s in both["sites"] if not s["feasible"]]
+        assert excluded and all(s["rank"] is None and s["exclusion_reasons"] for s in excluded)
+
+    def test_it_paginates_and_sorts(self, client, run):
+        _login(client)
+        base = f"/api/runs/{run.code}/sites/?size=1000"
+        p1 = _json(client.get(base + "&page_size=10&page=1"))
+        p2 = _json(client.get(base + "&page_size=10&page=2"))
+        assert [s["rank"] for s in p1["sites"]] == list(range(1, 11))
+        assert [s["rank"] for s in p2["sites"]] == list(range(11, 21))
+        by_tco = _json(client.get(base + "&page_size=1000&order=tco"))["sites"]
+        values = [s["tco_eur_per_gpu_hour"] for s in by_tco]
+        assert values == sorted(values)
+
+    def test_it_exports_the_same_view_as_csv_and_geojson(self, client, run):
+        _login(client)
+        query = "size=1000&country=DE&min_score=30&w_tco=1&w_emissions=0"
+        listed = _json(client.get(f"/api/runs/{run.code}/sites/?{query}&page_size=1000"))["sites"]
+        resp = client.get(f"/api/runs/{run.code}/sites/?{query}&format=csv")
+        assert resp["Content-Type"].startswith("text/csv") and "attachment" in resp["Content-Disposition"]
+        rows = list(csv.DictReader(io.StringIO(b"".join(resp.streaming_content).decode() if resp.streaming else resp.content.decode())))
+        assert [int(r["site_id"]) for r in rows] == [s["site_id"] for s in listed]
+        assert [float(r["score"]) for r in rows] == pytest.approx([s["score"] for s in listed], rel=1e-5)
+        gj = json.loads(client.get(f"/api/runs/{run.code}/sites/?{query}&format=geojson").content)
+        assert gj["type"] == "FeatureCollection"
+        assert [f["properties"]["site_id"] for f in gj["features"]] == [s["site_id"] for s in listed]
+        f0 = gj["features"][0]
+        assert f0["geometry"]["coordinates"] == [f0["properties"]["longitude"], f0["properties"]["latitude"]]
+
+    @pytest.mark.parametrize("query, field", [
+        ("size=77", "size"), ("size=1000&min_score=abc", "min_score"), ("size=1000&min_score=120", "min_score"),
+        ("size=1000&former_use=castle", "former_use"), ("size=1000&w_tco=-1", "weights"), ("size=1000&order=zzz", "order"),
+        ("size=1000&format=xlsx", "format"), ("size=1000&hide_polluted=maybe", "hide_polluted"),
+        ("size=1000&page_size=5000", "page_size"),
+    ])
+    def test_it_names_the_bad_parameter(self, client, run, query, field):
+        _login(client)
+        resp = client.get(f"/api/runs/{run.code}/sites/?{query}")
+        assert resp.status_code == 400 and resp.json()["error"].startswith(field)
+
+    def test_it_refuses_results_of_an_unfinished_run(self, client, run):
+        _login(client)
+        queued = ScoringRun.objects.create(scenario_name="q", params={}, status=ScoringRun.Status.QUEUED)
+        resp = client.get(f"/api/runs/{queued.code}/sites/?size=1000")
+        assert resp.status_code == 400 and "queued" in resp.json()["error"]
+
+
+class ReweightTests:
+    def test_it_ranks_as_a_full_rescoring_with_those_weights_would(self, client, run):
+        _login(client)
+        weights = {"tco": 0.1, "emissions": 0.6, "time_to_power": 0.1, "land": 0.0, "water": 0.1, "reliability": 0.1}
+        query = "&".join(f"w_{k}={v}" for k, v in weights.items())
+        data = _json(client.get(f"/api/runs/{run.code}/reweight/?size=10000&{query}"))
+        params = dataclasses.replace(ScenarioParams(sizes=(10000,)), weights=weights)
+        fresh = score_sites(selectors.site_frame(), grid_selectors.grid_point_frame(), grid_selectors.zone_frame(), params,
+                            hourly_carbon=grid_selectors.hourly_carbon_map() or None).table.set_index("site_id")
+        expected_rank = fresh.loc[data["site_id"], "rank"].to_numpy()
+        got_rank = np.array([np.nan if r is None else r for r in data["rank"]], dtype=float)
+        np.testing.assert_array_equal(got_rank, expected_rank)
+        got_score = np.array([np.nan if s is None else s for s in data["score"]], dtype=float)
+        np.testing.assert_allclose(got_score, fresh.loc[data["site_id"], "score"].to_numpy(), atol=5e-4)
+        assert data["elapsed_ms"] >= 0 and "reweight;dur=" in client.get(
+            f"/api/runs/{run.code}/reweight/?size=10000&{query}")["Server-Timing"]
+
+    def test_it_changes_the_order_when_weights_change(self, client, run):
+        _login(client)
+        a = _json(client.get(f"/api/runs/{run.code}/sites/?size=1000&page_size=20&w_tco=1&w_emissions=0&w_time_to_power=0"
+                             "&w_land=0&w_water=0&w_reliability=0"))
+        b = _json(client.get(f"/api/runs/{run.code}/sites/?size=1000&page_size=20&w_tco=0&w_emissions=1&w_time_to_power=0"
+                             "&w_land=0&w_water=0&w_reliability=0"))
+        assert [s["site_id"] for s in a["sites"]] != [s["site_id"] for s in b["sites"]]
+        tco = [s["tco_eur_per_gpu_hour"] for s in a["sites"]]
+        assert tco == sorted(tco)  # ranked on cost alone, cheapest first
+
+    def test_it_refuses_all_zero_weights(self, client, run):
+        _login(client)
+        query = "&".join(f"w_{k}=0" for k in ("tco", "emissions", "time_to_power", "land", "water", "reliability"))
+        assert client.get(f"/api/runs/{run.code}/reweight/?size=1000&{query}").status_code == 400
+
+
+class MapDataTests:
+    def test_it_gives_one_equal_length_column_per_field(self, client, run):
+        _login(client)
+        data = _json(client.get(f"/api/runs/{run.code}/map-data/?size=10000"))
+        cols = data["columns"]
+        assert set(cols) == set(dashboard.MAP_COLUMNS)
+        assert {len(v) for v in cols.values()} == {150}
+        table = dashboard.run_tables(run)[10000].set_index("site_id")
+        i = cols["rank"].index(1)
+        assert cols["score"][i] == pytest.approx(table.loc[cols["site_id"][i], "score"], abs=5e-4)
+
+    def test_it_marks_the_largest_cluster_each_site_can_host(self, client, run):
+        tables = dashboard.run_tables(run)
+        for site_id in tables[1000]["site_id"].tolist()[:40]:
+            feasible = [s for s in SIZES if bool(tables[s].set_index("site_id").loc[site_id, "feasible"])]
+            largest = tables[1000].set_index("site_id").loc[site_id, "largest_size_h100e"]
+            assert (max(feasible) if feasible else None) == (None if np.isnan(largest) else largest)
+
+
+class SiteDetailTests:
+    def test_it_explains_the_chosen_connection_among_the_options(self, client, run):
+        _login(client)
+        table = dashboard.run_tables(run)[10000]
+        row = table[(table["connection_kind"] == "new_line") & table["feasible"]].iloc[0]
+        data = _json(client.get(f"/api/sites/{int(row['site_id'])}/?run={run.code}&size=10000"))
+        chosen = [o for o in data["connection_options"] if o["point_id"] == data["chosen_point_id"]]
+        assert len(chosen) == 1 and chosen[0]["qualifies"]
+        assert chosen[0]["cost_meur"] == pytest.approx(row["connection_cost_meur"], rel=1e-9)
+        assert chosen[0]["line_km"] == pytest.approx(row["connection_distance_km"], rel=1e-9)
+        assert chosen[0]["time_to_power_months"] == pytest.approx(row["time_to_power_months"], rel=1e-9)
+        # The model takes the nearest qualifying point: none before it qualifies.
+        before = data["connection_options"][:data["connection_options"].index(chosen[0])]
+        assert not any(o["qualifies"] for o in before)
+        assert sum(b["points"] for b in data["breakdown"]) == pytest.approx(row["score"], rel=1e-9)
+        assert [r["size_h100e"] for r in data["ladder"]] == list(SIZES)
+
+    def test_it_renders_the_site_page_with_its_charts(self, client, run):
+        _login(client)
+        site_id = int(dashboard.run_tables(run)[1000].sort_values("rank").iloc[0]["site_id"])
+        resp = client.get(f"/sites/{site_id}/?run={run.code}&size=1000")
+        assert resp.status_code == 200
+        figures = resp.context["figures"]
+        assert {"map", "breakdown", "ladder"} <= set(figures)
+        body = resp.content.decode()
+        assert 'id="mc-interval"' in body and "assumption" in body
+        assert client.get(f"/sites/{site_id}/?run={run.code}&size=3").status_code == 404
+
+    def test_it_says_why_an_excluded_site_fails(self, client, run):
+        _login(client)
+        table = dashboard.run_tables(run)[50000]
+        row = table[~table["feasible"]].iloc[0]
+        resp = client.get(f"/sites/{int(row['site_id'])}/?run={run.code}&size=50000")
+        labels = dashboard.exclusion_labels(row["exclusion_reasons"])
+        assert labels and all(label in resp.content.decode() for label in labels)
+
+
+class MapPageTests:
+    def test_it_opens_the_latest_run(self, client, run):
+        _login(client)
+        resp = client.get("/map/")
+        assert resp.status_code == 302 and resp["Location"].endswith(f"/runs/{run.code}/map/")
+
+    def test_it_renders_the_config_the_script_reads(self, client, run):
+        _login(client)
+        resp = client.get(f"/runs/{run.code}/map/?size=10000")
+        assert resp.status_code == 200
+        config = resp.context["config"]
+        assert config["sizes"] == list(SIZES) and config["size"] == 10000
+        for url in config["urls"].values():
+            assert resolve(url.split("?")[0])
+        assert b'src="/static/vendor/plotly/plotly.min.js"' in resp.content
+        assert b"https://" not in resp.content.split(b"<footer")[0].replace(b'href="https://', b"")
+
+    def test_it_speaks_french(self, client, run):
+        _login(client)
+        client.cookies["django_language"] = "fr"
+        resp = client.get(f"/runs/{run.code}/map/", HTTP_ACCEPT_LANGUAGE="fr")
+        body = resp.content.decode()
+        assert "Poids des critères" in body and "Taille de grappe" in body
+
+    def test_it_says_when_no_run_has_finished(self, client):
+        _login(client)
+        ScoringRun.objects.filter(status=ScoringRun.Status.SUCCEEDED).update(status=ScoringRun.Status.FAILED)
+        resp = client.get("/map/")
+        assert resp.status_code == 200 and resp.templates[0].name == "siting/ranked_map_empty.html"
+
+
+class OpenApiTests:
+    def test_it_documents_every_api_route_and_only_those(self, client):
+        from django.urls import get_resolver
+
+        doc = client.get("/api/openapi.json").json()
+        assert doc["openapi"].startswith("3.")
+        documented = set(doc["paths"])
+        routes = set()
+        for pattern in get_resolver().url_patterns:
+            for sub in getattr(pattern, "url_patterns", [pattern]):
+                route = str(sub.pattern)
+                if route.startswith("api/") and route != "api/openapi.json" and route != "api/docs/":
+                    routes.add("/" + route.replace("<uuid:code>", "{code}").replace("<int:site_id>", "{site_id}")
+                               .replace("<str:kind>", "{kind}"))
+        assert routes == documented
+
+    def test_it_lists_the_endpoints_on_a_page(self, client):
+        resp = client.get("/api/docs/")
+        assert resp.status_code == 200 and b"/api/runs/{code}/reweight/" in resp.content
