@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from . import views, views_runs
+from . import api, views, views_dashboard, views_runs
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,4 +13,18 @@ urlpatterns = [
     path("runs/<uuid:code>/progress.json", views_runs.run_progress, name="siting-run-progress"),
     path("runs/<uuid:code>/cancel/", views_runs.run_cancel, name="siting-run-cancel"),
     path("uploads/", include("siting.urls_uploads")),
+    path("map/", views_dashboard.map_latest, name="siting-map"),
+    path("runs/<uuid:code>/map/", views_dashboard.run_map, name="siting-run-map"),
+    path("sites/<int:site_id>/", views_dashboard.site_detail, name="siting-site-detail"),
+    path("api/openapi.json", views_dashboard.openapi_json, name="siting-api-openapi"),
+    path("api/docs/", views_dashboard.api_docs, name="siting-api-docs"),
+    path("api/runs/", api.runs_list, name="siting-api-runs"),
+    path("api/runs/<uuid:code>/", api.run_detail, name="siting-api-run"),
+    path("api/runs/<uuid:code>/sites/", api.run_sites, name="siting-api-run-sites"),
+    path("api/runs/<uuid:code>/map-data/", api.run_map_data, name="siting-api-run-map-data"),
+    path("api/runs/<uuid:code>/reweight/", api.run_reweight, name="siting-api-run-reweight"),
+    path("api/sites/<int:site_id>/", api.site_detail, name="siting-api-site"),
+    path("api/grid/points/", api.grid_points, name="siting-api-grid-points"),
+    path("api/zones/", api.zones, name="siting-api-zones"),
+    path("api/boundaries/<str:kind>/", api.boundaries, name="siting-api-boundaries"),
 ]
