@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from grid.models import GridConnectionPoint, Zone
-from siting.models import Site
+from siting import dashboard, runs
+from siting.models import ScoringRun, Site
+from siting.scoring.params import ScenarioParams
+
+SIZES = (1000, 10000, 50000)
 
 COUNTRIES = {"FR": (44.0, 50.0, -1.0, 7.0, 44.0, 95.0, 65.0), "DE": (48.0, 54.0, 7.0, 14.0, 344.0, 80.0, 27.0), "ES": (37.0, 43.0, -8.0, 2.0, 150.0, 60.0, 275.0)}
 
@@ -43,3 +47,18 @@ def world_create(*, n_sites: int = 400, n_points: int = 300, seed: int = 0) -> N
             source="cartofriches", source_vintage="test",
         ))
     Site.objects.bulk_create(sites)
+
+
+def scored_world_create(*, n_sites: int = 150, n_points: int = 120, draws: int = 20) -> ScoringRun:
+    """Create a small world, label some sites for the filters, and score it as a saved run."""
+    world_create(n_sites=n_sites, n_points=n_points, seed=3)
+    ids = list(Site.objects.order_by("id").values_list("id", flat=True))
+    Site.objects.filter(id__in=ids[0::4]).update(departement_code="57", region_code="44", former_use="steel")
+    Site.objects.filter(id__in=ids[1::4]).update(departement_code="13", region_code="93", former_use="coal_plant")
+    Site.objects.filter(id__in=ids[2::10]).update(flood_zone=True)
+    params = ScenarioParams(sizes=SIZES)
+    run = runs.scoring_run_start(params=params.to_dict(), draws=draws, name="test world", dispatch=False)
+    run = runs.scoring_run_execute_inline(run_id=run.id)
+    assert run.status == ScoringRun.Status.SUCCEEDED, run.error
+    dashboard.caches_clear()
+    return run

@@ -14,30 +14,13 @@ from django.urls import resolve
 
 from grid import selectors as grid_selectors
 from grid.models import GridConnectionPoint, Zone
-from siting import dashboard, runs, selectors
+from siting import dashboard, selectors
 from siting.models import ScoringRun, Site
 from siting.scoring import score_sites
 from siting.scoring.params import ScenarioParams
-from tests.integration.world import world_create
+from tests.integration.world import SIZES, scored_world_create
 
 pytestmark = pytest.mark.django_db
-
-SIZES = (1000, 10000, 50000)
-
-
-def scored_world_create(*, n_sites: int = 150, n_points: int = 120, draws: int = 20) -> ScoringRun:
-    """Create a small world, label some sites for the filters, and score it as a saved run."""
-    world_create(n_sites=n_sites, n_points=n_points, seed=3)
-    ids = list(Site.objects.order_by("id").values_list("id", flat=True))
-    Site.objects.filter(id__in=ids[0::4]).update(departement_code="57", region_code="44", former_use="steel")
-    Site.objects.filter(id__in=ids[1::4]).update(departement_code="13", region_code="93", former_use="coal_plant")
-    Site.objects.filter(id__in=ids[2::10]).update(flood_zone=True)
-    params = ScenarioParams(sizes=SIZES)
-    run = runs.scoring_run_start(params=params.to_dict(), draws=draws, name="test world", dispatch=False)
-    run = runs.scoring_run_execute_inline(run_id=run.id)
-    assert run.status == ScoringRun.Status.SUCCEEDED, run.error
-    dashboard.caches_clear()
-    return run
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,143 @@
+"""A planner's day in a real headless Chromium: log in, ranked map, cluster size, weights,
+site page, language. No console error and no request outside the test server; a screenshot
+of each step is saved in ``var/test-artifacts/browser/``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from siting import dashboard
+from tests.integration.world import scored_world_create
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = os.environ.get("GIGASITE_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "browser"
+
+
+@pytest.fixture
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - requirements install it
+        sync_playwright = None
+    if sync_playwright is None or not shutil.which(CHROMIUM):
+        if os.environ.get("GIGASITE_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"headless Chromium is required here: {CHROMIUM} or playwright missing")
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield browser
+        browser.close()
+
+
+class Journey:
+    """A page that records console errors and every request leaving the test server."""
+
+    def __init__(self, browser, base_url: str) -> None:
+        self.base = base_url
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        self.page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="en-GB")
+        self.page.set_default_timeout(60_000)
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", self._request)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.step = 0
+
+    def _request(self, request) -> None:
+        url = request.url
+        if not (url.startswith(self.base) or url.startswith(("data:", "blob:"))):
+            self.outside.append(url)
+
+    def shot(self, name: str) -> Path:
+        self.step += 1
+        path = ARTIFACTS / f"{self.step:02d}-{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def table_ids(self) -> list[str]:
+        return self.page.eval_on_selector_all("#ranked-table tbody tr[data-site-id]", "rows => rows.map(r => r.dataset.siteId)")
+
+
+@pytest.fixture
+def ranked_50k(live_server):
+    """Score a small world and add a planner (before the browser starts: the ORM refuses to
+    run beside Playwright's event loop); return the expected site order at 50k H100e."""
+    run = scored_world_create(n_sites=160, n_points=120, draws=10)
+    planner = User.objects.create_user("pia", password="a-long-test-password")
+    planner.groups.add(Group.objects.get_or_create(name="planner")[0])
+    table = dashboard.run_tables(run)[50000]
+    return table[table["feasible"]].sort_values("rank")["site_id"].astype(str).tolist()
+
+
+def test_it_walks_a_planner_through_the_dashboard(live_server, ranked_50k, browser):
+    j = Journey(browser, live_server.url)
+    page = j.page
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "pia")
+    page.fill("#id_password", "a-long-test-password")
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state()
+    j.shot("logged-in")
+
+    page.goto(f"{live_server.url}/map/")
+    page.wait_for_function("document.getElementById('ranked-map').dataset.drawn >= '1'")
+    assert page.locator("#ranked-map .maplibregl-canvas, #ranked-map canvas").count() >= 1
+    small = j.table_ids()
+    assert len(small) == 25
+    j.shot("ranked-map-1000")
+
+    page.click(".size-btn[data-size='50000']")
+    page.wait_for_function("document.getElementById('ranked-map').dataset.size === '50000'"
+                           " && Number(document.getElementById('ranked-map').dataset.drawn) >= 2")
+    large = j.table_ids()
+    assert large and large != small
+    assert large == ranked_50k[:len(large)]
+    assert "size=50000" in page.url
+    j.shot("ranked-map-50000")
+
+    before = j.table_ids()
+    page.focus("#w-tco")
+    page.keyboard.press("Home")  # cost no longer counts
+    page.focus("#w-emissions")
+    page.keyboard.press("End")  # emissions count most
+    page.wait_for_function("(document.getElementById('ranked-table').dataset.weights || '').includes('\"emissions\":1')"
+                           " && (document.getElementById('ranked-table').dataset.weights || '').includes('\"tco\":0')")
+    after = j.table_ids()
+    assert after != before
+    assert "ms" in page.inner_text("#reweight-status")
+    j.shot("re-weighted")
+
+    page.locator("#ranked-table tbody tr[data-site-id]").nth(2).locator("td").first.click()
+    page.wait_for_selector("#ranked-table tbody tr.focused")
+    j.shot("row-focused")
+
+    name = page.locator("#ranked-table a.site-link").first.inner_text()
+    page.locator("#ranked-table a.site-link").first.click()
+    page.wait_for_function("document.getElementById('site-map') && document.getElementById('site-map').dataset.drawn === '1'")
+    assert page.inner_text("#site-name") == name
+    assert page.locator("#breakdown-chart .main-svg").count() >= 1 and page.locator("#ladder-chart .main-svg").count() >= 1
+    j.shot("site-page")
+
+    page.click(".langswitch button[value='fr']")
+    page.wait_for_load_state()
+    page.wait_for_function("document.documentElement.lang === 'fr'")
+    assert "Décomposition du score" in page.content()
+    j.shot("site-page-fr")
+
+    page.goto(f"{live_server.url}/map/")
+    page.wait_for_function("document.getElementById('ranked-map').dataset.drawn >= '1'")
+    assert "Poids des critères" in page.content()
+    j.shot("ranked-map-fr")
+
+    assert j.errors == []
+    assert j.outside == []
+    assert len(list(ARTIFACTS.glob("*.png"))) >= 8
