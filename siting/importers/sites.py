@@ -125,11 +125,12 @@ EQUAL_AREA = "EPSG:3035"
 
 CRS_BY_RANGE = (
     ("EPSG:4326", "WGS84", (-180.0, -90.0, 180.0, 90.0)),
-    ("EPSG:2154", "RGF93 / Lambert-93", (-100_000.0, 6_000_000.0, 1_400_000.0, 7_200_000.0)),
+    ("EPSG:2154", "RGF93 / Lambert-93", (-500_000.0, 6_000_000.0, 2_000_000.0, 7_600_000.0)),
     ("EPSG:3035", "ETRS89-LAEA Europe", (900_000.0, 500_000.0, 8_000_000.0, 5_900_000.0)),
 )
 """CRS guessed for files that state none, by the range of their coordinates (the ranges do
-not overlap): WGS84 degrees, Lambert-93 metres (metropolitan France), LAEA metres (Europe)."""
+not overlap, northings tell the projected ones apart): WGS84 degrees, Lambert-93 metres
+(France and its neighbours), LAEA metres (Europe)."""
 
 
 @dataclass(frozen=True)
@@ -546,6 +547,16 @@ def map_columns(columns: Iterable[str], *, area_unit: str | None = None) -> tupl
                 )
         factor = dict(spec.units).get(unit, 1.0) if spec.units else 1.0
         if spec.field in mapping:
+            # The template's own name beats a synonym (a GeoJSON feature id next to external_id);
+            # two synonyms are ambiguous.
+            previous = mapping[spec.field][0]
+            if fold(previous) == spec.field:
+                ignored.append(str(col))
+                continue
+            if key == spec.field:
+                ignored.append(previous)
+                mapping[spec.field] = (str(col), factor)
+                continue
             raise UploadRejected(
                 _("Columns “%(a)s” and “%(b)s” both give the %(field)s: keep one.")
                 % {"a": mapping[spec.field][0], "b": col, "field": spec.field}
@@ -569,9 +580,12 @@ def _detect_crs(x: np.ndarray, y: np.ndarray) -> tuple[str, str]:
     ok = np.isfinite(x) & np.isfinite(y)
     if not ok.any():
         return WGS84, "WGS84"
-    for code, label, (x0, y0, x1, y1) in CRS_BY_RANGE:
-        if np.all((x[ok] >= x0) & (x[ok] <= x1) & (y[ok] >= y0) & (y[ok] <= y1)):
-            return code, label
+    # The CRS that holds most points wins (stray rows are then reported out of range), as long
+    # as it holds at least half of them.
+    inside = [int(np.sum((x[ok] >= x0) & (x[ok] <= x1) & (y[ok] >= y0) & (y[ok] <= y1))) for _c, _l, (x0, y0, x1, y1) in CRS_BY_RANGE]
+    best = int(np.argmax(inside))
+    if inside[best] * 2 >= int(ok.sum()):
+        return CRS_BY_RANGE[best][0], CRS_BY_RANGE[best][1]
     raise UploadRejected(
         _("The file does not say which coordinate system it uses, and its coordinates (x %(x0).0f to %(x1).0f, y %(y0).0f to %(y1).0f) "
           "fit none that Gigasite can guess (WGS84, Lambert-93, ETRS89-LAEA): state the CRS.")
