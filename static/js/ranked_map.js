@@ -174,6 +174,7 @@
     };
     return Plotly.react(mapDiv, traces(rows), layout, G.plotConfig).then(() => {
       mapDiv.dataset.drawn = String(Number(mapDiv.dataset.drawn || 0) + 1);
+      mapDiv.dataset.drawnAtMs = String(Math.round(performance.now()));
       mapDiv.dataset.points = String(rows.length);
     });
   }

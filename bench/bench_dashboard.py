@@ -1,0 +1,223 @@
+"""The dashboard on the full dataset: re-weighting time, the ranked map in headless Chromium,
+and API latency under 20 concurrent clients.
+
+Needs the loaded database (``./gigasite setup``, which also saves the default run). Starts
+the same server ``./gigasite up`` starts (Django's threaded server, DEBUG off) on a free port
+and a throwaway planner account, removed afterwards. Prints, never asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("GIGASITE_CHROMIUM", "/usr/bin/chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100.0 * (len(ordered) - 1))))]
+
+
+def _bench_reweight(run, client, repeats: int) -> None:
+    from siting import dashboard, scoring_service
+    from siting.scoring.params import ScenarioParams
+
+    sizes = dashboard.run_sizes(run)
+    for size in sizes:
+        client.get(f"/api/runs/{run.code}/reweight/?size={size}&w_tco=0.5")  # unpack and cache the run once
+    rng = __import__("numpy").random.default_rng(1)
+    server_ms, wall_ms = [], []
+    for i in range(repeats):
+        size = sizes[i % len(sizes)]
+        w = rng.dirichlet([1.0] * 6)
+        query = "&".join(f"w_{k}={v:.4f}" for k, v in zip(("tco", "emissions", "time_to_power", "land", "water", "reliability"), w))
+        t0 = time.perf_counter()
+        resp = client.get(f"/api/runs/{run.code}/reweight/?size={size}&{query}")
+        wall_ms.append(1000 * (time.perf_counter() - t0))
+        server_ms.append(float(resp["Server-Timing"].split("dur=")[1]))
+    params = ScenarioParams.from_dict(run.params)
+    one_size = __import__("dataclasses").replace(params, sizes=(sizes[len(sizes) // 2],))
+    scoring_service.score_loaded_sites(params=one_size)  # warm
+    t0 = time.perf_counter()
+    scoring_service.score_loaded_sites(params=one_size)
+    rescoring_ms = 1000 * (time.perf_counter() - t0)
+    print(f"re-weight, one size of {run.n_sites:,} sites ({repeats} random weightings):")
+    print(f"  server time   median {statistics.median(server_ms):6.1f} ms  p95 {_percentile(server_ms, 95):6.1f} ms  (target < 300 ms)")
+    print(f"  with JSON     median {statistics.median(wall_ms):6.1f} ms  p95 {_percentile(wall_ms, 95):6.1f} ms")
+    print(f"  vs a full deterministic rescoring of that size: {rescoring_ms:.0f} ms "
+          f"(re-weighting ×{rescoring_ms / statistics.median(server_ms):.0f} faster)")
+
+
+def _session_cookie(user) -> str:
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
+def _bench_browser(base: str, username: str, password: str, run) -> None:
+    if not shutil.which(CHROMIUM):
+        print(f"ranked map in Chromium: skipped (no {CHROMIUM})")
+        return
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(180_000)
+        page.goto(f"{base}/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
+        page.click("main form button[type=submit]")
+        page.wait_for_load_state()
+        times = []
+        for attempt in range(3):
+            page.goto("about:blank")
+            t0 = time.perf_counter()
+            page.goto(f"{base}/runs/{run.code}/map/")
+            page.wait_for_function("Number(document.getElementById('ranked-map').dataset.drawn || 0) >= 1")
+            times.append(time.perf_counter() - t0)
+            if attempt == 0:
+                transfer = page.evaluate(
+                    "performance.getEntriesByType('resource').concat(performance.getEntriesByType('navigation'))"
+                    ".map(e => [e.name, e.transferSize, e.decodedBodySize])")
+                points = page.evaluate("document.getElementById('ranked-map').dataset.points")
+                drawn_ms = float(page.evaluate("document.getElementById('ranked-map').dataset.drawnAtMs"))
+                phases = page.evaluate(
+                    "(() => { const r = performance.getEntriesByType('resource');"
+                    " const end = (s) => Math.max(0, ...r.filter(e => e.name.includes(s)).map(e => e.responseEnd));"
+                    " return [end('plotly.min.js'), end('/map-data/'), performance.timing.domContentLoadedEventEnd"
+                    " - performance.timing.navigationStart]; })()")
+        browser.close()
+    wire = sum(t[1] for t in transfer) / 1e6
+    decoded = sum(t[2] for t in transfer) / 1e6
+    data = [t for t in transfer if "/map-data/" in t[0]]
+    print(f"ranked map in headless Chromium ({int(points):,} ranked sites drawn of {run.n_sites:,}):")
+    print(f"  time to map drawn: first {times[0]:.2f} s, then {min(times[1:]):.2f} s (browser cache warm)")
+    print(f"  first load: page ready {phases[2] / 1000:.2f} s, plotly.js in {phases[0] / 1000:.2f} s, "
+          f"map data in {phases[1] / 1000:.2f} s, map drawn at {drawn_ms / 1000:.2f} s")
+    print(f"  payload: {wire:.1f} MB over the wire, {decoded:.1f} MB decoded, {len(transfer)} requests")
+    if data:
+        print(f"  of which map data: {data[0][1] / 1e6:.2f} MB gzipped ({data[0][2] / 1e6:.1f} MB JSON)")
+
+
+def _bench_api(base: str, cookie: str, run, site_ids: list[int], clients: int, per_client: int) -> None:
+    from siting import dashboard
+
+    sizes = dashboard.run_sizes(run)
+    urls = []
+    for i in range(per_client):
+        size = sizes[i % len(sizes)]
+        urls.append([
+            f"/api/runs/{run.code}/sites/?size={size}&page_size=25&page={1 + i % 5}",
+            f"/api/runs/{run.code}/sites/?size={size}&country=FR&min_score=40&page_size=25",
+            f"/api/runs/{run.code}/reweight/?size={size}&w_tco={0.1 + 0.05 * (i % 10):.2f}",
+            f"/api/sites/{site_ids[i % len(site_ids)]}/?run={run.code}&size={size}",
+            f"/api/runs/{run.code}/",
+        ][i % 5])
+    for url in set(urls):  # warm the caches of every size first
+        urllib.request.urlopen(urllib.request.Request(base + url, headers={"Cookie": cookie, "Accept-Encoding": "gzip"})).read()
+    latencies: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+
+    def client(offset: int) -> None:
+        for k in range(per_client):
+            url = urls[(k + offset) % len(urls)]
+            req = urllib.request.Request(base + url, headers={"Cookie": cookie, "Accept-Encoding": "gzip"})
+            t0 = time.perf_counter()
+            try:
+                with urllib.request.urlopen(req, timeout=120) as resp:
+                    resp.read()
+                    ok = resp.status == 200
+            except Exception as exc:  # counted, printed
+                ok = False
+                with lock:
+                    failures.append(str(exc))
+            dt = time.perf_counter() - t0
+            with lock:
+                if ok:
+                    latencies.append(dt * 1000)
+
+    threads = [threading.Thread(target=client, args=(i * 7,)) for i in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    print(f"API under {clients} concurrent clients ({len(latencies):,} requests: ranked pages, filters, re-weight, site, run):")
+    print(f"  p50 {_percentile(latencies, 50):6.0f} ms  p95 {_percentile(latencies, 95):6.0f} ms  "
+          f"p99 {_percentile(latencies, 99):6.0f} ms  throughput {len(latencies) / wall:5.1f} req/s  failures {len(failures)}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bench_dashboard")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=30, help="requests per client")
+    parser.add_argument("--repeats", type=int, default=50, help="re-weightings timed")
+    args, _ = parser.parse_known_args(argv)
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from django.contrib.auth.models import Group, User
+    from django.test import Client
+
+    from siting import dashboard
+    from siting.models import Site
+
+    run = dashboard.latest_run()
+    if run is None or not Site.objects.exists():
+        print("bench_dashboard: no finished run; run ./gigasite setup first (it saves the default run)")
+        return
+    username, password = f"bench-{secrets.token_hex(4)}", secrets.token_urlsafe(16)
+    user = User.objects.create_user(username, password=password)
+    user.groups.add(Group.objects.get(name="planner"))
+    port = _free_port()
+    env = {**os.environ, "GIGASITE_DEBUG": "0", "PYTHONUNBUFFERED": "1"}
+    server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"], cwd=ROOT,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(user)
+        _bench_reweight(run, client, args.repeats)
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/accounts/login/", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        _bench_browser(base, username, password, run)
+        site_ids = list(Site.objects.order_by("?").values_list("id", flat=True)[:200])
+        _bench_api(base, _session_cookie(user), run, site_ids, args.clients, args.requests)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        user.delete()
