@@ -1,9 +1,10 @@
 """Plotly figures for the maps: no request, no ORM, no network.
 
 The base map is a MapLibre style made here (a plain background and GeoJSON layers shipped in
-``fixtures/``), so nothing is fetched from a tile or font server. Online tiles are an
-optional extra (``online_tiles=True``), off by default. No trace draws map text labels
-(those would need font glyphs from the internet): names show on hover.
+``fixtures/``), so nothing is fetched from a tile or font server. No trace draws map text
+labels (those would need font glyphs from the internet): names show on hover. The ranked
+map itself is drawn in the browser (``static/js/ranked_map.js``): filters and weights
+redraw it without a page load.
 """
 
 from __future__ import annotations
@@ -12,12 +13,8 @@ import json
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 
-SCORE_COLORSCALE = "Viridis"
-VOLTAGE_COLORS_KV = {400.0: "#b2182b", 225.0: "#ef8a62", 150.0: "#f4a582", 90.0: "#67a9cf", 63.0: "#2166ac", 45.0: "#7f7f7f"}
-EXCLUDED_COLOR = "#9e9e9e"
 
 
 def offline_style(background: str = "#f3f6f8") -> dict[str, Any]:
@@ -125,100 +122,3 @@ def site_figures(detail, *, labels: dict[str, str]) -> dict[str, dict[str, Any]]
         )
         out["ladder"] = _figure_dict(ladder)
     return out
-
-
-def _marker_size_px(largest_size_h100e: np.ndarray) -> np.ndarray:
-    # Area grows with the log of the largest cluster a site can host: 1k → 6 px, 100k → 16 px.
-    sizes = np.where(np.isfinite(largest_size_h100e) & (largest_size_h100e > 0), largest_size_h100e, 1000.0)
-    return 6.0 + 5.0 * (np.log10(sizes) - 3.0)
-
-
-def ranked_map_figure(
-    *,
-    sites: pd.DataFrame,
-    labels: dict[str, str],
-    substations: pd.DataFrame | None = None,
-    zones: pd.DataFrame | None = None,
-    countries_geojson: dict | None = None,
-    subdivisions_geojson: dict | None = None,
-    online_tiles: bool = False,
-    show_excluded: bool = True,
-    center: tuple[float, float] = (47.0, 5.0),
-    zoom: float = 3.6,
-) -> go.Figure:
-    """Return the ranked-sites map.
-
-    Parameters
-    ----------
-    sites : DataFrame
-        One row per site at the chosen size: ``site_id, site_name, longitude, latitude, feasible,
-        score`` [0–100], ``rank``, ``tco_eur_per_gpu_hour`` [EUR/GPU-h], ``time_to_power_months``
-        [month], ``emissions_t_per_yr`` [tCO2e/yr], ``largest_size_h100e`` [H100e],
-        ``exclusion_text`` (reasons, already translated).
-    labels : dict
-        Translated trace names and hover labels (keys: sites, excluded, substations, carbon,
-        rank, score, tco, ttp, emissions, reasons, voltage).
-    substations : DataFrame, optional
-        ``longitude, latitude, voltage_kv, name``: drawn as a layer toggled from the legend.
-    zones : DataFrame, optional
-        ``country, carbon_intensity_g_per_kwh``: a choropleth over ``countries_geojson``
-        (features keyed by ``properties.iso_a2``), hidden until toggled.
-    """
-    fig = go.Figure()
-    if zones is not None and countries_geojson is not None and len(zones):
-        fig.add_trace(go.Choroplethmap(
-            geojson=countries_geojson, featureidkey="properties.iso_a2",
-            locations=zones["country"], z=zones["carbon_intensity_g_per_kwh"],
-            colorscale="YlOrRd", zmin=0, zmax=800, marker={"opacity": 0.55, "line": {"width": 0}},
-            name=labels["carbon"], visible="legendonly", showlegend=True, showscale=False,
-            hovertemplate="%{location}: %{z:.0f} gCO2e/kWh<extra></extra>",
-        ))
-    if substations is not None and len(substations):
-        for kv, group in substations.groupby("voltage_kv", sort=False):
-            fig.add_trace(go.Scattermap(
-                lon=group["longitude"], lat=group["latitude"], mode="markers",
-                marker={"size": 4 if kv < 200 else 5, "color": VOLTAGE_COLORS_KV.get(float(kv), "#555555"), "opacity": 0.8},
-                name=f"{labels['substations']} {kv:g} kV", legendgroup="substations", visible="legendonly",
-                text=group["name"], hovertemplate=f"%{{text}} · {kv:g} kV<extra></extra>",
-            ))
-    excluded = sites[~sites["feasible"].astype(bool)]
-    if show_excluded and len(excluded):
-        fig.add_trace(go.Scattermap(
-            lon=excluded["longitude"], lat=excluded["latitude"], mode="markers",
-            marker={"size": 5, "color": EXCLUDED_COLOR, "opacity": 0.5}, name=labels["excluded"],
-            customdata=np.stack([excluded["site_id"], excluded["exclusion_text"]], axis=-1),
-            text=excluded["site_name"], visible="legendonly",
-            hovertemplate=f"<b>%{{text}}</b><br>{labels['reasons']}: %{{customdata[1]}}<extra></extra>",
-        ))
-    ranked = sites[sites["feasible"].astype(bool)].sort_values("score")
-    fig.add_trace(go.Scattermap(
-        lon=ranked["longitude"], lat=ranked["latitude"], mode="markers",
-        marker={
-            "size": _marker_size_px(ranked["largest_size_h100e"].to_numpy(dtype=float)),
-            "color": ranked["score"], "colorscale": SCORE_COLORSCALE, "cmin": 0, "cmax": 100,
-            "colorbar": {"title": {"text": labels["score"]}, "thickness": 12, "x": 1.0},
-        },
-        name=labels["sites"], text=ranked["site_name"],
-        customdata=np.stack([
-            ranked["site_id"], ranked["rank"], ranked["score"], ranked["tco_eur_per_gpu_hour"],
-            ranked["time_to_power_months"], ranked["emissions_t_per_yr"],
-        ], axis=-1),
-        hovertemplate=(
-            "<b>%{text}</b><br>"
-            f"{labels['rank']}: %{{customdata[1]:.0f}} · {labels['score']}: %{{customdata[2]:.1f}}<br>"
-            f"{labels['tco']}: %{{customdata[3]:.2f}} EUR<br>"
-            f"{labels['ttp']}: %{{customdata[4]:.0f}}<br>"
-            f"{labels['emissions']}: %{{customdata[5]:,.0f}} t<extra></extra>"
-        ),
-    ))
-    map_layout: dict[str, Any] = {"center": {"lat": center[0], "lon": center[1]}, "zoom": zoom}
-    if online_tiles:
-        map_layout["style"] = "open-street-map"
-    else:
-        map_layout["style"] = offline_style()
-        map_layout["layers"] = boundary_layers(countries_geojson, subdivisions_geojson)
-    fig.update_layout(
-        map=map_layout, margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=620,
-        legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.85)"}, uirevision="keep",
-    )
-    return fig

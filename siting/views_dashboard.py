@@ -77,7 +77,6 @@ def run_map(request: HttpRequest, code: UUID) -> HttpResponse:
         },
         "exclusions": {code: str(label) for code, label in dashboard.EXCLUSION_LABELS.items()},
         "formerUses": dict((k, str(v)) for k, v in FormerUse.choices),
-        "voltageColors": {str(int(k)): v for k, v in maps.VOLTAGE_COLORS_KV.items()},
         "labels": {
             "sites": _("Ranked sites"), "excluded": _("Excluded sites"), "substations": _("Substations"),
             "carbon": _("Carbon intensity by country"), "departements": _("Départements"),

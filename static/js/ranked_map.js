@@ -106,19 +106,21 @@
       });
     }
     if (state.substations) {
-      const s = state.substations, byKv = new Map();
-      for (let i = 0; i < s.voltage_kv.length; i++) {
-        const kv = s.voltage_kv[i];
-        if (!byKv.has(kv)) byKv.set(kv, []);
-        byKv.get(kv).push(i);
-      }
-      for (const [kv, idx] of [...byKv.entries()].sort((a, b) => b[0] - a[0])) {
-        if (kv < 60) continue;
+      // Voltage bands as the model's classes see them (400, 225, 150, 63–90 kV; 45 kV and below
+      // only feed the 20 kV class and are left off the map).
+      const s = state.substations;
+      const bands = [[380, 1e9, "≥ 380 kV", "#b2182b", 5], [200, 380, "200–379 kV", "#ef8a62", 5],
+        [110, 200, "110–199 kV", "#e0a030", 4], [60, 110, "60–109 kV", "#2166ac", 4]];
+      for (const [lo, hi, label, color, size] of bands) {
+        const idx = [];
+        for (let i = 0; i < s.voltage_kv.length; i++) if (s.voltage_kv[i] >= lo && s.voltage_kv[i] < hi) idx.push(i);
+        if (!idx.length) continue;
         out.push({
           type: "scattermap", mode: "markers", lon: pick(s.longitude, idx), lat: pick(s.latitude, idx),
-          text: pick(s.name, idx), marker: { size: kv >= 200 ? 5 : 4, color: cfg.voltageColors[String(kv)] || "#555", opacity: 0.8 },
-          name: L.substations + " " + kv + " kV", legendgroup: "substations", visible: "legendonly",
-          hovertemplate: "%{text} · " + kv + " kV<extra></extra>",
+          text: idx.map((i) => s.name[i] + " · " + s.voltage_kv[i] + " kV"),
+          marker: { size: size, color: color, opacity: 0.8 },
+          name: L.substations + " " + label, legendgroup: "substations", visible: "legendonly",
+          hovertemplate: "%{text}<extra></extra>",
         });
       }
     }
