@@ -7,6 +7,8 @@ workers against it. Unit tests never reach the broker: they patch the enqueue ca
 
 from __future__ import annotations
 
+import os
+
 from .settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -15,6 +17,11 @@ STORAGES = {  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-# A file, not memory: the integration tests' worker processes must see the test database.
+# One test database per test process, so two test runs on one machine (a developer's and
+# CI's, or two developers') never destroy each other's database.
+_RUN = os.getpid()
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_gigasite.sqlite3")}  # noqa: F405
+    # A file, not memory: the integration tests' worker processes must see the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_gigasite_{_RUN}.sqlite3")}  # noqa: F405
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_RUN}"}  # noqa: F405
