@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -60,6 +60,12 @@ def run_map(request: HttpRequest, code: UUID) -> HttpResponse:
         raise Http404(_("This run has no results."))
     size = _size_from(request, sizes)
     present = dashboard.site_attributes()
+    compare_url = None
+    if roles.has_role(request.user, roles.OFFICIAL):
+        try:
+            compare_url = reverse("siting-report-create")
+        except NoReverseMatch:  # the PDF comparisons are not installed
+            compare_url = None
     config = {
         "run": str(run.code),
         "sizes": sizes,
@@ -75,6 +81,8 @@ def run_map(request: HttpRequest, code: UUID) -> HttpResponse:
             "departements": reverse("siting-api-boundaries", args=["departement"]),
             "site": reverse("siting-site-detail", args=[0]),
         },
+        "compareUrl": compare_url,
+        "compareMax": 10,
         "exclusions": {code: str(label) for code, label in dashboard.EXCLUSION_LABELS.items()},
         "formerUses": dict((k, str(v)) for k, v in FormerUse.choices),
         "labels": {
@@ -86,6 +94,7 @@ def run_map(request: HttpRequest, code: UUID) -> HttpResponse:
             "noRows": _("No site matches these filters."), "pageOf": _("Page %(page)s of %(pages)s"),
             "shown": _("%(shown)s sites shown of %(total)s"), "loading": _("Loading…"), "error": _("Could not load data."),
             "reweighted": _("Re-ranked in %(ms)s ms (server)"), "open": _("Open"),
+            "selected": _("%(n)s of 2–10 sites selected"), "select": _("Select for the PDF comparison"),
         },
     }
     regions = dict(Boundary.objects.filter(kind=Boundary.Kind.REGION).values_list("code", "name"))
@@ -102,6 +111,7 @@ def run_map(request: HttpRequest, code: UUID) -> HttpResponse:
         "criteria": config["criteria"],
         "runs": ScoringRun.objects.filter(status=ScoringRun.Status.SUCCEEDED).order_by("-finished_at")[:20],
         "assumptions": _assumptions(run),
+        "compare_url": compare_url,
     }
     return render(request, "siting/ranked_map.html", context)
 

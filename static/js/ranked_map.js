@@ -10,6 +10,7 @@
   const state = {
     size: cfg.size, cols: null, score: null, rank: null, order: "rank", page: 1,
     countries: null, departements: null, substations: null, zones: null, focus: null, reweightSeq: 0,
+    selected: new Set(),
   };
   const mapDiv = document.getElementById("ranked-map");
   const filtersForm = document.getElementById("filters");
@@ -193,6 +194,19 @@
       tr.dataset.index = i;
       if (state.focus === i) tr.className = "focused";
       const link = cfg.urls.site.replace("/0/", "/" + c.site_id[i] + "/") + "?run=" + cfg.run + "&size=" + state.size;
+      if (cfg.compareUrl) {
+        const td = document.createElement("td");
+        const box = document.createElement("input");
+        box.type = "checkbox";
+        box.className = "compare-box";
+        box.value = c.site_id[i];
+        box.title = L.select;
+        box.setAttribute("aria-label", L.select + ": " + c.site_name[i]);
+        box.checked = state.selected.has(c.site_id[i]);
+        box.disabled = !box.checked && state.selected.size >= cfg.compareMax;
+        td.appendChild(box);
+        tr.appendChild(td);
+      }
       const cells = [
         G.fmt(state.rank[i], 0), null, c.country[i], cfg.formerUses[c.former_use[i]] || c.former_use[i],
         G.fmt(state.score[i], 1), G.fmt(c.tco_eur_per_gpu_hour[i], 2), G.fmt(c.time_to_power_months[i], 0),
@@ -218,7 +232,7 @@
     if (!page.length) {
       const tr = document.createElement("tr");
       const td = document.createElement("td");
-      td.colSpan = 10;
+      td.colSpan = cfg.compareUrl ? 11 : 10;
       td.textContent = L.noRows;
       tr.appendChild(td);
       tbody.appendChild(tr);
@@ -233,6 +247,21 @@
     document.getElementById("ranked-table").dataset.order = state.order;
   }
 
+  function updateCompare() {
+    if (!cfg.compareUrl) return;
+    const holder = document.getElementById("compare-inputs");
+    holder.replaceChildren(...[...state.selected].map((id) => {
+      const input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "site";
+      input.value = id;
+      return input;
+    }));
+    document.getElementById("compare-size").value = state.size;
+    document.getElementById("compare-button").disabled = state.selected.size < 2 || state.selected.size > cfg.compareMax;
+    document.getElementById("compare-count").textContent = G.interpolate(L.selected, { n: state.selected.size });
+  }
+
   function updateExports() {
     document.getElementById("export-csv").href = cfg.urls.sites + "?" + query({ format: "csv" });
     document.getElementById("export-geojson").href = cfg.urls.sites + "?" + query({ format: "geojson" });
@@ -242,6 +271,7 @@
     const rows = sorted(selected(false));
     drawTable(rows);
     updateExports();
+    updateCompare();
     return redrawMap === false ? Promise.resolve() : drawMap(rows);
   }
 
@@ -339,8 +369,14 @@
     }));
     document.getElementById("page-prev").addEventListener("click", () => { state.page -= 1; render(false); });
     document.getElementById("page-next").addEventListener("click", () => { state.page += 1; render(false); });
+    document.querySelector("#ranked-table tbody").addEventListener("change", (ev) => {
+      if (!ev.target.classList.contains("compare-box")) return;
+      const id = Number(ev.target.value);
+      if (ev.target.checked) state.selected.add(id); else state.selected.delete(id);
+      render(false);
+    });
     document.querySelector("#ranked-table tbody").addEventListener("click", (ev) => {
-      if (ev.target.closest("a")) return;
+      if (ev.target.closest("a") || ev.target.closest("input")) return;
       const tr = ev.target.closest("tr[data-index]");
       if (tr) focusSite(Number(tr.dataset.index));
     });
