@@ -34,6 +34,13 @@ FORM_FIELDS_ALLOWANCE_BYTES = 64 * 1024
 """Room for the form fields and multipart headers on top of the file itself. [byte]"""
 SHOWN_ERRORS = 200
 SAMPLES_DIR = settings.BASE_DIR / "fixtures" / "uploads"
+SAMPLE_SUFFIXES = (".csv", ".geojson", ".gpkg", ".zip")
+
+
+def _samples() -> dict[str, Path]:
+    if not SAMPLES_DIR.is_dir():
+        return {}
+    return {p.name: p for p in sorted(SAMPLES_DIR.iterdir()) if p.is_file() and p.suffix in SAMPLE_SUFFIXES}
 
 
 def _require_analyst(request: HttpRequest) -> None:
@@ -188,7 +195,7 @@ def upload_errors_csv(request: HttpRequest, code: UUID) -> HttpResponse:
 @require_GET
 def upload_template(request: HttpRequest) -> HttpResponse:
     _require_analyst(request)
-    samples = sorted(p.name for p in SAMPLES_DIR.iterdir() if p.is_file() and p.name != "README.md") if SAMPLES_DIR.is_dir() else []
+    samples = list(_samples())
     context = {
         "columns": site_importer.COLUMNS,
         "former_uses": site_importer.FORMER_USE_CODES,
@@ -216,7 +223,7 @@ def upload_template_csv(request: HttpRequest) -> HttpResponse:
 def upload_sample(request: HttpRequest, name: str) -> FileResponse:
     _require_analyst(request)
     # Only a file listed in the samples folder, by exact name: no path comes from the request.
-    available = {p.name: p for p in SAMPLES_DIR.iterdir() if p.is_file()} if SAMPLES_DIR.is_dir() else {}
+    available = _samples()
     if name not in available:
         raise Http404
     return FileResponse(available[name].open("rb"), as_attachment=True, filename=name)

@@ -30,6 +30,7 @@ import re
 import stat
 import tempfile
 import unicodedata
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date
@@ -39,8 +40,6 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 import shapely
-from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -203,6 +202,7 @@ CHOICES = {
 }
 """Accepted values of the coded columns (codes, and English and French words) → code."""
 
+URL_PATTERN = r"https?://(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?::\d{1,5})?(?:[/?#]\S*)?"
 TRUE_WORDS = {"1", "true", "yes", "y", "t", "oui", "o", "vrai", "x"}
 FALSE_WORDS = {"0", "false", "no", "n", "f", "non", "faux"}
 COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}  # Eurostat codes
@@ -391,7 +391,10 @@ def _read_gis(path: Path, fmt: str, limits: UploadLimits) -> tuple[pd.DataFrame,
         info = pyogrio.read_info(path)
         if info["features"] > limits.max_rows:
             raise UploadRejected(_("The file has more than %(max)s rows.") % {"max": f"{limits.max_rows:,}"})
-        frame = pyogrio.read_dataframe(path)
+        with warnings.catch_warnings():
+            # Nested JSON values in GeoJSON properties stay text; the checks below report them.
+            warnings.simplefilter("ignore", UserWarning)
+            frame = pyogrio.read_dataframe(path)
     except UploadRejected:
         raise
     except Exception as exc:
@@ -666,12 +669,14 @@ def _geometries(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], fmt:
 
     n = len(frame)
     geoms = None
-    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.notna().any():
+    if isinstance(frame, gpd.GeoDataFrame) and (~shapely.is_missing(frame.geometry.to_numpy())).any():
         geoms = frame.geometry.to_numpy()
     elif "geometry" in mapping:
         col = mapping["geometry"][0]
         texts = _texts(frame[col])
-        geoms = shapely.from_wkt(np.where(texts == "", None, texts), on_invalid="ignore")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # GEOS notices; the bad cells are reported below
+            geoms = shapely.from_wkt(np.where(texts == "", None, texts), on_invalid="ignore")
         bad = (texts != "") & shapely.is_missing(geoms)
         errors.flag(bad, "geometry", texts, _("not a valid WKT geometry"))
         errors.flag(texts == "", "geometry", texts, _("missing"))
@@ -849,12 +854,14 @@ def _attributes(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], erro
 
     for name, default in (("former_use", ""), ("pollution_status", "unknown"), ("water_access", "unknown")):
         texts = _texts(raw(name)) if name in mapping else np.full(n, "", dtype=object)
-        codes = np.asarray([CHOICES[name].get(fold(t), None) if t else default for t in texts], dtype=object)
+        lookup = {t: (CHOICES[name].get(fold(t)) if t else default) for t in set(texts.tolist())}
+        codes = np.asarray([lookup[t] for t in texts], dtype=object)
         accepted = sorted(set(CHOICES[name].values()))
         errors.flag(np.asarray([c is None for c in codes]), name, texts,
                     _("unknown value; use one of: %(codes)s") % {"codes": ", ".join(accepted)})
         out[name] = codes
-    out["former_use"] = np.asarray([c if c else former_use_from_text(a) for c, a in zip(out["former_use"], out["former_activity"])], dtype=object)
+    guessed = {a: former_use_from_text(a) for a in set(out["former_activity"][out["former_use"] == ""].tolist())}
+    out["former_use"] = np.asarray([c if c else guessed[a] for c, a in zip(out["former_use"], out["former_activity"])], dtype=object)
 
     for name, default in (("flood_zone", None), ("reconverted", False)):
         if name not in mapping:
@@ -865,16 +872,10 @@ def _attributes(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], erro
         out[name] = np.asarray([default if v is None else v for v in values], dtype=object)
 
     urls = _texts(raw("source_url")) if "source_url" in mapping else np.full(n, "", dtype=object)
-    validator = URLValidator(schemes=["http", "https"])
-    bad_url = np.zeros(n, dtype=bool)
-    for i, u in enumerate(urls):
-        if not u:
-            continue
-        try:
-            validator(u)
-            bad_url[i] = len(u) > 300
-        except ValidationError:
-            bad_url[i] = True
+    # A link is http(s), a host name (letters, digits, dots, hyphens, an optional port), then
+    # no spaces: vectorised, since Django's URLValidator costs ~0.1 ms a row.
+    url_ok = pd.Series(urls, dtype=object).str.fullmatch(URL_PATTERN).to_numpy(dtype=bool)
+    bad_url = (urls != "") & (~url_ok | (np.char.str_len(urls.astype(str)) > 300))
     errors.flag(bad_url, "source_url", urls, _("not an http(s) link of at most 300 characters"))
     out["source_url"] = urls
     if "source_date" in mapping:

@@ -13,7 +13,7 @@ import pytest
 import shapely
 
 from siting.importers.sites import UploadLimits, UploadRejected, map_columns, parse_numbers, parse_sites_file
-from tests.siting.upload_helpers import EXPECTED_COUNTRY, EXPECTED_DEPARTEMENT, SITES, locators, points_frame, squares_frame, write
+from tests.siting.upload_helpers import zip_bytes, EXPECTED_COUNTRY, EXPECTED_DEPARTEMENT, SITES, locators, points_frame, squares_frame, write
 
 FORMATS = ["geojson", "gpkg", "shapefile", "csv"]
 CRSES = ["EPSG:4326", "EPSG:2154", "EPSG:3035"]  # WGS84, Lambert-93, ETRS89-LAEA
@@ -166,15 +166,11 @@ class ValueTests:
                            "longitude": ("LNG", 1.0), "area_ha": ("Surface [ha]", 1.0)}
         assert notes == ["Columns not used: colour."]
         with pytest.raises(UploadRejected, match="both give the latitude"):
-            map_columns(["lat", "latitude"])
+            map_columns(["lat", "y"])
+        mapping, notes = map_columns(["id", "external_id"])  # a GeoJSON feature id beside the template's column
+        assert mapping == {"external_id": ("external_id", 1.0)} and notes == ["Columns not used: id."]
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
 
 
 def _shapefile_parts(tmp_path: Path) -> dict[str, bytes]:
@@ -189,13 +185,13 @@ class ZipTests:
         work = tmp_path / "work" / "deeper"
         work.mkdir(parents=True)
         for evil in ("../sites.shp", "/etc/sites.shp", "a/../../sites.shp", "C:/sites.shp", "..\\sites.shp"):
-            bad = _zip({**parts, evil: b"x"})
+            bad = zip_bytes({**parts, evil: b"x"})
             with pytest.raises(UploadRejected, match="unsafe path"):
                 parse(bad, "x.zip", tmp_dir=work)
         assert list(work.iterdir()) == [] and not (tmp_path / "work" / "sites.shp").exists()
 
     def test_it_refuses_a_zip_bomb(self, tmp_path):
-        bomb = _zip({"sites.csv": b"0" * 5_000_000})
+        bomb = zip_bytes({"sites.csv": b"0" * 5_000_000})
         with pytest.raises(UploadRejected, match="zip bomb"):
             parse(bomb, "x.zip")
 
@@ -203,24 +199,24 @@ class ZipTests:
         parts = _shapefile_parts(tmp_path)
         limits = UploadLimits(zip_max_uncompressed_bytes=1000)
         with pytest.raises(UploadRejected, match="unpacks to"):
-            parse(_zip(parts), "x.zip", limits=limits)
+            parse(zip_bytes(parts), "x.zip", limits=limits)
 
     def test_it_needs_the_dbf_and_shx(self, tmp_path):
         parts = {n: d for n, d in _shapefile_parts(tmp_path).items() if not n.endswith(".dbf")}
         with pytest.raises(UploadRejected, match=r"without its \.dbf"):
-            parse(_zip(parts), "x.zip")
+            parse(zip_bytes(parts), "x.zip")
 
     def test_it_reads_a_shapefile_in_a_folder_and_ignores_mac_debris(self, tmp_path):
         parts = {f"export/{n}": d for n, d in _shapefile_parts(tmp_path).items()}
         parts["__MACOSX/export/._sites.shp"] = b"junk"
-        assert len(parse(_zip(parts), "x.zip").sites) == 3
+        assert len(parse(zip_bytes(parts), "x.zip").sites) == 3
 
     def test_it_removes_its_temporary_directory_whatever_happens(self, tmp_path):
         work = tmp_path / "work"
         work.mkdir()
-        parse(_zip(_shapefile_parts(tmp_path)), "ok.zip", tmp_dir=work)
+        parse(zip_bytes(_shapefile_parts(tmp_path)), "ok.zip", tmp_dir=work)
         with pytest.raises(UploadRejected):
-            parse(_zip({"../x.shp": b"x"}), "bad.zip", tmp_dir=work)
+            parse(zip_bytes({"../x.shp": b"x"}), "bad.zip", tmp_dir=work)
         with pytest.raises(UploadRejected):
             parse(b"{not json", "bad.geojson", tmp_dir=work)
         assert list(work.iterdir()) == []

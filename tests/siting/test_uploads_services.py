@@ -20,7 +20,7 @@ from siting import frames, selectors, uploads
 from siting.importers.sites import UploadRejected
 from siting.models import RunInput, ScoringRun, Site, SiteUpload
 from siting.upload_selectors import run_withdrawn_sites
-from tests.siting.upload_helpers import boundaries, points_frame, squares_frame, user, write  # noqa: F401
+from tests.siting.upload_helpers import zip_bytes, boundaries, points_frame, squares_frame, user, write  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -207,12 +207,6 @@ def _gpkg(tmp_path, **frames_by_layer) -> bytes:
     return path.read_bytes()
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for n, d in members.items():
-            zf.writestr(n, d)
-    return buf.getvalue()
 
 
 def _mixed_geojson() -> bytes:
@@ -240,9 +234,9 @@ MALFORMED = {
     "wrong types": (lambda t: b"id,name,lat,lon,area_ha\nA,Site,north,6.06,large\n", "x.csv", "row(s) rejected"),
     "mixed geometries": (lambda t: _mixed_geojson(), "x.geojson", "mixes geometry types"),
     "lines": (lambda t: _lines_geojson(), "x.geojson", "lines or geometry collections"),
-    "zip with ../ path": (lambda t: _zip({"../../evil.shp": b"x", "ok.shx": b"x"}), "x.zip", "unsafe path"),
-    "zip with absolute path": (lambda t: _zip({"/tmp/evil.csv": b"id\n"}), "x.zip", "unsafe path"),
-    "zip bomb": (lambda t: _zip({"sites.csv": b"id,name,lat,lon\n" + b" " * 20_000_000}), "x.zip", "zip bomb"),
+    "zip with ../ path": (lambda t: zip_bytes({"../../evil.shp": b"x", "ok.shx": b"x"}), "x.zip", "unsafe path"),
+    "zip with absolute path": (lambda t: zip_bytes({"/tmp/evil.csv": b"id\n"}), "x.zip", "unsafe path"),
+    "zip bomb": (lambda t: zip_bytes({"sites.csv": b"id,name,lat,lon\n" + b" " * 20_000_000}), "x.zip", "zip bomb"),
     "not a zip": (lambda t: b"PK\x03\x04 this is not really a zip", "x.zip", "damaged or not a zip"),
     "unsupported type": (lambda t: b"PK\x03\x04", "x.xlsx", "not supported"),
     "bare shapefile": (lambda t: b"\x00\x00\x27\x0a", "x.shp", "several files"),

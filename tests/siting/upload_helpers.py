@@ -117,3 +117,12 @@ def write(gdf: gpd.GeoDataFrame, fmt: str, tmp_path: Path) -> tuple[bytes, str]:
     else:
         raise ValueError(fmt)
     return path.read_bytes(), path.name
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    """Return a deflated zip archive of ``members`` (name → bytes), names as given."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
