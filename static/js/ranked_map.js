@@ -94,19 +94,26 @@
   }
   function pick(arr, rows) { return rows.map((i) => arr[i]); }
 
-  function traces(rows) {
-    const c = state.cols, out = [];
-    if (state.zones && state.countries) {
+  // The carbon and substation layers never change with filters, sizes or weights: built once
+  // and passed as the same objects, so Plotly.react skips them on every redraw. They are only
+  // added when asked for (even hidden, plotly would convert their 11,000 points each time).
+  function staticTraces() {
+    const wantCarbon = document.getElementById("layer-carbon").checked;
+    const wantSubstations = document.getElementById("layer-substations").checked;
+    const key = String(wantCarbon) + String(wantSubstations);
+    if (state.staticTraces && state.staticKey === key) return state.staticTraces;
+    const out = [];
+    if (wantCarbon && state.zones && state.countries) {
       const z = state.zones.filter((r) => r.carbon_intensity_g_per_kwh !== null);
       out.push({
         type: "choroplethmap", geojson: state.countries, featureidkey: "properties.code",
         locations: z.map((r) => r.code), z: z.map((r) => r.carbon_intensity_g_per_kwh), text: z.map((r) => r.name),
         colorscale: "YlOrRd", zmin: 0, zmax: 800, marker: { opacity: 0.55, line: { width: 0 } }, showscale: false,
-        name: L.carbon, visible: "legendonly", showlegend: true,
+        name: L.carbon, showlegend: true,
         hovertemplate: "%{text}: %{z:.0f} g CO₂e/kWh<extra></extra>",
       });
     }
-    if (state.substations) {
+    if (wantSubstations && state.substations) {
       // Voltage bands as the model's classes see them (400, 225, 150, 63–90 kV; 45 kV and below
       // only feed the 20 kV class and are left off the map).
       const s = state.substations;
@@ -120,11 +127,18 @@
           type: "scattermap", mode: "markers", lon: pick(s.longitude, idx), lat: pick(s.latitude, idx),
           text: idx.map((i) => s.name[i] + " · " + s.voltage_kv[i] + " kV"),
           marker: { size: size, color: color, opacity: 0.8 },
-          name: L.substations + " " + label, legendgroup: "substations", visible: "legendonly",
+          name: L.substations + " " + label, legendgroup: "substations",
           hovertemplate: "%{text}<extra></extra>",
         });
       }
     }
+    state.staticTraces = out;
+    state.staticKey = key;
+    return out;
+  }
+
+  function traces(rows) {
+    const c = state.cols, out = staticTraces().slice();
     if (document.getElementById("show-excluded").checked) {
       const ex = selected(true).filter((i) => !c.feasible[i]);
       out.push({
@@ -137,7 +151,7 @@
     const ranked = rows.slice().sort((a, b) => state.score[a] - state.score[b]); // best drawn last, on top
     out.push({
       type: "scattermap", mode: "markers", lon: pick(c.longitude, ranked), lat: pick(c.latitude, ranked),
-      text: pick(c.site_name, ranked), ids: ranked.map((i) => String(c.site_id[i])),
+      text: pick(c.site_name, ranked),
       customdata: ranked.map((i) => [c.site_id[i], state.rank[i], state.score[i], c.tco_eur_per_gpu_hour[i],
         c.time_to_power_months[i], c.emissions_t_per_yr[i]]),
       marker: {
@@ -326,14 +340,7 @@
 
   async function start() {
     try {
-      const [countries, departements, points, zones] = await Promise.all([
-        G.fetchJSON(cfg.urls.countries), G.fetchJSON(cfg.urls.departements),
-        G.fetchJSON(cfg.urls.gridPoints), G.fetchJSON(cfg.urls.zones),
-      ]);
-      state.countries = countries;
-      state.departements = departements;
-      state.substations = points.columns;
-      state.zones = zones.zones;
+      state.countries = await G.fetchJSON(cfg.urls.countries);
       document.getElementById("map-loading").remove();
       await loadSize(state.size);
     } catch (err) {
@@ -380,9 +387,21 @@
       const tr = ev.target.closest("tr[data-index]");
       if (tr) focusSite(Number(tr.dataset.index));
     });
-    ["show-excluded", "online-tiles", "layer-departements"].forEach((id) => {
-      const el = document.getElementById(id);
-      if (el) el.addEventListener("change", () => render());
+    ["show-excluded", "online-tiles"].forEach((id) => {
+      document.getElementById(id).addEventListener("change", () => render());
+    });
+    // Layers are fetched the first time they are asked for.
+    document.getElementById("layer-departements").addEventListener("change", async () => {
+      if (!state.departements) state.departements = await G.fetchJSON(cfg.urls.departements);
+      render();
+    });
+    document.getElementById("layer-substations").addEventListener("change", async () => {
+      if (!state.substations) state.substations = (await G.fetchJSON(cfg.urls.gridPoints)).columns;
+      render();
+    });
+    document.getElementById("layer-carbon").addEventListener("change", async () => {
+      if (!state.zones) state.zones = (await G.fetchJSON(cfg.urls.zones)).zones;
+      render();
     });
     mapDiv.on("plotly_click", (ev) => {
       const pt = ev.points && ev.points[0];

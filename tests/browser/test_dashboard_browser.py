@@ -102,7 +102,14 @@ def test_it_walks_a_planner_through_the_dashboard(live_server, ranked_50k, brows
     assert large and large != small
     assert large == ranked_50k[:len(large)]
     assert "size=50000" in page.url
-    j.shot("ranked-map-50000")
+    for layer in ("#show-excluded", "#layer-departements", "#layer-substations", "#layer-carbon"):
+        drawn = int(page.evaluate("document.getElementById('ranked-map').dataset.drawn"))
+        page.check(layer)
+        page.wait_for_function(f"Number(document.getElementById('ranked-map').dataset.drawn) > {drawn}")
+    names = page.evaluate("document.getElementById('ranked-map').data.map(t => t.name)")
+    assert "Excluded sites" in names and "Carbon intensity by country" in names
+    assert any(n.startswith("Substations") for n in names)
+    j.shot("layers")
 
     before = j.table_ids()
     page.focus("#w-tco")
