@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import RunChunk, RunResult, Scenario, ScoringRun, Site, SiteUpload
+from .models import ComparisonReport, RunChunk, RunResult, Scenario, ScoringRun, Site, SiteUpload
 
 
 @admin.register(Site)
@@ -43,3 +43,11 @@ class ScoringRunAdmin(admin.ModelAdmin):
 class RunResultAdmin(admin.ModelAdmin):
     list_display = ("run", "size_h100e", "n_sites", "n_feasible", "best_site", "best_score")
     exclude = ("table", "options")
+
+
+@admin.register(ComparisonReport)
+class ComparisonReportAdmin(admin.ModelAdmin):
+    list_display = ("code", "run", "size_h100e", "language", "status", "n_pages", "author_name", "created_at")
+    list_filter = ("status", "language")
+    search_fields = ("code", "author_name", "run__scenario_name")
+    exclude = ("pdf",)

@@ -7,6 +7,8 @@ import dataclasses
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .reports import MAX_SITES, MIN_SITES
+
 MAX_DRAWS = 5000
 LADDER_CHOICES = [(n, f"{n:,}") for n in (1000, 2000, 5000, 10000, 20000, 50000, 100000)]
 
@@ -25,3 +27,38 @@ class RunStartForm(forms.Form):
 
         base = presets()[self.cleaned_data["preset"]]
         return dataclasses.replace(base, sizes=tuple(sorted(self.cleaned_data["sizes"])))
+
+
+class SiteIdsField(forms.Field):
+    """Repeated ``site`` values (or one comma-separated value): whole site ids, 2 to 10 distinct."""
+
+    widget = forms.MultipleHiddenInput
+
+    def __init__(self, *, min_count: int, max_count: int, **kwargs) -> None:
+        self.min_count, self.max_count = min_count, max_count
+        super().__init__(**kwargs)
+
+    def to_python(self, value) -> list[int]:
+        values = value if isinstance(value, (list, tuple)) else ([value] if value else [])
+        raw = [part.strip() for v in values for part in str(v).split(",") if part.strip()]
+        try:
+            return sorted({int(v) for v in raw})
+        except ValueError:
+            raise forms.ValidationError(_("Site ids are whole numbers."), code="invalid") from None
+
+    def validate(self, value: list[int]) -> None:
+        super().validate(value)
+        if not self.min_count <= len(value) <= self.max_count:
+            raise forms.ValidationError(
+                _("Choose between %(min)s and %(max)s different sites."),
+                code="count", params={"min": self.min_count, "max": self.max_count},
+            )
+
+
+class ComparisonForm(forms.Form):
+    """What a PDF comparison needs: the run (its code), the cluster size and the sites."""
+
+    run = forms.UUIDField()
+    size = forms.IntegerField(min_value=1)
+    site = SiteIdsField(min_count=MIN_SITES, max_count=MAX_SITES)
+    language = forms.ChoiceField(choices=[("", ""), ("en", "English"), ("fr", "Français")], required=False)

@@ -43,10 +43,16 @@ def frames_pack(frames: dict[str, pd.DataFrame], arrays: dict[str, np.ndarray] |
     return buf.getvalue()
 
 
-def frames_unpack(blob: bytes) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray]]:
-    """Return the frames and loose arrays packed by :func:`frames_pack`."""
+def frames_unpack(blob: bytes, *, columns: set[str] | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray]]:
+    """Return the frames and loose arrays packed by :func:`frames_pack`.
+
+    ``columns`` keeps only those columns of every frame: each column is decompressed on its
+    own, so reading a few of them costs a fraction of the whole archive.
+    """
     with np.load(io.BytesIO(bytes(blob)), allow_pickle=False) as archive:
         layout = json.loads(str(archive["__layout__"]))
+        if columns is not None:
+            layout = {name: [c for c in cols if c in columns] for name, cols in layout.items()}
         frames = {
             name: pd.DataFrame({col: archive[f"f{_SEP}{name}{_SEP}{col}"] for col in cols}, columns=cols)
             for name, cols in layout.items()

@@ -285,3 +285,53 @@ class RunResult(models.Model):
     class Meta:
         ordering = ["run", "size_h100e"]
         constraints = [models.UniqueConstraint(fields=["run", "size_h100e"], name="run_result_unique")]
+
+
+class ComparisonReport(models.Model):
+    """One PDF comparison of shortlisted sites at one cluster size of a finished run.
+
+    Lifecycle: queued → running → succeeded | failed. ``cache_key`` identifies the document
+    (run, size, sorted sites, language, author and the report code version), so an identical
+    request is answered with the stored bytes instead of rendering again.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    cache_key = models.CharField(max_length=64, unique=True)
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="comparison_reports")
+    size_h100e = models.PositiveIntegerField()
+    site_ids = models.JSONField(help_text=_("Compared site ids, sorted."))
+    language = models.CharField(max_length=8)
+    author_name = models.CharField(max_length=150, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress_pct = models.FloatField(default=0.0)
+    stage = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    pdf = models.BinaryField(null=True, blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    n_pages = models.PositiveIntegerField(default=0)
+    render_s = models.FloatField(null=True, blank=True, help_text=_("Time taken to render the document [s]."))
+    created_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="comparison_reports")
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress_pct__gte=0) & Q(progress_pct__lte=100), name="report_progress_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} · {self.size_h100e:,} H100e · {len(self.site_ids)} sites ({self.language})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)

@@ -24,3 +24,10 @@ def scoring_runs_sweep_task() -> dict[str, int]:
     from siting.runs import scoring_runs_sweep
 
     return scoring_runs_sweep()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, name="siting.comparison_execute")
+def comparison_execute_task(report_id: int) -> None:
+    from siting.comparisons import comparison_execute
+
+    comparison_execute(report_id=report_id)

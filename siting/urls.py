@@ -13,6 +13,7 @@ urlpatterns = [
     path("runs/<uuid:code>/progress.json", views_runs.run_progress, name="siting-run-progress"),
     path("runs/<uuid:code>/cancel/", views_runs.run_cancel, name="siting-run-cancel"),
     path("uploads/", include("siting.urls_uploads")),
+    path("reports/", include("siting.urls_reports")),
     path("map/", views_dashboard.map_latest, name="siting-map"),
     path("runs/<uuid:code>/map/", views_dashboard.run_map, name="siting-run-map"),
     path("sites/<int:site_id>/", views_dashboard.site_detail, name="siting-site-detail"),

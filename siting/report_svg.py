@@ -1,0 +1,445 @@
+"""Vector charts and the static map of the PDF comparison, as inline SVG strings.
+
+Pure functions: numbers, labels and colours in, SVG text out; no Django, no request, no
+network. Text is drawn in DejaVu Sans (the PDF embeds it) and every label arrives already
+formatted in the reader's language, so this module knows nothing of locales.
+
+Map coordinates are WGS84 longitude/latitude in degrees, drawn in the spherical Mercator
+projection (EPSG:3857 up to a scale factor), which keeps shapes right at the scale of a
+shortlist (a region to a few countries).
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass, field
+from html import escape
+from typing import Callable, Sequence
+
+import numpy as np
+
+FONT_FAMILY = "DejaVu Sans"
+UNITS_PER_MM = 4.0
+"""SVG user units per millimetre on the page: a 680-unit chart prints 170 mm wide."""
+INK, MUTED, GRID_LINE, BAD = "#1c2733", "#5b6b7b", "#d9e1e8", "#b3261e"
+SEA, LAND, COUNTRY_EDGE, SUBDIVISION_EDGE = "#e8eff5", "#ffffff", "#8a99a8", "#cfd7df"
+VOLTAGE_COLORS_KV = ((400.0, "#b2182b"), (225.0, "#ef8a62"), (150.0, "#f4a582"), (90.0, "#67a9cf"), (63.0, "#2166ac"), (0.0, "#7f7f7f"))
+"""Substation colour by the lowest voltage [kV] of each band, highest first (as on the web map)."""
+EARTH_RADIUS_KM = 6371.0088
+
+
+def _esc(text: object) -> str:
+    return escape(str(text), quote=True)
+
+
+def _svg(width: float, height: float, body: str, *, title: str, css_class: str = "chart") -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="{css_class}" viewBox="0 0 {width:.0f} {height:.0f}" '
+        f'width="{width / UNITS_PER_MM:.1f}mm" height="{height / UNITS_PER_MM:.1f}mm" '
+        f'font-family="{FONT_FAMILY}" font-size="11" fill="{INK}"><title>{_esc(title)}</title>{body}</svg>'
+    )
+
+
+def data_uri(svg: str) -> str:
+    """Return ``svg`` as a ``data:`` URI for an ``<img>``.
+
+    An image is parsed by the SVG reader (a C XML parser) rather than the HTML parser and
+    takes no part in the CSS cascade: the document renders in about half the time, and the
+    drawing stays vector with real text.
+    """
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def _text(x: float, y: float, text: str, *, anchor: str = "start", size: float = 11, fill: str = INK, weight: str = "normal") -> str:
+    bold = ' font-weight="bold"' if weight == "bold" else ""
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size:g}" fill="{fill}"{bold}>{_esc(text)}</text>'
+
+
+def nice_ticks(low: float, high: float, n: int = 5) -> list[float]:
+    """Return about ``n`` round tick values covering [low, high] (1, 2, 2.5 or 5 × 10^k steps)."""
+    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
+        high = low + 1.0
+    raw = (high - low) / max(n - 1, 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * power >= raw)
+    start = math.floor(low / step) * step
+    ticks = []
+    value = start
+    while value <= high + step * 1e-9:
+        ticks.append(round(value, 12))
+        value += step
+    if ticks[-1] < high:
+        ticks.append(round(value, 12))
+    return ticks
+
+
+def log_ticks(low: float, high: float) -> list[float]:
+    """Return the powers of ten (and their 3× when few) spanning [low, high], low ≥ 1."""
+    top = max(1, math.ceil(math.log10(max(high, 1.0))))
+    ticks = [10.0**k for k in range(0, top + 1)]
+    if len(ticks) <= 3:
+        ticks = sorted(ticks + [3.0 * 10.0**k for k in range(0, top)])
+    return [t for t in ticks if t <= 10.0**top]
+
+
+# --- criteria and score --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StackRow:
+    """One site's score split into criterion points (NaN total: excluded at this size)."""
+
+    label: str
+    points: Sequence[float]
+    total_text: str
+
+
+def score_stack_svg(
+    *, rows: Sequence[StackRow], part_colors: Sequence[str], title: str, axis_label: str,
+    tick_format: Callable[[float], str], excluded_text: str, width: float = 680.0,
+) -> str:
+    """Return stacked horizontal bars: each site's score as the sum of its criterion points."""
+    label_w, value_w, row_h, top = 170.0, 50.0, 18.0, 28.0
+    plot_x0, plot_x1 = label_w, width - value_w
+    totals = [sum(p for p in r.points if math.isfinite(p)) for r in rows]
+    high = max([10.0] + totals)
+    ticks = nice_ticks(0.0, high, 6)
+    high = ticks[-1]
+
+    def sx(v: float) -> float:
+        return plot_x0 + v / high * (plot_x1 - plot_x0)
+
+    axis_y = top + row_h * len(rows) + 2
+    parts = [_text(0, 13, title, size=12, weight="bold")]
+    for t in ticks:
+        parts.append(f'<line x1="{sx(t):.1f}" y1="{top - 4:.1f}" x2="{sx(t):.1f}" y2="{axis_y:.1f}" stroke="{GRID_LINE}" stroke-width="0.7"/>')
+        parts.append(_text(sx(t), axis_y + 11, tick_format(t), anchor="middle", size=9, fill=MUTED))
+    parts.append(_text((plot_x0 + plot_x1) / 2, axis_y + 25, axis_label, anchor="middle", size=9, fill=MUTED))
+    for i, row in enumerate(rows):
+        y = top + i * row_h
+        parts.append(_text(label_w - 5, y + 13, row.label, anchor="end", size=10))
+        if not any(math.isfinite(p) for p in row.points):
+            parts.append(_text(plot_x0 + 4, y + 13, excluded_text, size=10, fill=BAD))
+            continue
+        acc = 0.0
+        for p, color in zip(row.points, part_colors):
+            if not math.isfinite(p) or p <= 0:
+                continue
+            parts.append(f'<rect x="{sx(acc):.1f}" y="{y + 3:.1f}" width="{sx(acc + p) - sx(acc):.2f}" height="{row_h - 6:.1f}" '
+                         f'fill="{color}" stroke="#ffffff" stroke-width="0.5"/>')
+            acc += p
+        parts.append(_text(sx(acc) + 4, y + 13, row.total_text, size=10, weight="bold"))
+    return _svg(width, axis_y + 30, "".join(parts), title=title)
+
+
+# --- ladder ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Series:
+    """One site's values along the size ladder; ``feasible`` marks filled points."""
+
+    label: str
+    color: str
+    values: Sequence[float]
+    feasible: Sequence[bool]
+
+
+def ladder_svg(
+    *, sizes: Sequence[int], series: Sequence[Series], title: str, axis_label: str, size_label: str,
+    size_format: Callable[[int], str], tick_format: Callable[[float], str], width: float = 330.0,
+) -> str:
+    """Return a line chart of one quantity along the cluster-size ladder, one line per site.
+
+    Sizes are equally spaced (the ladder is roughly logarithmic); a filled marker is a size
+    the site can host, a hollow one a size where it is excluded.
+    """
+    left, right, top, bottom = 46.0, 10.0, 26.0, 40.0
+    height = 210.0
+    plot_h = height - top - bottom
+    values = [v for s in series for v in s.values if math.isfinite(v)]
+    low = min(values + [0.0])
+    high = max(values + [1.0])
+    ticks = nice_ticks(low, high, 5)
+    low, high = ticks[0], ticks[-1]
+    n = len(sizes)
+
+    def sx(i: int) -> float:
+        return left + (i + 0.5) * (width - left - right) / max(n, 1)
+
+    def sy(v: float) -> float:
+        return top + plot_h - (v - low) / (high - low) * plot_h
+
+    parts = [_text(0, 13, title, size=12, weight="bold")]
+    for t in ticks:
+        parts.append(f'<line x1="{left:.1f}" y1="{sy(t):.1f}" x2="{width - right:.1f}" y2="{sy(t):.1f}" stroke="{GRID_LINE}" stroke-width="0.7"/>')
+        parts.append(_text(left - 4, sy(t) + 3, tick_format(t), anchor="end", size=9, fill=MUTED))
+    for i, size in enumerate(sizes):
+        parts.append(_text(sx(i), top + plot_h + 12, size_format(size), anchor="middle", size=8.5, fill=MUTED))
+    parts.append(_text((left + width - right) / 2, height - 12, size_label, anchor="middle", size=9, fill=MUTED))
+    parts.append(_text(left - 40, top - 8, axis_label, size=9, fill=MUTED))
+    for s in series:
+        points = [(sx(i), sy(v), ok) for i, (v, ok) in enumerate(zip(s.values, s.feasible)) if math.isfinite(v)]
+        if len(points) > 1:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ok in points)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{s.color}" stroke-width="1.6"/>')
+        for x, y, ok in points:
+            fill = s.color if ok else "#ffffff"
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{fill}" stroke="{s.color}" stroke-width="1.3"/>')
+    return _svg(width, height, "".join(parts), title=title)
+
+
+# --- Monte Carlo rank intervals ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One site's Monte Carlo rank interval (NaN: never feasible in the draws)."""
+
+    label: str
+    color: str
+    p05: float
+    median: float
+    p95: float
+    rank: float
+    text: str
+
+
+def rank_interval_svg(
+    *, intervals: Sequence[Interval], title: str, axis_label: str, tick_format: Callable[[float], str],
+    rank_label: str, median_label: str, width: float = 680.0,
+) -> str:
+    """Return one whisker per site from the 5th to the 95th percentile rank, with the median.
+
+    Rank 1 is on the left. The axis is logarithmic when ranks spread beyond 50, so the top
+    places stay readable next to a long tail.
+    """
+    label_w, value_w, row_h, top = 170.0, 120.0, 18.0, 42.0
+    plot_x0, plot_x1 = label_w + 6, width - value_w
+    finite = [v for iv in intervals for v in (iv.p05, iv.p95, iv.rank) if math.isfinite(v)]
+    high = max(finite + [10.0])
+    use_log = high > 50
+    ticks = log_ticks(1.0, high) if use_log else nice_ticks(1.0, high, 6)
+    if not use_log:
+        ticks = [t for t in ticks if t >= 1] or [1.0]
+    high = ticks[-1]
+
+    def sx(v: float) -> float:
+        if use_log:
+            return plot_x0 + math.log10(max(v, 1.0)) / math.log10(high) * (plot_x1 - plot_x0)
+        return plot_x0 + (v - 1.0) / max(high - 1.0, 1.0) * (plot_x1 - plot_x0)
+
+    axis_y = top + row_h * len(intervals) + 2
+    parts = [_text(0, 13, title, size=12, weight="bold")]
+    # Legend: median dot, deterministic rank diamond.
+    parts.append(f'<circle cx="{plot_x0 + 4:.1f}" cy="26" r="3.5" fill="{INK}"/>')
+    parts.append(_text(plot_x0 + 12, 29, median_label, size=9, fill=MUTED))
+    lx = plot_x0 + 150
+    parts.append(f'<path d="M{lx:.1f},22 L{lx + 4:.1f},26 L{lx:.1f},30 L{lx - 4:.1f},26 Z" fill="#ffffff" stroke="{INK}" stroke-width="1.2"/>')
+    parts.append(_text(lx + 8, 29, rank_label, size=9, fill=MUTED))
+    for t in ticks:
+        parts.append(f'<line x1="{sx(t):.1f}" y1="{top - 4:.1f}" x2="{sx(t):.1f}" y2="{axis_y:.1f}" stroke="{GRID_LINE}" stroke-width="0.7"/>')
+        parts.append(_text(sx(t), axis_y + 11, tick_format(t), anchor="middle", size=9, fill=MUTED))
+    parts.append(_text((plot_x0 + plot_x1) / 2, axis_y + 25, axis_label, anchor="middle", size=9, fill=MUTED))
+    for i, iv in enumerate(intervals):
+        y = top + i * row_h + row_h / 2
+        parts.append(_text(label_w - 5, y + 4, iv.label, anchor="end", size=10))
+        if math.isfinite(iv.p05) and math.isfinite(iv.p95):
+            x0, x1 = sx(iv.p05), sx(iv.p95)
+            parts.append(f'<line x1="{x0:.1f}" y1="{y:.1f}" x2="{x1:.1f}" y2="{y:.1f}" stroke="{iv.color}" stroke-width="2.2"/>')
+            for x in (x0, x1):
+                parts.append(f'<line x1="{x:.1f}" y1="{y - 4:.1f}" x2="{x:.1f}" y2="{y + 4:.1f}" stroke="{iv.color}" stroke-width="1.4"/>')
+        if math.isfinite(iv.median):
+            parts.append(f'<circle cx="{sx(iv.median):.1f}" cy="{y:.1f}" r="3.5" fill="{iv.color}" stroke="{INK}" stroke-width="0.6"/>')
+        if math.isfinite(iv.rank):
+            x = sx(iv.rank)
+            parts.append(f'<path d="M{x:.1f},{y - 4:.1f} L{x + 4:.1f},{y:.1f} L{x:.1f},{y + 4:.1f} L{x - 4:.1f},{y:.1f} Z" '
+                         f'fill="#ffffff" stroke="{INK}" stroke-width="1.2"/>')
+        parts.append(_text(plot_x1 + 8, y + 4, iv.text, size=9.5))
+    return _svg(width, axis_y + 30, "".join(parts), title=title)
+
+
+# --- static map ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MapSite:
+    number: int
+    longitude: float
+    latitude: float
+    color: str
+    connection: tuple[float, float] | None = None  # (longitude, latitude) of the chosen point
+
+
+@dataclass(frozen=True)
+class MapPoint:
+    longitude: float
+    latitude: float
+    voltage_kv: float
+
+
+@dataclass
+class MapLayers:
+    """Outlines to draw, as shapely geometries (WGS84), built once per document."""
+
+    countries: list = field(default_factory=list)
+    subdivisions: list = field(default_factory=list)
+
+    @classmethod
+    def from_geojson(cls, countries: Sequence[dict], subdivisions: Sequence[dict] = ()) -> MapLayers:
+        """Return layers from GeoJSON geometries; an unreadable outline is skipped (it is context, not data)."""
+        from shapely.geometry import shape
+
+        def build(geometries: Sequence[dict]) -> list:
+            out = []
+            for g in geometries:
+                try:
+                    geom = shape(g)
+                except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+                    continue
+                if not geom.is_empty:
+                    out.append(geom)
+            return out
+
+        return cls(countries=build(countries), subdivisions=build(subdivisions))
+
+
+def _mercator_y(lat_deg: np.ndarray | float) -> np.ndarray | float:
+    lat = np.radians(np.clip(lat_deg, -85.0, 85.0))
+    return np.degrees(np.log(np.tan(np.pi / 4.0 + lat / 2.0)))
+
+
+def _mercator_lat(y_deg: float) -> float:
+    return float(np.degrees(2.0 * np.arctan(np.exp(np.radians(y_deg))) - np.pi / 2.0))
+
+
+def map_bounds(lons: Sequence[float], lats: Sequence[float], *, pad_share: float = 0.18, min_span_deg: float = 0.8) -> tuple[float, float, float, float]:
+    """Return (west, south, east, north) [degrees] around the points, padded, at least ``min_span_deg`` wide."""
+    west, east, south, north = min(lons), max(lons), min(lats), max(lats)
+    span_x = max(east - west, min_span_deg)
+    span_y = max(north - south, min_span_deg * 0.7)
+    cx, cy = (west + east) / 2, (south + north) / 2
+    span_x *= 1 + 2 * pad_share
+    span_y *= 1 + 2 * pad_share
+    return cx - span_x / 2, max(cy - span_y / 2, -84.0), cx + span_x / 2, min(cy + span_y / 2, 84.0)
+
+
+def square_bounds(longitude: float, latitude: float, half_span_deg: float) -> tuple[float, float, float, float]:
+    """Return bounds centred on a point that project to a square, ``half_span_deg`` of longitude each side."""
+    y = float(_mercator_y(latitude))
+    return (longitude - half_span_deg, _mercator_lat(y - half_span_deg), longitude + half_span_deg, _mercator_lat(y + half_span_deg))
+
+
+def voltage_color(voltage_kv: float) -> str:
+    """Return the map colour of a substation of ``voltage_kv`` [kV]."""
+    return next(color for low, color in VOLTAGE_COLORS_KV if voltage_kv >= low)
+
+
+def _outline_path(geometries: Sequence, bounds: tuple[float, float, float, float], project, tolerance_deg: float) -> str:
+    """Return SVG path data of ``geometries`` clipped to ``bounds`` and simplified.
+
+    Clipping and simplifying with GEOS before drawing keeps the map a few kilobytes even
+    when a country's full outline is thousands of points.
+    """
+    import shapely
+
+    west, south, east, north = bounds
+    # A margin so that clipped edges fall outside the frame instead of along it.
+    mx, my = (east - west) * 0.02, (north - south) * 0.02
+    out = []
+    for geom in geometries:
+        xmin, ymin, xmax, ymax = geom.bounds
+        if xmax < west - mx or xmin > east + mx or ymax < south - my or ymin > north + my:
+            continue
+        clipped = shapely.clip_by_rect(geom, west - mx, south - my, east + mx, north + my).simplify(tolerance_deg, preserve_topology=False)
+        for poly in getattr(clipped, "geoms", [clipped]):
+            if poly.geom_type != "Polygon" or poly.is_empty:
+                continue
+            for ring in (poly.exterior, *poly.interiors):
+                coords = np.asarray(ring.coords)
+                if len(coords) < 4:
+                    continue
+                x, y = project(coords[:, 0], coords[:, 1])
+                out.append("M" + " L".join(f"{a:.0f},{b:.0f}" for a, b in zip(x, y)) + " Z")
+    return " ".join(out)
+
+
+def _rects_path(centres: Sequence[tuple[float, float]], half: float) -> str:
+    """Return one path drawing a square of side ``2 × half`` at each centre (one node, not many)."""
+    return " ".join(f"M{x - half:.1f},{y - half:.1f} h{2 * half:.1f} v{2 * half:.1f} h{-2 * half:.1f} Z" for x, y in centres)
+
+
+def map_svg(
+    *, sites: Sequence[MapSite], points: Sequence[MapPoint], layers: MapLayers, title: str, scale_label: Callable[[float], str],
+    width: float = 680.0, max_height: float = 620.0, bounds: tuple[float, float, float, float] | None = None,
+    site_radius: float = 8.0,
+) -> str:
+    """Return a static map: boundaries, substations, chosen connections and numbered sites.
+
+    The extent is ``bounds`` when given, else it fits the sites and their chosen connection
+    points; outlines outside it are skipped and the rest clipped to the frame.
+    ``scale_label`` formats a distance [km] for the scale bar.
+    """
+    if bounds is None:
+        lons = [s.longitude for s in sites] + [s.connection[0] for s in sites if s.connection]
+        lats = [s.latitude for s in sites] + [s.connection[1] for s in sites if s.connection]
+        bounds = map_bounds(lons, lats)
+    west, south, east, north = bounds
+    y_top, y_bottom = float(_mercator_y(north)), float(_mercator_y(south))
+    scale = width / (east - west)
+    height = (y_top - y_bottom) * scale
+    if height > max_height:
+        # Too tall for the page: widen the extent instead of squeezing the map.
+        scale = max_height / (y_top - y_bottom)
+        extra = (width / scale - (east - west)) / 2
+        west, east = west - extra, east + extra
+        height = max_height
+        bounds = (west, south, east, north)
+
+    def project(lon, lat):
+        return (np.asarray(lon) - west) * scale, (y_top - _mercator_y(np.asarray(lat))) * scale
+
+    parts = [
+        '<defs><clipPath id="mapframe"><rect x="0" y="0" width="%.1f" height="%.1f"/></clipPath></defs>' % (width, height),
+        '<g clip-path="url(#mapframe)">',
+    ]
+    tolerance_deg = (east - west) / width * 0.8  # under a unit of drawing
+    country_path = _outline_path(layers.countries, bounds, project, tolerance_deg)
+    parts.append(f'<rect x="0" y="0" width="{width:.1f}" height="{height:.1f}" fill="{SEA if country_path else LAND}"/>')
+    if country_path:
+        parts.append(f'<path d="{country_path}" fill="{LAND}" stroke="{COUNTRY_EDGE}" stroke-width="0.9" fill-rule="evenodd"/>')
+    sub_path = _outline_path(layers.subdivisions, bounds, project, tolerance_deg)
+    if sub_path:
+        parts.append(f'<path d="{sub_path}" fill="none" stroke="{SUBDIVISION_EDGE}" stroke-width="0.6"/>')
+    by_color: dict[str, list[tuple[float, float]]] = {}
+    for p in points:
+        x, y = project(p.longitude, p.latitude)
+        by_color.setdefault(voltage_color(p.voltage_kv), []).append((float(x), float(y)))
+    for color, centres in by_color.items():
+        parts.append(f'<path d="{_rects_path(centres, 3.0)}" fill="{color}" stroke="#ffffff" stroke-width="0.5"/>')
+    # Only the sites inside the frame (a close-up shows its own site, and a neighbour if near).
+    sites = [s for s in sites if west <= s.longitude <= east and south <= s.latitude <= north]
+    for s in sites:
+        if s.connection:
+            (x0, y0), (x1, y1) = project(s.longitude, s.latitude), project(*s.connection)
+            parts.append(f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}" stroke="{s.color}" '
+                         'stroke-width="1.8" stroke-dasharray="4 2"/>')
+            parts.append(f'<circle cx="{x1:.1f}" cy="{y1:.1f}" r="5" fill="none" stroke="{s.color}" stroke-width="1.5"/>')
+    for s in sites:
+        x, y = project(s.longitude, s.latitude)
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{site_radius:g}" fill="{s.color}" stroke="#ffffff" stroke-width="1.5"/>')
+        parts.append(_text(x, y + site_radius * 0.45, str(s.number), anchor="middle", size=site_radius * 1.25, fill="#ffffff", weight="bold"))
+    parts.append("</g>")
+    # Scale bar: a round distance about a fifth of the width, measured at the centre latitude.
+    mid_lat = math.radians(_mercator_lat((y_top + y_bottom) / 2))
+    km_per_unit = (east - west) / width * math.pi / 180 * EARTH_RADIUS_KM * math.cos(mid_lat)
+    target_km = km_per_unit * width / 4
+    bar_km = max(t for t in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000) if t <= max(target_km, 1))
+    bar_w = bar_km / km_per_unit
+    y = height - 8
+    parts.append(f'<rect x="4" y="{y - 13:.1f}" width="{bar_w + 12:.1f}" height="19" fill="#ffffff" fill-opacity="0.85"/>')
+    parts.append(f'<path d="M10,{y - 3:.1f} L10,{y + 2:.1f} L{10 + bar_w:.1f},{y + 2:.1f} L{10 + bar_w:.1f},{y - 3:.1f}" fill="none" stroke="{INK}" stroke-width="1.2"/>')
+    parts.append(_text(10 + bar_w / 2, y - 4, scale_label(bar_km), anchor="middle", size=9))
+    parts.append(f'<rect x="0.5" y="0.5" width="{width - 1:.1f}" height="{height - 1:.1f}" fill="none" stroke="{MUTED}" stroke-width="0.8"/>')
+    return _svg(width, height, "".join(parts), title=title, css_class="map")

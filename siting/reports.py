@@ -1,0 +1,679 @@
+"""PDF comparison of shortlisted sites: a finished run's figures, a Django template, WeasyPrint.
+
+``comparison_pdf(...)`` returns the document (bytes and page count) for 2 to 10 sites of a
+finished run at one cluster size, in English or French. No request and no cache here: the
+views, the Celery task and the ``compare_pdf`` command go through ``siting.comparisons``,
+which stores and reuses documents.
+
+Every number is formatted here with Django's localisation (French: comma decimals,
+non-breaking-space thousands), so the template only places text and a test can find each
+figure of the summary table in the PDF exactly as the database has it. Charts and the map
+are inline SVG (``siting.report_svg``): vector graphics, drawn offline from shipped data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import math
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db.models import Q
+from django.template.loader import get_template, render_to_string
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from . import frames, report_svg
+from .models import FormerUse, PollutionStatus, RunResult, ScoringRun, Site
+from .scoring import exclusion_codes
+from .scoring.criteria import CRITERIA, CRITERION_NAMES
+from .scoring.params import ScenarioParams, parameter_table
+
+# WeasyPrint logs every step at INFO; a worker's log keeps its warnings only.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+
+TEMPLATE_NAME = "reports/comparison.html"
+MIN_SITES = 2
+MAX_SITES = 10
+LANGUAGES = ("en", "fr")
+INSET_HALF_SPAN_DEG = 0.3
+"""Half-width of a site's close-up map (≈ 25 km at 45° N), widened to show its chosen connection. [degrees]"""
+INSET_WIDTH = 200.0
+"""Width of a close-up map in SVG units (50 mm on the page)."""
+OVERVIEW_POINTS_MAX_SPAN_DEG = 3.0
+"""The overview map shows every nearby substation only when it spans less than this (else the chosen ones)."""
+SUBDIVISIONS_MAX_SPAN_DEG = 9.0
+"""Département outlines are drawn when the map spans less than this many degrees of longitude."""
+
+SITE_COLORS = ("#1b6ca8", "#e07b00", "#2a9d5c", "#c0392b", "#7b4fa0", "#8c564b", "#d1459b", "#5f6b73", "#8f8f00", "#138a9e")
+CRITERION_COLORS = {"tco": "#14365d", "emissions": "#1f7a5a", "time_to_power": "#e07b00", "land": "#8c6d31",
+                    "water": "#17a2b8", "reliability": "#7b4fa0"}
+
+CRITERION_TITLES = {
+    "tco": gettext_lazy("Cost of compute"),
+    "emissions": gettext_lazy("Emissions per MW of IT load"),
+    "time_to_power": gettext_lazy("Months to power"),
+    "land": gettext_lazy("Land margin"),
+    "water": gettext_lazy("Water per GPU-hour"),
+    "reliability": gettext_lazy("Reliability of the inputs"),
+}
+CRITERION_SHORT_TITLES = {
+    "tco": gettext_lazy("Cost"), "emissions": gettext_lazy("Carbon"), "time_to_power": gettext_lazy("Delay"),
+    "land": gettext_lazy("Land margin"), "water": gettext_lazy("Water use"), "reliability": gettext_lazy("Reliability"),
+}
+CRITERION_UNITS = {"tco": "EUR/GPU-h", "emissions": "tCO₂e/yr/MW", "time_to_power": gettext_lazy("in months"),
+                   "land": "×", "water": "L/GPU-h", "reliability": "0–1"}
+CRITERION_DECIMALS = {"tco": 2, "emissions": 0, "time_to_power": 1, "land": 2, "water": 2, "reliability": 2}
+
+EXCLUSION_TEXTS = {
+    "land_too_small": gettext_lazy("The site is smaller than the land this cluster needs."),
+    "no_connection": gettext_lazy("No grid connection with enough headroom within the search radius."),
+    "time_to_power_too_long": gettext_lazy("Power arrives later than the scenario's maximum time to power."),
+    "polluted_unremediated": gettext_lazy("Confirmed soil pollution, not remediated (excluded by the scenario)."),
+    "flood_zone": gettext_lazy("The site lies in a flood zone (excluded by the scenario)."),
+    "seveso_upper": gettext_lazy("Backup fuel reaches the Seveso upper tier (excluded by the scenario)."),
+    "reconverted": gettext_lazy("The brownfield has already been reconverted."),
+}
+SEVESO_TIERS = {0: gettext_lazy("no tier"), 1: gettext_lazy("lower tier"), 2: gettext_lazy("upper tier")}
+CONNECTION_KINDS = {"own": gettext_lazy("existing connection"), "new_line": gettext_lazy("new line"), "none": "—"}
+
+SUMMARY_COLUMNS = (
+    # key, table column, decimals
+    ("rank", "rank", 0),
+    ("score", "score", 1),
+    ("tco", "tco_eur_per_gpu_hour", 2),
+    ("capex", "capex_total_meur", 1),
+    ("emissions", "emissions_t_per_yr", 0),
+    ("ttp", "time_to_power_months", 1),
+    ("land_fit", "land_fit", 2),
+    ("seveso", "seveso_tier", None),
+    ("reliability", "reliability", 2),
+)
+"""The summary table: each column's result column and decimals (None: shown as a label)."""
+
+
+class ComparisonError(ValueError):
+    """The request cannot make a comparison (wrong run, size or sites); the message says why."""
+
+
+@dataclass(frozen=True)
+class RenderedComparison:
+    """A rendered document: the PDF bytes, its page count and how long it took. [s]"""
+
+    pdf: bytes
+    n_pages: int
+    render_s: float
+
+
+# --- formatting ------------------------------------------------------------------------------
+
+
+def fmt_number(value: Any, decimals: int = 0) -> str:
+    """Return ``value`` rounded to ``decimals`` and localised in the active language ("—" if missing).
+
+    Rounds half-even on the float (Python's ``format``), then lets Django place the decimal
+    and thousands separators: Django's own ``number_format`` truncates floats instead.
+    """
+    if value is None or isinstance(value, str):
+        return "—" if value in (None, "") else value
+    value = float(value)
+    if not math.isfinite(value):
+        return "—"
+    text = f"{value + 0.0:.{decimals}f}"
+    if text.startswith("-") and float(text) == 0:
+        text = text[1:]
+    return formats.number_format(Decimal(text), decimals, use_l10n=True, force_grouping=True)
+
+
+def fmt_plain(value: float) -> str:
+    """Return a parameter value with its own decimals (shortest exact form), localised."""
+    if not math.isfinite(value):
+        return "∞" if value > 0 else "—"
+    exponent = Decimal(repr(float(value))).normalize().as_tuple().exponent
+    decimals = max(0, -int(exponent)) if isinstance(exponent, int) else 0
+    return fmt_number(value, min(decimals, 6))
+
+
+def fmt_size(size_h100e: int) -> str:
+    """Return a cluster size as '10,000 H100e' in the active language."""
+    return f"{fmt_number(size_h100e)} H100e"
+
+
+def fmt_size_short(size_h100e: int) -> str:
+    """Return a cluster size as '10k' (axis labels)."""
+    return f"{fmt_plain(size_h100e / 1000)}k"
+
+
+def summary_values(row: dict[str, Any] | pd.Series) -> dict[str, str]:
+    """Return the summary-table cells of one site, formatted in the active language."""
+    out = {}
+    for key, column, decimals in SUMMARY_COLUMNS:
+        value = row[column]
+        if decimals is None:
+            out[key] = str(SEVESO_TIERS.get(int(value), value))
+        else:
+            out[key] = fmt_number(value, decimals)
+    return out
+
+
+def parameter_value_text(value: Any) -> str:
+    """Return a scenario parameter's value as text in the active language."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return _("yes (on)") if value else _("no (off)")
+    if isinstance(value, (int, float)):
+        return fmt_plain(float(value))
+    if isinstance(value, (list, tuple)):
+        return " · ".join(parameter_value_text(v) for v in value)
+    if isinstance(value, dict):
+        return " · ".join(f"{k} {parameter_value_text(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _site_label(number: int, name: str, width: int = 22) -> str:
+    short = name if len(name) <= width else name[: width - 1].rstrip() + "…"
+    return f"{number} · {short}"
+
+
+# --- reading the run ---------------------------------------------------------------------------
+
+
+def comparison_validate(*, run: ScoringRun, size_h100e: int, site_ids: list[int] | tuple[int, ...]) -> tuple[int, ...]:
+    """Return the sorted distinct site ids, or raise ComparisonError naming what is wrong."""
+    if run.status != ScoringRun.Status.SUCCEEDED:
+        raise ComparisonError(_("This run has not finished successfully: there is nothing to compare."))
+    ids = tuple(sorted({int(s) for s in site_ids}))
+    if not MIN_SITES <= len(ids) <= MAX_SITES:
+        raise ComparisonError(_("Choose between %(min)s and %(max)s different sites.") % {"min": MIN_SITES, "max": MAX_SITES})
+    sizes = list(RunResult.objects.filter(run=run).values_list("size_h100e", flat=True))
+    if int(size_h100e) not in sizes:
+        raise ComparisonError(_("%(size)s H100e is not a cluster size of this run.") % {"size": size_h100e})
+    known = set(Site.objects.filter(id__in=ids).values_list("id", flat=True))
+    missing = [i for i in ids if i not in known]
+    if missing:
+        raise ComparisonError(_("Unknown site id(s): %(ids)s.") % {"ids": ", ".join(map(str, missing))})
+    return ids
+
+
+LADDER_COLUMNS = {"site_id", "feasible", "rank", "exclusion_mask", "tco_eur_per_gpu_hour", "time_to_power_months"}
+"""Result columns read at the sizes other than the compared one (the ladder needs no more)."""
+
+
+def _run_rows(run: ScoringRun, size_h100e: int, site_ids: tuple[int, ...]) -> dict[int, pd.DataFrame]:
+    """Return size → the run's result rows of ``site_ids``: every column at ``size_h100e``,
+    the ladder's columns at the other sizes."""
+    out = {}
+    for size, blob in RunResult.objects.filter(run=run).order_by("size_h100e").values_list("size_h100e", "table"):
+        columns = None if int(size) == int(size_h100e) else LADDER_COLUMNS
+        table = frames.frames_unpack(blob, columns=columns)[0]["table"]
+        out[int(size)] = table[table["site_id"].isin(site_ids)].set_index("site_id")
+    return out
+
+
+def _ordered_sites(rows: pd.DataFrame, site_ids: tuple[int, ...]) -> list[int]:
+    """Return the site ids by rank at this size (feasible first), then by id."""
+    present = [i for i in site_ids if i in rows.index]
+    absent = [i for i in site_ids if i not in rows.index]
+    ranked = sorted(present, key=lambda i: (not bool(rows.at[i, "feasible"]), float(rows.at[i, "rank"]) if np.isfinite(rows.at[i, "rank"]) else math.inf, i))
+    return ranked + absent
+
+
+# --- map ---------------------------------------------------------------------------------------
+
+
+def _maps(sites: list[dict[str, Any]], at_size: pd.DataFrame) -> dict[str, Any]:
+    """Return the overview map and one close-up per site (with its nearby substations), as data URIs."""
+    from grid.models import Boundary, GridConnectionPoint
+
+    def point_id(site_id: int) -> int:
+        return int(at_size.at[site_id, "connection_point_id"]) if site_id in at_size.index else -1
+
+    chosen = {p.id: p for p in GridConnectionPoint.objects.filter(id__in=[point_id(s["id"]) for s in sites])}
+    map_sites = []
+    for s in sites:
+        p = chosen.get(point_id(s["id"]))
+        map_sites.append(report_svg.MapSite(s["number"], s["longitude"], s["latitude"], s["color"],
+                                            (p.longitude, p.latitude) if p else None))
+    insets = []
+    for m in map_sites:
+        reach = 0.0
+        if m.connection:
+            reach = max(abs(m.connection[0] - m.longitude), abs(m.connection[1] - m.latitude) / math.cos(math.radians(m.latitude)))
+        insets.append(report_svg.square_bounds(m.longitude, m.latitude, max(INSET_HALF_SPAN_DEG, 1.3 * reach)))
+    near = Q()
+    for west, south, east, north in insets:
+        near |= Q(longitude__gte=west, longitude__lte=east, latitude__gte=south, latitude__lte=north)
+    rows = list(
+        GridConnectionPoint.objects.filter(near, status=GridConnectionPoint.Status.IN_SERVICE, voltage_kv__isnull=False)
+        .values_list("id", "longitude", "latitude", "voltage_kv")
+    )
+    points = {r[0]: report_svg.MapPoint(r[1], r[2], r[3]) for r in rows}
+    points.update({pid: report_svg.MapPoint(p.longitude, p.latitude, p.voltage_kv or 0.0) for pid, p in chosen.items()})
+    overview_bounds = report_svg.map_bounds(
+        [m.longitude for m in map_sites] + [m.connection[0] for m in map_sites if m.connection],
+        [m.latitude for m in map_sites] + [m.connection[1] for m in map_sites if m.connection],
+    )
+    in_france = any(s["country"] == "FR" for s in sites)
+    layers = report_svg.MapLayers.from_geojson(
+        Boundary.objects.filter(kind=Boundary.Kind.COUNTRY).values_list("geometry_geojson", flat=True),
+        Boundary.objects.filter(kind=Boundary.Kind.DEPARTEMENT).values_list("geometry_geojson", flat=True) if in_france else (),
+    )
+    overview_layers = layers
+    if overview_bounds[2] - overview_bounds[0] > SUBDIVISIONS_MAX_SPAN_DEG:
+        overview_layers = report_svg.MapLayers(countries=layers.countries)
+    small_area = overview_bounds[2] - overview_bounds[0] < OVERVIEW_POINTS_MAX_SPAN_DEG
+    scale_label = lambda km: f"{fmt_number(km)} km"  # noqa: E731
+    overview = report_svg.map_svg(
+        sites=map_sites, points=list(points.values()) if small_area else [points[i] for i in chosen], layers=overview_layers,
+        title=_("Map of the shortlisted sites"), scale_label=scale_label, max_height=520.0,
+    )
+    closeups = []
+    for s, m, bounds in zip(sites, map_sites, insets):
+        west, south, east, north = bounds
+        inside = [p for p in points.values() if west <= p.longitude <= east and south <= p.latitude <= north]
+        svg = report_svg.map_svg(sites=map_sites, points=inside, layers=layers, title=s["name"], scale_label=scale_label,
+                                 width=INSET_WIDTH, bounds=bounds, site_radius=6.0)
+        closeups.append({"site": s, "map": report_svg.data_uri(svg), "n_points": len(inside)})
+    return {"overview": report_svg.data_uri(overview), "closeups": closeups}
+
+
+# --- context -----------------------------------------------------------------------------------
+
+
+def _site_facts(site: Site) -> dict[str, Any]:
+    place = " · ".join(x for x in (site.municipality, site.departement_code and f"{_('dép.')} {site.departement_code}", site.country) if x)
+    existing = "—"
+    if site.grid_capacity_mw:
+        existing = f"{fmt_number(site.grid_capacity_mw)} MW"
+        if site.grid_voltage_kv:
+            existing += f" · {fmt_number(site.grid_voltage_kv)} kV"
+    return {
+        "id": site.id, "name": site.name, "external_id": site.external_id, "country": site.country, "place": place,
+        "longitude": site.longitude, "latitude": site.latitude,
+        "former_use": FormerUse(site.former_use).label if site.former_use in FormerUse.values else site.former_use,
+        "area": fmt_number(site.area_ha, 1), "existing": existing,
+        "pollution": PollutionStatus(site.pollution_status).label if site.pollution_status in PollutionStatus.values else site.pollution_status,
+        "source": f"{site.get_source_display()} ({site.source_vintage})",
+        "withdrawn": site.withdrawn,
+    }
+
+
+def _criteria_matrix(sites: list[dict[str, Any]], at_size: pd.DataFrame, weights: dict[str, float]) -> dict[str, Any]:
+    """Return the sites × criteria table: each cell the figure and its normalised value as a bar.
+
+    An HTML table with CSS bars rather than an SVG: WeasyPrint lays out HTML text about ten
+    times faster than SVG text, and the bars are drawn as vector rectangles all the same.
+    """
+    total_w = sum(weights.values()) or 1.0
+    header = [{"title": str(CRITERION_SHORT_TITLES[c]), "unit": str(CRITERION_UNITS[c]),
+               "weight": fmt_number(100 * weights.get(c, 0.0) / total_w)} for c in CRITERION_NAMES]
+    rows = []
+    for s in sites:
+        cells = []
+        for c in CRITERION_NAMES:
+            goodness = float(at_size.at[s["id"], f"v_{c}"])
+            cells.append({"text": fmt_number(at_size.at[s["id"], CRITERIA[c].column], CRITERION_DECIMALS[c]),
+                          "pct": f"{100 * min(max(goodness, 0.0), 1.0):.1f}" if math.isfinite(goodness) else "0"})
+        rows.append({"site": s, "cells": cells})
+    return {"header": header, "rows": rows}
+
+
+def _score_stack(sites: list[dict[str, Any]], at_size: pd.DataFrame, weights: dict[str, float]) -> str:
+    total_w = sum(weights.get(c, 0.0) for c in CRITERION_NAMES) or 1.0
+    rows = []
+    for s in sites:
+        feasible = s["id"] in at_size.index and bool(at_size.at[s["id"], "feasible"])
+        points = [100.0 * weights.get(c, 0.0) / total_w * float(np.nan_to_num(at_size.at[s["id"], f"v_{c}"])) if feasible else math.nan
+                  for c in CRITERION_NAMES]
+        total = float(at_size.at[s["id"], "score"]) if feasible else math.nan
+        rows.append(report_svg.StackRow(s["label"], points, fmt_number(total, 1)))
+    return report_svg.score_stack_svg(
+        rows=rows, part_colors=[CRITERION_COLORS[c] for c in CRITERION_NAMES], title=_("Score, criterion by criterion"),
+        axis_label=_("points of the score (0–100)"), tick_format=fmt_plain, excluded_text=_("excluded at this size"),
+    )
+
+
+def _ladder(sites: list[dict[str, Any]], by_size: dict[int, pd.DataFrame]) -> dict[str, Any]:
+    sizes = sorted(by_size)
+
+    def series(column: str) -> list[report_svg.Series]:
+        out = []
+        for s in sites:
+            values, ok = [], []
+            for size in sizes:
+                rows = by_size[size]
+                present = s["id"] in rows.index
+                values.append(float(rows.at[s["id"], column]) if present else math.nan)
+                ok.append(present and bool(rows.at[s["id"], "feasible"]))
+            out.append(report_svg.Series(s["label"], s["color"], values, ok))
+        return out
+
+    common = {"sizes": sizes, "size_label": _("cluster size (H100e)"), "size_format": fmt_size_short, "tick_format": fmt_plain}
+    charts = [
+        report_svg.ladder_svg(series=series("tco_eur_per_gpu_hour"), title=_("Cost of compute along the ladder"),
+                              axis_label="EUR/GPU-h", **common),
+        report_svg.ladder_svg(series=series("time_to_power_months"), title=_("Months to power along the ladder"),
+                              axis_label=str(_("in months")), **common),
+    ]
+    table = []
+    for s in sites:
+        cells, largest = [], None
+        for size in sizes:
+            rows = by_size[size]
+            if s["id"] not in rows.index:
+                cells.append({"ok": False, "text": "—"})
+                continue
+            r = rows.loc[s["id"]]
+            ok = bool(r["feasible"])
+            if ok:
+                largest = size
+                cells.append({"ok": True, "text": f"#{fmt_number(r['rank'])} · {fmt_number(r['tco_eur_per_gpu_hour'], 2)}"})
+            else:
+                codes = exclusion_codes(int(r["exclusion_mask"]))
+                cells.append({"ok": False, "text": "✗ " + ", ".join(_short_exclusion(c) for c in codes)})
+        table.append({"site": s, "cells": cells, "largest": fmt_size(largest) if largest else _("none")})
+    return {"sizes": [fmt_number(x) for x in sizes], "charts": [report_svg.data_uri(c) for c in charts], "table": table,
+            "size_width_pct": f"{70.0 / max(len(sizes), 1):.2f}"}
+
+
+def _short_exclusion(code: str) -> str:
+    return {"land_too_small": _("land"), "no_connection": _("grid"), "time_to_power_too_long": _("delay"),
+            "polluted_unremediated": _("pollution"), "flood_zone": _("flood"), "seveso_upper": "Seveso",
+            "reconverted": _("reconverted")}.get(code, code)
+
+
+def _monte_carlo(sites: list[dict[str, Any]], at_size: pd.DataFrame, run: ScoringRun) -> dict[str, Any] | None:
+    if not run.draws or "mc_rank_median" not in at_size.columns:
+        return None
+    intervals, rows = [], []
+    for s in sites:
+        if s["id"] not in at_size.index:
+            continue
+        r = at_size.loc[s["id"]]
+        p05, med, p95 = float(r["mc_rank_p05"]), float(r["mc_rank_median"]), float(r["mc_rank_p95"])
+        text = f"{fmt_number(med, 1)} [{fmt_number(p05, 0)}–{fmt_number(p95, 0)}]" if math.isfinite(med) else _("never feasible")
+        intervals.append(report_svg.Interval(s["label"], s["color"], p05, med, p95, float(r["rank"]), text))
+        rows.append({"site": s, "p_feasible": fmt_number(100 * float(r["mc_p_feasible"]), 1), "p05": fmt_number(p05, 1),
+                     "median": fmt_number(med, 1), "p95": fmt_number(p95, 1), "p_top10": fmt_number(100 * float(r["mc_p_top10"]), 1),
+                     "rank": fmt_number(r["rank"])})
+    chart = report_svg.rank_interval_svg(
+        intervals=intervals, title=_("Rank under uncertainty"), axis_label=_("rank at this size (1 = best)"),
+        tick_format=fmt_plain, rank_label=_("rank in the run"), median_label=_("median rank, 5th–95th percentile"),
+    )
+    return {"chart": report_svg.data_uri(chart), "rows": rows, "draws": fmt_number(run.draws)}
+
+
+def _parameters(run: ScoringRun) -> list[dict[str, Any]]:
+    params = ScenarioParams.from_dict(run.params)
+    out = []
+    for p in parameter_table(params):
+        out.append({
+            "name": p["name"], "label": str(PARAMETER_LABELS.get(p["name"], p["name"].replace("_", " "))),
+            "value": parameter_value_text(p["value"]), "unit": p["unit"] if p["unit"] != "-" else "",
+            "source": p["source"], "assumption": p["assumption"],
+        })
+    return out
+
+
+def _criteria_annex(run: ScoringRun) -> list[dict[str, Any]]:
+    weights = ScenarioParams.from_dict(run.params).weights
+    total = sum(weights.values()) or 1.0
+    return [
+        {"title": str(CRITERION_TITLES[c.name]), "column": c.column, "unit": c.unit,
+         "direction": _("higher is better") if c.higher_is_better else _("lower is better"),
+         "worst": fmt_plain(c.worst), "best": fmt_plain(c.best), "weight": fmt_number(weights.get(c.name, 0.0) / total, 3),
+         "note": c.note}
+        for c in CRITERIA.values()
+    ]
+
+
+def _datasets(run: ScoringRun) -> list[dict[str, Any]]:
+    from grid.models import DatasetLoad
+
+    loads = {d.dataset: d for d in DatasetLoad.objects.all()}
+    used = (run.data_vintage or {}).get("datasets") or {}
+    out = []
+    for name in sorted(used):
+        info = used[name] or {}
+        load = loads.get(name)
+        out.append({"dataset": name, "vintage": info.get("vintage", ""), "rows": fmt_number(info.get("rows")),
+                    "sha256": (info.get("sha256") or "")[:12], "source": load.source if load else "",
+                    "licence": load.licence if load else _("see the attribution table")})
+    return out
+
+
+def shipped_attribution() -> list[dict[str, str]]:
+    """Return the rows of the table in ``fixtures/ATTRIBUTION.md``: files, source, licence."""
+    path = Path(settings.BASE_DIR) / "fixtures" / "ATTRIBUTION.md"
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 3 or not line.lstrip().startswith("|") or set(cells[0]) <= {"-", " ", ":"} or cells[0] == "File":
+            continue
+        clean = [re.sub(r"\*\*|`", "", c) for c in cells[:3]]
+        rows.append({"files": clean[0], "source": clean[1], "licence": clean[2]})
+    return rows
+
+
+def comparison_context(
+    *, run: ScoringRun, size_h100e: int, site_ids: tuple[int, ...] | list[int], author: str = "",
+    generated_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Return the template context of a comparison, formatted in the active language.
+
+    Parameters
+    ----------
+    run : ScoringRun
+        A succeeded run.
+    size_h100e : int
+        One of the run's cluster sizes. [H100e]
+    site_ids : sequence of int
+        2 to 10 site ids; the document orders them by rank at ``size_h100e``.
+    author : str
+        Who the document is prepared for or by, printed on the cover.
+    generated_at : datetime, optional
+        Date printed on the cover (now when omitted).
+    """
+    ids = comparison_validate(run=run, size_h100e=size_h100e, site_ids=site_ids)
+    by_size = _run_rows(run, int(size_h100e), ids)
+    at_size = by_size[int(size_h100e)]
+    order = _ordered_sites(at_size, ids)
+    site_objs = {s.id: s for s in Site.objects.filter(id__in=ids)}
+    sites = []
+    for number, site_id in enumerate(order, start=1):
+        facts = _site_facts(site_objs[site_id])
+        facts.update(number=number, color=SITE_COLORS[(number - 1) % len(SITE_COLORS)], label=_site_label(number, facts["name"]))
+        facts["in_run"] = site_id in at_size.index
+        sites.append(facts)
+
+    summary, details, exclusions = [], [], []
+    for s in sites:
+        if not s["in_run"]:
+            exclusions.append({"site": s, "reasons": [_("This site was added after the run: the run has no figures for it.")]})
+            continue
+        r = at_size.loc[s["id"]]
+        summary.append({"site": s, "feasible": bool(r["feasible"]), **summary_values(r)})
+        details.append({
+            "site": s, "facility_mw": fmt_number(r["facility_load_mw"], 1), "pue": fmt_number(r["pue"], 3),
+            "voltage": fmt_number(r["voltage_class_kv"]), "kind": str(CONNECTION_KINDS.get(str(r["connection_kind"]), r["connection_kind"])),
+            "distance": fmt_number(r["connection_distance_km"], 1), "connection_cost": fmt_number(r["connection_cost_meur"], 1),
+            "headroom": fmt_number(r["headroom_mw"], 0), "headroom_estimated": bool(r["headroom_estimated"]),
+            "land_needed": fmt_number(r["land_needed_ha"], 1), "water": fmt_number(r["water_m3_per_yr"], 0),
+            "fuel": fmt_number(r["backup_fuel_t"], 0), "price": fmt_number(r["price_eur_per_mwh"], 1),
+            "basis": _("hourly") if r["emissions_basis"] == "hourly" else _("annual"),
+            "zone_estimated": bool(r["zone_data_estimated"]),
+        })
+        if not bool(r["feasible"]):
+            codes = exclusion_codes(int(r["exclusion_mask"]))
+            exclusions.append({"site": s, "reasons": [f"{EXCLUSION_TEXTS.get(c, c)} ({c})" for c in codes] or [_("Not feasible at this size.")]})
+
+    params = ScenarioParams.from_dict(run.params)
+    generated_at = generated_at or timezone.now()
+    vintage = (run.data_vintage or {}).get("datasets") or {}
+    in_run = [s for s in sites if s["in_run"]]
+    return {
+        "title": _("Comparison of %(n)s shortlisted sites") % {"n": len(sites)},
+        "size": fmt_size(int(size_h100e)),
+        "it_load_mw": fmt_number(int(size_h100e) * params.k_gpu_kw / 1000.0, 1),
+        "language": translation.get_language(),
+        "generated": formats.date_format(timezone.localtime(generated_at), "DATETIME_FORMAT"),
+        "author": author or "—",
+        "run": {
+            "name": run.scenario_name, "code": str(run.code),
+            "finished": formats.date_format(timezone.localtime(run.finished_at), "DATETIME_FORMAT") if run.finished_at else "—",
+            "n_sites": fmt_number(run.n_sites), "draws": fmt_number(run.draws),
+            "sizes": ", ".join(fmt_number(s) for s in sorted(by_size)),
+            "n_feasible": fmt_number(int(RunResult.objects.filter(run=run, size_h100e=size_h100e).values_list("n_feasible", flat=True).first() or 0)),
+        },
+        "scenario": {"name": run.scenario.name if run.scenario else run.scenario_name,
+                     "accelerator": params.accelerator.upper(), "cooling": params.cooling,
+                     "kw_per_h100e": fmt_number(params.k_gpu_kw, 3)},
+        "vintage": [{"dataset": k, "vintage": (v or {}).get("vintage", "")} for k, v in sorted(vintage.items())],
+        "sites": sites,
+        "summary": summary,
+        "details": details,
+        "exclusions": exclusions,
+        "maps": _maps(sites, at_size),
+        "voltage_legend": [{"color": c, "label": f"≥ {fmt_number(kv)} kV" if kv else _("lower or unknown")} for kv, c in report_svg.VOLTAGE_COLORS_KV],
+        "criteria_matrix": _criteria_matrix(in_run, at_size, params.weights),
+        "criterion_legend": [{"color": CRITERION_COLORS[c], "label": str(CRITERION_TITLES[c]),
+                              "weight": fmt_number(params.weights.get(c, 0.0) / (sum(params.weights.values()) or 1.0) * 100, 0)}
+                             for c in CRITERION_NAMES],
+        "score_stack": report_svg.data_uri(_score_stack(in_run, at_size, params.weights)),
+        "ladder": _ladder(in_run, by_size),
+        "monte_carlo": _monte_carlo(in_run, at_size, run),
+        "parameters": _parameters(run),
+        "criteria": _criteria_annex(run),
+        "datasets": _datasets(run),
+        "attribution": shipped_attribution(),
+    }
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def comparison_html(context: dict[str, Any]) -> str:
+    """Return the document's HTML from the template (in the active language)."""
+    return render_to_string(TEMPLATE_NAME, context)
+
+
+def comparison_pdf(
+    *, run: ScoringRun, size_h100e: int, site_ids: tuple[int, ...] | list[int], language: str, author: str = "",
+    generated_at: datetime | None = None, progress: Callable[[float, str], None] | None = None,
+) -> RenderedComparison:
+    """Return the comparison of ``site_ids`` at ``size_h100e`` as a PDF in ``language``.
+
+    Raises ComparisonError when the run, size or sites cannot be compared. Fonts are
+    embedded (WeasyPrint subsets the DejaVu files it uses); charts stay vector.
+    ``progress(share, stage)`` is told when each step starts.
+    """
+    import weasyprint
+
+    if language not in LANGUAGES:
+        raise ComparisonError(f"language: one of {', '.join(LANGUAGES)}")
+    report = progress or (lambda share, stage: None)
+    started = time.perf_counter()
+    with translation.override(language):
+        html = comparison_html(comparison_context(
+            run=run, size_h100e=size_h100e, site_ids=site_ids, author=author, generated_at=generated_at,
+        ))
+    report(0.3, "laying out the pages")
+    document = weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR)).render()
+    report(0.7, "writing the PDF")
+    pdf = document.write_pdf()
+    return RenderedComparison(pdf=pdf, n_pages=len(document.pages), render_s=time.perf_counter() - started)
+
+
+def report_code_version() -> str:
+    """Return a hash of everything that shapes the document: code, template, translations.
+
+    Part of the cache key, so a deployed change to the layout or a translation produces new
+    documents instead of serving old ones.
+    """
+    template = Path(get_template(TEMPLATE_NAME).origin.name)
+    parts = [Path(__file__), Path(report_svg.__file__), template]
+    parts += sorted(Path(p) for p in (Path(settings.BASE_DIR) / "locale").glob("*/LC_MESSAGES/django.mo"))
+    digest = hashlib.sha256()
+    for path in parts:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes() if path.exists() else b"")
+    return digest.hexdigest()[:16]
+
+
+PARAMETER_LABELS: dict[str, Any] = {
+    "sizes": gettext_lazy("Cluster-size ladder"),
+    "accelerator": gettext_lazy("Accelerator generation"),
+    "kw_per_h100e": gettext_lazy("Power per H100e (override)"),
+    "cooling": gettext_lazy("Cooling"),
+    "pue_design_liquid": gettext_lazy("Design PUE, liquid cooling"),
+    "pue_design_air": gettext_lazy("Design PUE, air cooling"),
+    "pue_beta_per_1000_cdd": gettext_lazy("PUE increase per 1,000 cooling degree days"),
+    "voltage_classes_kv": gettext_lazy("Voltage classes"),
+    "circuit_rating_mw": gettext_lazy("Circuit rating per voltage class"),
+    "line_cost_meur_per_km": gettext_lazy("Line cost per voltage class"),
+    "bay_cost_meur": gettext_lazy("Bay cost at the grid substation"),
+    "substation_usd_per_kv_plus_mw": gettext_lazy("Substation cost per (kV + MW)"),
+    "substation_usd_per_mw_pow": gettext_lazy("Substation cost, power term"),
+    "substation_mw_exponent": gettext_lazy("Substation cost, power exponent"),
+    "substation_usd_fixed": gettext_lazy("Substation cost, fixed part"),
+    "eur_per_usd": gettext_lazy("Exchange rate"),
+    "own_connection_refurb_meur": gettext_lazy("Refurbishing an existing connection"),
+    "headroom_default_mw": gettext_lazy("Default headroom per voltage class"),
+    "ttp_base_own_months": gettext_lazy("Time to power, existing connection"),
+    "ttp_base_months": gettext_lazy("Time to power per voltage class"),
+    "ttp_free_km": gettext_lazy("Line length within the base time"),
+    "ttp_months_per_km": gettext_lazy("Extra time per km of line"),
+    "routing_factor": gettext_lazy("Line routing factor"),
+    "k_nearest": gettext_lazy("Substations considered per class"),
+    "search_radius_km": gettext_lazy("Search radius for a new line"),
+    "facility_capex_meur_per_mw_it": gettext_lazy("Facility capex per MW IT"),
+    "gpu_capex_keur_per_h100e": gettext_lazy("IT capex per H100e"),
+    "utilisation": gettext_lazy("Utilisation"),
+    "price_adder_eur_per_mwh": gettext_lazy("Network and tax adder on the power price"),
+    "fallback_price_eur_per_mwh": gettext_lazy("Power price where a zone has none"),
+    "fallback_carbon_g_per_kwh": gettext_lazy("Carbon intensity where a zone has none"),
+    "fallback_cdd": gettext_lazy("Cooling degree days where a zone has none"),
+    "wue_liquid_l_per_kwh": gettext_lazy("Water use, liquid cooling"),
+    "wue_air_l_per_kwh": gettext_lazy("Water use, air cooling"),
+    "land_ha_per_mw": gettext_lazy("Land needed per MW"),
+    "backup_hours": gettext_lazy("Backup fuel autonomy"),
+    "fuel_t_per_mwh": gettext_lazy("Fuel per MWh of backup"),
+    "seveso_lower_t": gettext_lazy("Seveso lower-tier threshold"),
+    "seveso_upper_t": gettext_lazy("Seveso upper-tier threshold"),
+    "life_facility_yr": gettext_lazy("Facility lifetime"),
+    "life_it_yr": gettext_lazy("IT lifetime"),
+    "life_grid_yr": gettext_lazy("Grid connection lifetime"),
+    "discount_rate": gettext_lazy("Discount rate"),
+    "om_share_of_facility_capex": gettext_lazy("Operation and maintenance per year"),
+    "max_time_to_power_months": gettext_lazy("Maximum time to power"),
+    "exclude_polluted_unremediated": gettext_lazy("Exclude confirmed unremediated pollution"),
+    "exclude_flood_zone": gettext_lazy("Exclude flood zones"),
+    "exclude_seveso_upper": gettext_lazy("Exclude the Seveso upper tier"),
+    "exclude_reconverted": gettext_lazy("Exclude reconverted brownfields"),
+    "weights": gettext_lazy("Criterion weights"),
+    "mc_seed": gettext_lazy("Monte Carlo seed"),
+    "mc_capex_spread": gettext_lazy("Capex uncertainty"),
+    "mc_price_spread": gettext_lazy("Power price uncertainty"),
+    "mc_carbon_spread": gettext_lazy("Carbon intensity uncertainty"),
+    "mc_ttp_low": gettext_lazy("Time to power, lower spread"),
+    "mc_ttp_high": gettext_lazy("Time to power, upper spread"),
+    "mc_headroom_low": gettext_lazy("Estimated headroom, lowest factor"),
+    "mc_headroom_high": gettext_lazy("Estimated headroom, highest factor"),
+    "mc_pue_offset": gettext_lazy("PUE uncertainty"),
+    "mc_dirichlet_concentration": gettext_lazy("Weight uncertainty (Dirichlet concentration)"),
+}
+"""Human names of the scenario parameters; the annex shows them beside the code names."""

@@ -1,0 +1,120 @@
+"""PDF comparisons: choose sites, request the document, follow it, download it.
+
+Officials and admins only; everyone else gets 403 (and never sees the links). The request
+endpoint takes POST ``run`` (the run's code), ``size`` [H100e] and repeated ``site`` ids, so
+the ranked map and table can post their own selection to it.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
+from django.views.decorators.http import require_GET, require_POST
+
+from . import comparisons, forms, roles
+from .models import ComparisonReport, RunResult, ScoringRun
+from .reports import LANGUAGES, MAX_SITES, MIN_SITES, ComparisonError
+
+SELECT_DEFAULT_SIZE_H100E = 10_000
+"""Size the selection page opens at when the run has it. [H100e]"""
+SELECT_LIMITS = (30, 100, 300)
+"""How many of the best sites the selection page can list."""
+
+
+def _require_official(request: HttpRequest) -> None:
+    if not roles.has_role(request.user, roles.OFFICIAL):  # admins hold every role
+        raise PermissionDenied
+
+
+def _language(request: HttpRequest, asked: str = "") -> str:
+    code = (asked or translation.get_language() or "en")[:2].lower()
+    return code if code in LANGUAGES else "en"
+
+
+def _pdf_response(report: ComparisonReport) -> HttpResponse:
+    response = HttpResponse(bytes(report.pdf), content_type="application/pdf")
+    name = f"gigasite-comparison-{report.run.code.hex[:8]}-{report.size_h100e}h100e-{report.language}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_required
+@require_GET
+def report_select(request: HttpRequest, code: UUID) -> HttpResponse:
+    """List a finished run's best sites at one size with checkboxes, to compare 2 to 10 of them."""
+    _require_official(request)
+    run = get_object_or_404(ScoringRun, code=code, status=ScoringRun.Status.SUCCEEDED)
+    sizes = list(RunResult.objects.filter(run=run).order_by("size_h100e").values_list("size_h100e", flat=True))
+    try:
+        size = int(request.GET.get("size") or (SELECT_DEFAULT_SIZE_H100E if SELECT_DEFAULT_SIZE_H100E in sizes else sizes[0]))
+        limit = int(request.GET.get("n") or SELECT_LIMITS[0])
+    except (ValueError, IndexError):
+        raise Http404 from None
+    if size not in sizes or limit not in SELECT_LIMITS:
+        raise Http404
+    candidates = comparisons.comparison_candidates(run=run, size_h100e=size, limit=limit)
+    return render(request, "reports/select.html", {
+        "run": run, "sizes": sizes, "size": size, "limit": limit, "limits": SELECT_LIMITS,
+        "candidates": candidates.to_dict("records"), "min_sites": MIN_SITES, "max_sites": MAX_SITES,
+    })
+
+
+@login_required
+@require_POST
+def report_create(request: HttpRequest) -> HttpResponse:
+    """Return the stored PDF, or queue it and send the user to its status page."""
+    _require_official(request)
+    form = forms.ComparisonForm(request.POST)
+    if not form.is_valid():
+        return render(request, "reports/error.html", {"errors": form.errors}, status=400)
+    run = ScoringRun.objects.filter(code=form.cleaned_data["run"]).first()
+    if run is None:
+        raise Http404
+    try:
+        report = comparisons.comparison_request(
+            run=run, size_h100e=form.cleaned_data["size"], site_ids=form.cleaned_data["site"],
+            language=_language(request, form.cleaned_data["language"]), user=request.user,
+        )
+    except ComparisonError as exc:
+        return render(request, "reports/error.html", {"message": str(exc)}, status=400)
+    if report.status == ComparisonReport.Status.SUCCEEDED:
+        return _pdf_response(report)
+    return redirect("siting-report-status", report.code)
+
+
+@login_required
+@require_GET
+def report_status(request: HttpRequest, code: UUID) -> HttpResponse:
+    """Show a document's progress; it polls, then offers the download."""
+    _require_official(request)
+    report = get_object_or_404(ComparisonReport.objects.select_related("run"), code=code)
+    report = comparisons.comparison_recover(report=report)
+    return render(request, "reports/status.html", {"report": report})
+
+
+@login_required
+@require_GET
+def report_progress(request: HttpRequest, code: UUID) -> JsonResponse:
+    """Return a document's state as JSON (the status page polls it)."""
+    _require_official(request)
+    report = comparisons.comparison_recover(report=get_object_or_404(ComparisonReport, code=code))
+    return JsonResponse({
+        "code": str(report.code), "status": report.status, "status_label": report.get_status_display(),
+        "progress_pct": round(report.progress_pct, 1), "stage": report.stage, "error": report.error,
+        "finished": report.is_finished, "n_pages": report.n_pages,
+    })
+
+
+@login_required
+@require_GET
+def report_download(request: HttpRequest, code: UUID) -> HttpResponse:
+    """Return a finished document as a PDF attachment."""
+    _require_official(request)
+    report = get_object_or_404(ComparisonReport.objects.select_related("run"), code=code, status=ComparisonReport.Status.SUCCEEDED)
+    return _pdf_response(report)
