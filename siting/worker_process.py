@@ -38,6 +38,23 @@ class WorkerProcess:
             time.sleep(0.2)
         raise RuntimeError(f"worker {self.name} not ready after {timeout_s} s:\n{self.log()[-3000:]}")
 
+    def wait_consuming(self, app, timeout_s: float = 60.0) -> None:
+        """Block until the worker answers a broadcast ping: its consumer loop is running.
+
+        "ready." is logged before the first fetch from the broker; a test that needs two
+        workers sharing a run waits for this so one fast worker cannot drain the queue alone.
+        """
+        import socket
+
+        name = f"{self.name}@{socket.gethostname()}"
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker {self.name} exited:\n{self.log()[-3000:]}")
+            if app.control.ping(destination=[name], timeout=1.0):
+                return
+        raise RuntimeError(f"worker {self.name} did not answer a ping after {timeout_s} s:\n{self.log()[-3000:]}")
+
     def kill(self) -> None:
         """Kill the worker and its pool children at once, as a crash or the OOM killer would."""
         if self.proc.poll() is None:

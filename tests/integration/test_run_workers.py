@@ -49,8 +49,11 @@ def _comparable(table: pd.DataFrame) -> pd.DataFrame:
 
 class RunThroughWorkersTests:
     def test_it_spreads_a_run_over_two_workers_and_equals_in_process_scoring(self, start_worker):
+        from config.celery import app
+
         world_create()
-        start_worker("w1"), start_worker("w2")
+        for worker in (start_worker("w1"), start_worker("w2")):
+            worker.wait_consuming(app)
         params = _params()
         run = runs.scoring_run_start(params=params.to_dict(), draws=50, name="e2e")
         run = _wait(run)
