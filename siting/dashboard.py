@@ -266,10 +266,14 @@ class SiteFilters:
         )
 
 
-def filter_frame(frame: pd.DataFrame, filters: SiteFilters) -> pd.DataFrame:
-    """Return the rows of ``frame`` that pass ``filters`` (the map page applies the same rules)."""
+def filter_mask(frame: pd.DataFrame, filters: SiteFilters, score: np.ndarray | None = None) -> np.ndarray:
+    """Return which rows of ``frame`` pass ``filters`` (the map page applies the same rules).
+
+    ``score`` replaces the frame's scores (after a re-weighting).
+    """
     keep = np.ones(len(frame), dtype=bool)
     feasible = frame["feasible"].to_numpy(dtype=bool)
+    score = frame["score"].to_numpy(dtype=float) if score is None else score
     if not filters.include_excluded:
         keep &= feasible
     if filters.country:
@@ -281,7 +285,7 @@ def filter_frame(frame: pd.DataFrame, filters: SiteFilters) -> pd.DataFrame:
     if filters.former_use:
         keep &= frame["former_use"].isin(filters.former_use).to_numpy()
     if filters.min_score is not None:
-        keep &= ~feasible | (frame["score"].to_numpy(dtype=float) >= filters.min_score)
+        keep &= ~feasible | (score >= filters.min_score)
     if filters.max_time_to_power_months is not None:
         keep &= ~feasible | (frame["time_to_power_months"].to_numpy(dtype=float) <= filters.max_time_to_power_months)
     if filters.hide_polluted:
@@ -289,7 +293,7 @@ def filter_frame(frame: pd.DataFrame, filters: SiteFilters) -> pd.DataFrame:
     if filters.hide_flood_zone:
         keep &= frame["flood_zone"].to_numpy(dtype=float) != 1.0
     keep &= ~frame["withdrawn"].fillna(False).to_numpy(dtype=bool)
-    return frame[keep]
+    return keep
 
 
 def weights_from_query(query, defaults: dict[str, float]) -> dict[str, float] | None:
@@ -326,22 +330,38 @@ def reweight_scores(frame: pd.DataFrame, weights: dict[str, float]) -> tuple[np.
     return score, ranks
 
 
-def apply_weights(frame: pd.DataFrame, weights: dict[str, float] | None) -> pd.DataFrame:
-    """Return ``frame`` with score and rank recomputed under ``weights`` (unchanged if None)."""
-    if weights is None:
-        return frame
-    score, rank = reweight_scores(frame, weights)
-    out = frame.copy()
-    out["score"], out["rank"] = score, rank
-    return out
+def order_positions(frame: pd.DataFrame, positions: np.ndarray, order: str,
+                    score: np.ndarray | None = None, rank: np.ndarray | None = None) -> np.ndarray:
+    """Return ``positions`` (row numbers of ``frame``) sorted by one of ``ORDERINGS``.
+
+    Unranked or missing values come last; ties go by site id. ``score`` and ``rank`` replace
+    the frame's own (after a re-weighting). Sorts row numbers, never copies the frame.
+    """
+    if order not in ORDERINGS:
+        raise DashboardError(f"order: one of {', '.join(ORDERINGS)}")
+    column, ascending = ORDERINGS[order]
+    values = {"score": score, "rank": rank}.get(column)
+    if values is None:
+        values = frame[column].to_numpy()
+    values = values[positions]
+    ids = frame["site_id"].to_numpy()[positions]
+    if column == "site_name":
+        text = np.array(["" if v is None else str(v) for v in values], dtype=str)
+        order_idx = np.lexsort((ids, text))
+        if not ascending:
+            # Descending names, ties still by ascending id: sort by the reversed rank of the text.
+            _, inverse = np.unique(text, return_inverse=True)
+            order_idx = np.lexsort((ids, -inverse))
+        return positions[order_idx]
+    numeric = values.astype(np.float64)
+    missing = ~np.isfinite(numeric)
+    key = np.where(missing, 0.0, numeric if ascending else -numeric)
+    return positions[np.lexsort((ids, key, missing))]
 
 
 def order_frame(frame: pd.DataFrame, order: str) -> pd.DataFrame:
     """Return ``frame`` sorted by one of ``ORDERINGS`` (unranked rows last, then by site id)."""
-    if order not in ORDERINGS:
-        raise DashboardError(f"order: one of {', '.join(ORDERINGS)}")
-    column, ascending = ORDERINGS[order]
-    return frame.sort_values([column, "site_id"], ascending=[ascending, True], na_position="last", kind="stable")
+    return frame.iloc[order_positions(frame, np.arange(len(frame)), order)]
 
 
 @dataclass
@@ -375,17 +395,23 @@ def ranked_view(run: ScoringRun, query) -> RankedView:
             raise DashboardError(f"size: {size_raw!r} is not a whole number of H100e") from None
     frame = size_frame(run, size)
     weights = weights_from_query(query, run.params.get("weights", {}))
-    frame = apply_weights(frame, weights)
-    frame = filter_frame(frame, SiteFilters.from_query(query))
-    frame = order_frame(frame, (query.get("order") or "rank").strip())
+    score, rank = reweight_scores(frame, weights) if weights is not None else (None, None)
+    filters = SiteFilters.from_query(query)
+    order = (query.get("order") or "rank").strip()
     page_size = int(_float_param(query, "page_size") or 0)
     page = int(_float_param(query, "page") or 1)
     if page_size < 0 or page_size > 100_000 or page < 1:
         raise DashboardError("page/page_size: page ≥ 1 and 0 ≤ page_size ≤ 100000")
-    total = len(frame)
+    # Filter and sort row numbers; copy only the rows of the page.
+    positions = np.flatnonzero(filter_mask(frame, filters, score))
+    positions = order_positions(frame, positions, order, score, rank)
+    total = len(positions)
     if page_size:
-        frame = frame.iloc[(page - 1) * page_size: page * page_size]
-    return RankedView(frame=frame, total=total, page=page, page_size=page_size, weights=weights)
+        positions = positions[(page - 1) * page_size: page * page_size]
+    out = frame.iloc[positions].copy()
+    if weights is not None:
+        out["score"], out["rank"] = score[positions], rank[positions]
+    return RankedView(frame=out, total=total, page=page, page_size=page_size, weights=weights)
 
 
 # --- shapes for JSON, GeoJSON and CSV --------------------------------------------------------
@@ -407,6 +433,15 @@ def records(frame: pd.DataFrame, columns: tuple[str, ...] = EXPORT_COLUMNS) -> l
     """Return rows as JSON-safe dicts (NaN → null) with the given columns that exist."""
     present = [c for c in columns if c in frame.columns]
     return [{c: _clean(v) for c, v in zip(present, row)} for row in frame[present].itertuples(index=False, name=None)]
+
+
+def row_record(table: pd.DataFrame, site_id: int) -> dict[str, Any] | None:
+    """Return one site's row of a result table as a JSON-safe dict (tables are sorted by site id)."""
+    ids = table["site_id"].to_numpy()
+    pos = int(np.searchsorted(ids, site_id))
+    if pos >= len(ids) or ids[pos] != site_id:
+        return None
+    return {column: _clean(table[column].to_numpy()[pos]) for column in table.columns}
 
 
 def geojson(frame: pd.DataFrame) -> dict[str, Any]:
@@ -521,11 +556,9 @@ def site_detail(run: ScoringRun, site: Site, size_h100e: int) -> SiteDetail:
     params = ScenarioParams.from_dict(run.params)
     ladder, row = [], None
     for size in sorted(tables):
-        t = tables[size]
-        hit = t[t["site_id"] == site.id]
-        if hit.empty:
+        rec = row_record(tables[size], site.id)
+        if rec is None:
             continue
-        rec = records(hit, tuple(hit.columns))[0]
         ladder.append(rec)
         if size == size_h100e:
             row = rec
