@@ -61,4 +61,6 @@
   };
 
   G.plotConfig = { responsive: true, displaylogo: false, scrollZoom: true };
+  // Decimal and thousands separators of plotly's own number formats (hover, axes).
+  G.separators = lang.startsWith("fr") ? ", " : ".,";
 })();

@@ -186,7 +186,7 @@
     const showDeps = document.getElementById("layer-departements");
     const layout = {
       map: G.mapLayout(G.boundaryLayers(state.countries, state.departements, showDeps && showDeps.checked), center, zoom, online),
-      margin: { l: 0, r: 0, t: 0, b: 0 }, height: 600, uirevision: "keep",
+      margin: { l: 0, r: 0, t: 0, b: 0 }, height: 600, uirevision: "keep", separators: G.separators,
       legend: { x: 0.01, y: 0.99, bgcolor: "rgba(255,255,255,0.85)" },
     };
     return Plotly.react(mapDiv, traces(rows), layout, G.plotConfig).then(() => {

@@ -10,12 +10,16 @@
     const countries = await G.fetchJSON(urls.countries);
     const fig = figures.map;
     fig.layout.map.layers = G.boundaryLayers(countries, null, false);
+    fig.layout.separators = G.separators;
     await Plotly.newPlot(el, fig.data, fig.layout, G.plotConfig);
     el.dataset.drawn = "1";
   }
   for (const [id, key] of [["breakdown-chart", "breakdown"], ["ladder-chart", "ladder"]]) {
     const el = document.getElementById(id);
-    if (el && figures[key]) Plotly.newPlot(el, figures[key].data, figures[key].layout, { displaylogo: false, responsive: true });
+    if (el && figures[key]) {
+      figures[key].layout.separators = G.separators;
+      Plotly.newPlot(el, figures[key].data, figures[key].layout, { displaylogo: false, responsive: true });
+    }
   }
   drawMap();
 })();
