@@ -397,18 +397,19 @@ def site_upload_discard(*, upload: SiteUpload) -> bool:
 
 
 @transaction.atomic
-def site_upload_withdraw(*, upload: SiteUpload, user) -> int:
+def site_upload_withdraw(*, upload: SiteUpload, user) -> int | None:
     """Withdraw an imported upload and its sites; return how many sites were withdrawn.
 
     Withdrawn sites stay in the database (runs that used them keep pointing at them) but are
-    left out of new runs, maps and counts. Returns 0 if the upload was not imported.
+    left out of new runs, maps and counts. Returns None, changing nothing, if the upload is
+    not an imported one (staged, or already withdrawn).
     """
     claimed = SiteUpload.objects.filter(id=upload.id, status=SiteUpload.Status.IMPORTED).update(
         status=SiteUpload.Status.WITHDRAWN, withdrawn_at=timezone.now(),
         withdrawn_by=user if user is not None and user.is_authenticated else None,
     )
     if claimed != 1:
-        return 0
+        return None
     n = Site.objects.filter(upload_id=upload.id, withdrawn=False).update(withdrawn=True)
     upload.refresh_from_db()
     return n

@@ -173,7 +173,7 @@ def upload_discard(request: HttpRequest, code: UUID) -> HttpResponse:
 def upload_withdraw(request: HttpRequest, code: UUID) -> HttpResponse:
     upload = _get_upload_for_user(request, code)
     n = uploads.site_upload_withdraw(upload=upload, user=request.user)
-    if upload.status == SiteUpload.Status.WITHDRAWN and n == 0 and upload.withdrawn_by_id != request.user.id:
+    if n is None:
         messages.error(request, _("This upload cannot be withdrawn."))
     else:
         messages.success(request, _("Upload withdrawn with its %(n)d sites. Runs that used them say so.") % {"n": n})

@@ -178,7 +178,9 @@ class WithdrawTests:
         upload.refresh_from_db()
         assert upload.status == SiteUpload.Status.WITHDRAWN and upload.withdrawn_by == analyst and upload.withdrawn_at
         assert Site.objects.filter(withdrawn=True).count() == 2 and len(selectors.site_frame()) == 0
-        assert uploads.site_upload_withdraw(upload=upload, user=analyst) == 0
+        assert uploads.site_upload_withdraw(upload=upload, user=analyst) is None
+        staged = uploads.site_upload_stage(data=GOOD_CSV, file_name="s.csv", source_name="Other", user=analyst)
+        assert uploads.site_upload_withdraw(upload=staged, user=analyst) is None
 
     def test_it_tells_runs_that_used_the_sites_and_only_those(self, boundaries):
         upload = _import().upload

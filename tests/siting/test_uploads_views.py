@@ -117,6 +117,17 @@ class FlowTests:
         assert "withdrawn" in resp.content.decode() and Site.objects.filter(withdrawn=True).count() == 2
         page = analyst_client.get(f"/runs/{run.code}/").content.decode()
         assert 'id="run-withdrawn-notice"' in page and "2 sites this run used were withdrawn" in page and "survey.csv" in page
+        again = analyst_client.post(f"/uploads/{upload.code}/withdraw/", follow=True)
+        assert "cannot be withdrawn" in again.content.decode()
+
+    def test_it_refuses_a_planner_the_withdrawal(self, analyst_client):
+        _post_file(analyst_client)
+        upload = SiteUpload.objects.get()
+        analyst_client.post(f"/uploads/{upload.code}/confirm/")
+        planner = Client()
+        planner.force_login(user("pat", "planner"))
+        assert planner.post(f"/uploads/{upload.code}/withdraw/").status_code == 403
+        assert not Site.objects.filter(withdrawn=True).exists()
 
     @pytest.mark.parametrize("url", ["/uploads/new/", "/uploads/00000000-0000-0000-0000-000000000000/confirm/"])
     def test_it_rejects_get_on_actions(self, analyst_client, url):
