@@ -12,7 +12,7 @@ import json
 import time
 from uuid import UUID
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.gzip import gzip_page
@@ -38,6 +38,8 @@ def api_view(view):
             return view(request, *args, **kwargs)
         except dashboard.DashboardError as exc:
             return JsonResponse({"error": str(exc)}, status=400)
+        except Http404:
+            return JsonResponse({"error": "not found"}, status=404)
 
     return require_GET(gzip_page(wrapped))
 

@@ -149,6 +149,12 @@ class RankedSitesApiTests:
         resp = client.get(f"/api/runs/{run.code}/sites/?{query}")
         assert resp.status_code == 400 and resp.json()["error"].startswith(field)
 
+    def test_it_answers_unknown_runs_and_sites_with_json_404(self, client, run):
+        _login(client)
+        for url in ("/api/runs/00000000-0000-0000-0000-000000000000/sites/?size=1000", "/api/sites/999999/"):
+            resp = client.get(url)
+            assert resp.status_code == 404 and resp.json() == {"error": "not found"}
+
     def test_it_refuses_results_of_an_unfinished_run(self, client, run):
         _login(client)
         queued = ScoringRun.objects.create(scenario_name="q", params={}, status=ScoringRun.Status.QUEUED)
