@@ -42,7 +42,8 @@ def map_latest(request: HttpRequest) -> HttpResponse:
     run = dashboard.latest_run()
     if run is None:
         return render(request, "siting/ranked_map_empty.html", {"runs": ScoringRun.objects.order_by("-created_at")[:5]})
-    return redirect("siting-run-map", run.code)
+    query = request.GET.urlencode()
+    return redirect(reverse("siting-run-map", args=[run.code]) + (f"?{query}" if query else ""))
 
 
 @login_required

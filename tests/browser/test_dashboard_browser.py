@@ -73,6 +73,8 @@ def ranked_50k(live_server):
     run = scored_world_create(n_sites=160, n_points=120, draws=10)
     planner = User.objects.create_user("pia", password="a-long-test-password")
     planner.groups.add(Group.objects.get_or_create(name="planner")[0])
+    official = User.objects.create_user("olivier", password="another-test-password")
+    official.groups.add(Group.objects.get_or_create(name="official")[0])
     table = dashboard.run_tables(run)[50000]
     return table[table["feasible"]].sort_values("rank")["site_id"].astype(str).tolist()
 
@@ -148,3 +150,26 @@ def test_it_walks_a_planner_through_the_dashboard(live_server, ranked_50k, brows
     assert j.errors == []
     assert j.outside == []
     assert len(list(ARTIFACTS.glob("*.png"))) >= 8
+
+
+def test_it_lets_an_official_pick_sites_for_a_pdf_comparison(live_server, ranked_50k, browser):
+    j = Journey(browser, live_server.url)
+    page = j.page
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "olivier")
+    page.fill("#id_password", "another-test-password")
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(f"{live_server.url}/map/?size=50000")
+    page.wait_for_function("document.getElementById('ranked-map').dataset.drawn >= '1'")
+    assert page.is_disabled("#compare-button")
+    boxes = page.locator("#ranked-table input.compare-box")
+    boxes.nth(0).check()
+    assert page.is_disabled("#compare-button")  # one site is not a comparison
+    boxes.nth(1).check()
+    assert page.is_enabled("#compare-button")
+    picked = page.eval_on_selector_all("#compare-inputs input[name=site]", "xs => xs.map(x => x.value)")
+    assert picked == ranked_50k[:2]
+    assert page.input_value("#compare-size") == "50000"
+    j.shot("official-selection")
+    assert j.errors == [] and j.outside == []

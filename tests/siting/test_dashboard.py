@@ -268,6 +268,18 @@ class MapPageTests:
         assert b'src="/static/vendor/plotly/plotly.min.js"' in resp.content
         assert b"https://" not in resp.content.split(b"<footer")[0].replace(b'href="https://', b"")
 
+    def test_it_offers_the_pdf_comparison_to_officials_only(self, client, run):
+        from django.urls import reverse
+
+        _login(client, "official")
+        resp = client.get(f"/runs/{run.code}/map/")
+        assert resp.context["config"]["compareUrl"] == reverse("siting-report-create")
+        assert b'id="compare-form"' in resp.content
+        client.logout()
+        _login(client, "planner")
+        resp = client.get(f"/runs/{run.code}/map/")
+        assert resp.context["config"]["compareUrl"] is None and b'id="compare-form"' not in resp.content
+
     def test_it_speaks_french(self, client, run):
         _login(client)
         client.cookies["django_language"] = "fr"
