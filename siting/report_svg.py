@@ -83,56 +83,6 @@ def log_ticks(low: float, high: float) -> list[float]:
     return [t for t in ticks if t <= 10.0**top]
 
 
-# --- criteria and score --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StackRow:
-    """One site's score split into criterion points (NaN total: excluded at this size)."""
-
-    label: str
-    points: Sequence[float]
-    total_text: str
-
-
-def score_stack_svg(
-    *, rows: Sequence[StackRow], part_colors: Sequence[str], title: str, axis_label: str,
-    tick_format: Callable[[float], str], excluded_text: str, width: float = 680.0,
-) -> str:
-    """Return stacked horizontal bars: each site's score as the sum of its criterion points."""
-    label_w, value_w, row_h, top = 170.0, 50.0, 18.0, 28.0
-    plot_x0, plot_x1 = label_w, width - value_w
-    totals = [sum(p for p in r.points if math.isfinite(p)) for r in rows]
-    high = max([10.0] + totals)
-    ticks = nice_ticks(0.0, high, 6)
-    high = ticks[-1]
-
-    def sx(v: float) -> float:
-        return plot_x0 + v / high * (plot_x1 - plot_x0)
-
-    axis_y = top + row_h * len(rows) + 2
-    parts = [_text(0, 13, title, size=12, weight="bold")]
-    for t in ticks:
-        parts.append(f'<line x1="{sx(t):.1f}" y1="{top - 4:.1f}" x2="{sx(t):.1f}" y2="{axis_y:.1f}" stroke="{GRID_LINE}" stroke-width="0.7"/>')
-        parts.append(_text(sx(t), axis_y + 11, tick_format(t), anchor="middle", size=9, fill=MUTED))
-    parts.append(_text((plot_x0 + plot_x1) / 2, axis_y + 25, axis_label, anchor="middle", size=9, fill=MUTED))
-    for i, row in enumerate(rows):
-        y = top + i * row_h
-        parts.append(_text(label_w - 5, y + 13, row.label, anchor="end", size=10))
-        if not any(math.isfinite(p) for p in row.points):
-            parts.append(_text(plot_x0 + 4, y + 13, excluded_text, size=10, fill=BAD))
-            continue
-        acc = 0.0
-        for p, color in zip(row.points, part_colors):
-            if not math.isfinite(p) or p <= 0:
-                continue
-            parts.append(f'<rect x="{sx(acc):.1f}" y="{y + 3:.1f}" width="{sx(acc + p) - sx(acc):.2f}" height="{row_h - 6:.1f}" '
-                         f'fill="{color}" stroke="#ffffff" stroke-width="0.5"/>')
-            acc += p
-        parts.append(_text(sx(acc) + 4, y + 13, row.total_text, size=10, weight="bold"))
-    return _svg(width, axis_y + 30, "".join(parts), title=title)
-
-
 # --- ladder ------------------------------------------------------------------------------------
 
 
@@ -148,19 +98,24 @@ class Series:
 
 def ladder_svg(
     *, sizes: Sequence[int], series: Sequence[Series], title: str, axis_label: str, size_label: str,
-    size_format: Callable[[int], str], tick_format: Callable[[float], str], width: float = 330.0,
+    size_format: Callable[[int], str], tick_format: Callable[[float], str], width: float = 330.0, zero_based: bool = True,
 ) -> str:
     """Return a line chart of one quantity along the cluster-size ladder, one line per site.
 
     Sizes are equally spaced (the ladder is roughly logarithmic); a filled marker is a size
-    the site can host, a hollow one a size where it is excluded.
+    the site can host, a hollow one a size where it is excluded. ``zero_based=False`` fits
+    the axis to the values, for quantities whose differences matter more than their size.
     """
-    left, right, top, bottom = 46.0, 10.0, 26.0, 40.0
-    height = 210.0
+    left, right, top, bottom = 46.0, 10.0, 38.0, 40.0
+    height = 222.0
     plot_h = height - top - bottom
     values = [v for s in series for v in s.values if math.isfinite(v)]
-    low = min(values + [0.0])
-    high = max(values + [1.0])
+    if zero_based or not values:
+        low, high = min(values + [0.0]), max(values + [1.0])
+    else:
+        low, high = min(values), max(values)
+        pad = max((high - low) * 0.1, abs(high) * 0.01, 1e-9)
+        low, high = low - pad, high + pad
     ticks = nice_ticks(low, high, 5)
     low, high = ticks[0], ticks[-1]
     n = len(sizes)
@@ -190,74 +145,24 @@ def ladder_svg(
     return _svg(width, height, "".join(parts), title=title)
 
 
-# --- Monte Carlo rank intervals ------------------------------------------------------------------
+# --- Monte Carlo rank axis ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Interval:
-    """One site's Monte Carlo rank interval (NaN: never feasible in the draws)."""
+def rank_axis(high: float) -> tuple[list[float], Callable[[float], float]]:
+    """Return the ticks of a rank axis from 1 to at least ``high`` and the position of a rank [% of the width].
 
-    label: str
-    color: str
-    p05: float
-    median: float
-    p95: float
-    rank: float
-    text: str
-
-
-def rank_interval_svg(
-    *, intervals: Sequence[Interval], title: str, axis_label: str, tick_format: Callable[[float], str],
-    rank_label: str, median_label: str, width: float = 680.0,
-) -> str:
-    """Return one whisker per site from the 5th to the 95th percentile rank, with the median.
-
-    Rank 1 is on the left. The axis is logarithmic when ranks spread beyond 50, so the top
-    places stay readable next to a long tail.
+    Logarithmic when ranks spread beyond 50, so the top places stay readable next to a long
+    tail; linear otherwise. Rank 1 is at 0 %.
     """
-    label_w, value_w, row_h, top = 170.0, 120.0, 18.0, 42.0
-    plot_x0, plot_x1 = label_w + 6, width - value_w
-    finite = [v for iv in intervals for v in (iv.p05, iv.p95, iv.rank) if math.isfinite(v)]
-    high = max(finite + [10.0])
-    use_log = high > 50
-    ticks = log_ticks(1.0, high) if use_log else nice_ticks(1.0, high, 6)
-    if not use_log:
-        ticks = [t for t in ticks if t >= 1] or [1.0]
-    high = ticks[-1]
-
-    def sx(v: float) -> float:
-        if use_log:
-            return plot_x0 + math.log10(max(v, 1.0)) / math.log10(high) * (plot_x1 - plot_x0)
-        return plot_x0 + (v - 1.0) / max(high - 1.0, 1.0) * (plot_x1 - plot_x0)
-
-    axis_y = top + row_h * len(intervals) + 2
-    parts = [_text(0, 13, title, size=12, weight="bold")]
-    # Legend: median dot, deterministic rank diamond.
-    parts.append(f'<circle cx="{plot_x0 + 4:.1f}" cy="26" r="3.5" fill="{INK}"/>')
-    parts.append(_text(plot_x0 + 12, 29, median_label, size=9, fill=MUTED))
-    lx = plot_x0 + 150
-    parts.append(f'<path d="M{lx:.1f},22 L{lx + 4:.1f},26 L{lx:.1f},30 L{lx - 4:.1f},26 Z" fill="#ffffff" stroke="{INK}" stroke-width="1.2"/>')
-    parts.append(_text(lx + 8, 29, rank_label, size=9, fill=MUTED))
-    for t in ticks:
-        parts.append(f'<line x1="{sx(t):.1f}" y1="{top - 4:.1f}" x2="{sx(t):.1f}" y2="{axis_y:.1f}" stroke="{GRID_LINE}" stroke-width="0.7"/>')
-        parts.append(_text(sx(t), axis_y + 11, tick_format(t), anchor="middle", size=9, fill=MUTED))
-    parts.append(_text((plot_x0 + plot_x1) / 2, axis_y + 25, axis_label, anchor="middle", size=9, fill=MUTED))
-    for i, iv in enumerate(intervals):
-        y = top + i * row_h + row_h / 2
-        parts.append(_text(label_w - 5, y + 4, iv.label, anchor="end", size=10))
-        if math.isfinite(iv.p05) and math.isfinite(iv.p95):
-            x0, x1 = sx(iv.p05), sx(iv.p95)
-            parts.append(f'<line x1="{x0:.1f}" y1="{y:.1f}" x2="{x1:.1f}" y2="{y:.1f}" stroke="{iv.color}" stroke-width="2.2"/>')
-            for x in (x0, x1):
-                parts.append(f'<line x1="{x:.1f}" y1="{y - 4:.1f}" x2="{x:.1f}" y2="{y + 4:.1f}" stroke="{iv.color}" stroke-width="1.4"/>')
-        if math.isfinite(iv.median):
-            parts.append(f'<circle cx="{sx(iv.median):.1f}" cy="{y:.1f}" r="3.5" fill="{iv.color}" stroke="{INK}" stroke-width="0.6"/>')
-        if math.isfinite(iv.rank):
-            x = sx(iv.rank)
-            parts.append(f'<path d="M{x:.1f},{y - 4:.1f} L{x + 4:.1f},{y:.1f} L{x:.1f},{y + 4:.1f} L{x - 4:.1f},{y:.1f} Z" '
-                         f'fill="#ffffff" stroke="{INK}" stroke-width="1.2"/>')
-        parts.append(_text(plot_x1 + 8, y + 4, iv.text, size=9.5))
-    return _svg(width, axis_y + 30, "".join(parts), title=title)
+    if high > 50:
+        ticks = log_ticks(1.0, high)
+        top = math.log10(ticks[-1])
+        return ticks, lambda v: 100.0 * math.log10(min(max(v, 1.0), ticks[-1])) / top
+    ticks = [t for t in nice_ticks(1.0, max(high, 2.0), 6) if t >= 1] or [1.0]
+    if ticks[0] > 1:
+        ticks = [1.0] + ticks
+    span = max(ticks[-1] - 1.0, 1.0)
+    return ticks, lambda v: 100.0 * (min(max(v, 1.0), ticks[-1]) - 1.0) / span
 
 
 # --- static map ----------------------------------------------------------------------------------
@@ -336,6 +241,18 @@ def voltage_color(voltage_kv: float) -> str:
     return next(color for low, color in VOLTAGE_COLORS_KV if voltage_kv >= low)
 
 
+def scale_bar_km(bounds: tuple[float, float, float, float], width: float) -> tuple[int, float]:
+    """Return a round scale-bar length [km] about a quarter of the map's width, and km per drawing unit.
+
+    Measured at the centre latitude of ``bounds`` (Mercator stretches distances away from it).
+    """
+    west, south, east, north = bounds
+    mid_lat = math.radians(_mercator_lat((float(_mercator_y(north)) + float(_mercator_y(south))) / 2))
+    km_per_unit = (east - west) / width * math.pi / 180 * EARTH_RADIUS_KM * math.cos(mid_lat)
+    target_km = km_per_unit * width / 4
+    return max(t for t in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000) if t <= max(target_km, 1)), km_per_unit
+
+
 def _outline_path(geometries: Sequence, bounds: tuple[float, float, float, float], project, tolerance_deg: float) -> str:
     """Return SVG path data of ``geometries`` clipped to ``bounds`` and simplified.
 
@@ -373,13 +290,15 @@ def _rects_path(centres: Sequence[tuple[float, float]], half: float) -> str:
 def map_svg(
     *, sites: Sequence[MapSite], points: Sequence[MapPoint], layers: MapLayers, title: str, scale_label: Callable[[float], str],
     width: float = 680.0, max_height: float = 620.0, bounds: tuple[float, float, float, float] | None = None,
-    site_radius: float = 8.0,
+    site_radius: float = 8.0, labels: bool = True,
 ) -> str:
     """Return a static map: boundaries, substations, chosen connections and numbered sites.
 
     The extent is ``bounds`` when given, else it fits the sites and their chosen connection
     points; outlines outside it are skipped and the rest clipped to the frame.
-    ``scale_label`` formats a distance [km] for the scale bar.
+    ``scale_label`` formats a distance [km] for the scale bar. ``labels=False`` draws no
+    text at all (the caller prints the scale, see :func:`scale_bar_km`): SVG text is the
+    slowest thing WeasyPrint draws.
     """
     if bounds is None:
         lons = [s.longitude for s in sites] + [s.connection[0] for s in sites if s.connection]
@@ -429,17 +348,16 @@ def map_svg(
     for s in sites:
         x, y = project(s.longitude, s.latitude)
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{site_radius:g}" fill="{s.color}" stroke="#ffffff" stroke-width="1.5"/>')
-        parts.append(_text(x, y + site_radius * 0.45, str(s.number), anchor="middle", size=site_radius * 1.25, fill="#ffffff", weight="bold"))
+        if labels:
+            parts.append(_text(x, y + site_radius * 0.45, str(s.number), anchor="middle", size=site_radius * 1.25, fill="#ffffff", weight="bold"))
     parts.append("</g>")
-    # Scale bar: a round distance about a fifth of the width, measured at the centre latitude.
-    mid_lat = math.radians(_mercator_lat((y_top + y_bottom) / 2))
-    km_per_unit = (east - west) / width * math.pi / 180 * EARTH_RADIUS_KM * math.cos(mid_lat)
-    target_km = km_per_unit * width / 4
-    bar_km = max(t for t in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000) if t <= max(target_km, 1))
+    bar_km, km_per_unit = scale_bar_km((west, south, east, north), width)
     bar_w = bar_km / km_per_unit
     y = height - 8
-    parts.append(f'<rect x="4" y="{y - 13:.1f}" width="{bar_w + 12:.1f}" height="19" fill="#ffffff" fill-opacity="0.85"/>')
+    box_top, box_h = (y - 13, 19) if labels else (y - 7, 13)
+    parts.append(f'<rect x="4" y="{box_top:.1f}" width="{bar_w + 12:.1f}" height="{box_h}" fill="#ffffff" fill-opacity="0.85"/>')
     parts.append(f'<path d="M10,{y - 3:.1f} L10,{y + 2:.1f} L{10 + bar_w:.1f},{y + 2:.1f} L{10 + bar_w:.1f},{y - 3:.1f}" fill="none" stroke="{INK}" stroke-width="1.2"/>')
-    parts.append(_text(10 + bar_w / 2, y - 4, scale_label(bar_km), anchor="middle", size=9))
+    if labels:
+        parts.append(_text(10 + bar_w / 2, y - 4, scale_label(bar_km), anchor="middle", size=9))
     parts.append(f'<rect x="0.5" y="0.5" width="{width - 1:.1f}" height="{height - 1:.1f}" fill="none" stroke="{MUTED}" stroke-width="0.8"/>')
     return _svg(width, height, "".join(parts), title=title, css_class="map")

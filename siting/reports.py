@@ -57,6 +57,7 @@ SUBDIVISIONS_MAX_SPAN_DEG = 9.0
 """Département outlines are drawn when the map spans less than this many degrees of longitude."""
 
 SITE_COLORS = ("#1b6ca8", "#e07b00", "#2a9d5c", "#c0392b", "#7b4fa0", "#8c564b", "#d1459b", "#5f6b73", "#8f8f00", "#138a9e")
+GRID_LINE_COLOR, INK_COLOR, BAD_COLOR = "#d9e1e8", "#1c2733", "#b3261e"
 CRITERION_COLORS = {"tco": "#14365d", "emissions": "#1f7a5a", "time_to_power": "#e07b00", "land": "#8c6d31",
                     "water": "#17a2b8", "reliability": "#7b4fa0"}
 
@@ -182,6 +183,29 @@ def parameter_value_text(value: Any) -> str:
     return str(value)
 
 
+def css_bar(marks: list[tuple[str, float, float]], background: str) -> str:
+    """Return an inline style drawing coloured spans across one box, as a hard-stop gradient.
+
+    ``marks`` are (colour, start, end) in % of the box's width; a later mark covers an
+    earlier one. One box per bar instead of a box per mark keeps WeasyPrint's layout work
+    small, and the PDF still gets vector shapes.
+    """
+    edges = sorted({0.0, 100.0, *(min(max(x, 0.0), 100.0) for _c, a, b in marks for x in (a, b))})
+    spans: list[list[Any]] = []
+    for lo, hi in zip(edges, edges[1:]):
+        mid = (lo + hi) / 2
+        color = background
+        for c, a, b in marks:
+            if a <= mid < b:
+                color = c
+        if spans and spans[-1][0] == color:
+            spans[-1][2] = hi
+        else:
+            spans.append([color, lo, hi])
+    stops = ", ".join(f"{c} {lo:.2f}%, {c} {hi:.2f}%" for c, lo, hi in spans)
+    return f"background-image: linear-gradient(to right, {stops})"
+
+
 def _site_label(number: int, name: str, width: int = 22) -> str:
     short = name if len(name) <= width else name[: width - 1].rstrip() + "…"
     return f"{number} · {short}"
@@ -284,8 +308,9 @@ def _maps(sites: list[dict[str, Any]], at_size: pd.DataFrame) -> dict[str, Any]:
         west, south, east, north = bounds
         inside = [p for p in points.values() if west <= p.longitude <= east and south <= p.latitude <= north]
         svg = report_svg.map_svg(sites=map_sites, points=inside, layers=layers, title=s["name"], scale_label=scale_label,
-                                 width=INSET_WIDTH, bounds=bounds, site_radius=6.0)
-        closeups.append({"site": s, "map": report_svg.data_uri(svg), "n_points": len(inside)})
+                                 width=INSET_WIDTH, bounds=bounds, site_radius=6.0, labels=False)
+        closeups.append({"site": s, "map": report_svg.data_uri(svg), "n_points": len(inside),
+                         "scale": scale_label(report_svg.scale_bar_km(bounds, INSET_WIDTH)[0])})
     return {"overview": report_svg.data_uri(overview), "closeups": closeups}
 
 
@@ -321,28 +346,21 @@ def _criteria_matrix(sites: list[dict[str, Any]], at_size: pd.DataFrame, weights
                "weight": fmt_number(100 * weights.get(c, 0.0) / total_w)} for c in CRITERION_NAMES]
     rows = []
     for s in sites:
-        cells = []
+        cells, stack, left = [], [], 0.0
+        feasible = bool(at_size.at[s["id"], "feasible"])
         for c in CRITERION_NAMES:
             goodness = float(at_size.at[s["id"], f"v_{c}"])
+            share = 100.0 * min(max(goodness, 0.0), 1.0) if math.isfinite(goodness) else 0.0
             cells.append({"text": fmt_number(at_size.at[s["id"], CRITERIA[c].column], CRITERION_DECIMALS[c]),
-                          "pct": f"{100 * min(max(goodness, 0.0), 1.0):.1f}" if math.isfinite(goodness) else "0"})
-        rows.append({"site": s, "cells": cells})
+                          "bar": css_bar([(s["color"], 0.0, share)], GRID_LINE_COLOR)})
+            # The score's points from this criterion: 100 × weight × value (the bar spans 0–100).
+            points = 100.0 * weights.get(c, 0.0) / total_w * (goodness if math.isfinite(goodness) else 0.0)
+            if feasible and points > 0:
+                stack.append((CRITERION_COLORS[c], left, left + points))
+                left += points
+        rows.append({"site": s, "cells": cells, "stack": css_bar(stack, "#eef2f6"), "feasible": feasible,
+                     "score": fmt_number(at_size.at[s["id"], "score"], 1)})
     return {"header": header, "rows": rows}
-
-
-def _score_stack(sites: list[dict[str, Any]], at_size: pd.DataFrame, weights: dict[str, float]) -> str:
-    total_w = sum(weights.get(c, 0.0) for c in CRITERION_NAMES) or 1.0
-    rows = []
-    for s in sites:
-        feasible = s["id"] in at_size.index and bool(at_size.at[s["id"], "feasible"])
-        points = [100.0 * weights.get(c, 0.0) / total_w * float(np.nan_to_num(at_size.at[s["id"], f"v_{c}"])) if feasible else math.nan
-                  for c in CRITERION_NAMES]
-        total = float(at_size.at[s["id"], "score"]) if feasible else math.nan
-        rows.append(report_svg.StackRow(s["label"], points, fmt_number(total, 1)))
-    return report_svg.score_stack_svg(
-        rows=rows, part_colors=[CRITERION_COLORS[c] for c in CRITERION_NAMES], title=_("Score, criterion by criterion"),
-        axis_label=_("points of the score (0–100)"), tick_format=fmt_plain, excluded_text=_("excluded at this size"),
-    )
 
 
 def _ladder(sites: list[dict[str, Any]], by_size: dict[int, pd.DataFrame]) -> dict[str, Any]:
@@ -363,7 +381,7 @@ def _ladder(sites: list[dict[str, Any]], by_size: dict[int, pd.DataFrame]) -> di
     common = {"sizes": sizes, "size_label": _("cluster size (H100e)"), "size_format": fmt_size_short, "tick_format": fmt_plain}
     charts = [
         report_svg.ladder_svg(series=series("tco_eur_per_gpu_hour"), title=_("Cost of compute along the ladder"),
-                              axis_label="EUR/GPU-h", **common),
+                              axis_label="EUR/GPU-h", zero_based=False, **common),
         report_svg.ladder_svg(series=series("time_to_power_months"), title=_("Months to power along the ladder"),
                               axis_label=str(_("in months")), **common),
     ]
@@ -395,24 +413,34 @@ def _short_exclusion(code: str) -> str:
 
 
 def _monte_carlo(sites: list[dict[str, Any]], at_size: pd.DataFrame, run: ScoringRun) -> dict[str, Any] | None:
+    """Return the Monte Carlo rank intervals as rows with whisker positions [% of the lane].
+
+    Drawn in HTML and CSS (vector boxes) rather than SVG: WeasyPrint lays out SVG text an
+    order of magnitude slower than HTML text, and this chart is mostly labels.
+    """
     if not run.draws or "mc_rank_median" not in at_size.columns:
         return None
-    intervals, rows = [], []
-    for s in sites:
-        if s["id"] not in at_size.index:
-            continue
+    present = [s for s in sites if s["id"] in at_size.index]
+    values = [float(at_size.at[s["id"], c]) for s in present for c in ("mc_rank_p95", "rank")]
+    ticks, position = report_svg.rank_axis(max([v for v in values if math.isfinite(v)] + [10.0]))
+    rows = []
+    for s in present:
         r = at_size.loc[s["id"]]
-        p05, med, p95 = float(r["mc_rank_p05"]), float(r["mc_rank_median"]), float(r["mc_rank_p95"])
-        text = f"{fmt_number(med, 1)} [{fmt_number(p05, 0)}–{fmt_number(p95, 0)}]" if math.isfinite(med) else _("never feasible")
-        intervals.append(report_svg.Interval(s["label"], s["color"], p05, med, p95, float(r["rank"]), text))
-        rows.append({"site": s, "p_feasible": fmt_number(100 * float(r["mc_p_feasible"]), 1), "p05": fmt_number(p05, 1),
-                     "median": fmt_number(med, 1), "p95": fmt_number(p95, 1), "p_top10": fmt_number(100 * float(r["mc_p_top10"]), 1),
-                     "rank": fmt_number(r["rank"])})
-    chart = report_svg.rank_interval_svg(
-        intervals=intervals, title=_("Rank under uncertainty"), axis_label=_("rank at this size (1 = best)"),
-        tick_format=fmt_plain, rank_label=_("rank in the run"), median_label=_("median rank, 5th–95th percentile"),
-    )
-    return {"chart": report_svg.data_uri(chart), "rows": rows, "draws": fmt_number(run.draws)}
+        p05, med, p95, rank = (float(r[c]) for c in ("mc_rank_p05", "mc_rank_median", "mc_rank_p95", "rank"))
+        marks = [(GRID_LINE_COLOR, position(t) - 0.15, position(t) + 0.15) for t in ticks]
+        if math.isfinite(p05) and math.isfinite(p95):
+            marks.append((s["color"], position(p05), max(position(p95), position(p05) + 0.6)))
+        if math.isfinite(med):
+            marks.append((INK_COLOR, position(med) - 0.5, position(med) + 0.5))
+        if math.isfinite(rank):
+            marks.append((BAD_COLOR, position(rank) - 0.4, position(rank) + 0.4))
+        rows.append({
+            "site": s, "text": f"{fmt_number(med, 1)} [{fmt_number(p05, 1)}–{fmt_number(p95, 1)}]" if math.isfinite(med) else _("never feasible"),
+            "lane": css_bar(marks, "#ffffff"),
+            "rank": fmt_number(rank), "p_feasible": fmt_number(100 * float(r["mc_p_feasible"]), 1),
+            "p_top10": fmt_number(100 * float(r["mc_p_top10"]), 1),
+        })
+    return {"rows": rows, "ticks": [{"pos": f"{position(t):.2f}", "label": fmt_plain(t)} for t in ticks], "draws": fmt_number(run.draws)}
 
 
 def _parameters(run: ScoringRun) -> list[dict[str, Any]]:
@@ -553,7 +581,6 @@ def comparison_context(
         "criterion_legend": [{"color": CRITERION_COLORS[c], "label": str(CRITERION_TITLES[c]),
                               "weight": fmt_number(params.weights.get(c, 0.0) / (sum(params.weights.values()) or 1.0) * 100, 0)}
                              for c in CRITERION_NAMES],
-        "score_stack": report_svg.data_uri(_score_stack(in_run, at_size, params.weights)),
         "ladder": _ladder(in_run, by_size),
         "monte_carlo": _monte_carlo(in_run, at_size, run),
         "parameters": _parameters(run),

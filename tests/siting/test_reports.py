@@ -132,7 +132,7 @@ class ComparisonDocumentTests:
                 _expected_number(r["land_fit"], 2, language), SEVESO[language][int(r["seveso_tier"])],
                 _expected_number(r["reliability"], 2, language),
             ]
-            row = re.escape(f"{number} {names[site_id]}") + r"(?: \([^)]*\))? " + " ".join(re.escape(c) for c in cells)
+            row = re.escape(f"{number} · {names[site_id]}") + r"(?: \([^)]*\))? " + " ".join(re.escape(c) for c in cells)
             assert re.search(row, text), f"summary row of {names[site_id]!r} not found: {cells}"
         assert "Olga Official" in pages[0] and "Shortlist test run" in pages[0] and str(run.code) in text
         if language == "fr":
@@ -176,7 +176,7 @@ class ComparisonDocumentTests:
         assert any("DejaVu" in name for name in fonts)
         assert all(len(page.images) == 0 for page in reader.pages)  # no raster image anywhere
         text = _text(rendered.pdf)[1]
-        assert "Rank under uncertainty" in text and "Cost of compute along the ladder" in text
+        assert "Monte Carlo rank intervals" in text and "Cost of compute along the ladder" in text
 
     def test_it_states_why_a_site_is_excluded_and_when_the_run_has_no_monte_carlo(self):
         run = _scored_run(draws=0)

@@ -1,0 +1,92 @@
+"""Time to produce a 10-site PDF comparison (target: under 5 s on this machine).
+
+    python -m bench --only reports [--size 10000] [--sites 10] [--repeat 3] [--lang en]
+
+Uses the latest succeeded run of the loaded database when it has the size; otherwise scores
+a generated world (tests/integration/world.py) first. Everything the bench writes happens
+in one transaction that is rolled back, so the database is left as it was. Prints the cold
+time (first document of the process: fonts, imports), the warm time (best of ``--repeat``),
+pages per second, and the time to serve the same request from the cache. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import time
+
+
+class _Rollback(Exception):
+    """Raised to leave the bench's transaction without keeping anything."""
+
+
+def _run_for(size_h100e: int):
+    from siting.models import RunResult, ScoringRun
+
+    sized = RunResult.objects.filter(size_h100e=size_h100e, n_feasible__gte=10).values_list("run_id", flat=True)
+    return ScoringRun.objects.filter(status=ScoringRun.Status.SUCCEEDED, id__in=sized).order_by("-finished_at").first()
+
+
+def _generated_run(size_h100e: int):
+    from siting import runs
+    from siting.scoring.params import presets
+    from tests.integration.world import world_create
+
+    world_create(n_sites=2000, n_points=1500, seed=1)
+    params = dataclasses.replace(presets()["default"], sizes=tuple(sorted({1000, size_h100e, 100_000})))
+    run = runs.scoring_run_start(params=params.to_dict(), draws=100, name="bench reports (generated)", dispatch=False)
+    return runs.scoring_run_execute_inline(run_id=run.id)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bench_reports")
+    parser.add_argument("--size", type=int, default=10_000, help="cluster size [H100e]")
+    parser.add_argument("--sites", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--lang", choices=["en", "fr"], default="en")
+    args, _ = parser.parse_known_args(argv)
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from django.db import transaction
+
+    from siting import comparisons, reports
+    from siting.models import Site
+
+    try:
+        with transaction.atomic():
+            run = _run_for(args.size)
+            label = "loaded dataset"
+            if run is None:
+                print(f"no succeeded run with {args.size:,} H100e in the database; scoring a generated world")
+                run = _generated_run(args.size)
+                label = "generated world"
+            candidates = comparisons.comparison_candidates(run=run, size_h100e=args.size, limit=args.sites)
+            ids = [int(i) for i in candidates["site_id"]]
+            print(f"{label}: run {run.id} ({run.scenario_name}, {run.n_sites:,} sites, {run.draws} draws), "
+                  f"{len(ids)} sites at {args.size:,} H100e, {Site.objects.count():,} sites in the database")
+
+            def render():
+                return reports.comparison_pdf(run=run, size_h100e=args.size, site_ids=ids, language=args.lang, author="bench")
+
+            t0 = time.perf_counter()
+            first = render()
+            cold = time.perf_counter() - t0
+            warm = min(render().render_s for _ in range(max(args.repeat, 1)))
+            print(f"  cold (first document of the process)  {cold:6.2f} s   {first.n_pages} pages, {len(first.pdf):,} bytes")
+            print(f"  warm, best of {args.repeat}                     {warm:6.2f} s   {first.n_pages / warm:5.1f} pages/s")
+            comparisons.comparison_produce(run=run, size_h100e=args.size, site_ids=ids, language=args.lang, author="bench")
+            t0 = time.perf_counter()
+            _report, cached = comparisons.comparison_produce(run=run, size_h100e=args.size, site_ids=ids, language=args.lang,
+                                                             author="bench")
+            print(f"  same request again (cache hit={cached})  {time.perf_counter() - t0:6.3f} s")
+            raise _Rollback
+    except _Rollback:
+        pass
+
+
+if __name__ == "__main__":
+    main()
