@@ -38,7 +38,7 @@ MAX_ATTEMPTS = 3
 """Renders tried per document before it is failed with the reason."""
 
 __all__ = ["ComparisonError", "comparison_cache_key", "comparison_request", "comparison_execute", "comparison_produce",
-           "comparison_recover", "comparison_candidates", "author_name"]
+           "comparison_recover", "comparison_stuck_without_broker", "comparison_candidates", "author_name"]
 
 
 def author_name(user) -> str:
@@ -192,6 +192,17 @@ def comparison_recover(*, report: ComparisonReport, dispatch: bool = True) -> Co
         comparison_dispatch(report_id=report.id)
     report.refresh_from_db()
     return report
+
+
+def comparison_stuck_without_broker(*, report: ComparisonReport) -> bool:
+    """Tell whether a queued document has waited for the broker longer than ``REDISPATCH_AFTER_S``.
+
+    The pages then render it in the request rather than leave an official waiting on a job
+    queue that is down (a few seconds of work; ``comparison_execute`` claims it, so a worker
+    that gets the message later does nothing).
+    """
+    return (report.status == ComparisonReport.Status.QUEUED and report.dispatched_at is None
+            and report.created_at < timezone.now() - timedelta(seconds=REDISPATCH_AFTER_S))
 
 
 def comparison_candidates(*, run: ScoringRun, size_h100e: int, limit: int = 30) -> pd.DataFrame:

@@ -13,7 +13,6 @@ are inline SVG (``siting.report_svg``): vector graphics, drawn offline from ship
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 import math

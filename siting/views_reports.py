@@ -44,6 +44,16 @@ def _pdf_response(report: ComparisonReport) -> HttpResponse:
     return response
 
 
+def _get_report(request: HttpRequest, code: UUID) -> ComparisonReport:
+    """Return the document, after giving it another chance if it stalled (see comparisons)."""
+    _require_official(request)
+    report = comparisons.comparison_recover(report=get_object_or_404(ComparisonReport.objects.select_related("run"), code=code))
+    if comparisons.comparison_stuck_without_broker(report=report):
+        comparisons.comparison_execute(report_id=report.id)
+        report.refresh_from_db()
+    return report
+
+
 @login_required
 @require_GET
 def report_select(request: HttpRequest, code: UUID) -> HttpResponse:
@@ -92,18 +102,14 @@ def report_create(request: HttpRequest) -> HttpResponse:
 @require_GET
 def report_status(request: HttpRequest, code: UUID) -> HttpResponse:
     """Show a document's progress; it polls, then offers the download."""
-    _require_official(request)
-    report = get_object_or_404(ComparisonReport.objects.select_related("run"), code=code)
-    report = comparisons.comparison_recover(report=report)
-    return render(request, "reports/status.html", {"report": report})
+    return render(request, "reports/status.html", {"report": _get_report(request, code)})
 
 
 @login_required
 @require_GET
 def report_progress(request: HttpRequest, code: UUID) -> JsonResponse:
     """Return a document's state as JSON (the status page polls it)."""
-    _require_official(request)
-    report = comparisons.comparison_recover(report=get_object_or_404(ComparisonReport, code=code))
+    report = _get_report(request, code)
     return JsonResponse({
         "code": str(report.code), "status": report.status, "status_label": report.get_status_display(),
         "progress_pct": round(report.progress_pct, 1), "stage": report.stage, "error": report.error,

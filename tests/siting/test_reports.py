@@ -364,6 +364,18 @@ class ComparisonViewTests:
         publish.assert_not_called()
         assert again.status_code == 200 and again.content == download.content
 
+    def test_it_renders_in_the_request_when_the_job_queue_stays_down(self, client):
+        run = _scored_run(draws=0)
+        client.force_login(_user("olga", "official"))
+        with patch("siting.tasks.comparison_execute_task.apply_async", side_effect=ConnectionError("refused")):
+            report = comparisons.comparison_request(run=run, size_h100e=SIZE, site_ids=_shortlist(run), language="en", author="O")
+            assert client.get(f"/reports/{report.code}/progress.json").json()["status"] == "queued"  # not stuck yet
+            ComparisonReport.objects.filter(id=report.id).update(created_at=timezone.now() - timedelta(minutes=1))
+            page = client.get(f"/reports/{report.code}/")
+        report.refresh_from_db()
+        assert report.status == ComparisonReport.Status.SUCCEEDED and report.dispatched_at is None
+        assert f"/reports/{report.code}/download/" in page.content.decode()
+
     def test_it_makes_the_document_in_the_users_language(self, client, django_capture_on_commit_callbacks):
         run = _scored_run(draws=0)
         client.force_login(_user("admin1", "admin"))
