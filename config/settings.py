@@ -100,8 +100,15 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # A web process and a worker write the same file: wait for the lock instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # A web process and workers write the same file: wait for the lock instead of failing.
+    # IMMEDIATE transactions take the write lock when they begin, so two workers that read
+    # then write (storing a chunk) queue up instead of deadlocking, which SQLite reports at
+    # once as "database is locked" whatever the timeout. WAL lets pages read meanwhile.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    })
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
