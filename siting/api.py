@@ -55,6 +55,20 @@ def _finished_run(code: UUID) -> ScoringRun:
     return run
 
 
+def _size_param(request: HttpRequest, run: ScoringRun) -> int:
+    """Return the ``size`` parameter [H100e], or the run's smallest size when it is absent."""
+    raw = (request.GET.get("size") or "").strip()
+    if not raw:
+        sizes = dashboard.run_sizes(run)
+        if not sizes:
+            raise dashboard.DashboardError("size: this run has no results")
+        return sizes[0]
+    try:
+        return int(raw.replace("_", ""))
+    except ValueError:
+        raise dashboard.DashboardError(f"size: {raw!r} is not a whole number of H100e") from None
+
+
 def run_summary(run: ScoringRun, request: HttpRequest | None = None) -> dict:
     """Return a run as the API shows it."""
     data = {
@@ -112,8 +126,10 @@ def run_sites(request: HttpRequest, code: UUID) -> HttpResponse:
     query = request.GET.copy()
     if fmt == "json":
         query.setdefault("page_size", "100")
-        if int(dashboard._float_param(query, "page_size") or 0) > MAX_PAGE_SIZE:
-            raise dashboard.DashboardError(f"page_size: at most {MAX_PAGE_SIZE} (use format=csv or geojson for all rows)")
+        page_size = dashboard._float_param(query, "page_size")
+        if page_size is None or page_size != int(page_size) or not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise dashboard.DashboardError(
+                f"page_size: a whole number from 1 to {MAX_PAGE_SIZE} (use format=csv or geojson for all rows)")
     view = dashboard.ranked_view(run, query)
     size = int(view.frame["size_h100e"].iloc[0]) if len(view.frame) else int(query.get("size") or 0)
     name = f"gigasite-{str(run.code)[:8]}-{size}"
@@ -136,11 +152,7 @@ def run_sites(request: HttpRequest, code: UUID) -> HttpResponse:
 def run_map_data(request: HttpRequest, code: UUID) -> JsonResponse:
     """Every site of a run at one size as columns (the map page's data, unfiltered)."""
     run = _finished_run(code)
-    sizes = dashboard.run_sizes(run)
-    try:
-        size = int(request.GET.get("size") or (sizes[0] if sizes else 0))
-    except ValueError:
-        raise dashboard.DashboardError("size: a whole number of H100e") from None
+    size = _size_param(request, run)
     frame = dashboard.order_frame(dashboard.size_frame(run, size), "rank")
     frame = frame[~frame["withdrawn"].fillna(False).to_numpy(dtype=bool)]
     body = f'{{"run":"{run.code}","size_h100e":{size},"columns":{dashboard.map_columns_json(frame)}}}'
@@ -156,17 +168,14 @@ def run_reweight(request: HttpRequest, code: UUID) -> JsonResponse:
     """
     started = time.perf_counter()
     run = _finished_run(code)
-    try:
-        size = int(request.GET.get("size") or 0)
-    except ValueError:
-        raise dashboard.DashboardError("size: a whole number of H100e") from None
+    size = _size_param(request, run)
     table = dashboard.run_tables(run).get(size)
     if table is None:
         raise dashboard.DashboardError(f"size: {size} is not a size of this run")
     weights = dashboard.weights_from_query(request.GET, run.params.get("weights", {})) or run.params.get("weights", {})
     score, rank = dashboard.reweight_scores(table, weights)
     arrays = (f'"site_id":{dashboard.json_array(table["site_id"].to_numpy(dtype="int64"))},'
-              f'"score":{dashboard.json_array(score, 3)},"rank":{dashboard.json_array(rank, 0)}')
+              f'"score":{dashboard.json_array(score, 15)},"rank":{dashboard.json_array(rank, 0)}')
     elapsed_ms = 1000.0 * (time.perf_counter() - started)
     head = json.dumps({"run": str(run.code), "size_h100e": size, "weights": weights, "elapsed_ms": round(elapsed_ms, 2)})
     resp = HttpResponse(head[:-1] + "," + arrays + "}", content_type="application/json")
@@ -191,14 +200,11 @@ def site_detail(request: HttpRequest, site_id: int) -> JsonResponse:
     code = request.GET.get("run")
     if code:
         try:
-            run = _finished_run(UUID(code))
+            code = UUID(code)
         except ValueError:
             raise dashboard.DashboardError("run: not a run code") from None
-        sizes = dashboard.run_sizes(run)
-        try:
-            size = int(request.GET.get("size") or (sizes[0] if sizes else 0))
-        except ValueError:
-            raise dashboard.DashboardError("size: a whole number of H100e") from None
+        run = _finished_run(code)
+        size = _size_param(request, run)
         detail = dashboard.site_detail(run, site, size)
         data.update({
             "run": str(run.code), "size_h100e": size, "result": detail.row, "ladder": detail.ladder,
@@ -233,9 +239,6 @@ def zones(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"zones": list(rows)})
 
 
-_boundary_cache: dict[str, bytes] = {}
-
-
 @api_view
 def boundaries(request: HttpRequest, kind: str) -> HttpResponse:
     """Shipped outlines (country, region or département) as a GeoJSON FeatureCollection."""
@@ -243,7 +246,7 @@ def boundaries(request: HttpRequest, kind: str) -> HttpResponse:
 
     if kind not in Boundary.Kind.values:
         raise dashboard.DashboardError(f"kind: one of {', '.join(Boundary.Kind.values)}")
-    body = _boundary_cache.get(kind)
+    body = dashboard.boundary_cache.get(kind)
     if body is None:
         features = [
             {"type": "Feature", "id": code, "properties": {"code": code, "name": name, "parent_code": parent},
@@ -253,7 +256,7 @@ def boundaries(request: HttpRequest, kind: str) -> HttpResponse:
         ]
         body = json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":")).encode()
         if features:
-            _boundary_cache[kind] = body
+            dashboard.boundary_cache[kind] = body
     resp = HttpResponse(body, content_type="application/geo+json")
     resp["Cache-Control"] = "private, max-age=3600"
     return resp

@@ -84,7 +84,7 @@ class DashboardError(ValueError):
 
 _lock = threading.Lock()
 _run_cache: OrderedDict[tuple, dict[int, pd.DataFrame]] = OrderedDict()
-_site_cache: dict[str, Any] = {"at": -math.inf, "frame": None}
+_site_cache: dict[str, Any] = {"at": -math.inf, "frame": None, "generation": 0}
 
 
 def run_tables(run: ScoringRun) -> dict[int, pd.DataFrame]:
@@ -133,7 +133,7 @@ def site_attributes() -> pd.DataFrame:
     frame = frame.rename(columns={"name": "site_name"}).set_index("id")
     frame["flood_zone"] = frame["flood_zone"].map({True: 1.0, False: 0.0}).astype(float)
     with _lock:
-        _site_cache.update(at=now, frame=frame)
+        _site_cache.update(at=now, frame=frame, generation=_site_cache["generation"] + 1)
     return frame
 
 
@@ -143,6 +143,7 @@ def caches_clear() -> None:
         _run_cache.clear()
         _input_cache.clear()
         _size_cache.clear()
+        boundary_cache.clear()
         _site_cache.update(at=-math.inf, frame=None)
 
 
@@ -165,7 +166,9 @@ def size_frame(run: ScoringRun, size_h100e: int) -> pd.DataFrame:
     Shared and cached: callers must not modify it (the helpers below return new frames).
     """
     attrs = site_attributes()
-    key = (run.id, run.finished_at.isoformat() if run.finished_at else "", size_h100e, id(attrs))
+    with _lock:
+        generation = _site_cache["generation"]
+    key = (run.id, run.finished_at.isoformat() if run.finished_at else "", size_h100e, generation)
     with _lock:
         if key in _size_cache:
             _size_cache.move_to_end(key)
@@ -320,7 +323,7 @@ def reweight_scores(frame: pd.DataFrame, weights: dict[str, float]) -> tuple[np.
     excluded sites get no score and no rank, ties broken by site id.
     """
     w = np.array([float(weights.get(c, 0.0)) for c in CRITERION_NAMES], dtype=np.float64)
-    w = w / w.sum()
+    w = w / w.sum() if w.sum() > 0 else w  # as the kernels: all-zero weights score every site 0
     v = frame[[f"v_{c}" for c in CRITERION_NAMES]].to_numpy(dtype=np.float64)
     feasible = frame["feasible"].to_numpy(dtype=np.float64)
     contrib = np.where(w != 0.0, np.nan_to_num(v) * w, 0.0)
@@ -449,15 +452,16 @@ def geojson(frame: pd.DataFrame) -> dict[str, Any]:
     features = []
     for rec in records(frame):
         lon, lat = rec.get("longitude"), rec.get("latitude")
-        features.append({"type": "Feature", "id": rec["site_id"],
-                         "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": rec})
+        # A site deleted since the run has no position: a feature without geometry, as GeoJSON allows.
+        geometry = {"type": "Point", "coordinates": [lon, lat]} if lon is not None and lat is not None else None
+        features.append({"type": "Feature", "id": rec["site_id"], "geometry": geometry, "properties": rec})
     return {"type": "FeatureCollection", "features": features}
 
 
 def csv_text(frame: pd.DataFrame) -> str:
     """Return the rows as CSV text with the export columns."""
     present = [c for c in EXPORT_COLUMNS if c in frame.columns]
-    return frame[present].to_csv(index=False, float_format="%.6g")
+    return frame[present].to_csv(index=False, float_format="%.10g")
 
 
 def json_array(values: Any, digits: int | None = None) -> str:
@@ -465,13 +469,14 @@ def json_array(values: Any, digits: int | None = None) -> str:
     series = pd.Series(values)
     if digits is not None:
         series = series.astype(np.float64).round(digits)
-    return series.to_json(orient="values", double_precision=max(digits or 0, 1) if digits is not None else 10)
+    return series.to_json(orient="values", double_precision=min(max(digits or 0, 1), 15) if digits is not None else 15)
 
 
-MAP_DIGITS = {"longitude": 5, "latitude": 5, "score": 3, "rank": 0, "tco_eur_per_gpu_hour": 4, "time_to_power_months": 1,
-              "emissions_t_per_yr": 0, "capex_total_meur": 1, "largest_size_h100e": 0, "flood_zone": 0,
+MAP_DIGITS = {"longitude": 5, "latitude": 5, "score": 15, "rank": 0, "tco_eur_per_gpu_hour": 15, "time_to_power_months": 15,
+              "emissions_t_per_yr": 15, "capex_total_meur": 1, "largest_size_h100e": 0, "flood_zone": 0,
               "voltage_class_kv": 0, "connection_distance_km": 2}
-"""Decimals kept per map column: enough for the display, a third of the payload."""
+"""Decimals kept per map column. The columns the page filters and sorts on keep full
+precision, so the browser's view and the server's exports agree at every threshold."""
 
 
 def map_columns_json(frame: pd.DataFrame) -> str:
@@ -492,11 +497,16 @@ def map_columns_json(frame: pd.DataFrame) -> str:
 
 
 def criterion_table(params: dict[str, Any]) -> list[dict[str, Any]]:
-    """Return each criterion with its label, unit, direction, bounds and the run's weight."""
-    weights = params.get("weights", {})
+    """Return each criterion with its label, unit, direction, bounds and the run's weight.
+
+    ``weight`` is the criterion's share of the run's weights (they sum to 1, as scoring
+    normalises them), so sliders from 0 to 1 can show any scenario's weights.
+    """
+    weights = {name: float(params.get("weights", {}).get(name, c.default_weight)) for name, c in CRITERIA.items()}
+    total = sum(weights.values())
     return [
         {"name": name, "label": str(CRITERION_LABELS[name]), "unit": c.unit, "higher_is_better": c.higher_is_better,
-         "worst": c.worst, "best": c.best, "weight": float(weights.get(name, c.default_weight)), "note": c.note}
+         "worst": c.worst, "best": c.best, "weight": weights[name] / total if total > 0 else 0.0, "note": c.note}
         for name, c in CRITERIA.items()
     ]
 
@@ -508,24 +518,29 @@ def exclusion_labels(codes: str) -> list[str]:
 
 # --- one site ------------------------------------------------------------------------------
 
-_input_cache: OrderedDict[int, pd.DataFrame] = OrderedDict()
+_input_cache: OrderedDict[int, dict[str, pd.DataFrame]] = OrderedDict()
+
+boundary_cache: dict[str, bytes] = {}
+"""Serialised boundary GeoJSON per kind (the API's; cleared with the other caches)."""
 
 
-def run_grid(run: ScoringRun) -> pd.DataFrame:
-    """Return the grid points exactly as the run saw them (from its input snapshot)."""
+def run_inputs(run: ScoringRun) -> dict[str, pd.DataFrame]:
+    """Return the run's input frames (``sites``, ``grid``, ``zones``) exactly as it saw them."""
     from .models import RunInput
 
     with _lock:
         if run.id in _input_cache:
             return _input_cache[run.id]
     payload = RunInput.objects.filter(run=run).values_list("payload", flat=True).first()
-    grid = frames.frames_unpack(bytes(payload))[0]["grid"] if payload is not None else pd.DataFrame(
-        columns=["point_id", "longitude", "latitude", "voltage_kv", "headroom_mw"])
+    inputs = frames.frames_unpack(bytes(payload))[0] if payload is not None else {}
+    inputs.setdefault("grid", pd.DataFrame(columns=["point_id", "longitude", "latitude", "voltage_kv", "headroom_mw"]))
+    inputs.setdefault("sites", pd.DataFrame(columns=["site_id", "longitude", "latitude", "area_ha", "pollution_status",
+                                                     "flood_zone"]))
     with _lock:
-        _input_cache[run.id] = grid
+        _input_cache[run.id] = inputs
         while len(_input_cache) > RUN_CACHE_SIZE:
             _input_cache.popitem(last=False)
-    return grid
+    return inputs
 
 
 @dataclass
@@ -575,18 +590,26 @@ def site_detail(run: ScoringRun, site: Site, size_h100e: int) -> SiteDetail:
                 "name": name, "label": str(CRITERION_LABELS[name]), "raw": row.get(c.column), "unit": c.unit,
                 "value": value, "weight": w, "points": 100.0 * w * (value or 0.0) if row["feasible"] else None,
             })
-        options = connection_options(params, site.longitude, site.latitude, float(row["facility_load_mw"]), run_grid(run))
+    # The site as the run saw it (an upload may have changed it since).
+    inputs = run_inputs(run)
+    seen = row_record(inputs["sites"], site.id) if len(inputs["sites"]) else None
+    seen = seen or {"longitude": site.longitude, "latitude": site.latitude, "area_ha": site.area_ha,
+                    "pollution_status": site.pollution_status,
+                    "flood_zone": None if site.flood_zone is None else float(site.flood_zone)}
+    if row is not None:
+        options = connection_options(params, seen["longitude"], seen["latitude"], float(row["facility_load_mw"]),
+                                     inputs["grid"])
         chosen = row.get("connection_point_id") if (row.get("connection_point_id") or -1) >= 0 else None
         reasons = exclusion_labels(row.get("exclusion_reasons") or "")
         if row.get("headroom_estimated"):
             estimated.append(str(_("Headroom of the connection point (class default)")))
         if row.get("zone_data_estimated"):
             estimated.append(str(_("Carbon, price or climate of the zone (fallback value)")))
-    if site.area_ha is None:
+    if seen.get("area_ha") is None:
         estimated.append(str(_("Site area (unknown: land counts as just enough)")))
-    if site.pollution_status == PollutionStatus.UNKNOWN:
+    if (seen.get("pollution_status") or PollutionStatus.UNKNOWN) == PollutionStatus.UNKNOWN:
         estimated.append(str(_("Pollution status (unknown)")))
-    if site.flood_zone is None:
+    if seen.get("flood_zone") is None:
         estimated.append(str(_("Flood zone (unknown)")))
     assumptions = [p for p in parameter_table(params) if p["assumption"]]
     return SiteDetail(site=site, size_h100e=size_h100e, row=row, ladder=ladder, breakdown=breakdown, options=options,

@@ -46,6 +46,13 @@ def _figure_dict(fig: go.Figure) -> dict[str, Any]:
     return json.loads(fig.to_json())
 
 
+def _num(value: float, digits: int) -> str:
+    """Return a number formatted for the active language (decimal comma in French)."""
+    from django.utils.formats import number_format
+
+    return number_format(round(value, digits), decimal_pos=digits, use_l10n=True, force_grouping=True)
+
+
 def site_figures(detail, *, labels: dict[str, str]) -> dict[str, dict[str, Any]]:
     """Return the site page's figures as plain dicts: ``map``, ``breakdown``, ``ladder``.
 
@@ -64,8 +71,9 @@ def site_figures(detail, *, labels: dict[str, str]) -> dict[str, dict[str, Any]]
     if detail.options:
         opts = detail.options
         text = [
-            f"{o.voltage_kv:g} kV · {labels['distance']} {o.line_km:.1f} km · {labels['cost']} {o.cost_meur:.1f} M€ · "
-            f"{labels['time']} {o.time_to_power_months:.0f} · {labels['headroom']} {o.headroom_mw:.0f} MW"
+            f"{_num(o.voltage_kv, 0)} kV · {labels['distance']} {_num(o.line_km, 1)} km · "
+            f"{labels['cost']} {_num(o.cost_meur, 1)} M€ · {labels['time']} {_num(o.time_to_power_months, 0)} "
+            f"{labels['months']} · {labels['headroom']} {_num(o.headroom_mw, 0)} MW"
             + (f" ({labels['estimated']})" if o.headroom_estimated else "")
             for o in opts
         ]

@@ -15,6 +15,7 @@ urlpatterns = [
     path("uploads/", include("siting.urls_uploads")),
     path("reports/", include("siting.urls_reports")),
     path("map/", views_dashboard.map_latest, name="siting-map"),
+    path("map/open/", views_dashboard.map_open, name="siting-map-open"),
     path("runs/<uuid:code>/map/", views_dashboard.run_map, name="siting-run-map"),
     path("sites/<int:site_id>/", views_dashboard.site_detail, name="siting-site-detail"),
     path("api/openapi.json", views_dashboard.openapi_json, name="siting-api-openapi"),

@@ -48,6 +48,18 @@ def map_latest(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+def map_open(request: HttpRequest) -> HttpResponse:
+    """Open the ranked map of the run picked in the page's run selector."""
+    _require_any_role(request)
+    try:
+        code = UUID(request.GET.get("run", ""))
+    except ValueError:
+        raise Http404(_("Unknown run.")) from None
+    return redirect("siting-run-map", code)
+
+
+@login_required
+@require_GET
 def run_map(request: HttpRequest, code: UUID) -> HttpResponse:
     """Show a run's ranked map with filters, weight sliders and the ranked table."""
     from grid.models import Boundary
@@ -95,6 +107,7 @@ def run_map(request: HttpRequest, code: UUID) -> HttpResponse:
             "noRows": _("No site matches these filters."), "pageOf": _("Page %(page)s of %(pages)s"),
             "shown": _("%(shown)s sites shown of %(total)s"), "loading": _("Loading…"), "error": _("Could not load data."),
             "reweighted": _("Re-ranked in %(ms)s ms (server)"), "open": _("Open"),
+            "focus": _("Show on the map"),
             "selected": _("%(n)s of 2–10 sites selected"), "select": _("Select for the PDF comparison"),
         },
     }
@@ -159,7 +172,7 @@ def _site_labels() -> dict[str, str]:
         "inadequate": _("Not enough headroom or too far"), "points": _("Points"), "criterion": _("Criterion"),
         "tco": _("Cost per GPU-hour (EUR)"), "ttp": _("Time to power (months)"), "size": _("Cluster size (H100e)"),
         "excluded": _("excluded"), "distance": _("Distance"), "cost": _("Cost"), "time": _("Time"),
-        "headroom": _("Headroom"), "estimated": _("estimated"),
+        "headroom": _("Headroom"), "estimated": _("estimated"), "months": _("months"),
     }
 
 

@@ -8,7 +8,7 @@
   const L = cfg.labels;
   const PAGE_SIZE = 25;
   const state = {
-    size: cfg.size, cols: null, score: null, rank: null, order: "rank", page: 1,
+    size: cfg.size, cols: null, score: null, rank: null, order: "rank", page: 1, loadSeq: 0,
     countries: null, departements: null, substations: null, zones: null, focus: null, reweightSeq: 0,
     selected: new Set(),
   };
@@ -21,8 +21,9 @@
     for (const c of cfg.criteria) w[c.name] = parseFloat(document.getElementById("w-" + c.name).value);
     return w;
   }
+  // Sliders move in steps of 0.01: a run's weight counts as unchanged within half a step.
   function weightsChanged() {
-    return cfg.criteria.some((c) => Math.abs(parseFloat(document.getElementById("w-" + c.name).value) - c.weight) > 1e-9);
+    return cfg.criteria.some((c) => Math.abs(parseFloat(document.getElementById("w-" + c.name).value) - c.weight) > 0.005);
   }
   function filters() {
     const f = new FormData(filtersForm);
@@ -228,7 +229,15 @@
       ];
       cells.forEach((text, k) => {
         const td = document.createElement("td");
-        if (k === 1) {
+        if (k === 0) {
+          const b = document.createElement("button");
+          b.type = "button";
+          b.className = "focus-btn";
+          b.textContent = text;
+          b.title = L.focus;
+          b.setAttribute("aria-label", L.focus + ": " + c.site_name[i]);
+          td.appendChild(b);
+        } else if (k === 1) {
           const a = document.createElement("a");
           a.href = link;
           a.textContent = c.site_name[i];
@@ -257,7 +266,11 @@
     document.getElementById("table-summary").textContent = G.interpolate(L.shown, {
       shown: G.fmt(rows.length, 0), total: G.fmt(c.site_id.filter((_, i) => c.feasible[i]).length, 0),
     });
-    document.querySelectorAll("#ranked-table button.sort").forEach((b) => b.classList.toggle("current", b.dataset.order === state.order));
+    document.querySelectorAll("#ranked-table button.sort").forEach((b) => {
+      const on = b.dataset.order === state.order;
+      b.classList.toggle("current", on);
+      b.closest("th").setAttribute("aria-sort", on ? (b.dataset.order.startsWith("-") ? "descending" : "ascending") : "none");
+    });
     document.getElementById("ranked-table").dataset.order = state.order;
   }
 
@@ -296,7 +309,13 @@
     if (weightsChanged()) {
       const p = new URLSearchParams({ size: state.size });
       for (const [k, v] of Object.entries(weights())) p.set("w_" + k, v);
-      const data = await G.fetchJSON(cfg.urls.reweight + "?" + p.toString());
+      let data;
+      try {
+        data = await G.fetchJSON(cfg.urls.reweight + "?" + p.toString());
+      } catch (err) {
+        if (seq === state.reweightSeq) status.textContent = L.error + " " + err.message;
+        return;
+      }
       if (seq !== state.reweightSeq) return; // a newer slider move superseded this answer
       const at = new Map(data.site_id.map((id, k) => [id, k]));
       score = state.cols.site_id.map((id) => data.score[at.get(id)]);
@@ -313,6 +332,15 @@
   }
 
   async function loadSize(size) {
+    const seq = ++state.loadSeq;
+    let data;
+    try {
+      data = await G.fetchJSON(cfg.urls.mapData + "?size=" + size);
+    } catch (err) {
+      document.getElementById("table-summary").textContent = L.error + " " + err.message;
+      return;
+    }
+    if (seq !== state.loadSeq) return; // the planner picked another size meanwhile
     state.size = size;
     state.focus = null;
     document.querySelectorAll(".size-btn").forEach((b) => {
@@ -323,7 +351,6 @@
     const url = new URL(window.location.href);
     url.searchParams.set("size", size);
     window.history.replaceState(null, "", url);
-    const data = await G.fetchJSON(cfg.urls.mapData + "?size=" + size);
     state.cols = data.columns;
     state.score = state.cols.score;
     state.rank = state.cols.rank;
@@ -332,6 +359,7 @@
   }
 
   function focusSite(i) {
+    if (state.cols.longitude[i] === null || state.cols.latitude[i] === null) return;
     state.focus = i;
     state.focusCenter = { lat: state.cols.latitude[i], lon: state.cols.longitude[i] };
     state.focusZoom = 8;
@@ -383,7 +411,7 @@
       render(false);
     });
     document.querySelector("#ranked-table tbody").addEventListener("click", (ev) => {
-      if (ev.target.closest("a") || ev.target.closest("input")) return;
+      if (ev.target.closest("a") || ev.target.closest("input[type=checkbox]")) return;
       const tr = ev.target.closest("tr[data-index]");
       if (tr) focusSite(Number(tr.dataset.index));
     });

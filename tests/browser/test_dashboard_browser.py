@@ -39,8 +39,9 @@ def browser():
 class Journey:
     """A page that records console errors and every request leaving the test server."""
 
-    def __init__(self, browser, base_url: str) -> None:
+    def __init__(self, browser, base_url: str, name: str) -> None:
         self.base = base_url
+        self.name = name
         self.errors: list[str] = []
         self.outside: list[str] = []
         self.page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="en-GB")
@@ -49,6 +50,8 @@ class Journey:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("request", self._request)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for old in ARTIFACTS.glob(f"{name}-*.png"):
+            old.unlink()
         self.step = 0
 
     def _request(self, request) -> None:
@@ -58,7 +61,7 @@ class Journey:
 
     def shot(self, name: str) -> Path:
         self.step += 1
-        path = ARTIFACTS / f"{self.step:02d}-{name}.png"
+        path = ARTIFACTS / f"{self.name}-{self.step:02d}-{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
@@ -80,7 +83,7 @@ def ranked_50k(live_server):
 
 
 def test_it_walks_a_planner_through_the_dashboard(live_server, ranked_50k, browser):
-    j = Journey(browser, live_server.url)
+    j = Journey(browser, live_server.url, "planner")
     page = j.page
 
     page.goto(f"{live_server.url}/accounts/login/")
@@ -104,6 +107,8 @@ def test_it_walks_a_planner_through_the_dashboard(live_server, ranked_50k, brows
     assert large and large != small
     assert large == ranked_50k[:len(large)]
     assert "size=50000" in page.url
+    j.shot("ranked-map-50000")
+
     for layer in ("#show-excluded", "#layer-departements", "#layer-substations", "#layer-carbon"):
         drawn = int(page.evaluate("document.getElementById('ranked-map').dataset.drawn"))
         page.check(layer)
@@ -118,14 +123,24 @@ def test_it_walks_a_planner_through_the_dashboard(live_server, ranked_50k, brows
     page.keyboard.press("Home")  # cost no longer counts
     page.focus("#w-emissions")
     page.keyboard.press("End")  # emissions count most
-    page.wait_for_function("(document.getElementById('ranked-table').dataset.weights || '').includes('\"emissions\":1')"
-                           " && (document.getElementById('ranked-table').dataset.weights || '').includes('\"tco\":0')")
+    page.wait_for_function("(() => { const w = JSON.parse(document.getElementById('ranked-table').dataset.weights"
+                           " || '{}'); return w.emissions === 1 && w.tco === 0; })()")
     after = j.table_ids()
     assert after != before
     assert "ms" in page.inner_text("#reweight-status")
     j.shot("re-weighted")
 
-    page.locator("#ranked-table tbody tr[data-site-id]").nth(2).locator("td").first.click()
+    # What the table shows is what the export gives, at a filter threshold.
+    page.fill("#f-max-ttp", "40")
+    page.wait_for_function("document.getElementById('export-csv').href.includes('max_time_to_power_months=40')")
+    shown = j.table_ids()
+    csv_text = page.request.get(live_server.url + page.get_attribute("#export-csv", "href")).text()
+    exported = [line.split(",")[2] for line in csv_text.splitlines()[1:]]
+    total = int("".join(ch for ch in page.inner_text("#table-summary").split(" ")[0] if ch.isdigit()))
+    assert exported[:len(shown)] == shown and len(exported) == total
+    j.shot("filtered")
+
+    page.locator("#ranked-table tbody tr[data-site-id]").nth(2).locator("td").nth(3).click()
     page.wait_for_selector("#ranked-table tbody tr.focused")
     j.shot("row-focused")
 
@@ -149,11 +164,11 @@ def test_it_walks_a_planner_through_the_dashboard(live_server, ranked_50k, brows
 
     assert j.errors == []
     assert j.outside == []
-    assert len(list(ARTIFACTS.glob("*.png"))) >= 8
+    assert len(list(ARTIFACTS.glob("planner-*.png"))) == j.step >= 10
 
 
 def test_it_lets_an_official_pick_sites_for_a_pdf_comparison(live_server, ranked_50k, browser):
-    j = Journey(browser, live_server.url)
+    j = Journey(browser, live_server.url, "official")
     page = j.page
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("#id_username", "olivier")

@@ -95,13 +95,15 @@ class RankedSitesApiTests:
         high = _json(client.get(base + "&min_score=60"))["sites"]
         assert all(s["score"] >= 60 for s in high) and len(high) == sum(s["score"] >= 60 for s in every)
         fast = _json(client.get(base + "&max_time_to_power_months=40"))["sites"]
-        assert all(s["time_to_power_months"] <= 40 for s in fast)
-        dry = _json(client.get(base + "&hide_flood_zone=1"))["sites"]
-        flooded = set(Site.objects.filter(flood_zone=True).values_list("id", flat=True))
-        assert flooded and not flooded & {s["site_id"] for s in dry}
-        clean = _json(client.get(base + "&hide_polluted=1"))["sites"]
-        polluted = set(Site.objects.filter(pollution_status="confirmed").values_list("id", flat=True))
-        assert not polluted & {s["site_id"] for s in clean}
+        assert 0 < len(fast) < len(every) and all(s["time_to_power_months"] <= 40 for s in fast)
+        assert len(fast) == sum(s["time_to_power_months"] <= 40 for s in every)
+        ids = {s["site_id"] for s in every}
+        dry = {s["site_id"] for s in _json(client.get(base + "&hide_flood_zone=1"))["sites"]}
+        flooded = set(Site.objects.filter(flood_zone=True).values_list("id", flat=True)) & ids
+        assert flooded and dry == ids - flooded
+        clean = {s["site_id"] for s in _json(client.get(base + "&hide_polluted=1"))["sites"]}
+        polluted = set(Site.objects.filter(pollution_status="confirmed").values_list("id", flat=True)) & ids
+        assert polluted and clean == ids - polluted
 
     def test_it_includes_excluded_sites_only_when_asked(self, client, run):
         _login(client)
@@ -160,6 +162,38 @@ class RankedSitesApiTests:
         queued = ScoringRun.objects.create(scenario_name="q", params={}, status=ScoringRun.Status.QUEUED)
         resp = client.get(f"/api/runs/{queued.code}/sites/?size=1000")
         assert resp.status_code == 400 and "queued" in resp.json()["error"]
+
+
+    def test_it_drops_withdrawn_sites(self, client, run):
+        _login(client)
+        base = f"/api/runs/{run.code}/sites/?size=1000&page_size=1000"
+        first = _json(client.get(base))["sites"][0]["site_id"]
+        Site.objects.filter(id=first).update(withdrawn=True)
+        try:
+            dashboard.caches_clear()
+            assert first not in {s["site_id"] for s in _json(client.get(base))["sites"]}
+            cols = _json(client.get(f"/api/runs/{run.code}/map-data/?size=1000"))["columns"]
+            assert first not in cols["site_id"]
+        finally:
+            Site.objects.filter(id=first).update(withdrawn=False)
+            dashboard.caches_clear()
+
+    def test_it_shows_a_single_size_run_where_no_site_is_feasible(self, client, run):
+        from siting import runs
+
+        params = ScenarioParams(sizes=(1000,), max_time_to_power_months=1.0)
+        strict = runs.scoring_run_start(params=params.to_dict(), draws=5, name="strict", dispatch=False)
+        strict = runs.scoring_run_execute_inline(run_id=strict.id)
+        assert strict.status == ScoringRun.Status.SUCCEEDED
+        _login(client)
+        assert _json(client.get(f"/api/runs/{strict.code}/sites/?size=1000"))["total"] == 0
+        cols = _json(client.get(f"/api/runs/{strict.code}/map-data/"))["columns"]
+        assert len(cols["site_id"]) == 150 and not any(cols["feasible"])
+        assert client.get(f"/runs/{strict.code}/map/").status_code == 200
+        slow = cols["site_id"][cols["exclusion_reasons"].index(next(r for r in cols["exclusion_reasons"] if "time_to_power" in r))]
+        resp = client.get(f"/sites/{slow}/?run={strict.code}")
+        assert resp.status_code == 200 and str(dashboard.EXCLUSION_LABELS["time_to_power_too_long"]) in resp.content.decode()
+        strict.delete()
 
 
 class ReweightTests:
