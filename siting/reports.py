@@ -329,7 +329,9 @@ def _site_facts(site: Site) -> dict[str, Any]:
         "former_use": FormerUse(site.former_use).label if site.former_use in FormerUse.values else site.former_use,
         "area": fmt_number(site.area_ha, 1), "existing": existing,
         "pollution": PollutionStatus(site.pollution_status).label if site.pollution_status in PollutionStatus.values else site.pollution_status,
-        "source": f"{site.get_source_display()} ({site.source_vintage})",
+        # A vintage often names its dataset already ("powerplantmatching v0.6.1 (…)").
+        "source": site.source_vintage if site.source_vintage.lower().startswith(site.source) else
+        f"{site.get_source_display()} ({site.source_vintage})",
         "withdrawn": site.withdrawn,
     }
 
