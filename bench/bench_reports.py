@@ -3,7 +3,7 @@
     python -m bench --only reports [--size 10000] [--sites 10] [--repeat 3] [--lang en]
 
 Uses the latest succeeded run of the loaded database when it has the size; otherwise scores
-a generated world (tests/integration/world.py) first. Everything the bench writes happens
+the loaded sites first, or a generated world (tests/integration/world.py) when none is loaded. Everything the bench writes happens
 in one transaction that is rolled back, so the database is left as it was. Prints the cold
 time (first document of the process: fonts, imports), the warm time (best of ``--repeat``),
 pages per second, and the time to serve the same request from the cache. Asserts nothing.
@@ -28,14 +28,17 @@ def _run_for(size_h100e: int):
     return ScoringRun.objects.filter(status=ScoringRun.Status.SUCCEEDED, id__in=sized).order_by("-finished_at").first()
 
 
-def _generated_run(size_h100e: int):
+def _scored_run(size_h100e: int):
+    """Score a run with ``size_h100e``: of the loaded sites, or of a generated world when none is loaded."""
     from siting import runs
+    from siting.models import Site
     from siting.scoring.params import presets
     from tests.integration.world import world_create
 
-    world_create(n_sites=2000, n_points=1500, seed=1)
+    if not Site.objects.exists():
+        world_create(n_sites=2000, n_points=1500, seed=1)
     params = dataclasses.replace(presets()["default"], sizes=tuple(sorted({1000, size_h100e, 100_000})))
-    run = runs.scoring_run_start(params=params.to_dict(), draws=100, name="bench reports (generated)", dispatch=False)
+    run = runs.scoring_run_start(params=params.to_dict(), draws=100, name="bench reports", dispatch=False)
     return runs.scoring_run_execute_inline(run_id=run.id)
 
 
@@ -61,9 +64,9 @@ def main(argv: list[str] | None = None) -> None:
             run = _run_for(args.size)
             label = "loaded dataset"
             if run is None:
-                print(f"no succeeded run with {args.size:,} H100e in the database; scoring a generated world")
-                run = _generated_run(args.size)
-                label = "generated world"
+                label = "loaded dataset" if Site.objects.exists() else "generated world"
+                print(f"no succeeded run with {args.size:,} H100e in the database; scoring the {label} first")
+                run = _scored_run(args.size)
             candidates = comparisons.comparison_candidates(run=run, size_h100e=args.size, limit=args.sites)
             ids = [int(i) for i in candidates["site_id"]]
             print(f"{label}: run {run.id} ({run.scenario_name}, {run.n_sites:,} sites, {run.draws} draws), "

@@ -46,6 +46,8 @@ TEMPLATE_NAME = "reports/comparison.html"
 MIN_SITES = 2
 MAX_SITES = 10
 LANGUAGES = ("en", "fr")
+SHORT_NAME_CHARS = 60
+"""Site names longer than this are cut in the tables after the cover and the site list (which print them whole)."""
 INSET_HALF_SPAN_DEG = 0.3
 """Half-width of a site's close-up map (≈ 25 km at 45° N), widened to show its chosen connection. [degrees]"""
 INSET_WIDTH = 200.0
@@ -205,9 +207,12 @@ def css_bar(marks: list[tuple[str, float, float]], background: str) -> str:
     return f"background-image: linear-gradient(to right, {stops})"
 
 
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
 def _site_label(number: int, name: str, width: int = 22) -> str:
-    short = name if len(name) <= width else name[: width - 1].rstrip() + "…"
-    return f"{number} · {short}"
+    return f"{number} · {_shorten(name, width)}"
 
 
 # --- reading the run ---------------------------------------------------------------------------
@@ -525,7 +530,8 @@ def comparison_context(
     sites = []
     for number, site_id in enumerate(order, start=1):
         facts = _site_facts(site_objs[site_id])
-        facts.update(number=number, color=SITE_COLORS[(number - 1) % len(SITE_COLORS)], label=_site_label(number, facts["name"]))
+        facts.update(number=number, color=SITE_COLORS[(number - 1) % len(SITE_COLORS)], label=_site_label(number, facts["name"]),
+                     short=_shorten(facts["name"], SHORT_NAME_CHARS))
         facts["in_run"] = site_id in at_size.index
         sites.append(facts)
 

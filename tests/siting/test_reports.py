@@ -113,6 +113,8 @@ class ComparisonDocumentTests:
     def test_it_shows_every_site_and_summary_number_exactly_as_stored(self, language):
         run = _scored_run()
         site_ids = _shortlist(run)
+        long_name = "Ancienne aciérie de la vallée — friche n° 8419309, Provence-Alpes-Côte d'Azur, lot 13055 est"
+        Site.objects.filter(id=site_ids[0]).update(name=long_name)
         rendered = reports.comparison_pdf(run=run, size_h100e=SIZE, site_ids=site_ids, language=language, author="Olga Official")
         assert rendered.pdf.startswith(b"%PDF")
         pages, text = _text(rendered.pdf)
@@ -121,6 +123,10 @@ class ComparisonDocumentTests:
         table = scoring_service.run_table(run)
         at = table[table["size_h100e"] == SIZE].set_index("site_id")
         names = dict(Site.objects.filter(id__in=site_ids).values_list("id", "name"))
+        for name in names.values():
+            assert name in re.sub(r"[ \n]+", " ", pages[0]), name  # whole on the cover
+        # Tables after the cover cut names beyond 60 characters.
+        names = {i: n if len(n) <= 60 else n[:59].rstrip() + "…" for i, n in names.items()}
         # The summary table lists the sites by rank (feasible first), numbered from 1.
         order = sorted(site_ids, key=lambda i: (not at.at[i, "feasible"], at.at[i, "rank"] if at.at[i, "feasible"] else 0, i))
         for number, site_id in enumerate(order, start=1):
