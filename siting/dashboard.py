@@ -137,6 +137,13 @@ def site_attributes() -> pd.DataFrame:
     return frame
 
 
+def site_attributes_forget() -> None:
+    """Make the next read reload site attributes (after an import or a withdrawal here;
+    other processes see the change within ``SITE_ATTRIBUTE_TTL_S``)."""
+    with _lock:
+        _site_cache.update(at=-math.inf, frame=None)
+
+
 def caches_clear() -> None:
     """Forget cached runs and site attributes (tests; after data changes)."""
     with _lock:

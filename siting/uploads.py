@@ -292,6 +292,7 @@ def sites_import(
             SiteUpload.objects.filter(id=upload.id).update(
                 sites_created=result.created, sites_updated=result.updated, sites_skipped=result.skipped
             )
+            transaction.on_commit(_sites_changed)
     except IntegrityError as exc:
         log.warning("upload %s: conflicting write: %s", file_name, exc)
         raise UploadRejected(_("Another import wrote the same sites meanwhile: nothing was saved; try again.")) from exc
@@ -377,6 +378,7 @@ def site_upload_confirm(*, upload: SiteUpload, only_valid: bool = False) -> Site
                          source_name=locked.source_name, on_duplicate=locked.on_duplicate)
             _refuse_unless_importable(plan, only_valid)
             created, updated, skipped = _write(plan, locked)
+            transaction.on_commit(_sites_changed)
             SiteUpload.objects.filter(id=locked.id).update(
                 status=SiteUpload.Status.IMPORTED, imported_at=timezone.now(), only_valid=only_valid, staged_sites=None,
                 sites_created=created, sites_updated=updated, sites_skipped=skipped, rows_valid=len(plan.sites),
@@ -411,8 +413,16 @@ def site_upload_withdraw(*, upload: SiteUpload, user) -> int | None:
     if claimed != 1:
         return None
     n = Site.objects.filter(upload_id=upload.id, withdrawn=False).update(withdrawn=True)
+    transaction.on_commit(_sites_changed)
     upload.refresh_from_db()
     return n
+
+
+def _sites_changed() -> None:
+    """Tell this process's dashboard caches that sites changed (others see it within seconds)."""
+    from . import dashboard
+
+    dashboard.site_attributes_forget()
 
 
 def errors_csv(errors: list[RowError] | list[dict[str, Any]], *, total: int | None = None) -> str:

@@ -170,12 +170,29 @@ class RankedSitesApiTests:
         first = _json(client.get(base))["sites"][0]["site_id"]
         Site.objects.filter(id=first).update(withdrawn=True)
         try:
-            dashboard.caches_clear()
+            dashboard.site_attributes_forget()
             assert first not in {s["site_id"] for s in _json(client.get(base))["sites"]}
             cols = _json(client.get(f"/api/runs/{run.code}/map-data/?size=1000"))["columns"]
             assert first not in cols["site_id"]
         finally:
             Site.objects.filter(id=first).update(withdrawn=False)
+            dashboard.caches_clear()
+
+    def test_it_drops_the_sites_of_a_withdrawn_upload_at_once(self, client, run, django_capture_on_commit_callbacks):
+        from siting.models import SiteUpload
+        from siting.uploads import site_upload_withdraw
+
+        user = _login(client, "analyst")
+        base = f"/api/runs/{run.code}/sites/?size=1000&page_size=1000"
+        listed = [s["site_id"] for s in _json(client.get(base))["sites"]][:3]  # warms the caches
+        upload = SiteUpload.objects.create(file_name="survey.geojson", sha256="0" * 64, source_name="survey")
+        Site.objects.filter(id__in=listed).update(upload=upload)
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                assert site_upload_withdraw(upload=upload, user=user) == 3
+            assert not set(listed) & {s["site_id"] for s in _json(client.get(base))["sites"]}
+        finally:
+            Site.objects.filter(id__in=listed).update(upload=None, withdrawn=False)
             dashboard.caches_clear()
 
     def test_it_shows_a_single_size_run_where_no_site_is_feasible(self, client, run):
