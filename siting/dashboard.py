@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import frames
 from .models import FormerUse, PollutionStatus, RunResult, ScoringRun, Site
-from .scoring import reference
+from .scoring import reference, site_ladder
 from .scoring.criteria import CRITERIA, CRITERION_NAMES
 
 EXCLUSION_LABELS = {
@@ -48,6 +48,9 @@ SITE_ATTRIBUTE_TTL_S = 30.0
 
 RUN_CACHE_SIZE = 4
 """Finished runs kept unpacked in memory (each ≈ 60 MB for the full dataset × 7 sizes)."""
+
+LADDER_COLUMNS = ("site_id", "size_h100e", "feasible", "tco_eur_per_gpu_hour", "capex_total_meur", "time_to_power_months")
+"""What ``siting.scoring.site_ladder`` reads to find each site's largest feasible size."""
 
 MAP_COLUMNS = (
     "site_id", "site_name", "country", "departement_code", "region_code", "former_use", "pollution_status", "flood_zone",
@@ -99,25 +102,16 @@ def run_tables(run: ScoringRun) -> dict[int, pd.DataFrame]:
         for size, blob in RunResult.objects.filter(run=run).order_by("size_h100e").values_list("size_h100e", "table")
     }
     if tables:
-        ladder = _largest_sizes(tables)
+        columns = list(LADDER_COLUMNS)
+        ladder = site_ladder(pd.concat([t[columns] for t in tables.values()], ignore_index=True))
+        largest = ladder.set_index("site_id")["largest_size_h100e"].astype(float)
         for table in tables.values():
-            table["largest_size_h100e"] = ladder.reindex(table["site_id"].to_numpy()).to_numpy()
+            table["largest_size_h100e"] = largest.reindex(table["site_id"].to_numpy()).to_numpy()
     with _lock:
         _run_cache[key] = tables
         while len(_run_cache) > RUN_CACHE_SIZE:
             _run_cache.popitem(last=False)
     return tables
-
-
-def _largest_sizes(tables: dict[int, pd.DataFrame]) -> pd.Series:
-    """Return site_id → the largest size of the run at which the site is feasible (NaN: none)."""
-    best: pd.Series | None = None
-    for size in sorted(tables):
-        t = tables[size]
-        s = pd.Series(np.where(t["feasible"].to_numpy(dtype=bool), float(size), np.nan), index=t["site_id"].to_numpy())
-        # Ascending sizes: a feasible larger size overrides, an infeasible one keeps the last.
-        best = s if best is None else s.combine_first(best)
-    return best if best is not None else pd.Series(dtype=float)
 
 
 def site_attributes() -> pd.DataFrame:
