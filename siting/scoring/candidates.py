@@ -20,6 +20,12 @@ def chord_to_km(chord: np.ndarray) -> np.ndarray:
     return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
 
 
+def eligible_points(point_kv: np.ndarray, class_kv: np.ndarray, c: int) -> np.ndarray:
+    """Return the indices of the points that can connect at voltage class ``c``: those whose
+    voltage reaches the class; the lowest class (a feeder from an HV/MV substation) takes all."""
+    return np.flatnonzero(point_kv >= class_kv[c]) if c > 0 else np.arange(len(point_kv))
+
+
 def nearest_by_class(
     site_lon: np.ndarray, site_lat: np.ndarray, point_lon: np.ndarray, point_lat: np.ndarray,
     point_kv: np.ndarray, class_kv: np.ndarray, k: int,
@@ -45,7 +51,7 @@ def nearest_by_class(
     points = unit_vectors(point_lon, point_lat)
     cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
     for c in range(n_classes):
-        eligible = np.flatnonzero(point_kv >= class_kv[c]) if c > 0 else np.arange(len(point_kv))
+        eligible = eligible_points(point_kv, class_kv, c)
         key = eligible.tobytes()
         if key not in cache:
             if eligible.size == 0:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .candidates import chord_to_km, unit_vectors
+from .candidates import chord_to_km, eligible_points, unit_vectors
+from .reference import substation_cost_meur
 from .params import ScenarioParams
 
 
@@ -51,15 +52,6 @@ def voltage_class_index(params: ScenarioParams, facility_load_mw: float) -> int:
     return -1
 
 
-def substation_cost_meur(params: ScenarioParams, cls: int, facility_load_mw: float) -> float:
-    """Return the substation cost [M€] at class ``cls`` (NREL LandBOSSE formula + bay cost)."""
-    kv = params.voltage_classes_kv[cls]
-    usd = (params.substation_usd_per_kv_plus_mw * (kv + facility_load_mw)
-           + params.substation_usd_per_mw_pow * facility_load_mw ** params.substation_mw_exponent
-           + params.substation_usd_fixed)
-    return usd * params.eur_per_usd / 1e6 + params.bay_cost_meur[cls]
-
-
 def connection_options(
     params: ScenarioParams, longitude: float, latitude: float, facility_load_mw: float, grid: pd.DataFrame,
 ) -> list[ConnectionOption]:
@@ -87,10 +79,14 @@ def connection_options(
     site = unit_vectors(np.array([longitude]), np.array([latitude]))[0]
     points = unit_vectors(grid["longitude"].to_numpy(dtype=float), grid["latitude"].to_numpy(dtype=float))
     all_km = chord_to_km(np.linalg.norm(points - site, axis=1))
-    eligible = np.flatnonzero(point_kv >= class_kv[cls]) if cls > 0 else np.arange(len(point_kv))
+    eligible = eligible_points(point_kv, class_kv, cls)
     nearest = eligible[np.argsort(all_km[eligible], kind="stable")[: params.k_nearest]]
     point_class = np.clip(np.searchsorted(class_kv, point_kv, side="right") - 1, 0, len(class_kv) - 1)
-    sub_meur = substation_cost_meur(params, cls, facility_load_mw)
+    sub_meur = substation_cost_meur(
+        params.voltage_classes_kv[cls], facility_load_mw, params.substation_usd_per_kv_plus_mw,
+        params.substation_usd_per_mw_pow, params.substation_mw_exponent, params.substation_usd_fixed,
+        params.eur_per_usd, params.bay_cost_meur[cls],
+    )
     options = []
     for q in nearest:
         d = all_km[q]

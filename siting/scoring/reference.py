@@ -17,6 +17,14 @@ from .layout import (
 HOURS_PER_YEAR = 8760.0
 
 
+def substation_cost_meur(kv, facility_mw, usd_per_kv_plus_mw, usd_per_mw_pow, mw_exponent, usd_fixed, eur_per_usd,
+                         bay_meur):
+    """Return the substation and bay cost [M€] at ``kv`` for a ``facility_mw`` load (NREL
+    LandBOSSE SubstationCost in USD, converted, plus the class's bay cost; MODEL.md §2)."""
+    usd = usd_per_kv_plus_mw * (kv + facility_mw) + usd_per_mw_pow * facility_mw ** mw_exponent + usd_fixed
+    return usd * eur_per_usd / 1e6 + bay_meur
+
+
 def evaluate_size(
     sp, class_kv, class_rating_mw, line_cost_meur_per_km, bay_cost_meur, ttp_base_months,
     pue, own_cap_mw, area_ha, price_eur_per_mwh, carbon_g_per_kwh, capex_factor, ttp_factor,
@@ -49,7 +57,8 @@ def evaluate_size(
     d = dist[rows, first]
     length = d * sp[P_ROUTING]
     kv = class_kv[c]
-    sub_meur = (sp[P_SUB_A] * (kv + p_fac) + sp[P_SUB_B] * p_fac ** sp[P_SUB_EXP] + sp[P_SUB_FIXED]) * sp[P_EUR_PER_USD] / 1e6 + bay_cost_meur[c]
+    sub_meur = substation_cost_meur(kv, p_fac, sp[P_SUB_A], sp[P_SUB_B], sp[P_SUB_EXP], sp[P_SUB_FIXED],
+                                    sp[P_EUR_PER_USD], bay_cost_meur[c])
     line_cost = length * line_cost_meur_per_km[c]
     new_cost = np.where(any_ok, line_cost + sub_meur, np.inf)
     own_cost = np.where(own_ok, sp[P_OWN_REFURB], np.inf)
