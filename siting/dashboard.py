@@ -148,6 +148,13 @@ def caches_clear() -> None:
         _site_cache.update(at=-math.inf, frame=None)
 
 
+def run_assumptions(run: ScoringRun) -> list[dict[str, Any]]:
+    """Return the run's parameters that are labelled assumptions, with value, unit and source."""
+    from .scoring.params import ScenarioParams, parameter_table
+
+    return [p for p in parameter_table(ScenarioParams.from_dict(run.params)) if p["assumption"]]
+
+
 def latest_run() -> ScoringRun | None:
     """Return the most recent succeeded run, if any."""
     return ScoringRun.objects.filter(status=ScoringRun.Status.SUCCEEDED).order_by("-finished_at").first()
@@ -564,7 +571,7 @@ class SiteDetail:
 def site_detail(run: ScoringRun, site: Site, size_h100e: int) -> SiteDetail:
     """Return the site page's content for ``site`` in ``run`` at ``size_h100e``."""
     from .scoring.explain import connection_options
-    from .scoring.params import ScenarioParams, parameter_table
+    from .scoring.params import ScenarioParams
 
     tables = run_tables(run)
     if size_h100e not in tables:
@@ -612,7 +619,7 @@ def site_detail(run: ScoringRun, site: Site, size_h100e: int) -> SiteDetail:
         estimated.append(str(_("Pollution status (unknown)")))
     if seen.get("flood_zone") is None:
         estimated.append(str(_("Flood zone (unknown)")))
-    assumptions = [p for p in parameter_table(params) if p["assumption"]]
     return SiteDetail(site=site, size_h100e=size_h100e, row=row, ladder=ladder, breakdown=breakdown, options=options,
-                      chosen_point_id=chosen, reasons=reasons, estimated_inputs=estimated, assumptions=assumptions,
+                      chosen_point_id=chosen, reasons=reasons, estimated_inputs=estimated,
+                      assumptions=run_assumptions(run),
                       n_ranked=n_ranked)

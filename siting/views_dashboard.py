@@ -124,16 +124,10 @@ def run_map(request: HttpRequest, code: UUID) -> HttpResponse:
         "former_uses": FormerUse.choices,
         "criteria": config["criteria"],
         "runs": ScoringRun.objects.filter(status=ScoringRun.Status.SUCCEEDED).order_by("-finished_at")[:20],
-        "assumptions": _assumptions(run),
+        "assumptions": dashboard.run_assumptions(run),
         "compare_url": compare_url,
     }
     return render(request, "siting/ranked_map.html", context)
-
-
-def _assumptions(run: ScoringRun) -> list[dict]:
-    from .scoring.params import ScenarioParams, parameter_table
-
-    return [p for p in parameter_table(ScenarioParams.from_dict(run.params)) if p["assumption"]]
 
 
 @login_required
