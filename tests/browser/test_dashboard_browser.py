@@ -4,70 +4,14 @@ of each step is saved in ``var/test-artifacts/browser/``."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 from django.contrib.auth.models import Group, User
 
 from siting import dashboard
+from tests.browser.conftest import ARTIFACTS, Journey
 from tests.integration.world import scored_world_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = os.environ.get("GIGASITE_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "browser"
-
-
-@pytest.fixture
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - requirements install it
-        sync_playwright = None
-    if sync_playwright is None or not shutil.which(CHROMIUM):
-        if os.environ.get("GIGASITE_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"headless Chromium is required here: {CHROMIUM} or playwright missing")
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield browser
-        browser.close()
-
-
-class Journey:
-    """A page that records console errors and every request leaving the test server."""
-
-    def __init__(self, browser, base_url: str, name: str) -> None:
-        self.base = base_url
-        self.name = name
-        self.errors: list[str] = []
-        self.outside: list[str] = []
-        self.page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="en-GB")
-        self.page.set_default_timeout(60_000)
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("request", self._request)
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        for old in ARTIFACTS.glob(f"{name}-*.png"):
-            old.unlink()
-        self.step = 0
-
-    def _request(self, request) -> None:
-        url = request.url
-        if not (url.startswith(self.base) or url.startswith(("data:", "blob:"))):
-            self.outside.append(url)
-
-    def shot(self, name: str) -> Path:
-        self.step += 1
-        path = ARTIFACTS / f"{self.name}-{self.step:02d}-{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        return path
-
-    def table_ids(self) -> list[str]:
-        return self.page.eval_on_selector_all("#ranked-table tbody tr[data-site-id]", "rows => rows.map(r => r.dataset.siteId)")
-
 
 @pytest.fixture
 def ranked_50k(live_server):
@@ -86,11 +30,7 @@ def test_it_walks_a_planner_through_the_dashboard(live_server, ranked_50k, brows
     j = Journey(browser, live_server.url, "planner")
     page = j.page
 
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", "pia")
-    page.fill("#id_password", "a-long-test-password")
-    page.click("main form button[type=submit]")
-    page.wait_for_load_state()
+    j.log_in("pia", "a-long-test-password")
     j.shot("logged-in")
 
     page.goto(f"{live_server.url}/map/")
@@ -170,11 +110,7 @@ def test_it_walks_a_planner_through_the_dashboard(live_server, ranked_50k, brows
 def test_it_lets_an_official_pick_sites_for_a_pdf_comparison(live_server, ranked_50k, browser):
     j = Journey(browser, live_server.url, "official")
     page = j.page
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", "olivier")
-    page.fill("#id_password", "another-test-password")
-    page.click("main form button[type=submit]")
-    page.wait_for_load_state()
+    j.log_in("olivier", "another-test-password")
     page.goto(f"{live_server.url}/map/?size=50000")
     page.wait_for_function("document.getElementById('ranked-map').dataset.drawn >= '1'")
     assert page.is_disabled("#compare-button")

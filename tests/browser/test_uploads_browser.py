@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from grid.models import Boundary
-from tests.browser.test_dashboard_browser import Journey, browser  # noqa: F401  (fixture)
+from tests.browser.conftest import Journey
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,11 +31,7 @@ def analyst(live_server):
 def test_it_previews_an_upload_on_a_map_then_imports_it(live_server, analyst, browser):
     j = Journey(browser, live_server.url, "analyst")
     page = j.page
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", "ana")
-    page.fill("#id_password", "an-analyst-password")
-    page.click("main form button[type=submit]")
-    page.wait_for_load_state()
+    j.log_in("ana", "an-analyst-password")
     page.goto(f"{live_server.url}/uploads/")
     page.set_input_files("input[type=file]", str(SAMPLE))
     page.fill("#id_source_name", "Browser test survey")
