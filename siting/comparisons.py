@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import frames, reports
+from . import frames, reports, runs
 from .models import ComparisonReport, RunResult, ScoringRun, Site
 from .reports import ComparisonError
 
@@ -106,10 +106,7 @@ def comparison_dispatch(*, report_id: int) -> bool:
     """Publish the render task of a queued document; return False if the broker refused."""
     from .tasks import comparison_execute_task
 
-    try:
-        comparison_execute_task.apply_async((report_id,), retry=False)
-    except Exception as exc:  # kombu raises OperationalError subclasses, redis its own
-        log.warning("Comparison %s: broker unreachable at dispatch: %s", report_id, exc)
+    if not runs.task_publish(comparison_execute_task, report_id, what=f"Comparison {report_id}"):
         return False
     ComparisonReport.objects.filter(id=report_id, dispatched_at__isnull=True).update(dispatched_at=timezone.now())
     return True

@@ -87,14 +87,25 @@ def scoring_run_start(
     return run
 
 
+def task_publish(task, *args: Any, what: str) -> bool:
+    """Send ``task(*args)`` to the broker once; log and return False if the broker refused.
+
+    Callers decide what a refusal means (a run waits for the sweep, a chunk is re-published
+    by it); nothing is retried here, so a request never hangs on a dead broker.
+    """
+    try:
+        task.apply_async(args, retry=False)
+    except Exception as exc:  # kombu raises OperationalError subclasses, redis its own
+        log.warning("%s not published (broker unreachable): %s", what, exc)
+        return False
+    return True
+
+
 def scoring_run_dispatch(*, run_id: int) -> bool:
     """Publish the start message of a queued run; return False if the broker refused."""
     from .tasks import scoring_run_execute_task
 
-    try:
-        scoring_run_execute_task.apply_async((run_id,), retry=False)
-    except Exception as exc:  # kombu raises OperationalError subclasses, redis its own
-        log.warning("Run %s: broker unreachable at dispatch: %s", run_id, exc)
+    if not task_publish(scoring_run_execute_task, run_id, what=f"Run {run_id}"):
         ScoringRun.objects.filter(id=run_id, status=ScoringRun.Status.QUEUED).update(
             stage="waiting for the job queue (broker unreachable); starts when it is back"
         )
@@ -191,11 +202,8 @@ def _publish_chunks(chunk_ids: list[int]) -> None:
     from .tasks import scoring_chunk_execute_task
 
     for chunk_id in chunk_ids:
-        try:
-            scoring_chunk_execute_task.apply_async((chunk_id,), retry=False)
-        except Exception as exc:
-            # The sweep re-publishes pending chunks of running runs; nothing is lost.
-            log.warning("Chunk %s not published: %s", chunk_id, exc)
+        # A chunk not published stays pending; the sweep re-publishes it, nothing is lost.
+        task_publish(scoring_chunk_execute_task, chunk_id, what=f"Chunk {chunk_id}")
 
 
 class _Heartbeat:
@@ -382,19 +390,13 @@ def scoring_runs_sweep(*, stale_after_s: float | None = None) -> dict[str, int]:
             status=RunChunk.Status.PENDING, error=f"worker {chunk.worker} lost; retried"
         ):
             counts["chunks_requeued"] += 1
-            try:
-                scoring_chunk_execute_task.apply_async((chunk.id,), retry=False)
-            except Exception as exc:
-                log.warning("Chunk %s not re-published: %s", chunk.id, exc)
+            task_publish(scoring_chunk_execute_task, chunk.id, what=f"Chunk {chunk.id}")
 
     # Pending chunks whose message may have been lost (broker restarted, publish failed).
     for chunk in RunChunk.objects.filter(
         status=RunChunk.Status.PENDING, run__status=ScoringRun.Status.RUNNING, run__heartbeat_at__lt=stale
     ):
-        try:
-            scoring_chunk_execute_task.apply_async((chunk.id,), retry=False)
-        except Exception as exc:
-            log.warning("Chunk %s not re-published: %s", chunk.id, exc)
+        task_publish(scoring_chunk_execute_task, chunk.id, what=f"Chunk {chunk.id}")
 
     for run in ScoringRun.objects.filter(status=ScoringRun.Status.RUNNING, n_chunks=0, heartbeat_at__lt=stale):
         if run.attempts >= MAX_ATTEMPTS:
