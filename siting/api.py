@@ -126,7 +126,7 @@ def run_sites(request: HttpRequest, code: UUID) -> HttpResponse:
     query = request.GET.copy()
     if fmt == "json":
         query.setdefault("page_size", "100")
-        page_size = dashboard._float_param(query, "page_size")
+        page_size = dashboard.float_param(query, "page_size")
         if page_size is None or page_size != int(page_size) or not 1 <= page_size <= MAX_PAGE_SIZE:
             raise dashboard.DashboardError(
                 f"page_size: a whole number from 1 to {MAX_PAGE_SIZE} (use format=csv or geojson for all rows)")

@@ -207,7 +207,8 @@ def _size_frame_build(run: ScoringRun, size_h100e: int, attrs: pd.DataFrame) -> 
 # --- filters, weights, ordering --------------------------------------------------------------
 
 
-def _float_param(query, name: str) -> float | None:
+def float_param(query, name: str) -> float | None:
+    """Return request parameter ``name`` as a finite float (a decimal comma is accepted), or None if empty."""
     raw = (query.get(name) or "").strip().replace(",", ".")
     if raw == "":
         return None
@@ -258,10 +259,10 @@ class SiteFilters:
         unknown = [u for u in uses if u not in FormerUse.values]
         if unknown:
             raise DashboardError(f"former_use: unknown value(s) {', '.join(unknown)}")
-        min_score = _float_param(query, "min_score")
+        min_score = float_param(query, "min_score")
         if min_score is not None and not 0 <= min_score <= 100:
             raise DashboardError("min_score: between 0 and 100")
-        max_ttp = _float_param(query, "max_time_to_power_months")
+        max_ttp = float_param(query, "max_time_to_power_months")
         if max_ttp is not None and max_ttp <= 0:
             raise DashboardError("max_time_to_power_months: must be positive")
         return cls(
@@ -312,7 +313,7 @@ def weights_from_query(query, defaults: dict[str, float]) -> dict[str, float] | 
 
     Missing criteria keep their default weight; weights are normalised by the scoring.
     """
-    given = {name: _float_param(query, f"w_{name}") for name in CRITERION_NAMES}
+    given = {name: float_param(query, f"w_{name}") for name in CRITERION_NAMES}
     if all(v is None for v in given.values()):
         return None
     weights = {name: (defaults.get(name, 0.0) if v is None else v) for name, v in given.items()}
@@ -409,8 +410,8 @@ def ranked_view(run: ScoringRun, query) -> RankedView:
     score, rank = reweight_scores(frame, weights) if weights is not None else (None, None)
     filters = SiteFilters.from_query(query)
     order = (query.get("order") or "rank").strip()
-    page_size = int(_float_param(query, "page_size") or 0)
-    page = int(_float_param(query, "page") or 1)
+    page_size = int(float_param(query, "page_size") or 0)
+    page = int(float_param(query, "page") or 1)
     if page_size < 0 or page_size > 100_000 or page < 1:
         raise DashboardError("page/page_size: page ≥ 1 and 0 ≤ page_size ≤ 100000")
     # Filter and sort row numbers; copy only the rows of the page.
