@@ -36,7 +36,9 @@ class Journey:
         self.name = name
         self.errors: list[str] = []
         self.outside: list[str] = []
-        self.page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="en-GB")
+        # Tall enough for a whole page: full-page screenshots resize the viewport, which makes
+        # plotly redraw its responsive maps and once left a screenshot waiting for a frame.
+        self.page = browser.new_page(viewport={"width": 1400, "height": 2100}, locale="en-GB")
         self.page.set_default_timeout(60_000)
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
@@ -54,7 +56,7 @@ class Journey:
     def shot(self, name: str) -> Path:
         self.step += 1
         path = ARTIFACTS / f"{self.name}-{self.step:02d}-{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        self.page.screenshot(path=str(path))
         return path
 
     def log_in(self, username: str, password: str) -> None:
