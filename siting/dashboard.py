@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from django.utils.translation import gettext_lazy as _
 
-from . import frames
+from . import csv_safe, frames
 from .models import FormerUse, PollutionStatus, RunResult, ScoringRun, Site
 from .scoring import reference, site_ladder
 from .scoring.criteria import CRITERIA, CRITERION_NAMES
@@ -470,7 +470,7 @@ def geojson(frame: pd.DataFrame) -> dict[str, Any]:
 def csv_text(frame: pd.DataFrame) -> str:
     """Return the rows as CSV text with the export columns."""
     present = [c for c in EXPORT_COLUMNS if c in frame.columns]
-    return frame[present].to_csv(index=False, float_format="%.10g")
+    return csv_safe.frame_csv(frame[present], float_format="%.10g")
 
 
 def json_array(values: Any, digits: int | None = None) -> str:

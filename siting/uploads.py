@@ -14,7 +14,6 @@ provenance, and is no longer withdrawn) or ``skip`` (the site is left as it is).
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import logging
@@ -30,7 +29,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import frames
+from . import csv_safe, frames
 from .importers.sites import (
     ParsedFile,
     PlaceLocator,
@@ -428,7 +427,7 @@ def _sites_changed() -> None:
 def errors_csv(errors: list[RowError] | list[dict[str, Any]], *, total: int | None = None) -> str:
     """Return an error report as CSV text: row, field, value, reason (one line per error)."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv_safe.writer(buf, lineterminator="\n")
     writer.writerow(ERROR_CSV_HEADER)
     for e in errors:
         d = e.as_dict() if isinstance(e, RowError) else e

@@ -44,6 +44,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from siting import csv_safe
 from siting.importers.reference import former_use_from_text
 from siting.scoring.params import VOLTAGE_CLASSES_KV
 
@@ -1048,7 +1049,7 @@ def parse_sites_file(
 def template_csv() -> str:
     """Return the column template: a header and one example row (comma-separated, UTF-8)."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv_safe.writer(buf, lineterminator="\n")
     fields = [c for c in COLUMNS if c.field != "geometry"]
     writer.writerow([("area_ha" if c.field == "area_ha" else c.field) for c in fields])
     writer.writerow([c.example for c in fields])

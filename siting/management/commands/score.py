@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from siting import runs, scoring_service
+from siting import csv_safe, runs, scoring_service
 from siting.models import ScoringRun
 
 
@@ -74,7 +74,7 @@ class Command(BaseCommand):
 
     def _write(self, table, path: Path) -> None:
         if path.suffix.lower() == ".csv":
-            table.to_csv(path, index=False)
+            csv_safe.frame_csv(table, path)
         elif path.suffix.lower() == ".json":
             path.write_text(table.to_json(orient="records", force_ascii=False))
         else:
