@@ -29,7 +29,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import csv_safe, frames
+from . import csv_safe, frames, roles
 from .importers.sites import (
     ParsedFile,
     PlaceLocator,
@@ -126,21 +126,37 @@ class Plan:
         return {a: int((actions == a).sum()) for a in ("create", "update", "skip")}
 
 
-def _plan(sites: pd.DataFrame, errors: list[RowError], rows_read: int, *, source_name: str, on_duplicate: str) -> Plan:
-    """Meet the parsed sites with the existing ones (by external id) and decide each row's action."""
+def _plan(
+    sites: pd.DataFrame, errors: list[RowError], rows_read: int, *, source_name: str, on_duplicate: str, user,
+) -> Plan:
+    """Meet the parsed sites with the existing ones (by external id) and decide each row's action.
+
+    An update may only change sites ``user`` may manage (see ``roles.may_manage``: sites their
+    own uploads brought, or any site for an admin); a row that would change someone else's
+    site is rejected, so one analyst cannot rename or move another's sites.
+    """
     if on_duplicate not in SiteUpload.OnDuplicate.values:
         raise UploadRejected(_("Choose what to do with sites already imported: error, update or skip."))
     slug = source_slug(source_name)
-    existing = dict(Site.objects.filter(external_id__startswith=f"{slug}:").values_list("external_id", "id"))
+    rows = Site.objects.filter(external_id__startswith=f"{slug}:").values_list("external_id", "id", "upload__uploaded_by_id")
+    existing, owners = {}, {}
+    for external_id, site_id, owner_id in rows:
+        existing[external_id], owners[external_id] = site_id, owner_id
     sites = sites.copy()
     seen = sites["external_id"].isin(existing.keys()).to_numpy() if len(sites) else np.zeros(0, dtype=bool)
     errors = list(errors)
-    if on_duplicate == SiteUpload.OnDuplicate.ERROR and seen.any():
-        for row, file_id in zip(sites["row"][seen], sites["file_id"][seen]):
-            errors.append(RowError(int(row), "external_id", str(file_id)[:100],
-                                   _("already imported for this source (choose update or skip)")))
-        sites = sites[~seen].reset_index(drop=True)
-        seen = np.zeros(len(sites), dtype=bool)
+    refused = np.zeros(len(sites), dtype=bool)
+    if on_duplicate == SiteUpload.OnDuplicate.ERROR:
+        refused = seen
+        reason = _("already imported for this source (choose update or skip)")
+    elif on_duplicate == SiteUpload.OnDuplicate.UPDATE and seen.any():
+        refused = seen & ~np.array([roles.may_manage(user, owners.get(e)) for e in sites["external_id"]], dtype=bool)
+        reason = _("this site was imported by someone else: only they or an admin can update it")
+    if refused.any():
+        for row, file_id in zip(sites["row"][refused], sites["file_id"][refused]):
+            errors.append(RowError(int(row), "external_id", str(file_id)[:100], reason))
+        sites = sites[~refused].reset_index(drop=True)
+        seen = seen[~refused]
         errors.sort(key=lambda e: (e.row, e.field))
     action = np.where(seen, "update" if on_duplicate == SiteUpload.OnDuplicate.UPDATE else "skip", "create")
     sites["action"] = action
@@ -269,7 +285,8 @@ def sites_import(
         is written. ``exc.result`` holds the ``ImportResult`` when rows were rejected.
     """
     parsed = _parse(data=data, file_name=file_name, source_name=source_name, crs=crs, area_unit=area_unit)
-    plan = _plan(parsed.sites, parsed.errors, parsed.rows_read, source_name=source_name, on_duplicate=on_duplicate)
+    plan = _plan(parsed.sites, parsed.errors, parsed.rows_read, source_name=source_name, on_duplicate=on_duplicate,
+                 user=user)
     result = ImportResult(parsed=parsed, plan=plan, upload=None, dry_run=dry_run)
     try:
         _refuse_unless_importable(plan, only_valid)
@@ -351,7 +368,8 @@ def site_upload_stage(
     """
     site_uploads_expire()
     parsed = _parse(data=data, file_name=file_name, source_name=source_name, crs=crs, area_unit=area_unit)
-    plan = _plan(parsed.sites, parsed.errors, parsed.rows_read, source_name=source_name, on_duplicate=on_duplicate)
+    plan = _plan(parsed.sites, parsed.errors, parsed.rows_read, source_name=source_name, on_duplicate=on_duplicate,
+                 user=user)
     counts = plan.counts
     return SiteUpload.objects.create(
         status=SiteUpload.Status.STAGED, source_name=source_name[:100], on_duplicate=on_duplicate,
@@ -360,12 +378,15 @@ def site_upload_stage(
     )
 
 
-def site_upload_confirm(*, upload: SiteUpload, only_valid: bool = False) -> SiteUpload:
-    """Import a staged upload's sites, checking duplicates again against the current sites.
+def site_upload_confirm(*, upload: SiteUpload, user, only_valid: bool = False) -> SiteUpload:
+    """Import a staged upload's sites, checking duplicates (and whose sites they are) again.
 
-    Raises :class:`UploadRejected` when the upload is no longer staged, when rows are rejected
-    and ``only_valid`` is not set, or when nothing would be imported.
+    Raises PermissionDenied unless ``user`` staged it or is an admin; :class:`UploadRejected`
+    when the upload is no longer staged, when rows are rejected and ``only_valid`` is not
+    set, or when nothing would be imported. Updates are judged by the rights of the analyst
+    who staged the file: an admin confirming it does not widen what it may change.
     """
+    roles.require_manage(user, upload.uploaded_by_id)
     try:
         with transaction.atomic():
             locked = SiteUpload.objects.select_for_update().filter(id=upload.id, status=SiteUpload.Status.STAGED).first()
@@ -373,8 +394,9 @@ def site_upload_confirm(*, upload: SiteUpload, only_valid: bool = False) -> Site
                 raise UploadRejected(_("This upload was already imported or discarded."))
             sites = staged_sites(locked)
             # Rows the stage refused as duplicates stay refused; new duplicates are found here.
+            author = locked.uploaded_by if locked.uploaded_by_id is not None else user
             plan = _plan(sites.drop(columns=["action"]), _staged_errors(locked), locked.rows_read,
-                         source_name=locked.source_name, on_duplicate=locked.on_duplicate)
+                         source_name=locked.source_name, on_duplicate=locked.on_duplicate, user=author)
             _refuse_unless_importable(plan, only_valid)
             created, updated, skipped = _write(plan, locked)
             transaction.on_commit(_sites_changed)
@@ -391,8 +413,12 @@ def site_upload_confirm(*, upload: SiteUpload, only_valid: bool = False) -> Site
     return upload
 
 
-def site_upload_discard(*, upload: SiteUpload) -> bool:
-    """Delete a staged upload (nothing was imported from it); return whether it was staged."""
+def site_upload_discard(*, upload: SiteUpload, user) -> bool:
+    """Delete a staged upload (nothing was imported from it); return whether it was staged.
+
+    Raises PermissionDenied unless ``user`` uploaded it or is an admin.
+    """
+    roles.require_manage(user, upload.uploaded_by_id)
     deleted, _detail = SiteUpload.objects.filter(id=upload.id, status=SiteUpload.Status.STAGED).delete()
     return bool(deleted)
 
@@ -404,7 +430,11 @@ def site_upload_withdraw(*, upload: SiteUpload, user) -> int | None:
     Withdrawn sites stay in the database (runs that used them keep pointing at them) but are
     left out of new runs, maps and counts. Returns None, changing nothing, if the upload is
     not an imported one (staged, or already withdrawn).
+
+    Raises PermissionDenied unless ``user`` uploaded it or is an admin (``user=None``: the
+    command line).
     """
+    roles.require_manage(user, upload.uploaded_by_id)
     claimed = SiteUpload.objects.filter(id=upload.id, status=SiteUpload.Status.IMPORTED).update(
         status=SiteUpload.Status.WITHDRAWN, withdrawn_at=timezone.now(),
         withdrawn_by=user if user is not None and user.is_authenticated else None,

@@ -1,7 +1,9 @@
 """Upload pages (analysts and admins): list and form, preview, confirm, discard, withdraw,
 error report, column template and sample files.
 
-Every view needs a login and the analyst or admin role (others get 403). Messages shown to
+Every view needs a login and the analyst or admin role (others get 403). Analysts see every
+imported upload, but only its owner or an admin may confirm, discard or withdraw it (the
+services check it: see ``roles.may_manage``), and only they see the buttons. Messages shown to
 users come from ``UploadRejected`` (written for them); anything unexpected is logged and
 answered with a generic message, never a path or a traceback.
 """
@@ -132,6 +134,8 @@ def upload_detail(request: HttpRequest, code: UUID) -> HttpResponse:
         "errors": upload.errors[:SHOWN_ERRORS],
         "more_errors": max(upload.errors_total - SHOWN_ERRORS, 0),
         "can_import": upload.status == SiteUpload.Status.STAGED and counts["create"] + counts["update"] > 0,
+        # The buttons only for whom the services will let act (owner or admin).
+        "can_manage": roles.may_manage(request.user, upload.uploaded_by_id),
         "n_sites_withdrawable": upload.sites.filter(withdrawn=False).count() if upload.status == SiteUpload.Status.IMPORTED else 0,
     }
     return render(request, "siting/uploads/upload_detail.html", context)
@@ -141,11 +145,11 @@ def upload_detail(request: HttpRequest, code: UUID) -> HttpResponse:
 @require_POST
 def upload_confirm(request: HttpRequest, code: UUID) -> HttpResponse:
     upload = _get_upload_for_user(request, code)
-    if upload.status != SiteUpload.Status.STAGED or upload.uploaded_by_id != request.user.id and not roles.has_role(request.user, roles.ADMIN):
+    if upload.status != SiteUpload.Status.STAGED:
         raise PermissionDenied
     only_valid = request.POST.get("only_valid") == "1"
     try:
-        upload = uploads.site_upload_confirm(upload=upload, only_valid=only_valid)
+        upload = uploads.site_upload_confirm(upload=upload, user=request.user, only_valid=only_valid)
     except UploadRejected as exc:
         messages.error(request, str(exc))
         return redirect("siting-upload-detail", upload.code)
@@ -163,7 +167,7 @@ def upload_discard(request: HttpRequest, code: UUID) -> HttpResponse:
     upload = _get_upload_for_user(request, code)
     if upload.status != SiteUpload.Status.STAGED:
         raise PermissionDenied
-    uploads.site_upload_discard(upload=upload)
+    uploads.site_upload_discard(upload=upload, user=request.user)
     messages.info(request, _("Upload discarded; nothing was imported."))
     return redirect("siting-upload-list")
 

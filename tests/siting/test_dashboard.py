@@ -185,7 +185,7 @@ class RankedSitesApiTests:
         user = _login(client, "analyst")
         base = f"/api/runs/{run.code}/sites/?size=1000&page_size=1000"
         listed = [s["site_id"] for s in _json(client.get(base))["sites"]][:3]  # warms the caches
-        upload = SiteUpload.objects.create(file_name="survey.geojson", sha256="0" * 64, source_name="survey")
+        upload = SiteUpload.objects.create(file_name="survey.geojson", sha256="0" * 64, source_name="survey", uploaded_by=user)
         Site.objects.filter(id__in=listed).update(upload=upload)
         try:
             with django_capture_on_commit_callbacks(execute=True):

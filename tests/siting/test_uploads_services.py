@@ -126,20 +126,20 @@ class StageConfirmTests:
         staged = uploads.site_upload_stage(data=GOOD_CSV, file_name="s.csv", source_name="Survey", user=analyst)
         assert staged.status == SiteUpload.Status.STAGED and Site.objects.count() == 0 and staged.sites_created == 2
         assert len(uploads.staged_sites(staged)) == 2
-        done = uploads.site_upload_confirm(upload=staged)
+        done = uploads.site_upload_confirm(upload=staged, user=staged.uploaded_by)
         assert done.status == SiteUpload.Status.IMPORTED and done.staged_sites is None
         assert Site.objects.filter(upload=done).count() == 2
         with pytest.raises(UploadRejected, match="already imported or discarded"):
-            uploads.site_upload_confirm(upload=done)
+            uploads.site_upload_confirm(upload=done, user=done.uploaded_by)
         assert Site.objects.count() == 2
 
     def test_it_refuses_to_confirm_rejected_rows_unless_only_valid(self, boundaries):
         staged = uploads.site_upload_stage(data=ONE_BAD_CSV, file_name="s.csv", source_name="Survey", user=user("a", "analyst"))
         assert staged.rows_rejected == 1 and staged.errors_total == 1
         with pytest.raises(UploadRejected, match="row"):
-            uploads.site_upload_confirm(upload=staged)
+            uploads.site_upload_confirm(upload=staged, user=staged.uploaded_by)
         assert Site.objects.count() == 0
-        done = uploads.site_upload_confirm(upload=staged, only_valid=True)
+        done = uploads.site_upload_confirm(upload=staged, user=staged.uploaded_by, only_valid=True)
         assert done.sites_created == 1 and done.only_valid
 
     def test_it_checks_duplicates_again_at_confirm(self, boundaries):
@@ -147,13 +147,13 @@ class StageConfirmTests:
         _import()  # someone imports the same ids meanwhile
         before = _state()
         with pytest.raises(UploadRejected):
-            uploads.site_upload_confirm(upload=staged)
+            uploads.site_upload_confirm(upload=staged, user=staged.uploaded_by)
         assert _state() == before
 
     def test_it_discards_and_expires_staged_uploads(self, boundaries):
         analyst = user("a", "analyst")
         staged = uploads.site_upload_stage(data=GOOD_CSV, file_name="s.csv", source_name="Survey", user=analyst)
-        assert uploads.site_upload_discard(upload=staged) and not SiteUpload.objects.exists()
+        assert uploads.site_upload_discard(upload=staged, user=analyst) and not SiteUpload.objects.exists()
         old = uploads.site_upload_stage(data=GOOD_CSV, file_name="s.csv", source_name="Survey", user=analyst)
         SiteUpload.objects.filter(id=old.id).update(uploaded_at=timezone.now() - timedelta(hours=25))
         assert uploads.site_uploads_expire() == 1 and not SiteUpload.objects.exists()
@@ -172,7 +172,7 @@ class WithdrawTests:
 
     def test_it_withdraws_the_upload_and_its_sites(self, boundaries):
         analyst = user("ana", "analyst")
-        upload = _import().upload
+        upload = _import(user=analyst).upload
         assert len(selectors.site_frame()) == 2
         assert uploads.site_upload_withdraw(upload=upload, user=analyst) == 2
         upload.refresh_from_db()
