@@ -8,16 +8,32 @@ Everything that differs between machines comes from the environment:
 - ``GIGASITE_DEBUG``: ``1`` turns DEBUG on. Off by default.
 - ``SECRET_KEY``: if unset, one is generated once into ``.local/secret_key`` (untracked).
 - ``ALLOWED_HOSTS``: comma-separated, default ``127.0.0.1,localhost``.
+
+Production (see the README's checklist):
+
+- ``GIGASITE_HTTPS``: ``1`` when the site is served over HTTPS only: redirects HTTP to HTTPS,
+  sends HSTS, and marks the session and CSRF cookies ``Secure``. Off by default (a laptop).
+- ``GIGASITE_HSTS_SECONDS`` (default one year with ``GIGASITE_HTTPS``),
+  ``GIGASITE_HSTS_INCLUDE_SUBDOMAINS`` and ``GIGASITE_HSTS_PRELOAD`` (both on with HTTPS).
+- ``GIGASITE_PROXY_SSL_HEADER``: ``1`` behind a reverse proxy that terminates TLS and sets
+  ``X-Forwarded-Proto: https`` (and strips it from clients' requests).
+- ``GIGASITE_PROXY_COUNT``: how many reverse proxies stand before Django, so the login
+  throttle reads the client's address from ``X-Forwarded-For`` (default: none, ``REMOTE_ADDR``).
+- ``CSRF_TRUSTED_ORIGINS``: comma-separated origins (``https://gigasite.example.org``).
+- ``GIGASITE_LOGIN_FAILURE_LIMIT`` (5) and ``GIGASITE_LOGIN_COOLOFF_MIN`` (15): wrong
+  passwords before a username or an address is locked out, and for how long.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 import plotly
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -58,6 +74,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "grid",
     "siting",
+    "csp",
+    "axes",  # last, as its documentation asks
 ]
 
 MIDDLEWARE = [
@@ -70,6 +88,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -147,6 +167,59 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# HTTPS only, when the deployment says so (GIGASITE_HTTPS=1). A laptop serving
+# http://127.0.0.1 keeps them off, or the browser would refuse the cookies.
+GIGASITE_HTTPS = _env_flag("GIGASITE_HTTPS")
+SECURE_SSL_REDIRECT = GIGASITE_HTTPS
+SESSION_COOKIE_SECURE = GIGASITE_HTTPS
+CSRF_COOKIE_SECURE = GIGASITE_HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("GIGASITE_HSTS_SECONDS", str(365 * 24 * 3600) if GIGASITE_HTTPS else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("GIGASITE_HSTS_INCLUDE_SUBDOMAINS", default=GIGASITE_HTTPS)
+SECURE_HSTS_PRELOAD = _env_flag("GIGASITE_HSTS_PRELOAD", default=GIGASITE_HTTPS)
+if _env_flag("GIGASITE_PROXY_SSL_HEADER"):
+    # Only behind a proxy that sets this header itself and drops any a client sent.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+
+# Content-Security-Policy (django-csp). Scripts: this site's files, plus inline scripts that
+# carry the response's nonce (the upload preview's plotly figure). Styles: this site's
+# files and inline styles, because plotly.js and MapLibre insert <style> rules and style
+# attributes as they draw; scripts, the dangerous half, stay nonce-only. MapLibre (plotly's
+# "map" traces) starts its web workers from blob: URLs. Nothing is loaded from elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],
+        "child-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Login throttling (django-axes), for the login page and the admin's. A username, or a
+# client address, with GIGASITE_LOGIN_FAILURE_LIMIT wrong passwords is locked out for
+# GIGASITE_LOGIN_COOLOFF_MIN minutes, even with the right password meanwhile; a success
+# clears that username's failures. ``manage.py axes_reset`` (or ``axes_reset_username NAME``)
+# lifts a lockout at once. Attempts live in the database, so every web process agrees.
+AUTHENTICATION_BACKENDS = [
+    "siting.auth_backends.LoginThrottleBackend",  # first: refuses a locked-out login before checking it
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("GIGASITE_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("GIGASITE_LOGIN_COOLOFF_MIN", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = int(os.environ["GIGASITE_PROXY_COUNT"]) if os.environ.get("GIGASITE_PROXY_COUNT") else None
+AXES_VERBOSE = False
 
 # Uploads of site files (siting.uploads). The upload view refuses a request whose body is
 # larger than GIGASITE_UPLOAD_MAX_BYTES (plus room for the form fields) before reading it;

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from . import roles, upload_maps, upload_selectors, uploads
+from . import html_nonce, roles, upload_maps, upload_selectors, uploads
 from .forms_uploads import SiteUploadForm
 from .importers import sites as site_importer
 from .importers.sites import UploadRejected
@@ -126,7 +126,7 @@ def upload_detail(request: HttpRequest, code: UUID) -> HttpResponse:
         fig = upload_maps.upload_preview_figure(
             sites=sites, labels=labels, countries_geojson=upload_selectors.countries_outline_geojson()
         )
-        figure_html = fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+        figure_html = html_nonce.figure_html_with_nonce(fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False}), request)
     context = {
         "upload": upload,
         "counts": counts,
