@@ -234,3 +234,408 @@ def retired_plants(
     }).reset_index(drop=True)
     frame["former_activity"] = frame["former_activity"].str.strip().str.slice(0, 200)
     return frame, report
+
+
+# --- Records for one site per place (MODEL.md §1b) and the still-running check (§5) ---------
+
+RECORD_DEFAULTS: dict[str, object] = {
+    "status": "", "capacity_mw": np.nan, "closure_year": np.nan, "former_use": "other", "former_activity": "",
+    "url": "", "grid_voltage_kv": np.nan, "curated_reason": "", "area_ha": np.nan, "pollution_status": "unknown",
+    "region_code": "", "departement_code": "", "municipality": "", "reconverted": False, "zoning_type": "",
+    "buildings_state": "", "has_project": False, "source_date": None, "basias_id": "",
+}
+"""Columns of a record frame beyond source, record_id, kind, name, country, longitude,
+latitude, vintage and raw, with their value when a source does not give them."""
+
+OPERATING_COLUMNS = ("source", "name", "country", "longitude", "latitude", "status")
+
+CARTOFRICHES_BUILDINGS = {
+    "dégradation inexistante ou faible": "standing", "dégradation moyenne": "standing",
+    "dégradation très importante": "standing", "dégradation hétérogène": "standing",
+    "sans objet": "none", "inconnu": "",
+}
+"""Cartofriches 'bati_etat' → buildings_state. Every 'dégradation …' value describes buildings
+that stand, whatever their state (demolition needed, MODEL.md §2 site readiness); 'sans objet'
+(not applicable) means there are no buildings; 'inconnu' and empty → '' (unknown)."""
+
+CARTOFRICHES_URL = "https://cartofriches.cerema.fr/cartofriches/"
+GEM_URLS = {
+    "gem_coal": "https://globalenergymonitor.org/projects/global-coal-plant-tracker/",
+    "gem_gas": "https://globalenergymonitor.org/projects/global-oil-gas-plant-tracker/",
+    "gem_steel": "https://globalenergymonitor.org/projects/global-iron-and-steel-tracker/",
+}
+"""The trackers' pages: the shipped map files have no per-plant link (the wiki URLs were
+dropped upstream)."""
+EBC_URL = "https://beyond-coal.eu/coal-exit-tracker/"
+ETS_URL = "https://github.com/cedricr/eutl"
+PPM_URL = "https://github.com/PyPSA/powerplantmatching"
+
+VINTAGES = {
+    "cartofriches": "Cartofriches 2024-03",
+    "powerplantmatching": "powerplantmatching v0.6.1 (2025-01-16)",
+    "gem_coal": "GEM Global Coal Plant Tracker 2024-07",
+    "gem_gas": "GEM Oil & Gas Plant Tracker 2024-08",
+    "gem_steel": "GEM Iron & Steel Tracker 2025-03",
+    "ebc": "Europe Beyond Coal 2021-07-21",
+    "eu_ets": "EU ETS (EUTL) 2005–2022, 2023-06",
+}
+
+GEM_CLOSED = ("retired", "mothballed", "mothballed_pre-retirement")
+"""GEM unit statuses that make a plant a candidate (MODEL.md §5: retired and mothballed)."""
+GEM_RUNNING = ("operating", "operating_pre-retirement", "construction")
+"""GEM unit statuses of a site in use: running (a 'pre-retirement' unit still runs) or being built."""
+EBC_CLOSED = ("retired", "no longer coal", "deactivated")
+"""Europe Beyond Coal unit statuses that make a plant a candidate; 'no longer coal' units were
+converted and may run on another fuel, which the still-running check then finds."""
+EBC_RUNNING = ("operational", "standby", "retrofitting", "construction")
+EBC_YEAR_CODES = (8888, 9999)
+"""Europe Beyond Coal codes for an announced retirement of unknown year (Readme)."""
+
+ETS_MIN_PEAK_EMISSIONS_T = 2_500.0
+"""Minimum size of a closed ETS installation: its largest yearly verified emissions [t CO2e].
+2,500 t/yr is the 'ultra-small emitter' threshold below which member states may exclude an
+installation from the ETS (Directive 2003/87/EC, Art. 27a, as amended by 2018/410); smaller
+ones are boilers and kilns, not sites."""
+ETS_LAST_YEAR = {"GB": 2020, "XI": 2022}
+"""Last year of verified emissions per registry (GB left the EU ETS after 2020); others 2022."""
+ETS_DEFAULT_LAST_YEAR = 2022
+ETS_USE = {
+    1: "other_plant", 20: "other_plant", 2: "refinery", 21: "refinery", 3: "steel", 4: "steel", 5: "steel",
+    22: "steel", 23: "steel", 24: "steel", 25: "steel", 9: "paper", 35: "paper", 36: "paper",
+    37: "chemicals", 38: "chemicals", 39: "chemicals", 40: "chemicals", 41: "chemicals", 42: "chemicals",
+    43: "chemicals", 44: "chemicals",
+}
+"""ETS main activity (Annex I code) → former use; combustion (1, 20) counts as a thermal plant
+(installations above 20 MW thermal input); cement, lime, glass, ceramics, metals and others →
+'other', with the activity kept as former_activity."""
+
+
+def _frame(n: int, **columns: object) -> pd.DataFrame:
+    frame = pd.DataFrame({k: v.to_numpy() if isinstance(v, pd.Series) else v for k, v in columns.items()}, index=range(n))
+    for col, default in RECORD_DEFAULTS.items():
+        if col not in frame:
+            frame[col] = [default] * n if isinstance(default, (list, dict)) else default
+    return frame
+
+
+def _fail(path: Path, frame: pd.DataFrame, mask: pd.Series, column: str, problem: str) -> None:
+    if mask.any():
+        i = int(np.asarray(mask).nonzero()[0][0])
+        raise ReferenceDataError(f"{Path(path).name}: row {i + 2}, column {column!r}: {frame[column].iloc[i]!r} {problem}")
+
+
+def _coordinates(raw: pd.DataFrame, path: Path, lon_col: str, lat_col: str) -> tuple[pd.Series, pd.Series]:
+    lon, lat = to_float(raw, lon_col, path), to_float(raw, lat_col, path)
+    _fail(path, raw, lon.abs() > 180, lon_col, "is not a longitude")
+    _fail(path, raw, lat.abs() > 90, lat_col, "is not a latitude")
+    return lon, lat
+
+
+def cartofriches_records(path: Path, departement_region: dict[str, str]) -> pd.DataFrame:
+    """Return every Cartofriches row as a brownfield record (with the Site fields it gives)."""
+    sites = cartofriches_sites(path, departement_region)
+    raw = read_csv(path, required=["site_id", "bati_etat", "urba_zone_type", "site_numero_basias", "site_type", "nature"],
+                   dtype={"site_id": str, "dep": str, "comm_insee": str})
+    buildings = raw["bati_etat"].fillna("inconnu").str.strip()
+    _fail(path, raw, ~buildings.isin(CARTOFRICHES_BUILDINGS), "bati_etat", "is not a known value")
+    zoning = raw["urba_zone_type"].fillna("").str.strip()
+    _fail(path, raw, zoning.str.len() > 8, "urba_zone_type", "is longer than 8 characters")
+    raw_fields = raw[["site_type", "activite_libelle", "site_numero_basias", "nature", "source_r", "bati_etat",
+                      "urba_zone_type", "site_surface", "site_statut"]].astype(object)
+    raw_fields = raw_fields.where(raw_fields.notna(), None)
+    url = sites["source_url"].where(sites["source_url"] != "", CARTOFRICHES_URL)
+    return _frame(
+        len(sites), source="cartofriches", record_id=raw["site_id"].str.strip(), kind="brownfield",
+        name=raw["site_nom"].fillna("").str.strip().where(raw["site_nom"].notna(), ""),
+        country="FR", longitude=sites["longitude"], latitude=sites["latitude"], status=sites["source_status"],
+        closure_year=sites["closure_year"], former_use=sites["former_use"], former_activity=sites["former_activity"],
+        vintage=VINTAGES["cartofriches"], url=url, area_ha=sites["area_ha"], pollution_status=sites["pollution_status"],
+        region_code=sites["region_code"], departement_code=sites["departement_code"], municipality=sites["municipality"],
+        reconverted=sites["reconverted"], zoning_type=zoning, buildings_state=buildings.map(CARTOFRICHES_BUILDINGS),
+        has_project=raw["site_statut"].fillna("").str.strip().eq("friche avec projet"),
+        source_date=sites["source_date"], basias_id=raw["site_numero_basias"].fillna("").str.strip(),
+        raw=raw_fields.to_dict("records"),
+    )
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, (float, np.floating)):
+        return None if np.isnan(value) else (int(value) if float(value).is_integer() else round(float(value), 4))
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def ppm_records(
+    ppm_path: Path, units_path: Path, still_running_path: Path, *, current_year: int | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """Return retired thermal and nuclear plants of powerplantmatching as records, its running
+    thermal and nuclear plants as operating units, and counts of what was left out.
+
+    Retired means a DateOut before the publication year (2025) and the current year; a later
+    DateOut is a plan, and the plant counts as running (``planned_closure``). Plants on the
+    curated list get ``curated_reason``: they stay as sites, marked still operating.
+    """
+    current_year = current_year or date.today().year
+    raw = read_csv(ppm_path, required=["id", "Name", "Fueltype", "Country", "Capacity", "DateOut", "lat", "lon", "EIC"])
+    date_out = to_float(raw, "DateOut", ppm_path)
+    lon, lat = to_float(raw, "lon", ppm_path), to_float(raw, "lat", ppm_path)
+    thermal = raw["Fueltype"].isin(PPM_FUEL_USE)
+    cutoff = min(current_year, PPM_PUBLICATION_YEAR)
+    has_xy = lon.notna() & lat.notna()
+    running = thermal & (date_out.isna() | (date_out >= cutoff)) & has_xy
+    operating = pd.DataFrame({
+        "source": "powerplantmatching", "name": raw.loc[running, "Name"].fillna("").astype(str),
+        "country": raw.loc[running, "Country"].map(COUNTRY_NAME_ISO2).fillna(""),
+        "longitude": lon[running], "latitude": lat[running],
+        "status": np.where(date_out[running].isna(), "operating", "operating (closure planned)"),
+    }).reset_index(drop=True)
+    notes = {
+        "planned_closure": int((thermal & (date_out >= cutoff)).sum()),
+        "not_thermal_or_nuclear": int((date_out.notna() & ~thermal).sum()),
+        "no_coordinates": int((thermal & (date_out < cutoff) & ~has_xy).sum()),
+    }
+    curated = known_still_running(still_running_path)
+    reasons = {(n, c, f): r for n, c, f, r in zip(curated["name"], curated["country"], curated["fueltype"], curated["reason"])}
+    retired = thermal & (date_out < cutoff) & has_xy
+    sel = raw[retired]
+    curated_reason = [reasons.get((n, c, f), "") for n, c, f in zip(sel["Name"], sel["Country"], sel["Fueltype"])]
+    eic_kv = entsoe_unit_voltages(units_path)
+    kv = pd.Series([max((eic_kv[e] for e in _eic_set(t) if e in eic_kv), default=np.nan) for t in sel["EIC"]], dtype="float64")
+    notes["voltage_matched"] = int(kv.notna().sum())
+    capacity = to_float(raw, "Capacity", ppm_path)[retired]
+    notes["known_still_running"] = sum(1 for r in curated_reason if r)
+    raw_fields = sel[["Fueltype", "Technology", "Set", "Capacity", "DateIn", "DateOut", "EIC"]].astype(object)
+    records = _frame(
+        len(sel), source="powerplantmatching", record_id=sel["id"].astype(str), kind="plant",
+        name=sel["Name"].fillna("").astype(str), country=sel["Country"].map(COUNTRY_NAME_ISO2),
+        longitude=lon[retired], latitude=lat[retired], status="retired", capacity_mw=capacity.where(capacity > 0),
+        closure_year=date_out[retired], former_use=sel["Fueltype"].map(PPM_FUEL_USE),
+        former_activity=(sel["Fueltype"] + " " + sel["Technology"].fillna("").astype(str)).str.strip().str.slice(0, 200),
+        vintage=VINTAGES["powerplantmatching"], url=PPM_URL, grid_voltage_kv=kv, curated_reason=curated_reason,
+        raw=[{k: _jsonable(v) for k, v in r.items()} for r in raw_fields.to_dict("records")],
+    )
+    _fail(ppm_path, sel, records["country"].isna().to_numpy(), "Country", "is not a known country")
+    return records, operating, notes
+
+
+def _unit_summary(statuses: pd.Series) -> str:
+    counts = statuses.value_counts()
+    return ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))[:64]
+
+
+def _plants_from_units(
+    path: Path, raw: pd.DataFrame, *, source: str, key: pd.Series, name: pd.Series, unit_name: pd.Series,
+    status: pd.Series, lon: pd.Series, lat: pd.Series, capacity: pd.Series, closure: pd.Series, country: pd.Series,
+    former_use: pd.Series, former_activity: pd.Series, closed: tuple[str, ...], running: tuple[str, ...],
+    url: str, raw_columns: list[str],
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """Group a tracker's units into plant records (plants with a closed unit) and operating units."""
+    _fail(path, raw, key.isna() | (key.astype(str).str.strip() == ""), key.name if key.name in raw else raw.columns[0], "is not a plant id")
+    units = pd.DataFrame({"key": key.astype(str).str.strip(), "name": name, "unit": unit_name, "status": status,
+                          "lon": lon, "lat": lat, "capacity": capacity, "closure": closure, "country": country,
+                          "use": former_use, "activity": former_activity})
+    has_xy = units["lon"].notna() & units["lat"].notna()
+    notes = {"units_without_coordinates": int((~has_xy).sum())}
+    units = units[has_xy]
+    is_closed = units["status"].isin(closed)
+    is_running = units["status"].isin(running)
+    run = units[is_running]
+    operating = pd.DataFrame({
+        "source": source, "name": (run["name"].astype(str) + " " + run["unit"].fillna("").astype(str)).str.strip(),
+        "country": run["country"], "longitude": run["lon"], "latitude": run["lat"], "status": run["status"],
+    }).reset_index(drop=True)
+    candidate_keys = set(units.loc[is_closed, "key"])
+    notes["plants_never_built_or_running"] = int(units.loc[~units["key"].isin(candidate_keys), "key"].nunique())
+    rows = []
+    raw_units = raw.loc[units.index, raw_columns].astype(object)
+    raw_units = raw_units.where(raw_units.notna(), None)
+    for key_value, group in units[units["key"].isin(candidate_keys)].groupby("key", sort=True):
+        shut = group[group["status"].isin(closed)]
+        cap = shut["capacity"].sum(min_count=1)
+        first = group.iloc[0]
+        rows.append({
+            "record_id": key_value, "name": str(first["name"]), "country": first["country"],
+            "longitude": float(group["lon"].mean()), "latitude": float(group["lat"].mean()),
+            "status": _unit_summary(group["status"]),
+            "capacity_mw": float(cap) if pd.notna(cap) and cap > 0 else np.nan,
+            "closure_year": shut["closure"].max(),
+            "former_use": first["use"], "former_activity": str(first["activity"])[:200],
+            "raw": {"units": [{k: _jsonable(v) for k, v in r.items()} for r in raw_units.loc[group.index].to_dict("records")]},
+        })
+    plants = pd.DataFrame(rows)
+    records = _frame(len(plants), source=source, kind="plant", vintage=VINTAGES[source], url=url,
+                     **{c: plants[c] for c in plants.columns})
+    return records, operating, notes
+
+
+def gem_coal_records(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """Return GEM coal plants (by location id) with a retired or mothballed unit, and the
+    operating units. Capacity is the sum of the closed units; closure year their latest."""
+    cols = ["GEM unit/phase ID", "GEM location ID", "country_iso2", "Plant name", "Unit name", "Capacity (MW)", "Status",
+            "Retired year", "Latitude", "Longitude", "Coal type"]
+    raw = read_csv(path, required=cols, dtype={"Unit name": str})
+    lon, lat = _coordinates(raw, path, "Longitude", "Latitude")
+    year = to_float(raw, "Retired year", path)
+    return _plants_from_units(
+        path, raw, source="gem_coal", key=raw["GEM location ID"], name=raw["Plant name"], unit_name=raw["Unit name"],
+        status=raw["Status"].str.strip().str.lower(), lon=lon, lat=lat, capacity=to_float(raw, "Capacity (MW)", path),
+        closure=year.where(raw["Status"].str.strip().str.lower() == "retired"), country=raw["country_iso2"],
+        former_use=pd.Series("coal_plant", index=raw.index),
+        former_activity=("Coal plant (" + raw["Coal type"].fillna("coal").astype(str) + ")"),
+        closed=GEM_CLOSED, running=GEM_RUNNING, url=GEM_URLS["gem_coal"],
+        raw_columns=["GEM unit/phase ID", "Unit name", "Status", "Capacity (MW)", "Start year", "Retired year", "Location accuracy"],
+    )
+
+
+def _gas_use(fuel: object) -> str:
+    first = fold_text(fuel).split(":")[0]
+    return {"fossil gas": "gas_plant", "fossil liquids": "oil_plant"}.get(first, "other_plant")
+
+
+def fold_text(text: object) -> str:
+    """Return ``text`` lower-cased and stripped ('' for missing values)."""
+    return str(text).strip().lower() if isinstance(text, str) else ""
+
+
+def gem_gas_records(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """Return GEM oil and gas plants (by project name and country: the map file has no plant id)
+    with a retired or mothballed unit, and the operating units. No closure year in the file."""
+    cols = ["fuel_type", "technology", "project", "unit", "capacity", "status", "country_iso2", "lat", "lng"]
+    raw = read_csv(path, required=cols, dtype={"unit": str})
+    lon, lat = _coordinates(raw, path, "lng", "lat")
+    key = raw["country_iso2"].astype(str) + ":" + raw["project"].map(lambda t: " ".join(str(t).split()).lower())
+    key = key.str.slice(0, 100)
+    return _plants_from_units(
+        path, raw, source="gem_gas", key=key.rename("project"), name=raw["project"], unit_name=raw["unit"],
+        status=raw["status"].str.strip().str.lower(), lon=lon, lat=lat, capacity=to_float(raw, "capacity", path),
+        closure=pd.Series(np.nan, index=raw.index), country=raw["country_iso2"], former_use=raw["fuel_type"].map(_gas_use),
+        former_activity=(raw["technology"].fillna("").astype(str) + " · " + raw["fuel_type"].fillna("").astype(str)).str.strip(" ·"),
+        closed=GEM_CLOSED, running=GEM_RUNNING, url=GEM_URLS["gem_gas"],
+        raw_columns=["unit", "status", "capacity", "technology", "fuel_type", "start_year"],
+    )
+
+
+def gem_steel_records(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """Return GEM iron and steel plants with a retired or mothballed furnace, and the furnaces
+    that still run. No closure year and no electrical capacity in the file."""
+    cols = ["gem-plant-id", "gem-unit-id", "unit-name", "status", "plant-name-(english)", "country_iso2", "lat", "lng",
+            "tab-type", "main-production-equipment"]
+    raw = read_csv(path, required=cols, dtype={"unit-name": str})
+    lon, lat = _coordinates(raw, path, "lng", "lat")
+    return _plants_from_units(
+        path, raw, source="gem_steel", key=raw["gem-plant-id"], name=raw["plant-name-(english)"], unit_name=raw["unit-name"],
+        status=raw["status"].str.strip().str.lower(), lon=lon, lat=lat, capacity=pd.Series(np.nan, index=raw.index),
+        closure=pd.Series(np.nan, index=raw.index), country=raw["country_iso2"], former_use=pd.Series("steel", index=raw.index),
+        former_activity=("Iron and steel (" + raw["main-production-equipment"].fillna("").astype(str) + ")"),
+        closed=GEM_CLOSED, running=GEM_RUNNING, url=GEM_URLS["gem_steel"],
+        raw_columns=["gem-unit-id", "unit-name", "tab-type", "status", "current-capacity-(ttpa)"],
+    )
+
+
+def ebc_records(plants_path: Path, units_path: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """Return Europe Beyond Coal plants with a retired, converted or deactivated unit, and the
+    units that run. The status comes from the unit sheet (the plant sheet calls plants closed in
+    2005–2015 'Cancelled'); coordinates from the plant sheet; 0, 0 counts as missing."""
+    plants = read_csv(plants_path, required=["EBC plant ID", "Plant name", "country_iso2", "Latitude", "Longitude"])
+    units = read_csv(units_path, required=["EBC unit ID", "EBC plant ID", "Unit name", "Plant name", "country_iso2", "Fuel type",
+                                           "(Announced) Retirement year", "Unit status (detailled)", "Capacity"])
+    p_lon, p_lat = _coordinates(plants, plants_path, "Longitude", "Latitude")
+    zero = (p_lon == 0) & (p_lat == 0)
+    xy = pd.DataFrame({"lon": p_lon.where(~zero), "lat": p_lat.where(~zero)}).set_axis(plants["EBC plant ID"])
+    _fail(units_path, units, ~units["EBC plant ID"].isin(xy.index), "EBC plant ID", "is not in the plant sheet")
+    year = to_float(units, "(Announced) Retirement year", units_path)
+    status = units["Unit status (detailled)"].str.strip().str.lower()
+    closure = year.where(status.isin(EBC_CLOSED) & ~year.isin(EBC_YEAR_CODES))
+    return _plants_from_units(
+        units_path, units, source="ebc", key=units["EBC plant ID"], name=units["Plant name"], unit_name=units["Unit name"],
+        status=status, lon=units["EBC plant ID"].map(xy["lon"]), lat=units["EBC plant ID"].map(xy["lat"]),
+        capacity=to_float(units, "Capacity", units_path), closure=closure, country=units["country_iso2"],
+        former_use=pd.Series("coal_plant", index=units.index),
+        former_activity=("Coal plant (" + units["Fuel type"].fillna("coal").astype(str) + ")"),
+        closed=EBC_CLOSED, running=EBC_RUNNING, url=EBC_URL,
+        raw_columns=["EBC unit ID", "Unit name", "Unit status (detailled)", "Capacity", "Commissioning year", "(Announced) Retirement year"],
+    )
+
+
+def ets_records(path: Path, country_shapes: dict[str, object]) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """Return closed EU ETS installations as records, the ones still emitting as operating units,
+    and counts of what was left out and why.
+
+    Closed: account closed (or closure pending), and verified emissions fell to zero before the
+    registry's last year (:data:`ETS_LAST_YEAR`: an account closed with emissions in its last
+    year is a transfer or Brexit, not a closure); at least :data:`ETS_MIN_PEAK_EMISSIONS_T` in
+    its largest year; no open account with the same permit, or the same name and city (an
+    operator change); coordinates inside the registry's own country (Natural Earth outline;
+    XI = Northern Ireland → GB). The closure year is the last year with verified emissions.
+    """
+    import shapely
+
+    years = list(range(2005, 2023))
+    cols = ["id", "InstallationName", "Country", "City", "PermitOrPlanID", "MainActivityTypeCode", "MainActivityTypeCodeLookup",
+            "AccountStatus", "Latitude", "Longitude"] + [f"VerifiedEmissions_{y}" for y in years]
+    raw = read_csv(path, required=cols, dtype={"id": str, "PermitOrPlanID": str, "City": str, "ZipCode": str})
+    _fail(path, raw, raw["id"].duplicated(), "id", "appears twice")
+    lon, lat = _coordinates(raw, path, "Longitude", "Latitude")
+    emissions = np.column_stack([to_float(raw, f"VerifiedEmissions_{y}", path).fillna(0.0).to_numpy() for y in years])
+    positive = emissions > 0
+    last_year = np.where(positive.any(axis=1), years[-1] - np.argmax(positive[:, ::-1], axis=1), 0)
+    peak = emissions.max(axis=1)
+    registry = raw["Country"].astype(str).str.strip()
+    end_year = registry.map(ETS_LAST_YEAR).fillna(ETS_DEFAULT_LAST_YEAR).to_numpy()
+    status = raw["AccountStatus"].fillna("").str.strip().str.lower()
+    _fail(path, raw, ~status.isin(["open", "closed", "closure pending"]), "AccountStatus", "is not open, closed or Closure Pending")
+    country = registry.replace({"XI": "GB"})
+    inside = np.zeros(len(raw), dtype=bool)
+    has_xy = (lon.notna() & lat.notna()).to_numpy()
+    for code in country[has_xy].unique():
+        rows = np.flatnonzero(has_xy & (country == code).to_numpy())
+        shape = country_shapes.get(code)
+        if shape is not None:
+            inside[rows] = shapely.contains_xy(shape, lon.to_numpy()[rows], lat.to_numpy()[rows])
+    open_acct = status.eq("open").to_numpy()
+    emitting = (last_year >= end_year) & positive.any(axis=1)
+    operating_mask = inside & (open_acct | (registry.eq("GB").to_numpy() & emitting)) & emitting
+    operating = pd.DataFrame({
+        "source": "eu_ets", "name": raw.loc[operating_mask, "InstallationName"].fillna("").astype(str),
+        "country": country[operating_mask], "longitude": lon[operating_mask], "latitude": lat[operating_mask],
+        "status": "emitting in " + pd.Series(last_year[operating_mask]).astype(str).to_numpy(),
+    }).reset_index(drop=True)
+    permit = raw["PermitOrPlanID"].fillna("").str.strip().str.lower()
+    name_city = raw["InstallationName"].map(fold_text) + "|" + raw["City"].map(fold_text)
+    open_permits = set(zip(registry[open_acct], permit[open_acct]))
+    open_names = set(zip(registry[open_acct], name_city[open_acct]))
+    transferred = np.array([(r, p) in open_permits and p != "" for r, p in zip(registry, permit)]) | np.array(
+        [(r, n) in open_names for r, n in zip(registry, name_city)])
+    notes: dict[str, int] = {}
+    keep = ~open_acct
+    notes["open_account"] = int(open_acct.sum())
+    step = keep & ~positive.any(axis=1)
+    notes["never_emitted"] = int(step.sum()); keep &= ~step
+    step = keep & (last_year >= end_year)
+    notes["emitting_in_last_year"] = int(step.sum()); keep &= ~step
+    step = keep & transferred
+    notes["open_account_same_permit_or_name"] = int(step.sum()); keep &= ~step
+    step = keep & (peak < ETS_MIN_PEAK_EMISSIONS_T)
+    notes["below_minimum_size"] = int(step.sum()); keep &= ~step
+    step = keep & ~has_xy
+    notes["no_coordinates"] = int(step.sum()); keep &= ~step
+    step = keep & ~inside
+    notes["coordinates_outside_country"] = int(step.sum()); keep &= ~step
+    sel = raw[keep]
+    code = to_float(raw, "MainActivityTypeCode", path)[keep]
+    raw_fields = sel[["InstallationOrAircraftOperatorID", "PermitOrPlanID", "City", "MainActivityTypeCode", "AccountStatus"]].astype(object)
+    raw_fields = raw_fields.where(raw_fields.notna(), None)
+    raw_list = [{**{k: _jsonable(v) for k, v in r.items()}, "peak_emissions_t": float(p), "last_year_of_emissions": int(y)}
+                for r, p, y in zip(raw_fields.to_dict("records"), peak[keep], last_year[keep])]
+    records = _frame(
+        int(keep.sum()), source="eu_ets", record_id=sel["id"].astype(str), kind="installation",
+        name=sel["InstallationName"].fillna("").astype(str), country=country[keep], longitude=lon[keep], latitude=lat[keep],
+        status=("account " + status[keep] + ", last emissions " + pd.Series(last_year[keep]).astype(str).to_numpy()),
+        closure_year=pd.Series(last_year[keep].astype(float)), former_use=code.map(lambda c: ETS_USE.get(int(c), "other") if pd.notna(c) else "other"),
+        former_activity=sel["MainActivityTypeCodeLookup"].fillna("").astype(str).str.slice(0, 200),
+        vintage=VINTAGES["eu_ets"], url=ETS_URL, municipality=sel["City"].fillna("").astype(str).str.slice(0, 100),
+        raw=raw_list,
+    )
+    records["municipality"] = ""  # a brownfield's commune only: ETS cities are postal addresses
+    return records, operating, notes
