@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import Boundary, DatasetLoad, GridConnectionPoint, HourlyCarbonSeries, MonthlyCarbonIntensity, Zone
+from .models import Boundary, DatasetLoad, GridConnectionPoint, GridLine, HourlyCarbonSeries, MonthlyCarbonIntensity, Zone
 
 
 @admin.register(GridConnectionPoint)
 class GridConnectionPointAdmin(admin.ModelAdmin):
-    list_display = ("external_id", "name", "country", "voltage_kv", "status", "headroom_mw", "source")
+    list_display = ("external_id", "name", "country", "voltage_kv", "status", "headroom_mw", "headroom_estimate_mw", "headroom_method", "source")
     list_filter = ("source", "status", "voltage_kv", "country")
     search_fields = ("external_id", "name", "operator")
 
@@ -44,3 +44,11 @@ class BoundaryAdmin(admin.ModelAdmin):
 class DatasetLoadAdmin(admin.ModelAdmin):
     list_display = ("dataset", "file_name", "rows", "vintage", "licence", "loaded_at")
     readonly_fields = ("sha256", "loaded_at")
+
+
+@admin.register(GridLine)
+class GridLineAdmin(admin.ModelAdmin):
+    list_display = ("external_id", "country", "countries", "voltage_kv", "circuits", "length_km", "rating_mva", "rating_mw", "status")
+    list_filter = ("status", "voltage_kv", "country")
+    search_fields = ("external_id", "bus0_external_id", "bus1_external_id")
+    exclude = ("geometry_geojson",)

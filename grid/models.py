@@ -21,8 +21,21 @@ class DataSource(models.TextChoices):
     UPLOAD = "upload", "Upload"
 
 
+class HeadroomMethod(models.TextChoices):
+    """How a grid point's headroom was estimated from the network (MODEL.md §2, Headroom row)."""
+
+    LINES_N1 = "lines_n1", _("Lines N-1: α × (Σ line ratings − the largest)")
+    TRANSFORMERS_N1 = "transformers_n1", _("Transformers N-1: transformer power × (n−1)/n (Caparéseau)")
+    NONE = "", _("No estimate")
+
+
 class GridConnectionPoint(models.Model):
-    """A high-voltage substation or bus where a new load can be connected."""
+    """A high-voltage substation or bus where a new load can be connected.
+
+    Headroom, by precedence (the scoring engine applies it): ``headroom_mw``, a known value
+    (analyst upload or TSO data) > ``headroom_estimate_mw``, a network estimate flagged
+    estimated, with its ``headroom_method`` > the class default of the scenario.
+    """
 
     class Status(models.TextChoices):
         IN_SERVICE = "in_service", _("In service")
@@ -38,7 +51,17 @@ class GridConnectionPoint(models.Model):
     voltage_kv = models.FloatField(null=True, blank=True, help_text=_("Highest AC voltage at the point [kV]; empty when the source gives none."))
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_SERVICE)
     function = models.CharField(max_length=64, blank=True, help_text=_("Substation, tapping point, bus …"))
-    headroom_mw = models.FloatField(null=True, blank=True, help_text=_("Known withdrawal headroom [MW]; empty = unknown."))
+    headroom_mw = models.FloatField(
+        null=True, blank=True, help_text=_("Known withdrawal headroom [MW] (analyst upload or TSO data); empty = unknown.")
+    )
+    headroom_estimate_mw = models.FloatField(
+        null=True, blank=True,
+        help_text=_("Network estimate of the withdrawal headroom [MW], flagged estimated; empty = no estimate (MODEL.md §2)."),
+    )
+    headroom_method = models.CharField(
+        max_length=16, choices=HeadroomMethod.choices, blank=True, default=HeadroomMethod.NONE,
+        help_text=_("How headroom_estimate_mw was estimated."),
+    )
     source = models.CharField(max_length=32, choices=DataSource.choices)
     source_vintage = models.CharField(max_length=64, help_text=_("Release or extraction date of the source."))
 
@@ -53,6 +76,9 @@ class GridConnectionPoint(models.Model):
             models.CheckConstraint(condition=Q(latitude__gte=-90) & Q(latitude__lte=90), name="gcp_latitude_range"),
             models.CheckConstraint(condition=Q(voltage_kv__isnull=True) | (Q(voltage_kv__gt=0) & Q(voltage_kv__lte=1200)), name="gcp_voltage_range"),
             models.CheckConstraint(condition=Q(headroom_mw__isnull=True) | Q(headroom_mw__gte=0), name="gcp_headroom_nonneg"),
+            models.CheckConstraint(
+                condition=Q(headroom_estimate_mw__isnull=True) | Q(headroom_estimate_mw__gte=0), name="gcp_headroom_estimate_nonneg"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -149,13 +175,61 @@ class Boundary(models.Model):
         return f"{self.get_kind_display()} {self.code} {self.name}"
 
 
+class GridLine(models.Model):
+    """An AC transmission line of 220 kV and above (ENTSO-E GridKit), for cut-in connections
+    and the network estimate of headroom (MODEL.md §2).
+
+    ``rating_mva`` is the raw thermal rating of all circuits: circuits × √3 × V × I_nom of the
+    PyPSA standard line type at the line's GridKit voltage. ``rating_mw`` is what the model
+    uses: ``rating_mva`` × s_max_pu 0.7 (PyPSA-Eur), at unity power factor.
+    """
+
+    class Status(models.TextChoices):
+        IN_SERVICE = "in_service", _("In service")
+        UNDER_CONSTRUCTION = "under_construction", _("Under construction")
+
+    external_id = models.CharField(max_length=64, unique=True)
+    bus0_external_id = models.CharField(max_length=64, help_text=_("GridKit bus at one end, e.g. gridkit:1234."))
+    bus1_external_id = models.CharField(max_length=64, help_text=_("GridKit bus at the other end."))
+    voltage_kv = models.FloatField(help_text=_("Voltage class [kV], as for grid points: GridKit 220 → 225, 380 → 400."))
+    source_voltage_kv = models.FloatField(help_text=_("Voltage as GridKit gives it (lower bound of the ENTSO-E range) [kV]."))
+    circuits = models.PositiveSmallIntegerField()
+    underground = models.BooleanField(default=False)
+    length_km = models.FloatField(help_text=_("GridKit length (given in metres in the file) [km]."))
+    line_type = models.CharField(max_length=64, help_text=_("PyPSA standard line type used for the rating."))
+    rating_mva = models.FloatField(help_text=_("Thermal rating of all circuits, raw [MVA]."))
+    rating_mw = models.FloatField(help_text=_("Usable rating: rating_mva × s_max_pu 0.7 [MW]."))
+    country = models.CharField(max_length=2, db_index=True, help_text=_("Country where most of the line's length lies (ISO2)."))
+    countries = models.CharField(
+        max_length=64, help_text=_("Every country the line crosses, most length first, comma-separated (ISO2).")
+    )
+    geometry_geojson = models.JSONField(help_text=_("GeoJSON LineString, WGS84."))
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.IN_SERVICE)
+    source = models.CharField(max_length=32, choices=DataSource.choices, default=DataSource.GRIDKIT)
+    source_vintage = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["country", "-voltage_kv", "external_id"]
+        indexes = [models.Index(fields=["status", "voltage_kv"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(circuits__gte=1), name="gridline_circuits_positive"),
+            models.CheckConstraint(condition=Q(rating_mw__gte=0) & Q(rating_mva__gte=0), name="gridline_rating_nonneg"),
+            models.CheckConstraint(condition=Q(voltage_kv__gt=0) & Q(voltage_kv__lte=1200), name="gridline_voltage_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} ({self.voltage_kv:g} kV, {self.circuits} circuit(s))"
+
+
 class DatasetLoad(models.Model):
-    """What one load of a reference dataset brought in: file, hash, rows, vintage."""
+    """What one load of a reference dataset brought in: file, hash, rows, vintage, and the
+    rows left out by reason."""
 
     dataset = models.CharField(max_length=64, unique=True)
     file_name = models.CharField(max_length=200)
     sha256 = models.CharField(max_length=64)
     rows = models.PositiveIntegerField()
+    notes = models.JSONField(default=dict, blank=True, help_text=_("Rows left out or not joined, by reason: {reason: count}."))
     vintage = models.CharField(max_length=64)
     source = models.CharField(max_length=200)
     licence = models.CharField(max_length=100)

@@ -5,21 +5,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .models import GridConnectionPoint, HourlyCarbonSeries, Zone
+from .models import GridConnectionPoint, GridLine, HourlyCarbonSeries, Zone
 
 
 def grid_point_frame(*, status: str = GridConnectionPoint.Status.IN_SERVICE) -> pd.DataFrame:
     """Return connection points with a known voltage: point_id (pk), longitude, latitude
-    (WGS84 degrees), voltage_kv [kV], headroom_mw [MW] (NaN = unknown). Sorted by point_id."""
+    (WGS84 degrees), voltage_kv [kV], headroom_mw [MW] (known value; NaN = unknown), country
+    (ISO2), headroom_estimate_mw [MW] (network estimate, flagged estimated; NaN = none).
+    Sorted by point_id."""
+    columns = ["point_id", "longitude", "latitude", "voltage_kv", "headroom_mw", "country", "headroom_estimate_mw"]
     rows = (
         GridConnectionPoint.objects.filter(status=status, voltage_kv__isnull=False)
         .order_by("id")
-        .values_list("id", "longitude", "latitude", "voltage_kv", "headroom_mw")
+        .values_list("id", "longitude", "latitude", "voltage_kv", "headroom_mw", "country", "headroom_estimate_mw")
     )
-    frame = pd.DataFrame.from_records(list(rows), columns=["point_id", "longitude", "latitude", "voltage_kv", "headroom_mw"])
+    frame = pd.DataFrame.from_records(list(rows), columns=columns)
     frame["point_id"] = frame["point_id"].astype(np.int64)
-    for col in ("longitude", "latitude", "voltage_kv", "headroom_mw"):
+    for col in ("longitude", "latitude", "voltage_kv", "headroom_mw", "headroom_estimate_mw"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(np.float64)
+    frame["country"] = frame["country"].astype(object)
     return frame
 
 
@@ -42,3 +46,36 @@ def hourly_carbon_map(*, basis: str = Zone.CarbonBasis.LIFECYCLE) -> dict[str, n
     ):
         out[code] = np.asarray(values, dtype=np.float64)
     return out
+
+
+def grid_line_vertex_frame() -> pd.DataFrame:
+    """Return one row per vertex of every in-service grid line: line_id (pk, int64), seq
+    (vertex order from 0, int64), longitude, latitude (WGS84 degrees), voltage_kv [kV, class:
+    225/400 as for grid points], rating_mw [MW, usable: × s_max_pu 0.7], country (ISO2, where
+    most of the line lies). Sorted by line_id, seq."""
+    columns = ["line_id", "seq", "longitude", "latitude", "voltage_kv", "rating_mw", "country"]
+    rows = (
+        GridLine.objects.filter(status=GridLine.Status.IN_SERVICE)
+        .order_by("id")
+        .values_list("id", "voltage_kv", "rating_mw", "country", "geometry_geojson")
+    )
+    line_ids, seqs, lons, lats, kvs, ratings, countries = [], [], [], [], [], [], []
+    for line_id, kv, rating, country, geometry in rows:
+        coords = geometry["coordinates"]
+        n = len(coords)
+        line_ids.extend([line_id] * n)
+        seqs.extend(range(n))
+        lons.extend(c[0] for c in coords)
+        lats.extend(c[1] for c in coords)
+        kvs.extend([kv] * n)
+        ratings.extend([rating] * n)
+        countries.extend([country] * n)
+    return pd.DataFrame({
+        "line_id": np.asarray(line_ids, dtype=np.int64),
+        "seq": np.asarray(seqs, dtype=np.int64),
+        "longitude": np.asarray(lons, dtype=np.float64),
+        "latitude": np.asarray(lats, dtype=np.float64),
+        "voltage_kv": np.asarray(kvs, dtype=np.float64),
+        "rating_mw": np.asarray(ratings, dtype=np.float64),
+        "country": pd.Series(countries, dtype=object),
+    }, columns=columns)

@@ -22,8 +22,9 @@ from django.conf import settings
 from django.db import models, transaction
 
 from .importers import boundaries as boundary_files
-from .importers import grid_points, zones as zone_files
-from .models import Boundary, DatasetLoad, GridConnectionPoint, HourlyCarbonSeries, MonthlyCarbonIntensity, Zone
+from .importers import grid_points, network, zones as zone_files
+from .models import Boundary, DatasetLoad, GridConnectionPoint, GridLine, HourlyCarbonSeries, MonthlyCarbonIntensity, Zone
+from .scope import DEFAULT_SCOPE_ISO2
 
 HOURLY_YEAR = 2021
 HOURLY_ZONES = ("FR", "ES", "PT")
@@ -47,8 +48,17 @@ DATASETS = {
         Dataset("power_plants", "power_plants/powerplantmatching_powerplants_v0.6.1.csv.gz", "powerplantmatching (PyPSA)", "CC BY 4.0", "v0.6.1 (2025-01-16)"),
         Dataset("production_units", "power_plants/entsoe_tp_production_units_with_connection_voltage.csv", "ENTSO-E Transparency Platform", "ENTSO-E terms (verify)", "unknown"),
         Dataset("still_running", "power_plants/known_still_running.csv", "Gigasite curation", "CC BY 4.0", "2026-11"),
+        Dataset("gem_coal", "power_plants/gem_coal_plant_tracker_2024-07_europe_units.csv.gz", "Global Energy Monitor – Global Coal Plant Tracker", "CC BY 4.0", "2024-07"),
+        Dataset("gem_gas", "power_plants/gem_gas_plant_tracker_2024-08_europe_units.csv.gz", "Global Energy Monitor – Global Oil and Gas Plant Tracker", "CC BY 4.0", "2024-08"),
+        Dataset("gem_steel", "power_plants/gem_iron_steel_tracker_2025-03_europe_units.csv.gz", "Global Energy Monitor – Global Iron and Steel Tracker", "CC BY 4.0 (notice stated generically: verify)", "2025-03"),
+        Dataset("ebc_plants", "power_plants/europe_beyond_coal_2021-07_plants.csv.gz", "Europe Beyond Coal – European Coal Plant Database", "ODbL 1.0", "2021-07-21"),
+        Dataset("ebc_units", "power_plants/europe_beyond_coal_2021-07_units.csv.gz", "Europe Beyond Coal – European Coal Plant Database", "ODbL 1.0", "2021-07-21"),
+        Dataset("eu_ets", "industry/eu_ets_installations_2005-2022.csv.gz", "European Commission – EU Transaction Log, compiled by C. Rossi (cedricr/eutl)", "CC BY 4.0", "2005–2022 (2023-06)"),
         Dataset("rte_substations", "grid/postes_electriques_rte.csv.gz", "RTE – ODRÉ", "Licence Ouverte 2.0", "2024-09 copy"),
         Dataset("gridkit_buses", "grid/entsoegridkit_buses.csv.gz", "ENTSO-E grid map via GridKit / PyPSA-Eur", "CC BY 4.0 per PyPSA-Eur (verify)", "2022-03"),
+        Dataset("gridkit_lines", "grid/entsoegridkit_lines.csv.gz", "ENTSO-E grid map via GridKit / PyPSA-Eur", "CC BY 4.0 per PyPSA-Eur (verify)", "2022-03"),
+        Dataset("pypsa_line_types", "grid/pypsa_line_types.csv", "PyPSA standard line types", "MIT", "PyPSA 1.4.0"),
+        Dataset("capareseau", "grid/capareseau_2026-04-28.csv.gz", "Caparéseau (RTE and distribution operators)", "not stated (verify)", "2026-04-28"),
         Dataset("ember_yearly", "carbon/ember_country_overview_yearly.csv.gz", "Ember", "CC BY 4.0", "2025-05"),
         Dataset("ember_monthly", "carbon/ember_country_overview_monthly_europe.csv.gz", "Ember", "CC BY 4.0", "2025-05"),
         Dataset("entsoe_generation_FR", "carbon/FR_actual_generation_per_production_type_2021.csv.gz", "ENTSO-E Transparency Platform", "ENTSO-E terms (verify)", "2021"),
@@ -176,11 +186,9 @@ def _parse_all(root: Path, current_year: int) -> dict[str, Any]:
     departements["parent_code"] = departements["code"].map(dep_region).fillna("")
     countries = boundary_files.countries(p["countries"])
     rte, rte_notes = grid_points.rte_substations(p["rte_substations"])
-    gridkit, gridkit_notes = grid_points.gridkit_buses(p["gridkit_buses"], exclude_countries={"FR"})
-    brownfields = site_files.cartofriches_sites(p["brownfields"], dep_region)
-    plants, plant_notes = site_files.retired_plants(
-        p["power_plants"], p["production_units"], p["still_running"], current_year=current_year
-    )
+    grid = _parse_grid(p, countries, rte)
+    gridkit, gridkit_notes = grid["gridkit"], grid["notes"]["gridkit_buses"]
+    sites = _parse_sites(p, countries, dep_region, current_year)
     yearly = zone_files.ember_yearly(p["ember_yearly"], iso2)
     prices = zone_files.ember_prices(p["ember_prices"], iso2)
     cdd = zone_files.eurostat_cdd(p["eurostat_cdd"])
@@ -191,18 +199,172 @@ def _parse_all(root: Path, current_year: int) -> dict[str, Any]:
     monthly = zone_files.ember_monthly(p["ember_monthly"], iso2)
     hourly = {code: zone_files.entsoe_hourly_carbon(p[f"entsoe_generation_{code}"]) for code in HOURLY_ZONES}
     return {
-        "paths": p, "rte": rte, "gridkit": gridkit, "brownfields": brownfields, "plants": plants,
+        "paths": p, "n_capareseau": grid["n_capareseau"], "rte": grid["rte"], "gridkit": gridkit, "grid_lines": grid["lines"], "sites": sites,
         "zones": zone_frame, "monthly": monthly, "hourly": hourly,
         "boundaries": pd.concat([countries, regions, departements], ignore_index=True),
-        "notes": {"rte_substations": rte_notes, "gridkit_buses": gridkit_notes, "power_plants": plant_notes},
+        "notes": {"rte_substations": rte_notes, **sites["notes"], **grid["notes"]},
     }
 
 
-SITE_FIELDS = (
-    "external_id", "name", "country", "region_code", "departement_code", "municipality", "longitude", "latitude",
-    "area_ha", "former_use", "former_activity", "closure_year", "grid_capacity_mw", "grid_voltage_kv",
-    "pollution_status", "reconverted", "source_status", "source", "source_url", "source_date", "source_vintage",
+GRID_POINT_FIELDS = (
+    "external_id", "name", "operator", "country", "longitude", "latitude", "voltage_kv", "status", "function",
+    "headroom_estimate_mw", "headroom_method", "source", "source_vintage",
 )
+GRID_LINE_FIELDS = (
+    "external_id", "bus0_external_id", "bus1_external_id", "voltage_kv", "source_voltage_kv", "circuits", "underground",
+    "length_km", "line_type", "rating_mva", "rating_mw", "country", "countries", "geometry_geojson", "status", "source",
+    "source_vintage",
+)
+
+
+def _parse_grid(p: dict[str, Path], countries: pd.DataFrame, rte: pd.DataFrame) -> dict[str, Any]:
+    """Read the grid network and attach the network estimate of headroom to the grid points.
+
+    GridKit buses of 220 kV and above inside the scope (France from RTE), every GridKit line
+    of 220 kV and above touching the scope with its rating, and per point the estimate of
+    MODEL.md §2 with its method. For an RTE substation the precedence is: lines N-1 of the
+    GridKit station it matches (``network.match_rte_to_gridkit``), which measure the network
+    at the voltage a large load connects to; else transformers N-1 from Caparéseau (HTB/HTA
+    transformers, joined on the trimmed code); else none. A known ``headroom_mw`` is never
+    written here, and the class default lives in the scoring engine.
+    """
+    locator = network.CountryLocator(countries)
+    table = network.gridkit_bus_table(p["gridkit_buses"], locator=locator)
+    gridkit, bus_notes = grid_points.gridkit_buses(
+        p["gridkit_buses"], exclude_countries={"FR"}, scope=DEFAULT_SCOPE_ISO2, table=table
+    )
+    ratings = network.line_type_ratings(p["pypsa_line_types"])
+    classes = {kv: grid_points.GRIDKIT_VOLTAGE_KV[kv] for kv in ratings}
+    lines, all_lines, line_notes = network.gridkit_lines(
+        p["gridkit_lines"], ratings=ratings, buses=table, locator=locator, scope=DEFAULT_SCOPE_ISO2, voltage_classes=classes
+    )
+    lines["source"] = "gridkit"
+    lines["source_vintage"] = DATASETS["gridkit_lines"].vintage
+    by_station = network.line_headroom_by_bus(all_lines, table)
+
+    gridkit = gridkit.merge(by_station, left_on=["_station", "source_voltage_kv"], right_on=["station_id", "source_voltage_kv"], how="left")
+    gridkit["headroom_method"] = np.where(gridkit["n_lines"].notna(), "lines_n1", "")
+
+    # RTE substations: lines N-1 of a matched GridKit station in France, else Caparéseau.
+    stations = table[
+        table["country"].eq("FR") & ~table["dc"] & ~table["under_construction"]
+        & ~table["symbol"].isin(grid_points.GRIDKIT_SKIP_SYMBOLS) & table["source_voltage_kv"].isin(classes)
+    ].sort_values("source_voltage_kv", ascending=False, kind="stable").drop_duplicates("station_id")
+    live_rte = rte[rte["status"].eq("in_service") & rte["voltage_kv"].isin(classes.values())]
+    matched = network.match_rte_to_gridkit(live_rte, stations, locator=locator, voltage_classes=classes)
+    matched = matched.merge(by_station, on=["station_id", "source_voltage_kv"], how="inner")
+    transformers, capareseau_notes = network.capareseau_transformers(p["capareseau"])
+    rte = rte.copy()
+    by_lines = dict(zip(matched["external_id"], matched["headroom_estimate_mw"]))
+    by_transformers = dict(zip("rte:" + transformers["code"], transformers["headroom_estimate_mw"]))
+    rte["headroom_estimate_mw"] = [by_lines.get(x, by_transformers.get(x, np.nan)) for x in rte["external_id"]]
+    rte["headroom_method"] = ["lines_n1" if x in by_lines else "transformers_n1" if x in by_transformers else "" for x in rte["external_id"]]
+    capareseau_notes["no_rte_substation"] = int((~("rte:" + transformers["code"]).isin(rte["external_id"])).sum())
+    capareseau_notes["superseded_by_lines_n1"] = int(("rte:" + transformers["code"]).isin(by_lines).sum())
+    rte_notes = {"matched_to_gridkit_station": len(matched)}
+    return {
+        "rte": rte, "gridkit": gridkit, "lines": lines, "n_capareseau": len(transformers),
+        "notes": {"gridkit_buses": bus_notes, "gridkit_lines": line_notes, "capareseau": capareseau_notes,
+                  "rte_line_estimates": rte_notes},
+    }
+
+
+def _load_grid(parsed: dict[str, Any], report: LoadReport) -> None:
+    """Write grid points (RTE and GridKit) and GridKit lines; a known headroom_mw is left alone."""
+    points = pd.concat([parsed["rte"], parsed["gridkit"]], ignore_index=True)
+    points["source"] = np.where(points["external_id"].str.startswith("rte:"), "rte", "gridkit")
+    points["source_vintage"] = np.where(points["source"] == "rte", DATASETS["rte_substations"].vintage, DATASETS["gridkit_buses"].vintage)
+    report.tables["grid points"] = _sync(
+        GridConnectionPoint, ("external_id",), _records(points, GRID_POINT_FIELDS, {"headroom_method": ""}),
+        GridConnectionPoint.objects.filter(source__in=["rte", "gridkit"]),
+    )
+    report.tables["grid lines"] = _sync(
+        GridLine, ("external_id",), _records(parsed["grid_lines"], GRID_LINE_FIELDS), GridLine.objects.filter(source="gridkit"),
+        int_fields=("circuits",),
+    )
+
+
+def _parse_sites(p: dict[str, Path], countries: pd.DataFrame, dep_region: dict[str, str], current_year: int) -> dict[str, Any]:
+    """Read every site source into records, check which plants still run, conflate the records
+    into one site per place (MODEL.md §1b, §5; ``siting.importers.places``).
+
+    Returns the sites (Site fields), the records (with the external id of their site) and
+    notes: per source what was left out and why, and the merges per source pair.
+    """
+    from shapely.geometry import shape
+
+    from siting.importers import places
+    from siting.importers import reference as site_files
+
+    shapes = {code: shape(geometry) for code, geometry in zip(countries["code"], countries["geometry_geojson"])}
+    brownfields = site_files.cartofriches_records(p["brownfields"], dep_region)
+    ppm, ppm_running, ppm_notes = site_files.ppm_records(
+        p["power_plants"], p["production_units"], p["still_running"], current_year=current_year
+    )
+    coal, coal_running, coal_notes = site_files.gem_coal_records(p["gem_coal"])
+    gas, gas_running, gas_notes = site_files.gem_gas_records(p["gem_gas"])
+    steel, steel_running, steel_notes = site_files.gem_steel_records(p["gem_steel"])
+    ebc, ebc_running, ebc_notes = site_files.ebc_records(p["ebc_plants"], p["ebc_units"])
+    ets, ets_running, ets_notes = site_files.ets_records(p["eu_ets"], shapes)
+    records = pd.concat([brownfields, ppm, coal, gas, steel, ebc, ets], ignore_index=True)
+    operating = pd.concat([ppm_running, coal_running, gas_running, steel_running, ebc_running, ets_running], ignore_index=True)
+    records["operating_evidence"] = places.still_running(records, operating)
+    groups, parcels, merges = places.conflate(records)
+    sites, site_of_record = places.sites_from_groups(records, groups, parcels)
+    records["site_external_id"] = site_of_record
+    notes = {
+        "power_plants": ppm_notes, "gem_coal": coal_notes, "gem_gas": gas_notes, "gem_steel": steel_notes,
+        "ebc_units": ebc_notes, "eu_ets": ets_notes,
+        "records merged into one site": dict(sorted(merges.items())),
+        "still operating": {"records": int((records["operating_evidence"] != "").sum()), "sites": int(sites["still_operating"].sum())},
+    }
+    return {"sites": sites, "records": records, "notes": notes}
+
+
+REFERENCE_SITE_SOURCES = ("cartofriches", "powerplantmatching", "gem_coal", "gem_gas", "gem_steel", "ebc", "eu_ets")
+"""Sources the reference loader owns; uploaded sites (source 'upload') are never touched."""
+
+SITE_FIELDS = (
+    "external_id", "name", "original_name", "country", "region_code", "departement_code", "municipality", "longitude",
+    "latitude", "area_ha", "former_use", "former_activity", "closure_year", "grid_capacity_mw", "grid_voltage_kv",
+    "pollution_status", "reconverted", "still_operating", "operating_evidence", "zoning_type", "buildings_state",
+    "has_project", "source_status", "source", "source_url", "source_date", "source_vintage",
+)
+RECORD_FIELDS = (
+    "site_id", "source", "record_id", "name", "vintage", "url", "longitude", "latitude", "status", "capacity_mw",
+    "closure_year", "former_use", "operating_evidence", "raw",
+)
+
+
+def _load_sites(parsed: dict[str, Any], report: LoadReport) -> None:
+    """Write one site per place and every source record of it; uploaded sites are left alone.
+
+    A place keeps its site (pk and external id) across reloads: the external id is its anchor
+    record's (``places.SOURCE_ORDER``), and sites are matched on it.
+    """
+    from siting.models import Site, SourceRecord
+
+    sites = parsed["sites"]["sites"]
+    report.tables["sites"] = _sync(
+        Site, ("external_id",), _records(sites, SITE_FIELDS), Site.objects.filter(source__in=REFERENCE_SITE_SOURCES),
+        int_fields=("closure_year",),
+    )
+    site_ids = dict(Site.objects.filter(source__in=REFERENCE_SITE_SOURCES).values_list("external_id", "id"))
+    records = parsed["sites"]["records"]
+    rows = []
+    for rec in records.to_dict("records"):
+        year = rec["closure_year"]
+        rows.append({
+            "site_id": site_ids[rec["site_external_id"]], "source": rec["source"], "record_id": str(rec["record_id"])[:100],
+            "name": str(rec["name"] or "")[:300], "vintage": rec["vintage"][:64], "url": str(rec["url"] or "")[:300],
+            "longitude": float(rec["longitude"]), "latitude": float(rec["latitude"]), "status": str(rec["status"] or "")[:64],
+            "capacity_mw": rec["capacity_mw"], "closure_year": year if year is not None and 1800 <= year <= 2100 else None,
+            "former_use": rec["former_use"], "operating_evidence": rec["operating_evidence"], "raw": rec["raw"] or {},
+        })
+    report.tables["source records"] = _sync(
+        SourceRecord, ("source", "record_id"), rows, SourceRecord.objects.filter(source__in=REFERENCE_SITE_SOURCES),
+        int_fields=("closure_year",),
+    )
 ZONE_FIELDS = (
     "code", "iso3", "name", "carbon_intensity_g_per_kwh", "carbon_year", "carbon_basis", "carbon_source",
     "price_eur_per_mwh", "price_period_start", "price_period_end", "price_source", "cooling_degree_days", "cdd_period", "cdd_source",
@@ -220,6 +382,14 @@ def _records(frame: pd.DataFrame, fields: Iterable[str], defaults: dict[str, Any
     return out
 
 
+def _site_row_counts(records: pd.DataFrame) -> dict[str, int]:
+    """Return the records each site dataset contributed, keyed by dataset."""
+    counts = records["source"].value_counts()
+    by_dataset = {"brownfields": "cartofriches", "power_plants": "powerplantmatching", "gem_coal": "gem_coal",
+                  "gem_gas": "gem_gas", "gem_steel": "gem_steel", "ebc_units": "ebc", "eu_ets": "eu_ets"}
+    return {key: int(counts.get(source, 0)) for key, source in by_dataset.items()}
+
+
 def reference_data_load(*, fixtures_dir: Path | None = None, current_year: int | None = None) -> LoadReport:
     """Load every reference dataset from ``fixtures_dir``, atomically and idempotently."""
     from siting.models import Site
@@ -229,19 +399,8 @@ def reference_data_load(*, fixtures_dir: Path | None = None, current_year: int |
     parsed = _parse_all(root, current_year or date.today().year)
     report = LoadReport(notes=parsed["notes"])
     with transaction.atomic():
-        points = pd.concat([parsed["rte"], parsed["gridkit"]], ignore_index=True)
-        points["source"] = np.where(points["external_id"].str.startswith("rte:"), "rte", "gridkit")
-        points["source_vintage"] = np.where(points["source"] == "rte", DATASETS["rte_substations"].vintage, DATASETS["gridkit_buses"].vintage)
-        report.tables["grid points"] = _sync(
-            GridConnectionPoint, ("external_id",),
-            _records(points, ("external_id", "name", "operator", "country", "longitude", "latitude", "voltage_kv", "status", "function", "source", "source_vintage")),
-            GridConnectionPoint.objects.filter(source__in=["rte", "gridkit"]),
-        )
-        sites = pd.concat([parsed["brownfields"], parsed["plants"]], ignore_index=True)
-        report.tables["sites"] = _sync(
-            Site, ("external_id",), _records(sites, SITE_FIELDS), Site.objects.filter(source__in=["cartofriches", "powerplantmatching"]),
-            int_fields=("closure_year",),
-        )
+        _load_grid(parsed, report)
+        _load_sites(parsed, report)
         report.tables["zones"] = _sync(
             Zone, ("code",), _records(parsed["zones"], ZONE_FIELDS, {"carbon_basis": "lifecycle", "carbon_source": "", "price_source": "", "cdd_period": "", "cdd_source": ""}),
             Zone.objects.all(), int_fields=("carbon_year",),
@@ -268,8 +427,10 @@ def reference_data_load(*, fixtures_dir: Path | None = None, current_year: int |
             Boundary.objects.all(),
         )
         row_counts = {
-            "brownfields": len(parsed["brownfields"]), "power_plants": len(parsed["plants"]), "rte_substations": len(parsed["rte"]),
-            "gridkit_buses": len(parsed["gridkit"]), "ember_yearly": int(parsed["zones"]["carbon_intensity_g_per_kwh"].notna().sum()),
+            **_site_row_counts(parsed["sites"]["records"]), "rte_substations": len(parsed["rte"]),
+            "gridkit_buses": len(parsed["gridkit"]), "gridkit_lines": len(parsed["grid_lines"]),
+            "pypsa_line_types": len(network.PYPSA_LINE_TYPE_BY_VOLTAGE_KV), "capareseau": parsed["n_capareseau"],
+            "ember_yearly": int(parsed["zones"]["carbon_intensity_g_per_kwh"].notna().sum()),
             "ember_monthly": len(monthly), "ember_prices": int(parsed["zones"]["price_eur_per_mwh"].notna().sum()),
             "eurostat_cdd": int(parsed["zones"]["cooling_degree_days"].notna().sum()),
             "countries": int((parsed["boundaries"]["kind"] == "country").sum()),
@@ -280,7 +441,8 @@ def reference_data_load(*, fixtures_dir: Path | None = None, current_year: int |
             DatasetLoad, ("dataset",),
             [{"dataset": key, "file_name": Path(d.path).name, "sha256": _sha256(parsed["paths"][key]),
               "rows": int(row_counts.get(key, 8760 if key.startswith("entsoe_generation") else 0)),
-              "vintage": d.vintage, "source": d.source, "licence": d.licence} for key, d in DATASETS.items()],
+              "vintage": d.vintage, "source": d.source, "licence": d.licence, "notes": parsed["notes"].get(key, {})}
+             for key, d in DATASETS.items()],
             DatasetLoad.objects.all(),
         )
     report.seconds = time.perf_counter() - started

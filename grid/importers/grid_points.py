@@ -76,43 +76,57 @@ def _tag(tags: str, key: str) -> str:
     return ""
 
 
-def gridkit_buses(path: Path, *, exclude_countries: set[str]) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Return ENTSO-E GridKit AC buses outside ``exclude_countries`` (France comes from RTE).
+def gridkit_buses(
+    path: Path,
+    *,
+    exclude_countries: set[str],
+    scope: frozenset[str] | set[str] | None = None,
+    locator=None,
+    table: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Return ENTSO-E GridKit AC buses of 220 kV and above inside ``scope`` and outside
+    ``exclude_countries`` (France comes from RTE).
 
-    Left out, and counted: DC buses, buses under construction, synthetic 'joint' buses,
-    buses without a country tag. Several buses of one station at the same voltage are one
-    connection point (the first bus id); buses at different voltages stay separate points.
+    A bus's country is its tag, checked against the Natural Earth outlines when a
+    ``locator`` is given (:func:`grid.importers.network.resolve_bus_countries`). Left out, and
+    counted in this order: DC buses, buses under construction, synthetic 'joint' buses, an
+    unknown voltage, 132 kV, no country, an excluded country, a country outside ``scope``.
+    Several buses of one station at the same voltage are one connection point (the first bus
+    id); buses at different voltages stay separate points. ``_station`` and
+    ``source_voltage_kv`` are kept for the network estimate of headroom.
     """
-    cols = ["bus_id", "station_id", "voltage", "dc", "symbol", "under_construction", "tags", "x", "y"]
-    raw = read_csv(path, required=cols, quotechar="'", dtype={"tags": str, "symbol": str, "dc": str, "under_construction": str})
-    voltage = to_float(raw, "voltage", path)
-    lon = to_float(raw, "x", path, allow_missing=False)
-    lat = to_float(raw, "y", path, allow_missing=False)
-    country = raw["tags"].map(lambda t: _tag(t, "country"))
+    from .network import MIN_GRID_VOLTAGE_KV, gridkit_bus_table
+
+    raw = table if table is not None else gridkit_bus_table(path, locator=locator)
+    voltage = raw["source_voltage_kv"]
+    country = raw["country"]
     skipped: dict[str, int] = {}
     keep = np.ones(len(raw), dtype=bool)
     for reason, mask in (
-        ("dc", raw["dc"].eq("t").to_numpy()),
-        ("under_construction", raw["under_construction"].eq("t").to_numpy()),
+        ("dc", raw["dc"].to_numpy()),
+        ("under_construction", raw["under_construction"].to_numpy()),
         ("joint", raw["symbol"].isin(GRIDKIT_SKIP_SYMBOLS).to_numpy()),
+        ("unknown_voltage", ~voltage.isin(GRIDKIT_VOLTAGE_KV).to_numpy()),
+        ("below_220_kv", (voltage < MIN_GRID_VOLTAGE_KV).to_numpy()),
         ("no_country", country.eq("").to_numpy()),
         ("excluded_country", country.isin(exclude_countries).to_numpy()),
-        ("unknown_voltage", ~voltage.isin(GRIDKIT_VOLTAGE_KV).to_numpy()),
+        ("outside_scope", (~country.isin(scope)).to_numpy() if scope is not None else np.zeros(len(raw), dtype=bool)),
     ):
         skipped[reason] = int((keep & mask).sum())
         keep &= ~mask
     frame = pd.DataFrame({
         "external_id": "gridkit:" + raw["bus_id"].astype(str),
-        "name": raw["symbol"].fillna("") + " " + raw["station_id"].astype(str),
+        "name": raw["symbol"] + " " + raw["station_id"].astype(str),
         "operator": raw["tags"].map(lambda t: _tag(t, "TSO")),
-        "country": country.replace({"GB": "GB", "UK": "GB", "EL": "GR"}),
-        "longitude": lon,
-        "latitude": lat,
+        "country": country,
+        "longitude": raw["longitude"],
+        "latitude": raw["latitude"],
         "voltage_kv": voltage.map(GRIDKIT_VOLTAGE_KV),
+        "source_voltage_kv": voltage,
         "status": "in_service",
-        "function": raw["symbol"].fillna(""),
+        "function": raw["symbol"],
         "_station": raw["station_id"].astype(str),
     })[keep]
     dup = frame.duplicated(subset=["_station", "voltage_kv"])
     skipped["same_station_and_voltage"] = int(dup.sum())
-    return frame[~dup].drop(columns="_station").reset_index(drop=True), skipped
+    return frame[~dup].reset_index(drop=True), skipped

@@ -54,7 +54,7 @@ class GridkitTests:
         assert frame[["external_id", "voltage_kv", "country"]].values.tolist() == [["gridkit:1", 400.0, "DE"], ["gridkit:2", 225.0, "ES"]]
         assert frame.loc[0, "operator"] == "Amprion"
         assert notes == {"dc": 1, "under_construction": 0, "joint": 1, "no_country": 0, "excluded_country": 1,
-                         "unknown_voltage": 0, "same_station_and_voltage": 1}
+                         "unknown_voltage": 0, "below_220_kv": 0, "outside_scope": 0, "same_station_and_voltage": 1}
 
 
 class SiteMappingTests:
