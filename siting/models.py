@@ -15,6 +15,11 @@ from django.utils.translation import gettext_lazy as _
 class SiteSource(models.TextChoices):
     CARTOFRICHES = "cartofriches", "Cerema – Cartofriches"
     POWERPLANTMATCHING = "powerplantmatching", "powerplantmatching (PyPSA)"
+    GEM_COAL = "gem_coal", "GEM Global Coal Plant Tracker"
+    GEM_GAS = "gem_gas", "GEM Global Oil and Gas Plant Tracker"
+    GEM_STEEL = "gem_steel", "GEM Global Iron and Steel Tracker"
+    EBC = "ebc", "Europe Beyond Coal"
+    EU_ETS = "eu_ets", "EU ETS (EU Transaction Log)"
     UPLOAD = "upload", _("Upload")
 
 
@@ -53,7 +58,8 @@ class Site(models.Model):
     """A former industrial site that might host a GPU cluster."""
 
     external_id = models.CharField(max_length=100, unique=True, help_text=_("Stable id from the source, prefixed by it."))
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, help_text=_("Readable display name."))
+    original_name = models.CharField(max_length=300, blank=True, help_text=_("The source's name as given."))
     country = models.CharField(max_length=2, db_index=True, help_text=_("ISO 3166-1 alpha-2."))
     region_code = models.CharField(max_length=8, blank=True, help_text=_("INSEE region code (France)."))
     departement_code = models.CharField(max_length=3, blank=True, db_index=True)
@@ -71,6 +77,11 @@ class Site(models.Model):
     flood_zone = models.BooleanField(null=True, blank=True)
     water_access = models.CharField(max_length=8, choices=WaterAccess.choices, default=WaterAccess.UNKNOWN)
     reconverted = models.BooleanField(default=False, help_text=_("Already reused (Cartofriches 'friche reconvertie')."))
+    still_operating = models.BooleanField(default=False, help_text=_("A plant of the site still runs (MODEL.md §5)."))
+    operating_evidence = models.CharField(max_length=300, blank=True, help_text=_("Why the site counts as still operating."))
+    zoning_type = models.CharField(max_length=8, blank=True, help_text=_("Cartofriches urba_zone_type as given (U, AU, A, N …; blank = unknown)."))
+    buildings_state = models.CharField(max_length=16, blank=True, help_text=_("'standing', 'none' or blank (unknown), from Cartofriches bati_etat."))
+    has_project = models.BooleanField(default=False, help_text=_("Cartofriches 'friche avec projet': a project exists, the site may be unavailable."))
     source_status = models.CharField(max_length=64, blank=True, help_text=_("Status as the source gives it."))
     source = models.CharField(max_length=32, choices=SiteSource.choices)
     source_url = models.URLField(max_length=300, blank=True)
@@ -96,6 +107,36 @@ class Site(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SourceRecord(models.Model):
+    """One record of one source that describes a site (MODEL.md §1b: a site is a place).
+
+    Every brownfield row, retired plant and closed installation the reference loader keeps is
+    one record, attached to the site of its place; ``raw`` keeps the useful source fields.
+    """
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="records")
+    source = models.CharField(max_length=32, choices=SiteSource.choices)
+    record_id = models.CharField(max_length=100, help_text=_("The record's id in its source."))
+    name = models.CharField(max_length=300, blank=True, help_text=_("Name as the source gives it."))
+    vintage = models.CharField(max_length=64)
+    url = models.URLField(max_length=300, blank=True)
+    longitude = models.FloatField()
+    latitude = models.FloatField()
+    status = models.CharField(max_length=64, blank=True, help_text=_("Status as the source gives it."))
+    capacity_mw = models.FloatField(null=True, blank=True, help_text=_("Capacity of the closed units [MW]."))
+    closure_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    former_use = models.CharField(max_length=16, choices=FormerUse.choices, default=FormerUse.OTHER)
+    operating_evidence = models.CharField(max_length=300, blank=True, help_text=_("Why this plant counts as still running."))
+    raw = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["site", "source", "record_id"]
+        constraints = [models.UniqueConstraint(fields=["source", "record_id"], name="source_record_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.record_id}"
 
 
 class SiteUpload(models.Model):

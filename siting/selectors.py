@@ -10,6 +10,7 @@ from .models import Site
 SITE_FRAME_COLUMNS = (
     "site_id", "longitude", "latitude", "country", "area_ha", "grid_capacity_mw", "grid_voltage_kv",
     "pollution_status", "flood_zone", "water_access", "reconverted",
+    "closure_year", "former_use", "still_operating", "zoning_type", "buildings_state", "has_project",
 )
 
 
@@ -18,20 +19,26 @@ def site_frame(*, include_withdrawn: bool = False) -> pd.DataFrame:
 
     Columns: site_id (int64 = pk), longitude/latitude (WGS84 degrees), country (ISO2),
     area_ha, grid_capacity_mw, grid_voltage_kv (NaN when unknown), pollution_status,
-    flood_zone (1.0/0.0/NaN), water_access, reconverted (bool). Sorted by site_id.
+    flood_zone (1.0/0.0/NaN), water_access, reconverted (bool), closure_year (float64, NaN
+    unknown; the latest closure among the place's records), former_use (object),
+    still_operating (bool: a plant of the site still runs, MODEL.md §5), zoning_type (object,
+    Cartofriches urba_zone_type, "" unknown), buildings_state (object: "standing", "none" or
+    "" unknown), has_project (bool: Cartofriches "friche avec projet"). Sorted by site_id.
     """
     qs = Site.objects.all() if include_withdrawn else Site.objects.filter(withdrawn=False)
     rows = qs.order_by("id").values_list(
         "id", "longitude", "latitude", "country", "area_ha", "grid_capacity_mw", "grid_voltage_kv",
         "pollution_status", "flood_zone", "water_access", "reconverted",
+        "closure_year", "former_use", "still_operating", "zoning_type", "buildings_state", "has_project",
     )
     frame = pd.DataFrame.from_records(list(rows), columns=list(SITE_FRAME_COLUMNS))
     frame["site_id"] = frame["site_id"].astype(np.int64)
-    for col in ("longitude", "latitude", "area_ha", "grid_capacity_mw", "grid_voltage_kv"):
+    for col in ("longitude", "latitude", "area_ha", "grid_capacity_mw", "grid_voltage_kv", "closure_year"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(np.float64)
     frame["flood_zone"] = frame["flood_zone"].map({True: 1.0, False: 0.0}).astype(np.float64)
-    frame["reconverted"] = frame["reconverted"].astype(bool)
-    for col in ("country", "pollution_status", "water_access"):
+    for col in ("reconverted", "still_operating", "has_project"):
+        frame[col] = frame[col].astype(bool)
+    for col in ("country", "pollution_status", "water_access", "former_use", "zoning_type", "buildings_state"):
         frame[col] = frame[col].astype(object)
     return frame
 
@@ -65,4 +72,58 @@ def data_summary() -> dict[str, object]:
         "hourly_series": list(HourlyCarbonSeries.objects.values("zone__code", "year", "basis", "mean_g_per_kwh")),
         "n_boundaries": Boundary.objects.count(),
         "datasets": list(DatasetLoad.objects.all()),
+        **site_coverage(),
+    }
+
+
+SITE_DATASETS = ("brownfields", "power_plants", "gem_coal", "gem_gas", "gem_steel", "ebc_units", "eu_ets")
+"""Datasets whose load notes say which records were left out, and why."""
+
+
+def site_coverage() -> dict[str, object]:
+    """Return what the reference sites cover, for the home and sources pages.
+
+    ``coverage``: per country, the reference sites, those still operating, and the records of
+    each source on its sites; ``merged``: how many sites combine records of each set of sources;
+    ``dropped``: per dataset, the records left out and why (from the load notes).
+    """
+    from django.db.models import Count
+
+    from grid.models import DatasetLoad
+
+    from .models import SourceRecord
+
+    sources = [s for s, _ in Site._meta.get_field("source").choices if s != "upload"]
+    by_country: dict[str, dict[str, object]] = {}
+    reference = Site.objects.filter(withdrawn=False).exclude(source="upload")
+    for country, still, n in reference.values_list("country", "still_operating").annotate(n=Count("id")):
+        row = by_country.setdefault(country, {"country": country, "sites": 0, "still_operating": 0, "records": dict.fromkeys(sources, 0)})
+        row["sites"] += n
+        if still:
+            row["still_operating"] += n
+    for country, source, n in SourceRecord.objects.values_list("site__country", "source").annotate(n=Count("id")):
+        if country in by_country and source in by_country[country]["records"]:
+            by_country[country]["records"][source] += n
+    coverage = sorted(by_country.values(), key=lambda r: (-r["sites"], r["country"]))
+    for row in coverage:
+        row["records_in_order"] = [row["records"][s] for s in sources]
+    combos: dict[str, int] = {}
+    multi: dict[int, set[str]] = {}
+    for site_id, source in SourceRecord.objects.values_list("site_id", "source").order_by():
+        multi.setdefault(site_id, set()).add(source)
+    counts = dict(SourceRecord.objects.values_list("site_id").annotate(n=Count("id")).values_list("site_id", "n"))
+    for site_id, group in multi.items():
+        if counts.get(site_id, 0) > 1:
+            key = " + ".join(sorted(group))
+            combos[key] = combos.get(key, 0) + 1
+    dropped = []
+    for load in DatasetLoad.objects.filter(dataset__in=SITE_DATASETS).order_by("dataset"):
+        for reason, n in sorted((getattr(load, "notes", None) or {}).items()):
+            if isinstance(n, int) and n and reason != "voltage_matched":
+                dropped.append({"dataset": load.dataset, "reason": reason.replace("_", " "), "n": n})
+    return {
+        "coverage_sources": sources,
+        "coverage": coverage,
+        "merged": sorted(({"sources": k, "n_sites": v} for k, v in combos.items()), key=lambda r: -r["n_sites"]),
+        "dropped": dropped,
     }
