@@ -1,47 +1,78 @@
-"""The siting model: score every site for every cluster size (MODEL.md §2–§4).
+"""The siting model: score every site for every cluster size (siting model §2–§4, version 2).
 
 Public API (no Django here):
 
-- ``score_sites(sites, grid, zones, params, hourly_carbon=None, draws=0, impl="kernel")``
-  returns a :class:`ScoringResult` with one row per (site, size).
-- ``ScenarioParams`` and ``presets()`` in ``params.py``; criteria bounds in ``criteria.py``.
+- ``score_sites(sites, grid, zones, params, hourly_carbon=None, lines=None, outlines=None,
+  draws=0, impl="kernel")`` returns a :class:`ScoringResult` with one row per (site, size);
+  ``score_inputs(inputs, params, ...)`` does the same from a :class:`ScoringInputs`.
+- ``ScenarioParams`` and ``presets()`` in ``params.py``; criteria in ``criteria.py``.
 
-This module validates inputs (columns, dtypes, NaN policy), converts units, allocates the
-arrays, and calls the numba kernels (``impl="kernel"``) or their NumPy twins
-(``impl="reference"``). Runs are split by cluster size: sites of one size are ranked
-together, and Monte Carlo draws are seeded by (seed, draw index) only, so scoring a size
-alone gives the same numbers as scoring it with the others.
+This module validates inputs (columns, dtypes, NaN policy), converts units, finds the
+connection candidates, allocates the arrays, and calls the numba kernels (``impl="kernel"``)
+or their NumPy twins (``impl="reference"``). Runs are split by cluster size: sites of one size
+are ranked together, and Monte Carlo draws are seeded by (seed, draw index) only, so scoring a
+size alone gives the same numbers as scoring it with the others.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from . import kernels, reference
-from .candidates import nearest_by_class
+from .candidates import DenseLines, LandCheck, densify_lines, nearest_by_class, nearest_on_lines, voltage_class_index
 from .criteria import CRITERIA, CRITERION_NAMES
 from .layout import (
-    EXCLUSIONS, N_OUT, N_SCALARS, O_CAPEX_FAC, O_CAPEX_IT, O_CAPEX_TOTAL, O_CLASS_KV, O_CONN_COST, O_EMISSIONS,
-    O_EMISSIONS_PER_MW, O_ENERGY, O_FACILITY_MW, O_FEASIBLE, O_FUEL_T, O_HEADROOM, O_HEADROOM_EST, O_KIND, O_LAND_FIT,
-    O_LAND_MARGIN, O_LAND_NEEDED, O_LINE_COST, O_LINE_KM, O_MASK, O_POINT, O_PRICE, O_PUE, O_RELIABILITY, O_SCORE,
-    O_SEVESO, O_SUB_COST, O_TCO, O_TTP, O_V0, O_WATER_L_GPUH, O_WATER_M3, P_BACKUP_H, P_C_FAC, P_C_GPU_KEUR, P_CRF_FAC,
-    P_CRF_GRID, P_CRF_IT, P_EUR_PER_USD, P_EXCL_SEVESO, P_FUEL_T_PER_MWH, P_LAND_HA_PER_MW, P_MAX_TTP, P_N_GPU, P_OM,
-    P_OWN_REFURB, P_P_IT_MW, P_RADIUS_KM, P_ROUTING, P_SEVESO_HIGH, P_SEVESO_LOW, P_SUB_A, P_SUB_B, P_SUB_EXP,
-    P_SUB_FIXED, P_TTP_FREE_KM, P_TTP_OWN, P_TTP_SLOPE, P_UTIL, P_WUE, X_FLOOD, X_POLLUTED, X_RECONVERTED,
+    EXCLUSION_LABELS, EXCLUSIONS, H_DEFAULT, H_ESTIMATED, H_KNOWN, HEADROOM_SOURCES, KIND_NAMES, N_CLASSES, N_OUT,
+    N_SCALARS, N_SITE, N_TABLE, O_CAPEX_FAC, O_CAPEX_IT, O_CAPEX_TOTAL, O_CHOSEN_TOTAL, O_CLASS_KV, O_CONN_COST,
+    O_CONN_KV, O_CUT_VERTEX, O_DELAY_COST, O_EMISSIONS, O_EMISSIONS_PER_MW, O_ENERGY, O_FACILITY_MW, O_FEASIBLE,
+    O_FUEL_T, O_GRID_MONTHS, O_HEADROOM, O_HEADROOM_EST, O_HEADROOM_SRC, O_KIND, O_LAND_FIT, O_LAND_MARGIN,
+    O_LAND_NEEDED, O_LINE_COST, O_LINE_KM, O_MASK, O_POINT, O_PRICE, O_PUE, O_RELIABILITY, O_REMED_CAPEX,
+    O_RUNNER_KIND, O_RUNNER_TOTAL, O_SCORE, O_SEVESO, O_SITE_COST, O_SITE_MONTHS, O_SUB_COST, O_TCO, O_TTP, O_V0,
+    O_WATER_L_GPUH, O_WATER_M3, P_BACKUP_H, P_C_FAC, P_C_GPU_KEUR, P_CRF_FAC, P_CRF_GRID, P_CRF_IT, P_CUT_BAYS,
+    P_CUT_EXTRA, P_CUT_MIN_CLASS, P_EUR_PER_USD, P_EXCL_SEVESO, P_FUEL_T_PER_MWH, P_LAND_HA_PER_MW, P_MAX_TTP,
+    P_N_GPU, P_OM, P_OWN_REFURB, P_P_IT_MW, P_RATE_MONTH, P_REMED_AREA, P_ROUTING, P_SEVESO_HIGH, P_SEVESO_LOW,
+    P_SUB_A, P_SUB_B, P_SUB_EXP, P_SUB_FIXED, P_TTP_FREE_KM, P_TTP_OWN, P_TTP_SLOPE, P_UTIL, P_WUE, S_AREA, S_CARBON,
+    S_CONN_F, S_GRID_F, S_MASK, S_OBSERVED, S_OWN_CAP, S_OWN_KV, S_PRICE, S_PUE, S_REMED_MEUR_PER_HA,
+    S_SITE_MONTHS, T_BAY, T_KV, T_LINE_COST, T_RATING, T_TTP_BASE, X_FLOOD, X_OPERATING, X_OUTSIDE_SCOPE,
+    X_POLLUTED, X_RECONVERTED,
 )
 from .params import ScenarioParams, presets
 
-__all__ = ["ScenarioParams", "ScoringResult", "presets", "score_sites", "exclusion_codes", "CRITERIA", "EXCLUSIONS"]
+__all__ = ["ScenarioParams", "ScoringInputs", "ScoringResult", "presets", "score_sites", "score_inputs",
+           "exclusion_codes", "CRITERIA", "EXCLUSIONS", "EXCLUSION_LABELS"]
 
 SITE_COLUMNS = ("site_id", "longitude", "latitude", "country", "area_ha", "grid_capacity_mw", "grid_voltage_kv",
                 "pollution_status", "flood_zone", "water_access", "reconverted")
+SITE_OPTIONAL = {"closure_year": np.nan, "former_use": "", "still_operating": False, "zoning_type": "",
+                 "buildings_state": "", "has_project": False}
+"""Site columns of version 2 and the value used where a frame lacks them."""
 GRID_COLUMNS = ("point_id", "longitude", "latitude", "voltage_kv", "headroom_mw")
 ZONE_COLUMNS = ("country", "carbon_intensity_g_per_kwh", "price_eur_per_mwh", "cooling_degree_days")
-KIND_NAMES = {0: "none", 1: "own", 2: "new_line"}
+ZONING_NEEDS_CHANGE = frozenset({"A", "N"})
+"""Cartofriches ``urba_zone_type`` values (agricultural, natural) that need a plan change."""
+POLLUTION_CLEAR = frozenset({"none", "remediated"})
+OWN_STATUS = np.array(["none", "usable", "lapsed", "still_operating", "too_small"], dtype=object)
+
+
+@dataclass
+class ScoringInputs:
+    """Everything the engine reads, as one value: what ``score_inputs`` takes.
+
+    ``lines`` is a vertex frame (``line_id, seq, longitude, latitude, voltage_kv, rating_mw,
+    country``) or None (no cut-ins); ``outlines`` maps ISO2 → shapely geometry or WKB bytes,
+    or None (no over-land check).
+    """
+
+    sites: pd.DataFrame
+    grid: pd.DataFrame
+    zones: pd.DataFrame
+    hourly_carbon: dict[str, np.ndarray] = field(default_factory=dict)
+    lines: pd.DataFrame | None = None
+    outlines: dict[str, object] | None = None
 
 
 @dataclass
@@ -82,6 +113,18 @@ def _num(series: pd.Series, name: str, *, allow_nan: bool = True) -> np.ndarray:
     return np.ascontiguousarray(values)
 
 
+def _text(frame: pd.DataFrame, column: str, default: str = "") -> np.ndarray:
+    if column not in frame.columns:
+        return np.full(len(frame), default, dtype=object)
+    return frame[column].fillna(default).astype(str).str.strip().to_numpy(dtype=object)
+
+
+def _flag(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return frame[column].fillna(False).astype(bool).to_numpy()
+
+
 @dataclass
 class _Prepared:
     site_id: np.ndarray
@@ -93,18 +136,60 @@ class _Prepared:
     carbon_zone: np.ndarray  # per zone, effective g/kWh
     hourly_zone: np.ndarray  # per zone, bool
     estimated_zone: np.ndarray  # per zone, bool: any fallback used
-    own_cap: np.ndarray
+    own_former_mw: np.ndarray  # former connection capacity (NaN none)
+    own_cap: np.ndarray  # usable capacity min(former, class rating), NaN where none usable
+    own_kv: np.ndarray  # class of the own connection [kV] (NaN none)
+    own_status: np.ndarray  # int: 0 none, 1 usable, 2 lapsed, 3 still operating
+    own_estimated: np.ndarray  # bool: class implied by the former capacity
     area: np.ndarray
     site_mask: np.ndarray
-    observed_base: np.ndarray
+    observed: np.ndarray
+    permit_m: np.ndarray
+    rezoning_m: np.ndarray
+    remediation_m: np.ndarray
+    demolition_m: np.ndarray
+    readiness_estimated: np.ndarray
+    remed_meur_per_ha: np.ndarray
+    may_be_unavailable: np.ndarray
     cand_point: np.ndarray
     cand_dist: np.ndarray
     point_id: np.ndarray
-    headroom_known: np.ndarray
-    headroom_default: np.ndarray
+    point_lon: np.ndarray
+    point_lat: np.ndarray
+    point_headroom: np.ndarray  # known, estimate or class default
+    point_source: np.ndarray  # H_*
+    lines: DenseLines
+    line_class: np.ndarray
+    line_headroom: np.ndarray
+    line_source: np.ndarray
+    cut_vertex: np.ndarray
+    cut_dist: np.ndarray
 
 
-def _prepare(sites, grid, zones, params: ScenarioParams, hourly_carbon) -> _Prepared:
+def _readiness(params: ScenarioParams, zoning: np.ndarray, pollution: np.ndarray, buildings: np.ndarray):
+    """Return the site readiness months (permit, rezoning, remediation, demolition), whether any
+    came from a scenario default, and the remediation cost rate [M€/ha] (siting model §2)."""
+    n = len(zoning)
+    zoning_u = np.array([z.upper() for z in zoning], dtype=object)
+    zoning_known = zoning_u != ""
+    rezoning = np.where(np.isin(zoning_u, list(ZONING_NEEDS_CHANGE)), params.rezoning_months,
+                        np.where(zoning_known, 0.0, params.rezoning_unknown_months))
+    confirmed = pollution == "confirmed"
+    pollution_known = confirmed | np.isin(pollution, list(POLLUTION_CLEAR))
+    remediation = np.where(confirmed, params.remediation_months,
+                           np.where(pollution_known, 0.0, params.remediation_unknown_months))
+    buildings_l = np.array([b.lower() for b in buildings], dtype=object)
+    buildings_known = np.isin(buildings_l, ["standing", "none"])
+    demolition = np.where(buildings_l == "standing", params.demolition_months,
+                          np.where(buildings_known, 0.0, params.demolition_unknown_months))
+    permit = np.full(n, params.permit_months)
+    estimated = ~zoning_known | ~pollution_known | ~buildings_known
+    remed_rate = np.where(confirmed, params.remediation_meur_per_ha, 0.0)
+    return permit, rezoning.astype(float), remediation.astype(float), demolition.astype(float), estimated, remed_rate
+
+
+def _prepare(inputs: ScoringInputs, params: ScenarioParams) -> _Prepared:
+    sites, grid, zones = inputs.sites, inputs.grid, inputs.zones
     _check_frame(sites, SITE_COLUMNS, "sites")
     _check_frame(grid, GRID_COLUMNS, "grid")
     _check_frame(zones, ZONE_COLUMNS, "zones")
@@ -116,14 +201,15 @@ def _prepare(sites, grid, zones, params: ScenarioParams, hourly_carbon) -> _Prep
     lat = _num(sites["latitude"], "sites.latitude", allow_nan=False)
     if (np.abs(lon) > 180).any() or (np.abs(lat) > 90).any():
         raise ValueError("sites: longitude/latitude out of range (WGS84 degrees expected)")
+    country = sites["country"].fillna("").astype(str).str.upper().to_numpy(dtype=object)
     area = _num(sites["area_ha"], "sites.area_ha")
     area = np.where(area > 0, area, np.nan)
-    own_cap = _num(sites["grid_capacity_mw"], "sites.grid_capacity_mw")
-    own_cap = np.where(own_cap > 0, own_cap, np.nan)
     flood = _num(sites["flood_zone"], "sites.flood_zone")
     pollution = sites["pollution_status"].fillna("unknown").astype(str).to_numpy()
     water = sites["water_access"].fillna("unknown").astype(str).to_numpy()
     reconverted = sites["reconverted"].fillna(False).astype(bool).to_numpy()
+    still = _flag(sites, "still_operating")
+    closure = _num(sites["closure_year"], "sites.closure_year") if "closure_year" in sites else np.full(len(sites), np.nan)
     mask = np.zeros(len(sites), dtype=np.int64)
     if params.exclude_polluted_unremediated:
         mask |= np.where(pollution == "confirmed", X_POLLUTED, 0)
@@ -131,7 +217,33 @@ def _prepare(sites, grid, zones, params: ScenarioParams, hourly_carbon) -> _Prep
         mask |= np.where(flood == 1.0, X_FLOOD, 0)
     if params.exclude_reconverted:
         mask |= np.where(reconverted, X_RECONVERTED, 0)
-    observed = (np.isfinite(area).astype(float) + (pollution != "unknown") + np.isfinite(flood) + (water != "unknown"))
+    mask |= np.where(np.isin(country, list(params.scope_countries)), 0, X_OUTSIDE_SCOPE)
+    if params.exclude_still_operating:
+        mask |= np.where(still, X_OPERATING, 0)
+
+    # Own connection (§2 v2): class from its voltage, or implied by the former capacity
+    # (estimated); capacity = min(former, class rating); never after L years or while a unit runs.
+    class_kv = np.asarray(params.voltage_classes_kv)
+    rating = np.asarray(params.circuit_rating_mw)
+    tol = params.voltage_class_tolerance
+    former = _num(sites["grid_capacity_mw"], "sites.grid_capacity_mw")
+    former = np.where(former > 0, former, np.nan)
+    own_volt = _num(sites["grid_voltage_kv"], "sites.grid_voltage_kv")
+    by_voltage = voltage_class_index(own_volt, class_kv, tol)
+    implied = np.minimum(np.searchsorted(rating, np.nan_to_num(former, nan=0.0), side="left"), len(rating) - 1)
+    has_own = np.isfinite(former)
+    own_class = np.where(by_voltage >= 0, by_voltage, implied)
+    own_estimated = has_own & (by_voltage < 0)
+    lapsed = has_own & np.isfinite(closure) & (params.reference_year - closure > params.own_connection_lapse_years)
+    status = np.where(~has_own, 0, np.where(still, 3, np.where(lapsed, 2, 1)))
+    usable = status == 1
+    own_cap = np.where(usable, np.minimum(former, rating[own_class]), np.nan)
+    own_kv = np.where(has_own, class_kv[own_class], np.nan)
+    observed = (np.isfinite(area).astype(float) + (pollution != "unknown") + np.isfinite(flood) + (water != "unknown")
+                + has_own)
+
+    permit, rezoning, remediation, demolition, ready_est, remed_rate = _readiness(
+        params, _text(sites, "zoning_type"), pollution, _text(sites, "buildings_state"))
 
     zones = zones.drop_duplicates("country").reset_index(drop=True)
     codes = zones["country"].astype(str).tolist()
@@ -139,18 +251,23 @@ def _prepare(sites, grid, zones, params: ScenarioParams, hourly_carbon) -> _Prep
     price = _num(zones["price_eur_per_mwh"], "zones.price")
     cdd_zone = _num(zones["cooling_degree_days"], "zones.cdd")
     estimated_zone = ~(np.isfinite(carbon) & np.isfinite(price) & np.isfinite(cdd_zone))
-    carbon = np.where(np.isfinite(carbon), carbon, params.fallback_carbon_g_per_kwh)
+    annual_known = np.isfinite(carbon)
+    carbon = np.where(annual_known, carbon, params.fallback_carbon_g_per_kwh)
     price = np.where(np.isfinite(price), price, params.fallback_price_eur_per_mwh)
     cdd_zone = np.where(np.isfinite(cdd_zone), cdd_zone, params.fallback_cdd)
     hourly = np.zeros(len(codes), dtype=bool)
     for j, code in enumerate(codes):
-        series = (hourly_carbon or {}).get(code)
+        series = (inputs.hourly_carbon or {}).get(code)
         if series is not None:
             series = np.asarray(series, dtype=np.float64)
             if series.shape != (8760,) or not np.isfinite(series).all():
                 raise ValueError(f"hourly_carbon[{code}]: 8,760 finite values expected")
-            # A flat load: Σ_h P × u × CI_h = E × mean(CI_h).
-            carbon[j] = float(series.mean())
+            # One vintage per zone (§5 v2): the series is a shape, rescaled so its annual mean is
+            # the zone's latest annual intensity. A flat load then emits E × that mean
+            # (Σ_h P × u × CI_h = E × mean(CI_h)); without an annual value, the series' own mean.
+            mean = float(series.mean())
+            if not annual_known[j]:
+                carbon[j] = mean
             hourly[j] = True
     index = {code: j for j, code in enumerate(codes)}
     zone_index = np.array([index.get(str(c), -1) for c in sites["country"]], dtype=np.int64)
@@ -160,30 +277,86 @@ def _prepare(sites, grid, zones, params: ScenarioParams, hourly_carbon) -> _Prep
     point_kv = _num(grid["voltage_kv"], "grid.voltage_kv")
     keep = np.isfinite(point_kv) & (point_kv > 0)
     grid, point_kv = grid[keep].reset_index(drop=True), point_kv[keep]
-    class_kv = np.asarray(params.voltage_classes_kv)
-    # A point's own class: the highest class its voltage reaches (45 kV counts as 20 kV).
-    point_class = np.clip(np.searchsorted(class_kv, point_kv, side="right") - 1, 0, len(class_kv) - 1)
-    headroom_known = _num(grid["headroom_mw"], "grid.headroom_mw")
-    headroom_default = np.asarray(params.headroom_default_mw)[point_class]
+    point_class = voltage_class_index(point_kv, class_kv, tol)
+    known = _num(grid["headroom_mw"], "grid.headroom_mw")
+    estimate = (_num(grid["headroom_estimate_mw"], "grid.headroom_estimate_mw") if "headroom_estimate_mw" in grid
+                else np.full(len(grid), np.nan))
+    default = np.asarray(params.headroom_default_mw)[np.maximum(point_class, 0)]
+    point_source = np.where(np.isfinite(known), H_KNOWN, np.where(np.isfinite(estimate), H_ESTIMATED, H_DEFAULT))
+    point_headroom = np.where(np.isfinite(known), known, np.where(np.isfinite(estimate), estimate, default))
+    point_country = (grid["country"].fillna("").astype(str).str.upper().to_numpy(dtype=object)
+                     if "country" in grid.columns else None)
+    point_lon = _num(grid["longitude"], "grid.longitude", allow_nan=False)
+    point_lat = _num(grid["latitude"], "grid.latitude", allow_nan=False)
+    # Geometry limits (§2 v2): the class maximum is a routed length; the search is on the
+    # great circle, so divide by the routing factor (and never beyond the search radius).
+    max_gc_km = np.minimum(np.asarray(params.max_line_km) / params.routing_factor, params.search_radius_km)
+    land = LandCheck(inputs.outlines, params.outline_tolerance_km) if inputs.outlines else None
     cand_point, cand_dist = nearest_by_class(
-        lon, lat, _num(grid["longitude"], "grid.longitude", allow_nan=False), _num(grid["latitude"], "grid.latitude", allow_nan=False),
-        point_kv, class_kv, params.k_nearest,
+        lon, lat, point_lon, point_lat, point_kv, class_kv, params.k_nearest, tolerance=tol,
+        site_country=country, point_country=point_country, max_km=max_gc_km, land=land,
+    )
+
+    dense = densify_lines(inputs.lines, params.line_densify_km)
+    line_class = voltage_class_index(dense.line_kv, class_kv, tol)
+    line_rating = dense.line_rating_mw
+    line_default = np.asarray(params.headroom_default_mw)[np.maximum(line_class, 0)]
+    # A cut-in bus has the line's two halves; N-1 leaves one: α × (Σ − largest) = α × rating.
+    line_headroom = np.where(np.isfinite(line_rating), params.cut_in_headroom_share * line_rating, line_default)
+    line_source = np.where(np.isfinite(line_rating), H_ESTIMATED, H_DEFAULT)
+    cut_min = int(np.searchsorted(class_kv, params.cut_in_min_kv, side="left"))
+    cut_vertex, cut_dist = nearest_on_lines(
+        lon, lat, dense, class_kv, cut_min, tolerance=tol, site_country=country, max_km=max_gc_km, land=land,
     )
     return _Prepared(
         site_id=site_id, site_key=site_id.astype(np.float64), zone_index=zone_index, zone_codes=codes, cdd=cdd,
-        price_zone=price, carbon_zone=carbon, hourly_zone=hourly, estimated_zone=estimated_zone, own_cap=own_cap,
-        area=area, site_mask=mask, observed_base=np.ascontiguousarray(observed, dtype=np.float64),
+        price_zone=price, carbon_zone=carbon, hourly_zone=hourly, estimated_zone=estimated_zone,
+        own_former_mw=former, own_cap=own_cap, own_kv=own_kv, own_status=status, own_estimated=own_estimated,
+        area=area, site_mask=mask, observed=np.ascontiguousarray(observed, dtype=np.float64),
+        permit_m=permit, rezoning_m=rezoning, remediation_m=remediation, demolition_m=demolition,
+        readiness_estimated=ready_est, remed_meur_per_ha=remed_rate, may_be_unavailable=_flag(sites, "has_project"),
         cand_point=cand_point, cand_dist=cand_dist, point_id=grid["point_id"].to_numpy(dtype=np.int64),
-        headroom_known=headroom_known, headroom_default=headroom_default,
+        point_lon=point_lon, point_lat=point_lat, point_headroom=point_headroom.astype(np.float64),
+        point_source=point_source.astype(np.float64), lines=dense, line_class=line_class,
+        line_headroom=line_headroom.astype(np.float64), line_source=line_source.astype(np.float64),
+        cut_vertex=cut_vertex, cut_dist=cut_dist,
     )
 
 
-def _pack_scalars(params: ScenarioParams, size: int) -> np.ndarray:
+def _class_table(params: ScenarioParams) -> np.ndarray:
+    tab = np.zeros((N_TABLE, N_CLASSES))
+    tab[T_KV] = params.voltage_classes_kv
+    tab[T_RATING] = params.circuit_rating_mw
+    tab[T_LINE_COST] = params.line_cost_meur_per_km
+    tab[T_BAY] = params.bay_cost_meur
+    tab[T_TTP_BASE] = params.ttp_base_months
+    return tab
+
+
+@dataclass
+class _Draw:
+    """Uncertain inputs of one evaluation (ones / zero offsets when deterministic), each drawn
+    at its level (§4 v2): common, per zone, per site, per grid point or line."""
+
+    gpu: float  # common factor on c_gpu
+    fac: float  # common factor on c_fac
+    rate: float  # discount rate of this draw
+    price_zone: np.ndarray
+    carbon_zone: np.ndarray
+    conn: np.ndarray  # per site
+    grid_months: np.ndarray  # per site
+    site_months: np.ndarray  # per site
+    pue_offset: np.ndarray  # per site
+    headroom_point: np.ndarray
+    headroom_line: np.ndarray
+    weights: np.ndarray
+
+
+def _pack_scalars(params: ScenarioParams, size: int, draw: _Draw) -> np.ndarray:
     sp = np.zeros(N_SCALARS)
     sp[P_N_GPU] = size
     sp[P_P_IT_MW] = size * params.k_gpu_kw / 1000.0
     sp[P_ROUTING] = params.routing_factor
-    sp[P_RADIUS_KM] = params.search_radius_km
     sp[P_SUB_A] = params.substation_usd_per_kv_plus_mw
     sp[P_SUB_B] = params.substation_usd_per_mw_pow
     sp[P_SUB_EXP] = params.substation_mw_exponent
@@ -193,12 +366,12 @@ def _pack_scalars(params: ScenarioParams, size: int) -> np.ndarray:
     sp[P_TTP_OWN] = params.ttp_base_own_months
     sp[P_TTP_FREE_KM] = params.ttp_free_km
     sp[P_TTP_SLOPE] = params.ttp_months_per_km
-    sp[P_C_FAC] = params.facility_capex_meur_per_mw_it
-    sp[P_C_GPU_KEUR] = params.gpu_capex_keur_per_h100e
+    sp[P_C_FAC] = params.facility_capex_meur_per_mw_it * draw.fac
+    sp[P_C_GPU_KEUR] = params.gpu_capex_keur_per_h100e * draw.gpu
     sp[P_UTIL] = params.utilisation
-    sp[P_CRF_FAC] = _crf(params.discount_rate, params.life_facility_yr)
-    sp[P_CRF_IT] = _crf(params.discount_rate, params.life_it_yr)
-    sp[P_CRF_GRID] = _crf(params.discount_rate, params.life_grid_yr)
+    sp[P_CRF_FAC] = _crf(draw.rate, params.life_facility_yr)
+    sp[P_CRF_IT] = _crf(draw.rate, params.life_it_yr)
+    sp[P_CRF_GRID] = _crf(draw.rate, params.life_grid_yr)
     sp[P_OM] = params.om_share_of_facility_capex
     sp[P_WUE] = params.wue_l_per_kwh
     sp[P_LAND_HA_PER_MW] = params.land_ha_per_mw
@@ -208,6 +381,11 @@ def _pack_scalars(params: ScenarioParams, size: int) -> np.ndarray:
     sp[P_SEVESO_HIGH] = params.seveso_upper_t
     sp[P_MAX_TTP] = np.inf if params.max_time_to_power_months is None else params.max_time_to_power_months
     sp[P_EXCL_SEVESO] = 1.0 if params.exclude_seveso_upper else 0.0
+    sp[P_RATE_MONTH] = draw.rate / 12.0
+    sp[P_CUT_MIN_CLASS] = float(np.searchsorted(np.asarray(params.voltage_classes_kv), params.cut_in_min_kv, side="left"))
+    sp[P_CUT_EXTRA] = params.cut_in_extra_months
+    sp[P_CUT_BAYS] = params.cut_in_bays
+    sp[P_REMED_AREA] = np.nan if params.remediation_default_area_ha is None else params.remediation_default_area_ha
     return sp
 
 
@@ -217,79 +395,86 @@ def _weights(params: ScenarioParams) -> np.ndarray:
     return w / total if total > 0 else w
 
 
-def _bounds() -> tuple[np.ndarray, np.ndarray]:
-    worst = np.array([CRITERIA[c].worst for c in CRITERION_NAMES], dtype=np.float64)
-    best = np.array([CRITERIA[c].best for c in CRITERION_NAMES], dtype=np.float64)
-    return worst, best
+def _bounds(params: ScenarioParams) -> np.ndarray:
+    return np.array([params.criterion_bounds(c) for c in CRITERION_NAMES], dtype=np.float64).T.copy()
 
 
-@dataclass
-class _Draw:
-    """Uncertain inputs of one evaluation (all ones / zero offsets when deterministic)."""
-
-    capex: np.ndarray
-    ttp: np.ndarray
-    pue_offset: np.ndarray
-    price_zone: np.ndarray
-    carbon_zone: np.ndarray
-    headroom_point: np.ndarray
-    weights: np.ndarray
-
-
-def _triangular(rng: np.random.Generator, low: float, mode: float, high: float, size: int) -> np.ndarray:
+def _triangular(rng: np.random.Generator, low: float, mode: float, high: float, size: int | None = None):
     if high - low <= 0:
-        return np.full(size, mode)
+        return np.full(size, mode) if size is not None else mode
     return rng.triangular(low, mode, high, size)
 
 
 def _draw(params: ScenarioParams, prep: _Prepared, index: int | None) -> _Draw:
-    n, z, m = len(prep.site_id), len(prep.zone_codes), len(prep.point_id)
+    n, z = len(prep.site_id), len(prep.zone_codes)
+    m, nl = len(prep.point_id), len(prep.line_headroom)
     w = _weights(params)
     if index is None:
-        return _Draw(np.ones(n), np.ones(n), np.zeros(n), np.ones(z), np.ones(z), np.ones(m), w)
+        return _Draw(1.0, 1.0, params.discount_rate, np.ones(z), np.ones(z), np.ones(n), np.ones(n), np.ones(n),
+                     np.zeros(n), np.ones(m), np.ones(nl), w)
     rng = np.random.default_rng([params.mc_seed, index])
     s = params
-    capex = _triangular(rng, 1 - s.mc_capex_spread, 1.0, 1 + s.mc_capex_spread, n)
-    ttp = _triangular(rng, 1 - s.mc_ttp_low, 1.0, 1 + s.mc_ttp_high, n)
-    pue_offset = _triangular(rng, -s.mc_pue_offset, 0.0, s.mc_pue_offset, n)
+    # Common to every site of the draw.
+    gpu = float(_triangular(rng, 1 - s.mc_capex_spread, 1.0, 1 + s.mc_capex_spread))
+    fac = float(_triangular(rng, 1 - s.mc_capex_spread, 1.0, 1 + s.mc_capex_spread))
+    rate = float(_triangular(rng, s.discount_rate - s.mc_discount_rate_points, s.discount_rate,
+                             s.discount_rate + s.mc_discount_rate_points))
+    # Per zone.
     price = _triangular(rng, 1 - s.mc_price_spread, 1.0, 1 + s.mc_price_spread, z)
     carbon = _triangular(rng, 1 - s.mc_carbon_spread, 1.0, 1 + s.mc_carbon_spread, z)
+    # Per site.
+    conn = _triangular(rng, 1 - s.mc_connection_cost_spread, 1.0, 1 + s.mc_connection_cost_spread, n)
+    grid_months = _triangular(rng, 1 - s.mc_ttp_low, 1.0, 1 + s.mc_ttp_high, n)
+    site_months = _triangular(rng, 1 - s.mc_readiness_low, 1.0, 1 + s.mc_readiness_high, n)
+    pue_offset = _triangular(rng, -s.mc_pue_offset, 0.0, s.mc_pue_offset, n)
+    # Per grid point and per line (used only where the headroom is not known).
     headroom = _triangular(rng, s.mc_headroom_low, 1.0, s.mc_headroom_high, m)
+    headroom_line = _triangular(rng, s.mc_headroom_low, 1.0, s.mc_headroom_high, nl)
     positive = w > 0
     if positive.any() and np.isfinite(s.mc_dirichlet_concentration) and s.mc_dirichlet_concentration < 1e12:
         drawn = np.zeros_like(w)
         drawn[positive] = rng.dirichlet(s.mc_dirichlet_concentration * w[positive])
         w = drawn
-    return _Draw(capex, ttp, pue_offset, price, carbon, headroom, w)
+    return _Draw(gpu, fac, rate, price, carbon, conn, grid_months, site_months, pue_offset, headroom, headroom_line, w)
 
 
-def _site_inputs(params: ScenarioParams, prep: _Prepared, draw: _Draw):
+def _site_matrix(params: ScenarioParams, prep: _Prepared, draw: _Draw) -> np.ndarray:
     zi = np.maximum(prep.zone_index, 0)
     has_zone = prep.zone_index >= 0
-    price = np.where(has_zone, prep.price_zone[zi] * draw.price_zone[zi], params.fallback_price_eur_per_mwh)
-    price = price + params.price_adder_eur_per_mwh
-    carbon = np.where(has_zone, prep.carbon_zone[zi] * draw.carbon_zone[zi], params.fallback_carbon_g_per_kwh)
-    pue = params.pue_design + params.pue_beta_per_1000_cdd * prep.cdd / 1000.0 + draw.pue_offset
-    estimated = ~np.isfinite(prep.headroom_known)
-    headroom = np.where(estimated, prep.headroom_default * draw.headroom_point, prep.headroom_known)
-    return (np.ascontiguousarray(pue), np.ascontiguousarray(price), np.ascontiguousarray(carbon),
-            np.ascontiguousarray(headroom), estimated.astype(np.float64))
+    site = np.empty((len(prep.site_id), N_SITE))
+    site[:, S_PUE] = params.pue_design + params.pue_beta_per_1000_cdd * prep.cdd / 1000.0 + draw.pue_offset
+    site[:, S_OWN_CAP] = prep.own_cap
+    site[:, S_OWN_KV] = prep.own_kv
+    site[:, S_AREA] = prep.area
+    site[:, S_PRICE] = np.where(has_zone, prep.price_zone[zi] * draw.price_zone[zi], params.fallback_price_eur_per_mwh)
+    site[:, S_PRICE] += params.price_adder_eur_per_mwh
+    site[:, S_CARBON] = np.where(has_zone, prep.carbon_zone[zi] * draw.carbon_zone[zi], params.fallback_carbon_g_per_kwh)
+    site[:, S_CONN_F] = draw.conn
+    site[:, S_GRID_F] = draw.grid_months
+    site[:, S_SITE_MONTHS] = (prep.permit_m + prep.rezoning_m + prep.remediation_m + prep.demolition_m) * draw.site_months
+    site[:, S_MASK] = prep.site_mask
+    site[:, S_OBSERVED] = prep.observed
+    site[:, S_REMED_MEUR_PER_HA] = prep.remed_meur_per_ha
+    return site
+
+
+def _grid_arrays(prep: _Prepared, draw: _Draw):
+    point = np.where(prep.point_source == H_KNOWN, prep.point_headroom, prep.point_headroom * draw.headroom_point)
+    line = np.where(prep.line_source == H_KNOWN, prep.line_headroom, prep.line_headroom * draw.headroom_line)
+    return (np.ascontiguousarray(point), prep.point_source, prep.cut_vertex, prep.cut_dist, prep.lines.vertex_line,
+            prep.line_class, np.ascontiguousarray(line), prep.line_source)
 
 
 def _evaluate(params, prep, size, draw, impl, buffers=None):
-    pue, price, carbon, headroom, estimated = _site_inputs(params, prep, draw)
-    worst, best = _bounds()
+    site = _site_matrix(params, prep, draw)
+    point_h, point_src, cut_v, cut_d, v_line, l_class, line_h, line_src = _grid_arrays(prep, draw)
     args = (
-        _pack_scalars(params, size), np.asarray(params.voltage_classes_kv), np.asarray(params.circuit_rating_mw),
-        np.asarray(params.line_cost_meur_per_km), np.asarray(params.bay_cost_meur), np.asarray(params.ttp_base_months),
-        pue, prep.own_cap, prep.area, price, carbon, np.ascontiguousarray(draw.capex), np.ascontiguousarray(draw.ttp),
-        prep.site_mask, prep.observed_base, prep.cand_point, prep.cand_dist, headroom, estimated, worst, best,
+        _pack_scalars(params, size, draw), _class_table(params), site, prep.cand_point, prep.cand_dist,
+        point_h, point_src, cut_v, cut_d, v_line, l_class, line_h, line_src, _bounds(params),
         np.ascontiguousarray(draw.weights),
     )
     if impl == "kernel":
-        # Monte Carlo reuses its buffers: a fresh 7 MB array per draw costs more in page
-        # faults than the kernel takes to fill it.
-        out, ranks = buffers if buffers is not None else (np.empty((len(pue), N_OUT)), np.empty(len(pue)))
+        out, ranks = buffers if buffers is not None else (np.empty((len(site), N_OUT)), np.empty(len(site)))
         kernels.evaluate_size(*args, out)
         kernels.rank_scores(np.ascontiguousarray(out[:, O_SCORE]), np.ascontiguousarray(out[:, O_FEASIBLE]), prep.site_key, ranks)
     else:
@@ -300,15 +485,12 @@ def _evaluate(params, prep, size, draw, impl, buffers=None):
 
 def _mc_draw_kernel(params, prep, sizes, draw, work, scores, feasible, ranks_out) -> None:
     """One Monte Carlo draw for every size with the fused kernels (one call each)."""
-    pue, price, carbon, headroom, estimated = _site_inputs(params, prep, draw)
-    worst, best = _bounds()
-    sp_sizes = np.stack([_pack_scalars(params, size) for size in sizes])
+    site = _site_matrix(params, prep, draw)
+    point_h, point_src, cut_v, cut_d, v_line, l_class, line_h, line_src = _grid_arrays(prep, draw)
+    sp_sizes = np.stack([_pack_scalars(params, size, draw) for size in sizes])
     kernels.mc_scores(
-        sp_sizes, np.asarray(params.voltage_classes_kv), np.asarray(params.circuit_rating_mw),
-        np.asarray(params.line_cost_meur_per_km), np.asarray(params.bay_cost_meur), np.asarray(params.ttp_base_months),
-        pue, prep.own_cap, prep.area, price, carbon, np.ascontiguousarray(draw.capex), np.ascontiguousarray(draw.ttp),
-        prep.site_mask, prep.observed_base, prep.cand_point, prep.cand_dist, headroom, estimated, worst, best,
-        np.ascontiguousarray(draw.weights), work, scores, feasible,
+        sp_sizes, _class_table(params), site, prep.cand_point, prep.cand_dist, point_h, point_src, cut_v, cut_d,
+        v_line, l_class, line_h, line_src, _bounds(params), np.ascontiguousarray(draw.weights), work, scores, feasible,
     )
     kernels.rank_many(scores, feasible, prep.site_key, ranks_out)
 
@@ -344,6 +526,21 @@ def _monte_carlo(params, prep, sizes, draws, impl, progress) -> dict[int, dict[s
     return stats
 
 
+def score_inputs(inputs: ScoringInputs, params: ScenarioParams, **kwargs) -> ScoringResult:
+    """Score a :class:`ScoringInputs` (keyword arguments as :func:`score_sites`)."""
+    return score_sites(inputs.sites, inputs.grid, inputs.zones, params, hourly_carbon=inputs.hourly_carbon or None,
+                       lines=inputs.lines, outlines=inputs.outlines, **kwargs)
+
+
+def _shared(ranks: np.ndarray) -> np.ndarray:
+    """Return True where a feasible site shares its rank with another."""
+    finite = np.isfinite(ranks)
+    values, counts = np.unique(ranks[finite], return_counts=True)
+    shared = np.zeros(len(ranks), dtype=bool)
+    shared[finite] = np.isin(ranks[finite], values[counts > 1])
+    return shared
+
+
 def score_sites(
     sites: pd.DataFrame,
     grid: pd.DataFrame,
@@ -351,6 +548,8 @@ def score_sites(
     params: ScenarioParams,
     *,
     hourly_carbon: dict[str, np.ndarray] | None = None,
+    lines: pd.DataFrame | None = None,
+    outlines: dict[str, object] | None = None,
     draws: int = 0,
     impl: str = "kernel",
     progress: Callable[[float], None] | None = None,
@@ -362,13 +561,22 @@ def score_sites(
     sites : DataFrame
         ``site_id`` (unique int), ``longitude``/``latitude`` [WGS84 degrees], ``country`` (ISO2),
         ``area_ha`` [ha], ``grid_capacity_mw`` [MW], ``grid_voltage_kv`` [kV] (NaN unknown),
-        ``pollution_status``, ``flood_zone`` (1/0/NaN), ``water_access``, ``reconverted``.
+        ``pollution_status``, ``flood_zone`` (1/0/NaN), ``water_access``, ``reconverted``; optional
+        (v2, defaults in ``SITE_OPTIONAL``): ``closure_year``, ``former_use``, ``still_operating``,
+        ``zoning_type``, ``buildings_state``, ``has_project``.
     grid : DataFrame
-        ``point_id``, ``longitude``, ``latitude``, ``voltage_kv`` [kV], ``headroom_mw`` [MW] (NaN unknown).
+        ``point_id``, ``longitude``, ``latitude``, ``voltage_kv`` [kV], ``headroom_mw`` [MW] (NaN
+        unknown); optional ``country`` (ISO2; without it, no same-country check) and
+        ``headroom_estimate_mw`` [MW] (a network estimate, used where the headroom is unknown).
     zones : DataFrame
         ``country``, ``carbon_intensity_g_per_kwh``, ``price_eur_per_mwh``, ``cooling_degree_days``.
     hourly_carbon : dict, optional
-        ISO2 → float64[8,760] [gCO2e/kWh]; where given, emissions use the hourly series.
+        ISO2 → float64[8,760] [gCO2e/kWh]: a shape, rescaled to the zone's annual intensity.
+    lines : DataFrame, optional
+        Line vertices ``line_id, seq, longitude, latitude, voltage_kv, rating_mw`` (+ ``country``).
+        None: no cut-in option.
+    outlines : dict, optional
+        ISO2 → shapely geometry or WKB bytes of the country outline. None: no over-land check.
     draws : int
         Monte Carlo draws (0: none).
     impl : {"kernel", "reference"}
@@ -380,39 +588,74 @@ def score_sites(
         raise ValueError("impl: 'kernel' or 'reference'")
     if draws < 0:
         raise ValueError("draws: 0 or more")
-    prep = _prepare(sites, grid, zones, params, hourly_carbon)
+    inputs = ScoringInputs(sites, grid, zones, hourly_carbon or {}, lines, outlines)
+    prep = _prepare(inputs, params)
     det = _draw(params, prep, None)
     frames = []
     mc = _monte_carlo(params, prep, params.sizes, draws, impl, progress) if draws else {}
+    n = len(prep.site_id)
     zi = np.maximum(prep.zone_index, 0)
     has_zone = prep.zone_index >= 0
     basis = np.where(has_zone & prep.hourly_zone[zi], "hourly", "annual")
     zone_estimated = ~has_zone | prep.estimated_zone[zi]
+    kind_names = np.array([KIND_NAMES[k] for k in sorted(KIND_NAMES)], dtype=object)
+    source_names = np.array([HEADROOM_SOURCES[k] for k in sorted(HEADROOM_SOURCES)] + [""], dtype=object)
+    line_ids = prep.lines.line_id
+    v_lon, v_lat, v_line = prep.lines.vertex_lon, prep.lines.vertex_lat, prep.lines.vertex_line
     for size in params.sizes:
         out, ranks = _evaluate(params, prep, size, det, impl)
         masks = out[:, O_MASK].astype(np.int64)
         point = out[:, O_POINT].astype(np.int64)
+        vertex = out[:, O_CUT_VERTEX].astype(np.int64)
+        kind = out[:, O_KIND].astype(np.int64)
+        safe_p, safe_v = np.maximum(point, 0), np.maximum(vertex, 0)
+        has_p, has_v = point >= 0, vertex >= 0
+        src = out[:, O_HEADROOM_SRC]
+        own_status = np.where((prep.own_status == 1) & (prep.own_cap < out[:, O_FACILITY_MW]), 4, prep.own_status)
         frame = pd.DataFrame({
             "site_id": prep.site_id,
-            "size_h100e": np.full(len(prep.site_id), size, dtype=np.int64),
-            "it_load_mw": np.full(len(prep.site_id), size * params.k_gpu_kw / 1000.0),
+            "size_h100e": np.full(n, size, dtype=np.int64),
+            "it_load_mw": np.full(n, size * params.k_gpu_kw / 1000.0),
             "pue": out[:, O_PUE],
             "facility_load_mw": out[:, O_FACILITY_MW],
             "voltage_class_kv": out[:, O_CLASS_KV],
-            "connection_kind": pd.Series(out[:, O_KIND].astype(int)).map(KIND_NAMES).to_numpy(),
-            "connection_point_id": np.where(point >= 0, prep.point_id[np.maximum(point, 0)], -1),
+            "connection_kind": kind_names[kind],
+            "connection_voltage_kv": out[:, O_CONN_KV],
+            "connection_point_id": np.where(has_p, prep.point_id[safe_p] if len(prep.point_id) else -1, -1),
+            "connection_line_id": np.where(has_v, line_ids[v_line[safe_v]] if len(v_line) else -1, -1),
+            "connection_longitude": np.where(has_p, prep.point_lon[safe_p] if len(prep.point_lon) else np.nan,
+                                             np.where(has_v, v_lon[safe_v] if len(v_lon) else np.nan, np.nan)),
+            "connection_latitude": np.where(has_p, prep.point_lat[safe_p] if len(prep.point_lat) else np.nan,
+                                            np.where(has_v, v_lat[safe_v] if len(v_lat) else np.nan, np.nan)),
             "connection_distance_km": out[:, O_LINE_KM],
             "line_cost_meur": out[:, O_LINE_COST],
             "substation_cost_meur": out[:, O_SUB_COST],
             "connection_cost_meur": out[:, O_CONN_COST],
+            "delay_cost_meur": out[:, O_DELAY_COST],
+            "connection_total_meur": out[:, O_CHOSEN_TOTAL],
+            "runner_up_kind": kind_names[out[:, O_RUNNER_KIND].astype(np.int64)],
+            "runner_up_total_meur": out[:, O_RUNNER_TOTAL],
+            "own_connection_status": OWN_STATUS[own_status],
+            "own_connection_capacity_mw": prep.own_cap,
+            "own_connection_estimated": prep.own_estimated,
             "headroom_mw": out[:, O_HEADROOM],
             "headroom_estimated": out[:, O_HEADROOM_EST] == 1.0,
+            "headroom_source": source_names[np.where(np.isfinite(src), src, len(source_names) - 1).astype(np.int64)],
+            "grid_months": out[:, O_GRID_MONTHS],
+            "site_months": out[:, O_SITE_MONTHS],
+            "permit_months": prep.permit_m,
+            "rezoning_months": prep.rezoning_m,
+            "remediation_months": prep.remediation_m,
+            "demolition_months": prep.demolition_m,
+            "readiness_estimated": prep.readiness_estimated,
             "time_to_power_months": out[:, O_TTP],
+            "remediation_capex_meur": out[:, O_REMED_CAPEX],
             "capex_facility_meur": out[:, O_CAPEX_FAC],
             "capex_it_meur": out[:, O_CAPEX_IT],
             "capex_total_meur": out[:, O_CAPEX_TOTAL],
             "energy_mwh_per_yr": out[:, O_ENERGY],
             "price_eur_per_mwh": out[:, O_PRICE],
+            "site_cost_eur_per_gpu_hour": out[:, O_SITE_COST],
             "tco_eur_per_gpu_hour": out[:, O_TCO],
             "emissions_t_per_yr": out[:, O_EMISSIONS],
             "emissions_basis": basis,
@@ -427,10 +670,12 @@ def score_sites(
             "exclusion_mask": masks,
             "exclusion_reasons": _reason_text(masks),
             "feasible": out[:, O_FEASIBLE] == 1.0,
+            "may_be_unavailable": prep.may_be_unavailable,
             "reliability": out[:, O_RELIABILITY],
             "zone_data_estimated": zone_estimated,
             "score": out[:, O_SCORE],
             "rank": ranks,
+            "rank_shared": _shared(ranks),
         })
         for j, name in enumerate(CRITERION_NAMES):
             frame[f"v_{name}"] = out[:, O_V0 + j]

@@ -1,12 +1,34 @@
-"""Nearest adequate grid points per site and voltage class, with a KD-tree (never all pairs)."""
+"""Connection candidates per site and voltage class, with KD-trees (never all pairs).
+
+Two kinds (siting model §2, version 2):
+
+- **new line** to a grid point: per class, the k nearest points that reach the class;
+- **cut-in** on an existing line: per class (225 kV and above), the nearest point of a line
+  that reaches the class; lines are densified to at most ``line_densify_km`` between vertices
+  so the nearest vertex is within half that of the nearest point on the line.
+
+Both obey the geometry limits: the target is in the site's country, the straight route
+stays over land inside that country's outline (buffered by a tolerance, the outlines being
+coarse), and the routed length is at most the class maximum. Candidates failing a limit are
+dropped and the rest compacted, nearest first. Without outlines there is no land check;
+without countries on the targets, no country check (both documented on ``score_sites``).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import pandas as pd
 from scipy.spatial import cKDTree
 
 EARTH_RADIUS_KM = 6371.0088
 """Mean Earth radius (IUGG). [km]"""
+KM_PER_DEGREE_LATITUDE = 111.32
+"""Length of one degree of latitude (spherical Earth). [km]"""
+CUT_IN_NEAREST_VERTICES = 4
+"""Line points looked at per site and class for a cut-in: the nearest one that passes the
+geometry limits wins (the next ones are usually on the same line, ≤ 1 km further)."""
 
 
 def unit_vectors(longitude: np.ndarray, latitude: np.ndarray) -> np.ndarray:
@@ -20,25 +42,120 @@ def chord_to_km(chord: np.ndarray) -> np.ndarray:
     return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
 
 
-def eligible_points(point_kv: np.ndarray, class_kv: np.ndarray, c: int) -> np.ndarray:
+def voltage_class_index(kv: np.ndarray, class_kv: np.ndarray, tolerance: float = 0.0) -> np.ndarray:
+    """Return the class of each voltage: the highest class it reaches within ``tolerance``
+    (220 kV is the 225 kV class at 10 %); below the lowest class, the lowest; NaN → −1."""
+    kv = np.asarray(kv, dtype=np.float64)
+    idx = np.searchsorted(np.asarray(class_kv), kv * (1.0 + tolerance), side="right") - 1
+    return np.where(np.isfinite(kv) & (kv > 0), np.clip(idx, 0, len(class_kv) - 1), -1).astype(np.int64)
+
+
+def eligible_points(point_kv: np.ndarray, class_kv: np.ndarray, c: int, tolerance: float = 0.0) -> np.ndarray:
     """Return the indices of the points that can connect at voltage class ``c``: those whose
-    voltage reaches the class; the lowest class (a feeder from an HV/MV substation) takes all."""
-    return np.flatnonzero(point_kv >= class_kv[c]) if c > 0 else np.arange(len(point_kv))
+    voltage reaches the class (within ``tolerance``); the lowest class (a feeder from an HV/MV
+    substation) takes all."""
+    if c == 0:
+        return np.arange(len(point_kv))
+    return np.flatnonzero(np.asarray(point_kv) * (1.0 + tolerance) >= class_kv[c])
+
+
+class LandCheck:
+    """Tell whether straight routes stay inside their country's outline (buffered).
+
+    ``outlines`` maps ISO2 → shapely geometry or WKB bytes (WGS84). A country without an
+    outline is not checked (every route passes).
+    """
+
+    def __init__(self, outlines: dict[str, object] | None, tolerance_km: float) -> None:
+        self._raw = dict(outlines or {})
+        self._tolerance_deg = tolerance_km / KM_PER_DEGREE_LATITUDE
+        self._prepared: dict[str, object] = {}
+
+    def _geometry(self, code: str):
+        if code not in self._prepared:
+            import shapely
+
+            raw = self._raw.get(code)
+            if raw is None:
+                self._prepared[code] = None
+            else:
+                geom = shapely.from_wkb(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else raw
+                geom = geom.buffer(self._tolerance_deg) if self._tolerance_deg > 0 else geom
+                shapely.prepare(geom)
+                self._prepared[code] = geom
+        return self._prepared[code]
+
+    def routes_inside(self, country: np.ndarray, x0, y0, x1, y1) -> np.ndarray:
+        """Return, per route, True when the segment (x0, y0)–(x1, y1) lies inside the outline
+        of ``country`` (straight in degrees; ≤ 80 km, so within metres of the great circle)."""
+        import shapely
+
+        ok = np.ones(len(country), dtype=bool)
+        if not self._raw or len(country) == 0:
+            return ok
+        for code in np.unique(country):
+            geom = self._geometry(str(code))
+            if geom is None:
+                continue
+            rows = np.flatnonzero(country == code)
+            coords = np.stack([np.column_stack([x0[rows], y0[rows]]), np.column_stack([x1[rows], y1[rows]])], axis=1)
+            ok[rows] = shapely.contains(geom, shapely.linestrings(coords))
+        return ok
+
+
+def _knn(site_xyz, site_country, point_xyz, point_country, eligible, k):
+    """Return the k nearest eligible points per site (same country when both are given)."""
+    n = len(site_xyz)
+    pts = np.full((n, k), -1, dtype=np.int64)
+    dist = np.full((n, k), np.nan)
+    if n == 0 or eligible.size == 0:
+        return pts, dist
+    if site_country is None or point_country is None:
+        groups = [(np.arange(n), eligible)]
+    else:
+        order = np.argsort(point_country[eligible], kind="stable")
+        elig_sorted = eligible[order]
+        codes, starts = np.unique(point_country[elig_sorted], return_index=True)
+        bounds = dict(zip(codes.tolist(), zip(starts, np.r_[starts[1:], elig_sorted.size])))
+        groups = []
+        for code in np.unique(site_country):
+            if code in bounds:
+                a, b = bounds[code]
+                groups.append((np.flatnonzero(site_country == code), elig_sorted[a:b]))
+    for sites, cand in groups:
+        kk = min(k, cand.size)
+        chord, idx = cKDTree(point_xyz[cand]).query(site_xyz[sites], k=kk)
+        chord, idx = chord.reshape(len(sites), kk), idx.reshape(len(sites), kk)
+        pts[sites, :kk] = cand[idx]
+        dist[sites, :kk] = chord_to_km(chord)
+    return pts, dist
+
+
+def _compact(pts: np.ndarray, dist: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``pts``/``dist`` with the rows' kept entries moved first, in order; −1/NaN after."""
+    order = np.argsort(~keep, axis=1, kind="stable")
+    kept = np.take_along_axis(keep, order, axis=1)
+    return (np.where(kept, np.take_along_axis(pts, order, axis=1), -1),
+            np.where(kept, np.take_along_axis(dist, order, axis=1), np.nan))
 
 
 def nearest_by_class(
     site_lon: np.ndarray, site_lat: np.ndarray, point_lon: np.ndarray, point_lat: np.ndarray,
-    point_kv: np.ndarray, class_kv: np.ndarray, k: int,
+    point_kv: np.ndarray, class_kv: np.ndarray, k: int, *, tolerance: float = 0.0,
+    site_country: np.ndarray | None = None, point_country: np.ndarray | None = None,
+    max_km: np.ndarray | None = None, land: LandCheck | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return, per voltage class, the k nearest points whose voltage reaches that class.
+    """Return, per voltage class, the nearest points that can take a new line from each site.
 
-    A point qualifies for class c when its voltage is at least ``class_kv[c]``; the lowest
-    class (20 kV, a feeder from an HV/MV substation) takes every point.
+    A point qualifies for class c when its voltage reaches that class (within ``tolerance``);
+    the lowest class (20 kV, a feeder from an HV/MV substation) takes every point. With
+    countries, only points of the site's country; with ``max_km`` (great-circle, per class),
+    only points that near; with ``land``, only routes inside the site's country outline.
 
     Returns
     -------
     cand_point : int64[n_classes, n_sites, k]
-        Indices into the point arrays, nearest first (−1 where fewer points exist).
+        Indices into the point arrays, nearest first, compacted (−1 after the last).
     cand_dist_km : float64[n_classes, n_sites, k]
         Great-circle distances. [km]
     """
@@ -51,19 +168,140 @@ def nearest_by_class(
     points = unit_vectors(point_lon, point_lat)
     cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
     for c in range(n_classes):
-        eligible = eligible_points(point_kv, class_kv, c)
+        eligible = eligible_points(point_kv, class_kv, c, tolerance)
         key = eligible.tobytes()
         if key not in cache:
-            if eligible.size == 0:
-                cache[key] = (np.full((n, k), -1, dtype=np.int64), np.full((n, k), np.nan))
-            else:
-                kk = min(k, eligible.size)
-                chord, idx = cKDTree(points[eligible]).query(sites, k=kk, workers=-1)
-                chord, idx = chord.reshape(n, kk), idx.reshape(n, kk)
-                pts = np.full((n, k), -1, dtype=np.int64)
-                dist = np.full((n, k), np.nan)
-                pts[:, :kk] = eligible[idx]
-                dist[:, :kk] = chord_to_km(chord)
-                cache[key] = (pts, dist)
-        cand_point[c], cand_dist[c] = cache[key]
+            cache[key] = _knn(sites, site_country, points, point_country, eligible, k)
+        pts, dist = cache[key]
+        keep = pts >= 0
+        if max_km is not None:
+            keep &= dist <= max_km[c]
+        cand_point[c], cand_dist[c] = _compact(pts, dist, keep)
+    if land is not None and site_country is not None:
+        # One land test per distinct (site, point) pair across classes.
+        cls_i, site_i, slot = np.nonzero(cand_point >= 0)
+        pt_i = cand_point[cls_i, site_i, slot]
+        pair = site_i.astype(np.int64) * len(point_lon) + pt_i
+        uniq, inverse = np.unique(pair, return_inverse=True)
+        us, up = uniq // len(point_lon), uniq % len(point_lon)
+        inside = land.routes_inside(site_country[us], site_lon[us], site_lat[us], point_lon[up], point_lat[up])
+        keep = np.zeros(cand_point.shape, dtype=bool)
+        keep[cls_i, site_i, slot] = inside[inverse]
+        for c in range(n_classes):
+            cand_point[c], cand_dist[c] = _compact(cand_point[c], cand_dist[c], keep[c])
     return cand_point, cand_dist
+
+
+@dataclass
+class DenseLines:
+    """Lines densified for the nearest-point search: one row per (densified) vertex, and per line."""
+
+    vertex_lon: np.ndarray  # float64[v]
+    vertex_lat: np.ndarray  # float64[v]
+    vertex_line: np.ndarray  # int64[v], index into the per-line arrays
+    vertex_country: np.ndarray | None  # object[v] ISO2, None when the frame has no country
+    line_id: np.ndarray  # int64[L]
+    line_kv: np.ndarray  # float64[L]
+    line_rating_mw: np.ndarray  # float64[L] (NaN unknown)
+
+    @classmethod
+    def empty(cls) -> DenseLines:
+        return cls(np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64), None, np.zeros(0, dtype=np.int64),
+                   np.zeros(0), np.zeros(0))
+
+
+LINE_COLUMNS = ("line_id", "seq", "longitude", "latitude", "voltage_kv", "rating_mw")
+
+
+def densify_lines(lines: pd.DataFrame | None, step_km: float) -> DenseLines:
+    """Return the lines of a vertex frame (``line_id, seq, longitude, latitude, voltage_kv,
+    rating_mw`` and optionally ``country``; one row per vertex) with extra vertices so that two
+    in a row are at most ``step_km`` apart. A new vertex takes the country of the nearer end."""
+    if lines is None or len(lines) == 0:
+        return DenseLines.empty()
+    missing = [c for c in LINE_COLUMNS if c not in lines.columns]
+    if missing:
+        raise ValueError(f"lines: missing column(s) {', '.join(missing)}")
+    frame = lines.sort_values(["line_id", "seq"], kind="stable").reset_index(drop=True)
+    kv = pd.to_numeric(frame["voltage_kv"], errors="coerce").to_numpy(dtype=np.float64)
+    frame = frame[np.isfinite(kv) & (kv > 0)].reset_index(drop=True)
+    if len(frame) == 0:
+        return DenseLines.empty()
+    ids = frame["line_id"].to_numpy(dtype=np.int64)
+    line_id, first = np.unique(ids, return_index=True)
+    line_of = np.searchsorted(line_id, ids)
+    lon = pd.to_numeric(frame["longitude"], errors="coerce").to_numpy(dtype=np.float64)
+    lat = pd.to_numeric(frame["latitude"], errors="coerce").to_numpy(dtype=np.float64)
+    if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
+        raise ValueError("lines: every vertex needs a finite longitude and latitude")
+    has_country = "country" in frame.columns
+    country = frame["country"].fillna("").astype(str).to_numpy(dtype=object) if has_country else None
+    # Segments between consecutive vertices of the same line.
+    same = line_of[1:] == line_of[:-1]
+    a = np.flatnonzero(same)
+    b = a + 1
+    xyz = unit_vectors(lon, lat)
+    seg_km = chord_to_km(np.linalg.norm(xyz[b] - xyz[a], axis=1))
+    pieces = np.maximum(np.ceil(seg_km / step_km).astype(np.int64), 1)
+    # Interior points of each segment (t = 1/p … (p−1)/p); the vertices themselves once.
+    extra = pieces - 1
+    seg_rep = np.repeat(np.arange(len(a)), extra)
+    within = np.arange(extra.sum()) - np.repeat(np.cumsum(extra) - extra, extra) + 1
+    t = within / pieces[seg_rep]
+    ia, ib = a[seg_rep], b[seg_rep]
+    new_lon = lon[ia] + (lon[ib] - lon[ia]) * t
+    new_lat = lat[ia] + (lat[ib] - lat[ia]) * t
+    v_lon = np.r_[lon, new_lon]
+    v_lat = np.r_[lat, new_lat]
+    v_line = np.r_[line_of, line_of[ia]]
+    v_country = np.r_[country, np.where(t < 0.5, country[ia], country[ib])] if has_country else None
+    rating = pd.to_numeric(frame["rating_mw"], errors="coerce").to_numpy(dtype=np.float64)
+    line_kv = pd.to_numeric(frame["voltage_kv"], errors="coerce").to_numpy(dtype=np.float64)
+    return DenseLines(v_lon, v_lat, v_line.astype(np.int64), v_country, line_id, line_kv[first], rating[first])
+
+
+def nearest_on_lines(
+    site_lon: np.ndarray, site_lat: np.ndarray, lines: DenseLines, class_kv: np.ndarray, min_class: int,
+    *, tolerance: float = 0.0, site_country: np.ndarray | None = None, max_km: np.ndarray | None = None,
+    land: LandCheck | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return, per class from ``min_class`` up, the nearest line point a cut-in can use.
+
+    A line qualifies for class c when its voltage reaches the class (within ``tolerance``);
+    the point must be in the site's country (when both have one), within ``max_km[c]``
+    (great-circle) and reached over land (``land``).
+
+    Returns
+    -------
+    cut_vertex : int64[n_classes, n_sites]
+        Index into ``lines.vertex_*`` (−1: none).
+    cut_dist_km : float64[n_classes, n_sites]
+        Great-circle distance. [km]
+    """
+    n_classes, n = len(class_kv), len(site_lon)
+    cut_vertex = np.full((n_classes, n), -1, dtype=np.int64)
+    cut_dist = np.full((n_classes, n), np.nan)
+    if n == 0 or len(lines.vertex_lon) == 0:
+        return cut_vertex, cut_dist
+    sites = unit_vectors(site_lon, site_lat)
+    verts = unit_vectors(lines.vertex_lon, lines.vertex_lat)
+    vertex_kv = lines.line_kv[lines.vertex_line]
+    countries = site_country if lines.vertex_country is not None else None
+    k = CUT_IN_NEAREST_VERTICES
+    for c in range(max(min_class, 0), n_classes):
+        eligible = np.flatnonzero(vertex_kv * (1.0 + tolerance) >= class_kv[c])
+        pts, dist = _knn(sites, countries, verts, lines.vertex_country, eligible, k)
+        keep = pts >= 0
+        if max_km is not None:
+            keep &= dist <= max_km[c]
+        if land is not None and site_country is not None and keep.any():
+            si, slot = np.nonzero(keep)
+            v = pts[si, slot]
+            keep[si, slot] = land.routes_inside(site_country[si], site_lon[si], site_lat[si],
+                                                lines.vertex_lon[v], lines.vertex_lat[v])
+        first = keep.argmax(axis=1)
+        found = keep.any(axis=1)
+        rows = np.arange(n)
+        cut_vertex[c] = np.where(found, pts[rows, first], -1)
+        cut_dist[c] = np.where(found, dist[rows, first], np.nan)
+    return cut_vertex, cut_dist

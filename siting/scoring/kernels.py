@@ -11,13 +11,18 @@ import numpy as np
 from numba import njit, prange
 
 from .layout import (
-    N_CLASSES, O_CAPEX_FAC, O_CAPEX_IT, O_CAPEX_TOTAL, O_CLASS_KV, O_CONN_COST, O_EMISSIONS, O_EMISSIONS_PER_MW,
-    O_ENERGY, O_FACILITY_MW, O_FEASIBLE, O_FUEL_T, O_HEADROOM, O_HEADROOM_EST, O_KIND, O_LAND_FIT, O_LAND_MARGIN,
-    O_LAND_NEEDED, O_LINE_COST, O_LINE_KM, O_MASK, O_POINT, O_PRICE, O_PUE, O_RELIABILITY, O_SCORE, O_SEVESO,
-    O_SUB_COST, O_TCO, O_TTP, O_V0, O_WATER_L_GPUH, O_WATER_M3, P_BACKUP_H, P_C_FAC, P_C_GPU_KEUR, P_CRF_FAC,
-    P_CRF_GRID, P_CRF_IT, P_EUR_PER_USD, P_EXCL_SEVESO, P_FUEL_T_PER_MWH, P_LAND_HA_PER_MW, P_MAX_TTP, P_N_GPU,
-    P_OM, P_OWN_REFURB, P_P_IT_MW, P_RADIUS_KM, P_ROUTING, P_SEVESO_HIGH, P_SEVESO_LOW, P_SUB_A, P_SUB_B,
-    P_SUB_EXP, P_SUB_FIXED, P_TTP_FREE_KM, P_TTP_OWN, P_TTP_SLOPE, P_UTIL, P_WUE, X_LAND, X_NO_CONN, X_SEVESO, X_TTP,
+    H_DEFAULT, H_ESTIMATED, K_CUT_IN, K_NEW_LINE, K_OWN, N_CLASSES, O_CAPEX_FAC, O_CAPEX_IT, O_CAPEX_TOTAL,
+    O_CHOSEN_TOTAL, O_CLASS_KV, O_CONN_COST, O_CONN_KV, O_CUT_VERTEX, O_DELAY_COST, O_EMISSIONS, O_EMISSIONS_PER_MW,
+    O_ENERGY, O_FACILITY_MW, O_FEASIBLE, O_FUEL_T, O_GRID_MONTHS, O_HEADROOM, O_HEADROOM_EST, O_HEADROOM_SRC, O_KIND,
+    O_LAND_FIT, O_LAND_MARGIN, O_LAND_NEEDED, O_LINE_COST, O_LINE_KM, O_MASK, O_POINT, O_PRICE, O_PUE, O_RELIABILITY,
+    O_REMED_CAPEX, O_RUNNER_KIND, O_RUNNER_TOTAL, O_SCORE, O_SEVESO, O_SITE_COST, O_SITE_MONTHS, O_SUB_COST, O_TCO,
+    O_TTP, O_V0, O_WATER_L_GPUH, O_WATER_M3, P_BACKUP_H, P_C_FAC, P_C_GPU_KEUR, P_CRF_FAC, P_CRF_GRID, P_CRF_IT,
+    P_CUT_BAYS, P_CUT_EXTRA, P_CUT_MIN_CLASS, P_EUR_PER_USD, P_EXCL_SEVESO, P_FUEL_T_PER_MWH, P_LAND_HA_PER_MW,
+    P_MAX_TTP, P_N_GPU, P_OM, P_OWN_REFURB, P_P_IT_MW, P_RATE_MONTH, P_REMED_AREA, P_ROUTING, P_SEVESO_HIGH,
+    P_SEVESO_LOW, P_SUB_A, P_SUB_B, P_SUB_EXP, P_SUB_FIXED, P_TTP_FREE_KM, P_TTP_OWN, P_TTP_SLOPE, P_UTIL, P_WUE,
+    S_AREA, S_CARBON, S_CONN_F, S_GRID_F, S_MASK, S_OBSERVED, S_OWN_CAP, S_OWN_KV, S_PRICE, S_PUE,
+    S_REMED_MEUR_PER_HA, S_SITE_MONTHS, T_BAY, T_KV, T_LINE_COST, T_RATING, T_TTP_BASE, X_LAND, X_NO_CONN, X_SEVESO,
+    X_TTP,
 )
 
 HOURS_PER_YEAR = 8760.0
@@ -33,11 +38,16 @@ def _clip01(x):
 
 
 @njit(cache=True)
+def _substation_meur(sp, kv, p_fac):
+    """LandBOSSE substation [M€] at ``kv`` for a ``p_fac`` load, without bays (see reference)."""
+    usd = sp[P_SUB_A] * (kv + p_fac) + sp[P_SUB_B] * p_fac ** sp[P_SUB_EXP] + sp[P_SUB_FIXED]
+    return usd * sp[P_EUR_PER_USD] / 1e6
+
+
+@njit(cache=True)
 def _evaluate_one(
-    i, sp, class_kv, class_rating_mw, line_cost_meur_per_km, bay_cost_meur, ttp_base_months,
-    pue, own_cap_mw, area_ha, price_eur_per_mwh, carbon_g_per_kwh, capex_factor, ttp_factor,
-    site_mask, observed_base, cand_point, cand_dist_km, point_headroom_mw, point_estimated,
-    crit_worst, crit_best, weights, row,
+    i, sp, tab, site, cand_point, cand_dist_km, point_headroom_mw, point_source, cut_vertex, cut_dist_km,
+    vertex_line, line_class, line_headroom_mw, line_source, bounds, weights, row,
 ):
     """Fill ``row[N_OUT]`` for site ``i`` (see :func:`evaluate_size`)."""
     k = cand_point.shape[2]
@@ -45,106 +55,172 @@ def _evaluate_one(
     p_it = sp[P_P_IT_MW]
     util = sp[P_UTIL]
     gpu_hours = n_gpu * HOURS_PER_YEAR * util
-    p_fac = p_it * pue[i]
-    row[O_PUE] = pue[i]
+    pue = site[i, S_PUE]
+    p_fac = p_it * pue
+    row[O_PUE] = pue
     row[O_FACILITY_MW] = p_fac
-    mask = site_mask[i]
+    mask = np.int64(site[i, S_MASK])
     # Voltage class: the smallest whose one circuit carries the whole load (N-1).
     cls = -1
     for c in range(N_CLASSES):
-        if class_rating_mw[c] >= p_fac:
+        if tab[T_RATING, c] >= p_fac:
             cls = c
             break
-    best_cost = np.inf
+    needed = p_fac * sp[P_LAND_HA_PER_MW]
+    area = site[i, S_AREA]
+    # Remediation on the land the project occupies: the site if smaller, else what it needs.
+    remed_area = needed
+    if area == area:
+        if area < needed:
+            remed_area = area
+    elif sp[P_REMED_AREA] == sp[P_REMED_AREA]:
+        remed_area = sp[P_REMED_AREA]
+    remed = site[i, S_REMED_MEUR_PER_HA] * remed_area
+    capex_fac = p_it * sp[P_C_FAC]
+    capex_it = n_gpu * sp[P_C_GPU_KEUR] / 1000.0
+    base = capex_fac + capex_it + remed
+    site_months = site[i, S_SITE_MONTHS]
+    rate_m = sp[P_RATE_MONTH]
+    conn_f = site[i, S_CONN_F]
+    grid_f = site[i, S_GRID_F]
+
+    # Options in order own, new line, cut-in; the lowest connection cost + cost of delay wins
+    # (an equal total keeps the earlier kind). The runner-up is kept to explain the choice.
     kind = 0
+    best = np.inf
+    runner_kind = 0
+    runner = np.inf
     point = -1
+    vertex = -1
     line_km = np.nan
     line_cost = np.nan
     sub_cost = np.nan
+    conn = np.nan
     headroom = np.nan
-    estimated = np.nan
-    ttp = np.nan
-    own = own_cap_mw[i]
+    source = -1.0
+    grid_months = np.nan
+    conn_kv = np.nan
+
+    own = site[i, S_OWN_CAP]
     if own == own and own >= p_fac:
-        best_cost = sp[P_OWN_REFURB]
-        kind = 1
-        line_km = 0.0
-        line_cost = 0.0
-        sub_cost = 0.0
-        headroom = own
-        estimated = 0.0
-        ttp = sp[P_TTP_OWN] * ttp_factor[i]
+        c_own = sp[P_OWN_REFURB] * conn_f
+        g_own = sp[P_TTP_OWN] * grid_f
+        t_own = g_own if g_own > site_months else site_months
+        total = c_own + t_own * (base + c_own) * rate_m
+        if total < best:
+            runner_kind, runner = kind, best
+            kind, best = K_OWN, total
+            point, vertex, line_km, line_cost, sub_cost, conn = -1, -1, 0.0, 0.0, 0.0, c_own
+            headroom, source, grid_months, conn_kv = own, H_ESTIMATED, g_own, site[i, S_OWN_KV]
+        elif total < runner:
+            runner_kind, runner = K_OWN, total
     if cls >= 0:
-        kv = class_kv[cls]
-        sub_usd = sp[P_SUB_A] * (kv + p_fac) + sp[P_SUB_B] * p_fac ** sp[P_SUB_EXP] + sp[P_SUB_FIXED]
-        sub_meur = sub_usd * sp[P_EUR_PER_USD] / 1e6 + bay_cost_meur[cls]
+        kv = tab[T_KV, cls]
+        sub_meur = _substation_meur(sp, kv, p_fac) + tab[T_BAY, cls]
         for j in range(k):
             q = cand_point[cls, i, j]
-            d = cand_dist_km[cls, i, j]
-            if q < 0 or not (d <= sp[P_RADIUS_KM]):
-                continue
+            if q < 0:
+                break  # candidates are compacted: the first −1 ends them
             if point_headroom_mw[q] < p_fac:
                 continue
-            length = d * sp[P_ROUTING]
-            cost = length * line_cost_meur_per_km[cls] + sub_meur
-            if cost < best_cost:
-                best_cost = cost
-                kind = 2
-                point = q
-                line_km = length
-                line_cost = length * line_cost_meur_per_km[cls]
-                sub_cost = sub_meur
-                headroom = point_headroom_mw[q]
-                estimated = point_estimated[q]
-                extra = length - sp[P_TTP_FREE_KM]
-                if extra < 0.0:
-                    extra = 0.0
-                ttp = (ttp_base_months[cls] + sp[P_TTP_SLOPE] * extra) * ttp_factor[i]
-            # Candidates come nearest first and the substation cost is the same for all,
-            # so the first adequate one is the cheapest.
+            length = cand_dist_km[cls, i, j] * sp[P_ROUTING]
+            lc = length * tab[T_LINE_COST, cls]
+            c_new = (lc + sub_meur) * conn_f
+            extra = length - sp[P_TTP_FREE_KM]
+            if extra < 0.0:
+                extra = 0.0
+            g_new = (tab[T_TTP_BASE, cls] + sp[P_TTP_SLOPE] * extra) * grid_f
+            t_new = g_new if g_new > site_months else site_months
+            total = c_new + t_new * (base + c_new) * rate_m
+            if total < best:
+                runner_kind, runner = kind, best
+                kind, best = K_NEW_LINE, total
+                point, vertex, line_km, line_cost, sub_cost, conn = q, -1, length, lc, sub_meur, c_new
+                headroom, source, grid_months, conn_kv = point_headroom_mw[q], point_source[q], g_new, kv
+            elif total < runner:
+                runner_kind, runner = K_NEW_LINE, total
+            # Nearest first, same substation cost: the first adequate point is the cheapest
+            # and the fastest of this kind.
             break
-    row[O_CLASS_KV] = class_kv[cls] if cls >= 0 else np.nan
+        if cls >= sp[P_CUT_MIN_CLASS]:
+            v = cut_vertex[cls, i]
+            if v >= 0:
+                ln = vertex_line[v]
+                lcl = line_class[ln]
+                if line_headroom_mw[ln] >= p_fac:
+                    kv_l = tab[T_KV, lcl]
+                    sub_cut = _substation_meur(sp, kv_l, p_fac) + sp[P_CUT_BAYS] * tab[T_BAY, lcl]
+                    length = cut_dist_km[cls, i] * sp[P_ROUTING]
+                    lc = length * tab[T_LINE_COST, lcl]
+                    c_cut = (lc + sub_cut) * conn_f
+                    extra = length - sp[P_TTP_FREE_KM]
+                    if extra < 0.0:
+                        extra = 0.0
+                    g_cut = (tab[T_TTP_BASE, lcl] + sp[P_TTP_SLOPE] * extra + sp[P_CUT_EXTRA]) * grid_f
+                    t_cut = g_cut if g_cut > site_months else site_months
+                    total = c_cut + t_cut * (base + c_cut) * rate_m
+                    if total < best:
+                        runner_kind, runner = kind, best
+                        kind, best = K_CUT_IN, total
+                        point, vertex, line_km, line_cost, sub_cost, conn = -1, v, length, lc, sub_cut, c_cut
+                        headroom, source, grid_months, conn_kv = line_headroom_mw[ln], line_source[ln], g_cut, kv_l
+                    elif total < runner:
+                        runner_kind, runner = K_CUT_IN, total
+    ttp = np.nan
+    if kind > 0:
+        ttp = grid_months if grid_months > site_months else site_months
+    row[O_CLASS_KV] = tab[T_KV, cls] if cls >= 0 else np.nan
     row[O_KIND] = kind
     row[O_POINT] = point
+    row[O_CUT_VERTEX] = vertex
     row[O_LINE_KM] = line_km
     row[O_LINE_COST] = line_cost
     row[O_SUB_COST] = sub_cost
-    conn = best_cost if kind > 0 else np.nan
     row[O_CONN_COST] = conn
+    row[O_CONN_KV] = conn_kv
     row[O_HEADROOM] = headroom
-    row[O_HEADROOM_EST] = estimated
+    row[O_HEADROOM_SRC] = source if kind > 0 else np.nan
+    row[O_HEADROOM_EST] = (1.0 if source != 0 else 0.0) if kind > 0 else np.nan
+    row[O_GRID_MONTHS] = grid_months
+    row[O_SITE_MONTHS] = site_months
     row[O_TTP] = ttp
+    row[O_CHOSEN_TOTAL] = best if kind > 0 else np.nan
+    row[O_RUNNER_KIND] = runner_kind
+    row[O_RUNNER_TOTAL] = runner if runner_kind > 0 else np.nan
     if kind == 0:
         mask |= X_NO_CONN
     elif ttp > sp[P_MAX_TTP]:
         mask |= X_TTP
-    capex_fac = p_it * sp[P_C_FAC] * capex_factor[i]
-    capex_it = n_gpu * sp[P_C_GPU_KEUR] / 1000.0 * capex_factor[i]
-    conn_capex = conn * capex_factor[i]
+    capex_total = base + conn
+    row[O_REMED_CAPEX] = remed
     row[O_CAPEX_FAC] = capex_fac
     row[O_CAPEX_IT] = capex_it
-    row[O_CAPEX_TOTAL] = capex_fac + capex_it + conn_capex
+    row[O_CAPEX_TOTAL] = capex_total
+    row[O_DELAY_COST] = ttp * capex_total * rate_m
     energy = p_fac * HOURS_PER_YEAR * util
     row[O_ENERGY] = energy
-    row[O_PRICE] = price_eur_per_mwh[i]
-    annual_eur = (
+    price = site[i, S_PRICE]
+    row[O_PRICE] = price
+    annual_site = (
         capex_fac * 1e6 * (sp[P_CRF_FAC] + sp[P_OM])
-        + capex_it * 1e6 * sp[P_CRF_IT]
-        + conn_capex * 1e6 * sp[P_CRF_GRID]
-        + energy * price_eur_per_mwh[i]
+        + remed * 1e6 * sp[P_CRF_FAC]
+        + conn * 1e6 * sp[P_CRF_GRID]
+        + energy * price
     )
+    annual_eur = annual_site + capex_it * 1e6 * sp[P_CRF_IT]
     tco = annual_eur / gpu_hours
+    site_cost = annual_site / gpu_hours
     row[O_TCO] = tco
-    emissions = energy * carbon_g_per_kwh[i] / 1000.0
+    row[O_SITE_COST] = site_cost
+    emissions = energy * site[i, S_CARBON] / 1000.0
     row[O_EMISSIONS] = emissions
     row[O_EMISSIONS_PER_MW] = emissions / p_it
     water = sp[P_WUE] * p_it * HOURS_PER_YEAR * util
     row[O_WATER_M3] = water
     water_l = water * 1000.0 / gpu_hours
     row[O_WATER_L_GPUH] = water_l
-    needed = p_fac * sp[P_LAND_HA_PER_MW]
     row[O_LAND_NEEDED] = needed
-    fit = area_ha[i] / needed
+    fit = area / needed
     row[O_LAND_FIT] = fit
     if fit == fit and fit < 1.0:
         mask |= X_LAND
@@ -162,19 +238,17 @@ def _evaluate_one(
     row[O_SEVESO] = tier
     if tier == 2.0 and sp[P_EXCL_SEVESO] > 0.0:
         mask |= X_SEVESO
-    observed = observed_base[i]
-    if own == own:
-        observed += 1.0
-    if kind > 0 and estimated == 0.0:
+    observed = site[i, S_OBSERVED]
+    if kind > 0 and source == 0:
         observed += 1.0
     reliability = observed / 6.0
     row[O_RELIABILITY] = reliability
     row[O_MASK] = mask
     row[O_FEASIBLE] = 1.0 if mask == 0 else 0.0
-    values = (tco, emissions / p_it, ttp, margin, water_l, reliability)
+    values = (site_cost, emissions / p_it, ttp, margin, water_l, reliability)
     score = 0.0
     for c in range(6):
-        v = _clip01((values[c] - crit_worst[c]) / (crit_best[c] - crit_worst[c]))
+        v = _clip01((values[c] - bounds[0, c]) / (bounds[1, c] - bounds[0, c]))
         if values[c] != values[c]:
             v = np.nan
         row[O_V0 + c] = v
@@ -185,10 +259,8 @@ def _evaluate_one(
 
 @njit(parallel=True, cache=True)
 def evaluate_size(
-    sp, class_kv, class_rating_mw, line_cost_meur_per_km, bay_cost_meur, ttp_base_months,
-    pue, own_cap_mw, area_ha, price_eur_per_mwh, carbon_g_per_kwh, capex_factor, ttp_factor,
-    site_mask, observed_base, cand_point, cand_dist_km, point_headroom_mw, point_estimated,
-    crit_worst, crit_best, weights, out,
+    sp, tab, site, cand_point, cand_dist_km, point_headroom_mw, point_source, cut_vertex, cut_dist_km,
+    vertex_line, line_class, line_headroom_mw, line_source, bounds, weights, out,
 ):
     """Fill ``out[n_sites, N_OUT]`` with every quantity of one cluster size.
 
@@ -197,51 +269,51 @@ def evaluate_size(
     sp : float64[N_SCALARS]
         Scalar parameters (``layout.P_*``): cluster size [H100e], IT load [MW], costs [M€],
         times [month], rates [-].
-    class_kv, class_rating_mw, line_cost_meur_per_km, bay_cost_meur, ttp_base_months : float64[6]
-        Voltage class table [kV], one-circuit rating [MW], line cost [M€/km], bay cost [M€],
-        base time to power [month].
-    pue : float64[n]
-        Power usage effectiveness per site. [-]
-    own_cap_mw : float64[n]
-        Existing connection capacity (NaN: none). [MW]
-    area_ha : float64[n]
-        Site area (NaN: unknown). [ha]
-    price_eur_per_mwh, carbon_g_per_kwh : float64[n]
-        Delivered power price [EUR/MWh] and effective carbon intensity [gCO2e/kWh].
-    capex_factor, ttp_factor : float64[n]
-        Multiplicative uncertainty factors (1 in the deterministic case). [-]
-    site_mask : int64[n]
-        Site-level exclusion bits (pollution, flood, reconverted).
-    observed_base : float64[n]
-        Count of observed inputs among area, pollution, flood, water. [-]
+    tab : float64[N_TABLE, 6]
+        Per voltage class (``layout.T_*``): class voltage [kV], one-circuit rating [MW], line
+        cost [M€/km], bay cost [M€], base time to power [month].
+    site : float64[n, N_SITE]
+        Per-site inputs (``layout.S_*``), already multiplied by the draw's factors: PUE [-],
+        usable own connection capacity [MW] (NaN: none), its class [kV], area [ha], delivered
+        price [EUR/MWh], carbon [gCO2e/kWh], connection cost and grid months factors [-], site
+        readiness months [month], exclusion bits, observed inputs [-], remediation [M€/ha].
     cand_point : int64[6, n, k]
-        Per class, indices of the k nearest adequate grid points (−1: none).
+        Per class, the nearest points that reach the class, in the site's country, over land
+        and within the class's maximum length, nearest first, compacted (−1 after the last).
     cand_dist_km : float64[6, n, k]
         Great-circle distances to those points. [km]
-    point_headroom_mw : float64[m]
-        Headroom of each grid point (known, or class default × factor). [MW]
-    point_estimated : float64[m]
-        1.0 where the headroom is a default. [-]
-    crit_worst, crit_best, weights : float64[6]
-        Normalisation bounds and weights (summing to 1, or all 0).
+    point_headroom_mw, point_source : float64[m]
+        Headroom of each grid point (× the draw's factor where not known) [MW] and its source
+        (``layout.H_*``).
+    cut_vertex : int64[6, n]
+        Per class, the nearest point on a line that reaches the class (index into the
+        densified line vertices; −1: none within reach).
+    cut_dist_km : float64[6, n]
+        Great-circle distance to it. [km]
+    vertex_line : int64[v]
+        Line index of each densified vertex.
+    line_class : int64[L]
+        Voltage class index of each line.
+    line_headroom_mw, line_source : float64[L]
+        Headroom a cut-in on each line offers [MW] and its source (``layout.H_*``).
+    bounds : float64[2, 6]
+        Value-function bounds: row 0 worst, row 1 best, per criterion.
+    weights : float64[6]
+        Summing to 1, or all 0.
     out : float64[n, N_OUT]
         Overwritten.
     """
-    for i in prange(pue.shape[0]):
+    for i in prange(site.shape[0]):
         _evaluate_one(
-            i, sp, class_kv, class_rating_mw, line_cost_meur_per_km, bay_cost_meur, ttp_base_months,
-                pue, own_cap_mw, area_ha, price_eur_per_mwh, carbon_g_per_kwh, capex_factor, ttp_factor,
-                site_mask, observed_base, cand_point, cand_dist_km, point_headroom_mw, point_estimated,
-                crit_worst, crit_best, weights, out[i],
+            i, sp, tab, site, cand_point, cand_dist_km, point_headroom_mw, point_source, cut_vertex, cut_dist_km,
+            vertex_line, line_class, line_headroom_mw, line_source, bounds, weights, out[i],
         )
 
 
 @njit(parallel=True, cache=True)
 def mc_scores(
-    sp_sizes, class_kv, class_rating_mw, line_cost_meur_per_km, bay_cost_meur, ttp_base_months,
-    pue, own_cap_mw, area_ha, price_eur_per_mwh, carbon_g_per_kwh, capex_factor, ttp_factor,
-    site_mask, observed_base, cand_point, cand_dist_km, point_headroom_mw, point_estimated,
-    crit_worst, crit_best, weights, work, score_out, feasible_out,
+    sp_sizes, tab, site, cand_point, cand_dist_km, point_headroom_mw, point_source, cut_vertex, cut_dist_km,
+    vertex_line, line_class, line_headroom_mw, line_source, bounds, weights, work, score_out, feasible_out,
 ):
     """Fill ``score_out`` and ``feasible_out`` [n_sizes, n_sites] for one Monte Carlo draw.
 
@@ -249,16 +321,13 @@ def mc_scores(
     what ranking needs, so a draw is one call. ``sp_sizes`` holds one scalar vector per size;
     ``work[n_sites, N_OUT]`` is scratch space, reused across draws.
     """
-    n = pue.shape[0]
+    n = site.shape[0]
     for i in prange(n):
         row = work[i]
         for z in range(sp_sizes.shape[0]):
-            sp = sp_sizes[z]
             _evaluate_one(
-                i, sp, class_kv, class_rating_mw, line_cost_meur_per_km, bay_cost_meur, ttp_base_months,
-                pue, own_cap_mw, area_ha, price_eur_per_mwh, carbon_g_per_kwh, capex_factor, ttp_factor,
-                site_mask, observed_base, cand_point, cand_dist_km, point_headroom_mw, point_estimated,
-                crit_worst, crit_best, weights, row,
+                i, sp_sizes[z], tab, site, cand_point, cand_dist_km, point_headroom_mw, point_source, cut_vertex,
+                cut_dist_km, vertex_line, line_class, line_headroom_mw, line_source, bounds, weights, row,
             )
             score_out[z, i] = row[O_SCORE]
             feasible_out[z, i] = row[O_FEASIBLE]
@@ -273,7 +342,11 @@ def rank_many(scores, feasible, site_key, out):
 
 @njit(cache=True)
 def rank_scores(score, feasible, site_key, out):
-    """Fill ``out`` with each feasible site's rank (1 = best; ties by ``site_key``), NaN otherwise."""
+    """Fill ``out`` with each feasible site's rank, NaN otherwise.
+
+    Competition ranking on scores rounded to 0.01: equal scores share a rank and the next
+    rank skips ("1, 1, 3"). Within a shared rank, sites are listed by ``site_key``.
+    """
     n = score.shape[0]
     m = 0
     for i in range(n):
@@ -286,9 +359,10 @@ def rank_scores(score, feasible, site_key, out):
         out[i] = np.nan
         if feasible[i] > 0.0:
             idx[j] = i
-            keys[j] = -score[i]
+            s = np.floor(score[i] * 100.0 + 0.5)
+            keys[j] = -s if s == s else np.inf
             j += 1
-    # Stable sort by (−score, site_key): order by key first (already so when the sites come
+    # Stable sort by (−rounded score, site_key): by key first (already so when the sites come
     # sorted by id, as score_sites passes them), then stably by score.
     key_sorted = True
     for r in range(1, m):
@@ -300,8 +374,11 @@ def rank_scores(score, feasible, site_key, out):
         idx = idx[order]
         keys = keys[order]
     order = np.argsort(keys, kind="mergesort")
+    rank = 0.0
     for r in range(m):
-        out[idx[order[r]]] = r + 1.0
+        if r == 0 or keys[order[r]] != keys[order[r - 1]]:
+            rank = r + 1.0
+        out[idx[order[r]]] = rank
 
 
 @njit(parallel=True, cache=True)

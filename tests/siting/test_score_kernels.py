@@ -142,7 +142,8 @@ class PropertyTests:
         params = dataclasses.replace(
             presets()["default"], sizes=(1000, 20000), mc_capex_spread=0.0, mc_price_spread=0.0, mc_carbon_spread=0.0,
             mc_ttp_low=0.0, mc_ttp_high=0.0, mc_headroom_low=1.0, mc_headroom_high=1.0, mc_pue_offset=0.0,
-            mc_dirichlet_concentration=1e15,
+            mc_dirichlet_concentration=1e15, mc_connection_cost_spread=0.0, mc_readiness_low=0.0,
+            mc_readiness_high=0.0, mc_discount_rate_points=0.0,
         )
         table = score_sites(sites, grid, zones, params, draws=10).table
         feasible = table[table["feasible"]]

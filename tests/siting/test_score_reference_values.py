@@ -14,8 +14,11 @@ IMPLS = ["kernel", "reference"]
 
 
 def one_site(**overrides) -> pd.DataFrame:
-    row = {"site_id": 1, "longitude": 2.0, "latitude": 48.0, "country": "XX", "area_ha": 500.0, "grid_capacity_mw": np.nan,
-           "grid_voltage_kv": np.nan, "pollution_status": "none", "flood_zone": 0.0, "water_access": "river", "reconverted": False}
+    # Zoned for industry, no building standing, no pollution: site readiness is the 18-month
+    # permit alone, below every grid time here, so time to power is the grid's.
+    row = {"site_id": 1, "longitude": 2.0, "latitude": 48.0, "country": "FR", "area_ha": 500.0, "grid_capacity_mw": np.nan,
+           "grid_voltage_kv": np.nan, "pollution_status": "none", "flood_zone": 0.0, "water_access": "river", "reconverted": False,
+           "zoning_type": "U", "buildings_state": "none"}
     row.update(overrides)
     return pd.DataFrame([row])
 
@@ -25,7 +28,7 @@ def one_substation(kv: float = 400.0, headroom_mw: float = 2000.0, dlat: float =
     return pd.DataFrame([{"point_id": 7, "longitude": 2.0, "latitude": 48.0 + dlat, "voltage_kv": kv, "headroom_mw": headroom_mw}])
 
 
-ZONE = pd.DataFrame([{"country": "XX", "carbon_intensity_g_per_kwh": 100.0, "price_eur_per_mwh": 60.0, "cooling_degree_days": 0.0}])
+ZONE = pd.DataFrame([{"country": "FR", "carbon_intensity_g_per_kwh": 100.0, "price_eur_per_mwh": 60.0, "cooling_degree_days": 0.0}])
 
 
 @pytest.mark.parametrize("impl", IMPLS)
@@ -84,8 +87,9 @@ class ConnectionRulesTests:
     def test_it_reuses_an_adequate_own_connection(self, impl):
         params = dataclasses.replace(presets()["default"], sizes=(10000,))
         row = score_sites(one_site(grid_capacity_mw=500.0), one_substation(), ZONE, params, impl=impl).table.iloc[0]
-        # Own connection: 2 M€ refurbishment, 12 months, observed headroom.
-        assert row["connection_kind"] == "own" and row["connection_cost_meur"] == 2.0 and row["time_to_power_months"] == 12.0
+        # Own connection: 2 M€ refurbishment, 12 grid months; time to power = max(12, 18 site months).
+        assert row["connection_kind"] == "own" and row["connection_cost_meur"] == 2.0 and row["grid_months"] == 12.0
+        assert row["time_to_power_months"] == 18.0 and row["headroom_source"] == "estimated"
 
     def test_it_excludes_a_site_whose_substation_lacks_headroom_with_the_reason(self, impl):
         params = dataclasses.replace(presets()["default"], sizes=(100000,))
@@ -112,7 +116,7 @@ class ConnectionRulesTests:
 
     def test_it_computes_hourly_emissions_as_the_mean_of_the_series(self, impl):
         params = dataclasses.replace(presets()["default"], sizes=(1000,))
-        hourly = {"XX": np.r_[np.full(4380, 50.0), np.full(4380, 150.0)]}
+        hourly = {"FR": np.r_[np.full(4380, 50.0), np.full(4380, 150.0)]}
         row = score_sites(one_site(), one_substation(), ZONE, params, hourly_carbon=hourly, impl=impl).table.iloc[0]
         # Σ_h P_fac × u × CI_h = 1.466 MW × 0.8 × (4380 × 50 + 4380 × 150) g/kWh / 1000.
         assert row["emissions_basis"] == "hourly"
