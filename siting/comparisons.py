@@ -23,8 +23,10 @@ import pandas as pd
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from . import frames, reports, runs
+from . import frames, reports, roles, runs
+from .forms import MAX_DB_ID
 from .models import ComparisonReport, RunResult, ScoringRun, Site
 from .reports import ComparisonError
 
@@ -38,7 +40,7 @@ MAX_ATTEMPTS = 3
 """Renders tried per document before it is failed with the reason."""
 
 __all__ = ["ComparisonError", "comparison_cache_key", "comparison_request", "comparison_execute", "comparison_produce",
-           "comparison_recover", "comparison_stuck_without_broker", "comparison_candidates", "author_name"]
+           "comparison_recover", "comparison_stuck_without_broker", "comparison_candidates", "comparison_get", "author_name"]
 
 
 def author_name(user) -> str:
@@ -48,14 +50,20 @@ def author_name(user) -> str:
     return (user.get_full_name() or user.get_username()).strip()
 
 
-def comparison_cache_key(*, run_id: int, size_h100e: int, site_ids: tuple[int, ...], language: str, author: str) -> str:
-    """Return the document's identity: a SHA-256 of everything that changes its bytes.
+def comparison_cache_key(
+    *, run_id: int, size_h100e: int, site_ids: tuple[int, ...], language: str, author: str, owner_id: int | None = None,
+) -> str:
+    """Return the document's identity: a SHA-256 of everything that changes its bytes, and its owner.
 
     The author is part of it because the cover names them: one official's document is not
-    handed to another under the first one's name.
+    handed to another under the first one's name. The owner (the requesting user's id) is
+    part of it because a document is its owner's alone (``roles.may_manage``): two officials
+    with the same name each get their own.
     """
     parts = [str(run_id), str(int(size_h100e)), ",".join(str(i) for i in sorted(site_ids)), language, author,
              reports.report_code_version()]
+    if owner_id is not None:
+        parts.append(f"owner={owner_id}")
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -72,9 +80,14 @@ def comparison_request(
     """
     if language not in reports.LANGUAGES:
         raise ComparisonError(f"language: one of {', '.join(reports.LANGUAGES)}")
+    if any(not 1 <= int(i) <= MAX_DB_ID for i in site_ids):
+        raise ComparisonError(_("Unknown site id(s): %(ids)s.") % {
+            "ids": ", ".join(str(i) for i in site_ids if not 1 <= int(i) <= MAX_DB_ID)})
     ids = reports.comparison_validate(run=run, size_h100e=size_h100e, site_ids=site_ids)
     author = author_name(user) if author is None else author
-    key = comparison_cache_key(run_id=run.id, size_h100e=size_h100e, site_ids=ids, language=language, author=author)
+    owner_id = user.pk if user is not None and user.is_authenticated else None
+    key = comparison_cache_key(run_id=run.id, size_h100e=size_h100e, site_ids=ids, language=language, author=author,
+                               owner_id=owner_id)
     report = ComparisonReport.objects.filter(cache_key=key).first()
     if report is None:
         try:
@@ -99,6 +112,17 @@ def comparison_request(
         report.refresh_from_db()
     elif dispatch and report.status != ComparisonReport.Status.SUCCEEDED:
         report = comparison_recover(report=report)
+    return report
+
+
+def comparison_get(*, code, user) -> ComparisonReport:
+    """Return the document ``code`` if ``user`` may have it: its requester or an admin.
+
+    Raises ComparisonReport.DoesNotExist for an unknown code and PermissionDenied for
+    someone else's document (``roles.may_manage``).
+    """
+    report = ComparisonReport.objects.select_related("run").get(code=code)
+    roles.require_manage(user, report.created_by_id)
     return report
 
 

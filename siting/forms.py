@@ -10,6 +10,11 @@ from django.utils.translation import gettext_lazy as _
 from .reports import MAX_SITES, MIN_SITES
 
 MAX_DRAWS = 5000
+MAX_DB_ID = 2**63 - 1
+"""Largest id a BigAutoField can hold (signed 64-bit in SQLite and PostgreSQL): larger ids are
+refused as input errors instead of overflowing the database driver."""
+MAX_DB_POSITIVE_INT = 2**31 - 1
+"""Largest value of a PositiveIntegerField (cluster sizes) on every supported database."""
 LADDER_CHOICES = [(n, f"{n:,}") for n in (1000, 2000, 5000, 10000, 20000, 50000, 100000)]
 
 
@@ -42,9 +47,12 @@ class SiteIdsField(forms.Field):
         values = value if isinstance(value, (list, tuple)) else ([value] if value else [])
         raw = [part.strip() for v in values for part in str(v).split(",") if part.strip()]
         try:
-            return sorted({int(v) for v in raw})
+            ids = sorted({int(v) for v in raw})
         except ValueError:
             raise forms.ValidationError(_("Site ids are whole numbers."), code="invalid") from None
+        if any(not 1 <= i <= MAX_DB_ID for i in ids):
+            raise forms.ValidationError(_("Unknown site id."), code="invalid")
+        return ids
 
     def validate(self, value: list[int]) -> None:
         super().validate(value)
@@ -59,6 +67,6 @@ class ComparisonForm(forms.Form):
     """What a PDF comparison needs: the run (its code), the cluster size and the sites."""
 
     run = forms.UUIDField()
-    size = forms.IntegerField(min_value=1)
+    size = forms.IntegerField(min_value=1, max_value=MAX_DB_POSITIVE_INT)
     site = SiteIdsField(min_count=MIN_SITES, max_count=MAX_SITES)
     language = forms.ChoiceField(choices=[("", ""), ("en", "English"), ("fr", "Français")], required=False)

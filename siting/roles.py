@@ -68,3 +68,19 @@ def require_manage(user, owner_id: int | None) -> None:
 
     if not may_manage(user, owner_id):
         raise PermissionDenied
+
+
+def is_admin(user) -> bool:
+    """Tell whether ``user`` holds the admin role (superusers do)."""
+    return ADMIN in user_roles(user)
+
+
+def error_shown(user, detail: str, message: str) -> str:
+    """Return what a page may show of a failure: ``detail`` to admins, ``message`` to others.
+
+    ``detail`` is what the worker recorded (exception text, host names); it is also in the
+    log. Everyone else reads a message written for them; nothing when there is no failure.
+    """
+    if not detail:
+        return ""
+    return detail if is_admin(user) else message

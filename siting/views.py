@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from . import selectors
+from . import roles, selectors
 
 
+@login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Show what reference data is loaded: counts by type and country, vintages and sources."""
+    """Show what data is loaded (counts by type and country, vintages and sources) to users with a role.
+
+    Behind the login because the counts include the sites analysts uploaded, by country: what
+    a team is surveying is not public. Users without a role yet see how to get one (the login
+    sends everyone here). The sources page, with licences and attributions, stays public.
+    """
+    if not roles.user_roles(request.user):
+        return render(request, "siting/home_no_role.html")
     return render(request, "siting/home.html", {"summary": selectors.data_summary()})
 
 

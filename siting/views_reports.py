@@ -1,6 +1,8 @@
 """PDF comparisons: choose sites, request the document, follow it, download it.
 
-Officials and admins only; everyone else gets 403 (and never sees the links). The request
+Officials and admins only; everyone else gets 403 (and never sees the links). A document is
+its requester's: another official gets 403 on its pages (``comparisons.comparison_get``), and
+failures show a message, the recorded reason only to admins. The request
 endpoint takes POST ``run`` (the run's code), ``size`` [H100e] and repeated ``site`` ids, so
 the ranked map and table can post their own selection to it.
 """
@@ -14,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from . import comparisons, forms, roles
@@ -44,14 +47,30 @@ def _pdf_response(report: ComparisonReport) -> HttpResponse:
     return response
 
 
+def _own_report(request: HttpRequest, code: UUID) -> ComparisonReport:
+    """Return the document if this official requested it (or an admin asks); 404 or 403 otherwise."""
+    _require_official(request)
+    try:
+        return comparisons.comparison_get(code=code, user=request.user)
+    except ComparisonReport.DoesNotExist:
+        raise Http404 from None
+
+
 def _get_report(request: HttpRequest, code: UUID) -> ComparisonReport:
     """Return the document, after giving it another chance if it stalled (see comparisons)."""
-    _require_official(request)
-    report = comparisons.comparison_recover(report=get_object_or_404(ComparisonReport.objects.select_related("run"), code=code))
+    report = comparisons.comparison_recover(report=_own_report(request, code))
     if comparisons.comparison_stuck_without_broker(report=report):
         comparisons.comparison_execute(report_id=report.id)
         report.refresh_from_db()
     return report
+
+
+def _error_message(request: HttpRequest, report: ComparisonReport) -> str:
+    """Return the failure as this user may read it: the recorded reason for admins, a message otherwise."""
+    return roles.error_shown(
+        request.user, report.error,
+        _("The document could not be produced. Ask for it again; if it fails again, an administrator can find the reason in the log."),
+    )
 
 
 @login_required
@@ -102,7 +121,8 @@ def report_create(request: HttpRequest) -> HttpResponse:
 @require_GET
 def report_status(request: HttpRequest, code: UUID) -> HttpResponse:
     """Show a document's progress; it polls, then offers the download."""
-    return render(request, "reports/status.html", {"report": _get_report(request, code)})
+    report = _get_report(request, code)
+    return render(request, "reports/status.html", {"report": report, "error_message": _error_message(request, report)})
 
 
 @login_required
@@ -112,7 +132,7 @@ def report_progress(request: HttpRequest, code: UUID) -> JsonResponse:
     report = _get_report(request, code)
     return JsonResponse({
         "code": str(report.code), "status": report.status, "status_label": report.get_status_display(),
-        "progress_pct": round(report.progress_pct, 1), "stage": report.stage, "error": report.error,
+        "progress_pct": round(report.progress_pct, 1), "stage": report.stage, "error": _error_message(request, report),
         "finished": report.is_finished, "n_pages": report.n_pages,
     })
 
@@ -121,6 +141,7 @@ def report_progress(request: HttpRequest, code: UUID) -> JsonResponse:
 @require_GET
 def report_download(request: HttpRequest, code: UUID) -> HttpResponse:
     """Return a finished document as a PDF attachment."""
-    _require_official(request)
-    report = get_object_or_404(ComparisonReport.objects.select_related("run"), code=code, status=ComparisonReport.Status.SUCCEEDED)
+    report = _own_report(request, code)
+    if report.status != ComparisonReport.Status.SUCCEEDED:
+        raise Http404
     return _pdf_response(report)

@@ -61,13 +61,33 @@ def run_start(request: HttpRequest) -> HttpResponse:
 @require_GET
 def run_detail(request: HttpRequest, code: UUID) -> HttpResponse:
     run = _get_run_for_user(request, code)
-    return render(request, "siting/run_detail.html", {"run": run, "chunks": run.chunks.all(), "results": run.results.select_related("best_site").defer("table", "options"), "withdrawn": upload_selectors.run_withdrawn_sites(run)})
+    return render(request, "siting/run_detail.html", {
+        "run": run, "chunks": run.chunks.all(), "results": run.results.select_related("best_site").defer("table", "options"),
+        "withdrawn": upload_selectors.run_withdrawn_sites(run), "error_message": _error_message(request, run),
+        "show_workers": roles.is_admin(request.user),
+    })
+
+
+def _error_message(request: HttpRequest, run: ScoringRun) -> str:
+    """Return the failure as this user may read it: the recorded reason for admins, a message otherwise."""
+    return roles.error_shown(
+        request.user, run.error,
+        _("This run failed. Start it again; if it fails again, an administrator can find the reason in the log."),
+    )
 
 
 @login_required
 @require_GET
 def run_progress(request: HttpRequest, code: UUID) -> JsonResponse:
     run = _get_run_for_user(request, code)
+    # Worker host names and exception text are for admins (and the log), not for every role.
+    admin = roles.is_admin(request.user)
+    chunks = []
+    for c in run.chunks.all():
+        chunk = {"size_h100e": c.size_h100e, "status": c.status, "attempts": c.attempts}
+        if admin:
+            chunk["worker"] = c.worker
+        chunks.append(chunk)
     return JsonResponse(
         {
             "code": str(run.code),
@@ -75,12 +95,9 @@ def run_progress(request: HttpRequest, code: UUID) -> JsonResponse:
             "status_label": run.get_status_display(),
             "progress_pct": round(run.progress_pct, 1),
             "stage": run.stage,
-            "error": run.error,
+            "error": _error_message(request, run),
             "finished": run.is_finished,
-            "chunks": [
-                {"size_h100e": c.size_h100e, "status": c.status, "worker": c.worker, "attempts": c.attempts}
-                for c in run.chunks.all()
-            ],
+            "chunks": chunks,
         }
     )
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from siting import roles
 
@@ -55,6 +55,16 @@ class DemoUsersTests:
         monkeypatch.setenv("GIGASITE_ADMIN_PASSWORD", "a-long-passphrase")
         call_command("ensure_demo_users")
         assert User.objects.get(username="chief").check_password("a-long-passphrase")
+
+    @pytest.mark.parametrize("weak", ["a", "12345678901", "password123", "qwertyuiop"])
+    def test_it_refuses_an_admin_password_the_validators_refuse(self, settings, tmp_path, monkeypatch, weak):
+        settings.LOCAL_DIR = tmp_path
+        monkeypatch.setenv("GIGASITE_ADMIN_USER", "chief")
+        monkeypatch.setenv("GIGASITE_ADMIN_PASSWORD", weak)
+        with pytest.raises(CommandError, match="GIGASITE_ADMIN_PASSWORD is refused"):
+            call_command("ensure_demo_users")
+        assert not User.objects.filter(username__in=["chief", "planner"]).exists()
+        assert not (tmp_path / "demo_credentials.json").exists()
 
 
 class LoginTests:

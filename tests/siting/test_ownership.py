@@ -110,3 +110,38 @@ class UpdateOwnershipTests:
         result = uploads.sites_import(data=CSV + b"C,Site C,49.1,6.1,5\n", file_name="bob.csv", source_name="Survey",
                                       user=bob, on_duplicate="skip")
         assert (result.created, result.updated, result.skipped) == (1, 0, 2)
+
+
+class ReportOwnershipTests:
+    """A PDF comparison is its requester's: another official gets 403, an admin gets it."""
+
+    def test_it_refuses_another_officials_document(self):
+        from siting import comparisons
+        from tests.siting.test_reports import SIZE, _scored_run, _shortlist
+
+        run = _scored_run(draws=0)
+        olga, oscar = user("olga", "official"), user("oscar", "official")
+        report, _cached = comparisons.comparison_produce(run=run, size_h100e=SIZE, site_ids=_shortlist(run), language="en",
+                                                         user=olga)
+        urls = [f"/reports/{report.code}/", f"/reports/{report.code}/progress.json", f"/reports/{report.code}/download/"]
+        for url in urls:
+            assert _client(oscar).get(url).status_code == 403, url
+            assert _client(olga).get(url).status_code == 200, url
+            assert _client(user(f"root{len(url)}", "admin")).get(url).status_code == 200, url
+        with pytest.raises(PermissionDenied):
+            comparisons.comparison_get(code=report.code, user=oscar)
+
+    def test_it_gives_two_officials_of_the_same_name_a_document_each(self):
+        from siting import comparisons
+        from tests.siting.test_reports import SIZE, _scored_run, _shortlist
+
+        run = _scored_run(draws=0)
+        ids = _shortlist(run)
+        a = user("a", "official")
+        b = user("b", "official")
+        for u in (a, b):
+            u.first_name, u.last_name = "Anne", "Martin"
+            u.save()
+        first = comparisons.comparison_request(run=run, size_h100e=SIZE, site_ids=ids, language="en", user=a, dispatch=False)
+        second = comparisons.comparison_request(run=run, size_h100e=SIZE, site_ids=ids, language="en", user=b, dispatch=False)
+        assert first.id != second.id and (first.created_by, second.created_by) == (a, b)

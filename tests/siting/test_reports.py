@@ -372,9 +372,11 @@ class ComparisonViewTests:
 
     def test_it_renders_in_the_request_when_the_job_queue_stays_down(self, client):
         run = _scored_run(draws=0)
-        client.force_login(_user("olga", "official"))
+        olga = _user("olga", "official")
+        client.force_login(olga)
         with patch("siting.tasks.comparison_execute_task.apply_async", side_effect=ConnectionError("refused")):
-            report = comparisons.comparison_request(run=run, size_h100e=SIZE, site_ids=_shortlist(run), language="en", author="O")
+            report = comparisons.comparison_request(run=run, size_h100e=SIZE, site_ids=_shortlist(run), language="en",
+                                                    author="O", user=olga)
             assert client.get(f"/reports/{report.code}/progress.json").json()["status"] == "queued"  # not stuck yet
             ComparisonReport.objects.filter(id=report.id).update(created_at=timezone.now() - timedelta(minutes=1))
             page = client.get(f"/reports/{report.code}/")

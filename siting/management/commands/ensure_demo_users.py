@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from siting.services import demo_users_ensure
+from siting.services import WeakPassword, demo_users_ensure
 
 
 class Command(BaseCommand):
     help = "Create the demo admin and planner/analyst/official users once, and print their credentials."
 
     def handle(self, *args, **options) -> None:
-        creds = demo_users_ensure()
+        try:
+            creds = demo_users_ensure()
+        except WeakPassword as exc:
+            raise CommandError(str(exc)) from None
         new = [c for c in creds if c.created]
         if not new:
             self.stdout.write("Demo users exist already (passwords in .local/demo_credentials.json).")
