@@ -384,7 +384,8 @@ def sites_from_groups(records: pd.DataFrame, groups: np.ndarray, parcels: np.nda
     rank = {s: i for i, s in enumerate(SOURCE_ORDER)}
     members: dict[int, list[dict]] = {}
     parcels = groups if parcels is None else parcels
-    for rec, g, pc in zip(records.to_dict("records"), groups, parcels):
+    columns = [c for c in records.columns if c != "raw"]  # the raw fields are not site fields
+    for rec, g, pc in zip(records[columns].to_dict("records"), groups, parcels):
         rec["_parcel"] = int(pc)
         members.setdefault(int(g), []).append(rec)
     site_rows = []

@@ -80,7 +80,18 @@ def former_use_from_text(*texts: object) -> str:
     return "other"
 
 
-def cartofriches_sites(path: Path, departement_region: dict[str, str]) -> pd.DataFrame:
+def _former_uses(types: pd.Series, activities: pd.Series) -> list[str]:
+    """Return :func:`former_use_from_text` per row, computed once per distinct pair."""
+    cache: dict[tuple[object, object], str] = {}
+    out = []
+    for pair in zip(types, activities):
+        if pair not in cache:
+            cache[pair] = former_use_from_text(*pair)
+        out.append(cache[pair])
+    return out
+
+
+def cartofriches_sites(path: Path, departement_region: dict[str, str], raw: pd.DataFrame | None = None) -> pd.DataFrame:
     """Return every Cartofriches brownfield as Site fields.
 
     Surfaces are converted from m² to ha (zero or missing → unknown); the closure year is kept
@@ -90,7 +101,8 @@ def cartofriches_sites(path: Path, departement_region: dict[str, str]) -> pd.Dat
     """
     cols = ["site_id", "site_nom", "site_type", "site_statut", "site_surface", "activite_libelle", "activite_fin_annee",
             "comm_nom", "dep", "sol_pollution_existe", "site_url", "site_actu_date", "lon", "lat"]
-    raw = read_csv(path, required=cols, dtype={"site_id": str, "dep": str, "comm_insee": str})
+    if raw is None:
+        raw = read_csv(path, required=cols, dtype={"site_id": str, "dep": str, "comm_insee": str})
     lon = to_float(raw, "lon", path, allow_missing=False)
     lat = to_float(raw, "lat", path, allow_missing=False)
     out_of_range = (lon.abs() > 180) | (lat.abs() > 90)
@@ -123,7 +135,7 @@ def cartofriches_sites(path: Path, departement_region: dict[str, str]) -> pd.Dat
         "longitude": lon,
         "latitude": lat,
         "area_ha": (surface_m2 / 1e4).where(surface_m2 > 0),
-        "former_use": [former_use_from_text(t, a) for t, a in zip(raw["site_type"], raw["activite_libelle"])],
+        "former_use": _former_uses(raw["site_type"], raw["activite_libelle"]),
         "former_activity": raw["activite_libelle"].fillna("").str.slice(0, 200),
         "closure_year": year.where((year >= 1800) & (year <= 2100)),
         "pollution_status": pollution.map(CARTOFRICHES_POLLUTION),
@@ -333,9 +345,11 @@ def _coordinates(raw: pd.DataFrame, path: Path, lon_col: str, lat_col: str) -> t
 
 def cartofriches_records(path: Path, departement_region: dict[str, str]) -> pd.DataFrame:
     """Return every Cartofriches row as a brownfield record (with the Site fields it gives)."""
-    sites = cartofriches_sites(path, departement_region)
-    raw = read_csv(path, required=["site_id", "bati_etat", "urba_zone_type", "site_numero_basias", "site_type", "nature"],
+    raw = read_csv(path, required=["site_id", "site_nom", "site_type", "site_statut", "site_surface", "activite_libelle",
+                                   "activite_fin_annee", "comm_nom", "dep", "sol_pollution_existe", "site_url", "site_actu_date",
+                                   "lon", "lat", "bati_etat", "urba_zone_type", "site_numero_basias", "nature", "source_r"],
                    dtype={"site_id": str, "dep": str, "comm_insee": str})
+    sites = cartofriches_sites(path, departement_region, raw=raw)
     buildings = raw["bati_etat"].fillna("inconnu").str.strip()
     _fail(path, raw, ~buildings.isin(CARTOFRICHES_BUILDINGS), "bati_etat", "is not a known value")
     zoning = raw["urba_zone_type"].fillna("").str.strip()
@@ -450,6 +464,7 @@ def _plants_from_units(
     rows = []
     raw_units = raw.loc[units.index, raw_columns].astype(object)
     raw_units = raw_units.where(raw_units.notna(), None)
+    unit_dicts = dict(zip(units.index, ({k: _jsonable(v) for k, v in r.items()} for r in raw_units.to_dict("records"))))
     for key_value, group in units[units["key"].isin(candidate_keys)].groupby("key", sort=True):
         shut = group[group["status"].isin(closed)]
         cap = shut["capacity"].sum(min_count=1)
@@ -461,7 +476,7 @@ def _plants_from_units(
             "capacity_mw": float(cap) if pd.notna(cap) and cap > 0 else np.nan,
             "closure_year": shut["closure"].max(),
             "former_use": first["use"], "former_activity": str(first["activity"])[:200],
-            "raw": {"units": [{k: _jsonable(v) for k, v in r.items()} for r in raw_units.loc[group.index].to_dict("records")]},
+            "raw": {"units": [unit_dicts[i] for i in group.index]},
         })
     plants = pd.DataFrame(rows)
     records = _frame(len(plants), source=source, kind="plant", vintage=VINTAGES[source], url=url,
