@@ -17,7 +17,7 @@ from django.core.management import CommandError, call_command
 from grid.importers import ReferenceDataError, zones
 from grid.models import Boundary, DatasetLoad, GridConnectionPoint, HourlyCarbonSeries, MonthlyCarbonIntensity, Zone
 from grid.services import reference_data_load
-from siting.models import Site
+from siting.models import Site, SourceRecord
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 pytestmark = pytest.mark.django_db
@@ -46,10 +46,14 @@ def loaded():
 
 class LoadCountsTests:
     def test_it_loads_every_brownfield_per_departement(self, loaded):
-        expected = Counter(r["dep"].zfill(2) for r in _rows("brownfields/cartofriches_friches_2024-03.csv.gz"))
-        got = Counter(Site.objects.filter(source="cartofriches").values_list("departement_code", flat=True))
+        # Every row is a source record; rows of one place share a site (MODEL.md §1b).
+        rows = _rows("brownfields/cartofriches_friches_2024-03.csv.gz")
+        expected = Counter(r["dep"].zfill(2) for r in rows)
+        dep_of = {r["site_id"].strip(): r["dep"].zfill(2) for r in rows}
+        got = Counter(dep_of[i] for i in SourceRecord.objects.filter(source="cartofriches").values_list("record_id", flat=True))
         assert got == expected
         assert sum(got.values()) >= 20_000
+        assert Site.objects.filter(records__source="cartofriches").distinct().count() < len(rows)
 
     def test_it_loads_in_service_rte_substations_per_voltage(self, loaded):
         rows = _rows("grid/postes_electriques_rte.csv.gz", delimiter=";")
@@ -72,7 +76,7 @@ class LoadCountsTests:
         assert GridConnectionPoint.objects.filter(country="FR").count() == len(seen) >= 5_000
 
     def test_it_loads_retired_thermal_plants_and_carbon_zones(self, loaded):
-        assert Site.objects.filter(source="powerplantmatching").count() >= 300
+        assert SourceRecord.objects.filter(source="powerplantmatching").count() >= 300
         assert Zone.objects.filter(carbon_intensity_g_per_kwh__isnull=False).count() >= 30
         fr = Zone.objects.get(code="FR")
         assert fr.carbon_basis == "lifecycle" and fr.carbon_year == 2024 and fr.carbon_intensity_g_per_kwh == pytest.approx(44.2, abs=0.1)
@@ -87,14 +91,16 @@ class LoadCountsTests:
 
 class RetiredButRunningTests:
     def test_it_keeps_out_planned_closures_and_listed_running_plants(self, loaded):
-        names = set(Site.objects.filter(source="powerplantmatching").values_list("name", flat=True))
+        records = SourceRecord.objects.filter(source="powerplantmatching").select_related("site")
+        names = {r.name for r in records}
         assert "Fessenheim" in names  # closed in 2020
         assert "Cruas" not in names  # DateOut 2025: a plan in a file published in January 2025
-        assert "Tricastin" not in names and "Blayais" not in names  # on the curated list
+        listed = [r for r in records if r.name in ("Tricastin", "Blayais")]  # on the curated list: kept, marked
+        assert listed and all(r.site.still_operating and r.site.grid_capacity_mw is None for r in listed)
         assert loaded.notes["power_plants"]["known_still_running"] == 4
 
     def test_it_takes_the_connection_voltage_from_entsoe_units(self, loaded):
-        fessenheim = Site.objects.get(source="powerplantmatching", name="Fessenheim")
+        fessenheim = SourceRecord.objects.get(source="powerplantmatching", record_id="8").site
         assert fessenheim.grid_capacity_mw == 1760.0 and fessenheim.grid_voltage_kv == 400.0
 
 
