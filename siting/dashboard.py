@@ -32,16 +32,42 @@ EXCLUSION_LABELS = {
     "flood_zone": _("In a flood zone"),
     "seveso_upper": _("Backup fuel above the Seveso upper-tier threshold"),
     "reconverted": _("Already reconverted"),
+    "outside_scope": _("Outside scope (a country that cannot host an EU AI gigafactory)"),
+    "still_operating": _("Still operating (an operating plant stands on the site)"),
 }
 
+# The cost criterion keeps its code name "tco" (stored runs, forms, ``w_tco``) but since
+# MODEL.md v2 it scores the site cost (column ``site_cost_eur_per_gpu_hour``), not the full cost.
 CRITERION_LABELS = {
-    "tco": _("Cost per GPU-hour"),
+    "tco": _("Site cost per GPU-hour (without IT hardware)"),
+    "site_cost": _("Site cost per GPU-hour (without IT hardware)"),
     "emissions": _("Emissions"),
     "time_to_power": _("Time to power"),
     "land": _("Land"),
     "water": _("Water"),
     "reliability": _("Data reliability"),
 }
+
+SITE_COST_TOOLTIP = _("The part of the cost per GPU-hour that depends on the site: facility, grid connection, "
+                      "remediation, energy and O&M, without the IT hardware (which costs the same everywhere). "
+                      "The full cost per GPU-hour is shown beside it.")
+CRITERION_TOOLTIPS = {
+    "tco": SITE_COST_TOOLTIP,
+    "site_cost": SITE_COST_TOOLTIP,
+    "emissions": _("Emissions per MW of IT load per year, from the zone's carbon intensity."),
+    "time_to_power": _("Months until power: the longer of the grid connection and the site readiness."),
+    "land": _("Site area divided by the land the cluster needs, at most 3."),
+    "water": _("Water per GPU-hour."),
+    "reliability": _("Share of the site's inputs that were observed rather than defaulted."),
+}
+"""Tooltips of the criteria: what each one measures (the two costs are easy to confuse)."""
+
+CONNECTION_KIND_LABELS = {
+    "own": _("the site's own connection"),
+    "new_line": _("a new line to a substation"),
+    "cut_in": _("a new substation cut into a line"),
+}
+"""What each ``connection_kind`` of a result row means ("" or "none": no connection)."""
 
 SITE_ATTRIBUTE_TTL_S = 30.0
 """How long site attributes stay cached [s]: a withdrawn upload shows within this delay."""
@@ -56,16 +82,18 @@ MAP_COLUMNS = (
     "site_id", "site_name", "country", "departement_code", "region_code", "former_use", "pollution_status", "flood_zone",
     "longitude", "latitude", "feasible", "score", "rank", "tco_eur_per_gpu_hour", "time_to_power_months",
     "emissions_t_per_yr", "capex_total_meur", "largest_size_h100e", "exclusion_reasons", "voltage_class_kv",
-    "connection_distance_km",
+    "connection_distance_km", "rank_shared", "site_cost_eur_per_gpu_hour", "may_be_unavailable", "connection_kind",
 )
 """Columns the map page receives, one array each (the table shows a subset)."""
 
 EXPORT_COLUMNS = (
-    "rank", "score", "site_id", "external_id", "site_name", "country", "region_code", "departement_code", "municipality",
-    "former_use", "longitude", "latitude", "area_ha", "size_h100e", "feasible", "exclusion_reasons",
-    "tco_eur_per_gpu_hour", "capex_total_meur", "time_to_power_months", "emissions_t_per_yr", "voltage_class_kv",
-    "connection_kind", "connection_distance_km", "connection_cost_meur", "headroom_mw", "headroom_estimated",
-    "pue", "facility_load_mw", "water_m3_per_yr", "land_needed_ha", "land_fit", "seveso_tier", "reliability",
+    "rank", "rank_shared", "score", "site_id", "external_id", "site_name", "country", "region_code", "departement_code",
+    "municipality", "former_use", "longitude", "latitude", "area_ha", "size_h100e", "feasible", "exclusion_reasons",
+    "may_be_unavailable", "site_cost_eur_per_gpu_hour", "tco_eur_per_gpu_hour", "capex_total_meur",
+    "time_to_power_months", "grid_months", "site_months", "permit_months", "rezoning_months", "remediation_months",
+    "demolition_months", "readiness_estimated", "remediation_capex_meur", "emissions_t_per_yr", "voltage_class_kv",
+    "connection_kind", "connection_distance_km", "connection_cost_meur", "delay_cost_meur", "own_connection_estimated",
+    "headroom_mw", "headroom_estimated", "headroom_source", "pue", "facility_load_mw", "water_m3_per_yr", "land_needed_ha", "land_fit", "seveso_tier", "reliability",
     "largest_size_h100e", "mc_rank_p05", "mc_rank_median", "mc_rank_p95", "mc_p_top10",
 )
 """Columns of the CSV and GeoJSON exports and of the ranked-sites API, in order."""
@@ -73,6 +101,7 @@ EXPORT_COLUMNS = (
 ORDERINGS = {
     "rank": ("rank", True), "-score": ("score", False), "score": ("score", True),
     "tco": ("tco_eur_per_gpu_hour", True), "-tco": ("tco_eur_per_gpu_hour", False),
+    "site_cost": ("site_cost_eur_per_gpu_hour", True), "-site_cost": ("site_cost_eur_per_gpu_hour", False),
     "time_to_power": ("time_to_power_months", True), "-time_to_power": ("time_to_power_months", False),
     "emissions": ("emissions_t_per_yr", True), "-emissions": ("emissions_t_per_yr", False),
     "name": ("site_name", True), "-name": ("site_name", False),
@@ -201,7 +230,38 @@ def _size_frame_build(run: ScoringRun, size_h100e: int, attrs: pd.DataFrame) -> 
         out[column] = joined[column].to_numpy()
     # A site deleted since the run keeps its row, named by its id.
     out["site_name"] = out["site_name"].where(out["site_name"].notna(), "#" + out["site_id"].astype(str))
+    if "rank_shared" not in out.columns:  # a run from before shared ranks: derive them from the ranks
+        out["rank_shared"] = shared_ranks(out["rank"].to_numpy(dtype=np.float64))
     return out
+
+
+def shared_ranks(rank: np.ndarray) -> np.ndarray:
+    """Return which rows hold a rank that another row holds too (equal scores share a rank: 1, 1, 3).
+
+    Parameters
+    ----------
+    rank : float64[n]
+        Ranks of one size, NaN where a site is excluded. [-]
+    """
+    rank = np.asarray(rank, dtype=np.float64)
+    out = np.zeros(len(rank), dtype=bool)
+    finite = np.isfinite(rank)
+    values, counts = np.unique(rank[finite], return_counts=True)
+    out[finite] = np.isin(rank[finite], values[counts > 1])
+    return out
+
+
+def rank_text(rank: Any, shared: Any = False) -> str:
+    """Return a rank as shown everywhere: "3", "=3" when another site shares it, "–" when there is none."""
+    if rank is None:
+        return "–"
+    try:
+        value = float(rank)
+    except (TypeError, ValueError):
+        return "–"
+    if not math.isfinite(value):
+        return "–"
+    return f"{'=' if bool(shared) else ''}{int(round(value))}"
 
 
 # --- filters, weights, ordering --------------------------------------------------------------
@@ -354,7 +414,8 @@ def order_positions(frame: pd.DataFrame, positions: np.ndarray, order: str,
     column, ascending = ORDERINGS[order]
     values = {"score": score, "rank": rank}.get(column)
     if values is None:
-        values = frame[column].to_numpy()
+        # A column an older run lacks sorts as missing everywhere (by site id).
+        values = frame[column].to_numpy() if column in frame.columns else np.full(len(frame), np.nan)
     values = values[positions]
     ids = frame["site_id"].to_numpy()[positions]
     if column == "site_name":
@@ -423,6 +484,7 @@ def ranked_view(run: ScoringRun, query) -> RankedView:
     out = frame.iloc[positions].copy()
     if weights is not None:
         out["score"], out["rank"] = score[positions], rank[positions]
+        out["rank_shared"] = shared_ranks(rank)[positions]
     return RankedView(frame=out, total=total, page=page, page_size=page_size, weights=weights)
 
 
@@ -483,7 +545,7 @@ def json_array(values: Any, digits: int | None = None) -> str:
 
 MAP_DIGITS = {"longitude": 5, "latitude": 5, "score": 15, "rank": 0, "tco_eur_per_gpu_hour": 15, "time_to_power_months": 15,
               "emissions_t_per_yr": 15, "capex_total_meur": 1, "largest_size_h100e": 0, "flood_zone": 0,
-              "voltage_class_kv": 0, "connection_distance_km": 2}
+              "voltage_class_kv": 0, "connection_distance_km": 2, "site_cost_eur_per_gpu_hour": 15}
 """Decimals kept per map column. The columns the page filters and sorts on keep full
 precision, so the browser's view and the server's exports agree at every threshold."""
 
@@ -492,11 +554,15 @@ def map_columns_json(frame: pd.DataFrame) -> str:
     """Return the map page's data as a JSON object of arrays, one per column of ``MAP_COLUMNS``."""
     parts = []
     for column in MAP_COLUMNS:
+        if column not in frame.columns:  # a column an older run lacks: nulls, shown as nothing
+            body = json_array(np.full(len(frame), np.nan), 0)
+            parts.append(f'"{column}":{body}')
+            continue
         series = frame[column]
         if column in MAP_DIGITS:
             body = json_array(series.to_numpy(dtype=np.float64), MAP_DIGITS[column])
-        elif column == "feasible":
-            body = json_array(series.to_numpy(dtype=bool))
+        elif column in ("feasible", "rank_shared", "may_be_unavailable"):
+            body = json_array(series.fillna(False).to_numpy(dtype=bool))
         elif column == "site_id":
             body = json_array(series.to_numpy(dtype=np.int64))
         else:
@@ -513,11 +579,32 @@ def criterion_table(params: dict[str, Any]) -> list[dict[str, Any]]:
     """
     weights = {name: float(params.get("weights", {}).get(name, c.default_weight)) for name, c in CRITERIA.items()}
     total = sum(weights.values())
+    bounds = {name: criterion_bounds(params, name) for name in CRITERIA}
     return [
-        {"name": name, "label": str(CRITERION_LABELS[name]), "unit": c.unit, "higher_is_better": c.higher_is_better,
-         "worst": c.worst, "best": c.best, "weight": weights[name] / total if total > 0 else 0.0, "note": c.note}
+        {"name": name, "label": criterion_label(name), "unit": c.unit, "higher_is_better": c.higher_is_better,
+         "worst": bounds[name][0], "best": bounds[name][1], "weight": weights[name] / total if total > 0 else 0.0,
+         "note": c.note, "tooltip": str(CRITERION_TOOLTIPS.get(name, ""))}
         for name, c in CRITERIA.items()
     ]
+
+
+def criterion_bounds(params: dict[str, Any], name: str) -> tuple[float, float]:
+    """Return (worst, best) of a criterion in a run's scenario (the criteria table's defaults
+    where the scenario has no bounds of its own)."""
+    from .scoring.params import ScenarioParams
+
+    try:
+        scenario = ScenarioParams.from_dict(params)
+    except (TypeError, ValueError):
+        scenario = None
+    if scenario is not None and hasattr(scenario, "criterion_bounds"):
+        return scenario.criterion_bounds(name)
+    return CRITERIA[name].worst, CRITERIA[name].best
+
+
+def criterion_label(name: str) -> str:
+    """Return a criterion's translated label (its code name if it has none yet)."""
+    return str(CRITERION_LABELS.get(name, name.replace("_", " ")))
 
 
 def exclusion_labels(codes: str) -> list[str]:
@@ -567,6 +654,101 @@ class SiteDetail:
     estimated_inputs: list[str]
     assumptions: list[dict[str, Any]]
     n_ranked: int
+    rank_label: str = "–"  # "3", or "=3" when another site has the same score
+    readiness: dict[str, Any] | None = None  # site-readiness months, see readiness_explained
+    connection: dict[str, Any] | None = None  # the chosen connection and why, see connection_explained
+    flags: list[str] = field(default_factory=list)  # e.g. "may be unavailable"
+
+
+READINESS_PARTS = (
+    ("permit_months", _("Permits")),
+    ("rezoning_months", _("Rezoning (agricultural or natural zone)")),
+    ("remediation_months", _("Remediation of confirmed pollution")),
+    ("demolition_months", _("Demolition of standing buildings")),
+)
+"""The parts of the site-readiness months (MODEL.md §2), in the order the site page lists them."""
+
+
+def _number(row: dict[str, Any], column: str) -> float | None:
+    value = row.get(column)
+    if value is None or isinstance(value, (str, bool)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def readiness_explained(row: dict[str, Any]) -> dict[str, Any] | None:
+    """Return a result row's site-readiness months, part by part, and how they set the time to power.
+
+    None for a run from before site readiness (no ``site_months`` column): nothing is shown.
+    """
+    site_months = _number(row, "site_months")
+    if site_months is None:
+        return None
+    grid_months = _number(row, "grid_months")
+    ttp = _number(row, "time_to_power_months")
+    parts = [{"name": column, "label": str(label), "months": _number(row, column)} for column, label in READINESS_PARTS]
+    return {
+        "site_months": site_months, "grid_months": grid_months, "time_to_power_months": ttp,
+        "parts": [p for p in parts if p["months"] is not None],
+        "estimated": bool(row.get("readiness_estimated")),
+        "remediation_capex_meur": _number(row, "remediation_capex_meur"),
+        # Which side sets the time to power (= the longer of the two).
+        "limited_by": "site" if grid_months is None or site_months > grid_months else "grid",
+    }
+
+
+def connection_explained(row: dict[str, Any], discount_rate: float) -> dict[str, Any] | None:
+    """Return the chosen connection of a result row: its kind, cost, cost of delay and their sum.
+
+    The model picks the option with the lowest connection cost plus cost of delay (months of
+    waiting × capex × discount rate / 12, MODEL.md §2). None when the row has no connection.
+    """
+    kind = str(row.get("connection_kind") or "")
+    if kind in ("", "none"):
+        return None
+    cost = _number(row, "connection_cost_meur")
+    delay = _number(row, "delay_cost_meur")
+    return {
+        "kind": kind, "label": str(CONNECTION_KIND_LABELS.get(kind, kind)), "cost_meur": cost, "delay_cost_meur": delay,
+        "total_meur": cost + delay if cost is not None and delay is not None else None,
+        "grid_months": _number(row, "grid_months"), "discount_rate": discount_rate,
+        "estimated": bool(row.get("own_connection_estimated")) if kind == "own" else False,
+    }
+
+
+def estimated_inputs(row: dict[str, Any] | None, seen: dict[str, Any]) -> list[str]:
+    """Return the inputs of a site's result that were estimated or defaulted, as sentences."""
+    out = []
+    if row is not None:
+        source = row.get("headroom_source")
+        if source == "estimated":
+            out.append(str(_("Headroom of the connection point (network estimate)")))
+        elif source == "default" or (source is None and row.get("headroom_estimated")):
+            out.append(str(_("Headroom of the connection point (class default)")))
+        if row.get("own_connection_estimated") and row.get("connection_kind") == "own":
+            out.append(str(_("Capacity of the site's own connection (a former export right, capped by its voltage class)")))
+        if row.get("readiness_estimated"):
+            out.append(str(_("Site-readiness months (some parts unknown: the scenario's defaults)")))
+        if row.get("zone_data_estimated"):
+            out.append(str(_("Carbon, price or climate of the zone (fallback value)")))
+    if seen.get("area_ha") is None:
+        out.append(str(_("Site area (unknown: land counts as just enough)")))
+    if (seen.get("pollution_status") or PollutionStatus.UNKNOWN) == PollutionStatus.UNKNOWN:
+        out.append(str(_("Pollution status (unknown)")))
+    if seen.get("flood_zone") is None:
+        out.append(str(_("Flood zone (unknown)")))
+    return out
+
+
+def site_flags(row: dict[str, Any] | None) -> list[str]:
+    """Return the warnings shown beside a site's name (not exclusions)."""
+    if row is not None and row.get("may_be_unavailable"):
+        return [str(MAY_BE_UNAVAILABLE)]
+    return []
+
+
+MAY_BE_UNAVAILABLE = _("may be unavailable: a project exists on this brownfield")
 
 
 def site_detail(run: ScoringRun, site: Site, size_h100e: int) -> SiteDetail:
@@ -586,7 +768,7 @@ def site_detail(run: ScoringRun, site: Site, size_h100e: int) -> SiteDetail:
         ladder.append(rec)
         if size == size_h100e:
             row = rec
-    breakdown, options, chosen, reasons, estimated = [], [], None, [], []
+    breakdown, options, chosen, reasons = [], [], None, []
     n_ranked = int(tables[size_h100e]["feasible"].sum())
     if row is not None:
         weights = {k: float(v) for k, v in params.weights.items()}
@@ -596,7 +778,7 @@ def site_detail(run: ScoringRun, site: Site, size_h100e: int) -> SiteDetail:
             w = weights.get(name, 0.0) / total
             c = CRITERIA[name]
             breakdown.append({
-                "name": name, "label": str(CRITERION_LABELS[name]), "raw": row.get(c.column), "unit": c.unit,
+                "name": name, "label": criterion_label(name), "raw": row.get(c.column), "unit": c.unit,
                 "value": value, "weight": w, "points": 100.0 * w * (value or 0.0) if row["feasible"] else None,
             })
     # The site as the run saw it (an upload may have changed it since).
@@ -610,17 +792,17 @@ def site_detail(run: ScoringRun, site: Site, size_h100e: int) -> SiteDetail:
                                      inputs["grid"])
         chosen = row.get("connection_point_id") if (row.get("connection_point_id") or -1) >= 0 else None
         reasons = exclusion_labels(row.get("exclusion_reasons") or "")
-        if row.get("headroom_estimated"):
-            estimated.append(str(_("Headroom of the connection point (class default)")))
-        if row.get("zone_data_estimated"):
-            estimated.append(str(_("Carbon, price or climate of the zone (fallback value)")))
-    if seen.get("area_ha") is None:
-        estimated.append(str(_("Site area (unknown: land counts as just enough)")))
-    if (seen.get("pollution_status") or PollutionStatus.UNKNOWN) == PollutionStatus.UNKNOWN:
-        estimated.append(str(_("Pollution status (unknown)")))
-    if seen.get("flood_zone") is None:
-        estimated.append(str(_("Flood zone (unknown)")))
+    shared = False
+    if row is not None:
+        shared = row.get("rank_shared")
+        if shared is None:  # a run from before shared ranks
+            shared = bool(shared_ranks(tables[size_h100e]["rank"].to_numpy(dtype=np.float64))[
+                int(np.searchsorted(tables[size_h100e]["site_id"].to_numpy(), site.id))])
     return SiteDetail(site=site, size_h100e=size_h100e, row=row, ladder=ladder, breakdown=breakdown, options=options,
-                      chosen_point_id=chosen, reasons=reasons, estimated_inputs=estimated,
+                      chosen_point_id=chosen, reasons=reasons, estimated_inputs=estimated_inputs(row, seen),
                       assumptions=run_assumptions(run),
-                      n_ranked=n_ranked)
+                      n_ranked=n_ranked,
+                      rank_label=rank_text(row.get("rank"), shared) if row is not None and row.get("feasible") else "–",
+                      readiness=readiness_explained(row) if row is not None else None,
+                      connection=connection_explained(row, params.discount_rate) if row is not None else None,
+                      flags=site_flags(row))

@@ -53,6 +53,23 @@ def _num(value: float, digits: int) -> str:
     return number_format(round(value, digits), decimal_pos=digits, use_l10n=True, force_grouping=True)
 
 
+def _option_text(option, labels: dict[str, str]) -> str:
+    """Return the hover text of one connection option (with its cost of delay where the run has it)."""
+    kind = getattr(option, "kind", "")
+    head = labels.get(f"kind_{kind}", "") if kind else ""
+    text = (
+        (f"{head} · " if head else "")
+        + f"{_num(option.voltage_kv, 0)} kV · {labels['distance']} {_num(option.line_km, 1)} km · "
+        f"{labels['cost']} {_num(option.cost_meur, 1)} M€ · {labels['time']} {_num(option.time_to_power_months, 0)} "
+        f"{labels['months']} · {labels['headroom']} {_num(option.headroom_mw, 0)} MW"
+        + (f" ({labels['estimated']})" if option.headroom_estimated else "")
+    )
+    delay = getattr(option, "delay_cost_meur", None)
+    if delay is not None and np.isfinite(delay) and "delay" in labels:
+        text += f" · {labels['delay']} {_num(delay, 1)} M€"
+    return text
+
+
 def site_figures(detail, *, labels: dict[str, str]) -> dict[str, dict[str, Any]]:
     """Return the site page's figures as plain dicts: ``map``, ``breakdown``, ``ladder``.
 
@@ -70,13 +87,7 @@ def site_figures(detail, *, labels: dict[str, str]) -> dict[str, dict[str, Any]]
         ))
     if detail.options:
         opts = detail.options
-        text = [
-            f"{_num(o.voltage_kv, 0)} kV · {labels['distance']} {_num(o.line_km, 1)} km · "
-            f"{labels['cost']} {_num(o.cost_meur, 1)} M€ · {labels['time']} {_num(o.time_to_power_months, 0)} "
-            f"{labels['months']} · {labels['headroom']} {_num(o.headroom_mw, 0)} MW"
-            + (f" ({labels['estimated']})" if o.headroom_estimated else "")
-            for o in opts
-        ]
+        text = [_option_text(o, labels) for o in opts]
         colors = ["#1f7a5a" if detail.chosen_point_id == o.point_id else ("#14365d" if o.qualifies else "#b3261e") for o in opts]
         fig.add_trace(go.Scattermap(
             lon=[o.longitude for o in opts], lat=[o.latitude for o in opts], mode="markers",
@@ -114,10 +125,17 @@ def site_figures(detail, *, labels: dict[str, str]) -> dict[str, dict[str, Any]]
     if detail.ladder:
         sizes = [r["size_h100e"] for r in detail.ladder]
         ok = [bool(r["feasible"]) for r in detail.ladder]
+        site_cost = [r.get("site_cost_eur_per_gpu_hour") for r in detail.ladder]
+        extra = []
+        if any(v is not None for v in site_cost) and "site_cost" in labels:
+            extra.append(go.Scatter(x=sizes, y=site_cost, mode="lines+markers", name=labels["site_cost"],
+                                    marker={"symbol": ["circle" if f else "x" for f in ok], "size": 7},
+                                    hovertemplate="%{x:,} H100e: %{y:.2f} EUR<extra></extra>"))
         ladder = go.Figure([
             go.Scatter(x=sizes, y=[r["tco_eur_per_gpu_hour"] for r in detail.ladder], mode="lines+markers",
                        name=labels["tco"], marker={"symbol": ["circle" if f else "x" for f in ok], "size": 9},
                        hovertemplate="%{x:,} H100e: %{y:.2f} EUR<extra></extra>"),
+            *extra,
             go.Scatter(x=sizes, y=[r["time_to_power_months"] for r in detail.ladder], mode="lines+markers",
                        name=labels["ttp"], yaxis="y2", line={"dash": "dot"},
                        hovertemplate="%{x:,} H100e: %{y:.0f}<extra></extra>"),

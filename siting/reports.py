@@ -62,8 +62,10 @@ GRID_LINE_COLOR, INK_COLOR, BAD_COLOR = "#d9e1e8", "#1c2733", "#b3261e"
 CRITERION_COLORS = {"tco": "#14365d", "emissions": "#1f7a5a", "time_to_power": "#e07b00", "land": "#8c6d31",
                     "water": "#17a2b8", "reliability": "#7b4fa0"}
 
+# The cost criterion keeps its code name "tco" but scores the site cost (MODEL.md v2): the
+# cost per GPU-hour without the IT hardware. The full cost is a column of its own.
 CRITERION_TITLES = {
-    "tco": gettext_lazy("Cost of compute"),
+    "tco": gettext_lazy("Site cost per GPU-hour (without IT hardware)"),
     "emissions": gettext_lazy("Emissions per MW of IT load"),
     "time_to_power": gettext_lazy("Months to power"),
     "land": gettext_lazy("Land margin"),
@@ -71,7 +73,7 @@ CRITERION_TITLES = {
     "reliability": gettext_lazy("Reliability of the inputs"),
 }
 CRITERION_SHORT_TITLES = {
-    "tco": gettext_lazy("Cost"), "emissions": gettext_lazy("Carbon"), "time_to_power": gettext_lazy("Delay"),
+    "tco": gettext_lazy("Site cost"), "emissions": gettext_lazy("Carbon"), "time_to_power": gettext_lazy("Delay"),
     "land": gettext_lazy("Land margin"), "water": gettext_lazy("Water use"), "reliability": gettext_lazy("Reliability"),
 }
 CRITERION_UNITS = {"tco": "EUR/GPU-h", "emissions": "tCO₂e/yr/MW", "time_to_power": gettext_lazy("in months"),
@@ -86,14 +88,21 @@ EXCLUSION_TEXTS = {
     "flood_zone": gettext_lazy("The site lies in a flood zone (excluded by the scenario)."),
     "seveso_upper": gettext_lazy("Backup fuel reaches the Seveso upper tier (excluded by the scenario)."),
     "reconverted": gettext_lazy("The brownfield has already been reconverted."),
+    "outside_scope": gettext_lazy("The site lies outside the scenario's scope of countries (states that can host an EU AI gigafactory)."),
+    "still_operating": gettext_lazy("An operating plant still stands on the site."),
 }
 SEVESO_TIERS = {0: gettext_lazy("no tier"), 1: gettext_lazy("lower tier"), 2: gettext_lazy("upper tier")}
-CONNECTION_KINDS = {"own": gettext_lazy("existing connection"), "new_line": gettext_lazy("new line"), "none": "—"}
+CONNECTION_KINDS = {"own": gettext_lazy("existing connection"), "new_line": gettext_lazy("new line"),
+                    "cut_in": gettext_lazy("cut-in on a line"), "none": "—", "": "—"}
+READINESS_COLUMNS = ("permit_months", "rezoning_months", "remediation_months", "demolition_months", "site_months",
+                     "grid_months", "time_to_power_months")
+"""The site-readiness table, in months (MODEL.md §2: time to power = max(grid, site))."""
 
 SUMMARY_COLUMNS = (
     # key, table column, decimals
     ("rank", "rank", 0),
     ("score", "score", 1),
+    ("site_cost", "site_cost_eur_per_gpu_hour", 2),
     ("tco", "tco_eur_per_gpu_hour", 2),
     ("capex", "capex_total_meur", 1),
     ("emissions", "emissions_t_per_yr", 0),
@@ -157,12 +166,35 @@ def fmt_size_short(size_h100e: int) -> str:
     return f"{fmt_plain(size_h100e / 1000)}k"
 
 
+def fmt_rank(rank: Any, shared: Any = False) -> str:
+    """Return a rank as text: "3", "=3" when another site of the run shares it, "—" when none."""
+    text = fmt_number(rank)
+    return "=" + text if text != "—" and _flag(shared) else text
+
+
+def _flag(value: Any) -> bool:
+    """Return a boolean result column's value as a bool (missing or NaN: False)."""
+    if value is None:
+        return False
+    try:
+        return bool(value) and not (isinstance(value, float) and math.isnan(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _get(row: dict[str, Any] | pd.Series, column: str) -> Any:
+    """Return a result column's value, None where an older run lacks the column."""
+    return row[column] if column in row.keys() else None
+
+
 def summary_values(row: dict[str, Any] | pd.Series) -> dict[str, str]:
     """Return the summary-table cells of one site, formatted in the active language."""
     out = {}
     for key, column, decimals in SUMMARY_COLUMNS:
-        value = row[column]
-        if decimals is None:
+        value = _get(row, column)
+        if key == "rank":
+            out[key] = fmt_rank(value, _get(row, "rank_shared"))
+        elif decimals is None:
             out[key] = str(SEVESO_TIERS.get(int(value), value))
         else:
             out[key] = fmt_number(value, decimals)
@@ -235,7 +267,8 @@ def comparison_validate(*, run: ScoringRun, size_h100e: int, site_ids: list[int]
     return ids
 
 
-LADDER_COLUMNS = {"site_id", "feasible", "rank", "exclusion_mask", "tco_eur_per_gpu_hour", "time_to_power_months"}
+LADDER_COLUMNS = {"site_id", "feasible", "rank", "rank_shared", "exclusion_mask", "tco_eur_per_gpu_hour",
+                  "time_to_power_months"}
 """Result columns read at the sizes other than the compared one (the ladder needs no more)."""
 
 
@@ -386,7 +419,7 @@ def _ladder(sites: list[dict[str, Any]], by_size: dict[int, pd.DataFrame]) -> di
 
     common = {"sizes": sizes, "size_label": _("cluster size (H100e)"), "size_format": fmt_size_short, "tick_format": fmt_plain}
     charts = [
-        report_svg.ladder_svg(series=series("tco_eur_per_gpu_hour"), title=_("Cost of compute along the ladder"),
+        report_svg.ladder_svg(series=series("tco_eur_per_gpu_hour"), title=_("Full cost of compute along the ladder"),
                               axis_label="EUR/GPU-h", zero_based=False, **common),
         report_svg.ladder_svg(series=series("time_to_power_months"), title=_("Months to power along the ladder"),
                               axis_label=str(_("in months")), **common),
@@ -403,7 +436,8 @@ def _ladder(sites: list[dict[str, Any]], by_size: dict[int, pd.DataFrame]) -> di
             ok = bool(r["feasible"])
             if ok:
                 largest = size
-                cells.append({"ok": True, "text": f"#{fmt_number(r['rank'])} · {fmt_number(r['tco_eur_per_gpu_hour'], 2)}"})
+                cells.append({"ok": True, "text": f"#{fmt_rank(r['rank'], _get(r, 'rank_shared'))} · "
+                                                  f"{fmt_number(r['tco_eur_per_gpu_hour'], 2)}"})
             else:
                 codes = exclusion_codes(int(r["exclusion_mask"]))
                 cells.append({"ok": False, "text": "✗ " + ", ".join(_short_exclusion(c) for c in codes)})
@@ -415,7 +449,8 @@ def _ladder(sites: list[dict[str, Any]], by_size: dict[int, pd.DataFrame]) -> di
 def _short_exclusion(code: str) -> str:
     return {"land_too_small": _("land"), "no_connection": _("grid"), "time_to_power_too_long": _("delay"),
             "polluted_unremediated": _("pollution"), "flood_zone": _("flood"), "seveso_upper": "Seveso",
-            "reconverted": _("reconverted")}.get(code, code)
+            "reconverted": _("reconverted"), "outside_scope": _("scope"),
+            "still_operating": _("operating")}.get(code, code)
 
 
 def _monte_carlo(sites: list[dict[str, Any]], at_size: pd.DataFrame, run: ScoringRun) -> dict[str, Any] | None:
@@ -443,7 +478,7 @@ def _monte_carlo(sites: list[dict[str, Any]], at_size: pd.DataFrame, run: Scorin
         rows.append({
             "site": s, "text": f"{fmt_number(med, 1)} [{fmt_number(p05, 1)}–{fmt_number(p95, 1)}]" if math.isfinite(med) else _("never feasible"),
             "lane": css_bar(marks, "#ffffff"),
-            "rank": fmt_number(rank), "p_feasible": fmt_number(100 * float(r["mc_p_feasible"]), 1),
+            "rank": fmt_rank(rank, _get(r, "rank_shared")), "p_feasible": fmt_number(100 * float(r["mc_p_feasible"]), 1),
             "p_top10": fmt_number(100 * float(r["mc_p_top10"]), 1),
         })
     return {"rows": rows, "ticks": [{"pos": f"{position(t):.2f}", "label": fmt_plain(t)} for t in ticks], "draws": fmt_number(run.draws)}
@@ -462,15 +497,36 @@ def _parameters(run: ScoringRun) -> list[dict[str, Any]]:
 
 
 def _criteria_annex(run: ScoringRun) -> list[dict[str, Any]]:
-    weights = ScenarioParams.from_dict(run.params).weights
+    params = ScenarioParams.from_dict(run.params)
+    weights = params.weights
     total = sum(weights.values()) or 1.0
-    return [
-        {"title": str(CRITERION_TITLES[c.name]), "column": c.column, "unit": c.unit,
-         "direction": _("higher is better") if c.higher_is_better else _("lower is better"),
-         "worst": fmt_plain(c.worst), "best": fmt_plain(c.best), "weight": fmt_number(weights.get(c.name, 0.0) / total, 3),
-         "note": c.note}
-        for c in CRITERIA.values()
-    ]
+    out = []
+    for c in CRITERIA.values():
+        # The run's own bounds where its scenario has them (MODEL.md v2), else the table's defaults.
+        worst, best = params.criterion_bounds(c.name) if hasattr(params, "criterion_bounds") else (c.worst, c.best)
+        out.append({"title": str(CRITERION_TITLES.get(c.name, c.name)), "column": c.column, "unit": c.unit,
+                    "direction": _("higher is better") if c.higher_is_better else _("lower is better"),
+                    "worst": fmt_plain(worst), "best": fmt_plain(best),
+                    "weight": fmt_number(weights.get(c.name, 0.0) / total, 3), "note": c.note})
+    return out
+
+
+def _readiness(sites: list[dict[str, Any]], at_size: pd.DataFrame) -> list[dict[str, Any]] | None:
+    """Return the site-readiness rows (months per step, grid months, time to power), or None for a
+    run from before site readiness."""
+    if "site_months" not in at_size.columns:
+        return None
+    rows = []
+    for s in sites:
+        r = at_size.loc[s["id"]]
+        cells = {column: fmt_number(_get(r, column)) for column in READINESS_COLUMNS}
+        site_months, grid_months = _get(r, "site_months"), _get(r, "grid_months")
+        limited = None
+        if site_months is not None and grid_months is not None and math.isfinite(float(site_months)) and math.isfinite(float(grid_months)):
+            limited = _("site readiness") if float(site_months) > float(grid_months) else _("grid connection")
+        rows.append({"site": s, **cells, "estimated": _flag(_get(r, "readiness_estimated")),
+                     "remediation_capex": fmt_number(_get(r, "remediation_capex_meur"), 1), "limited_by": limited or "—"})
+    return rows
 
 
 def _datasets(run: ScoringRun) -> list[dict[str, Any]]:
@@ -541,12 +597,22 @@ def comparison_context(
             exclusions.append({"site": s, "reasons": [_("This site was added after the run: the run has no figures for it.")]})
             continue
         r = at_size.loc[s["id"]]
-        summary.append({"site": s, "feasible": bool(r["feasible"]), **summary_values(r)})
+        s["may_be_unavailable"] = _flag(_get(r, "may_be_unavailable"))
+        summary.append({"site": s, "feasible": bool(r["feasible"]), "rank_shared": _flag(_get(r, "rank_shared")),
+                        **summary_values(r)})
+        delay = _get(r, "delay_cost_meur")
+        headroom_source = _get(r, "headroom_source")
         details.append({
             "site": s, "facility_mw": fmt_number(r["facility_load_mw"], 1), "pue": fmt_number(r["pue"], 3),
             "voltage": fmt_number(r["voltage_class_kv"]), "kind": str(CONNECTION_KINDS.get(str(r["connection_kind"]), r["connection_kind"])),
             "distance": fmt_number(r["connection_distance_km"], 1), "connection_cost": fmt_number(r["connection_cost_meur"], 1),
-            "headroom": fmt_number(r["headroom_mw"], 0), "headroom_estimated": bool(r["headroom_estimated"]),
+            "delay_cost": fmt_number(delay, 1),
+            "cost_with_delay": fmt_number(float(r["connection_cost_meur"]) + float(delay), 1) if delay is not None else "—",
+            "own_estimated": _flag(_get(r, "own_connection_estimated")) and str(r["connection_kind"]) == "own",
+            "headroom": fmt_number(r["headroom_mw"], 0),
+            "headroom_estimated": (headroom_source in ("estimated", "default")) if headroom_source is not None
+            else bool(r["headroom_estimated"]),
+            "headroom_source": {"estimated": _("network estimate"), "default": _("class default")}.get(str(headroom_source), ""),
             "land_needed": fmt_number(r["land_needed_ha"], 1), "water": fmt_number(r["water_m3_per_yr"], 0),
             "fuel": fmt_number(r["backup_fuel_t"], 0), "price": fmt_number(r["price_eur_per_mwh"], 1),
             "basis": _("hourly") if r["emissions_basis"] == "hourly" else _("annual"),
@@ -580,6 +646,12 @@ def comparison_context(
         "vintage": [{"dataset": k, "vintage": (v or {}).get("vintage", "")} for k, v in sorted(vintage.items())],
         "sites": sites,
         "summary": summary,
+        "any_shared": any(r["rank_shared"] for r in summary),
+        "any_unavailable": any(s.get("may_be_unavailable") for s in sites),
+        "has_site_cost": "site_cost_eur_per_gpu_hour" in at_size.columns,
+        "has_delay_cost": "delay_cost_meur" in at_size.columns,
+        "discount_rate": fmt_number(100 * params.discount_rate, 1),
+        "readiness": _readiness(in_run, at_size),
         "details": details,
         "exclusions": exclusions,
         "maps": _maps(sites, at_size),
@@ -699,6 +771,37 @@ PARAMETER_LABELS: dict[str, Any] = {
     "exclude_seveso_upper": gettext_lazy("Exclude the Seveso upper tier"),
     "exclude_reconverted": gettext_lazy("Exclude reconverted brownfields"),
     "weights": gettext_lazy("Criterion weights"),
+    "voltage_class_tolerance": gettext_lazy("Voltage class tolerance"),
+    "max_line_km": gettext_lazy("Longest new line per voltage class"),
+    "outline_tolerance_km": gettext_lazy("Coastline tolerance of the country outlines"),
+    "reference_year": gettext_lazy("Reference year"),
+    "own_connection_lapse_years": gettext_lazy("Years before an unused connection lapses"),
+    "cut_in_min_kv": gettext_lazy("Lowest voltage for a cut-in substation"),
+    "cut_in_extra_months": gettext_lazy("Extra time for a cut-in substation"),
+    "cut_in_bays": gettext_lazy("Line bays of a cut-in substation"),
+    "cut_in_headroom_share": gettext_lazy("Headroom share of a line at a cut-in"),
+    "line_densify_km": gettext_lazy("Sampling step along lines"),
+    "permit_months": gettext_lazy("Permits (site readiness)"),
+    "rezoning_months": gettext_lazy("Rezoning (site readiness)"),
+    "rezoning_unknown_months": gettext_lazy("Rezoning where the zoning is unknown"),
+    "remediation_months": gettext_lazy("Remediation (site readiness)"),
+    "remediation_meur_per_ha": gettext_lazy("Remediation cost per hectare"),
+    "remediation_unknown_months": gettext_lazy("Site investigation where pollution is unknown"),
+    "remediation_default_area_ha": gettext_lazy("Area remediated where the site area is unknown"),
+    "demolition_months": gettext_lazy("Demolition (site readiness)"),
+    "demolition_unknown_months": gettext_lazy("Demolition where buildings are unknown"),
+    "exclude_still_operating": gettext_lazy("Exclude sites still operating"),
+    "scope_countries": gettext_lazy("Countries in scope"),
+    "tco_bounds_eur_per_gpu_hour": gettext_lazy("Site cost bounds (worst, best)"),
+    "emissions_bounds_t_per_yr_per_mw_it": gettext_lazy("Emissions bounds (worst, best)"),
+    "time_to_power_bounds_months": gettext_lazy("Time to power bounds (worst, best)"),
+    "land_bounds": gettext_lazy("Land margin bounds (worst, best)"),
+    "water_bounds_l_per_gpu_hour": gettext_lazy("Water bounds (worst, best)"),
+    "reliability_bounds": gettext_lazy("Reliability bounds (worst, best)"),
+    "mc_discount_rate_points": gettext_lazy("Discount rate uncertainty"),
+    "mc_connection_cost_spread": gettext_lazy("Connection cost uncertainty"),
+    "mc_readiness_low": gettext_lazy("Site readiness, lower spread"),
+    "mc_readiness_high": gettext_lazy("Site readiness, upper spread"),
     "mc_seed": gettext_lazy("Monte Carlo seed"),
     "mc_capex_spread": gettext_lazy("Capex uncertainty"),
     "mc_price_spread": gettext_lazy("Power price uncertainty"),

@@ -101,7 +101,9 @@ def run_map(request: HttpRequest, code: UUID) -> HttpResponse:
         "labels": {
             "sites": _("Ranked sites"), "excluded": _("Excluded sites"), "substations": _("Substations"),
             "carbon": _("Carbon intensity by country"), "departements": _("Départements"),
-            "rank": _("Rank"), "score": _("Score"), "tco": _("Cost per GPU-hour"), "ttp": _("Time to power"),
+            "rank": _("Rank"), "score": _("Score"), "tco": _("Full cost per GPU-hour"),
+            "siteCost": _("Site cost per GPU-hour"), "mayBeUnavailable": _("may be unavailable"),
+            "shared": _("shared rank: another site has the same score"), "ttp": _("Time to power"),
             "emissions": _("Emissions"), "reasons": _("Excluded because"), "months": _("months"),
             "tPerYr": _("t CO₂e/yr"), "eurPerGpuh": _("EUR/GPU-h"), "largest": _("Largest cluster"),
             "noRows": _("No site matches these filters."), "pageOf": _("Page %(page)s of %(pages)s"),
@@ -164,9 +166,11 @@ def _site_labels() -> dict[str, str]:
     return {
         "site": _("Site"), "chosen": _("Chosen connection"), "candidate": _("Candidate point"),
         "inadequate": _("Not enough headroom or too far"), "points": _("Points"), "criterion": _("Criterion"),
-        "tco": _("Cost per GPU-hour (EUR)"), "ttp": _("Time to power (months)"), "size": _("Cluster size (H100e)"),
+        "tco": _("Full cost per GPU-hour (EUR)"), "site_cost": _("Site cost per GPU-hour (EUR, without IT hardware)"),
+        "ttp": _("Time to power (months)"), "size": _("Cluster size (H100e)"),
         "excluded": _("excluded"), "distance": _("Distance"), "cost": _("Cost"), "time": _("Time"),
-        "headroom": _("Headroom"), "estimated": _("estimated"), "months": _("months"),
+        "headroom": _("Headroom"), "estimated": _("estimated"), "months": _("months"), "delay": _("Cost of delay"),
+        "kind_own": _("own connection"), "kind_new_line": _("new line"), "kind_cut_in": _("cut-in"),
     }
 
 

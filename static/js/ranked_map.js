@@ -8,7 +8,7 @@
   const L = cfg.labels;
   const PAGE_SIZE = 25;
   const state = {
-    size: cfg.size, cols: null, score: null, rank: null, order: "rank", page: 1, loadSeq: 0,
+    size: cfg.size, cols: null, score: null, rank: null, shared: null, order: "rank", page: 1, loadSeq: 0,
     countries: null, departements: null, substations: null, zones: null, focus: null, reweightSeq: 0,
     selected: new Set(),
   };
@@ -73,8 +73,21 @@
     return out;
   }
 
+  // Equal scores share a rank (1, 1, 3): a rank another site also holds is shown as "=3".
+  function sharedRanks(rank) {
+    const counts = new Map();
+    for (const r of rank) if (r !== null && r !== undefined) counts.set(r, (counts.get(r) || 0) + 1);
+    return rank.map((r) => r !== null && r !== undefined && counts.get(r) > 1);
+  }
+  function rankText(i) {
+    const r = state.rank[i];
+    if (r === null || r === undefined) return "–";
+    return (state.shared[i] ? "=" : "") + G.fmt(r, 0);
+  }
+
   const ORDER = {
     rank: (i) => [state.rank[i], 1], "-score": (i) => [state.score[i], -1],
+    site_cost: (i) => [state.cols.site_cost_eur_per_gpu_hour[i], 1],
     tco: (i) => [state.cols.tco_eur_per_gpu_hour[i], 1], time_to_power: (i) => [state.cols.time_to_power_months[i], 1],
     emissions: (i) => [state.cols.emissions_t_per_yr[i], 1], name: (i) => [state.cols.site_name[i], 1],
   };
@@ -153,15 +166,15 @@
     out.push({
       type: "scattermap", mode: "markers", lon: pick(c.longitude, ranked), lat: pick(c.latitude, ranked),
       text: pick(c.site_name, ranked),
-      customdata: ranked.map((i) => [c.site_id[i], state.rank[i], state.score[i], c.tco_eur_per_gpu_hour[i],
-        c.time_to_power_months[i], c.emissions_t_per_yr[i]]),
+      customdata: ranked.map((i) => [c.site_id[i], rankText(i), state.score[i], c.tco_eur_per_gpu_hour[i],
+        c.time_to_power_months[i], c.emissions_t_per_yr[i], siteCostText(i), flagText(i)]),
       marker: {
         size: ranked.map((i) => markerSize(c.largest_size_h100e[i])), color: pick(state.score, ranked),
         colorscale: "Viridis", cmin: 0, cmax: 100, colorbar: { title: { text: L.score }, thickness: 12 },
       },
       name: L.sites,
-      hovertemplate: "<b>%{text}</b><br>" + L.rank + ": %{customdata[1]} · " + L.score + ": %{customdata[2]:.1f}<br>" +
-        L.tco + ": %{customdata[3]:.2f} " + L.eurPerGpuh + "<br>" + L.ttp + ": %{customdata[4]:.0f} " + L.months +
+      hovertemplate: "<b>%{text}</b>%{customdata[7]}<br>" + L.rank + ": %{customdata[1]} · " + L.score + ": %{customdata[2]:.1f}<br>" +
+        "%{customdata[6]}" + L.tco + ": %{customdata[3]:.2f} " + L.eurPerGpuh + "<br>" + L.ttp + ": %{customdata[4]:.0f} " + L.months +
         "<br>" + L.emissions + ": %{customdata[5]:,.0f} " + L.tPerYr + "<extra></extra>",
     });
     if (state.focus !== null) {
@@ -172,6 +185,15 @@
       });
     }
     return out;
+  }
+
+  // Hover pieces that an older run may lack (no site cost, no availability flag): empty then.
+  function siteCostText(i) {
+    const v = state.cols.site_cost_eur_per_gpu_hour[i];
+    return v === null || v === undefined ? "" : L.siteCost + ": " + G.fmt(v, 2) + " " + L.eurPerGpuh + "<br>";
+  }
+  function flagText(i) {
+    return state.cols.may_be_unavailable[i] ? " · " + L.mayBeUnavailable : "";
   }
 
   function reasonText(codes) {
@@ -223,9 +245,10 @@
         tr.appendChild(td);
       }
       const cells = [
-        G.fmt(state.rank[i], 0), null, c.country[i], cfg.formerUses[c.former_use[i]] || c.former_use[i],
-        G.fmt(state.score[i], 1), G.fmt(c.tco_eur_per_gpu_hour[i], 2), G.fmt(c.time_to_power_months[i], 0),
-        G.fmt(c.emissions_t_per_yr[i], 0), G.fmt(c.largest_size_h100e[i], 0), reasonText(c.exclusion_reasons[i]),
+        rankText(i), null, c.country[i], cfg.formerUses[c.former_use[i]] || c.former_use[i],
+        G.fmt(state.score[i], 1), G.fmt(c.site_cost_eur_per_gpu_hour[i], 2), G.fmt(c.tco_eur_per_gpu_hour[i], 2),
+        G.fmt(c.time_to_power_months[i], 0), G.fmt(c.emissions_t_per_yr[i], 0), G.fmt(c.largest_size_h100e[i], 0),
+        reasonText(c.exclusion_reasons[i]),
       ];
       cells.forEach((text, k) => {
         const td = document.createElement("td");
@@ -234,7 +257,7 @@
           b.type = "button";
           b.className = "focus-btn";
           b.textContent = text;
-          b.title = L.focus;
+          b.title = state.shared[i] ? L.focus + " (" + L.shared + ")" : L.focus;
           b.setAttribute("aria-label", L.focus + ": " + c.site_name[i]);
           td.appendChild(b);
         } else if (k === 1) {
@@ -243,10 +266,16 @@
           a.textContent = c.site_name[i];
           a.className = "site-link";
           td.appendChild(a);
+          if (c.may_be_unavailable[i]) {
+            const flag = document.createElement("span");
+            flag.className = "flag";
+            flag.textContent = " · " + L.mayBeUnavailable;
+            td.appendChild(flag);
+          }
         } else {
           td.textContent = text;
         }
-        if (k === 0 || (k >= 4 && k <= 8)) td.className = "num";
+        if (k === 0 || (k >= 4 && k <= 9)) td.className = "num";
         tr.appendChild(td);
       });
       frag.appendChild(tr);
@@ -255,7 +284,7 @@
     if (!page.length) {
       const tr = document.createElement("tr");
       const td = document.createElement("td");
-      td.colSpan = cfg.compareUrl ? 11 : 10;
+      td.colSpan = cfg.compareUrl ? 12 : 11;
       td.textContent = L.noRows;
       tr.appendChild(td);
       tbody.appendChild(tr);
@@ -326,6 +355,7 @@
     }
     state.score = score;
     state.rank = rank;
+    state.shared = sharedRanks(rank);
     state.page = 1;
     await render();
     document.getElementById("ranked-table").dataset.weights = JSON.stringify(weights());

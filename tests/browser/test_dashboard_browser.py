@@ -4,10 +4,14 @@ of each step is saved in ``var/test-artifacts/browser/``."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from django.contrib.auth.models import Group, User
 
-from siting import dashboard
+from siting import dashboard, runs
+from siting.models import Site
 from tests.browser.conftest import ARTIFACTS, Journey
 from tests.integration.world import scored_world_create
 
@@ -17,13 +21,21 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def ranked_50k(live_server):
     """Score a small world and add a planner (before the browser starts: the ORM refuses to
     run beside Playwright's event loop); return the expected site order at 50k H100e."""
-    run = scored_world_create(n_sites=160, n_points=120, draws=10)
+    first = scored_world_create(n_sites=160, n_points=120, draws=10)
+    # A twin of the best site at 50k (same place, same facts): the two share a rank, shown "=".
+    best = int(dashboard.run_tables(first)[50000].sort_values("rank").iloc[0]["site_id"])
+    twin = Site.objects.get(id=best)
+    twin.pk, twin.external_id, twin.name = None, twin.external_id + ":twin", twin.name + " (twin)"
+    twin.save()
+    run = runs.scoring_run_start(params=first.params, draws=10, name="test world with twins", dispatch=False)
+    run = runs.scoring_run_execute_inline(run_id=run.id)
+    dashboard.caches_clear()
     planner = User.objects.create_user("pia", password="a-long-test-password")
     planner.groups.add(Group.objects.get_or_create(name="planner")[0])
     official = User.objects.create_user("olivier", password="another-test-password")
     official.groups.add(Group.objects.get_or_create(name="official")[0])
     table = dashboard.run_tables(run)[50000]
-    return table[table["feasible"]].sort_values("rank")["site_id"].astype(str).tolist()
+    return table[table["feasible"]].sort_values(["rank", "site_id"])["site_id"].astype(str).tolist()
 
 
 def test_it_walks_a_planner_through_the_dashboard(live_server, ranked_50k, browser):
@@ -46,6 +58,12 @@ def test_it_walks_a_planner_through_the_dashboard(live_server, ranked_50k, brows
     large = j.table_ids()
     assert large and large != small
     assert large == ranked_50k[:len(large)]
+    # The twins share the first rank, shown "=1" in the table and in the map's hover data.
+    ranks = page.eval_on_selector_all("#ranked-table tbody tr[data-site-id] td:first-child", "xs => xs.map(x => x.innerText)")
+    assert ranks[:3] == ["=1", "=1", "3"]
+    hover = page.evaluate("(() => { const t = document.getElementById('ranked-map').data.find(t => t.name === 'Ranked sites');"
+                          " return t.customdata.map(c => c[1]); })()")
+    assert hover.count("=1") == 2
     assert "size=50000" in page.url
     j.shot("ranked-map-50000")
 
@@ -75,7 +93,7 @@ def test_it_walks_a_planner_through_the_dashboard(live_server, ranked_50k, brows
     page.wait_for_function("document.getElementById('export-csv').href.includes('max_time_to_power_months=40')")
     shown = j.table_ids()
     csv_text = page.request.get(live_server.url + page.get_attribute("#export-csv", "href")).text()
-    exported = [line.split(",")[2] for line in csv_text.splitlines()[1:]]
+    exported = [row["site_id"] for row in csv.DictReader(io.StringIO(csv_text))]
     total = int("".join(ch for ch in page.inner_text("#table-summary").split(" ")[0] if ch.isdigit()))
     assert exported[:len(shown)] == shown and len(exported) == total
     j.shot("filtered")

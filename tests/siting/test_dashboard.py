@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from django.contrib.auth.models import Group, User
 from django.urls import resolve
+from django.utils.html import escape
 
-from grid import selectors as grid_selectors
 from grid.models import GridConnectionPoint, Zone
-from siting import dashboard, selectors
+from siting import dashboard, scoring_service
 from siting.models import ScoringRun, Site
-from siting.scoring import score_sites
+from siting.scoring import score_inputs
 from siting.scoring.params import ScenarioParams
 from tests.integration.world import SIZES, scored_world_create
 
@@ -75,7 +75,7 @@ class RankedSitesApiTests:
         _login(client)
         data = _json(client.get(f"/api/runs/{run.code}/sites/?size=10000&page_size=1000"))
         table = dashboard.run_tables(run)[10000]
-        feasible = table[table["feasible"]].sort_values("rank")
+        feasible = table[table["feasible"]].sort_values(["rank", "site_id"])  # equal ranks by site id
         assert data["total"] == len(feasible)
         assert [s["site_id"] for s in data["sites"]] == feasible["site_id"].tolist()
         first = data["sites"][0]
@@ -94,9 +94,11 @@ class RankedSitesApiTests:
         assert {s["site_id"] for s in _json(client.get(base + "&region=44"))["sites"]} == {s["site_id"] for s in dep}
         high = _json(client.get(base + "&min_score=60"))["sites"]
         assert all(s["score"] >= 60 for s in high) and len(high) == sum(s["score"] >= 60 for s in every)
-        fast = _json(client.get(base + "&max_time_to_power_months=40"))["sites"]
-        assert 0 < len(fast) < len(every) and all(s["time_to_power_months"] <= 40 for s in fast)
-        assert len(fast) == sum(s["time_to_power_months"] <= 40 for s in every)
+        limit = sorted(s["time_to_power_months"] for s in every)[len(every) // 2 - 1]  # a threshold inside the data
+        assert limit < max(s["time_to_power_months"] for s in every)
+        fast = _json(client.get(base + f"&max_time_to_power_months={limit}"))["sites"]
+        assert 0 < len(fast) < len(every) and all(s["time_to_power_months"] <= limit for s in fast)
+        assert len(fast) == sum(s["time_to_power_months"] <= limit for s in every)
         ids = {s["site_id"] for s in every}
         dry = {s["site_id"] for s in _json(client.get(base + "&hide_flood_zone=1"))["sites"]}
         flooded = set(Site.objects.filter(flood_zone=True).values_list("id", flat=True)) & ids
@@ -119,8 +121,10 @@ class RankedSitesApiTests:
         base = f"/api/runs/{run.code}/sites/?size=1000"
         p1 = _json(client.get(base + "&page_size=10&page=1"))
         p2 = _json(client.get(base + "&page_size=10&page=2"))
-        assert [s["rank"] for s in p1["sites"]] == list(range(1, 11))
-        assert [s["rank"] for s in p2["sites"]] == list(range(11, 21))
+        every = _json(client.get(base + "&page_size=1000"))["sites"]
+        assert [s["site_id"] for s in p1["sites"] + p2["sites"]] == [s["site_id"] for s in every[:20]]
+        ranks = [(s["rank"], s["site_id"]) for s in every]
+        assert ranks == sorted(ranks) and every[0]["rank"] == 1
         by_tco = _json(client.get(base + "&page_size=1000&order=tco"))["sites"]
         values = [s["tco_eur_per_gpu_hour"] for s in by_tco]
         assert values == sorted(values)
@@ -220,8 +224,7 @@ class ReweightTests:
         query = "&".join(f"w_{k}={v}" for k, v in weights.items())
         data = _json(client.get(f"/api/runs/{run.code}/reweight/?size=10000&{query}"))
         params = dataclasses.replace(ScenarioParams(sizes=(10000,)), weights=weights)
-        fresh = score_sites(selectors.site_frame(), grid_selectors.grid_point_frame(), grid_selectors.zone_frame(), params,
-                            hourly_carbon=grid_selectors.hourly_carbon_map() or None).table.set_index("site_id")
+        fresh = score_inputs(scoring_service.scoring_inputs(), params).table.set_index("site_id")
         expected_rank = fresh.loc[data["site_id"], "rank"].to_numpy()
         got_rank = np.array([np.nan if r is None else r for r in data["rank"]], dtype=float)
         np.testing.assert_array_equal(got_rank, expected_rank)
@@ -364,3 +367,178 @@ class OpenApiTests:
     def test_it_lists_the_endpoints_on_a_page(self, client):
         resp = client.get("/api/docs/")
         assert resp.status_code == 200 and b"/api/runs/{code}/reweight/" in resp.content
+
+
+# --- MODEL.md v2: shared ranks, readiness, the chosen connection, old runs ----------------------
+
+
+@pytest.fixture(scope="module")
+def twin_run(run, django_db_blocker):
+    """A run at 1,000 H100e where one site has an exact twin (same place, same facts) and one lies
+    outside the scope of countries: the twins score the same and must share a rank."""
+    from siting import runs
+
+    with django_db_blocker.unblock():
+        table = dashboard.run_tables(run)[1000]
+        best = int(table.sort_values("rank").iloc[0]["site_id"])
+        original = Site.objects.get(id=best)
+        twin = Site.objects.get(id=best)
+        twin.pk = None
+        twin.external_id = original.external_id + ":twin"
+        twin.name = original.name + " (twin)"
+        twin.save()
+        abroad = Site.objects.get(id=best)
+        abroad.pk = None
+        abroad.external_id = original.external_id + ":ua"
+        abroad.name = "Kyiv thermal plant"
+        abroad.country, abroad.longitude, abroad.latitude = "UA", 30.52, 50.45
+        abroad.save()
+        params = ScenarioParams(sizes=(1000,))
+        started = runs.scoring_run_start(params=params.to_dict(), draws=0, name="twins", dispatch=False)
+        finished = runs.scoring_run_execute_inline(run_id=started.id)
+        assert finished.status == ScoringRun.Status.SUCCEEDED, finished.error
+        dashboard.caches_clear()
+        yield finished, original.id, twin.id, abroad.id
+        finished.delete()
+        Site.objects.filter(id__in=[twin.id, abroad.id]).delete()
+        dashboard.caches_clear()
+
+
+class SharedRankTests:
+    def test_it_flags_ranks_that_several_sites_hold(self):
+        flags = dashboard.shared_ranks(np.array([1.0, 1.0, 3.0, np.nan, 4.0, np.nan]))
+        assert flags.tolist() == [True, True, False, False, False, False]
+        assert dashboard.rank_text(3.0, True) == "=3" and dashboard.rank_text(3.0, False) == "3"
+        assert dashboard.rank_text(float("nan"), True) == "–" and dashboard.rank_text(None) == "–"
+
+    def test_it_gives_equal_scores_one_rank_marked_shared_in_json_csv_and_geojson(self, client, twin_run):
+        finished, original, twin, _abroad = twin_run
+        _login(client)
+        base = f"/api/runs/{finished.code}/sites/?size=1000"
+        sites = _json(client.get(base + "&page_size=1000"))["sites"]
+        by_id = {s["site_id"]: s for s in sites}
+        a, b = by_id[original], by_id[twin]
+        assert a["score"] == b["score"] and a["rank"] == b["rank"]
+        assert a["rank_shared"] is True and b["rank_shared"] is True
+        # Competition ranking: the next site after two at rank r is r + 2.
+        after = [s["rank"] for s in sites if s["rank"] > a["rank"]]
+        assert min(after) == a["rank"] + 2
+        assert sum(s["rank_shared"] for s in sites) == sum(
+            sum(1 for t in sites if t["rank"] == s["rank"]) > 1 for s in sites)
+        rows = list(csv.DictReader(io.StringIO(client.get(base + "&format=csv").content.decode())))
+        assert list(rows[0])[:2] == ["rank", "rank_shared"]
+        shared = {int(r["site_id"]) for r in rows if r["rank_shared"] == "True"}
+        assert {original, twin} <= shared
+        gj = json.loads(client.get(base + "&format=geojson").content)
+        props = {f["id"]: f["properties"] for f in gj["features"]}
+        assert props[original]["rank_shared"] is True and props[twin]["rank"] == a["rank"]
+
+    def test_it_keeps_twins_on_one_rank_under_new_weights(self, client, twin_run):
+        finished, original, twin, _abroad = twin_run
+        _login(client)
+        query = "size=1000&page_size=1000&w_tco=0.1&w_emissions=0.7&w_time_to_power=0.2"
+        sites = {s["site_id"]: s for s in _json(client.get(f"/api/runs/{finished.code}/sites/?{query}"))["sites"]}
+        assert sites[original]["rank"] == sites[twin]["rank"]
+        assert sites[original]["rank_shared"] and sites[twin]["rank_shared"]
+
+    def test_it_sends_the_map_a_shared_flag_per_site(self, client, twin_run):
+        finished, original, twin, _abroad = twin_run
+        _login(client)
+        cols = _json(client.get(f"/api/runs/{finished.code}/map-data/?size=1000"))["columns"]
+        flags = dict(zip(cols["site_id"], cols["rank_shared"]))
+        assert flags[original] is True and flags[twin] is True
+        assert sum(flags.values()) < len(flags)
+
+    def test_it_shows_the_shared_rank_with_an_equals_sign_on_the_site_page(self, client, twin_run):
+        finished, original, twin, _abroad = twin_run
+        _login(client)
+        rank = dashboard.run_tables(finished)[1000].set_index("site_id").loc[original, "rank"]
+        for site_id in (original, twin):
+            body = client.get(f"/sites/{site_id}/?run={finished.code}&size=1000").content.decode()
+            assert f'id="kpi-rank">={int(rank)}<' in body and 'id="rank-shared"' in body
+
+
+class ScopeTests:
+    def test_it_keeps_a_site_outside_scope_on_the_map_with_its_reason(self, client, twin_run):
+        finished, _original, _twin, abroad = twin_run
+        _login(client)
+        cols = _json(client.get(f"/api/runs/{finished.code}/map-data/?size=1000"))["columns"]
+        i = cols["site_id"].index(abroad)
+        assert cols["feasible"][i] is False and "outside_scope" in cols["exclusion_reasons"][i].split(";")
+        config = client.get(f"/runs/{finished.code}/map/").context["config"]
+        assert config["exclusions"]["outside_scope"] == str(dashboard.EXCLUSION_LABELS["outside_scope"])
+        body = client.get(f"/sites/{abroad}/?run={finished.code}").content.decode()
+        assert str(dashboard.EXCLUSION_LABELS["outside_scope"]) in body
+
+
+class ReadinessAndConnectionTests:
+    def test_it_shows_the_readiness_months_and_why_the_connection_was_chosen(self, client, run):
+        _login(client)
+        table = dashboard.run_tables(run)[10000]
+        rows = table[table["feasible"] & (table["connection_kind"] != "none")]
+        row = rows.sort_values("rank").iloc[0]
+        resp = client.get(f"/sites/{int(row['site_id'])}/?run={run.code}&size=10000")
+        body = resp.content.decode()
+        readiness = resp.context["detail"].readiness
+        assert readiness["site_months"] == pytest.approx(row["site_months"])
+        parts = sum(p["months"] for p in readiness["parts"])
+        assert parts == pytest.approx(row["site_months"])  # permits + rezoning + remediation + demolition
+        assert row["time_to_power_months"] == pytest.approx(max(row["grid_months"], row["site_months"]))
+        assert 'id="site-readiness"' in body and f"{row['site_months']:.0f} months to make the site ready" in body
+        connection = resp.context["detail"].connection
+        assert connection["kind"] == row["connection_kind"]
+        assert connection["delay_cost_meur"] == pytest.approx(row["delay_cost_meur"])
+        assert escape(str(dashboard.CONNECTION_KIND_LABELS[row["connection_kind"]])) in body
+        assert f'id="delay-cost">{row["delay_cost_meur"]:.1f} M€' in body
+        if row["readiness_estimated"]:
+            assert "Site-readiness months (some parts unknown" in body
+
+    def test_it_exports_readiness_and_both_costs_and_labels_the_cost_criterion(self, client, run):
+        _login(client)
+        rows = list(csv.DictReader(io.StringIO(
+            client.get(f"/api/runs/{run.code}/sites/?size=10000&format=csv").content.decode())))
+        for column in ("site_cost_eur_per_gpu_hour", "tco_eur_per_gpu_hour", "site_months", "grid_months",
+                       "delay_cost_meur", "headroom_source", "may_be_unavailable"):
+            assert column in rows[0], column
+        assert all(float(r["site_cost_eur_per_gpu_hour"]) < float(r["tco_eur_per_gpu_hour"]) for r in rows)
+        criteria = {c["name"]: c for c in client.get(f"/runs/{run.code}/map/").context["config"]["criteria"]}
+        assert "without IT hardware" in criteria["tco"]["label"] and "full cost" in criteria["tco"]["tooltip"]
+        params = ScenarioParams.from_dict(run.params)
+        assert (criteria["tco"]["worst"], criteria["tco"]["best"]) == params.criterion_bounds("tco")
+
+
+class OldRunTests:
+    def test_it_shows_a_run_from_before_the_new_columns_without_failing(self, client, run):
+        """A run stored before MODEL.md v2 lacks the new columns: pages and exports show nothing there."""
+        from siting import frames
+        from siting.models import RunResult
+
+        new = {"rank_shared", "site_cost_eur_per_gpu_hour", "delay_cost_meur", "grid_months", "site_months",
+               "permit_months", "rezoning_months", "remediation_months", "demolition_months", "readiness_estimated",
+               "remediation_capex_meur", "own_connection_estimated", "headroom_source", "may_be_unavailable"}
+        old = ScoringRun.objects.create(scenario_name="v1", params=run.params, status=ScoringRun.Status.SUCCEEDED,
+                                        finished_at=run.finished_at, draws=0)
+        stored = RunResult.objects.get(run=run, size_h100e=1000)
+        table = frames.frames_unpack(stored.table)[0]["table"]
+        table = table.drop(columns=[c for c in new if c in table.columns])
+        RunResult.objects.create(run=old, size_h100e=1000, n_sites=stored.n_sites, n_feasible=stored.n_feasible,
+                                 table=frames.frames_pack({"table": table}))
+        try:
+            _login(client)
+            site_id = int(table.sort_values("rank").iloc[0]["site_id"])
+            resp = client.get(f"/sites/{site_id}/?run={old.code}&size=1000")
+            assert resp.status_code == 200 and 'id="site-readiness"' not in resp.content.decode()
+            assert resp.context["detail"].rank_label == "1"
+            cols = _json(client.get(f"/api/runs/{old.code}/map-data/?size=1000"))["columns"]
+            assert set(cols["site_cost_eur_per_gpu_hour"]) == {None}
+            # Shared ranks come from the ranks themselves: a rank held by several sites.
+            ranks = [r for r in cols["rank"] if r is not None]
+            assert cols["rank_shared"] == [r is not None and ranks.count(r) > 1 for r in cols["rank"]]
+            rows = _json(client.get(f"/api/runs/{old.code}/sites/?size=1000&order=site_cost&page_size=5"))["sites"]
+            # No site cost anywhere: the order falls back to the site id; the flag is still a boolean.
+            assert [r["site_id"] for r in rows] == sorted(r["site_id"] for r in rows)
+            assert all(isinstance(r["rank_shared"], bool) and r.get("site_cost_eur_per_gpu_hour") is None for r in rows)
+            assert client.get(f"/api/runs/{old.code}/sites/?size=1000&format=csv").status_code == 200
+        finally:
+            old.delete()
+            dashboard.caches_clear()

@@ -131,8 +131,10 @@ class ComparisonDocumentTests:
         order = sorted(site_ids, key=lambda i: (not at.at[i, "feasible"], at.at[i, "rank"] if at.at[i, "feasible"] else 0, i))
         for number, site_id in enumerate(order, start=1):
             r = at.loc[site_id]
+            shared = "=" if bool(r.get("rank_shared", False)) and r["feasible"] else ""
             cells = [
-                _expected_number(r["rank"], 0, language), _expected_number(r["score"], 1, language),
+                shared + _expected_number(r["rank"], 0, language), _expected_number(r["score"], 1, language),
+                _expected_number(r.get("site_cost_eur_per_gpu_hour"), 2, language),
                 _expected_number(r["tco_eur_per_gpu_hour"], 2, language), _expected_number(r["capex_total_meur"], 1, language),
                 _expected_number(r["emissions_t_per_yr"], 0, language), _expected_number(r["time_to_power_months"], 1, language),
                 _expected_number(r["land_fit"], 2, language), SEVESO[language][int(r["seveso_tier"])],
@@ -155,9 +157,10 @@ class ComparisonDocumentTests:
             assert f"Page {i} / {len(pages)}" in page
         annex = text[text.index("Annexe A"):]
         params = parameter_table(presets()["default"].__class__.from_dict(run.params))
+        compact = re.sub(r"\s+", "", annex)  # a line may break after a dash inside a source
         for p in params:
             assert p["name"] in annex, p["name"]
-            assert re.sub(r"\s+", " ", p["source"]) in annex, p["source"]
+            assert re.sub(r"\s+", "", p["source"]) in compact, p["source"]
             if p["unit"] not in ("", "-"):
                 assert p["unit"] in annex, (p["name"], p["unit"])
         # One label per assumption parameter, one per criterion bound (annex B): no more, no less.
@@ -182,7 +185,7 @@ class ComparisonDocumentTests:
         assert any("DejaVu" in name for name in fonts)
         assert all(len(page.images) == 0 for page in reader.pages)  # no raster image anywhere
         text = _text(rendered.pdf)[1]
-        assert "Monte Carlo rank intervals" in text and "Cost of compute along the ladder" in text
+        assert "Monte Carlo rank intervals" in text and "Full cost of compute along the ladder" in text
 
     def test_it_states_why_a_site_is_excluded_and_when_the_run_has_no_monte_carlo(self):
         run = _scored_run(draws=0)
@@ -195,6 +198,43 @@ class ComparisonDocumentTests:
         for code in codes:
             assert f"({code})" in text
         assert "without Monte Carlo draws" in text
+
+    @pytest.mark.parametrize("language", ["en", "fr"])
+    def test_it_marks_shared_ranks_and_shows_readiness_and_the_cost_of_delay(self, language):
+        first = _scored_run(draws=0)
+        table = scoring_service.run_table(first)
+        at = table[(table["size_h100e"] == SIZE) & table["feasible"]].sort_values("rank")
+        best = int(at.iloc[0]["site_id"])
+        twin = Site.objects.get(id=best)
+        twin.pk, twin.external_id, twin.name = None, twin.external_id + ":twin", "Twin of the best site"
+        twin.save()
+        run = runs.scoring_run_start(params=first.params, draws=0, name="Twins", dispatch=False)
+        run = runs.scoring_run_execute_inline(run_id=run.id)
+        third = int(at.iloc[1]["site_id"])
+        rendered = reports.comparison_pdf(run=run, size_h100e=SIZE, site_ids=[best, twin.id, third], language=language)
+        text = _text(rendered.pdf)[1]
+
+        rows = scoring_service.run_table(run)
+        rows = rows[rows["size_h100e"] == SIZE].set_index("site_id")
+        assert rows.at[best, "rank"] == rows.at[twin.id, "rank"] and rows.at[best, "rank_shared"]
+        shared = "=" + _expected_number(rows.at[best, "rank"], 0, language)
+        score = _expected_number(rows.at[best, "score"], 1, language)
+        # Every compared site at that rank (both twins, and any other site with the same score) shows "=".
+        same = sum(rows.at[i, "rank"] == rows.at[best, "rank"] for i in (best, twin.id, third))
+        assert same >= 2 and len(re.findall(re.escape(f"{shared} {score}"), text)) == same
+        assert {"en": "shares that rank", "fr": "partage ce rang"}[language] in text
+        heading = {"en": "Site readiness at this size", "fr": "Préparation du site à cette taille"}[language]
+        assert heading in text
+        for site_id in (best, third):
+            r = rows.loc[site_id]
+            months = " ".join(_expected_number(r[c], 0, language) for c in (
+                "permit_months", "rezoning_months", "remediation_months", "demolition_months", "site_months"))
+            assert months in text, (site_id, months)
+            assert r["time_to_power_months"] == max(r["grid_months"], r["site_months"])
+            delay = _expected_number(r["delay_cost_meur"], 1, language)
+            cost = _expected_number(r["connection_cost_meur"], 1, language)
+            assert f"{cost} {delay}" in text
+        assert {"en": "Cost of delay", "fr": "Coût du délai"}[language] in text
 
     def test_it_saves_its_pages_as_png_for_review(self):
         run = _scored_run()
