@@ -65,6 +65,7 @@ def data_summary() -> dict[str, object]:
         "n_countries": len({r["country"] for r in sites}),
         "n_grid_points": sum(r["n"] for r in points),
         "grid_by_source_voltage": points,
+        **_grid_network_summary(),
         "n_zones_with_carbon": Zone.objects.filter(carbon_intensity_g_per_kwh__isnull=False).count(),
         "n_zones_with_price": Zone.objects.filter(price_eur_per_mwh__isnull=False).count(),
         "n_zones_with_cdd": Zone.objects.filter(cooling_degree_days__isnull=False).count(),
@@ -78,6 +79,33 @@ def data_summary() -> dict[str, object]:
 
 SITE_DATASETS = ("brownfields", "power_plants", "gem_coal", "gem_gas", "gem_steel", "ebc_units", "eu_ets")
 """Datasets whose load notes say which records were left out, and why."""
+
+
+def _grid_network_summary() -> dict[str, object]:
+    """Return grid points by country and voltage, lines by voltage, headroom estimates by
+    method, and the rows each grid file left out, by reason (DatasetLoad.notes)."""
+    from django.db.models import Count, Sum
+
+    from grid.models import DatasetLoad, GridConnectionPoint, GridLine
+
+    by_country = list(
+        GridConnectionPoint.objects.values("country", "voltage_kv").annotate(n=Count("id")).order_by("country", "-voltage_kv")
+    )
+    lines = list(
+        GridLine.objects.values("voltage_kv", "status")
+        .annotate(n=Count("id"), length_km=Sum("length_km"), rating_mw=Sum("rating_mw"))
+        .order_by("-voltage_kv", "status")
+    )
+    methods = list(GridConnectionPoint.objects.values("source", "headroom_method").annotate(n=Count("id")).order_by("source", "headroom_method"))
+    dropped = [
+        {"dataset": d.dataset, "reason": reason.replace("_", " "), "n": n}
+        for d in DatasetLoad.objects.filter(dataset__in=["gridkit_buses", "gridkit_lines", "rte_substations", "capareseau"]).order_by("dataset")
+        for reason, n in (d.notes or {}).items() if n
+    ]
+    return {
+        "grid_by_country_voltage": by_country, "grid_lines_by_voltage": lines, "n_grid_lines": sum(r["n"] for r in lines),
+        "grid_headroom_methods": methods, "grid_dropped": dropped,
+    }
 
 
 def site_coverage() -> dict[str, object]:
