@@ -172,6 +172,7 @@ def caches_clear() -> None:
     with _lock:
         _run_cache.clear()
         _input_cache.clear()
+        _scoring_input_cache.clear()
         _size_cache.clear()
         boundary_cache.clear()
         _site_cache.update(at=-math.inf, frame=None)
@@ -639,6 +640,44 @@ def run_inputs(run: ScoringRun) -> dict[str, pd.DataFrame]:
     return inputs
 
 
+_scoring_input_cache: OrderedDict[int, Any] = OrderedDict()
+
+
+def run_scoring_inputs(run: ScoringRun) -> Any | None:
+    """Return the run's whole input snapshot as the engine's ``ScoringInputs`` (lines and
+    outlines included), or None when the run kept none."""
+    from .models import RunInput
+    from .scoring_service import scoring_inputs_unpack
+
+    with _lock:
+        if run.id in _scoring_input_cache:
+            return _scoring_input_cache[run.id]
+    payload = RunInput.objects.filter(run=run).values_list("payload", flat=True).first()
+    inputs = scoring_inputs_unpack(*frames.frames_unpack(bytes(payload))) if payload is not None else None
+    with _lock:
+        _scoring_input_cache[run.id] = inputs
+        while len(_scoring_input_cache) > RUN_CACHE_SIZE:
+            _scoring_input_cache.popitem(last=False)
+    return inputs
+
+
+def _connection_options(run: ScoringRun, params: Any, site_id: int, size_h100e: int, seen: dict[str, Any],
+                        row: dict[str, Any], grid: pd.DataFrame) -> list[Any]:
+    """Return every connection option of a site (own, new lines, cut-in) with the engine's choice
+    marked, from the run's snapshot; a run whose snapshot the engine cannot read again (older
+    columns) gets the new-line candidates only."""
+    from .scoring import explain
+
+    if hasattr(explain, "site_connection_options"):
+        inputs = run_scoring_inputs(run)
+        if inputs is not None and "site_id" in inputs.sites.columns and (inputs.sites["site_id"] == site_id).any():
+            try:
+                return explain.site_connection_options(params, inputs, site_id, size_h100e)
+            except (KeyError, ValueError):
+                pass  # a snapshot from before the engine's current inputs
+    return explain.connection_options(params, seen["longitude"], seen["latitude"], float(row["facility_load_mw"]), grid)
+
+
 @dataclass
 class SiteDetail:
     """Everything the site page shows for one site of one run at one size."""
@@ -709,7 +748,10 @@ def connection_explained(row: dict[str, Any], discount_rate: float) -> dict[str,
         return None
     cost = _number(row, "connection_cost_meur")
     delay = _number(row, "delay_cost_meur")
+    runner = str(row.get("runner_up_kind") or "")
     return {
+        "runner_up_label": str(CONNECTION_KIND_LABELS.get(runner, runner)) if runner not in ("", "none") else "",
+        "runner_up_total_meur": _number(row, "runner_up_total_meur") if runner not in ("", "none") else None,
         "kind": kind, "label": str(CONNECTION_KIND_LABELS.get(kind, kind)), "cost_meur": cost, "delay_cost_meur": delay,
         "total_meur": cost + delay if cost is not None and delay is not None else None,
         "grid_months": _number(row, "grid_months"), "discount_rate": discount_rate,
@@ -753,7 +795,6 @@ MAY_BE_UNAVAILABLE = _("may be unavailable: a project exists on this brownfield"
 
 def site_detail(run: ScoringRun, site: Site, size_h100e: int) -> SiteDetail:
     """Return the site page's content for ``site`` in ``run`` at ``size_h100e``."""
-    from .scoring.explain import connection_options
     from .scoring.params import ScenarioParams
 
     tables = run_tables(run)
@@ -788,8 +829,7 @@ def site_detail(run: ScoringRun, site: Site, size_h100e: int) -> SiteDetail:
                     "pollution_status": site.pollution_status,
                     "flood_zone": None if site.flood_zone is None else float(site.flood_zone)}
     if row is not None:
-        options = connection_options(params, seen["longitude"], seen["latitude"], float(row["facility_load_mw"]),
-                                     inputs["grid"])
+        options = _connection_options(run, params, site.id, size_h100e, seen, row, inputs["grid"])
         chosen = row.get("connection_point_id") if (row.get("connection_point_id") or -1) >= 0 else None
         reasons = exclusion_labels(row.get("exclusion_reasons") or "")
     shared = False

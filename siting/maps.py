@@ -53,6 +53,12 @@ def _num(value: float, digits: int) -> str:
     return number_format(round(value, digits), decimal_pos=digits, use_l10n=True, force_grouping=True)
 
 
+def _is_chosen(detail, option) -> bool:
+    """Return whether the engine chose this option (own and cut-in options have no grid point)."""
+    return bool(getattr(option, "chosen", False)) or (
+        detail.chosen_point_id is not None and detail.chosen_point_id == option.point_id)
+
+
 def _option_text(option, labels: dict[str, str]) -> str:
     """Return the hover text of one connection option (with its cost of delay where the run has it)."""
     kind = getattr(option, "kind", "")
@@ -79,7 +85,7 @@ def site_figures(detail, *, labels: dict[str, str]) -> dict[str, dict[str, Any]]
     site = detail.site
     fig = go.Figure()
     for opt in detail.options:
-        chosen = detail.chosen_point_id == opt.point_id
+        chosen = _is_chosen(detail, opt)
         fig.add_trace(go.Scattermap(
             lon=[site.longitude, opt.longitude], lat=[site.latitude, opt.latitude], mode="lines",
             line={"width": 4 if chosen else 1.5, "color": "#1f7a5a" if chosen else ("#5b6b7b" if opt.qualifies else "#c9a0a0")},
@@ -88,10 +94,10 @@ def site_figures(detail, *, labels: dict[str, str]) -> dict[str, dict[str, Any]]
     if detail.options:
         opts = detail.options
         text = [_option_text(o, labels) for o in opts]
-        colors = ["#1f7a5a" if detail.chosen_point_id == o.point_id else ("#14365d" if o.qualifies else "#b3261e") for o in opts]
+        colors = ["#1f7a5a" if _is_chosen(detail, o) else ("#14365d" if o.qualifies else "#b3261e") for o in opts]
         fig.add_trace(go.Scattermap(
             lon=[o.longitude for o in opts], lat=[o.latitude for o in opts], mode="markers",
-            marker={"size": [14 if detail.chosen_point_id == o.point_id else 9 for o in opts], "color": colors},
+            marker={"size": [14 if _is_chosen(detail, o) else 9 for o in opts], "color": colors},
             text=text, hovertemplate="%{text}<extra></extra>", name=labels["candidate"],
         ))
     fig.add_trace(go.Scattermap(

@@ -54,8 +54,27 @@ def schema(server_url: str = "/") -> dict[str, Any]:
     """Return the OpenAPI document."""
     number_or_null = {"type": ["number", "null"]}
     ranked_site = {"type": "object", "properties": {c: {} for c in EXPORT_COLUMNS}}
-    for c in ("score", "rank", "tco_eur_per_gpu_hour", "capex_total_meur", "time_to_power_months", "emissions_t_per_yr"):
+    for c in ("score", "rank", "tco_eur_per_gpu_hour", "capex_total_meur", "time_to_power_months", "emissions_t_per_yr",
+              "site_cost_eur_per_gpu_hour", "grid_months", "site_months", "permit_months", "rezoning_months",
+              "remediation_months", "demolition_months", "remediation_capex_meur", "connection_cost_meur",
+              "delay_cost_meur"):
         ranked_site["properties"][c] = number_or_null
+    props = ranked_site["properties"]
+    props["rank"] = {**number_or_null, "description": "Rank at this size; equal scores (to 0.01) share a rank: 1, 1, 3."}
+    props["rank_shared"] = {"type": "boolean", "description": "Another site holds the same rank (shown as \"=3\")."}
+    props["site_cost_eur_per_gpu_hour"] = {**number_or_null, "description": (
+        "Site cost per GPU-hour without the IT hardware: the cost criterion. [EUR/GPU-h]")}
+    props["tco_eur_per_gpu_hour"] = {**number_or_null, "description": "Full cost per GPU-hour, IT hardware included. [EUR/GPU-h]"}
+    props["time_to_power_months"] = {**number_or_null, "description": "max(grid_months, site_months). [month]"}
+    props["delay_cost_meur"] = {**number_or_null, "description": (
+        "Cost of delay of the chosen connection: months × capex × discount rate / 12. [M€]")}
+    for c in ("may_be_unavailable", "readiness_estimated", "own_connection_estimated", "headroom_estimated", "feasible"):
+        props[c] = {"type": "boolean"}
+    props["connection_kind"] = {"type": "string", "enum": ["own", "new_line", "cut_in", "none", ""]}
+    props["headroom_source"] = {"type": "string", "enum": ["known", "estimated", "default"]}
+    props["exclusion_reasons"] = {"type": "string", "description": (
+        "Codes joined by ';': land_too_small, no_connection, time_to_power_too_long, polluted_unremediated, "
+        "flood_zone, seveso_upper, reconverted, outside_scope, still_operating.")}
     return {
         "openapi": "3.1.0",
         "info": {

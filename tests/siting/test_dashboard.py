@@ -492,6 +492,13 @@ class ReadinessAndConnectionTests:
         assert f'id="delay-cost">{row["delay_cost_meur"]:.1f} M€' in body
         if row["readiness_estimated"]:
             assert "Site-readiness months (some parts unknown" in body
+        # Every option the engine weighed is listed; the chosen one is the cheapest with its delay.
+        options = resp.context["detail"].options
+        chosen = [o for o in options if o.chosen]
+        assert len(chosen) == 1 and chosen[0].kind == row["connection_kind"]
+        assert chosen[0].total_meur == pytest.approx(row["connection_cost_meur"] + row["delay_cost_meur"], rel=1e-9)
+        assert chosen[0].total_meur == pytest.approx(min(o.total_meur for o in options if o.qualifies and o.usable
+                                                         and o.same_country and o.over_land), rel=1e-9)
 
     def test_it_exports_readiness_and_both_costs_and_labels_the_cost_criterion(self, client, run):
         _login(client)
