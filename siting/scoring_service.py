@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pandas as pd
 
 from grid import selectors as grid_selectors
@@ -31,15 +32,69 @@ def params_build(*, preset: str = "default", sizes: str | None = None, seed: int
     return dataclasses.replace(params, **changes) if changes else params
 
 
+def scoring_inputs():
+    """Return everything the engine reads from the database, as one ``ScoringInputs``.
+
+    The one place the inputs are assembled: the command, the run snapshot and the tests all
+    call it. Lines and outlines are optional for the engine: an empty line table means no
+    cut-in, no outline no over-land check.
+    """
+    from siting.scoring import ScoringInputs
+
+    line_frame = getattr(grid_selectors, "grid_line_vertex_frame", None)
+    lines = line_frame() if line_frame is not None else None
+    return ScoringInputs(
+        sites=selectors.site_frame(),
+        grid=grid_selectors.grid_point_frame(),
+        zones=grid_selectors.zone_frame(),
+        hourly_carbon=grid_selectors.hourly_carbon_map(),
+        lines=lines if lines is not None and len(lines) else None,
+        outlines=grid_selectors.country_outline_wkb_map() or None,
+    )
+
+
+OUTLINE_CODES, OUTLINE_OFFSETS, OUTLINE_BYTES = "outlines/codes", "outlines/offsets", "outlines/wkb"
+
+
+def scoring_inputs_pack(inputs) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray]]:
+    """Return ``inputs`` as frames and loose arrays for ``frames.frames_pack`` (a run snapshot).
+
+    Outlines go in as one byte array with offsets: a fixed-width bytes array would drop the
+    trailing zero bytes a WKB can end with.
+    """
+    frames_out = {"sites": inputs.sites, "grid": inputs.grid, "zones": inputs.zones}
+    if inputs.lines is not None:
+        frames_out["lines"] = inputs.lines
+    arrays = {f"hourly/{k}": np.asarray(v) for k, v in (inputs.hourly_carbon or {}).items()}
+    if inputs.outlines:
+        codes = sorted(inputs.outlines)
+        blobs = [bytes(inputs.outlines[c]) for c in codes]
+        arrays[OUTLINE_CODES] = np.asarray(codes, dtype=str)
+        arrays[OUTLINE_OFFSETS] = np.cumsum([0] + [len(b) for b in blobs]).astype(np.int64)
+        arrays[OUTLINE_BYTES] = np.frombuffer(b"".join(blobs), dtype=np.uint8)
+    return frames_out, arrays
+
+
+def scoring_inputs_unpack(frames_in: dict[str, pd.DataFrame], arrays: dict[str, np.ndarray]):
+    """Return the ``ScoringInputs`` that :func:`scoring_inputs_pack` packed."""
+    from siting.scoring import ScoringInputs
+
+    outlines = None
+    if OUTLINE_CODES in arrays:
+        offsets, data = arrays[OUTLINE_OFFSETS], arrays[OUTLINE_BYTES].tobytes()
+        outlines = {str(c): data[offsets[i]:offsets[i + 1]] for i, c in enumerate(arrays[OUTLINE_CODES])}
+    return ScoringInputs(
+        sites=frames_in["sites"], grid=frames_in["grid"], zones=frames_in["zones"],
+        hourly_carbon={k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("hourly/")},
+        lines=frames_in.get("lines"), outlines=outlines,
+    )
+
+
 def score_loaded_sites(*, params, draws: int = 0):
     """Score every site in the database with ``params``; return the engine's result."""
-    from siting.scoring import score_sites
+    from siting.scoring import score_inputs
 
-    hourly = grid_selectors.hourly_carbon_map()
-    return score_sites(
-        selectors.site_frame(), grid_selectors.grid_point_frame(), grid_selectors.zone_frame(), params,
-        hourly_carbon=hourly or None, draws=draws,
-    )
+    return score_inputs(scoring_inputs(), params, draws=draws)
 
 
 def run_table(run: ScoringRun) -> pd.DataFrame:

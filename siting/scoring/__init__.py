@@ -16,6 +16,7 @@ size alone gives the same numbers as scoring it with the others.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -188,7 +189,60 @@ def _readiness(params: ScenarioParams, zoning: np.ndarray, pollution: np.ndarray
     return permit, rezoning.astype(float), remediation.astype(float), demolition.astype(float), estimated, remed_rate
 
 
-def _prepare(inputs: ScoringInputs, params: ScenarioParams) -> _Prepared:
+_GEOMETRY_CACHE: dict[bytes, tuple] = {}
+GEOMETRY_CACHE_SIZE = 2
+"""Connection geometries kept per process: a run scores its sizes in turn from one snapshot,
+and the candidates (KD-trees, over-land tests) do not depend on the size."""
+
+
+def _geometry_key(params, *arrays, lines, outlines) -> bytes:
+    digest = hashlib.sha256()
+    for name in ("voltage_classes_kv", "voltage_class_tolerance", "k_nearest", "max_line_km", "routing_factor",
+                 "search_radius_km", "outline_tolerance_km", "line_densify_km", "cut_in_min_kv"):
+        digest.update(repr(getattr(params, name)).encode())
+    for a in arrays:
+        digest.update(b"|" if a is None else np.ascontiguousarray(np.asarray(a, dtype=str if a.dtype == object else None)).tobytes())
+    if lines is not None:
+        digest.update(pd.util.hash_pandas_object(lines, index=False).to_numpy().tobytes())
+    for code in sorted(outlines or {}):
+        raw = outlines[code]
+        digest.update(code.encode() + (bytes(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else raw.wkb))
+    return digest.digest()
+
+
+def _geometry(params, lon, lat, country, point_lon, point_lat, point_kv, point_country, lines, outlines, cache=True):
+    """Return the connection candidates (new lines and cut-ins) under the geometry limits."""
+    key = _geometry_key(params, lon, lat, country, point_lon, point_lat, point_kv, point_country, lines=lines,
+                        outlines=outlines) if cache else b""
+    if cache and key in _GEOMETRY_CACHE:
+        return _GEOMETRY_CACHE[key]
+    class_kv = np.asarray(params.voltage_classes_kv)
+    tol = params.voltage_class_tolerance
+    # Geometry limits (§2 v2): the class maximum is a routed length; the search is on the
+    # great circle, so divide by the routing factor (and never beyond the search radius).
+    max_gc_km = np.minimum(np.asarray(params.max_line_km) / params.routing_factor, params.search_radius_km)
+    land = LandCheck(outlines, params.outline_tolerance_km) if outlines else None
+    cand_point, cand_dist = nearest_by_class(
+        lon, lat, point_lon, point_lat, point_kv, class_kv, params.k_nearest, tolerance=tol,
+        site_country=country, point_country=point_country, max_km=max_gc_km, land=land,
+    )
+    dense = densify_lines(lines, params.line_densify_km)
+    cut_min = int(np.searchsorted(class_kv, params.cut_in_min_kv, side="left"))
+    cut_vertex, cut_dist = nearest_on_lines(
+        lon, lat, dense, class_kv, cut_min, tolerance=tol, site_country=country, max_km=max_gc_km, land=land,
+    )
+    result = (cand_point, cand_dist, dense, cut_vertex, cut_dist)
+    if not cache:
+        return result
+    for array in (cand_point, cand_dist, cut_vertex, cut_dist):
+        array.flags.writeable = False  # shared between calls: never modified
+    while len(_GEOMETRY_CACHE) >= GEOMETRY_CACHE_SIZE:
+        _GEOMETRY_CACHE.pop(next(iter(_GEOMETRY_CACHE)))
+    _GEOMETRY_CACHE[key] = result
+    return result
+
+
+def _prepare(inputs: ScoringInputs, params: ScenarioParams, *, cache: bool = True) -> _Prepared:
     sites, grid, zones = inputs.sites, inputs.grid, inputs.zones
     _check_frame(sites, SITE_COLUMNS, "sites")
     _check_frame(grid, GRID_COLUMNS, "grid")
@@ -288,26 +342,14 @@ def _prepare(inputs: ScoringInputs, params: ScenarioParams) -> _Prepared:
                      if "country" in grid.columns else None)
     point_lon = _num(grid["longitude"], "grid.longitude", allow_nan=False)
     point_lat = _num(grid["latitude"], "grid.latitude", allow_nan=False)
-    # Geometry limits (§2 v2): the class maximum is a routed length; the search is on the
-    # great circle, so divide by the routing factor (and never beyond the search radius).
-    max_gc_km = np.minimum(np.asarray(params.max_line_km) / params.routing_factor, params.search_radius_km)
-    land = LandCheck(inputs.outlines, params.outline_tolerance_km) if inputs.outlines else None
-    cand_point, cand_dist = nearest_by_class(
-        lon, lat, point_lon, point_lat, point_kv, class_kv, params.k_nearest, tolerance=tol,
-        site_country=country, point_country=point_country, max_km=max_gc_km, land=land,
-    )
-
-    dense = densify_lines(inputs.lines, params.line_densify_km)
+    cand_point, cand_dist, dense, cut_vertex, cut_dist = _geometry(
+        params, lon, lat, country, point_lon, point_lat, point_kv, point_country, inputs.lines, inputs.outlines, cache)
     line_class = voltage_class_index(dense.line_kv, class_kv, tol)
     line_rating = dense.line_rating_mw
     line_default = np.asarray(params.headroom_default_mw)[np.maximum(line_class, 0)]
     # A cut-in bus has the line's two halves; N-1 leaves one: α × (Σ − largest) = α × rating.
     line_headroom = np.where(np.isfinite(line_rating), params.cut_in_headroom_share * line_rating, line_default)
     line_source = np.where(np.isfinite(line_rating), H_ESTIMATED, H_DEFAULT)
-    cut_min = int(np.searchsorted(class_kv, params.cut_in_min_kv, side="left"))
-    cut_vertex, cut_dist = nearest_on_lines(
-        lon, lat, dense, class_kv, cut_min, tolerance=tol, site_country=country, max_km=max_gc_km, land=land,
-    )
     return _Prepared(
         site_id=site_id, site_key=site_id.astype(np.float64), zone_index=zone_index, zone_codes=codes, cdd=cdd,
         price_zone=price, carbon_zone=carbon, hourly_zone=hourly, estimated_zone=estimated_zone,

@@ -64,14 +64,20 @@ class LandCheck:
 
     ``outlines`` maps ISO2 → shapely geometry or WKB bytes (WGS84). A country without an
     outline is not checked (every route passes).
+
+    Most routes are far from any coast or border: a route whose start lies inside the outline
+    and which is shorter than the start's distance to the outline's boundary (from boundary
+    points ``step_km`` apart, less half a step) is inside without a geometric test. Only the
+    others are tested exactly (shapely ``contains`` on the prepared outline).
     """
 
-    def __init__(self, outlines: dict[str, object] | None, tolerance_km: float) -> None:
+    def __init__(self, outlines: dict[str, object] | None, tolerance_km: float, step_km: float = 1.0) -> None:
         self._raw = dict(outlines or {})
         self._tolerance_deg = tolerance_km / KM_PER_DEGREE_LATITUDE
-        self._prepared: dict[str, object] = {}
+        self._step_km = step_km
+        self._prepared: dict[str, tuple[object, cKDTree] | None] = {}
 
-    def _geometry(self, code: str):
+    def _country(self, code: str):
         if code not in self._prepared:
             import shapely
 
@@ -82,29 +88,75 @@ class LandCheck:
                 geom = shapely.from_wkb(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else raw
                 geom = geom.buffer(self._tolerance_deg) if self._tolerance_deg > 0 else geom
                 shapely.prepare(geom)
-                self._prepared[code] = geom
+                ring = shapely.segmentize(shapely.boundary(geom), self._step_km / KM_PER_DEGREE_LATITUDE / 2.0)
+                xy = shapely.get_coordinates(ring)
+                self._prepared[code] = (geom, cKDTree(unit_vectors(xy[:, 0], xy[:, 1])))
         return self._prepared[code]
 
-    def routes_inside(self, country: np.ndarray, x0, y0, x1, y1) -> np.ndarray:
-        """Return, per route, True when the segment (x0, y0)–(x1, y1) lies inside the outline
-        of ``country`` (straight in degrees; ≤ 80 km, so within metres of the great circle)."""
+    def site_margins(self, country: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return, per site, whether it lies inside its country's outline and how far from the
+        outline's boundary it is at least [km] (inf where the country has no outline)."""
         import shapely
 
-        ok = np.ones(len(country), dtype=bool)
-        if not self._raw or len(country) == 0:
-            return ok
-        for code in np.unique(country):
-            geom = self._geometry(str(code))
-            if geom is None:
+        n = len(country)
+        inside = np.ones(n, dtype=bool)
+        margin = np.full(n, np.inf)
+        codes, inverse = np.unique(np.asarray(country, dtype=str), return_inverse=True)
+        for j, code in enumerate(codes):
+            entry = self._country(str(code))
+            if entry is None:
                 continue
-            rows = np.flatnonzero(country == code)
-            coords = np.stack([np.column_stack([x0[rows], y0[rows]]), np.column_stack([x1[rows], y1[rows]])], axis=1)
-            ok[rows] = shapely.contains(geom, shapely.linestrings(coords))
+            geom, tree = entry
+            rows = np.flatnonzero(inverse == j)
+            inside[rows] = shapely.contains_xy(geom, lon[rows], lat[rows])
+            margin[rows] = chord_to_km(tree.query(unit_vectors(lon[rows], lat[rows]))[0]) - self._step_km / 2.0
+        return inside, margin
+
+    def routes_inside(self, country: np.ndarray, site: np.ndarray, lon: np.ndarray, lat: np.ndarray,
+                      margins: tuple[np.ndarray, np.ndarray], x1: np.ndarray, y1: np.ndarray) -> np.ndarray:
+        """Return, per route from site ``site[r]`` (of ``lon``/``lat``/``country``) to (x1, y1),
+        True when the straight segment lies inside the site country's outline (≤ 80 km, so
+        within metres of the great circle). ``margins`` comes from :meth:`site_margins`."""
+        import shapely
+
+        inside, margin = margins
+        length_km = chord_to_km(np.linalg.norm(unit_vectors(x1, y1) - unit_vectors(lon[site], lat[site]), axis=1))
+        ok = inside[site] & (length_km < margin[site])
+        exact = np.flatnonzero(inside[site] & ~ok)
+        if exact.size == 0:
+            return ok
+        c = np.asarray(country, dtype=str)[site[exact]]
+        for code in np.unique(c):
+            entry = self._country(str(code))
+            rows = exact[c == code]
+            if entry is None:
+                ok[rows] = True
+                continue
+            s_r = site[rows]
+            coords = np.stack([np.column_stack([lon[s_r], lat[s_r]]), np.column_stack([x1[rows], y1[rows]])], axis=1)
+            ok[rows] = shapely.contains(entry[0], shapely.linestrings(coords))
         return ok
 
 
+def _country_codes(*arrays: np.ndarray | None) -> list[np.ndarray | None]:
+    """Return the country arrays as int codes of one shared list (None stays None)."""
+    present = [np.asarray(a, dtype=str) for a in arrays if a is not None]
+    if not present:
+        return [None for _ in arrays]
+    _, inverse = np.unique(np.concatenate(present), return_inverse=True)
+    out, at = [], 0
+    for a in arrays:
+        if a is None:
+            out.append(None)
+        else:
+            out.append(inverse[at:at + len(a)].astype(np.int64))
+            at += len(a)
+    return out
+
+
 def _knn(site_xyz, site_country, point_xyz, point_country, eligible, k):
-    """Return the k nearest eligible points per site (same country when both are given)."""
+    """Return the k nearest eligible points per site (same country when both are given, as
+    int codes)."""
     n = len(site_xyz)
     pts = np.full((n, k), -1, dtype=np.int64)
     dist = np.full((n, k), np.nan)
@@ -115,13 +167,15 @@ def _knn(site_xyz, site_country, point_xyz, point_country, eligible, k):
     else:
         order = np.argsort(point_country[eligible], kind="stable")
         elig_sorted = eligible[order]
-        codes, starts = np.unique(point_country[elig_sorted], return_index=True)
-        bounds = dict(zip(codes.tolist(), zip(starts, np.r_[starts[1:], elig_sorted.size])))
+        pc = point_country[elig_sorted]
+        site_order = np.argsort(site_country, kind="stable")
+        sc = site_country[site_order]
         groups = []
-        for code in np.unique(site_country):
-            if code in bounds:
-                a, b = bounds[code]
-                groups.append((np.flatnonzero(site_country == code), elig_sorted[a:b]))
+        for code in np.unique(sc):
+            a, b = np.searchsorted(pc, [code, code + 1])
+            if b > a:
+                s0, s1 = np.searchsorted(sc, [code, code + 1])
+                groups.append((site_order[s0:s1], elig_sorted[a:b]))
     for sites, cand in groups:
         kk = min(k, cand.size)
         chord, idx = cKDTree(point_xyz[cand]).query(site_xyz[sites], k=kk)
@@ -166,12 +220,15 @@ def nearest_by_class(
         return cand_point, cand_dist
     sites = unit_vectors(site_lon, site_lat)
     points = unit_vectors(point_lon, point_lat)
+    site_code, point_code = _country_codes(site_country, point_country)
+    if site_code is None or point_code is None:
+        site_code = point_code = None
     cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
     for c in range(n_classes):
         eligible = eligible_points(point_kv, class_kv, c, tolerance)
         key = eligible.tobytes()
         if key not in cache:
-            cache[key] = _knn(sites, site_country, points, point_country, eligible, k)
+            cache[key] = _knn(sites, site_code, points, point_code, eligible, k)
         pts, dist = cache[key]
         keep = pts >= 0
         if max_km is not None:
@@ -179,12 +236,13 @@ def nearest_by_class(
         cand_point[c], cand_dist[c] = _compact(pts, dist, keep)
     if land is not None and site_country is not None:
         # One land test per distinct (site, point) pair across classes.
+        margins = land.site_margins(site_country, site_lon, site_lat)
         cls_i, site_i, slot = np.nonzero(cand_point >= 0)
         pt_i = cand_point[cls_i, site_i, slot]
         pair = site_i.astype(np.int64) * len(point_lon) + pt_i
         uniq, inverse = np.unique(pair, return_inverse=True)
         us, up = uniq // len(point_lon), uniq % len(point_lon)
-        inside = land.routes_inside(site_country[us], site_lon[us], site_lat[us], point_lon[up], point_lat[up])
+        inside = land.routes_inside(site_country, us, site_lon, site_lat, margins, point_lon[up], point_lat[up])
         keep = np.zeros(cand_point.shape, dtype=bool)
         keep[cls_i, site_i, slot] = inside[inverse]
         for c in range(n_classes):
@@ -286,18 +344,23 @@ def nearest_on_lines(
     sites = unit_vectors(site_lon, site_lat)
     verts = unit_vectors(lines.vertex_lon, lines.vertex_lat)
     vertex_kv = lines.line_kv[lines.vertex_line]
-    countries = site_country if lines.vertex_country is not None else None
+    site_code, vertex_code = _country_codes(site_country, lines.vertex_country)
+    if site_code is None or vertex_code is None:
+        site_code = vertex_code = None
     k = CUT_IN_NEAREST_VERTICES
+    margins = None
     for c in range(max(min_class, 0), n_classes):
         eligible = np.flatnonzero(vertex_kv * (1.0 + tolerance) >= class_kv[c])
-        pts, dist = _knn(sites, countries, verts, lines.vertex_country, eligible, k)
+        pts, dist = _knn(sites, site_code, verts, vertex_code, eligible, k)
         keep = pts >= 0
         if max_km is not None:
             keep &= dist <= max_km[c]
         if land is not None and site_country is not None and keep.any():
             si, slot = np.nonzero(keep)
             v = pts[si, slot]
-            keep[si, slot] = land.routes_inside(site_country[si], site_lon[si], site_lat[si],
+            if margins is None:
+                margins = land.site_margins(site_country, site_lon, site_lat)
+            keep[si, slot] = land.routes_inside(site_country, si, site_lon, site_lat, margins,
                                                 lines.vertex_lon[v], lines.vertex_lat[v])
         first = keep.argmax(axis=1)
         found = keep.any(axis=1)

@@ -28,6 +28,10 @@ ACCELERATOR_KW_PER_H100E = {"h100": 1.275, "b200": 0.80, "gb200": 0.92}
 
 VOLTAGE_CLASSES_KV = (20.0, 63.0, 90.0, 150.0, 225.0, 400.0)
 
+DEFAULT_MC_DRAWS = 1000
+"""Monte Carlo draws of a run unless the user asks otherwise (siting model §4: 1,000 draws
+wherever a run is made: the command, the web form and the demo run)."""
+
 BOUND_FIELDS = {
     "tco": "tco_bounds_eur_per_gpu_hour",
     "emissions": "emissions_bounds_t_per_yr_per_mw_it",
@@ -145,8 +149,9 @@ class ScenarioParams:
     scope_countries: tuple[str, ...] = _p(tuple(sorted(DEFAULT_SCOPE_ISO2)), "ISO2",
         "EU27, EEA, Switzerland and the UK: states that can host an EU AI gigafactory or partner one (EuroHPC AI "
         "gigafactories call, 2025)")
-    tco_bounds_eur_per_gpu_hour: tuple[float, ...] = _p((0.60, 0.25), "EUR/GPU-h",
-        "site cost value function (worst, best): spans the shipped sites at 1k–100k H100e", assumption=True)
+    tco_bounds_eur_per_gpu_hour: tuple[float, ...] = _p((0.45, 0.25), "EUR/GPU-h",
+        "site cost (worst, best): facility ≈ 0.19 EUR/GPU-h everywhere plus energy 1.47 kWh per GPU-hour at a "
+        "delivered price of ≈ 40 (best) to ≈ 170 EUR/MWh (worst), Ember day-ahead 2024 + adder", assumption=True)
     emissions_bounds_t_per_yr_per_mw_it: tuple[float, ...] = _p((6000.0, 0.0), "tCO2e/yr/MW IT",
         "worst ≈ 690 g/kWh (the most carbon-intensive European zone, Ember 2024) × 8,760 h × 0.8 × PUE 1.2",
         assumption=True)

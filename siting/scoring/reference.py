@@ -50,6 +50,12 @@ def evaluate_size(
     n = site.shape[0]
     out = np.full((n, N_OUT), np.nan)
     rows = np.arange(n)
+    # Empty grids or line sets: one placeholder that never qualifies keeps the indexing simple.
+    if len(point_headroom_mw) == 0:
+        point_headroom_mw, point_source = np.full(1, -np.inf), np.zeros(1)
+    if len(line_headroom_mw) == 0:
+        vertex_line, line_class = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
+        line_headroom_mw, line_source = np.full(1, -np.inf), np.zeros(1)
     n_gpu, p_it, util = sp[P_N_GPU], sp[P_P_IT_MW], sp[P_UTIL]
     gpu_hours = n_gpu * HOURS_PER_YEAR * util
     pue = site[:, S_PUE]
@@ -100,10 +106,10 @@ def evaluate_size(
     # Cut-in on a line.
     v = cut_vertex[c, rows]
     v_safe = np.where(v >= 0, v, 0)
-    ln = vertex_line[v_safe] if len(vertex_line) else np.zeros(n, dtype=np.int64)
-    lcl = line_class[ln] if len(line_class) else np.zeros(n, dtype=np.int64)
-    cut_head = line_headroom_mw[ln] if len(line_headroom_mw) else np.full(n, np.nan)
-    cut_src = line_source[ln] if len(line_source) else np.full(n, np.nan)
+    ln = vertex_line[v_safe]
+    lcl = line_class[ln]
+    cut_head = line_headroom_mw[ln]
+    cut_src = line_source[ln]
     cut_ok = has_cls & (cls >= sp[P_CUT_MIN_CLASS]) & (v >= 0) & (cut_head >= p_fac)
     kv_l = tab[T_KV, lcl]
     sub_cut = _substation_meur(sp, kv_l, p_fac) + sp[P_CUT_BAYS] * tab[T_BAY, lcl]
@@ -134,7 +140,7 @@ def evaluate_size(
     conn = pick3(c_own, c_new, c_cut)
     grid_months = pick3(g_own, g_new, g_cut)
     ttp = np.where(kind > 0, np.maximum(grid_months, site_months), np.nan)
-    source = pick3(H_ESTIMATED, point_source[np.where(q >= 0, q, 0)] if len(point_source) else np.nan, cut_src)
+    source = pick3(H_ESTIMATED, point_source[np.where(q >= 0, q, 0)], cut_src)
     out[:, O_CLASS_KV] = np.where(has_cls, kv, np.nan)
     out[:, O_KIND] = kind
     out[:, O_POINT] = np.where(use_new, q, -1)
@@ -145,7 +151,7 @@ def evaluate_size(
     out[:, O_CONN_COST] = conn
     out[:, O_CONN_KV] = pick3(site[:, S_OWN_KV], kv, kv_l)
     safe_q = np.where(q >= 0, q, 0)
-    out[:, O_HEADROOM] = pick3(own, point_headroom_mw[safe_q] if len(point_headroom_mw) else np.nan, cut_head)
+    out[:, O_HEADROOM] = pick3(own, point_headroom_mw[safe_q], cut_head)
     out[:, O_HEADROOM_SRC] = source
     out[:, O_HEADROOM_EST] = np.where(kind > 0, np.where(source != 0, 1.0, 0.0), np.nan)
     out[:, O_GRID_MONTHS] = grid_months

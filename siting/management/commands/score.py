@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from siting import csv_safe, runs, scoring_service
 from siting.models import ScoringRun
+from siting.scoring.params import DEFAULT_MC_DRAWS
 
 
 class Command(BaseCommand):
@@ -22,7 +23,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--preset", choices=["default", "seed"], default="default")
         parser.add_argument("--sizes", help="Comma-separated cluster sizes in H100e, e.g. 1000,10000,100000.")
-        parser.add_argument("--draws", type=int, default=0, help="Monte Carlo draws (0 = none).")
+        parser.add_argument("--draws", type=int, default=DEFAULT_MC_DRAWS,
+                            help=f"Monte Carlo draws (default {DEFAULT_MC_DRAWS:,}; 0 = none).")
         parser.add_argument("--seed", type=int, help="Monte Carlo seed.")
         parser.add_argument("--out", help="Write the full result table to FILE.csv or FILE.json.")
         parser.add_argument("--async", dest="run_async", action="store_true", help="Queue a Celery run.")
@@ -57,18 +59,25 @@ class Command(BaseCommand):
         if opts["out"]:
             self._write(table, Path(opts["out"]))
 
-    def _print_top(self, table) -> None:
+    def _print_top(self, table, n: int = 10) -> None:
         for size, group in table.groupby("size_h100e", sort=True):
-            feasible = group[group["feasible"].astype(bool)].sort_values("rank").head(10)
+            feasible = group[group["feasible"].astype(bool)].sort_values(["rank", "site_id"]).head(n)
             self.stdout.write("")
             self.stdout.write(self.style.MIGRATE_HEADING(
                 f"{int(size):,} H100e: {int(group['feasible'].sum()):,} feasible of {len(group):,}"
             ))
-            self.stdout.write(f"{'rank':>4} {'score':>6} {'EUR/GPU-h':>9} {'capex M€':>9} {'months':>6} {'tCO2/yr':>9} {'kV':>4}  site")
+            mc = "mc_rank_p05" in group.columns
+            self.stdout.write(
+                f"{'rank':>5} {'score':>6} {'site €/GPU-h':>12} {'capex M€':>9} {'months':>6} {'tCO2/yr':>9} "
+                f"{'connection':>18}" + (f" {'90% rank':>13}" if mc else "") + "  site"
+            )
             for row in feasible.itertuples():
+                rank = f"{'=' if row.rank_shared else ''}{int(row.rank)}"
+                conn = f"{row.connection_kind} {row.connection_voltage_kv:.0f} kV"
+                interval = f" {row.mc_rank_p05:>6.0f}–{row.mc_rank_p95:<6.0f}" if mc else ""
                 self.stdout.write(
-                    f"{int(row.rank):>4} {row.score:>6.1f} {row.tco_eur_per_gpu_hour:>9.2f} {row.capex_total_meur:>9.0f} "
-                    f"{row.time_to_power_months:>6.0f} {row.emissions_t_per_yr:>9.0f} {row.voltage_class_kv:>4.0f}  "
+                    f"{rank:>5} {row.score:>6.2f} {row.site_cost_eur_per_gpu_hour:>12.3f} {row.capex_total_meur:>9.0f} "
+                    f"{row.time_to_power_months:>6.0f} {row.emissions_t_per_yr:>9.0f} {conn:>18}{interval}  "
                     f"{row.site_name} ({row.country})"
                 )
 
