@@ -79,3 +79,19 @@ def grid_line_vertex_frame() -> pd.DataFrame:
         "rating_mw": np.asarray(ratings, dtype=np.float64),
         "country": pd.Series(countries, dtype=object),
     }, columns=columns)
+
+
+def country_outline_wkb_map() -> dict[str, bytes]:
+    """Return ISO2 → the country's outline as WKB bytes (WGS84), from the ``Boundary`` rows of
+    kind country: the land the scoring engine's new lines must stay over."""
+    import shapely
+    from shapely.geometry import shape
+
+    from .models import Boundary
+
+    out: dict[str, bytes] = {}
+    for code, geometry in Boundary.objects.filter(kind=Boundary.Kind.COUNTRY).order_by("code").values_list(
+        "code", "geometry_geojson"
+    ):
+        out[str(code).upper()] = shapely.to_wkb(shape(geometry))
+    return out

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .reports import MAX_SITES, MIN_SITES
+from .scoring.params import DEFAULT_MC_DRAWS
 
 MAX_DRAWS = 5000
 MAX_DB_ID = 2**63 - 1
@@ -25,7 +26,8 @@ class RunStartForm(forms.Form):
         label=_("Cluster sizes [H100e]"), choices=LADDER_CHOICES, coerce=int,
         initial=[n for n, _label in LADDER_CHOICES], widget=forms.CheckboxSelectMultiple,
     )
-    draws = forms.IntegerField(label=_("Monte Carlo draws"), min_value=0, max_value=MAX_DRAWS, initial=200)
+    draws = forms.IntegerField(label=_("Monte Carlo draws"), min_value=0, max_value=MAX_DRAWS,
+                               initial=DEFAULT_MC_DRAWS)
 
     def params(self):
         from siting.scoring.params import presets

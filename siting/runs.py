@@ -28,7 +28,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import frames, selectors
+from . import frames
 from .models import RunChunk, RunInput, RunResult, Scenario, ScoringRun
 
 log = logging.getLogger(__name__)
@@ -118,13 +118,9 @@ def scoring_run_dispatch(*, run_id: int) -> bool:
 
 
 def _input_frames() -> tuple[dict[str, Any], dict[str, Any]]:
-    from grid import selectors as grid_selectors
+    from . import scoring_service
 
-    sites = selectors.site_frame()
-    grid = grid_selectors.grid_point_frame()
-    zones = grid_selectors.zone_frame()
-    hourly = grid_selectors.hourly_carbon_map()
-    return {"sites": sites, "grid": grid, "zones": zones}, {f"hourly/{k}": v for k, v in hourly.items()}
+    return scoring_service.scoring_inputs_pack(scoring_service.scoring_inputs())
 
 
 def _data_vintage(n_sites: int, n_points: int) -> dict[str, Any]:
@@ -240,16 +236,14 @@ def _check_not_cancelled(run_id: int) -> None:
 
 def score_chunk(*, input_blob: bytes, params_dict: dict[str, Any], size_h100e: int, draws: int, progress=None):
     """Score one cluster size from a run's input snapshot; return the engine's result."""
-    from siting.scoring import score_sites
+    from siting.scoring import score_inputs
     from siting.scoring.params import ScenarioParams
 
-    input_frames, arrays = frames.frames_unpack(input_blob)
-    hourly = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("hourly/")}
+    from . import scoring_service
+
+    inputs = scoring_service.scoring_inputs_unpack(*frames.frames_unpack(input_blob))
     params = dataclasses.replace(ScenarioParams.from_dict(params_dict), sizes=(int(size_h100e),))
-    return score_sites(
-        input_frames["sites"], input_frames["grid"], input_frames["zones"], params,
-        hourly_carbon=hourly or None, draws=draws, progress=progress,
-    )
+    return score_inputs(inputs, params, draws=draws, progress=progress)
 
 
 def scoring_chunk_execute(*, chunk_id: int) -> None:
