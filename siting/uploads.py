@@ -68,6 +68,10 @@ def upload_limits() -> UploadLimits:
         zip_max_uncompressed_bytes=settings.GIGASITE_UPLOAD_ZIP_MAX_UNCOMPRESSED_BYTES,
         zip_max_ratio=settings.GIGASITE_UPLOAD_ZIP_MAX_RATIO,
         zip_max_members=settings.GIGASITE_UPLOAD_ZIP_MAX_MEMBERS,
+        max_columns=settings.GIGASITE_UPLOAD_MAX_COLUMNS,
+        max_line_bytes=settings.GIGASITE_UPLOAD_MAX_LINE_BYTES,
+        parse_timeout_s=settings.GIGASITE_UPLOAD_PARSE_TIMEOUT_S,
+        parse_memory_bytes=settings.GIGASITE_UPLOAD_PARSE_MEMORY_MB * 1024 * 1024,
     )
 
 

@@ -55,13 +55,24 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class UploadLimits:
-    """What a file may weigh. Sizes in bytes; ``zip_max_ratio`` uncompressed ÷ compressed."""
+    """What a file may weigh and cost to read.
+
+    Sizes in bytes; ``zip_max_ratio`` uncompressed ÷ compressed. The file is read in a child
+    process (``siting.importers.bounded``) that may run ``parse_timeout_s`` seconds (wall clock
+    and CPU) and grow by ``parse_memory_bytes``. ``max_columns`` bounds the header (every
+    column is matched against every synonym of the template), ``max_line_bytes`` any one
+    line, whatever ends it (LF, CRLF or a bare CR).
+    """
 
     max_bytes: int = 50 * 1024 * 1024
     max_rows: int = 200_000
     zip_max_uncompressed_bytes: int = 200 * 1024 * 1024
     zip_max_ratio: float = 100.0
     zip_max_members: int = 100
+    max_columns: int = 200
+    max_line_bytes: int = 1024 * 1024
+    parse_timeout_s: float = 60.0
+    parse_memory_bytes: int = 2048 * 1024 * 1024
 
 
 class UploadRejected(Exception):
@@ -349,15 +360,51 @@ def _delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
-def read_csv_text(data: bytes, limits: UploadLimits) -> tuple[pd.DataFrame, list[str]]:
+def _line_breaks(data: bytes) -> np.ndarray:
+    """Return the offset of every line break: LF, CRLF (counted once) or a bare CR."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    cr = raw == 13
+    lf = raw == 10
+    crlf_lf = np.zeros(len(raw), dtype=bool)
+    crlf_lf[1:] = lf[1:] & cr[:-1]  # the LF of a CRLF: the CR already ended the line
+    return np.flatnonzero(cr | (lf & ~crlf_lf))
+
+
+def check_csv_shape(data: bytes, limits: UploadLimits, file_name: str = "") -> None:
+    """Refuse a CSV with too many lines, a line too long or too many columns, before parsing.
+
+    Lines end with LF, CRLF or a bare CR (as old Mac files do): a file of CR-only lines is one
+    line to ``str.count("\n")`` but not to pandas. Quoted values may hold line breaks, so the
+    line count can exceed the row count: it is only ever an upper bound.
+    """
+    shown = file_name or _("The file")
+    breaks = _line_breaks(data)
+    ends = np.concatenate([breaks, [len(data)]])
+    starts = np.concatenate([[0], breaks + 1])
+    lengths = ends - starts
+    n_lines = int(np.count_nonzero(lengths > 0)) if len(lengths) else 0
+    if n_lines > limits.max_rows + 1:
+        raise UploadRejected(_("“%(file)s” has more than %(max)s rows (%(n)s lines after the header).")
+                             % {"file": shown, "n": f"{n_lines - 1:,}", "max": f"{limits.max_rows:,}"})
+    longest = int(np.argmax(lengths)) if len(lengths) else 0
+    if len(lengths) and lengths[longest] > limits.max_line_bytes:
+        raise UploadRejected(_("“%(file)s”, line %(line)s: %(n)s bytes long; at most %(max)s bytes a line are accepted.")
+                             % {"file": shown, "line": f"{longest + 1:,}", "n": f"{int(lengths[longest]):,}",
+                                "max": f"{limits.max_line_bytes:,}"})
+
+
+def read_csv_text(data: bytes, limits: UploadLimits, file_name: str = "") -> tuple[pd.DataFrame, list[str]]:
     """Return the CSV's cells as text (empty cells as NA) and notes on how it was read."""
+    check_csv_shape(data, limits, file_name)
     text, encoding = decode_text(data)
     if not text.strip():
         raise UploadRejected(_("The file is empty."))
-    if text.count("\n") > limits.max_rows + 1:
-        raise UploadRejected(_("The file has more than %(max)s rows.") % {"max": f"{limits.max_rows:,}"})
     header = text.lstrip("\ufeff").splitlines()[0]
     sep = _delimiter(header)
+    n_columns = header.count(sep) + 1
+    if n_columns > limits.max_columns:
+        raise UploadRejected(_("“%(file)s” has %(n)s columns; at most %(max)s are accepted.")
+                             % {"file": file_name or _("The file"), "n": f"{n_columns:,}", "max": f"{limits.max_columns:,}"})
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""],
                             skipinitialspace=True, on_bad_lines="error", engine="c")
@@ -369,6 +416,77 @@ def read_csv_text(data: bytes, limits: UploadLimits) -> tuple[pd.DataFrame, list
         raise UploadRejected(_("The file cannot be read as CSV%(where)s: check the separators and quotes, or whether it was cut short.") % {"where": where}) from exc
     names = {"\t": _("tab"), ";": _("semicolon"), ",": _("comma"), "|": "|"}
     return frame, [_("Read as CSV, %(sep)s-separated, %(encoding)s.") % {"sep": names[sep], "encoding": encoding}]
+
+
+TMP_PREFIX = "gigasite-upload-"
+STALE_TMP_AFTER_S = 3600.0
+"""A temporary upload directory older than this belongs to a process that was killed. [s]"""
+
+
+def _read_upload(workdir: Path, path: Path, fmt: str, limits: UploadLimits, file_name: str) -> tuple[pd.DataFrame, str, list[str], str]:
+    """Return the file's rows, its CRS, notes and the format inside a zip (runs in the bounded child)."""
+    inner_fmt = fmt
+    if fmt == "shapefile":
+        path, inner_fmt = extract_zip(path, workdir, limits)
+    if inner_fmt == "csv":
+        frame, notes = read_csv_text(path.read_bytes(), limits, file_name)
+        return frame, "", notes, inner_fmt
+    frame, file_crs = _read_gis(path, inner_fmt, limits)
+    return frame, file_crs, [], inner_fmt
+
+
+def _remove_stale_tmp(tmp_dir: str | Path | None) -> None:
+    # A process killed outright (SIGKILL, the OOM killer) cannot run its ``finally``: the next
+    # upload removes what it left, once it is surely not in use any more.
+    import shutil
+    import time
+
+    base = Path(tmp_dir or tempfile.gettempdir())
+    cutoff = time.time() - STALE_TMP_AFTER_S
+    for old in base.glob(f"{TMP_PREFIX}*"):
+        try:
+            if old.is_dir() and old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            continue
+
+
+def read_upload_bounded(data: bytes, file_name: str, fmt: str, limits: UploadLimits,
+                        tmp_dir: str | Path | None = None) -> tuple[pd.DataFrame, str, list[str], str]:
+    """Read an uploaded file in a child process with hard time and memory limits.
+
+    The file is written into a fresh temporary directory under a fixed name; this process owns
+    the directory and removes it whatever happens, the child only reads there.
+    """
+    from .bounded import LimitExceeded, run_bounded
+
+    _remove_stale_tmp(tmp_dir)
+    shown = PurePosixPath(file_name.replace("\\", "/")).name[:100] or _("the file")
+    tmp = tempfile.mkdtemp(prefix=TMP_PREFIX, dir=tmp_dir)
+    try:
+        workdir = Path(tmp)
+        path = workdir / f"upload{Path(file_name).suffix.lower()}"
+        path.write_bytes(data)
+        try:
+            return run_bounded(_read_upload, workdir, path, fmt, limits, shown, workdir=workdir,
+                               timeout_s=limits.parse_timeout_s, memory_bytes=limits.parse_memory_bytes)
+        except LimitExceeded as exc:
+            log.warning("upload %s refused: reading hit a limit (%s)", shown, exc)
+            if exc.kind == "time":
+                raise UploadRejected(
+                    _("“%(file)s” could not be read within %(s)s seconds, so it was refused (a file that never ends, or far "
+                      "too much work for its size).") % {"file": shown, "s": f"{limits.parse_timeout_s:g}"}) from exc
+            if exc.kind == "memory":
+                raise UploadRejected(
+                    _("“%(file)s” needs more than %(mb)s MB of memory to read, so it was refused: split it into smaller files.")
+                    % {"file": shown, "mb": f"{limits.parse_memory_bytes / 2**20:,.0f}"}) from exc
+            raise UploadRejected(_("“%(file)s” could not be read within the limits (%(mb)s MB of memory, %(s)s seconds), "
+                                   "so it was refused.") % {"file": shown, "mb": f"{limits.parse_memory_bytes / 2**20:,.0f}",
+                                                            "s": f"{limits.parse_timeout_s:g}"}) from exc
+    finally:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _read_gis(path: Path, fmt: str, limits: UploadLimits) -> tuple[pd.DataFrame, str]:
@@ -390,13 +508,20 @@ def _read_gis(path: Path, fmt: str, limits: UploadLimits) -> tuple[pd.DataFrame,
         )
     try:
         info = pyogrio.read_info(path)
-        if info["features"] > limits.max_rows:
-            raise UploadRejected(_("The file has more than %(max)s rows.") % {"max": f"{limits.max_rows:,}"})
+        n_fields = len(info["fields"])
+        if n_fields > limits.max_columns:
+            raise UploadRejected(_("The file has %(n)s columns; at most %(max)s are accepted.")
+                                 % {"n": f"{n_fields:,}", "max": f"{limits.max_columns:,}"})
         with warnings.catch_warnings():
             # Nested JSON values in GeoJSON properties stay text; the checks below report them.
             warnings.simplefilter("ignore", UserWarning)
-            frame = pyogrio.read_dataframe(path)
-    except UploadRejected:
+            # The feature count a file states can lie (GeoPackage's gpkg_ogr_contents): GDAL
+            # then stops at the claim and silently drops the rest. Asking for one feature more
+            # than allowed reads past the claim, so the length is the true count, bounded.
+            frame = pyogrio.read_dataframe(path, max_features=limits.max_rows + 1)
+        if len(frame) > limits.max_rows:
+            raise UploadRejected(_("The file has more than %(max)s rows.") % {"max": f"{limits.max_rows:,}"})
+    except (UploadRejected, MemoryError):
         raise
     except Exception as exc:
         log.info("upload: %s unreadable: %s", fmt, exc)
@@ -990,19 +1115,8 @@ def parse_sites_file(
         raise UploadRejected(_("The area unit is ha or m2."))
     fmt = _format_of(file_name, data)
     notes: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="gigasite-upload-", dir=tmp_dir) as tmp:
-        workdir = Path(tmp)
-        path = workdir / f"upload{Path(file_name).suffix.lower()}"
-        path.write_bytes(data)
-        inner_fmt = fmt
-        if fmt == "shapefile":
-            path, inner_fmt = extract_zip(path, workdir, limits)
-        if inner_fmt == "csv":
-            frame, read_notes = read_csv_text(path.read_bytes(), limits)
-            file_crs = ""
-            notes += read_notes
-        else:
-            frame, file_crs = _read_gis(path, inner_fmt, limits)
+    frame, file_crs, read_notes, inner_fmt = read_upload_bounded(data, file_name, fmt, limits, tmp_dir)
+    notes += read_notes
     if len(frame) == 0:
         raise UploadRejected(_("The file has no rows."))
     if len(frame) > limits.max_rows:
