@@ -281,6 +281,8 @@ CELERY_BEAT_SCHEDULE = {
     "scoring-runs-sweep": {"task": "siting.scoring_runs_sweep", "schedule": float(os.environ.get("GIGASITE_SWEEP_EVERY_S", "15"))},
 }
 GIGASITE_STALE_AFTER_S = float(os.environ.get("GIGASITE_STALE_AFTER_S", "60"))
+# How long a run's chunk retries a database that is down or locked before the run fails.
+GIGASITE_DB_RETRY_S = float(os.environ.get("GIGASITE_DB_RETRY_S", "300"))
 CELERY_BROKER_CONNECTION_TIMEOUT = 3.0
 if CELERY_BROKER_URL.startswith("redis"):
     CELERY_BROKER_TRANSPORT_OPTIONS.update({"socket_connect_timeout": 3, "socket_timeout": 10})

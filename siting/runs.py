@@ -20,11 +20,12 @@ import hashlib
 import logging
 import socket
 import threading
+import time
 from datetime import timedelta
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -41,6 +42,66 @@ MAX_ATTEMPTS = 3
 """Tries per chunk before the run is failed with the reason."""
 REDISPATCH_AFTER_S = 10.0
 """A queued run whose start message never reached the broker is re-published after this. [s]"""
+DB_RETRY_S = float(getattr(settings, "GIGASITE_DB_RETRY_S", 300.0))
+"""How long a chunk keeps retrying a database that is down or locked before its run fails. [s]"""
+DB_RETRY_FIRST_S = 0.5
+"""First wait between retries; it doubles each time, up to ``DB_RETRY_MAX_WAIT_S``. [s]"""
+DB_RETRY_MAX_WAIT_S = 15.0
+
+T = TypeVar("T")
+
+
+class DatabaseUnavailable(Exception):
+    """The database stayed down or locked for the whole retry budget."""
+
+
+def db_transient(exc: BaseException) -> bool:
+    """Return whether ``exc`` is a database blip worth retrying (lost connection, lock, restart).
+
+    Django raises ``OperationalError`` for SQLite's "database is locked" and for a PostgreSQL
+    server that went away, and ``InterfaceError`` for a connection already closed under it.
+    Integrity and programming errors are not transient: retrying cannot help.
+    """
+    return isinstance(exc, (OperationalError, InterfaceError))
+
+
+def _drop_broken_connection() -> None:
+    # A connection that lost its server stays broken: close it, and the next query opens a
+    # fresh one. Never inside a transaction (the caller's atomic block owns that connection).
+    if not connection.in_atomic_block:
+        try:
+            connection.close()
+        except DatabaseError:
+            pass
+
+
+def with_db_retry(fn: Callable[[], T], *, what: str, budget_s: float | None = None) -> T:
+    """Return ``fn()``, retrying transient database errors with exponential back-off.
+
+    Waits 0.5 s, 1 s, 2 s … (at most ``DB_RETRY_MAX_WAIT_S``) between tries, for
+    ``DB_RETRY_S`` in all; ``fn`` must be safe to run again (a query, or one atomic block).
+    Raises :class:`DatabaseUnavailable` (from the last error) when the budget is spent.
+    """
+    budget = DB_RETRY_S if budget_s is None else budget_s
+    deadline = time.monotonic() + budget
+    wait = DB_RETRY_FIRST_S
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            return fn()
+        except Exception as exc:
+            if not db_transient(exc) or connection.in_atomic_block:
+                raise
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DatabaseUnavailable(
+                    f"the database was unavailable for {budget:.0f} s while {what} ({tries} tries; last error: {exc})"
+                ) from exc
+            log.warning("%s: database unavailable (%s); try %d, retrying in %.1f s", what, exc, tries, min(wait, remaining))
+            _drop_broken_connection()
+            time.sleep(min(wait, remaining))
+            wait = min(wait * 2, DB_RETRY_MAX_WAIT_S)
 
 
 class RunCancelled(Exception):
@@ -149,37 +210,46 @@ def scoring_run_execute(*, run_id: int, publish: bool = True) -> None:
     )
     if claimed != 1:
         return  # already claimed, finished or cancelled: a redelivered message does nothing
-    run = ScoringRun.objects.get(id=run_id)
+    run = with_db_retry(lambda: ScoringRun.objects.get(id=run_id), what=f"loading run {run_id}")
     try:
         from siting.scoring.params import ScenarioParams
 
         params = ScenarioParams.from_dict(run.params)
-        input_frames, arrays = _input_frames()
+        input_frames, arrays = with_db_retry(_input_frames, what=f"reading run {run_id}'s inputs")
         blob = frames.frames_pack(input_frames, arrays)
-        with transaction.atomic():
-            # The snapshot may exist from an attempt that died after writing it: replace it.
-            RunInput.objects.filter(run_id=run_id).delete()
-            RunInput.objects.create(run_id=run_id, payload=blob, sha256=hashlib.sha256(blob).hexdigest())
-            RunChunk.objects.filter(run_id=run_id).delete()
-            RunChunk.objects.bulk_create(
-                [RunChunk(run_id=run_id, index=i, size_h100e=int(size)) for i, size in enumerate(params.sizes)]
-            )
-            updated = ScoringRun.objects.filter(id=run_id, status=ScoringRun.Status.RUNNING).update(
-                n_sites=len(input_frames["sites"]),
-                n_chunks=len(params.sizes),
-                data_vintage=_data_vintage(len(input_frames["sites"]), len(input_frames["grid"])),
-                stage="scoring",
-                heartbeat_at=timezone.now(),
-            )
-            if updated != 1:
-                transaction.set_rollback(True)  # cancelled meanwhile: leave no chunks behind
-                return
-            chunk_ids = list(RunChunk.objects.filter(run_id=run_id).values_list("id", flat=True))
-            if publish:
-                transaction.on_commit(lambda: _publish_chunks(chunk_ids))
+        data_vintage = with_db_retry(lambda: _data_vintage(len(input_frames["sites"]), len(input_frames["grid"])),
+                                     what=f"reading run {run_id}'s data vintage")
+        with_db_retry(lambda: _snapshot_write(run_id, params, input_frames, blob, data_vintage, publish),
+                      what=f"saving run {run_id}'s snapshot")
     except Exception as exc:
         log.exception("Run %s failed while preparing", run_id)
         _fail_run(run_id, f"Preparing the inputs failed: {exc}")
+
+
+def _snapshot_write(run_id: int, params, input_frames: dict[str, Any], blob: bytes, data_vintage: dict[str, Any],
+                    publish: bool) -> None:
+    """Save a run's input snapshot and its chunks in one transaction (safe to run again)."""
+    with transaction.atomic():
+        # The snapshot may exist from an attempt that died after writing it: replace it.
+        RunInput.objects.filter(run_id=run_id).delete()
+        RunInput.objects.create(run_id=run_id, payload=blob, sha256=hashlib.sha256(blob).hexdigest())
+        RunChunk.objects.filter(run_id=run_id).delete()
+        RunChunk.objects.bulk_create(
+            [RunChunk(run_id=run_id, index=i, size_h100e=int(size)) for i, size in enumerate(params.sizes)]
+        )
+        updated = ScoringRun.objects.filter(id=run_id, status=ScoringRun.Status.RUNNING).update(
+            n_sites=len(input_frames["sites"]),
+            n_chunks=len(params.sizes),
+            data_vintage=data_vintage,
+            stage="scoring",
+            heartbeat_at=timezone.now(),
+        )
+        if updated != 1:
+            transaction.set_rollback(True)  # cancelled meanwhile: leave no chunks behind
+            return
+        chunk_ids = list(RunChunk.objects.filter(run_id=run_id).values_list("id", flat=True))
+        if publish:
+            transaction.on_commit(lambda: _publish_chunks(chunk_ids))
 
 
 def scoring_run_execute_inline(*, run_id: int) -> ScoringRun:
@@ -207,17 +277,29 @@ class _Heartbeat:
 
     def __init__(self, chunk_id: int, run_id: int) -> None:
         self.chunk_id, self.run_id = chunk_id, run_id
+        self.beats = self.failures = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name=f"heartbeat-{chunk_id}")
 
     def _loop(self) -> None:
         try:
             while not self._stop.wait(HEARTBEAT_INTERVAL_S):
-                now = timezone.now()
-                RunChunk.objects.filter(id=self.chunk_id, status=RunChunk.Status.RUNNING).update(heartbeat_at=now)
-                ScoringRun.objects.filter(id=self.run_id, status=ScoringRun.Status.RUNNING).update(heartbeat_at=now)
+                try:
+                    self.beat()
+                except Exception as exc:
+                    # A database blip must not end the beating: log, drop a broken
+                    # connection, and beat again at the next interval.
+                    self.failures += 1
+                    log.warning("heartbeat of chunk %s missed (%s); still beating", self.chunk_id, exc)
+                    _drop_broken_connection()
         finally:
             connection.close()
+
+    def beat(self) -> None:
+        now = timezone.now()
+        RunChunk.objects.filter(id=self.chunk_id, status=RunChunk.Status.RUNNING).update(heartbeat_at=now)
+        ScoringRun.objects.filter(id=self.run_id, status=ScoringRun.Status.RUNNING).update(heartbeat_at=now)
+        self.beats += 1
 
     def __enter__(self) -> _Heartbeat:
         self._thread.start()
@@ -257,29 +339,41 @@ def scoring_chunk_execute(*, chunk_id: int) -> None:
     )
     if claimed != 1:
         return
-    chunk = RunChunk.objects.select_related("run").get(id=chunk_id)
+    # Every database step below retries a blip (a lock, a restarting server) with back-off;
+    # the run fails only when a step's retries are spent, and says so.
+    chunk = with_db_retry(lambda: RunChunk.objects.select_related("run").get(id=chunk_id), what=f"loading chunk {chunk_id}")
     run = chunk.run
 
     def progress(share: float) -> None:
         # Called between Monte Carlo draws: report, and stop early if the run was cancelled.
-        _check_not_cancelled(run.id)
-        RunChunk.objects.filter(id=chunk_id).update(progress_pct=round(100.0 * share, 1))
-        _run_progress_update(run.id)
+        def write() -> None:
+            _check_not_cancelled(run.id)
+            RunChunk.objects.filter(id=chunk_id).update(progress_pct=round(100.0 * share, 1))
+            _run_progress_update(run.id)
+
+        with_db_retry(write, what=f"reporting progress of chunk {chunk_id}")
 
     try:
+        input_blob = with_db_retry(lambda: bytes(RunInput.objects.get(run_id=run.id).payload), what=f"reading run {run.id}'s inputs")
         with _Heartbeat(chunk.id, run.id):
             result = score_chunk(
-                input_blob=run.input.payload, params_dict=run.params, size_h100e=chunk.size_h100e, draws=run.draws,
+                input_blob=input_blob, params_dict=run.params, size_h100e=chunk.size_h100e, draws=run.draws,
                 progress=progress if run.draws else None,
             )
-        _check_not_cancelled(run.id)
-        _store_chunk_result(chunk, result)
+        with_db_retry(lambda: _check_not_cancelled(run.id), what=f"checking run {run.id}")
+        with_db_retry(lambda: _store_chunk_result(chunk, result), what=f"storing chunk {chunk_id}")
     except RunCancelled:
-        RunChunk.objects.filter(id=chunk_id).update(status=RunChunk.Status.FAILED, error="run cancelled")
+        with_db_retry(lambda: RunChunk.objects.filter(id=chunk_id).update(status=RunChunk.Status.FAILED, error="run cancelled"),
+                      what=f"closing chunk {chunk_id}")
     except Exception as exc:
         log.exception("Chunk %s of run %s failed", chunk_id, run.id)
-        RunChunk.objects.filter(id=chunk_id).update(status=RunChunk.Status.FAILED, error=str(exc)[:2000])
-        _fail_run(run.id, f"Scoring size {chunk.size_h100e:,} H100e failed: {exc}")
+        if isinstance(exc, DatabaseUnavailable):
+            reason = f"Scoring size {chunk.size_h100e:,} H100e stopped: {exc}"
+        else:
+            reason = f"Scoring size {chunk.size_h100e:,} H100e failed: {exc}"
+        with_db_retry(lambda: RunChunk.objects.filter(id=chunk_id).update(status=RunChunk.Status.FAILED, error=str(exc)[:2000]),
+                      what=f"failing chunk {chunk_id}")
+        _fail_run(run.id, reason)
 
 
 def _run_progress_update(run_id: int) -> None:
@@ -330,12 +424,18 @@ def _store_chunk_result(chunk: RunChunk, result) -> None:
 
 
 def _fail_run(run_id: int, reason: str) -> None:
-    ScoringRun.objects.filter(id=run_id, status__in=[ScoringRun.Status.QUEUED, ScoringRun.Status.RUNNING]).update(
-        status=ScoringRun.Status.FAILED, error=reason[:4000], finished_at=timezone.now(), stage="failed"
-    )
-    RunChunk.objects.filter(run_id=run_id, status__in=[RunChunk.Status.PENDING, RunChunk.Status.RUNNING]).update(
-        status=RunChunk.Status.FAILED, error="run failed"
-    )
+    """Mark a run and its unfinished chunks failed with ``reason`` (retrying a database blip)."""
+
+    @transaction.atomic
+    def write() -> None:
+        ScoringRun.objects.filter(id=run_id, status__in=[ScoringRun.Status.QUEUED, ScoringRun.Status.RUNNING]).update(
+            status=ScoringRun.Status.FAILED, error=reason[:4000], finished_at=timezone.now(), stage="failed"
+        )
+        RunChunk.objects.filter(run_id=run_id, status__in=[RunChunk.Status.PENDING, RunChunk.Status.RUNNING]).update(
+            status=RunChunk.Status.FAILED, error="run failed"
+        )
+
+    with_db_retry(write, what=f"failing run {run_id}")
 
 
 # --- cancel and recover ----------------------------------------------------------------------

@@ -1,18 +1,33 @@
-"""Celery tasks: thin adapters over ``siting.runs``; they take ids, never objects."""
+"""Celery tasks: thin adapters over ``siting.runs``; they take ids, never objects.
+
+A database blip the run service did not absorb (the claim at the start of a task, before any
+retry loop) makes Celery retry the whole task with exponential back-off: the claims are
+conditional updates, so a task run again does nothing twice.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+DB_RETRY = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 2,  # 2 s, 4 s, 8 s … with jitter
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 10,  # about 7 minutes in all: longer than a database restart
+}
+"""Celery's retry settings for transient database errors (lost connection, "database is locked")."""
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, name="siting.scoring_run_execute")
+@shared_task(acks_late=True, reject_on_worker_lost=True, name="siting.scoring_run_execute", **DB_RETRY)
 def scoring_run_execute_task(run_id: int) -> None:
     from siting.runs import scoring_run_execute
 
     scoring_run_execute(run_id=run_id)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, name="siting.scoring_chunk_execute")
+@shared_task(acks_late=True, reject_on_worker_lost=True, name="siting.scoring_chunk_execute", **DB_RETRY)
 def scoring_chunk_execute_task(chunk_id: int) -> None:
     from siting.runs import scoring_chunk_execute
 
@@ -26,7 +41,7 @@ def scoring_runs_sweep_task() -> dict[str, int]:
     return scoring_runs_sweep()
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, name="siting.comparison_execute")
+@shared_task(acks_late=True, reject_on_worker_lost=True, name="siting.comparison_execute", **DB_RETRY)
 def comparison_execute_task(report_id: int) -> None:
     from siting.comparisons import comparison_execute
 
