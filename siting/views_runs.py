@@ -106,8 +106,7 @@ def run_progress(request: HttpRequest, code: UUID) -> JsonResponse:
 @require_POST
 def run_cancel(request: HttpRequest, code: UUID) -> HttpResponse:
     run = _get_run_for_user(request, code)
-    if not (roles.has_role(request.user, roles.ADMIN) or run.created_by_id == request.user.id):
-        raise PermissionDenied
+    roles.require_manage(request.user, run.created_by_id)  # its starter or an admin
     if runs.scoring_run_cancel(run=run):
         messages.info(request, _("Run cancelled."))
     else:
