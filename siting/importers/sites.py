@@ -45,6 +45,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from siting import csv_safe
+from siting.importers.countries import country_name, resolve_countries
 from siting.importers.reference import former_use_from_text
 from siting.scoring.params import VOLTAGE_CLASSES_KV
 
@@ -217,7 +218,6 @@ CHOICES = {
 URL_PATTERN = r"https?://(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?::\d{1,5})?(?:[/?#]\S*)?"
 TRUE_WORDS = {"1", "true", "yes", "y", "t", "oui", "o", "vrai", "x"}
 FALSE_WORDS = {"0", "false", "no", "n", "f", "non", "faux"}
-COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}  # Eurostat codes
 
 
 def fold(text: object) -> str:
@@ -941,11 +941,14 @@ def _attributes(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], erro
         out[name] = values
     out["departement_code"] = np.asarray([v.zfill(2) if v.isdigit() else v.upper() for v in out["departement_code"]], dtype=object)
 
-    countries = np.asarray([COUNTRY_ALIASES.get(c.upper(), c.upper()) for c in _texts(raw("country"))], dtype=object) \
-        if "country" in mapping else np.full(n, "", dtype=object)
-    errors.flag(np.asarray([c != "" and not re.fullmatch(r"[A-Z]{2}", c) for c in countries]), "country", countries,
-                _("not an ISO 3166-1 two-letter code"))
+    # Codes (ISO 3166-1 alpha-2 or alpha-3, Eurostat's EL and UK) and names in the analysts'
+    # languages and each country's own (see ``countries``); blank: found from the position.
+    country_texts = _texts(raw("country")) if "country" in mapping else np.full(n, "", dtype=object)
+    countries, unknown_country = resolve_countries(country_texts)
+    errors.flag(unknown_country, "country", country_texts,
+                _("not a country code (ISO 3166-1 two or three letters) or a country name Gigasite knows"))
     out["country"] = countries
+    out["country_text"] = country_texts
 
     def number(name: str) -> tuple[np.ndarray, np.ndarray]:
         # Returns the values in the field's unit and the cells as written (for the report).
@@ -1016,7 +1019,7 @@ def _attributes(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], erro
 
 
 def _locate(attrs: dict[str, np.ndarray], geo: _Geometry, countries: PlaceLocator, departements: PlaceLocator | None,
-            departement_regions: dict[str, str], errors: _Errors) -> None:
+            departement_regions: dict[str, str], errors: _Errors, notes: list[str]) -> None:
     """Check every position lies in a known country, and fill country and département codes."""
     n = len(geo.lon)
     has_pos = np.isfinite(geo.lon) & np.isfinite(geo.lat)
@@ -1030,14 +1033,21 @@ def _locate(attrs: dict[str, np.ndarray], geo: _Geometry, countries: PlaceLocato
         errors.flag(nowhere & (swapped != ""), "geometry", shown, _("outside every known country (longitude and latitude swapped?)"))
         errors.flag(nowhere & (swapped == ""), "geometry", shown, _("outside every known country"))
     stated = attrs["country"]
+    shown = attrs.pop("country_text")
     check = has_pos & (found != "") & (stated != "") & (stated != found)
     if check.any():
         agrees = np.zeros(n, dtype=bool)
         agrees[check] = countries.near(geo.lon[check], geo.lat[check], stated[check])
         mismatch = check & ~agrees
         for i in np.flatnonzero(mismatch):
-            errors.items.append(RowError(int(errors.row_numbers[i]), "country", str(stated[i]),
-                                         _("the position lies in %(found)s") % {"found": found[i]}))
+            errors.items.append(RowError(
+                int(errors.row_numbers[i]), "country", str(shown[i])[:100],
+                _("the file says %(stated)s (%(stated_code)s) but the position lies in %(found)s (%(found_code)s)")
+                % {"stated": country_name(stated[i]), "stated_code": stated[i], "found": country_name(found[i]),
+                   "found_code": found[i]}))
+    from_position = (stated == "") & (found != "")
+    if from_position.any():
+        notes.append(_("Country taken from the position on %(n)d row(s) where the file gives none.") % {"n": int(from_position.sum())})
     attrs["country"] = np.where(stated != "", stated, found)
     if departements is not None and len(departements):
         fill = has_pos & (attrs["country"] == "FR") & (attrs["departement_code"] == "")
@@ -1143,7 +1153,7 @@ def parse_sites_file(
     if off.any():
         notes.append(_("On %(n)d row(s) the stated area differs from the outline's by more than a factor 2 (the stated one is kept): check the unit.") % {"n": int(off.sum())})
     attrs["area_ha"] = np.where(np.isfinite(stated_area), stated_area, geo.area_ha)
-    _locate(attrs, geo, countries, departements, departement_regions or {}, errors)
+    _locate(attrs, geo, countries, departements, departement_regions or {}, errors, notes)
     bad = errors.rows(len(frame))
     sites = pd.DataFrame({
         "row": row_numbers,

@@ -136,7 +136,7 @@ class ValueTests:
 
     def test_it_checks_a_stated_country_against_the_position(self):
         _parsed, errors = self._errors("A,Gandrange,49.2833,6.0648,,,,DE,,\nB,Near the border,49.4695,6.3700,,,,LU,,\n")
-        assert errors[(2, "country")].reason == "the position lies in FR"
+        assert errors[(2, "country")].reason == "the file says Germany (DE) but the position lies in France (FR)"
         assert (3, "country") not in errors  # 5 km from Luxembourg: within the outline's tolerance
 
     def test_it_rejects_ids_given_twice_and_missing_required_values(self):
