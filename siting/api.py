@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import time
 from uuid import UUID
 
@@ -23,6 +24,25 @@ from .models import ScoringRun, Site
 
 MAX_PAGE_SIZE = 1000
 """Largest page of the ranked-sites JSON (exports take every row)."""
+
+
+def json_finite(value: object) -> object:
+    """Return ``value`` with every NaN or infinite float as None: JSON has no NaN, and a
+    browser's ``JSON.parse`` rejects the bare ``NaN`` that Python would write."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_finite(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and not isinstance(value, (str, bytes)):
+        return json_finite(value.item())  # numpy scalars
+    return value
+
+
+def _json(data: dict) -> JsonResponse:
+    """Return ``data`` as strict JSON (NaN and infinities as null)."""
+    return JsonResponse(json_finite(data), json_dumps_params={"allow_nan": False})
 
 
 def api_view(view):
@@ -113,7 +133,7 @@ def run_detail(request: HttpRequest, code: UUID) -> JsonResponse:
          "best_score": r.best_score}
         for r in run.results.all().only("size_h100e", "n_sites", "n_feasible", "best_site_id", "best_score", "run_id")
     ]
-    return JsonResponse(data)
+    return _json(data)
 
 
 @api_view
@@ -212,7 +232,7 @@ def site_detail(request: HttpRequest, site_id: int) -> JsonResponse:
             "connection_options": [dict(o.__dict__, qualifies=o.qualifies) for o in detail.options],
             "chosen_point_id": detail.chosen_point_id,
         })
-    return JsonResponse(data)
+    return _json(data)
 
 
 @api_view

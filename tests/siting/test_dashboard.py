@@ -14,7 +14,7 @@ from django.urls import resolve
 from django.utils.html import escape
 
 from grid.models import GridConnectionPoint, Zone
-from siting import dashboard, scoring_service
+from siting import api, dashboard, scoring_service
 from siting.models import ScoringRun, Site
 from siting.scoring import score_inputs
 from siting.scoring.params import ScenarioParams
@@ -43,9 +43,13 @@ def _login(client, role: str | None = "planner") -> User:
     return user
 
 
+def _reject_constant(name: str) -> None:
+    raise AssertionError(f"{name} is not JSON: a browser's JSON.parse rejects it")
+
+
 def _json(resp):
     assert resp.status_code == 200, resp.content[:300]
-    return json.loads(resp.content)
+    return json.loads(resp.content, parse_constant=_reject_constant)
 
 
 class ApiPermissionTests:
@@ -284,6 +288,12 @@ class SiteDetailTests:
         assert not any(o["qualifies"] for o in before)
         assert sum(b["points"] for b in data["breakdown"]) == pytest.approx(row["score"], rel=1e-9)
         assert [r["size_h100e"] for r in data["ladder"]] == list(SIZES)
+
+    def test_it_answers_strict_json_when_a_value_is_not_a_number(self):
+        # NaN (no line, no headroom, no score) and infinities come out as null, never as the
+        # bare NaN that Python's json writes and a browser's JSON.parse rejects.
+        resp = api._json({"a": float("nan"), "b": [np.float64("inf"), 1.5], "c": {"d": np.float64("nan")}, "e": "x"})
+        assert json.loads(resp.content, parse_constant=_reject_constant) == {"a": None, "b": [None, 1.5], "c": {"d": None}, "e": "x"}
 
     def test_it_renders_the_site_page_with_its_charts(self, client, run):
         _login(client)
