@@ -50,7 +50,7 @@ class CheckDeployTests:
     def test_it_keeps_a_laptop_on_plain_http(self):
         proc = _check_deploy({})
         for code in ("W004", "W008", "W012", "W016"):
-            assert code in proc.stdout  # off unless the deployment asks for HTTPS
+            assert code in proc.stdout + proc.stderr  # off unless the deployment asks for HTTPS
 
 
 @pytest.mark.django_db

