@@ -71,11 +71,12 @@ class LandCheck:
     others are tested exactly (shapely ``contains`` on the prepared outline).
     """
 
-    def __init__(self, outlines: dict[str, object] | None, tolerance_km: float, step_km: float = 1.0) -> None:
+    def __init__(self, outlines: dict[str, object] | None, tolerance_km: float, step_km: float = 2.0) -> None:
         self._raw = dict(outlines or {})
         self._tolerance_deg = tolerance_km / KM_PER_DEGREE_LATITUDE
         self._step_km = step_km
         self._prepared: dict[str, tuple[object, cKDTree] | None] = {}
+        self._margins: tuple[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] | None = None
 
     def _country(self, code: str):
         if code not in self._prepared:
@@ -98,6 +99,9 @@ class LandCheck:
         outline's boundary it is at least [km] (inf where the country has no outline)."""
         import shapely
 
+        key = (id(country), id(lon), id(lat))
+        if self._margins is not None and self._margins[0] == key:
+            return self._margins[1]  # the new-line and the cut-in searches ask for the same sites
         n = len(country)
         inside = np.ones(n, dtype=bool)
         margin = np.full(n, np.inf)
@@ -110,6 +114,7 @@ class LandCheck:
             rows = np.flatnonzero(inverse == j)
             inside[rows] = shapely.contains_xy(geom, lon[rows], lat[rows])
             margin[rows] = chord_to_km(tree.query(unit_vectors(lon[rows], lat[rows]))[0]) - self._step_km / 2.0
+        self._margins = (key, (inside, margin))
         return inside, margin
 
     def routes_inside(self, country: np.ndarray, site: np.ndarray, lon: np.ndarray, lat: np.ndarray,

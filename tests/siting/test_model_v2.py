@@ -351,6 +351,7 @@ def _feasible(table: pd.DataFrame, size: int) -> pd.DataFrame:
 
 
 @pytest.mark.slow
+@pytest.mark.django_db  # also makes pytest-django create the test database the fixture loads
 class ShippedDataTests:
     def test_it_never_connects_above_the_voltage_class_rating(self, shipped):
         params, table = shipped["params"], shipped["table"]
@@ -415,10 +416,14 @@ class ShippedDataTests:
         )
         table = score_inputs(inputs, params, draws=30).table
         for size in SIZES:
-            top = _feasible(table, size).sort_values("rank").head(50)
-            # c_gpu, c_fac and the discount rate move every site together: the median rank of the
-            # deterministic top 50 is its rank, to a shared rank's width.
-            assert (np.abs(top["mc_rank_median"] - top["rank"]) <= 1.0).all(), size
+            f = _feasible(table, size).sort_values(["rank", "site_id"])
+            # c_gpu, c_fac and the discount rate move every site together. The rate also weighs
+            # a connection's 40-year annuity against the facility's 20-year one, so two sites
+            # a few hundredths of a point apart may swap: the order holds up to such near-ties.
+            assert np.corrcoef(f["rank"], f["mc_rank_median"])[0, 1] > 0.9999, size
+            top = f.head(50)
+            assert (np.abs(top["mc_rank_median"] - top["rank"]) <= 3.0).all(), size
+            assert top["mc_rank_median"].iloc[0] == top["rank"].iloc[0], size
 
     def test_it_gives_the_top_site_a_narrow_rank_interval(self, shipped):
         inputs = shipped["inputs"]
