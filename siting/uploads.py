@@ -53,7 +53,7 @@ WRITE_BATCH = 2_000
 SITE_FIELDS = (
     "name", "country", "region_code", "departement_code", "municipality", "longitude", "latitude", "geometry_geojson",
     "area_ha", "former_use", "former_activity", "closure_year", "grid_capacity_mw", "grid_voltage_kv", "pollution_status",
-    "flood_zone", "water_access", "reconverted", "source_status", "source_url", "source_date",
+    "flood_zone", "water_access", "reconverted", "source_status", "source_url", "source_date", "zoning_type",
 )
 """Site fields an upload sets (plus ``external_id``, ``source``, ``source_vintage``, ``upload``)."""
 

@@ -43,6 +43,7 @@ EUROSTAT_CODES = {"EL": "GR", "UK": "GB"}
 
 _SPELLED_OUT = str.maketrans({"ß": "ss", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe",
                               "Œ": "OE", "đ": "d", "Đ": "D", "þ": "th", "Þ": "TH", "ı": "i"})
+_PUNCTUATION = re.compile(r"[\W_]+")
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
 
 
@@ -52,14 +53,17 @@ def fold(text: object) -> str:
     Letters that do not decompose into a base letter and an accent (``ß``, ``ł``, ``ø``, ``æ``…)
     are spelled out first, so ``Großbritannien`` and ``Grossbritannien`` fold alike.
     """
-    s = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", str(text)).translate(_SPELLED_OUT))
+    s = str(text)
+    if s.isascii():  # most headers and codes: no normalisation to do
+        return _PUNCTUATION.sub("_", s.lower()).strip("_")
+    s = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", s).translate(_SPELLED_OUT))
     s = "".join(ch for ch in s if not unicodedata.combining(ch)).casefold()
     # Letters of every script are kept (Ελλάδα, България): only accents and punctuation go.
-    return re.sub(r"[\W_]+", "_", s).strip("_")
+    return _PUNCTUATION.sub("_", s).strip("_")
 
 
-def _variants(name: str) -> set[str]:
-    # German writes ä/ö/ü as ae/oe/ue where the letters are missing (Oesterreich).
+def name_variants(name: str) -> set[str]:
+    """Return ``name`` folded, with German umlauts dropped and spelled out (Österreich → osterreich, oesterreich)."""
     return {fold(name), fold(name.translate(_UMLAUTS))} - {""}
 
 
@@ -75,7 +79,7 @@ def country_table() -> tuple[dict[str, str], frozenset[str]]:
     candidates: dict[str, set[str]] = {}
 
     def add(name: str, code: str) -> None:
-        for key in _variants(name):
+        for key in name_variants(name):
             candidates.setdefault(key, set()).add(code)
 
     locales: dict[str, object] = {}

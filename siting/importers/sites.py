@@ -40,12 +40,13 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 import shapely
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from siting import csv_safe
-from siting.importers.countries import country_name, resolve_countries
+from siting.importers.countries import country_name, fold, name_variants, resolve_countries
 from siting.importers.reference import former_use_from_text
 from siting.scoring.params import VOLTAGE_CLASSES_KV
 
@@ -158,44 +159,131 @@ class Column:
     default_unit: str | None = None  # unit assumed without a suffix; None = must be stated
 
 
-AREA_UNITS = (("ha", 1.0), ("hectares", 1.0), ("m2", 1e-4), ("sqm", 1e-4), ("km2", 100.0))
+AREA_UNITS = (("ha", 1.0), ("hectares", 1.0), ("hektar", 1.0), ("ettari", 1.0), ("hectareas", 1.0), ("m2", 1e-4), ("sqm", 1e-4),
+              ("qm", 1e-4), ("km2", 100.0))
+CAPACITY_UNITS = (("mw", 1.0), ("kw", 1e-3), ("gw", 1e3))
+VOLTAGE_UNITS = (("kv", 1.0), ("v", 1e-3))
+
+# Names in English, French, German, Spanish, Italian, Dutch and Polish, as they head the
+# columns of ministries', TSOs' and regions' files. Words that mean several things in one of
+# those languages are left out on purpose: "Land" (a country in Dutch, a federal state in
+# German), "stato" (a state and a status in Italian), "Datum"/"fecha"/"data"/"year" alone
+# (which date?). A column that matches nothing is listed as not used, never guessed.
 COLUMNS = (
-    Column("external_id", ("external_id", "id", "site_id", "identifier", "identifiant", "ref", "reference"),
+    Column("external_id", ("external_id", "id", "site_id", "identifier", "identifiant", "ref", "reference", "code_site",
+                           "site_code", "numéro", "Kennung", "Nummer", "Nr", "Objekt-ID", "Standort-ID", "identificador",
+                           "número", "código", "id_sitio", "identificativo", "codice", "id_sito", "nummer", "id_locatie",
+                           "identyfikator", "numer", "kod", "id_obiektu"),
            gettext_lazy("Your stable id for the site; re-uploading the same id under the same source updates or skips it."), "GE-0001", required=True),
-    Column("name", ("name", "nom", "site_name", "site_nom", "label", "libelle", "title"), gettext_lazy("Site name."), "Ancienne aciérie de Gandrange", required=True),
-    Column("longitude", ("longitude", "lon", "lng", "long", "x"), gettext_lazy("Longitude (or easting in the file's CRS) when there is no geometry."), "6.0648"),
-    Column("latitude", ("latitude", "lat", "y"), gettext_lazy("Latitude (or northing in the file's CRS) when there is no geometry."), "49.2833"),
-    Column("geometry", ("geometry", "wkt", "geom", "the_geom", "geometrie", "geometry_wkt"),
+    Column("name", ("name", "nom", "site_name", "site_nom", "label", "libelle", "title", "nom du site", "dénomination",
+                    "Bezeichnung", "Standort", "Standortname", "Anlagenname", "Kraftwerksname", "nombre", "denominación",
+                    "nombre del sitio", "nome", "denominazione", "nome sito", "naam", "locatienaam", "benaming", "nazwa",
+                    "nazwa obiektu", "nazwa terenu"),
+           gettext_lazy("Site name."), "Ancienne aciérie de Gandrange", required=True),
+    Column("longitude", ("longitude", "lon", "lng", "long", "x", "easting", "coord_x", "Längengrad", "geogr. Länge",
+                         "Rechtswert", "longitud", "longitudine", "lengtegraad", "długość", "długość geograficzna"),
+           gettext_lazy("Longitude (or easting in the file's CRS) when there is no geometry."), "6.0648"),
+    Column("latitude", ("latitude", "lat", "y", "northing", "coord_y", "Breitengrad", "geogr. Breite", "Hochwert", "latitud",
+                        "latitudine", "breedtegraad", "szerokość", "szerokość geograficzna"),
+           gettext_lazy("Latitude (or northing in the file's CRS) when there is no geometry."), "49.2833"),
+    Column("geometry", ("geometry", "wkt", "geom", "the_geom", "geometrie", "geometry_wkt", "wkt_geom", "Geometrie", "geometría",
+                        "geometria", "geometrie_wkt"),
            gettext_lazy("CSV only: a WKT point or polygon instead of longitude/latitude."), "POINT (6.0648 49.2833)"),
-    Column("country", ("country", "pays", "country_code", "iso2", "iso_a2"), gettext_lazy("ISO 3166-1 alpha-2; found from the position when empty."), "FR"),
-    Column("region_code", ("region_code", "code_region", "region_insee"), gettext_lazy("Region code (INSEE for France)."), "44"),
+    Column("country", ("country", "pays", "country_code", "iso2", "iso_a2", "iso3", "iso_a3", "country_name", "code pays",
+                       "Staat", "Ländercode", "Landescode", "país", "código país", "paese", "nazione", "codice paese", "landcode",
+                       "kraj", "państwo", "kod kraju"),
+           gettext_lazy("ISO 3166-1 code (two or three letters) or the country's name; found from the position when empty."), "FR"),
+    Column("region_code", ("region_code", "code_region", "region_insee", "nuts2", "nuts_2", "nuts_code", "código región",
+                           "codice regione", "kod regionu"),
+           gettext_lazy("Region code (INSEE for France, NUTS 2 elsewhere)."), "44"),
     Column("departement_code", ("departement_code", "departement", "dep", "dept", "code_departement"),
            gettext_lazy("French département; found from the position when empty."), "57"),
-    Column("municipality", ("municipality", "commune", "comm_nom", "city", "town", "gemeinde"), gettext_lazy("Municipality."), "Gandrange"),
-    Column("area_ha", ("area", "surface", "superficie", "site_surface", "site_area"),
+    Column("municipality", ("municipality", "commune", "comm_nom", "city", "town", "ville", "localité", "gemeinde", "Ort", "Stadt",
+                            "municipio", "localidad", "comune", "località", "gemeente", "plaats", "gmina", "miejscowość", "miasto"),
+           gettext_lazy("Municipality."), "Gandrange"),
+    Column("area_ha", ("area", "surface", "superficie", "site_surface", "site_area", "surface du site", "Fläche", "Grundstücksfläche",
+                       "Flächengröße", "área", "superficie del sitio", "oppervlakte", "oppervlak", "powierzchnia"),
            gettext_lazy("Site area with its unit in the name: area_ha or area_m2 (or area_km2). Polygons give it when empty."), "105.2",
            units=AREA_UNITS),
-    Column("former_use", ("former_use", "use", "usage", "ancien_usage", "type"),
+    Column("former_use", ("former_use", "use", "usage", "ancien_usage", "type", "type de site", "Nutzung", "frühere Nutzung",
+                          "Vornutzung", "Art", "Typ", "uso", "uso anterior", "tipo", "uso precedente", "gebruik", "voormalig gebruik",
+                          "użytkowanie", "dawne użytkowanie", "rodzaj"),
            gettext_lazy("One of the former-use codes; guessed from former_activity when empty."), "steel"),
-    Column("former_activity", ("former_activity", "activity", "activite", "activite_libelle", "description"),
+    Column("former_activity", ("former_activity", "activity", "activite", "activite_libelle", "description", "activité ancienne",
+                               "Tätigkeit", "Branche", "Beschreibung", "actividad", "descripción", "attività", "descrizione",
+                               "activiteit", "omschrijving", "beschrijving", "działalność", "opis"),
            gettext_lazy("What was there, in your words."), "Sidérurgie (laminoir)"),
-    Column("closure_year", ("closure_year", "year_closed", "closed", "annee_fermeture", "activite_fin_annee", "dateout"),
-           gettext_lazy("Year the activity stopped."), "2008"),
-    Column("grid_capacity_mw", ("grid_capacity", "capacity", "connection_capacity", "puissance", "capacite", "power"),
-           gettext_lazy("Existing grid connection; MW unless the name says kw or gw."), "120", units=(("mw", 1.0), ("kw", 1e-3), ("gw", 1e3)),
+    Column("closure_year", ("closure_year", "year_closed", "closed", "closure", "closure_date", "date_closed", "decommissioned",
+                            "decommissioning_year", "retired", "retirement_year", "annee_fermeture", "activite_fin_annee", "dateout",
+                            "fermeture", "date de fermeture", "année de fermeture", "année d'arrêt", "date d'arrêt", "arrêt",
+                            "Stilllegung", "Stilllegungsjahr", "Stilllegungsdatum", "Jahr der Stilllegung", "Schließung",
+                            "Schließungsjahr", "Außerbetriebnahme", "cierre", "año de cierre", "fecha de cierre", "año cierre",
+                            "chiusura", "anno di chiusura", "data di chiusura", "anno chiusura", "dismissione", "anno dismissione",
+                            "sluiting", "sluitingsjaar", "sluitingsdatum", "jaar van sluiting", "buitengebruikstelling",
+                            "zamknięcie", "rok zamknięcia", "data zamknięcia", "likwidacja", "rok likwidacji", "wyłączenie",
+                            "rok wyłączenia"),
+           gettext_lazy("Year the activity stopped, or its date (the year is kept)."), "2008"),
+    Column("grid_capacity_mw", ("grid_capacity", "capacity", "connection_capacity", "installed_capacity", "puissance", "capacite",
+                                "power", "puissance de raccordement", "puissance installée", "Leistung", "Anschlussleistung",
+                                "Netzanschlussleistung", "Nennleistung", "Kapazität", "potencia", "capacidad", "potencia instalada",
+                                "potenza", "capacità", "potenza installata", "vermogen", "aansluitcapaciteit", "capaciteit",
+                                "moc", "moc przyłączeniowa", "moc zainstalowana"),
+           gettext_lazy("Existing grid connection; MW unless the name says kw or gw."), "120", units=CAPACITY_UNITS,
            default_unit="mw"),
-    Column("grid_voltage_kv", ("grid_voltage", "voltage", "connection_voltage", "tension"),
-           gettext_lazy("Voltage of that connection; kV unless the name says v."), "225", units=(("kv", 1.0), ("v", 1e-3)), default_unit="kv"),
-    Column("pollution_status", ("pollution_status", "pollution", "sol_pollution_existe"), gettext_lazy("none, suspected, confirmed, remediated or unknown."), "suspected"),
-    Column("flood_zone", ("flood_zone", "flood", "zone_inondable", "inondable"), gettext_lazy("yes or no."), "no"),
-    Column("water_access", ("water_access", "water", "eau", "acces_eau"), gettext_lazy("river, sea, none or unknown."), "river"),
-    Column("reconverted", ("reconverted", "reconvertie", "reused"), gettext_lazy("yes when the site is already reused."), "no"),
-    Column("source_status", ("source_status", "status", "statut", "site_statut"), gettext_lazy("Status in your source."), "friche sans projet"),
-    Column("source_url", ("source_url", "url", "link", "lien", "site_url"), gettext_lazy("http(s) link to the site's record."), "https://example.org/sites/GE-0001"),
-    Column("source_date", ("source_date", "date", "updated", "date_maj", "site_actu_date"), gettext_lazy("When your source last described the site (YYYY-MM-DD)."), "2024-03-01"),
+    Column("grid_voltage_kv", ("grid_voltage", "voltage", "connection_voltage", "tension", "tension de raccordement", "Spannung",
+                               "Netzspannung", "Spannungsebene", "tensión", "tensione", "spanning", "netspanning", "napięcie"),
+           gettext_lazy("Voltage of that connection; kV unless the name says v."), "225", units=VOLTAGE_UNITS, default_unit="kv"),
+    Column("pollution_status", ("pollution_status", "pollution", "sol_pollution_existe", "pollution des sols", "Altlast", "Altlasten",
+                                "Kontamination", "Bodenbelastung", "contaminación", "contaminación del suelo", "contaminazione",
+                                "inquinamento", "verontreiniging", "bodemverontreiniging", "zanieczyszczenie", "skażenie"),
+           gettext_lazy("none, suspected, confirmed, remediated or unknown (or the same words in the upload languages)."), "suspected"),
+    Column("zoning_type", ("zoning_type", "zoning", "zone", "urba_zone_type", "zonage", "zone PLU", "Flächennutzung",
+                           "Nutzungsart", "Widmung", "zonificación", "clasificación del suelo", "zonizzazione",
+                           "destinazione urbanistica", "bestemming", "bestemmingsplan", "strefa", "przeznaczenie"),
+           gettext_lazy("Planning zone: U (urban), AU (to be urbanised), A (agricultural) or N (natural), or those words."), "U"),
+    Column("flood_zone", ("flood_zone", "flood", "zone_inondable", "inondable", "Überschwemmungsgebiet", "Hochwasser",
+                          "zona inundable", "inundable", "zona alluvionale", "overstromingsgebied", "strefa zalewowa"),
+           gettext_lazy("yes or no."), "no"),
+    Column("water_access", ("water_access", "water", "eau", "acces_eau", "Wasser", "Wasserzugang", "agua", "acceso al agua", "acqua",
+                            "accesso all'acqua", "toegang tot water", "woda", "dostęp do wody"),
+           gettext_lazy("river, sea, none or unknown."), "river"),
+    Column("reconverted", ("reconverted", "reconvertie", "reused", "nachgenutzt", "reutilizado", "riconvertito", "herbestemd",
+                           "zagospodarowany"),
+           gettext_lazy("yes when the site is already reused."), "no"),
+    Column("source_status", ("source_status", "status", "statut", "site_statut", "Zustand", "estado", "situazione", "stan"),
+           gettext_lazy("Status in your source."), "friche sans projet"),
+    Column("source_url", ("source_url", "url", "link", "lien", "site_url", "enlace", "collegamento", "odnośnik"),
+           gettext_lazy("http(s) link to the site's record."), "https://example.org/sites/GE-0001"),
+    Column("source_date", ("source_date", "date", "updated", "date_maj", "site_actu_date", "date de mise à jour", "Stand",
+                           "Aktualisierung", "fecha de actualización", "data di aggiornamento", "bijgewerkt", "data aktualizacji"),
+           gettext_lazy("When your source last described the site (YYYY-MM-DD, DD/MM/YYYY or DD.MM.YYYY)."), "2024-03-01"),
 )
 """The upload template, in order. Names are compared after folding case, accents and
-punctuation ("Surface (m²)" → ``surface_m2``)."""
+punctuation ("Surface (m²)" → ``surface_m2``, "Année d'arrêt" → ``annee_d_arret``), by one
+dictionary lookup per column (:data:`COLUMN_INDEX`)."""
+
+
+def _column_index() -> dict[str, tuple[Column, str | None]]:
+    """Return folded column name → (column, unit named in it, or its default unit)."""
+    index: dict[str, tuple[Column, str | None]] = {}
+
+    def put(key: str, value: tuple[Column, str | None]) -> None:
+        if key in index and index[key][0].field != value[0].field:
+            raise ImproperlyConfigured(f"Column name {key!r} given to both {index[key][0].field} and {value[0].field}")
+        index.setdefault(key, value)
+
+    for spec in COLUMNS:
+        if not spec.units:  # fields with units (area_ha …) are their base name plus the unit, below
+            put(spec.field, (spec, spec.default_unit))
+        # Fläche, Flaeche and Flache alike; each with its unit appended (Fläche_ha, superficie_m2).
+        for base in {v for name in spec.names for v in name_variants(name)}:
+            put(base, (spec, spec.default_unit))
+            for unit, _factor in spec.units:
+                put(f"{base}_{unit}", (spec, unit))
+                put(f"{base}{unit}", (spec, unit))
+                if spec.field == "area_ha":
+                    put(f"{base}_{unit}".replace("_", ""), (spec, unit))
+    return index
 
 TEXT_MAX = {"name": 200, "region_code": 8, "departement_code": 3, "municipality": 100, "former_activity": 200, "source_status": 64}
 
@@ -209,21 +297,40 @@ CHOICES = {
     "pollution_status": {"none": "none", "suspected": "suspected", "confirmed": "confirmed", "remediated": "remediated",
                          "unknown": "unknown", "aucune": "none", "pollution_inexistante": "none", "pollution_peu_probable": "none",
                          "supposee": "suspected", "pollution_supposee": "suspected", "averee": "confirmed",
-                         "pollution_averee": "confirmed", "depolluee": "remediated", "inconnu": "unknown", "inconnue": "unknown"},
+                         "pollution_averee": "confirmed", "depolluee": "remediated", "inconnu": "unknown", "inconnue": "unknown",
+                         # German, Spanish, Italian, Dutch, Polish
+                         "keine": "none", "verdacht": "suspected", "vermutet": "suspected", "bestatigt": "confirmed",
+                         "nachgewiesen": "confirmed", "saniert": "remediated", "unbekannt": "unknown",
+                         "ninguna": "none", "sospechada": "suspected", "confirmada": "confirmed", "descontaminada": "remediated",
+                         "desconocida": "unknown", "desconocido": "unknown",
+                         "nessuna": "none", "sospetta": "suspected", "accertata": "confirmed", "bonificata": "remediated",
+                         "sconosciuta": "unknown", "sconosciuto": "unknown",
+                         "geen": "none", "vermoed": "suspected", "bevestigd": "confirmed", "gesaneerd": "remediated", "onbekend": "unknown",
+                         "brak": "none", "podejrzewane": "suspected", "potwierdzone": "confirmed", "oczyszczone": "remediated",
+                         "zrekultywowane": "remediated", "nieznane": "unknown"},
+    "zoning_type": {"u": "U", "au": "AU", "a": "A", "n": "N",
+                    "urban": "U", "to_be_urbanised": "AU", "agricultural": "A", "natural": "N",
+                    "urbaine": "U", "zone_urbaine": "U", "a_urbaniser": "AU", "agricole": "A", "naturelle": "N",
+                    "baugebiet": "U", "gewerbegebiet": "U", "industriegebiet": "U", "bauerwartungsland": "AU",
+                    "landwirtschaft": "A", "landwirtschaftlich": "A", "aussenbereich": "N", "grunland": "A", "wald": "N",
+                    "urbano": "U", "urbanizable": "AU", "rustico": "A", "agricola": "A", "no_urbanizable": "N",
+                    "urbanizzabile": "AU", "naturale": "N",
+                    "stedelijk": "U", "bedrijventerrein": "U", "agrarisch": "A", "natuur": "N",
+                    "miejski": "U", "przemyslowy": "U", "rolny": "A", "przyrodniczy": "N", "lesny": "N"},
     "water_access": {"river": "river", "sea": "sea", "none": "none", "unknown": "unknown", "riviere": "river",
                      "fleuve": "river", "canal": "river", "mer": "sea", "aucun": "none", "inconnu": "unknown"},
 }
-"""Accepted values of the coded columns (codes, and English and French words) → code."""
+"""Accepted values of the coded columns (codes, and words in the upload languages, folded) → code.
+Zoning codes are Cartofriches' ``urba_zone_type`` (U urban, AU to be urbanised, A agricultural, N
+natural), which the scoring reads (MODEL.md §2, site readiness)."""
 
 URL_PATTERN = r"https?://(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?::\d{1,5})?(?:[/?#]\S*)?"
 TRUE_WORDS = {"1", "true", "yes", "y", "t", "oui", "o", "vrai", "x"}
 FALSE_WORDS = {"0", "false", "no", "n", "f", "non", "faux"}
 
 
-def fold(text: object) -> str:
-    """Return ``text`` lower-cased, without accents, punctuation runs as ``_``."""
-    s = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", "_", s).strip("_")
+COLUMN_INDEX = _column_index()
+"""Folded column name → (template column, unit): matching a header costs one lookup per column."""
 
 
 def source_slug(source_name: str) -> str:
@@ -546,7 +653,8 @@ def parse_numbers(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Return ``raw`` as float64 and a mask of the cells that are not numbers (blank → NaN, not bad).
 
     Accepts a decimal point or a decimal comma, and spaces as thousands separators; where a
-    value has both ``,`` and ``.``, the last one is the decimal mark.
+    value has both ``,`` and ``.``, the last one is the decimal mark; several groups of three
+    digits after one repeated mark (``6.000.000``) are thousands.
     """
     blank = _blank(raw)
     if pd.api.types.is_bool_dtype(raw.dtype):
@@ -555,6 +663,10 @@ def parse_numbers(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         values = raw.to_numpy(dtype=np.float64, na_value=np.nan)
         return values, ~blank & ~np.isfinite(values)
     s = raw.astype("string").str.replace(r"[\s\u00a0\u202f']", "", regex=True)
+    # Two or more groups of thousands with one mark and no other (6.000.000, 6,000,000) can
+    # only be thousands separators; a single group (1.000) stays a decimal mark.
+    grouped = s.str.fullmatch(r"[+-]?\d{1,3}([.,])\d{3}(\1\d{3})+").fillna(False)
+    s = s.mask(grouped, s.str.replace(r"[.,]", "", regex=True))
     has_comma = s.str.contains(",", regex=False)
     has_dot = s.str.contains(".", regex=False)
     both = (has_comma & has_dot).fillna(False)
@@ -606,8 +718,10 @@ def _parse_date(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     texts = pd.Series(_texts(raw))
     iso = pd.to_datetime(texts, format="%Y-%m-%d", errors="coerce")
     dmy = pd.to_datetime(texts, format="%d/%m/%Y", errors="coerce")
-    iso_t = pd.to_datetime(texts.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")  # GIS datetimes
-    parsed = iso.fillna(dmy).fillna(iso_t)
+    dmy_dots = pd.to_datetime(texts, format="%d.%m.%Y", errors="coerce")  # German, Polish, Dutch usage
+    dmy_dashes = pd.to_datetime(texts, format="%d-%m-%Y", errors="coerce")  # Dutch, Spanish usage
+    iso_t = pd.to_datetime(texts.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")  # GIS and spreadsheet datetimes
+    parsed = iso.fillna(dmy).fillna(dmy_dots).fillna(dmy_dashes).fillna(iso_t)
     blank = (texts == "").to_numpy()
     bad = ~blank & parsed.isna().to_numpy()
     values = np.asarray([d.date() if not pd.isna(d) else None for d in parsed], dtype=object)
@@ -648,20 +762,7 @@ def map_columns(columns: Iterable[str], *, area_unit: str | None = None) -> tupl
     ignored: list[str] = []
     for col in columns:
         key = fold(col)
-        found = None
-        for spec in COLUMNS:
-            for base in spec.names:
-                if key == base:
-                    found = (spec, spec.default_unit)
-                    break
-                for unit, _factor in spec.units:
-                    if key in (f"{base}_{unit}", f"{base}{unit}") or (spec.field == "area_ha" and key == f"{base}_{unit}".replace("_", "")):
-                        found = (spec, unit)
-                        break
-                if found:
-                    break
-            if found:
-                break
+        found = COLUMN_INDEX.get(key)
         if found is None:
             ignored.append(str(col))
             continue
@@ -975,13 +1076,25 @@ def _attributes(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], erro
     errors.flag(unknown_class, "grid_voltage_kv", shown,
                 _("not a known voltage class (%(classes)s kV)") % {"classes": ", ".join(f"{v:g}" for v in known)})
     out["grid_voltage_kv"] = np.where(np.isfinite(voltage) & ~unknown_class, nearest, np.nan)
-    year, shown = number("closure_year")
+    # A closure column may hold years or dates (Stilllegungsdatum, date de fermeture, or a
+    # spreadsheet's date cells): a date gives its year.
+    if "closure_year" in mapping:
+        col = mapping["closure_year"][0]
+        year, not_number = parse_numbers(frame[col])
+        shown = _texts(frame[col])
+        if not_number.any():
+            dates, bad_date = _parse_date(frame[col][not_number].reset_index(drop=True))
+            year[np.flatnonzero(not_number)[~bad_date]] = [d.year for d in dates[~bad_date]]
+            not_number[np.flatnonzero(not_number)[~bad_date]] = False
+        errors.flag(not_number, "closure_year", shown, _("not a year or a date"))
+    else:
+        year, shown = np.full(n, np.nan), np.full(n, "", dtype=object)
     errors.flag(np.isfinite(year) & (year != np.round(year)), "closure_year", shown, _("not a whole year"))
     errors.flag((year < CLOSURE_YEAR_MIN) | (year > current_year + CLOSURE_YEARS_AHEAD), "closure_year", shown,
                 _("not between %(a)d and %(b)d") % {"a": CLOSURE_YEAR_MIN, "b": current_year + CLOSURE_YEARS_AHEAD})
     out["closure_year"] = year
 
-    for name, default in (("former_use", ""), ("pollution_status", "unknown"), ("water_access", "unknown")):
+    for name, default in (("former_use", ""), ("pollution_status", "unknown"), ("water_access", "unknown"), ("zoning_type", "")):
         texts = _texts(raw(name)) if name in mapping else np.full(n, "", dtype=object)
         lookup = {t: (CHOICES[name].get(fold(t)) if t else default) for t in set(texts.tolist())}
         codes = np.asarray([lookup[t] for t in texts], dtype=object)
@@ -1009,7 +1122,7 @@ def _attributes(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], erro
     out["source_url"] = urls
     if "source_date" in mapping:
         dates, bad = _parse_date(raw("source_date"))
-        errors.flag(bad, "source_date", _texts(raw("source_date")), _("not a date (YYYY-MM-DD or DD/MM/YYYY)"))
+        errors.flag(bad, "source_date", _texts(raw("source_date")), _("not a date (YYYY-MM-DD, DD/MM/YYYY or DD.MM.YYYY)"))
         future = np.asarray([d is not None and (d.year < 1900 or d > date(current_year, 12, 31)) for d in dates])
         errors.flag(future, "source_date", dates, _("not between 1900 and this year"))
         out["source_date"] = dates
