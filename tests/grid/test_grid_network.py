@@ -205,6 +205,21 @@ class SelectorTests:
         assert frame.loc[frame["line_id"] == one.pk, "rating_mw"].iloc[0] == pytest.approx(688.18, abs=0.01)
 
 
+    def test_it_summarises_the_grid_for_the_home_and_sources_pages(self, loaded):
+        from django.template.loader import render_to_string
+
+        from siting.selectors import data_summary
+
+        summary = data_summary()
+        by_country = {(r["country"], r["voltage_kv"]): r["n"] for r in summary["grid_by_country_voltage"]}
+        assert by_country[("DE", 400.0)] == GridConnectionPoint.objects.filter(country="DE", voltage_kv=400).count() > 0
+        assert sum(r["n"] for r in summary["grid_lines_by_voltage"]) == summary["n_grid_lines"] == GridLine.objects.count()
+        dropped = {(d["dataset"], d["reason"]): d["n"] for d in summary["grid_dropped"]}
+        assert dropped[("gridkit_buses", "outside scope")] == loaded.notes["gridkit_buses"]["outside_scope"]
+        assert dropped[("gridkit_lines", "below 220 kv")] > 0
+        html = render_to_string("grid/_grid_network.html", {"summary": summary})
+        assert 'id="grid-lines-by-voltage"' in html and "outside scope" in html and "transformers_n1" in html
+
 class ReloadTests:
     def test_it_changes_nothing_on_a_second_load_and_keeps_a_known_headroom(self, loaded):
         GridConnectionPoint.objects.filter(external_id="gridkit:3798").update(headroom_mw=500.0)
