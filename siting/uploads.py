@@ -10,6 +10,13 @@ External ids are namespaced by source: a row with id ``GE-1`` uploaded under the
 the same source meets the existing site, and ``on_duplicate`` says what happens: ``error``
 (the row is rejected), ``update`` (the site takes the new values and the new upload as its
 provenance, and is no longer withdrawn) or ``skip`` (the site is left as it is).
+
+A new row within the conflation distance of a reference site (MODEL.md §1b,
+``places.CONFLATION_DISTANCE_M``) is never silently a second site of that place:
+``on_reference_match`` says whether it updates the reference site (``update``: the uploaded values
+that are given replace the site's, a source record keeps the row and the values it replaced,
+and withdrawing the upload puts them back), stays a ``separate`` candidate, or is an
+``error``. The web preview lists the matches and asks; the command line takes an option.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import csv_safe, frames, roles
+from .importers.places import CONFLATION_DISTANCE_M, EARTH_RADIUS_M
 from .importers.sites import (
     ParsedFile,
     PlaceLocator,
@@ -40,7 +48,7 @@ from .importers.sites import (
     parse_sites_file,
     source_slug,
 )
-from .models import Site, SiteSource, SiteUpload
+from .models import Site, SiteSource, SiteUpload, SourceRecord
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +66,18 @@ SITE_FIELDS = (
 """Site fields an upload sets (plus ``external_id``, ``source``, ``source_vintage``, ``upload``)."""
 
 ERROR_CSV_HEADER = ("row", "field", "value", "reason")
+
+ON_REFERENCE_MATCH = ("update", "separate", "error")
+"""What a new row within the conflation distance of a reference site does: update that site,
+stay a separate candidate, or be rejected."""
+MERGE_FIELDS = (
+    "area_ha", "closure_year", "grid_capacity_mw", "grid_voltage_kv", "pollution_status", "flood_zone", "water_access",
+    "reconverted", "zoning_type",
+)
+"""Reference-site fields an uploaded row may update (where it gives a value): what analysts
+know better than the inventories. Identity (name, position, country, ids) stays the reference's."""
+MATCH_COLUMNS = {"ref_site_id": -1, "ref_external_id": "", "ref_name": "", "ref_distance_m": np.nan}
+"""Columns a plan adds to each row: the nearest reference site within the conflation distance."""
 
 
 def upload_limits() -> UploadLimits:
@@ -102,13 +122,55 @@ def _locators() -> tuple[PlaceLocator, PlaceLocator, dict[str, str]]:
     return _LOCATOR_CACHE["countries"], _LOCATOR_CACHE["departements"], _LOCATOR_CACHE["regions"]
 
 
-def _parse(*, data: bytes, file_name: str, source_name: str, crs: str | None, area_unit: str | None) -> ParsedFile:
+def _parse(*, data: bytes, file_name: str, source_name: str, crs: str | None, area_unit: str | None,
+           sheet: str | None = None) -> ParsedFile:
     countries, departements, regions = _locators()
     return parse_sites_file(
         data, file_name, source_name=source_name, countries=countries, departements=departements,
         departement_regions=regions, limits=upload_limits(), crs=crs, area_unit=area_unit,
-        tmp_dir=getattr(settings, "GIGASITE_UPLOAD_TMP_DIR", None),
+        tmp_dir=getattr(settings, "GIGASITE_UPLOAD_TMP_DIR", None), sheet=sheet,
     )
+
+
+def _unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    lon_r, lat_r = np.radians(lon), np.radians(lat)
+    return np.column_stack([np.cos(lat_r) * np.cos(lon_r), np.cos(lat_r) * np.sin(lon_r), np.sin(lat_r)])
+
+
+def reference_matches(sites: pd.DataFrame) -> pd.DataFrame:
+    """Return, per row, the nearest reference site within ``CONFLATION_DISTANCE_M`` (or none).
+
+    Reference sites are those the reference loader wrote (not uploads) and not withdrawn.
+    Distances are great-circle on a sphere of ``EARTH_RADIUS_M``, as the conflation measures
+    them (``places``). Columns: :data:`MATCH_COLUMNS`.
+    """
+    from scipy.spatial import cKDTree
+
+    n = len(sites)
+    out = pd.DataFrame({k: np.full(n, v, dtype=np.int64 if k == "ref_site_id" else (float if k == "ref_distance_m" else object))
+                        for k, v in MATCH_COLUMNS.items()})
+    if n == 0:
+        return out
+    lon = sites["longitude"].to_numpy(dtype=float)
+    lat = sites["latitude"].to_numpy(dtype=float)
+    margin_deg = 0.1  # well above 500 m at any European latitude; the tree does the exact test
+    refs = list(
+        Site.objects.filter(withdrawn=False, longitude__gte=np.nanmin(lon) - margin_deg, longitude__lte=np.nanmax(lon) + margin_deg,
+                            latitude__gte=np.nanmin(lat) - margin_deg, latitude__lte=np.nanmax(lat) + margin_deg)
+        .exclude(source=SiteSource.UPLOAD).values_list("id", "external_id", "name", "longitude", "latitude")
+    )
+    if not refs:
+        return out
+    ids, ext, names, rlon, rlat = (np.asarray(c) for c in zip(*refs))
+    chord = 2.0 * np.sin(CONFLATION_DISTANCE_M / (2.0 * EARTH_RADIUS_M))
+    dist, idx = cKDTree(_unit_vectors(rlon.astype(float), rlat.astype(float))).query(
+        _unit_vectors(lon, lat), distance_upper_bound=chord)
+    hit = np.isfinite(dist)
+    out.loc[hit, "ref_site_id"] = ids[idx[hit]].astype(np.int64)
+    out.loc[hit, "ref_external_id"] = ext[idx[hit]]
+    out.loc[hit, "ref_name"] = names[idx[hit]]
+    out.loc[hit, "ref_distance_m"] = 2.0 * EARTH_RADIUS_M * np.arcsin(np.minimum(dist[hit] / 2.0, 1.0))
+    return out
 
 
 @dataclass
@@ -127,13 +189,25 @@ class Plan:
     @property
     def counts(self) -> dict[str, int]:
         actions = self.sites["action"] if len(self.sites) else pd.Series([], dtype=object)
-        return {a: int((actions == a).sum()) for a in ("create", "update", "skip")}
+        return {a: int((actions == a).sum()) for a in ("create", "update", "skip", "merge")}
+
+    @property
+    def reference_matches(self) -> pd.DataFrame:
+        """The new rows that lie within the conflation distance of a reference site."""
+        if not len(self.sites) or "ref_site_id" not in self.sites:
+            return self.sites.iloc[0:0]
+        return self.sites[(self.sites["ref_site_id"] >= 0) & self.sites["action"].isin(["create", "merge"])]
 
 
 def _plan(
     sites: pd.DataFrame, errors: list[RowError], rows_read: int, *, source_name: str, on_duplicate: str, user,
+    on_reference_match: str | None = "error",
 ) -> Plan:
     """Meet the parsed sites with the existing ones (by external id) and decide each row's action.
+
+    Then new rows within the conflation distance of a reference site: ``on_reference_match``
+    ``update`` makes them ``merge`` into it (one row per reference site), ``separate`` keeps them
+    new, ``error`` rejects them, and None (a staged preview) only marks them for the choice.
 
     An update may only change sites ``user`` may manage (see ``roles.may_manage``: sites their
     own uploads brought, or any site for an admin); a row that would change someone else's
@@ -164,7 +238,57 @@ def _plan(
         errors.sort(key=lambda e: (e.row, e.field))
     action = np.where(seen, "update" if on_duplicate == SiteUpload.OnDuplicate.UPDATE else "skip", "create")
     sites["action"] = action
+    sites, errors = _plan_reference_matches(sites, errors, slug=slug, on_duplicate=on_duplicate,
+                                            on_reference_match=on_reference_match)
     return Plan(sites=sites, errors=errors, rows_read=rows_read, existing_ids=existing)
+
+
+def _plan_reference_matches(sites: pd.DataFrame, errors: list[RowError], *, slug: str, on_duplicate: str,
+                            on_reference_match: str | None) -> tuple[pd.DataFrame, list[RowError]]:
+    if on_reference_match is not None and on_reference_match not in ON_REFERENCE_MATCH:
+        raise UploadRejected(_("Choose what to do with rows near a reference site: update it, keep them separate, or error."))
+    sites = sites.drop(columns=[c for c in MATCH_COLUMNS if c in sites.columns]).reset_index(drop=True)
+    matches = reference_matches(sites)
+    for col in MATCH_COLUMNS:
+        sites[col] = matches[col].to_numpy()
+    if not len(sites):
+        return sites, errors
+    errors = list(errors)
+    refused: dict[int, tuple[str, str]] = {}  # position → (field, reason)
+    # A row already merged into a reference site by an earlier upload of this source.
+    merged_before = dict(SourceRecord.objects.filter(source=SiteSource.UPLOAD, record_id__startswith=f"{slug}:")
+                         .values_list("record_id", "site__name"))
+    for i in np.flatnonzero(sites["external_id"].isin(merged_before.keys()).to_numpy()):
+        if on_duplicate == SiteUpload.OnDuplicate.SKIP:
+            sites.loc[i, "action"] = "skip"
+        else:
+            refused[i] = ("external_id", _("already imported as an update of the reference site “%(name)s”: withdraw that "
+                                           "upload first") % {"name": merged_before[sites.loc[i, "external_id"]]})
+    near = (sites["action"] == "create").to_numpy() & (sites["ref_site_id"] >= 0).to_numpy()
+    if on_reference_match == "error":
+        for i in np.flatnonzero(near):
+            refused[i] = ("geometry", _("%(m).0f m from the reference site “%(name)s” (%(id)s): choose to update it or to keep "
+                                        "this row as a separate site") % {"m": sites.loc[i, "ref_distance_m"],
+                                                                          "name": sites.loc[i, "ref_name"], "id": sites.loc[i, "ref_external_id"]})
+    elif on_reference_match == "update":
+        first_row: dict[int, int] = {}
+        for i in np.flatnonzero(near):
+            ref = int(sites.loc[i, "ref_site_id"])
+            if ref in first_row:
+                refused[i] = ("geometry", _("the reference site “%(name)s” is already updated by row %(row)d of this file")
+                              % {"name": sites.loc[i, "ref_name"], "row": first_row[ref]})
+            else:
+                first_row[ref] = int(sites.loc[i, "row"])
+                sites.loc[i, "action"] = "merge"
+    if refused:
+        for i, (field_name, reason) in refused.items():
+            value = (f"{sites.loc[i, 'longitude']:.5f}, {sites.loc[i, 'latitude']:.5f}" if field_name == "geometry"
+                     else str(sites.loc[i, "file_id"])[:100])
+            errors.append(RowError(int(sites.loc[i, "row"]), field_name, value, reason))
+        keep = ~np.isin(np.arange(len(sites)), list(refused))
+        sites = sites[keep].reset_index(drop=True)
+        errors.sort(key=lambda e: (e.row, e.field))
+    return sites, errors
 
 
 def _site_values(row: Any) -> dict[str, Any]:
@@ -185,12 +309,61 @@ def _site_values(row: Any) -> dict[str, Any]:
     return values
 
 
-def _write(plan: Plan, upload: SiteUpload) -> tuple[int, int, int]:
-    """Create and update the planned sites under ``upload``; return created, updated, skipped."""
+def _json_value(v: Any) -> Any:
+    return v.isoformat() if isinstance(v, date) else v
+
+
+def _given(name: str, v: Any) -> bool:
+    """Tell whether an uploaded value says something (blank cells become NaN, None or the default)."""
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return False
+    if name in ("pollution_status", "water_access"):
+        return v != "unknown"
+    if name == "reconverted":
+        return bool(v)
+    return v != ""
+
+
+def _merge(plan: Plan, upload: SiteUpload) -> int:
+    """Apply the ``merge`` rows to their reference sites, each with a source record that keeps
+    what it replaced (for withdrawal); return how many reference sites were updated."""
+    merges = plan.sites[plan.sites["action"] == "merge"] if len(plan.sites) else plan.sites
+    if not len(merges):
+        return 0
+    targets = Site.objects.select_for_update().in_bulk([int(i) for i in merges["ref_site_id"]])
+    changed, records = [], []
+    for row in merges.itertuples(index=False):
+        site = targets.get(int(row.ref_site_id))
+        if site is None or site.withdrawn:
+            raise UploadRejected(_("A reference site this upload would update was removed meanwhile: nothing was saved; try again."))
+        values = _site_values(row)
+        previous, applied = {}, {}
+        for name in MERGE_FIELDS:
+            new = values[name]
+            if _given(name, new) and getattr(site, name) != new:
+                previous[name], applied[name] = _json_value(getattr(site, name)), _json_value(new)
+                setattr(site, name, new)
+        changed.append(site)
+        records.append(SourceRecord(
+            site=site, source=SiteSource.UPLOAD, record_id=row.external_id[:100], name=str(row.name)[:300],
+            vintage=upload.source_name[:64], url=str(row.source_url)[:300], longitude=float(row.longitude),
+            latitude=float(row.latitude), status=str(row.source_status)[:64], capacity_mw=values["grid_capacity_mw"],
+            closure_year=values["closure_year"], former_use=row.former_use or "other",
+            raw={"upload_id": upload.id, "upload": str(upload.code), "row": int(row.row),
+                 "distance_m": round(float(row.ref_distance_m), 1), "previous": previous, "applied": applied},
+        ))
+    Site.objects.bulk_update(changed, list(MERGE_FIELDS), batch_size=500)
+    SourceRecord.objects.bulk_create(records, batch_size=WRITE_BATCH)
+    return len(changed)
+
+
+def _write(plan: Plan, upload: SiteUpload) -> tuple[int, int, int, int]:
+    """Create and update the planned sites under ``upload`` and merge rows into reference sites;
+    return created, updated, skipped, merged."""
     vintage = upload.source_name[:64]
     creates, updates = [], []
     for row in plan.sites.itertuples(index=False):
-        if row.action == "skip":
+        if row.action in ("skip", "merge"):
             continue
         site = Site(external_id=row.external_id, source=SiteSource.UPLOAD, source_vintage=vintage, upload=upload,
                     withdrawn=False, **_site_values(row))
@@ -202,8 +375,9 @@ def _write(plan: Plan, upload: SiteUpload) -> tuple[int, int, int]:
     Site.objects.bulk_create(creates, batch_size=WRITE_BATCH)
     if updates:
         Site.objects.bulk_update(updates, [*SITE_FIELDS, "source_vintage", "upload", "withdrawn"], batch_size=500)
+    merged = _merge(plan, upload)
     counts = plan.counts
-    return len(creates), len(updates), counts["skip"]
+    return len(creates), len(updates), counts["skip"], merged
 
 
 def _refuse_unless_importable(plan: Plan, only_valid: bool) -> None:
@@ -212,7 +386,7 @@ def _refuse_unless_importable(plan: Plan, only_valid: bool) -> None:
             _("%(n)d row(s) rejected, so nothing was imported: fix them, or import only the valid rows.") % {"n": plan.rows_rejected}
         )
     counts = plan.counts
-    if counts["create"] + counts["update"] == 0:
+    if counts["create"] + counts["update"] + counts["merge"] == 0:
         raise UploadRejected(_("Nothing to import: every row was rejected or skipped."))
 
 
@@ -232,6 +406,21 @@ def _upload_fields(parsed: ParsedFile, plan: Plan, data: bytes, file_name: str) 
     }
 
 
+def _match_notes(plan: Plan, on_reference_match: str | None) -> list[str]:
+    """Return a note on the rows that lie near reference sites, and what was done with them."""
+    n_merge = plan.counts["merge"]
+    matches = plan.reference_matches
+    n_separate = int((matches["action"] == "create").sum()) if len(matches) else 0
+    notes = []
+    if n_merge:
+        notes.append(_("%(n)d row(s) updated the reference site within %(m).0f m of them (withdrawing the upload restores "
+                       "what they replaced).") % {"n": n_merge, "m": CONFLATION_DISTANCE_M})
+    if n_separate and on_reference_match == "separate":
+        notes.append(_("%(n)d row(s) within %(m).0f m of a reference site were kept as separate sites, as chosen.")
+                     % {"n": n_separate, "m": CONFLATION_DISTANCE_M})
+    return notes
+
+
 @dataclass
 class ImportResult:
     """What an import did (or, on a dry run, would do)."""
@@ -242,6 +431,7 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     skipped: int = 0
+    merged: int = 0  # reference sites updated (``on_reference_match="update"``)
     dry_run: bool = False
 
     @property
@@ -260,6 +450,8 @@ def sites_import(
     dry_run: bool = False,
     crs: str | None = None,
     area_unit: str | None = None,
+    sheet: str | None = None,
+    on_reference_match: str = "error",
 ) -> ImportResult:
     """Import a file of sites in one transaction, recording the upload.
 
@@ -277,6 +469,11 @@ def sites_import(
         Read, check and plan, but write nothing.
     crs, area_unit : str, optional
         EPSG code for files that state none; unit (``ha``/``m2``) of a unit-less area column.
+    sheet : str, optional
+        The sheet of a workbook (XLSX, ODS) that holds several.
+    on_reference_match : {"error", "update", "separate"}
+        New rows within the conflation distance of a reference site: rejected (default), an
+        update of that site, or a separate candidate.
 
     Returns
     -------
@@ -288,9 +485,9 @@ def sites_import(
         The file cannot be used, or (without ``only_valid``) some rows are rejected. Nothing
         is written. ``exc.result`` holds the ``ImportResult`` when rows were rejected.
     """
-    parsed = _parse(data=data, file_name=file_name, source_name=source_name, crs=crs, area_unit=area_unit)
+    parsed = _parse(data=data, file_name=file_name, source_name=source_name, crs=crs, area_unit=area_unit, sheet=sheet)
     plan = _plan(parsed.sites, parsed.errors, parsed.rows_read, source_name=source_name, on_duplicate=on_duplicate,
-                 user=user)
+                 user=user, on_reference_match=on_reference_match)
     result = ImportResult(parsed=parsed, plan=plan, upload=None, dry_run=dry_run)
     try:
         _refuse_unless_importable(plan, only_valid)
@@ -300,6 +497,7 @@ def sites_import(
     if dry_run:
         counts = plan.counts
         result.created, result.updated, result.skipped = counts["create"], counts["update"], counts["skip"]
+        result.merged = counts["merge"]
         return result
     try:
         with transaction.atomic():
@@ -308,9 +506,10 @@ def sites_import(
                 only_valid=only_valid, uploaded_by=user if user is not None and user.is_authenticated else None,
                 imported_at=timezone.now(), **_upload_fields(parsed, plan, data, file_name),
             )
-            result.created, result.updated, result.skipped = _write(plan, upload)
+            result.created, result.updated, result.skipped, result.merged = _write(plan, upload)
             SiteUpload.objects.filter(id=upload.id).update(
-                sites_created=result.created, sites_updated=result.updated, sites_skipped=result.skipped
+                sites_created=result.created, sites_updated=result.updated + result.merged, sites_skipped=result.skipped,
+                notes=[*parsed.notes, *_match_notes(plan, on_reference_match)],
             )
             transaction.on_commit(_sites_changed)
     except IntegrityError as exc:
@@ -337,6 +536,10 @@ def staged_sites(upload: SiteUpload) -> pd.DataFrame:
     if not upload.staged_sites:
         return pd.DataFrame(columns=["row", "external_id", "file_id", "name", "longitude", "latitude", "action"])
     frame = frames.frames_unpack(bytes(upload.staged_sites))[0]["sites"]
+    for col, default in (("zoning_type", ""), *MATCH_COLUMNS.items()):  # staged before these columns existed
+        if col not in frame.columns:
+            frame[col] = default
+    frame["ref_site_id"] = frame["ref_site_id"].astype(np.int64)
     frame["flood_zone"] = [None if np.isnan(v) else bool(v) for v in frame["flood_zone"].astype(float)]
     for col in ("row",):
         frame[col] = frame[col].astype(np.int64)
@@ -364,16 +567,19 @@ def site_upload_stage(
     on_duplicate: str = SiteUpload.OnDuplicate.ERROR,
     crs: str | None = None,
     area_unit: str | None = None,
+    sheet: str | None = None,
 ) -> SiteUpload:
     """Read and check a file and keep the result for preview; nothing is imported yet.
 
     Raises :class:`UploadRejected` (and keeps nothing) when the file as a whole cannot be
-    used. Rejected rows are kept in the staged upload's report.
+    used (:class:`~siting.importers.sites.SheetChoiceNeeded` when a workbook's sheet must be
+    chosen). Rejected rows are kept in the staged upload's report; rows near a reference site
+    are marked, and the choice is asked for at confirmation.
     """
     site_uploads_expire()
-    parsed = _parse(data=data, file_name=file_name, source_name=source_name, crs=crs, area_unit=area_unit)
+    parsed = _parse(data=data, file_name=file_name, source_name=source_name, crs=crs, area_unit=area_unit, sheet=sheet)
     plan = _plan(parsed.sites, parsed.errors, parsed.rows_read, source_name=source_name, on_duplicate=on_duplicate,
-                 user=user)
+                 user=user, on_reference_match=None)
     counts = plan.counts
     return SiteUpload.objects.create(
         status=SiteUpload.Status.STAGED, source_name=source_name[:100], on_duplicate=on_duplicate,
@@ -382,8 +588,11 @@ def site_upload_stage(
     )
 
 
-def site_upload_confirm(*, upload: SiteUpload, user, only_valid: bool = False) -> SiteUpload:
+def site_upload_confirm(*, upload: SiteUpload, user, only_valid: bool = False, on_reference_match: str | None = None) -> SiteUpload:
     """Import a staged upload's sites, checking duplicates (and whose sites they are) again.
+
+    Rows near a reference site are found again; if there are any, ``on_reference_match``
+    (``update`` or ``separate``) must say what to do with them, else :class:`UploadRejected`.
 
     Raises PermissionDenied unless ``user`` staged it or is an admin; :class:`UploadRejected`
     when the upload is no longer staged, when rows are rejected and ``only_valid`` is not
@@ -399,14 +608,21 @@ def site_upload_confirm(*, upload: SiteUpload, user, only_valid: bool = False) -
             sites = staged_sites(locked)
             # Rows the stage refused as duplicates stay refused; new duplicates are found here.
             author = locked.uploaded_by if locked.uploaded_by_id is not None else user
+            choice = on_reference_match if on_reference_match in ("update", "separate") else None
             plan = _plan(sites.drop(columns=["action"]), _staged_errors(locked), locked.rows_read,
-                         source_name=locked.source_name, on_duplicate=locked.on_duplicate, user=author)
+                         source_name=locked.source_name, on_duplicate=locked.on_duplicate, user=author,
+                         on_reference_match=choice)
+            if choice is None and len(plan.reference_matches):
+                raise UploadRejected(
+                    _("%(n)d row(s) lie within %(m).0f m of a reference site: choose whether they update it or stay separate sites.")
+                    % {"n": len(plan.reference_matches), "m": CONFLATION_DISTANCE_M})
             _refuse_unless_importable(plan, only_valid)
-            created, updated, skipped = _write(plan, locked)
+            created, updated, skipped, merged = _write(plan, locked)
             transaction.on_commit(_sites_changed)
             SiteUpload.objects.filter(id=locked.id).update(
                 status=SiteUpload.Status.IMPORTED, imported_at=timezone.now(), only_valid=only_valid, staged_sites=None,
-                sites_created=created, sites_updated=updated, sites_skipped=skipped, rows_valid=len(plan.sites),
+                sites_created=created, sites_updated=updated + merged, sites_skipped=skipped, rows_valid=len(plan.sites),
+                notes=[*locked.notes, *_match_notes(plan, choice)],
                 rows_rejected=plan.rows_rejected, errors=[e.as_dict() for e in plan.errors[:MAX_STORED_ERRORS]],
                 errors_total=locked.errors_total + len(plan.errors) - len(locked.errors),
             )
@@ -446,9 +662,34 @@ def site_upload_withdraw(*, upload: SiteUpload, user) -> int | None:
     if claimed != 1:
         return None
     n = Site.objects.filter(upload_id=upload.id, withdrawn=False).update(withdrawn=True)
+    restored = _unmerge(upload)
+    if restored:
+        SiteUpload.objects.filter(id=upload.id).update(notes=[*upload.notes, _(
+            "Withdrawn: %(n)d reference site(s) it had updated got their previous values back.") % {"n": restored}])
     transaction.on_commit(_sites_changed)
     upload.refresh_from_db()
     return n
+
+
+def _unmerge(upload: SiteUpload) -> int:
+    """Give the reference sites ``upload`` updated their previous values back; return how many.
+
+    A field goes back only if it still holds the value this upload gave it: a later upload's
+    (or a reload's) value is not overwritten. The upload's source records are deleted.
+    """
+    records = list(SourceRecord.objects.select_related("site").filter(source=SiteSource.UPLOAD, raw__upload_id=upload.id))
+    for record in records:
+        site, raw = record.site, record.raw or {}
+        fields = []
+        for name, value in (raw.get("applied") or {}).items():
+            if name in MERGE_FIELDS and _json_value(getattr(site, name)) == value:
+                previous = raw.get("previous", {}).get(name)
+                setattr(site, name, previous)
+                fields.append(name)
+        if fields:
+            site.save(update_fields=fields)
+    SourceRecord.objects.filter(id__in=[r.id for r in records]).delete()
+    return len(records)
 
 
 def _sites_changed() -> None:

@@ -2,8 +2,10 @@
 
 Pure: no request, no ORM. The caller (``siting.uploads``) gives the country outlines to check
 against and the limits, and writes the result. Formats: GeoJSON, GeoPackage, zipped
-Shapefile, and CSV (longitude/latitude columns or a WKT column; comma, semicolon or tab
-separated; decimal point or comma; UTF-8 or Latin-1). Every file is written into a fresh
+Shapefile, CSV (longitude/latitude columns or a WKT column; comma, semicolon or tab
+separated; decimal point or comma; UTF-8 or Latin-1), and XLSX or ODS spreadsheets (one sheet,
+chosen when there are several; the header found below a title block). Column names and country
+names are read in English, French, German, Spanish, Italian, Dutch and Polish. Every file is written into a fresh
 temporary directory under a fixed name (never the user's), read there, and the directory is
 removed whatever happens.
 
@@ -81,9 +83,21 @@ class UploadRejected(Exception):
     """The whole file is refused; ``str(exc)`` is a message safe to show to the user."""
 
 
+class SheetChoiceNeeded(UploadRejected):
+    """A workbook holds several sheets and none was chosen; ``sheets`` lists their names."""
+
+    def __init__(self, message: str, sheets: list[str]) -> None:
+        super().__init__(message)
+        self.sheets = list(sheets)
+
+    def __reduce__(self):  # raised in the reading child, pickled back to the parent
+        return (type(self), (str(self), self.sheets))
+
+
 @dataclass(frozen=True)
 class RowError:
-    """One rejected value: ``row`` is the CSV line (header = 1) or the feature number (from 1)."""
+    """One rejected value: ``row`` is the CSV line (header = 1), the spreadsheet row as the sheet
+    numbers it, or the feature number (from 1)."""
 
     row: int
     field: str
@@ -113,8 +127,16 @@ class ParsedFile:
 
 # --- the column template -------------------------------------------------------------------
 
-FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shapefile", ".csv": "csv", ".txt": "csv"}
-FORMAT_LABELS = {"geojson": "GeoJSON", "gpkg": "GeoPackage", "shapefile": "Shapefile (zip)", "csv": "CSV"}
+FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shapefile", ".csv": "csv", ".txt": "csv",
+           ".xlsx": "xlsx", ".xlsm": "xlsx", ".ods": "ods"}
+FORMAT_LABELS = {"geojson": "GeoJSON", "gpkg": "GeoPackage", "shapefile": "Shapefile (zip)", "csv": "CSV", "xlsx": "Excel (XLSX)",
+                 "ods": "OpenDocument spreadsheet (ODS)"}
+SPREADSHEETS = ("xlsx", "ods")
+TABLES = ("csv", *SPREADSHEETS)
+"""Formats whose rows are plain cells (positions in columns or WKT), not GIS features."""
+HEADER_SCAN_ROWS = 30
+"""A spreadsheet's header is looked for in its first rows (below a title block): the row that
+names the most template columns. [rows]"""
 
 KNOWN_VOLTAGES_KV = tuple(sorted(set(VOLTAGE_CLASSES_KV) | {
     10.0, 11.0, 15.0, 20.0, 22.0, 30.0, 33.0, 35.0, 45.0, 66.0, 69.0, 110.0, 115.0, 132.0, 138.0, 150.0,
@@ -350,15 +372,20 @@ def _format_of(file_name: str, data: bytes) -> str:
     suffix = Path(file_name).suffix.lower()
     if suffix in (".shp", ".shx", ".dbf"):
         raise UploadRejected(_("A shapefile is several files (.shp, .shx, .dbf, .prj): put them in one .zip and upload that."))
+    if suffix in (".xls", ".xlsb") or (suffix in (".xlsx", ".xlsm") and data.startswith(b"\xd0\xcf\x11\xe0")):
+        # The old binary format, or an XLSX saved with a password (an encrypted OLE container).
+        raise UploadRejected(_("Save the workbook as .xlsx (Excel 2007 or later) without a password, then upload it."))
     fmt = FORMATS.get(suffix)
     if fmt is None:
         raise UploadRejected(
-            _("Files ending in “%(suffix)s” are not supported: upload GeoJSON, GeoPackage, a zipped Shapefile or CSV.")
+            _("Files ending in “%(suffix)s” are not supported: upload GeoJSON, GeoPackage, a zipped Shapefile, CSV, XLSX or ODS.")
             % {"suffix": suffix or _("(no extension)")}
         )
     magic_ok = {
         "gpkg": data.startswith(b"SQLite format 3\x00"),
         "shapefile": data.startswith(b"PK\x03\x04"),
+        "xlsx": data.startswith(b"PK\x03\x04"),
+        "ods": data.startswith(b"PK\x03\x04"),
         "geojson": data.lstrip()[:1] in (b"{", b"\xef"),
     }.get(fmt, True)
     if not magic_ok:
@@ -388,19 +415,18 @@ def _unsafe_member(name: str) -> bool:
     )
 
 
-def extract_zip(path: Path, workdir: Path, limits: UploadLimits) -> tuple[Path, str]:
-    """Check a zip archive, extract its one dataset into ``workdir``; return its path and format.
+def open_checked_zip(path: Path, limits: UploadLimits) -> zipfile.ZipFile:
+    """Open a zip archive (an upload, or the container of an XLSX or ODS) once it passed the checks.
 
-    Refused before anything is extracted: absolute or ``..`` paths, links, encrypted members,
+    Refused before anything is unpacked: absolute or ``..`` paths, links, encrypted members,
     more than ``zip_max_members`` members, a total uncompressed size above
-    ``zip_max_uncompressed_bytes`` or a compression ratio above ``zip_max_ratio`` (a zip
-    bomb). Members are written under fixed names, never under their own paths.
+    ``zip_max_uncompressed_bytes`` or a compression ratio above ``zip_max_ratio`` (a zip bomb).
     """
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
         raise UploadRejected(_("The archive is damaged or not a zip file.")) from exc
-    with zf:
+    try:
         infos = zf.infolist()
         if len(infos) > limits.zip_max_members:
             raise UploadRejected(_("The archive holds %(n)d files; at most %(max)d are accepted.") % {"n": len(infos), "max": limits.zip_max_members})
@@ -422,6 +448,18 @@ def extract_zip(path: Path, workdir: Path, limits: UploadLimits) -> tuple[Path, 
             )
         if total > 1024 and total > limits.zip_max_ratio * max(path.stat().st_size, 1):
             raise UploadRejected(_("The archive is compressed suspiciously well (a zip bomb?): refused."))
+    except BaseException:
+        zf.close()
+        raise
+    return zf
+
+
+def extract_zip(path: Path, workdir: Path, limits: UploadLimits) -> tuple[Path, str]:
+    """Check a zip archive (:func:`open_checked_zip`), extract its one dataset into ``workdir``;
+    return its path and format. Members are written under fixed names, never under their own paths.
+    """
+    with open_checked_zip(path, limits) as zf:
+        infos = zf.infolist()
         files = [i for i in infos if not i.is_dir() and not i.filename.startswith("__MACOSX/")
                  and not PurePosixPath(i.filename).name.startswith(".")]
         by_suffix: dict[str, list[zipfile.ZipInfo]] = {}
@@ -525,14 +563,113 @@ def read_csv_text(data: bytes, limits: UploadLimits, file_name: str = "") -> tup
     return frame, [_("Read as CSV, %(sep)s-separated, %(encoding)s.") % {"sep": names[sep], "encoding": encoding}]
 
 
+def _blank_cells(frame: pd.DataFrame) -> np.ndarray:
+    """Return a mask of the blank cells (empty, NaN or only spaces), one column at a time."""
+    if frame.shape[1] == 0:
+        return np.zeros((len(frame), 0), dtype=bool)
+    return np.column_stack([_blank(frame.iloc[:, j]) for j in range(frame.shape[1])])
+
+
+def _header_row(raw: pd.DataFrame, blank: np.ndarray) -> int:
+    """Return the position of the header: the first-rows row naming the most template columns."""
+    best, best_score = -1, 1  # at least two known names, else the first row that is not blank
+    for i in range(min(HEADER_SCAN_ROWS, len(raw))):
+        score = sum(1 for j in np.flatnonzero(~blank[i]) if fold(raw.iat[i, j]) in COLUMN_INDEX)
+        if score > best_score:
+            best, best_score = i, score
+    if best >= 0:
+        return best
+    filled = np.flatnonzero(~blank.all(axis=1))
+    return int(filled[0]) if len(filled) else 0
+
+
+def read_spreadsheet(path: Path, fmt: str, limits: UploadLimits, sheet: str | None = None,
+                     file_name: str = "") -> tuple[pd.DataFrame, list[str]]:
+    """Return one sheet's rows as cells (index: the sheet's row numbers) and notes on how it was read.
+
+    The workbook is a zip archive: it passes the archive checks (:func:`open_checked_zip`)
+    before any XML is parsed. A workbook of several sheets needs ``sheet``
+    (:class:`SheetChoiceNeeded` lists them). The header is the row among the first
+    :data:`HEADER_SCAN_ROWS` that names the most template columns, so a title block above the
+    table is skipped; blank rows and unnamed blank columns are dropped.
+    """
+    label = FORMAT_LABELS[fmt]
+    shown = file_name or _("The file")
+    if not zipfile.is_zipfile(path):
+        raise UploadRejected(_("The file cannot be read as %(format)s: it may be damaged or cut short.") % {"format": label})
+    open_checked_zip(path, limits).close()
+    try:
+        book = pd.ExcelFile(path, engine="openpyxl" if fmt == "xlsx" else "odf")
+    except MemoryError:
+        raise
+    except Exception as exc:  # openpyxl, odfpy and the XML parsers raise many kinds
+        log.info("upload: %s unreadable: %s", fmt, exc)
+        raise UploadRejected(_("The file cannot be read as %(format)s: it may be damaged or cut short.") % {"format": label}) from exc
+    with book:
+        names = [str(n) for n in book.sheet_names]
+        if not names:
+            raise UploadRejected(_("The workbook holds no sheet."))
+        if sheet and sheet not in names:
+            raise UploadRejected(_("The workbook has no sheet “%(sheet)s”; its sheets are: %(names)s.")
+                                 % {"sheet": sheet[:100], "names": ", ".join(names[:50])})
+        if not sheet and len(names) > 1:
+            raise SheetChoiceNeeded(_("“%(file)s” holds %(n)d sheets (%(names)s): choose the one with the sites.")
+                                    % {"file": shown, "n": len(names), "names": ", ".join(names[:50])}, names[:200])
+        chosen = sheet or names[0]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # openpyxl's notes on styles and data validation
+                raw = book.parse(book.sheet_names[names.index(chosen)], header=None, dtype=object,
+                                 nrows=limits.max_rows + HEADER_SCAN_ROWS + 1)
+        except MemoryError:
+            raise
+        except Exception as exc:
+            log.info("upload: %s sheet unreadable: %s", fmt, exc)
+            raise UploadRejected(_("The file cannot be read as %(format)s: it may be damaged or cut short.") % {"format": label}) from exc
+    if raw.shape[1] > limits.max_columns:
+        raise UploadRejected(_("“%(file)s” has %(n)s columns; at most %(max)s are accepted.")
+                             % {"file": shown, "n": f"{raw.shape[1]:,}", "max": f"{limits.max_columns:,}"})
+    raw = raw.reset_index(drop=True)
+    blank = _blank_cells(raw)
+    if blank.all():
+        raise UploadRejected(_("The sheet “%(sheet)s” is empty.") % {"sheet": chosen[:100]})
+    at = _header_row(raw, blank)
+    header = [("" if blank[at, j] else str(raw.iat[at, j]).strip()) for j in range(raw.shape[1])]
+    body = raw.iloc[at + 1:]
+    body_blank = blank[at + 1:]
+    keep_columns = np.asarray([h != "" or not body_blank[:, j].all() for j, h in enumerate(header)], dtype=bool)
+    seen: dict[str, int] = {}
+    columns = []
+    for j, h in enumerate(header):
+        h = h or _("column %(n)d") % {"n": j + 1}
+        seen[h] = seen.get(h, 0) + 1
+        columns.append(h if seen[h] == 1 else f"{h} ({seen[h]})")
+    body = body.loc[~body_blank.all(axis=1) if len(body) else [], :].iloc[:, np.flatnonzero(keep_columns)]
+    body.columns = [c for c, k in zip(columns, keep_columns) if k]
+    if len(body) > limits.max_rows:
+        raise UploadRejected(_("The file has more than %(max)s rows.") % {"max": f"{limits.max_rows:,}"})
+    # Rows are numbered as the spreadsheet shows them (the first row is 1).
+    body.index = body.index + 1
+    notes = [_("Read as %(format)s, sheet “%(sheet)s”, header on row %(row)d.") % {"format": label, "sheet": chosen, "row": at + 1}]
+    if at > 0:
+        notes.append(_("Rows 1 to %(last)d above the header were skipped (a title block).") % {"last": at})
+    if len(names) > 1:
+        notes.append(_("Other sheets not read: %(names)s.") % {"names": ", ".join(n for n in names[:20] if n != chosen)})
+    return body, notes
+
+
 TMP_PREFIX = "gigasite-upload-"
 STALE_TMP_AFTER_S = 3600.0
 """A temporary upload directory older than this belongs to a process that was killed. [s]"""
 
 
-def _read_upload(workdir: Path, path: Path, fmt: str, limits: UploadLimits, file_name: str) -> tuple[pd.DataFrame, str, list[str], str]:
+def _read_upload(workdir: Path, path: Path, fmt: str, limits: UploadLimits, file_name: str,
+                 sheet: str | None = None) -> tuple[pd.DataFrame, str, list[str], str]:
     """Return the file's rows, its CRS, notes and the format inside a zip (runs in the bounded child)."""
     inner_fmt = fmt
+    if fmt in SPREADSHEETS:
+        frame, notes = read_spreadsheet(path, fmt, limits, sheet, file_name)
+        return frame, "", notes, fmt
     if fmt == "shapefile":
         path, inner_fmt = extract_zip(path, workdir, limits)
     if inner_fmt == "csv":
@@ -559,7 +696,7 @@ def _remove_stale_tmp(tmp_dir: str | Path | None) -> None:
 
 
 def read_upload_bounded(data: bytes, file_name: str, fmt: str, limits: UploadLimits,
-                        tmp_dir: str | Path | None = None) -> tuple[pd.DataFrame, str, list[str], str]:
+                        tmp_dir: str | Path | None = None, sheet: str | None = None) -> tuple[pd.DataFrame, str, list[str], str]:
     """Read an uploaded file in a child process with hard time and memory limits.
 
     The file is written into a fresh temporary directory under a fixed name; this process owns
@@ -575,7 +712,7 @@ def read_upload_bounded(data: bytes, file_name: str, fmt: str, limits: UploadLim
         path = workdir / f"upload{Path(file_name).suffix.lower()}"
         path.write_bytes(data)
         try:
-            return run_bounded(_read_upload, workdir, path, fmt, limits, shown, workdir=workdir,
+            return run_bounded(_read_upload, workdir, path, fmt, limits, shown, sheet, workdir=workdir,
                                timeout_s=limits.parse_timeout_s, memory_bytes=limits.parse_memory_bytes)
         except LimitExceeded as exc:
             log.warning("upload %s refused: reading hit a limit (%s)", shown, exc)
@@ -1184,6 +1321,7 @@ def parse_sites_file(
     area_unit: str | None = None,
     current_year: int | None = None,
     tmp_dir: str | Path | None = None,
+    sheet: str | None = None,
 ) -> ParsedFile:
     """Read, map, validate and reproject a file of sites.
 
@@ -1210,6 +1348,8 @@ def parse_sites_file(
         Unit of an area column whose name states none.
     tmp_dir : path, optional
         Where the temporary directory is made (default: the system's).
+    sheet : str, optional
+        The sheet to read in a workbook (XLSX, ODS) of several; a workbook of one needs none.
 
     Returns
     -------
@@ -1238,25 +1378,26 @@ def parse_sites_file(
         raise UploadRejected(_("The area unit is ha or m2."))
     fmt = _format_of(file_name, data)
     notes: list[str] = []
-    frame, file_crs, read_notes, inner_fmt = read_upload_bounded(data, file_name, fmt, limits, tmp_dir)
+    frame, file_crs, read_notes, inner_fmt = read_upload_bounded(data, file_name, fmt, limits, tmp_dir, sheet)
     notes += read_notes
     if len(frame) == 0:
         raise UploadRejected(_("The file has no rows."))
     if len(frame) > limits.max_rows:
         raise UploadRejected(_("The file has more than %(max)s rows.") % {"max": f"{limits.max_rows:,}"})
+    sheet_rows = frame.index.to_numpy(dtype=np.int64) if inner_fmt in SPREADSHEETS else None
     frame = frame.reset_index(drop=True)
-    geometry_name = frame.geometry.name if hasattr(frame, "geometry") and inner_fmt != "csv" else None
+    geometry_name = frame.geometry.name if hasattr(frame, "geometry") and inner_fmt not in TABLES else None
     columns = [c for c in frame.columns if c != geometry_name]
     mapping, map_notes = map_columns(columns, area_unit=area_unit or None)
     notes += map_notes
-    if inner_fmt != "csv" and "geometry" in mapping:
+    if inner_fmt not in TABLES and "geometry" in mapping:
         del mapping["geometry"]  # a WKT column in a GIS file: the file's own geometry wins
     missing = [f for f in ("external_id", "name") if f not in mapping]
     if missing:
         raise UploadRejected(
             _("Required column(s) missing: %(cols)s. See the column template.") % {"cols": ", ".join(missing)}
         )
-    row_numbers = np.arange(len(frame)) + (2 if inner_fmt == "csv" else 1)
+    row_numbers = sheet_rows if sheet_rows is not None else np.arange(len(frame)) + (2 if inner_fmt == "csv" else 1)
     errors = _Errors(row_numbers)
     geo, crs_used = _geometries(frame, mapping, inner_fmt, file_crs, stated_crs, errors, notes)
     attrs = _attributes(frame, mapping, errors, notes, current_year, slug)
