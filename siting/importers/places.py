@@ -269,6 +269,8 @@ def conflate(records: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, Counter]:
       (adjacent land) and lie within :data:`CONFLATION_DISTANCE_M`, as long as the place stays
       within :data:`MAX_ADJACENT_EXTENT_M` (which also bounds chains of brownfields sharing a
       name token); or
+    - both are plants with the same distinctive name (:func:`name_key`) in the same country
+      within :data:`SAME_NAME_MAX_M` (the rule of MODEL.md §5 for a plant that still runs); or
     - both are Cartofriches rows with the same BASIAS number.
     Records that are one place by the same point, a shared name or the same BASIAS number are
     also one *parcel* (duplicates of one piece of land: their areas are not added up); adjacent
@@ -330,6 +332,20 @@ def conflate(records: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, Counter]:
             elif (brown_i and brown_j and dist <= CONFLATION_DISTANCE_M
                   and dist - radius[i] - radius[j] <= ADJACENT_PARCEL_GAP_M and extent_ok(i, j)):
                 merge(i, j, False)
+    # The same plant under one name in one country, placed kilometres apart by two sources
+    # (powerplantmatching rounds to 0.01°, GEM places a unit, a tracker the town): the rule
+    # MODEL.md §5 applies to tell that a plant still runs makes it one place here too.
+    keys = records["name"].map(name_key).to_numpy()
+    countries = records["country"].to_numpy()
+    by_name: dict[tuple[str, str], list[int]] = {}
+    for i in np.flatnonzero(kinds == "plant"):
+        if keys[i]:
+            by_name.setdefault((keys[i], countries[i]), []).append(int(i))
+    for members in by_name.values():
+        for a, i in enumerate(members):
+            for j in members[a + 1:]:
+                if float(great_circle_m(xyz[i], xyz[j])) <= SAME_NAME_MAX_M:
+                    merge(i, j, True)
     basias = records["basias_id"].fillna("").astype(str).to_numpy() if "basias_id" in records else np.full(n, "")
     first: dict[str, int] = {}
     for i, b in enumerate(basias):

@@ -187,6 +187,29 @@ class OneSitePerPlaceTests:
                 kinds["two plants or installations, different names"] += 1
         print(dict(kinds))
 
+    def test_one_plant_named_alike_in_one_country_is_one_site(self, loaded):
+        """Two sources placing the same plant kilometres apart (La Maxe: powerplantmatching at
+        6.15, 49.16, GEM on the grounds 3 km east) are one place, as the still-running rule
+        treats the same name in the same country as the same plant."""
+        generic = {"power", "station", "plant", "centrale", "thermique", "kraftwerk", "elektrownia", "electrica",
+                   "central", "heizkraftwerk", "termoelettrica", "centrale", "energy", "energie", "chp", "ccgt"}
+        recs = pd.DataFrame.from_records(list(SourceRecord.objects.exclude(source__in=["cartofriches", "eu_ets"]).values(
+            "site_id", "name", "longitude", "latitude", "site__country")))
+        recs["key"] = [" ".join(w for w in _fold(n).replace("-", " ").split() if len(w) > 2 and not w.isdigit() and w not in generic)
+                       for n in recs["name"]]
+        split = []
+        for (key, country), g in recs[recs["key"] != ""].groupby(["key", "site__country"]):
+            if g["site_id"].nunique() < 2:
+                continue
+            xyz = _xyz(g["longitude"], g["latitude"])
+            d = np.linalg.norm(xyz[:, None, :] - xyz[None, :, :], axis=2) * R_M
+            ids = g["site_id"].to_numpy()
+            close = (d <= 30_000.0) & (ids[:, None] != ids[None, :])
+            if close.any():
+                split.append((key, country, sorted(set(ids))))
+        assert split == []
+        assert Site.objects.filter(records__name__in=["La Maxe", "La Maxe power station"]).distinct().count() == 1
+
     def test_it_merges_cartofriches_campaign_repeats_and_keeps_the_original_name(self, loaded):
         raw = pd.read_csv(FIXTURES / "brownfields" / "cartofriches_friches_2024-03.csv.gz", dtype=str)
         fonds_vert = raw[raw["site_nom"].fillna("").str.startswith("Appel à projet Fonds Vert 2023 -")]
