@@ -37,7 +37,7 @@ approximates N-1 security and reserve for reactive flows. MVA are taken as MW (u
 factor, an **assumption**)."""
 
 HEADROOM_LINE_SHARE = 0.3
-"""α in headroom ≈ α × (Σ usable ratings of the lines at a bus − the largest one): the share of
+"""α in headroom ≈ α × (Σ usable ratings of the lines at a bus − the largest circuit): the share of
 the N-1 line capacity a new load can take. A modelling **assumption** (MODEL.md §2), no source."""
 
 BORDER_TOLERANCE_KM = 5.0
@@ -369,18 +369,22 @@ def line_headroom_by_bus(lines: pd.DataFrame, buses: pd.DataFrame) -> pd.DataFra
     """Return the lines N-1 estimate per (station, GridKit voltage).
 
     Lines at a station-voltage are those in service whose end is any bus of that station at
-    that voltage. Estimate [MW] = α × (Σ rating_mw − max rating_mw), α = HEADROOM_LINE_SHARE.
+    that voltage. Estimate [MW] = α × (Σ rating_mw − the largest circuit's rating_mw),
+    α = HEADROOM_LINE_SHARE. N-1 loses one *circuit* (MODEL.md §2 rates lines per circuit): a
+    station fed by one double-circuit line keeps one circuit, a single-circuit radial feed none.
 
     Returns columns station_id, source_voltage_kv, n_lines, headroom_estimate_mw.
     """
     station = buses.set_index("bus_id")[["station_id", "source_voltage_kv"]]
     live = lines[lines["status"].eq("in_service")]
     ends = pd.concat([
-        live[["external_id", "rating_mw"]].assign(bus_id=live["bus0"].to_numpy()),
-        live[["external_id", "rating_mw"]].assign(bus_id=live["bus1"].to_numpy()),
+        live[["external_id", "rating_mw", "circuits"]].assign(bus_id=live["bus0"].to_numpy()),
+        live[["external_id", "rating_mw", "circuits"]].assign(bus_id=live["bus1"].to_numpy()),
     ], ignore_index=True)
     ends = ends.join(station, on="bus_id", how="inner").drop_duplicates(["station_id", "source_voltage_kv", "external_id"])
-    grouped = ends.groupby(["station_id", "source_voltage_kv"])["rating_mw"].agg(["count", "sum", "max"]).reset_index()
+    ends["circuit_mw"] = ends["rating_mw"] / ends["circuits"]
+    grouped = ends.groupby(["station_id", "source_voltage_kv"]).agg(
+        count=("rating_mw", "count"), sum=("rating_mw", "sum"), max=("circuit_mw", "max")).reset_index()
     grouped["headroom_estimate_mw"] = np.round(HEADROOM_LINE_SHARE * (grouped["sum"] - grouped["max"]), 3)
     return grouped.rename(columns={"count": "n_lines"})[["station_id", "source_voltage_kv", "n_lines", "headroom_estimate_mw"]]
 

@@ -143,14 +143,14 @@ class HeadroomEstimateTests:
     def test_it_estimates_a_gridkit_bus_from_its_lines_n_minus_1(self, loaded):
         # Bus 3798 (DE, 380 kV, the only bus of station 4568 at 380 kV) ends three lines in
         # service with 3, 1 and 2 circuits: 1,188.67 MW per circuit after × 0.7, so
-        # Σ = 6 × 1,188.67 = 7,132.03, largest = 3 × 1,188.67 = 3,566.02;
-        # 0.3 × (7,132.03 − 3,566.02) = 1,069.80 MW.
+        # Σ = 6 × 1,188.67 = 7,132.03; N-1 loses the largest circuit, 1,188.67;
+        # 0.3 × (7,132.03 − 1,188.67) = 1,783.01 MW.
         per_circuit_mw = SQRT3 * 380 * 2.58 * 0.7
-        ratings = [int(r["circuits"]) * per_circuit_mw for r in _gridkit("lines")
-                   if "3798" in (r["bus0"], r["bus1"]) and r["under_construction"] == "False"]
-        assert len(ratings) == 3
-        expected = 0.3 * (sum(ratings) - max(ratings))
-        assert expected == pytest.approx(1069.80, abs=0.01)
+        circuits = [int(r["circuits"]) for r in _gridkit("lines")
+                    if "3798" in (r["bus0"], r["bus1"]) and r["under_construction"] == "False"]
+        assert len(circuits) == 3
+        expected = 0.3 * (sum(circuits) - 1) * per_circuit_mw
+        assert expected == pytest.approx(1783.01, abs=0.01)
         point = GridConnectionPoint.objects.get(external_id="gridkit:3798")
         assert point.headroom_method == "lines_n1"
         assert point.headroom_estimate_mw == pytest.approx(expected, abs=0.01)
