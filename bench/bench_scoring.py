@@ -3,7 +3,12 @@
     python -m bench --only scoring [--sites 25000] [--million] [--draws 1000] [--dataset db]
 
 Prints times and rates; asserts nothing. ``--dataset db`` scores the loaded database (run
-``./gigasite setup`` first); otherwise a synthetic Europe of ``--sites`` sites.
+``./gigasite setup`` first) with everything the engine reads, lines and country outlines
+included; otherwise a synthetic Europe of ``--sites`` sites (no lines, no outlines).
+
+"Deterministic" is measured twice: cold, with the connection geometry (KD-trees, over-land
+tests, cut-in search) computed, and warm, with it taken from the per-process cache, as every
+size after the first of a run does.
 """
 
 from __future__ import annotations
@@ -40,10 +45,10 @@ def from_database():
     import django
 
     django.setup()
-    from grid import selectors as g
-    from siting import selectors as s
+    from siting import scoring_service
 
-    return s.site_frame(), g.grid_point_frame(), g.zone_frame(), g.hourly_carbon_map()
+    inputs = scoring_service.scoring_inputs()
+    return inputs.sites, inputs.grid, inputs.zones, inputs.hourly_carbon, inputs.lines, inputs.outlines
 
 
 def _time(fn, repeat: int = 3) -> float:
@@ -55,45 +60,59 @@ def _time(fn, repeat: int = 3) -> float:
     return best
 
 
-def run(sites, grid, zones, hourly, *, draws: int = 1000, label: str = "") -> dict[str, float]:
+def run(sites, grid, zones, hourly, lines=None, outlines=None, *, draws: int = 1000, label: str = "") -> dict[str, float]:
     """Measure one dataset; print and return the figures."""
+    import functools
+
     from siting import scoring
-    from siting.scoring.candidates import nearest_by_class
     from siting.scoring.params import presets
 
     params = presets()["default"]
     n = len(sites)
     n_sizes = len(params.sizes)
+    score = functools.partial(scoring.score_sites, lines=lines, outlines=outlines)
     t0 = time.perf_counter()
-    scoring.score_sites(sites.head(50), grid, zones, params, hourly_carbon=hourly)
+    score(sites.head(50), grid, zones, params, hourly_carbon=hourly)
     first_call = time.perf_counter() - t0
-    cand = _time(lambda: nearest_by_class(
-        sites["longitude"].to_numpy(float), sites["latitude"].to_numpy(float), grid["longitude"].to_numpy(float),
-        grid["latitude"].to_numpy(float), grid["voltage_kv"].to_numpy(float), np.asarray(params.voltage_classes_kv), params.k_nearest))
-    det_kernel = _time(lambda: scoring.score_sites(sites, grid, zones, params, hourly_carbon=hourly))
-    det_ref = _time(lambda: scoring.score_sites(sites, grid, zones, params, hourly_carbon=hourly, impl="reference"), repeat=1)
+
+    def cold():
+        scoring._GEOMETRY_CACHE.clear()
+        score(sites, grid, zones, params, hourly_carbon=hourly)
+
+    def geometry():
+        scoring._GEOMETRY_CACHE.clear()
+        scoring._prepare(scoring.ScoringInputs(sites, grid, zones, hourly, lines, outlines), params)
+
+    cand = _time(geometry)
+    det_cold = _time(cold)
+    det_kernel = _time(lambda: score(sites, grid, zones, params, hourly_carbon=hourly))
+    det_ref = _time(lambda: score(sites, grid, zones, params, hourly_carbon=hourly, impl="reference"), repeat=1)
     # Same-run comparison on the Monte Carlo: a short run of each, then the full one for numba.
     probe = max(5, min(50, draws // 10))
     mc_kernel_probe = mc_ref_probe = np.nan
     if draws:
-        mc_kernel_probe = _time(lambda: scoring.score_sites(sites, grid, zones, params, hourly_carbon=hourly, draws=probe), repeat=1) - det_kernel
-        mc_ref_probe = _time(lambda: scoring.score_sites(sites, grid, zones, params, hourly_carbon=hourly, draws=probe, impl="reference"), repeat=1) - det_ref
-    mc_full = _time(lambda: scoring.score_sites(sites, grid, zones, params, hourly_carbon=hourly, draws=draws), repeat=1) if draws else 0.0
-    figures = {"sites": n, "first_call_s": first_call, "candidates_s": cand, "deterministic_s": det_kernel,
-               "deterministic_reference_s": det_ref, "mc_s": mc_full, "mc_ratio": mc_ref_probe / mc_kernel_probe}
-    print(f"{label}: {n:,} sites × {n_sizes} sizes, {len(grid):,} grid points")
+        mc_kernel_probe = _time(lambda: score(sites, grid, zones, params, hourly_carbon=hourly, draws=probe), repeat=1) - det_kernel
+        mc_ref_probe = _time(lambda: score(sites, grid, zones, params, hourly_carbon=hourly, draws=probe, impl="reference"), repeat=1) - det_ref
+    mc_full = _time(lambda: score(sites, grid, zones, params, hourly_carbon=hourly, draws=draws), repeat=1) if draws else 0.0
+    figures = {"sites": n, "first_call_s": first_call, "candidates_s": cand, "deterministic_cold_s": det_cold,
+               "deterministic_s": det_kernel, "deterministic_reference_s": det_ref, "mc_s": mc_full,
+               "mc_ratio": mc_ref_probe / mc_kernel_probe}
+    n_lines = 0 if lines is None else lines["line_id"].nunique()
+    print(f"{label}: {n:,} sites × {n_sizes} sizes, {len(grid):,} grid points, {n_lines:,} lines, "
+          f"{len(outlines or {})} country outlines")
     print(f"  first call (compile or load cache)  {first_call:8.3f} s")
-    print(f"  candidate search (6 classes × k={params.k_nearest})  {cand:8.3f} s   {n / cand:12,.0f} sites/s")
+    print(f"  preparation with connection geometry (k={params.k_nearest}, limits, cut-ins)  {cand:8.3f} s   {n / cand:12,.0f} sites/s")
+    print(f"  deterministic, numba, cold geometry  {det_cold:8.3f} s   {n * n_sizes / det_cold:12,.0f} site-sizes/s")
     print(f"  deterministic, numba (warm)          {det_kernel:8.3f} s   {n * n_sizes / det_kernel:12,.0f} site-sizes/s")
     print(f"  deterministic, NumPy reference       {det_ref:8.3f} s   ratio numba ÷ NumPy ×{det_ref / det_kernel:5.2f}")
     if draws:
         print(f"  Monte Carlo {probe} draws: numba {mc_kernel_probe:.2f} s, NumPy {mc_ref_probe:.2f} s, ratio ×{figures['mc_ratio']:.2f}")
         print(f"  Monte Carlo {draws:,} draws, numba       {mc_full:8.2f} s   {n * n_sizes * draws / mc_full:12,.0f} site-size-draws/s")
-    _outside_baseline(sites, grid, zones, hourly, params)
+    _outside_baseline(sites, grid, zones, hourly, params, lines, outlines)
     return figures
 
 
-def _outside_baseline(sites, grid, zones, hourly, params) -> None:
+def _outside_baseline(sites, grid, zones, hourly, params, lines=None, outlines=None) -> None:
     """The same weighted sum ranked by pymcdm, if installed, as an outside check of speed and order."""
     try:
         from pymcdm.methods import WSM  # noqa: F401
@@ -105,7 +124,7 @@ def _outside_baseline(sites, grid, zones, hourly, params) -> None:
     from siting import scoring
     from siting.scoring.criteria import CRITERION_NAMES
 
-    table = scoring.score_sites(sites, grid, zones, params, hourly_carbon=hourly).table
+    table = scoring.score_sites(sites, grid, zones, params, hourly_carbon=hourly, lines=lines, outlines=outlines).table
     one = table[(table["size_h100e"] == params.sizes[0]) & table["feasible"]]
     matrix = one[[f"v_{c}" for c in CRITERION_NAMES]].to_numpy()
     w = np.array([params.weights[c] for c in CRITERION_NAMES])
