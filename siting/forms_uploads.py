@@ -11,7 +11,7 @@ from .models import SiteUpload
 class SiteUploadForm(forms.Form):
     """A file of sites and how to read it."""
 
-    file = forms.FileField(label=_("File"), help_text=_("GeoJSON, GeoPackage, zipped Shapefile or CSV."))
+    file = forms.FileField(label=_("File"), help_text=_("GeoJSON, GeoPackage, zipped Shapefile, CSV, XLSX or ODS."))
     source_name = forms.CharField(
         label=_("Source"), max_length=100,
         help_text=_("Where the sites come from, e.g. “Grand Est brownfield survey 2024”. Upload again under the same source to update."),
@@ -26,4 +26,26 @@ class SiteUploadForm(forms.Form):
     area_unit = forms.ChoiceField(
         label=_("Unit of an area column without one"), required=False,
         choices=[("", _("stated in the column name")), ("ha", "ha"), ("m2", "m²")],
+    )
+    sheet = forms.CharField(
+        label=_("Sheet"), required=False, max_length=200,
+        help_text=_("For a workbook of several sheets: the one with the sites."),
+    )
+
+    def __init__(self, *args, sheets: list[str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if sheets:
+            # The workbook's sheets, once it was read: the analyst picks one and sends the file again.
+            self.fields["sheet"] = forms.ChoiceField(label=_("Sheet"), choices=[(s, s) for s in sheets], required=True,
+                                                     help_text=_("Choose the sheet with the sites, and choose the file again."))
+
+
+class ReferenceMatchForm(forms.Form):
+    """What to do with staged rows that lie near a reference site."""
+
+    on_reference_match = forms.ChoiceField(
+        label=_("Rows near a reference site"),
+        choices=[("update", _("Update the reference site with the uploaded values")),
+                 ("separate", _("Keep them as separate sites"))],
+        widget=forms.RadioSelect,
     )

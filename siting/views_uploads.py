@@ -25,9 +25,10 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from . import html_nonce, roles, upload_maps, upload_selectors, uploads
-from .forms_uploads import SiteUploadForm
+from .forms_uploads import ReferenceMatchForm, SiteUploadForm
 from .importers import sites as site_importer
-from .importers.sites import UploadRejected
+from .importers.places import CONFLATION_DISTANCE_M
+from .importers.sites import SheetChoiceNeeded, UploadRejected
 from .models import SiteUpload
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,8 @@ FORM_FIELDS_ALLOWANCE_BYTES = 64 * 1024
 """Room for the form fields and multipart headers on top of the file itself. [byte]"""
 SHOWN_ERRORS = 200
 SAMPLES_DIR = settings.BASE_DIR / "fixtures" / "uploads"
-SAMPLE_SUFFIXES = (".csv", ".geojson", ".gpkg", ".zip")
+SAMPLE_SUFFIXES = (".csv", ".geojson", ".gpkg", ".zip", ".xlsx", ".ods")
+SHOWN_MATCHES = 200
 
 
 def _samples() -> dict[str, Path]:
@@ -104,8 +106,12 @@ def _upload_create(request: HttpRequest) -> HttpResponse:
         upload = uploads.site_upload_stage(
             data=upload_file.read(), file_name=file_name, source_name=form.cleaned_data["source_name"], user=request.user,
             on_duplicate=form.cleaned_data["on_duplicate"], crs=form.cleaned_data["crs"] or None,
-            area_unit=form.cleaned_data["area_unit"] or None,
+            area_unit=form.cleaned_data["area_unit"] or None, sheet=form.cleaned_data["sheet"] or None,
         )
+    except SheetChoiceNeeded as exc:
+        # The sheet picker: the same form, with the workbook's sheets to choose from.
+        initial = {k: form.cleaned_data[k] for k in ("source_name", "on_duplicate", "crs", "area_unit")}
+        return _list_page(request, SiteUploadForm(initial=initial, sheets=exc.sheets), error=f"{file_name}: {exc}", status=400)
     except UploadRejected as exc:
         return _list_page(request, form, error=f"{file_name}: {exc}", status=400)
     except Exception:
@@ -127,8 +133,23 @@ def upload_detail(request: HttpRequest, code: UUID) -> HttpResponse:
             sites=sites, labels=labels, countries_geojson=upload_selectors.countries_outline_geojson()
         )
         figure_html = html_nonce.figure_html_with_nonce(fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False}), request)
+    matches = []
+    if upload.status == SiteUpload.Status.STAGED:
+        near = sites[(sites["ref_site_id"] >= 0) & (sites["action"] == "create")]
+        matches = [
+            {"row": int(r.row), "file_id": r.file_id, "name": r.name, "ref_site_id": int(r.ref_site_id), "ref_name": r.ref_name,
+             "ref_external_id": r.ref_external_id, "distance_m": float(r.ref_distance_m)}
+            for r in near.head(SHOWN_MATCHES).itertuples(index=False)
+        ]
+        n_matches = len(near)
+    else:
+        n_matches = 0
     context = {
         "upload": upload,
+        "matches": matches,
+        "n_matches": n_matches,
+        "match_form": ReferenceMatchForm(),
+        "conflation_distance_m": CONFLATION_DISTANCE_M,
         "counts": counts,
         "figure_html": figure_html,
         "errors": upload.errors[:SHOWN_ERRORS],
@@ -148,8 +169,11 @@ def upload_confirm(request: HttpRequest, code: UUID) -> HttpResponse:
     if upload.status != SiteUpload.Status.STAGED:
         raise PermissionDenied
     only_valid = request.POST.get("only_valid") == "1"
+    match_form = ReferenceMatchForm(request.POST)
+    on_reference_match = match_form.cleaned_data["on_reference_match"] if match_form.is_valid() else None
     try:
-        upload = uploads.site_upload_confirm(upload=upload, user=request.user, only_valid=only_valid)
+        upload = uploads.site_upload_confirm(upload=upload, user=request.user, only_valid=only_valid,
+                                             on_reference_match=on_reference_match)
     except UploadRejected as exc:
         messages.error(request, str(exc))
         return redirect("siting-upload-detail", upload.code)
@@ -206,6 +230,7 @@ def upload_template(request: HttpRequest) -> HttpResponse:
         "voltages": ", ".join(f"{v:g}" for v in site_importer.KNOWN_VOLTAGES_KV),
         "max_area_ha": site_importer.MAX_AREA_HA,
         "max_capacity_mw": site_importer.MAX_CAPACITY_MW,
+        "conflation_distance_m": CONFLATION_DISTANCE_M,
         "samples": samples,
         "max_mb": settings.GIGASITE_UPLOAD_MAX_BYTES / 1e6,
         "max_rows": settings.GIGASITE_UPLOAD_MAX_ROWS,

@@ -1,4 +1,4 @@
-"""Import a file of candidate sites (GeoJSON, GeoPackage, zipped Shapefile or CSV)."""
+"""Import a file of candidate sites (GeoJSON, GeoPackage, zipped Shapefile, CSV, XLSX or ODS)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from siting import uploads
-from siting.importers.sites import RowError, UploadRejected
+from siting.importers.sites import RowError, SheetChoiceNeeded, UploadRejected
 from siting.models import SiteUpload
 
 SHOWN_ERRORS = 50
@@ -22,7 +22,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("file", help="GeoJSON, GeoPackage (.gpkg), zipped Shapefile (.zip) or CSV file.")
+        parser.add_argument("file", help="GeoJSON, GeoPackage (.gpkg), zipped Shapefile (.zip), CSV, XLSX or ODS file.")
         parser.add_argument("--source", help="Source name; namespaces the external ids (default: the file name).")
         parser.add_argument("--dry-run", action="store_true", help="Check and report; save nothing.")
         parser.add_argument("--only-valid", action="store_true", help="Import the valid rows even if others are rejected.")
@@ -32,6 +32,10 @@ class Command(BaseCommand):
         parser.add_argument("--crs", help="EPSG code of the coordinates when the file states none, e.g. EPSG:2154.")
         parser.add_argument("--area-unit", choices=["ha", "m2"], help="Unit of an area column whose name states none.")
         parser.add_argument("--errors-csv", help="Write the full error report (row, field, value, reason) to this CSV file.")
+        parser.add_argument("--sheet", help="The sheet to read in a workbook (XLSX, ODS) of several.")
+        parser.add_argument("--on-reference-match", choices=uploads.ON_REFERENCE_MATCH, default="error",
+                            help="New rows within 500 m of a reference site (MODEL.md §1b): update that site, keep them as "
+                                 "separate sites, or reject them (default).")
 
     def handle(self, *args, **opts) -> None:
         path = Path(opts["file"])
@@ -48,8 +52,11 @@ class Command(BaseCommand):
             result = uploads.sites_import(
                 data=path.read_bytes(), file_name=path.name, source_name=opts["source"] or path.stem, user=user,
                 on_duplicate=opts["on_duplicate"], only_valid=opts["only_valid"], dry_run=opts["dry_run"],
-                crs=opts["crs"], area_unit=opts["area_unit"],
+                crs=opts["crs"], area_unit=opts["area_unit"], sheet=opts["sheet"],
+                on_reference_match=opts["on_reference_match"],
             )
+        except SheetChoiceNeeded as exc:
+            raise CommandError(f"{path.name}: {exc} Give it with --sheet.") from exc
         except UploadRejected as exc:
             rejected = getattr(exc, "result", None)
             if rejected is not None:
@@ -63,7 +70,8 @@ class Command(BaseCommand):
             f"{result.plan.rows_rejected:,} rejected."
         )
         self.stdout.write(self.style.SUCCESS(
-            f"{verb}: {result.created:,} new, {result.updated:,} updated, {result.skipped:,} skipped"
+            f"{verb}: {result.created:,} new, {result.updated:,} updated, {result.skipped:,} skipped, "
+            f"{result.merged:,} reference sites updated"
             + (f" (upload {result.upload.code})" if result.upload else " (dry run: nothing saved)")
         ))
 
