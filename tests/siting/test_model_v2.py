@@ -432,3 +432,18 @@ class ShippedDataTests:
             f = _feasible(table, size)
             first = f.sort_values(["rank", "site_id"]).iloc[0]
             assert first["mc_rank_p95"] - first["mc_rank_p05"] < len(f) / 4, (size, first["site_id"])
+
+
+class SnapshotTests:
+    def test_it_scores_a_packed_run_snapshot_as_the_inputs_themselves(self):
+        from siting import frames, scoring_service
+
+        inputs = rich_world(200, seed=11)
+        # A WKB can end with zero bytes (a coordinate of 0.0): they must survive the archive.
+        inputs.outlines["XX"] = shapely.to_wkb(box(0, 0, 1, 1))
+        assert inputs.outlines["XX"].endswith(b"\x00")
+        again = scoring_service.scoring_inputs_unpack(*frames.frames_unpack(
+            frames.frames_pack(*scoring_service.scoring_inputs_pack(inputs))))
+        assert again.outlines == inputs.outlines and set(again.hourly_carbon) == {"FR"}
+        params = dataclasses.replace(DEFAULT, sizes=(1000, 100000))
+        pd.testing.assert_frame_equal(score_inputs(inputs, params).table, score_inputs(again, params).table)
