@@ -90,8 +90,6 @@ def voltage_class_index_for_load(params: ScenarioParams, facility_load_mw: float
     return -1
 
 
-voltage_class_index_of_load = voltage_class_index_for_load  # short alias for templates and tests
-
 
 def connection_options(
     params: ScenarioParams, longitude: float, latitude: float, facility_load_mw: float, grid: pd.DataFrame,
