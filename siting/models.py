@@ -376,3 +376,50 @@ class ComparisonReport(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class Portfolio(models.Model):
+    """A set of sites chosen together on a finished run: a target, a deadline and constraints.
+
+    Lifecycle: queued → running → succeeded | failed, each transition a conditional UPDATE as
+    for runs and comparisons. ``problem`` is ``siting.portfolio.PortfolioProblem.to_dict()``;
+    ``result`` holds the chosen sites, totals, solver status and gap, the greedy baseline, the
+    robustness and the next-best alternatives, or the explanation when no portfolio exists
+    (an infeasible target is a succeeded job with ``feasible`` false, not a failure).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=150)
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="portfolios")
+    problem = models.JSONField(help_text=_("Target, deadline, constraints and objective."))
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress_pct = models.FloatField(default=0.0)
+    stage = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    feasible = models.BooleanField(null=True, blank=True, help_text=_("Whether a portfolio meets the target (empty until solved)."))
+    result = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="portfolios")
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress_pct__gte=0) & Q(progress_pct__lte=100), name="portfolio_progress_range"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)

@@ -154,5 +154,54 @@ def schema(server_url: str = "/") -> dict[str, Any]:
                 [_param("kind", "country, region or departement.", {"type": "string", "enum": ["country", "region", "departement"]},
                         where="path", required=True)],
                 {"description": "OK", "content": {"application/geo+json": {"schema": {"type": "object"}}}}, tag="reference"),
+            **_portfolio_paths(),
         },
+    }
+
+
+def _portfolio_paths() -> dict[str, Any]:
+    """Return the portfolio endpoints (``siting.portfolio``): planners, officials and admins, each portfolio its owner's."""
+    number_or_null = {"type": ["number", "null"]}
+    totals = {"type": ["object", "null"], "description": "Totals of the chosen sites.", "properties": {
+        "n_sites": {"type": "integer"}, "gpus_h100e": {"type": "integer"},
+        "it_load_mw": {**number_or_null, "description": "[MW]"}, "facility_load_mw": {**number_or_null, "description": "[MW]"},
+        "capex_total_meur": {**number_or_null, "description": "[M€]"},
+        "tco_eur_per_gpu_hour": {**number_or_null, "description": "GPU-weighted full cost of compute. [EUR/GPU-h]"},
+        "emissions_t_per_yr": {**number_or_null, "description": "[tCO2e/yr]"},
+        "time_to_power_months": {**number_or_null, "description": "The last site's time to power. [month]"},
+        "score_total": number_or_null, "objective": number_or_null}}
+    summary = {"type": "object", "properties": {
+        "code": {"type": "string", "format": "uuid"}, "name": {"type": "string"},
+        "run": {"type": "string", "format": "uuid"},
+        "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
+        "progress_pct": {"type": "number"}, "stage": {"type": "string"},
+        "feasible": {"type": ["boolean", "null"], "description": "Whether a portfolio meets the target (null until solved)."},
+        "created_at": {"type": "string", "format": "date-time"},
+        "finished_at": {"type": ["string", "null"], "format": "date-time"}, "totals": totals,
+        "url": {"type": "string"}, "page_url": {"type": "string"}}}
+    detail = {"type": "object", "properties": {
+        **summary["properties"],
+        "problem": {"type": "object", "description": (
+            "The question: target_mw_it or clusters [[size_h100e, count]], sizes_h100e, max_sites, deadline_months, "
+            "countries, max_per_country, max_per_region, min_distance_km, share_headroom, include, exclude, "
+            "objective (score, cost, emissions), mip_rel_gap, time_limit_s, robustness_draws.")},
+        "result": {"type": "object", "description": (
+            "feasible; chosen (one object per site: site_id, site_name, size_h100e, it_load_mw, score, capex_total_meur, "
+            "tco_eur_per_gpu_hour, emissions_t_per_yr, time_to_power_months, connection_point_id, resource, ...); "
+            "totals; solver (status, mip_gap, dual_bound, solve_s, n_variables, n_constraints); greedy (the baseline's "
+            "objective and totals); shared_points; alternatives (per chosen site id, the next best or null); "
+            "robustness (draws, p_meets_target, p_site_ok, responsible); explanation (binding constraint families, "
+            "facts, message) when no portfolio meets the target.")},
+        "error": {"type": "string"}}}
+    code = _param("code", "Portfolio code (UUID).", {"type": "string", "format": "uuid"}, where="path", required=True)
+    return {
+        "/api/portfolios/": _get(
+            "The caller's portfolios, newest first (an admin's: all)",
+            [_param("limit", "At most this many (≤ 200).", {"type": "integer"})],
+            _json({"type": "object", "properties": {"portfolios": {"type": "array", "items": summary}}}), tag="portfolios",
+            description="Planners, officials and admins. Ask a portfolio on its page or with the `portfolio` command."),
+        "/api/portfolios/{code}/": _get(
+            "One portfolio: its question, chosen sites, totals, solver status and gap, greedy baseline and robustness",
+            [code], _json(detail), tag="portfolios",
+            description="Its owner or an admin; another user gets 403."),
     }

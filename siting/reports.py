@@ -561,7 +561,7 @@ def shipped_attribution() -> list[dict[str, str]]:
 
 def comparison_context(
     *, run: ScoringRun, size_h100e: int, site_ids: tuple[int, ...] | list[int], author: str = "",
-    generated_at: datetime | None = None,
+    generated_at: datetime | None = None, portfolio: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return the template context of a comparison, formatted in the active language.
 
@@ -577,6 +577,9 @@ def comparison_context(
         Who the document is prepared for or by, printed on the cover.
     generated_at : datetime, optional
         Date printed on the cover (now when omitted).
+    portfolio : dict, optional
+        A portfolio section, formatted (``siting.portfolio.report.portfolio_section``): the
+        document then starts from that portfolio.
     """
     ids = comparison_validate(run=run, size_h100e=size_h100e, site_ids=site_ids)
     by_size = _run_rows(run, int(size_h100e), ids)
@@ -666,6 +669,7 @@ def comparison_context(
         "criteria": _criteria_annex(run),
         "datasets": _datasets(run),
         "attribution": shipped_attribution(),
+        "portfolio": portfolio,
     }
 
 
@@ -680,6 +684,7 @@ def comparison_html(context: dict[str, Any]) -> str:
 def comparison_pdf(
     *, run: ScoringRun, size_h100e: int, site_ids: tuple[int, ...] | list[int], language: str, author: str = "",
     generated_at: datetime | None = None, progress: Callable[[float, str], None] | None = None,
+    portfolio: dict[str, Any] | None = None,
 ) -> RenderedComparison:
     """Return the comparison of ``site_ids`` at ``size_h100e`` as a PDF in ``language``.
 
@@ -696,6 +701,7 @@ def comparison_pdf(
     with translation.override(language):
         html = comparison_html(comparison_context(
             run=run, size_h100e=size_h100e, site_ids=site_ids, author=author, generated_at=generated_at,
+            portfolio=portfolio,
         ))
     report(0.3, "laying out the pages")
     document = weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR)).render()

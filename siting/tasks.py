@@ -46,3 +46,10 @@ def comparison_execute_task(report_id: int) -> None:
     from siting.comparisons import comparison_execute
 
     comparison_execute(report_id=report_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, name="siting.portfolio_execute", **DB_RETRY)
+def portfolio_execute_task(portfolio_id: int) -> None:
+    from siting.portfolio.services import portfolio_execute
+
+    portfolio_execute(portfolio_id=portfolio_id)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import include, path
 
 from . import api, views, views_dashboard, views_runs
+from .portfolio import views as portfolio_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -29,4 +30,10 @@ urlpatterns = [
     path("api/grid/points/", api.grid_points, name="siting-api-grid-points"),
     path("api/zones/", api.zones, name="siting-api-zones"),
     path("api/boundaries/<str:kind>/", api.boundaries, name="siting-api-boundaries"),
+    path("api/portfolios/", api.portfolios_list, name="siting-api-portfolios"),
+    path("api/portfolios/<uuid:code>/", api.portfolio_detail, name="siting-api-portfolio"),
+    path("portfolios/", portfolio_views.portfolio_list, name="siting-portfolio-list"),
+    path("portfolios/<uuid:code>/", portfolio_views.portfolio_detail, name="siting-portfolio-detail"),
+    path("portfolios/<uuid:code>/progress.json", portfolio_views.portfolio_progress, name="siting-portfolio-progress"),
+    path("portfolios/<uuid:code>/pdf/", portfolio_views.portfolio_pdf_download, name="siting-portfolio-pdf"),
 ]

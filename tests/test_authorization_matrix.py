@@ -134,6 +134,21 @@ RULES: dict[str, Rule] = {
     "siting-api-grid-points": Rule(lambda o: "/api/grid/points/", {"GET": API, "POST": NOT_ALLOWED}),
     "siting-api-zones": Rule(lambda o: "/api/zones/", {"GET": API, "POST": NOT_ALLOWED}),
     "siting-api-boundaries": Rule(lambda o: "/api/boundaries/country/", {"GET": API, "POST": NOT_ALLOWED}),
+    # portfolios: planners and officials (admins); each portfolio its owner's; the PDF for officials
+    "siting-portfolio-list": Rule(lambda o: "/portfolios/", {"GET": E(LOGIN, 403, 200, 403, 200, 200),
+                                                             "POST": E(LOGIN, 403, 302, 403, 302, 302)},
+                                  data=lambda o: {"run": str(o.run.code), "target_kind": "clusters", "clusters": "2x10000",
+                                                  "objective": "score", "share_headroom": "on"}),
+    "siting-portfolio-detail": Rule(lambda o: f"/portfolios/{o.portfolio.code}/",
+                                    {"GET": E(LOGIN, 403, 200, 403, 403, 200, other=403), "POST": GET_ONLY_AFTER_LOGIN}),
+    "siting-portfolio-progress": Rule(lambda o: f"/portfolios/{o.portfolio.code}/progress.json",
+                                      {"GET": E(LOGIN, 403, 200, 403, 403, 200, other=403), "POST": GET_ONLY_AFTER_LOGIN}),
+    "siting-portfolio-pdf": Rule(lambda o: f"/portfolios/{o.official_portfolio.code}/pdf/",
+                                 {"GET": E(LOGIN, 403, 403, 403, 200, 200, other=403), "POST": GET_ONLY_AFTER_LOGIN},
+                                 owner_role="official"),
+    "siting-api-portfolios": Rule(lambda o: "/api/portfolios/", {"GET": E(401, 403, 200, 403, 200, 200), "POST": NOT_ALLOWED}),
+    "siting-api-portfolio": Rule(lambda o: f"/api/portfolios/{o.portfolio.code}/",
+                                 {"GET": E(401, 403, 200, 403, 403, 200, other=403), "POST": NOT_ALLOWED}),
 }
 
 # The Django admin: staff only. Everyone else is sent to the admin's login; the admin opens
@@ -281,6 +296,13 @@ def world(django_db_setup, django_db_blocker):
                                            source_name="Matrix", uploaded_by=users["analyst"])
         live_run = ScoringRun.objects.create(scenario_name="live", params={}, status=ScoringRun.Status.QUEUED,
                                              created_by=users["planner"])
+        from siting.portfolio.problem import PortfolioProblem
+        from siting.portfolio.services import portfolio_produce
+
+        pair = PortfolioProblem(clusters=((size, 2),))
+        portfolio = portfolio_produce(run=run, problem=pair, user=users["planner"])
+        official_portfolio = portfolio_produce(run=run, problem=pair, user=users["official"])
+        assert official_portfolio.feasible, official_portfolio.result
 
         class O:
             pass
@@ -288,6 +310,7 @@ def world(django_db_setup, django_db_blocker):
         o = O()
         o.run, o.live_run, o.upload, o.staged, o.report, o.users = run, live_run, upload, staged, report, users
         o.size, o.site_ids, o.site_id = size, site_ids, site_ids[0]
+        o.portfolio, o.official_portfolio = portfolio, official_portfolio
         yield o
         ComparisonReport.objects.all().delete()
         ScoringRun.objects.all().delete()
