@@ -25,8 +25,9 @@ def _run(*args) -> str:
 
 
 class ImportSitesCommandTests:
-    @pytest.mark.parametrize("sample", sorted(p.name for p in SAMPLES.glob("sample_*")))
-    def test_it_imports_every_shipped_sample(self, sample, boundaries):
+    # The twelve French sites in every format and CRS; the European samples have their own tests.
+    @pytest.mark.parametrize("sample", sorted(p.name for p in SAMPLES.glob("sample_*") if p.name.startswith(("sample_points_", "sample_polygons_"))))
+    def test_it_imports_every_shipped_french_sample(self, sample, boundaries):
         out = _run(str(SAMPLES / sample), "--source", "Samples", "--user", user("ana", "analyst").username)
         assert "Imported: 12 new, 0 updated, 0 skipped" in out
         upload = SiteUpload.objects.get()
