@@ -5,6 +5,8 @@ Coordinates are WGS84 longitude/latitude in degrees throughout.
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -240,3 +242,60 @@ class DatasetLoad(models.Model):
 
     def __str__(self) -> str:
         return self.dataset
+
+
+class HeadroomUpload(models.Model):
+    """One file of known headroom at grid connection points, brought in by an analyst (a TSO's,
+    a DSO's or a region's figures). All or nothing: every row names one point and its value.
+
+    While imported, each value is the point's ``headroom_mw`` (a known value, which the scoring
+    engine puts before any estimate: MODEL.md §2 precedence); withdrawing the upload gives the
+    points back the values they had before.
+    """
+
+    class Status(models.TextChoices):
+        IMPORTED = "imported", _("Imported")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.IMPORTED, db_index=True)
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    source_name = models.CharField(max_length=100, help_text=_("Whose figures, e.g. “RTE capacity register 2025-Q3”."))
+    match_distance_km = models.FloatField(default=0.0, help_text=_("Rows without a point id matched the nearest point within this distance [km]."))
+    rows_read = models.PositiveIntegerField(default=0)
+    notes = models.JSONField(default=list, blank=True)
+    uploaded_by = models.ForeignKey("auth.User", null=True, on_delete=models.SET_NULL, related_name="headroom_uploads")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.source_name})"
+
+
+class KnownHeadroom(models.Model):
+    """A known headroom value of one grid point from one upload, with its provenance."""
+
+    upload = models.ForeignKey(HeadroomUpload, on_delete=models.PROTECT, related_name="values")
+    point = models.ForeignKey(GridConnectionPoint, on_delete=models.CASCADE, related_name="known_headroom")
+    row = models.PositiveIntegerField(help_text=_("Row of the file it came from."))
+    headroom_mw = models.FloatField(help_text=_("Known withdrawal headroom [MW]."))
+    as_of = models.DateField(null=True, blank=True, help_text=_("Date the figure holds for."))
+    source = models.CharField(max_length=200, blank=True, help_text=_("The row's own source, if it gives one."))
+    matched_by = models.CharField(max_length=8, help_text=_("'id' or 'position'."))
+    distance_km = models.FloatField(null=True, blank=True, help_text=_("From the row's position to the point, when matched by position [km]."))
+    previous_headroom_mw = models.FloatField(null=True, blank=True, help_text=_("The point's known value before this upload [MW]."))
+
+    class Meta:
+        ordering = ["upload", "row"]
+        constraints = [
+            models.UniqueConstraint(fields=["upload", "point"], name="known_headroom_one_per_point_and_upload"),
+            models.CheckConstraint(condition=Q(headroom_mw__gte=0), name="known_headroom_nonneg"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.point_id}: {self.headroom_mw:g} MW"
