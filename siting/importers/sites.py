@@ -31,7 +31,6 @@ import logging
 import re
 import stat
 import tempfile
-import unicodedata
 import warnings
 import zipfile
 from dataclasses import dataclass, field

@@ -171,3 +171,27 @@ class SafetyTests:
             resp = _post_file(analyst_client, CSV * 2000)
         assert resp.status_code == 413 and not inner.called
         assert not SiteUpload.objects.exists()
+
+
+class SpreadsheetFlowTests:
+    def test_it_asks_for_the_sheet_then_previews_the_chosen_one(self, analyst_client):
+        from tests.siting.test_uploads_spreadsheets import two_sheets_header_on_row_3
+
+        data = two_sheets_header_on_row_3()
+        resp = _post_file(analyst_client, data, "survey.xlsx")
+        assert resp.status_code == 400
+        page = resp.content.decode()
+        assert "holds 2 sheets (Notes, Sites 2024)" in page
+        assert '<select name="sheet"' in page and '<option value="Sites 2024">' in page
+        assert 'value="Survey"' in page  # the source is kept for the second try
+        assert not SiteUpload.objects.exists()
+        resp = _post_file(analyst_client, data, "survey.xlsx", sheet="Sites 2024")
+        assert resp.status_code == 302
+        upload = SiteUpload.objects.get()
+        assert (upload.file_format, upload.rows_read, upload.sites_created) == ("xlsx", 3, 3)
+
+    def test_the_template_page_lists_the_names_in_every_language(self, analyst_client):
+        page = analyst_client.get("/uploads/template/").content.decode()
+        for name in ("Stilllegungsjahr", "date de fermeture", "año de cierre", "anno di chiusura", "sluitingsjaar",
+                     "rok zamknięcia", "zoning_type", "Flächennutzung"):
+            assert name in page
