@@ -68,13 +68,18 @@ def main(argv: list[str] | None = None) -> None:
             limits = {"mip_rel_gap": args.gap, "time_limit_s": args.time_limit}
             questions = {
                 "EU 5 × 100k, ≤ 2 per country": PortfolioProblem(
-                    clusters=((100_000, 5),), max_per_country=2, sizes_h100e=(), **limits),
+                    clusters=((100_000, 5),), max_per_country=2, **limits),
                 "EU 5 × 100k, ≤ 2 per country, ≥ 200 km apart": PortfolioProblem(
                     clusters=((100_000, 5),), max_per_country=2, min_distance_km=200.0, **limits),
                 "EU 5 × 100k, ≤ 2 per country, least emissions": PortfolioProblem(
                     clusters=((100_000, 5),), max_per_country=2, objective="emissions", **limits),
                 "France 1 GW IT, ≤ 5 sites, ≤ 60 months": PortfolioProblem(
                     target_mw_it=1000.0, max_sites=5, countries=("FR",), deadline_months=60.0, **limits),
+                "EU 1 GW IT, ≤ 8 sites, ≤ 2 per country, ≥ 150 km apart, least emissions": PortfolioProblem(
+                    target_mw_it=1000.0, max_sites=8, max_per_country=2, min_distance_km=150.0, objective="emissions",
+                    **limits),
+                "EU 1.5 GW IT, ≤ 8 sites, ≤ 2 per country, ≤ 60 months, least capex": PortfolioProblem(
+                    target_mw_it=1500.0, max_sites=8, max_per_country=2, deadline_months=60.0, objective="cost", **limits),
             }
             first = None
             for label, problem in questions.items():

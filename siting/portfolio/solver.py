@@ -641,7 +641,9 @@ def solve(table: pd.DataFrame, problem: PortfolioProblem, *,
     totals = portfolio_totals(chosen)
     totals["objective"] = _objective_total(pool, problem, chosen_idx)
     if g is not None:
-        greedy_out["gain"] = (totals["objective"] - greedy_out["objective"]) * (1 if problem.objective == "score" else -1)
+        # What the optimisation buys over greedy, in the objective's unit (≥ 0 up to the gap).
+        gain = (totals["objective"] - greedy_out["objective"]) * (1 if problem.objective == "score" else -1)
+        greedy_out["gain"] = 0.0 if abs(gain) <= 1e-9 * max(1.0, abs(totals["objective"])) else gain  # summation noise
     report(0.7, "next-best alternatives")
     alts = alternatives(pool, problem, chosen_idx)
     order = chosen.sort_values(["size_h100e", "score"], ascending=[False, False]).index
