@@ -35,7 +35,7 @@ from .layout import (
     O_RUNNER_KIND, O_RUNNER_TOTAL, O_SCORE, O_SEVESO, O_SITE_COST, O_SITE_MONTHS, O_SUB_COST, O_TCO, O_TTP, O_V0,
     O_WATER_L_GPUH, O_WATER_M3, P_BACKUP_H, P_C_FAC, P_C_GPU_KEUR, P_CRF_FAC, P_CRF_GRID, P_CRF_IT, P_CUT_BAYS,
     P_CUT_EXTRA, P_CUT_MIN_CLASS, P_EUR_PER_USD, P_EXCL_SEVESO, P_FUEL_T_PER_MWH, P_LAND_HA_PER_MW, P_MAX_TTP,
-    P_N_GPU, P_OM, P_OWN_REFURB, P_P_IT_MW, P_RATE_MONTH, P_REMED_AREA, P_ROUTING, P_SEVESO_HIGH, P_SEVESO_LOW,
+    P_EST_CREDIT, P_N_GPU, P_OM, P_OWN_REFURB, P_P_IT_MW, P_RATE_MONTH, P_REMED_AREA, P_ROUTING, P_SEVESO_HIGH, P_SEVESO_LOW,
     P_SUB_A, P_SUB_B, P_SUB_EXP, P_SUB_FIXED, P_TTP_FREE_KM, P_TTP_OWN, P_TTP_SLOPE, P_UTIL, P_WUE, S_AREA, S_CARBON,
     S_CONN_F, S_GRID_F, S_MASK, S_OBSERVED, S_OWN_CAP, S_OWN_KV, S_PRICE, S_PUE, S_REMED_MEUR_PER_HA,
     S_SITE_MONTHS, T_BAY, T_KV, T_LINE_COST, T_RATING, T_TTP_BASE, X_FLOOD, X_OPERATING, X_OUTSIDE_SCOPE,
@@ -428,6 +428,7 @@ def _pack_scalars(params: ScenarioParams, size: int, draw: _Draw) -> np.ndarray:
     sp[P_CUT_EXTRA] = params.cut_in_extra_months
     sp[P_CUT_BAYS] = params.cut_in_bays
     sp[P_REMED_AREA] = np.nan if params.remediation_default_area_ha is None else params.remediation_default_area_ha
+    sp[P_EST_CREDIT] = params.reliability_estimate_credit
     return sp
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit, prange
 
 from .layout import (
-    H_ESTIMATED, K_CUT_IN, K_NEW_LINE, K_OWN, N_CLASSES, O_CAPEX_FAC, O_CAPEX_IT, O_CAPEX_TOTAL,
+    H_ESTIMATED, H_KNOWN, P_EST_CREDIT, K_CUT_IN, K_NEW_LINE, K_OWN, N_CLASSES, O_CAPEX_FAC, O_CAPEX_IT, O_CAPEX_TOTAL,
     O_CHOSEN_TOTAL, O_CLASS_KV, O_CONN_COST, O_CONN_KV, O_CUT_VERTEX, O_DELAY_COST, O_EMISSIONS, O_EMISSIONS_PER_MW,
     O_ENERGY, O_FACILITY_MW, O_FEASIBLE, O_FUEL_T, O_GRID_MONTHS, O_HEADROOM, O_HEADROOM_EST, O_HEADROOM_SRC, O_KIND,
     O_LAND_FIT, O_LAND_MARGIN, O_LAND_NEEDED, O_LINE_COST, O_LINE_KM, O_MASK, O_POINT, O_PRICE, O_PUE, O_RELIABILITY,
@@ -239,8 +239,10 @@ def _evaluate_one(
     if tier == 2.0 and sp[P_EXCL_SEVESO] > 0.0:
         mask |= X_SEVESO
     observed = site[i, S_OBSERVED]
-    if kind > 0 and source == 0:
+    if kind > 0 and source == H_KNOWN:
         observed += 1.0
+    elif kind > 0 and source == H_ESTIMATED:
+        observed += sp[P_EST_CREDIT]
     reliability = observed / 6.0
     row[O_RELIABILITY] = reliability
     row[O_MASK] = mask

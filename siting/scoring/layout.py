@@ -43,7 +43,8 @@ P_CUT_MIN_CLASS = 28  # lowest class index a cut-in serves (N_CLASSES: none)
 P_CUT_EXTRA = 29  # months added by a cut-in
 P_CUT_BAYS = 30  # line bays of a cut-in
 P_REMED_AREA = 31  # area remediated where the site area is unknown [ha]; NaN: the land needed
-N_SCALARS = 32
+P_EST_CREDIT = 32  # share of an observation a network headroom estimate counts for in reliability
+N_SCALARS = 33
 
 # Per-class table rows (columns: voltage classes).
 T_KV = 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .layout import (
-    H_ESTIMATED, K_CUT_IN, K_NEW_LINE, K_OWN, N_OUT, O_CAPEX_FAC, O_CAPEX_IT, O_CAPEX_TOTAL, O_CHOSEN_TOTAL,
+    H_ESTIMATED, H_KNOWN, P_EST_CREDIT, K_CUT_IN, K_NEW_LINE, K_OWN, N_OUT, O_CAPEX_FAC, O_CAPEX_IT, O_CAPEX_TOTAL, O_CHOSEN_TOTAL,
     O_CLASS_KV, O_CONN_COST, O_CONN_KV, O_CUT_VERTEX, O_DELAY_COST, O_EMISSIONS, O_EMISSIONS_PER_MW, O_ENERGY,
     O_FACILITY_MW, O_FEASIBLE, O_FUEL_T, O_GRID_MONTHS, O_HEADROOM, O_HEADROOM_EST, O_HEADROOM_SRC, O_KIND,
     O_LAND_FIT, O_LAND_MARGIN, O_LAND_NEEDED, O_LINE_COST, O_LINE_KM, O_MASK, O_POINT, O_PRICE, O_PUE, O_RELIABILITY,
@@ -198,7 +198,8 @@ def evaluate_size(
     out[:, O_SEVESO] = tier
     if sp[P_EXCL_SEVESO] > 0.0:
         mask |= np.where(tier == 2.0, X_SEVESO, 0)
-    observed = site[:, S_OBSERVED] + ((kind > 0) & (source == 0))
+    observed = (site[:, S_OBSERVED] + ((kind > 0) & (source == H_KNOWN))
+                + np.where((kind > 0) & (source == H_ESTIMATED), sp[P_EST_CREDIT], 0.0))
     reliability = observed / 6.0
     out[:, O_RELIABILITY] = reliability
     out[:, O_MASK] = mask

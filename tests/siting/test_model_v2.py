@@ -153,6 +153,17 @@ class HandWorkedTests:
         row = one(site(has_project=True), substation(), dataclasses.replace(DEFAULT, sizes=(1000,)), impl)
         assert row["may_be_unavailable"] and row["feasible"]
 
+    def test_it_counts_a_network_headroom_estimate_as_half_an_observation(self, impl):
+        # site() observes area, pollution, flood and water: 4 of the 6 reliability inputs. The
+        # grid point's headroom is the fifth: known → 5/6; a network estimate (lines or
+        # transformers N-1) → 4.5/6; the class default → 4/6. No own connection (the sixth).
+        params = dataclasses.replace(DEFAULT, sizes=(1000,))
+        known = substation(kv=63.0, dlat=0.01, headroom_mw=50.0)
+        estimated = known.assign(headroom_mw=np.nan, headroom_estimate_mw=50.0)
+        default = known.assign(headroom_mw=np.nan, headroom_estimate_mw=np.nan)
+        assert one(site(), known, params, impl)["reliability"] == pytest.approx(5 / 6)
+        assert one(site(), estimated, params, impl)["reliability"] == pytest.approx(4.5 / 6)
+        assert one(site(), default, params, impl)["reliability"] == pytest.approx(4 / 6)
 
 @pytest.mark.parametrize("impl", IMPLS)
 class GeometryLimitTests:
