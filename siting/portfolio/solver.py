@@ -631,6 +631,13 @@ def solve(table: pd.DataFrame, problem: PortfolioProblem, *,
     if g is not None:
         greedy_out.update(objective=_objective_total(pool, problem, g), totals=portfolio_totals(pool.cand.iloc[g]),
                           site_ids=[int(pool.cand["site_id"].iloc[k]) for k in g])
+    if x is None and info.status == "limit_reached":
+        # Out of time before any portfolio was found: say so, not that none exists.
+        explanation = Explanation(binding=[], facts=_facts(pool, problem), message=(
+            f"The solver found no portfolio within its time limit ({problem.time_limit_s:g} s); none is proven "
+            f"impossible. Allow more time or relax a constraint."))
+        return PortfolioSolution(problem, False, empty, {"n_sites": 0}, info, greedy_out, explanation, len(pool.cand),
+                                 pool.removed)
     if x is None or info.status not in ("optimal", "limit_reached"):
         report(0.6, "explaining why no portfolio exists")
         return PortfolioSolution(problem, False, empty, {"n_sites": 0}, info, greedy_out,

@@ -260,6 +260,11 @@ class InfeasibleTests:
         assert any("999" in f for f in forced.explanation.facts)
         assert not solve(instance(6).iloc[0:0], PortfolioProblem(target_mw_it=10.0, max_sites=1)).feasible
 
+    def test_it_says_when_time_ran_out_rather_than_impossible(self):
+        solution = solve(instance(1, n_sites=12), PortfolioProblem(clusters=((100_000, 3),), time_limit_s=1e-6))
+        assert not solution.feasible and solution.solver.status == "limit_reached"
+        assert "time limit" in solution.explanation.message and solution.explanation.binding == []
+
     def test_it_rejects_a_size_not_on_the_ladder(self):
         with pytest.raises(ProblemError, match="200,000"):
             solve(instance(0), PortfolioProblem(clusters=((200_000, 1),)))
