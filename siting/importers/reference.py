@@ -333,7 +333,9 @@ def _frame(n: int, **columns: object) -> pd.DataFrame:
 def _fail(path: Path, frame: pd.DataFrame, mask: pd.Series, column: str, problem: str) -> None:
     if mask.any():
         i = int(np.asarray(mask).nonzero()[0][0])
-        raise ReferenceDataError(f"{Path(path).name}: row {i + 2}, column {column!r}: {frame[column].iloc[i]!r} {problem}")
+        value = frame[column].iloc[i]
+        shown = repr(value) if isinstance(value, str) else str(value.item() if hasattr(value, "item") else value)
+        raise ReferenceDataError(f"{Path(path).name}: row {i + 2}, column {column!r}: {shown} {problem}")
 
 
 def _coordinates(raw: pd.DataFrame, path: Path, lon_col: str, lat_col: str) -> tuple[pd.Series, pd.Series]:
