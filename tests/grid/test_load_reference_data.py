@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 
 from grid.importers import ReferenceDataError, zones
 from grid.models import Boundary, DatasetLoad, GridConnectionPoint, HourlyCarbonSeries, MonthlyCarbonIntensity, Zone
@@ -39,9 +40,14 @@ def _snapshot() -> dict[str, object]:
     }
 
 
-@pytest.fixture
-def loaded():
-    return reference_data_load(current_year=2026)
+@pytest.fixture(scope="module")
+def loaded(django_db_setup, django_db_blocker):
+    # One load for the module (about half a minute), rolled back at the end; each test runs
+    # in its own savepoint inside it, so what one test writes never reaches the next.
+    with django_db_blocker.unblock():
+        with transaction.atomic():
+            yield reference_data_load(current_year=2026)
+            transaction.set_rollback(True)
 
 
 class LoadCountsTests:
