@@ -392,8 +392,6 @@ def _site_row_counts(records: pd.DataFrame) -> dict[str, int]:
 
 def reference_data_load(*, fixtures_dir: Path | None = None, current_year: int | None = None) -> LoadReport:
     """Load every reference dataset from ``fixtures_dir``, atomically and idempotently."""
-    from siting.models import Site
-
     started = time.perf_counter()
     root = Path(fixtures_dir or default_fixtures_dir())
     parsed = _parse_all(root, current_year or date.today().year)
