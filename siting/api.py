@@ -230,7 +230,7 @@ def site_detail(request: HttpRequest, site_id: int) -> JsonResponse:
             "run": str(run.code), "size_h100e": size, "result": detail.row, "ladder": detail.ladder,
             "breakdown": detail.breakdown, "exclusion_reasons": detail.reasons, "estimated_inputs": detail.estimated_inputs,
             "connection_options": [dict(o.__dict__, qualifies=o.qualifies) for o in detail.options],
-            "chosen_point_id": detail.chosen_point_id,
+            "chosen_point_id": detail.chosen_point_id, "known_headroom": detail.known_headroom,
         })
     return _json(data)
 

@@ -697,6 +697,7 @@ class SiteDetail:
     readiness: dict[str, Any] | None = None  # site-readiness months, see readiness_explained
     connection: dict[str, Any] | None = None  # the chosen connection and why, see connection_explained
     flags: list[str] = field(default_factory=list)  # e.g. "may be unavailable"
+    known_headroom: dict[str, Any] | None = None  # provenance of a known headroom, see known_headroom_of
 
 
 READINESS_PARTS = (
@@ -793,6 +794,19 @@ def site_flags(row: dict[str, Any] | None) -> list[str]:
 MAY_BE_UNAVAILABLE = _("may be unavailable: a project exists on this brownfield")
 
 
+def known_headroom_of(row: dict[str, Any] | pd.Series | None) -> dict[str, Any] | None:
+    """Return where the known headroom of ``row``'s chosen grid point comes from (MW, as of,
+    source, upload), or None when the headroom is an estimate, a default or not a point's."""
+    from grid.headroom_uploads import known_headroom_provenance
+
+    if row is None or str(row.get("headroom_source") or "") != "known":
+        return None
+    point = row.get("connection_point_id")
+    if point is None or not np.isfinite(float(point)) or int(point) < 0:
+        return None
+    return known_headroom_provenance([int(point)]).get(int(point))
+
+
 def site_detail(run: ScoringRun, site: Site, size_h100e: int) -> SiteDetail:
     """Return the site page's content for ``site`` in ``run`` at ``size_h100e``."""
     from .scoring.params import ScenarioParams
@@ -845,4 +859,4 @@ def site_detail(run: ScoringRun, site: Site, size_h100e: int) -> SiteDetail:
                       rank_label=rank_text(row.get("rank"), shared) if row is not None and row.get("feasible") else "–",
                       readiness=readiness_explained(row) if row is not None else None,
                       connection=connection_explained(row, params.discount_rate) if row is not None else None,
-                      flags=site_flags(row))
+                      flags=site_flags(row), known_headroom=known_headroom_of(row))

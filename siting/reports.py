@@ -182,6 +182,17 @@ def _flag(value: Any) -> bool:
         return False
 
 
+def _known_headroom_text(row: dict[str, Any] | pd.Series) -> str:
+    """Return "known: <source>, <date>" for a headroom an analyst or a TSO gave."""
+    from .dashboard import known_headroom_of
+
+    known = known_headroom_of(dict(row))
+    if known is None:
+        return _("known")
+    parts = [str(known["source"])] + ([formats.date_format(known["as_of"], "SHORT_DATE_FORMAT")] if known.get("as_of") else [])
+    return _("known: %(provenance)s") % {"provenance": ", ".join(parts)}
+
+
 def _get(row: dict[str, Any] | pd.Series, column: str) -> Any:
     """Return a result column's value, None where an older run lacks the column."""
     return row[column] if column in row.keys() else None
@@ -615,7 +626,8 @@ def comparison_context(
             "headroom": fmt_number(r["headroom_mw"], 0),
             "headroom_estimated": (headroom_source in ("estimated", "default")) if headroom_source is not None
             else bool(r["headroom_estimated"]),
-            "headroom_source": {"estimated": _("network estimate"), "default": _("class default")}.get(str(headroom_source), ""),
+            "headroom_source": _known_headroom_text(r) if str(headroom_source) == "known"
+            else {"estimated": _("network estimate"), "default": _("class default")}.get(str(headroom_source), ""),
             "land_needed": fmt_number(r["land_needed_ha"], 1), "water": fmt_number(r["water_m3_per_yr"], 0),
             "fuel": fmt_number(r["backup_fuel_t"], 0), "price": fmt_number(r["price_eur_per_mwh"], 1),
             "basis": _("hourly") if r["emissions_basis"] == "hourly" else _("annual"),

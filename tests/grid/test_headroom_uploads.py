@@ -114,3 +114,32 @@ class HeadroomUploadTests:
         assert "1 point(s) got their previous headroom back" in out.getvalue()
         with pytest.raises(CommandError, match="already withdrawn"):
             call_command("import_headroom", "--withdraw", str(upload.code), stdout=out)
+
+
+class KnownHeadroomShownTests:
+    def test_the_site_page_and_the_pdf_table_say_where_a_known_headroom_comes_from(self, network, client):
+        from django.contrib.auth.models import Group, User
+
+        from siting import reports, runs
+        from siting.scoring import presets
+
+        site, point = network
+        headroom_import(data=CSV, file_name="rte.csv", source_name="RTE 2025-Q3")
+        params = dataclasses.replace(presets()["default"], sizes=(100_000,))
+        run = runs.scoring_run_start(params=params.to_dict(), draws=0, name="known headroom", dispatch=False)
+        run = runs.scoring_run_execute_inline(run_id=run.id)
+        user = User.objects.create_user("p", password="pw")
+        user.groups.add(Group.objects.get(name="planner"))
+        client.force_login(user)
+        body = client.get(f"/sites/{site.id}/?run={run.code}&size=100000").content.decode()
+        assert 'id="known-headroom"' in body
+        assert "RTE capacity register" in body and "RTE 2025-Q3" in body
+        row = dict(runs_table_row(run, site.id))
+        assert reports._known_headroom_text(row).startswith("known: RTE capacity register")
+
+
+def runs_table_row(run, site_id: int):
+    from siting import scoring_service
+
+    table = scoring_service.run_table(run)
+    return table[table["site_id"] == site_id].iloc[0]
