@@ -68,7 +68,9 @@ def boundaries(db):
 def user(name: str, role: str | None) -> User:
     u = User.objects.create_user(name, password="pw")
     if role:
-        u.groups.add(Group.objects.get(name=role))
+        # get_or_create: a transactional test before this one flushes the role groups that
+        # migration 0002_roles created; the roles are checked by group name.
+        u.groups.add(Group.objects.get_or_create(name=role)[0])
     return u
 
 
