@@ -326,7 +326,7 @@ REFERENCE_SITE_SOURCES = ("cartofriches", "powerplantmatching", "gem_coal", "gem
 
 SITE_FIELDS = (
     "external_id", "name", "original_name", "country", "region_code", "departement_code", "municipality", "longitude",
-    "latitude", "area_ha", "former_use", "former_activity", "closure_year", "grid_capacity_mw", "grid_voltage_kv",
+    "latitude", "area_ha", "area_estimated", "former_use", "former_activity", "closure_year", "grid_capacity_mw", "grid_voltage_kv",
     "pollution_status", "reconverted", "still_operating", "operating_evidence", "zoning_type", "buildings_state",
     "has_project", "source_status", "source", "source_url", "source_date", "source_vintage",
 )

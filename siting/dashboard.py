@@ -777,6 +777,8 @@ def estimated_inputs(row: dict[str, Any] | None, seen: dict[str, Any]) -> list[s
             out.append(str(_("Carbon, price or climate of the zone (fallback value)")))
     if seen.get("area_ha") is None:
         out.append(str(_("Site area (unknown: land counts as just enough)")))
+    elif seen.get("area_estimated"):
+        out.append(str(_("Site area (the land unit of an unverified candidate, not a surveyed site)")))
     if (seen.get("pollution_status") or PollutionStatus.UNKNOWN) == PollutionStatus.UNKNOWN:
         out.append(str(_("Pollution status (unknown)")))
     if seen.get("flood_zone") is None:

@@ -68,6 +68,9 @@ class Site(models.Model):
     latitude = models.FloatField()
     geometry_geojson = models.JSONField(null=True, blank=True, help_text=_("Outline, if known (WGS84 GeoJSON geometry)."))
     area_ha = models.FloatField(null=True, blank=True)
+    area_estimated = models.BooleanField(
+        default=False, help_text=_("The area is not an observation of the site: the land unit of an unverified "
+                                   "candidate (Cartofriches 'MTE non vérifié')."))
     former_use = models.CharField(max_length=16, choices=FormerUse.choices, default=FormerUse.OTHER, db_index=True)
     former_activity = models.CharField(max_length=200, blank=True, help_text=_("The source's own words for what was there."))
     closure_year = models.PositiveSmallIntegerField(null=True, blank=True)

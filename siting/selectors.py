@@ -11,6 +11,7 @@ SITE_FRAME_COLUMNS = (
     "site_id", "longitude", "latitude", "country", "area_ha", "grid_capacity_mw", "grid_voltage_kv",
     "pollution_status", "flood_zone", "water_access", "reconverted",
     "closure_year", "former_use", "still_operating", "zoning_type", "buildings_state", "has_project",
+    "area_estimated",
 )
 
 
@@ -23,20 +24,22 @@ def site_frame(*, include_withdrawn: bool = False) -> pd.DataFrame:
     unknown; the latest closure among the place's records), former_use (object),
     still_operating (bool: a plant of the site still runs, MODEL.md §5), zoning_type (object,
     Cartofriches urba_zone_type, "" unknown), buildings_state (object: "standing", "none" or
-    "" unknown), has_project (bool: Cartofriches "friche avec projet"). Sorted by site_id.
+    "" unknown), has_project (bool: Cartofriches "friche avec projet"), area_estimated (bool:
+    the area is not an observation, e.g. an unverified candidate's land unit). Sorted by site_id.
     """
     qs = Site.objects.all() if include_withdrawn else Site.objects.filter(withdrawn=False)
     rows = qs.order_by("id").values_list(
         "id", "longitude", "latitude", "country", "area_ha", "grid_capacity_mw", "grid_voltage_kv",
         "pollution_status", "flood_zone", "water_access", "reconverted",
         "closure_year", "former_use", "still_operating", "zoning_type", "buildings_state", "has_project",
+        "area_estimated",
     )
     frame = pd.DataFrame.from_records(list(rows), columns=list(SITE_FRAME_COLUMNS))
     frame["site_id"] = frame["site_id"].astype(np.int64)
     for col in ("longitude", "latitude", "area_ha", "grid_capacity_mw", "grid_voltage_kv", "closure_year"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(np.float64)
     frame["flood_zone"] = frame["flood_zone"].map({True: 1.0, False: 0.0}).astype(np.float64)
-    for col in ("reconverted", "still_operating", "has_project"):
+    for col in ("reconverted", "still_operating", "has_project", "area_estimated"):
         frame[col] = frame[col].astype(bool)
     for col in ("country", "pollution_status", "water_access", "former_use", "zoning_type", "buildings_state"):
         frame[col] = frame[col].astype(object)

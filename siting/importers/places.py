@@ -424,9 +424,11 @@ def sites_from_groups(records: pd.DataFrame, groups: np.ndarray, parcels: np.nda
         capacity = _first(plants, CONNECTION_PRECEDENCE, "capacity_mw")
         voltage = _first(plants, ("powerplantmatching",), "grid_voltage_kv")
         parcel_area: dict[int, float] = {}
+        area_estimated = False
         for r in brown:
             if _is_set(r["area_ha"]):
                 parcel_area[r["_parcel"]] = max(parcel_area.get(r["_parcel"], 0.0), float(r["area_ha"]))
+                area_estimated |= bool(r.get("area_estimated", False))
         site_rows.append({
             "external_id": external_id,
             "name": readable_name(named["name"], municipality if named["kind"] == "brownfield" else ""),
@@ -438,6 +440,7 @@ def sites_from_groups(records: pd.DataFrame, groups: np.ndarray, parcels: np.nda
             "longitude": float(pos["longitude"]),
             "latitude": float(pos["latitude"]),
             "area_ha": sum(parcel_area.values()) if parcel_area else np.nan,
+            "area_estimated": bool(parcel_area) and area_estimated,
             "former_use": use["former_use"],
             "former_activity": str(use["former_activity"] or "")[:200],
             "closure_year": max(closures) if closures else np.nan,

@@ -254,7 +254,7 @@ RECORD_DEFAULTS: dict[str, object] = {
     "status": "", "capacity_mw": np.nan, "closure_year": np.nan, "former_use": "other", "former_activity": "",
     "url": "", "grid_voltage_kv": np.nan, "curated_reason": "", "area_ha": np.nan, "pollution_status": "unknown",
     "region_code": "", "departement_code": "", "municipality": "", "reconverted": False, "zoning_type": "",
-    "buildings_state": "", "has_project": False, "source_date": None, "basias_id": "",
+    "buildings_state": "", "has_project": False, "source_date": None, "basias_id": "", "area_estimated": False,
 }
 """Columns of a record frame beyond source, record_id, kind, name, country, longitude,
 latitude, vintage and raw, with their value when a source does not give them."""
@@ -345,6 +345,12 @@ def _coordinates(raw: pd.DataFrame, path: Path, lon_col: str, lat_col: str) -> t
     return lon, lat
 
 
+CARTOFRICHES_UNVERIFIED = "MTE non vérifié"
+"""Cartofriches 'nature' of the unverified candidates derived from BASIAS (12,910 rows): their
+surface is the land unit's, not a surveyed site's (a garage of 126 ha), so their area is
+kept for the land check but flagged estimated and not counted as observed (SOURCES.md)."""
+
+
 def cartofriches_records(path: Path, departement_region: dict[str, str]) -> pd.DataFrame:
     """Return every Cartofriches row as a brownfield record (with the Site fields it gives)."""
     raw = read_csv(path, required=["site_id", "site_nom", "site_type", "site_statut", "site_surface", "activite_libelle",
@@ -370,6 +376,7 @@ def cartofriches_records(path: Path, departement_region: dict[str, str]) -> pd.D
         reconverted=sites["reconverted"], zoning_type=zoning, buildings_state=buildings.map(CARTOFRICHES_BUILDINGS),
         has_project=raw["site_statut"].fillna("").str.strip().eq("friche avec projet"),
         source_date=sites["source_date"], basias_id=raw["site_numero_basias"].fillna("").str.strip(),
+        area_estimated=raw["nature"].fillna("").str.strip().eq(CARTOFRICHES_UNVERIFIED).to_numpy(),
         raw=raw_fields.to_dict("records"),
     )
 

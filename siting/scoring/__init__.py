@@ -49,7 +49,7 @@ __all__ = ["ScenarioParams", "ScoringInputs", "ScoringResult", "presets", "score
 SITE_COLUMNS = ("site_id", "longitude", "latitude", "country", "area_ha", "grid_capacity_mw", "grid_voltage_kv",
                 "pollution_status", "flood_zone", "water_access", "reconverted")
 SITE_OPTIONAL = {"closure_year": np.nan, "former_use": "", "still_operating": False, "zoning_type": "",
-                 "buildings_state": "", "has_project": False}
+                 "buildings_state": "", "has_project": False, "area_estimated": False}
 """Site columns of version 2 and the value used where a frame lacks them."""
 GRID_COLUMNS = ("point_id", "longitude", "latitude", "voltage_kv", "headroom_mw")
 ZONE_COLUMNS = ("country", "carbon_intensity_g_per_kwh", "price_eur_per_mwh", "cooling_degree_days")
@@ -293,7 +293,10 @@ def _prepare(inputs: ScoringInputs, params: ScenarioParams, *, cache: bool = Tru
     usable = status == 1
     own_cap = np.where(usable, np.minimum(former, rating[own_class]), np.nan)
     own_kv = np.where(has_own, class_kv[own_class], np.nan)
-    observed = (np.isfinite(area).astype(float) + (pollution != "unknown") + np.isfinite(flood) + (water != "unknown")
+    # An area that is not an observation (an unverified candidate's land unit) still serves the
+    # land check, but does not count as observed in data reliability.
+    area_observed = np.isfinite(area) & ~_flag(sites, "area_estimated")
+    observed = (area_observed.astype(float) + (pollution != "unknown") + np.isfinite(flood) + (water != "unknown")
                 + has_own)
 
     permit, rezoning, remediation, demolition, ready_est, remed_rate = _readiness(

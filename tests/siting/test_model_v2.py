@@ -164,6 +164,15 @@ class HandWorkedTests:
         assert one(site(), known, params, impl)["reliability"] == pytest.approx(5 / 6)
         assert one(site(), estimated, params, impl)["reliability"] == pytest.approx(4.5 / 6)
         assert one(site(), default, params, impl)["reliability"] == pytest.approx(4 / 6)
+    def test_it_keeps_an_unverified_area_for_the_land_check_but_not_as_an_observation(self, impl):
+        # An unverified candidate's area (a land unit) is not observed: 4.5/6 → 3.5/6 with a
+        # network estimate; the land check still uses it (500 ha is plenty at 1k).
+        params = dataclasses.replace(DEFAULT, sizes=(1000,))
+        estimated = substation(kv=63.0, dlat=0.01).assign(headroom_mw=np.nan, headroom_estimate_mw=50.0)
+        row = one(site(area_estimated=True), estimated, params, impl)
+        assert row["reliability"] == pytest.approx(3.5 / 6) and row["feasible"] and row["land_margin"] == 3.0
+        tiny = one(site(area_ha=0.1, area_estimated=True), estimated, params, impl)
+        assert tiny["exclusion_reasons"] == "land_too_small"
 
 @pytest.mark.parametrize("impl", IMPLS)
 class GeometryLimitTests:

@@ -187,6 +187,19 @@ class OneSitePerPlaceTests:
                 kinds["two plants or installations, different names"] += 1
         print(dict(kinds))
 
+    def test_an_unverified_candidates_area_is_flagged_estimated(self, loaded):
+        raw = pd.read_csv(FIXTURES / "brownfields" / "cartofriches_friches_2024-03.csv.gz", dtype=str)
+        unverified = set(raw.loc[raw["nature"].fillna("").str.strip().eq("MTE non vérifié")
+                                 & (pd.to_numeric(raw["site_surface"], errors="coerce") > 0), "site_id"])
+        assert len(unverified) > 10_000
+        flagged = set(SourceRecord.objects.filter(source="cartofriches", site__area_estimated=True).values_list("record_id", flat=True))
+        # Every site holding an unverified surface is flagged; a flagged site holds one.
+        holders = set(SourceRecord.objects.filter(source="cartofriches", record_id__in=unverified).values_list("site_id", flat=True))
+        assert set(Site.objects.filter(area_estimated=True).values_list("id", flat=True)) == holders
+        assert flagged & unverified
+        garage = Site.objects.get(records__record_id="35238_2085")  # "BERTHELOT Yves, garage station-service", 126 ha
+        assert garage.area_estimated and garage.area_ha > 100
+
     def test_one_plant_named_alike_in_one_country_is_one_site(self, loaded):
         """Two sources placing the same plant kilometres apart (La Maxe: powerplantmatching at
         6.15, 49.16, GEM on the grounds 3 km east) are one place, as the still-running rule
