@@ -157,11 +157,17 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/plotly", Path(plotly.__file__).parent / "package_data")]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 MEDIA_ROOT = VAR_DIR / "media"
+# GIGASITE_STATIC=collected (set by ``./gigasite up``, which runs collectstatic first): static
+# files are served from STATIC_ROOT under content-hashed names, gzip- and brotli-compressed,
+# and cached by browsers for a year (WhiteNoise). Unset: served from the source folders,
+# compressed but not hashed, so a shell or a command works without collectstatic.
+STATIC_COLLECTED = os.environ.get("GIGASITE_STATIC", "") == "collected"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if STATIC_COLLECTED
+                    else "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
