@@ -302,9 +302,8 @@ class ReloadTests:
         assert set(SourceRecord.objects.values_list("source", "record_id", "site_id")) == before_records
         assert Site.objects.get(pk=upload.pk).name == "Analyst site"
 
-    def test_it_loads_in_under_a_minute_and_reports_merges_per_source_pair(self, loaded):
-        print(f"load took {loaded.seconds:.1f} s")
-        assert loaded.seconds < 60.0
+    def test_it_reports_merges_per_source_pair(self, loaded):
+        # How long the load takes is measured in bench/bench_reference_load.py, not asserted here.
         merges = loaded.notes["records merged into one site"]
         assert merges["cartofriches + cartofriches"] > 1000
         assert merges["gem_coal + powerplantmatching"] > 50 and merges["ebc + powerplantmatching"] > 50
