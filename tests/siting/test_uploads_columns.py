@@ -3,7 +3,6 @@ the same Site fields; dates in a closure column give their year; matching stays 
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -100,14 +99,23 @@ class ColumnLanguageTests:
         parsed = parse(b"id,name,lon,lat,zoning\nA,Gandrange,6.0648,49.2833,somewhere\n")
         assert [(e.field, e.reason) for e in parsed.errors] == [("zoning_type", "unknown value; use one of: A, AU, N, U")]
 
-    def test_it_matches_a_million_columns_by_lookup(self):
-        # An earlier audit: 116 s when every column was compared with every synonym.
+    def test_it_matches_a_million_columns_by_lookup(self, monkeypatch):
+        # An earlier audit: 116 s when every column was compared with every synonym. Each
+        # column now costs one dictionary lookup, whatever the number of synonyms.
+        from siting.importers import sites as sites_module
+
+        class CountingIndex(dict):
+            lookups = 0
+
+            def get(self, key, default=None):
+                CountingIndex.lookups += 1
+                return super().get(key, default)
+
+        monkeypatch.setattr(sites_module, "COLUMN_INDEX", CountingIndex(sites_module.COLUMN_INDEX))
         columns = [f"column {i}" for i in range(1_000_000)] + ["Stilllegungsjahr"]
-        start = time.perf_counter()
         mapping, notes = map_columns(columns)
-        elapsed_s = time.perf_counter() - start
         assert mapping == {"closure_year": ("Stilllegungsjahr", 1.0)}
-        assert elapsed_s < 20.0, elapsed_s
+        assert CountingIndex.lookups == len(columns)
 
     def test_no_name_is_given_to_two_fields(self):
         from siting.importers.countries import fold
