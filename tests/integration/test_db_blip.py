@@ -1,4 +1,5 @@
-"""A real worker rides out a database held locked for a minute; a real web server refuses a hostile file in time."""
+"""A real worker rides out a database held locked (SQLite) or gone (PostgreSQL) for a minute; a
+real web server refuses a hostile file in time."""
 
 from __future__ import annotations
 
@@ -42,12 +43,23 @@ def _hold_lock(seconds: float, started: threading.Event) -> None:
         db.execute("COMMIT")
         db.close()
     else:
+        # PostgreSQL makes a writer wait for a lock without an error, so a lock tests nothing
+        # there: take the database away instead. New connections are refused and open ones
+        # (the worker's, and this test's own) are cut, for ``seconds``.
         import psycopg
 
-        with psycopg.connect(database_url().replace("postgres://", "postgresql://", 1)) as db, db.transaction():
-            db.execute("LOCK TABLE siting_runchunk, siting_scoringrun, siting_runresult IN ACCESS EXCLUSIVE MODE")
+        name = cfg["NAME"]
+        admin_url = database_url().replace("postgres://", "postgresql://", 1).rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
             started.set()
-            time.sleep(seconds)
+            try:
+                deadline = time.monotonic() + seconds
+                while time.monotonic() < deadline:
+                    admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+                    time.sleep(1.0)
+            finally:
+                admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
 
 
 class DatabaseLockedTests:
@@ -64,6 +76,7 @@ class DatabaseLockedTests:
         assert started.wait(30)
         holder.join()
         assert time.monotonic() - t0 >= LOCK_S
+        connection.close()  # on PostgreSQL the outage cut this process's connection too
         run = _wait(run, timeout_s=400)
         assert run.status == ScoringRun.Status.SUCCEEDED, run.error
         assert "database unavailable" in worker.log()  # the lock was met, and ridden out
