@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from grid.headroom_uploads import headroom_import, headroom_upload_withdraw
 from grid.models import HeadroomUpload
 from siting.importers.sites import UploadRejected
+from siting.management.upload_files import upload_file_path, uploader
 from siting.uploads import upload_limits
 
 SHOWN_ERRORS = 50
@@ -45,16 +42,8 @@ class Command(BaseCommand):
             return
         if not opts["file"]:
             raise CommandError("Give a file, or --withdraw CODE.")
-        path = Path(opts["file"])
-        if not path.is_file():
-            raise CommandError(f"{path}: no such file.")
-        if path.stat().st_size > settings.GIGASITE_UPLOAD_MAX_BYTES:
-            raise CommandError(f"{path.name}: larger than {settings.GIGASITE_UPLOAD_MAX_BYTES / 1e6:.0f} MB.")
-        user = None
-        if opts["user"]:
-            user = get_user_model().objects.filter(username=opts["user"]).first()
-            if user is None:
-                raise CommandError(f"--user {opts['user']}: no such user.")
+        path = upload_file_path(opts["file"])
+        user = uploader(opts["user"])
         try:
             result = headroom_import(data=path.read_bytes(), file_name=path.name, source_name=opts["source"] or path.stem,
                                      user=user, match_distance_km=opts["match_distance_km"], sheet=opts["sheet"],

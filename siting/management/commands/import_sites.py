@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from siting import uploads
 from siting.importers.sites import RowError, SheetChoiceNeeded, UploadRejected
+from siting.management.upload_files import upload_file_path, uploader
 from siting.models import SiteUpload
 
 SHOWN_ERRORS = 50
@@ -38,16 +37,8 @@ class Command(BaseCommand):
                                  "separate sites, or reject them (default).")
 
     def handle(self, *args, **opts) -> None:
-        path = Path(opts["file"])
-        if not path.is_file():
-            raise CommandError(f"{path}: no such file.")
-        if path.stat().st_size > settings.GIGASITE_UPLOAD_MAX_BYTES:
-            raise CommandError(f"{path.name}: larger than {settings.GIGASITE_UPLOAD_MAX_BYTES / 1e6:.0f} MB (GIGASITE_UPLOAD_MAX_BYTES).")
-        user = None
-        if opts["user"]:
-            user = get_user_model().objects.filter(username=opts["user"]).first()
-            if user is None:
-                raise CommandError(f"--user {opts['user']}: no such user.")
+        path = upload_file_path(opts["file"])
+        user = uploader(opts["user"])
         try:
             result = uploads.sites_import(
                 data=path.read_bytes(), file_name=path.name, source_name=opts["source"] or path.stem, user=user,
