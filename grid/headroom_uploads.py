@@ -15,9 +15,11 @@ and the value it replaced, so withdrawing the upload puts the points back as the
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 import numpy as np
 import pandas as pd
@@ -87,6 +89,50 @@ def _unit(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
 
 
+def _header_score(cells) -> int:
+    return sum(1 for c in cells if isinstance(c, str) and fold(c) in COLUMN_INDEX)
+
+
+def _headroom_header(frame: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Return a sheet's rows under the row that names the most headroom columns, and the notes told so.
+
+    The spreadsheet reader places the header by the site template's names; a grid operator's
+    sheet (``code_poste``, ``capacité d'accueil (MW)`` under a title) names none of them, so
+    its header is looked for again here among the first rows the reader left, by this
+    module's names. Index: the sheet's row numbers, as the reader gives them.
+    """
+    best, best_score = -1, _header_score(frame.columns)
+    for i in range(min(site_importer.HEADER_SCAN_ROWS, len(frame))):
+        score = _header_score(frame.iloc[i].tolist())
+        if score > best_score:
+            best, best_score = i, score
+    if best < 0:
+        return frame, notes
+    header_row = int(frame.index[best])
+    cells = frame.iloc[best].astype(object)
+    seen: dict[str, int] = {}
+    columns = []
+    for j, (v, blank) in enumerate(zip(cells.tolist(), site_importer._blank(cells))):
+        h = "" if blank else str(v).strip()
+        h = h or _("column %(n)d") % {"n": j + 1}
+        seen[h] = seen.get(h, 0) + 1
+        columns.append(h if seen[h] == 1 else f"{h} ({seen[h]})")  # as the reader names a repeated header
+    body = frame.iloc[best + 1:].copy()
+    body.columns = columns
+    # The reader's first note ends with the header's row number: say the right one.
+    told = [n for n in notes if n != _("Rows 1 to %(last)d above the header were skipped (a title block).")
+            % {"last": _last_number(notes[0]) - 1}] if notes else []
+    if told:
+        told[0] = re.sub(r"\d+(?=\D*$)", str(header_row), told[0])
+    told.insert(1, _("Rows 1 to %(last)d above the header were skipped (a title block).") % {"last": header_row - 1})
+    return body, told
+
+
+def _last_number(text: str) -> int:
+    found = re.findall(r"\d+", text)
+    return int(found[-1]) if found else 0
+
+
 def headroom_plan(*, data: bytes, file_name: str, match_distance_km: float = 0.0, sheet: str | None = None,
                   limits: UploadLimits | None = None, current_year: int | None = None) -> HeadroomPlan:
     """Read a file of known headroom and match every row to a grid point; write nothing.
@@ -114,6 +160,8 @@ def headroom_plan(*, data: bytes, file_name: str, match_distance_km: float = 0.0
     if not (0.0 <= match_distance_km <= 50.0):
         raise UploadRejected(_("The matching distance is between 0 and 50 km."))
     frame, _crs, notes, inner = site_importer.read_upload_bounded(data, file_name, fmt, limits, None, sheet)
+    if inner in site_importer.SPREADSHEETS:
+        frame, notes = _headroom_header(frame, notes)
     rows = frame.index.to_numpy(dtype=np.int64) if inner in site_importer.SPREADSHEETS else np.arange(len(frame)) + 2
     frame = frame.reset_index(drop=True)
     mapping: dict[str, tuple[str, float]] = {}
@@ -208,6 +256,15 @@ def headroom_plan(*, data: bytes, file_name: str, match_distance_km: float = 0.0
     return HeadroomPlan(values=values, errors=errors.items, rows_read=n, notes=notes)
 
 
+def plan_digest(plan: HeadroomPlan) -> str:
+    """Return a fingerprint of what a plan writes (row, point, value, date, source), to tell a
+    preview from a later reading of the same file against grid points that changed since."""
+    h = hashlib.sha256()
+    for r in plan.values.itertuples(index=False):
+        h.update(f"{r.row}\t{r.point_id}\t{float(r.headroom_mw)!r}\t{r.as_of}\t{r.source}\n".encode())
+    return h.hexdigest()
+
+
 @dataclass
 class HeadroomImport:
     plan: HeadroomPlan
@@ -215,8 +272,14 @@ class HeadroomImport:
 
 
 def headroom_import(*, data: bytes, file_name: str, source_name: str, user=None, match_distance_km: float = 0.0,
-                    sheet: str | None = None, dry_run: bool = False, limits: UploadLimits | None = None) -> HeadroomImport:
+                    sheet: str | None = None, dry_run: bool = False, limits: UploadLimits | None = None,
+                    code: UUID | None = None, expected_digest: str | None = None) -> HeadroomImport:
     """Check a file of known headroom and, unless ``dry_run``, write every value or none.
+
+    ``code`` names the new upload (the web pages pass their preview's, so that confirming one
+    preview twice cannot import it twice: the second one breaks the unique code and writes
+    nothing). With ``expected_digest`` (a previewed plan's :func:`plan_digest`), a file that
+    now reads differently, because grid points changed since the preview, is refused.
 
     Raises :class:`UploadRejected` (``exc.plan`` holds the plan when rows were rejected).
     """
@@ -230,6 +293,8 @@ def headroom_import(*, data: bytes, file_name: str, source_name: str, user=None,
         raise exc
     if plan.rows_read == 0:
         raise UploadRejected(_("The file has no rows."))
+    if expected_digest is not None and plan_digest(plan) != expected_digest:
+        raise UploadRejected(_("The grid points changed since the preview, so nothing was imported: upload the file again."))
     if dry_run:
         return HeadroomImport(plan=plan, upload=None)
     with transaction.atomic():
@@ -237,8 +302,12 @@ def headroom_import(*, data: bytes, file_name: str, source_name: str, user=None,
             file_name=file_name[:255], sha256=hashlib.sha256(data).hexdigest(), source_name=source_name[:100],
             match_distance_km=match_distance_km, rows_read=plan.rows_read, notes=plan.notes,
             uploaded_by=user if user is not None and user.is_authenticated else None,
+            **({"code": code} if code is not None else {}),
         )
         points = GridConnectionPoint.objects.select_for_update().in_bulk([int(p) for p in plan.values["point_id"]])
+        if len(points) < len(plan.values):
+            # A point deleted between reading and writing (a grid reload): nothing is written.
+            raise UploadRejected(_("The grid points changed while the file was read, so nothing was imported: upload the file again."))
         known, changed = [], []
         for r in plan.values.itertuples(index=False):
             point = points[int(r.point_id)]
@@ -276,6 +345,18 @@ def headroom_upload_withdraw(*, upload: HeadroomUpload, user) -> int | None:
             restored += 1
     upload.refresh_from_db()
     return restored
+
+
+def headroom_upload_list(*, user):
+    """Return the headroom uploads ``user`` may see: their own; an admin's, all (``siting.roles``)."""
+    from siting import roles
+
+    uploads = HeadroomUpload.objects.select_related("uploaded_by", "withdrawn_by").order_by("-uploaded_at")
+    if user is None or roles.is_admin(user):
+        return uploads
+    if not user.is_authenticated:
+        return uploads.none()
+    return uploads.filter(uploaded_by=user)
 
 
 def known_headroom_provenance(point_ids: list[int]) -> dict[int, dict[str, Any]]:
