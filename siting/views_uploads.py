@@ -57,6 +57,20 @@ def _get_upload_for_user(request: HttpRequest, code: UUID) -> SiteUpload:
     return get_object_or_404(upload_selectors.site_upload_list(user=request.user).defer(None), code=code)
 
 
+def too_large_message() -> str:
+    """Return the message refusing a file above ``GIGASITE_UPLOAD_MAX_BYTES``."""
+    return _("The file is larger than %(max).0f MB.") % {"max": settings.GIGASITE_UPLOAD_MAX_BYTES / 1e6}
+
+
+def body_too_large(request: HttpRequest) -> bool:
+    """Tell, from its header and before anything reads it, whether a body exceeds a file within the limit and its fields."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    return length > settings.GIGASITE_UPLOAD_MAX_BYTES + FORM_FIELDS_ALLOWANCE_BYTES
+
+
 def _list_page(request: HttpRequest, form: SiteUploadForm, *, error: str = "", status: int = 200) -> HttpResponse:
     context = {
         "form": form,
@@ -82,13 +96,8 @@ def upload_list(request: HttpRequest) -> HttpResponse:
 def upload_create(request: HttpRequest) -> HttpResponse:
     _require_analyst(request)
     # Refuse an oversized body before anything reads it (the CSRF check would).
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > settings.GIGASITE_UPLOAD_MAX_BYTES + FORM_FIELDS_ALLOWANCE_BYTES:
-        message = _("The file is larger than %(max).0f MB.") % {"max": settings.GIGASITE_UPLOAD_MAX_BYTES / 1e6}
-        return _list_page(request, SiteUploadForm(), error=message, status=413)
+    if body_too_large(request):
+        return _list_page(request, SiteUploadForm(), error=too_large_message(), status=413)
     return _upload_create(request)
 
 
@@ -99,8 +108,7 @@ def _upload_create(request: HttpRequest) -> HttpResponse:
         return _list_page(request, form, status=400)
     upload_file = form.cleaned_data["file"]
     if upload_file.size > settings.GIGASITE_UPLOAD_MAX_BYTES:
-        message = _("The file is larger than %(max).0f MB.") % {"max": settings.GIGASITE_UPLOAD_MAX_BYTES / 1e6}
-        return _list_page(request, form, error=message, status=413)
+        return _list_page(request, form, error=too_large_message(), status=413)
     file_name = Path(upload_file.name or "upload").name
     try:
         upload = uploads.site_upload_stage(
