@@ -102,6 +102,25 @@ RULES: dict[str, Rule] = {
     "siting-upload-discard": Rule(lambda o: f"/uploads/{o.staged.code}/discard/",
                                   {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 302, 403, 302, other=404)},
                                   owner_role="analyst"),
+    # known headroom uploads: an analyst's own previews and uploads (another analyst's answer 404); admins all
+    "siting-headroom-list": Rule(lambda o: "/uploads/headroom/", {"GET": ANALYSTS, "POST": GET_ONLY_AFTER_LOGIN}, owner_role="analyst"),
+    "siting-headroom-create": Rule(lambda o: "/uploads/headroom/new/",  # no file: the form again, 400
+                                   {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 400, 403, 400)}, owner_role="analyst"),
+    "siting-headroom-preview": Rule(lambda o: f"/uploads/headroom/preview/{o.headroom_preview()}/",
+                                    {"GET": E(LOGIN, 403, 403, 200, 403, 200, other=404), "POST": GET_ONLY_AFTER_LOGIN},
+                                    owner_role="analyst"),
+    "siting-headroom-confirm": Rule(lambda o: f"/uploads/headroom/preview/{o.headroom_preview()}/confirm/",
+                                    {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 302, 403, 302, other=404)},
+                                    owner_role="analyst"),
+    "siting-headroom-discard": Rule(lambda o: f"/uploads/headroom/preview/{o.headroom_preview()}/discard/",
+                                    {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 302, 403, 302, other=404)},
+                                    owner_role="analyst"),
+    "siting-headroom-detail": Rule(lambda o: f"/uploads/headroom/{o.headroom.code}/",
+                                   {"GET": E(LOGIN, 403, 403, 200, 403, 200, other=404), "POST": GET_ONLY_AFTER_LOGIN},
+                                   owner_role="analyst"),
+    "siting-headroom-withdraw": Rule(lambda o: f"/uploads/headroom/{o.headroom.code}/withdraw/",
+                                     {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 302, 403, 302, other=404)},
+                                     owner_role="analyst"),
     # PDF comparisons: officials; a document is its requester's
     "siting-report-create": Rule(lambda o: "/reports/",
                                  # the official's own stored document comes straight back; others queue theirs
@@ -265,10 +284,13 @@ def _user(name: str, role: str | None, **extra) -> User:
 
 
 @pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
+def world(django_db_setup, django_db_blocker, tmp_path_factory):
+    from django.test import override_settings
+
     from tests.integration.world import scored_world_create
 
-    with django_db_blocker.unblock():
+    # Headroom previews wait in a folder of their own for this module (siting.headroom_staging).
+    with django_db_blocker.unblock(), override_settings(GIGASITE_HEADROOM_STAGING_DIR=str(tmp_path_factory.mktemp("staged"))):
         run = scored_world_create(n_sites=40, n_points=40, draws=0)
         users = {
             "no_role": _user("m-nobody", None),
@@ -304,10 +326,24 @@ def world(django_db_setup, django_db_blocker):
         official_portfolio = portfolio_produce(run=run, problem=pair, user=users["official"])
         assert official_portfolio.feasible, official_portfolio.result
 
+        from grid.headroom_uploads import headroom_import
+        from grid.models import GridConnectionPoint
+        from siting.headroom_staging import headroom_stage
+
+        point = GridConnectionPoint.objects.order_by("id").first()
+        headroom_csv = f"point_id,headroom_mw,date,source\n{point.external_id},300,2025-09-30,Matrix TSO\n".encode()
+        headroom = headroom_import(data=headroom_csv, file_name="hr.csv", source_name="Matrix", user=users["analyst"]).upload
+
+        def headroom_preview() -> str:
+            # A fresh preview per rule: confirming or discarding one removes its files once committed,
+            # which the matrix's rolled-back requests never are.
+            return headroom_stage(data=headroom_csv, file_name="hr2.csv", source_name="Matrix", user=users["analyst"]).token
+
         class O:
             pass
 
         o = O()
+        o.headroom, o.headroom_preview = headroom, headroom_preview
         o.run, o.live_run, o.upload, o.staged, o.report, o.users = run, live_run, upload, staged, report, users
         o.size, o.site_ids, o.site_id = size, site_ids, site_ids[0]
         o.portfolio, o.official_portfolio = portfolio, official_portfolio
@@ -316,9 +352,10 @@ def world(django_db_setup, django_db_blocker):
         ScoringRun.objects.all().delete()
         Site.objects.all().delete()
         SiteUpload.objects.all().delete()
-        from grid.models import GridConnectionPoint, Zone
+        from grid.models import GridConnectionPoint, HeadroomUpload, Zone
 
         GridConnectionPoint.objects.all().delete()
+        HeadroomUpload.objects.all().delete()
         Zone.objects.all().delete()
         User.objects.filter(username__startswith="m-").delete()
         dashboard.caches_clear()
