@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import kernels, reference
+from . import kernels, reference, sketch
 from .candidates import DenseLines, LandCheck, densify_lines, nearest_by_class, nearest_on_lines, voltage_class_index
 from .criteria import CRITERIA, CRITERION_NAMES
 from .layout import (
@@ -43,7 +43,7 @@ from .layout import (
 )
 from .params import ScenarioParams, presets
 
-__all__ = ["ScenarioParams", "ScoringInputs", "ScoringResult", "presets", "score_sites", "score_inputs",
+__all__ = ["ScenarioParams", "ScoringInputs", "ScoringResult", "presets", "score_sites", "score_inputs", "score_draws",
            "exclusion_codes", "CRITERIA", "EXCLUSIONS", "EXCLUSION_LABELS"]
 
 SITE_COLUMNS = ("site_id", "longitude", "latitude", "country", "area_ha", "grid_capacity_mw", "grid_voltage_kv",
@@ -541,35 +541,56 @@ def _mc_draw_kernel(params, prep, sizes, draw, work, scores, feasible, ranks_out
     kernels.rank_many(scores, feasible, prep.site_key, ranks_out)
 
 
-def _monte_carlo(params, prep, sizes, draws, impl, progress) -> dict[int, dict[str, np.ndarray]]:
+MC_BUFFER_RANKS = 1 << 24
+"""Ranks held at once by the Monte Carlo (float32: 64 MB): draws are summarised in blocks of
+this many ranks over all sizes, so memory does not grow with the number of draws."""
+
+
+def _monte_carlo(params, prep, sizes, draw_range, impl, progress) -> dict[int, sketch.RankSketch]:
+    """Return each size's rank sketch of the draws in ``draw_range`` = (first, stop).
+
+    Draw ``d`` is seeded by (seed, d) alone, so any split of the draws into ranges gives
+    sketches that merge into the same statistics (``sketch.merge``, ``sketch.rank_stats``).
+    """
+    start, stop = draw_range
     n = len(prep.site_id)
-    ranks = {size: np.empty((draws, n), dtype=np.float32) for size in sizes}  # every row is written
+    block = int(max(1, min(stop - start, MC_BUFFER_RANKS // max(n * len(sizes), 1))))
+    ranks = {size: np.empty((block, n), dtype=np.float32) for size in sizes}
     scores, feasible, ranks_out = np.empty((len(sizes), n)), np.empty((len(sizes), n)), np.empty((len(sizes), n))
     work = np.empty((n, N_OUT))
-    for d in range(draws):
-        draw = _draw(params, prep, d)
-        if impl == "kernel":
-            _mc_draw_kernel(params, prep, sizes, draw, work, scores, feasible, ranks_out)
-            for z, size in enumerate(sizes):
-                ranks[size][d] = ranks_out[z]
-        else:
-            for size in sizes:
-                _, r = _evaluate(params, prep, size, draw, impl)
-                ranks[size][d] = r
-        if progress is not None and (d % 20 == 19 or d == draws - 1):
-            progress((d + 1) / draws)
-    stats = {}
-    for size, r in ranks.items():
-        if impl == "kernel":
-            out = np.empty((n, 5))
-            kernels.rank_stats(r, out)
-        else:
-            out = reference.rank_stats(r.astype(np.float64))
-        stats[size] = {
-            "mc_p_feasible": out[:, 0], "mc_rank_p05": out[:, 1], "mc_rank_median": out[:, 2],
-            "mc_rank_p95": out[:, 3], "mc_p_top10": out[:, 4],
-        }
-    return stats
+    parts: dict[int, list[sketch.RankSketch]] = {size: [] for size in sizes}
+    for first in range(start, stop, block):
+        rows = min(block, stop - first)
+        for d in range(first, first + rows):
+            draw = _draw(params, prep, d)
+            if impl == "kernel":
+                _mc_draw_kernel(params, prep, sizes, draw, work, scores, feasible, ranks_out)
+                for z, size in enumerate(sizes):
+                    ranks[size][d - first] = ranks_out[z]
+            else:
+                for size in sizes:
+                    _, r = _evaluate(params, prep, size, draw, impl)
+                    ranks[size][d - first] = r
+            done = d + 1 - start
+            if progress is not None and (done % 20 == 0 or d == stop - 1):
+                progress(done / (stop - start))
+        for size in sizes:
+            parts[size].append(sketch.sketch_block(ranks[size][:rows], first, impl))
+    return {size: sketch.merge(p) for size, p in parts.items()}
+
+
+def score_draws(inputs: ScoringInputs, params: ScenarioParams, *, draw_range: tuple[int, int], impl: str = "kernel",
+                progress: Callable[[float], None] | None = None) -> dict[int, sketch.RankSketch]:
+    """Return each size's Monte Carlo rank sketch over draws [first, stop) of ``draw_range``.
+
+    A run computes blocks of draws on different workers with this and merges the sketches;
+    the statistics equal those of ``score_sites(..., draws=N)`` over the same draws.
+    """
+    first, stop = (int(v) for v in draw_range)
+    if not 0 <= first < stop:
+        raise ValueError("draw_range: 0 <= first < stop")
+    prep = _prepare(inputs, params)
+    return _monte_carlo(params, prep, params.sizes, (first, stop), impl, progress)
 
 
 def score_inputs(inputs: ScoringInputs, params: ScenarioParams, **kwargs) -> ScoringResult:
@@ -638,7 +659,8 @@ def score_sites(
     prep = _prepare(inputs, params)
     det = _draw(params, prep, None)
     frames = []
-    mc = _monte_carlo(params, prep, params.sizes, draws, impl, progress) if draws else {}
+    sketches = _monte_carlo(params, prep, params.sizes, (0, draws), impl, progress) if draws else {}
+    mc = {size: sketch.rank_stats(s) for size, s in sketches.items()}
     n = len(prep.site_id)
     zi = np.maximum(prep.zone_index, 0)
     has_zone = prep.zone_index >= 0

@@ -1,0 +1,91 @@
+"""The mergeable rank sketch: exact counts, percentiles within the documented bound, any split."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from siting.scoring import sketch
+
+FIELDS = ("n_feasible", "n_top", "rank_min", "rank_max", "site", "bucket", "count")
+
+
+def ranks_world(n_draws: int, n_sites: int, seed: int = 0) -> np.ndarray:
+    """Return whole-number ranks ≥ 1 spread around each site's own level, with exclusions."""
+    rng = np.random.default_rng(seed)
+    level = rng.permutation(n_sites) + 1.0
+    ranks = np.maximum(1.0, np.round(level[None, :] * rng.lognormal(0.0, 0.4, (n_draws, n_sites)))).astype(np.float32)
+    ranks[rng.random((n_draws, n_sites)) < 0.15] = np.nan
+    ranks[:, 0] = 4.0  # always the same rank
+    ranks[:, 1] = np.nan  # never feasible
+    ranks[:, 2] = np.where(np.arange(n_draws) % 2, 3_000.0, 7.0)  # two far-apart ranks
+    ranks[:, 3:40] = np.ceil(ranks[:, 3:40] / 200.0)  # leading sites: ranks within the exact range
+    return ranks
+
+
+def exact_percentiles(ranks: np.ndarray) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+        return np.nanpercentile(ranks.astype(np.float64), sketch.PERCENTILES, axis=0)
+
+
+class RankSketchTests:
+    @pytest.mark.parametrize("impl", ["kernel", "reference"])
+    def test_it_keeps_percentiles_within_the_relative_bound_and_exact_for_small_ranks(self, impl):
+        ranks = ranks_world(300, 5_000)
+        stats = sketch.rank_stats(sketch.sketch_block(ranks, 0, impl))
+        exact = exact_percentiles(ranks)
+        for j, name in enumerate(("mc_rank_p05", "mc_rank_median", "mc_rank_p95")):
+            got, want = stats[name], exact[j]
+            assert np.array_equal(np.isnan(got), np.isnan(want)), name
+            ok = ~np.isnan(want)
+            assert (np.abs(got[ok] - want[ok]) <= sketch.RELATIVE_ACCURACY * want[ok] * (1 + 1e-12)).all(), name
+            # Every rank of the site in the exact range: exact.
+            small = ok & (np.nan_to_num(ranks, nan=0.0).max(axis=0) <= sketch.EXACT_RANK_MAX)
+            assert small.sum() > 20
+            np.testing.assert_allclose(got[small], want[small], rtol=1e-12, err_msg=name)
+        assert stats["mc_rank_median"][0] == 4.0
+        assert np.isnan(stats["mc_rank_median"][1]) and stats["mc_p_feasible"][1] == 0.0
+        # Sanity of the check itself: a sketch is not simply exact everywhere.
+        assert not np.allclose(stats["mc_rank_median"][3:], exact[1][3:], rtol=1e-9, equal_nan=True)
+
+    def test_it_counts_feasible_and_top_ten_draws_exactly(self):
+        ranks = ranks_world(200, 2_000, seed=1)
+        stats = sketch.rank_stats(sketch.sketch_block(ranks, 0))
+        np.testing.assert_array_equal(stats["mc_p_feasible"], np.isfinite(ranks).sum(axis=0) / 200)
+        np.testing.assert_array_equal(stats["mc_p_top10"], (np.nan_to_num(ranks, nan=np.inf) <= 10).sum(axis=0) / 200)
+
+    def test_it_gives_the_same_kernel_and_reference_sketch(self):
+        ranks = ranks_world(120, 3_000, seed=2)
+        k, r = sketch.sketch_block(ranks, 40, "kernel"), sketch.sketch_block(ranks, 40, "reference")
+        for name in FIELDS:
+            np.testing.assert_array_equal(getattr(k, name), getattr(r, name), err_msg=name)
+        assert (k.draw_start, k.draw_stop) == (40, 160)
+
+    @pytest.mark.parametrize("cuts", [[0, 1000], [0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000], [0, 1, 333, 999, 1000]])
+    def test_it_gives_the_same_statistics_however_the_draws_are_split(self, cuts):
+        ranks = ranks_world(1000, 1_500, seed=3)
+        whole = sketch.rank_stats(sketch.sketch_block(ranks, 0))
+        blocks = [sketch.sketch_block(ranks[a:b], a) for a, b in zip(cuts, cuts[1:])]
+        stored = [sketch.sketch_from_arrays(sketch.sketch_arrays(b)) for b in blocks[::-1]]  # any order, stored and read
+        merged = sketch.merge(stored)
+        assert (merged.draw_start, merged.draw_stop) == (0, 1000)
+        for name, values in sketch.rank_stats(merged).items():
+            np.testing.assert_array_equal(values, whole[name], err_msg=name)
+
+    def test_it_refuses_blocks_that_overlap_or_leave_a_gap(self):
+        ranks = ranks_world(30, 50)
+        a, b = sketch.sketch_block(ranks[:10], 0), sketch.sketch_block(ranks[5:15], 5)
+        with pytest.raises(ValueError, match="overlap or leave a gap"):
+            sketch.merge([a, b])
+        with pytest.raises(ValueError, match="overlap or leave a gap"):
+            sketch.merge([a, sketch.sketch_block(ranks[20:30], 20)])
+
+    def test_it_puts_each_rank_in_a_bucket_whose_value_is_within_the_bound(self):
+        ranks = np.arange(1, 200_001, dtype=np.float64)
+        values = sketch.bucket_value(sketch.bucket_index(ranks))
+        assert (np.abs(values - ranks) <= sketch.RELATIVE_ACCURACY * ranks * (1 + 1e-12)).all()
+        np.testing.assert_array_equal(values[: sketch.EXACT_RANK_MAX], ranks[: sketch.EXACT_RANK_MAX])
+        assert np.all(np.diff(sketch.bucket_index(ranks)) >= 0)
