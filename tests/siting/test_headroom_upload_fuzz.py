@@ -5,6 +5,7 @@ withdrawing it puts every point back as it was."""
 from __future__ import annotations
 
 import io
+import math
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -94,7 +95,7 @@ def xlsx_files(draw) -> tuple[bytes, str]:
                 value = float(cell.replace(",", ".")) if draw(st.booleans()) else cell
             except ValueError:
                 value = cell
-            if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+            if isinstance(value, float) and not math.isfinite(value):
                 value = cell  # a spreadsheet cannot hold NaN or infinity
             if isinstance(value, str):
                 value = "".join(ch for ch in value if ch >= " " or ch in "\t")  # nor control characters
