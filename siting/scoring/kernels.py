@@ -28,7 +28,7 @@ from .layout import (
 HOURS_PER_YEAR = 8760.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _clip01(x):
     if x < 0.0:
         return 0.0
@@ -37,19 +37,25 @@ def _clip01(x):
     return x
 
 
-@njit(cache=True)
-def _substation_meur(sp, kv, p_fac):
-    """LandBOSSE substation [M€] at ``kv`` for a ``p_fac`` load, without bays (see reference)."""
-    usd = sp[P_SUB_A] * (kv + p_fac) + sp[P_SUB_B] * p_fac ** sp[P_SUB_EXP] + sp[P_SUB_FIXED]
+@njit(cache=True, inline="always")
+def _substation_meur(sp, kv, p_fac, p_fac_pow):
+    """LandBOSSE substation [M€] at ``kv`` for a ``p_fac`` load, without bays (see reference);
+    ``p_fac_pow`` is ``p_fac ** sp[P_SUB_EXP]``, computed once for every option of a site."""
+    usd = sp[P_SUB_A] * (kv + p_fac) + sp[P_SUB_B] * p_fac_pow + sp[P_SUB_FIXED]
     return usd * sp[P_EUR_PER_USD] / 1e6
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _evaluate_one(
     i, sp, tab, site, cand_point, cand_dist_km, point_headroom_mw, point_source, cut_vertex, cut_dist_km,
-    vertex_line, line_class, line_headroom_mw, line_source, bounds, weights, row,
+    vertex_line, line_class, line_headroom_mw, line_source, bounds, weights, row, scores_only,
 ):
-    """Fill ``row[N_OUT]`` for site ``i`` (see :func:`evaluate_size`)."""
+    """Fill ``row[N_OUT]`` for site ``i`` (see :func:`evaluate_size`).
+
+    With ``scores_only``, only ``row[O_SCORE]`` and ``row[O_FEASIBLE]`` are meaningful: a site
+    is left as soon as an exclusion is known (its score is NaN whatever follows), which is what
+    ranking needs and most of a Monte Carlo draw's work at the larger sizes.
+    """
     k = cand_point.shape[2]
     n_gpu = sp[P_N_GPU]
     p_it = sp[P_P_IT_MW]
@@ -68,6 +74,21 @@ def _evaluate_one(
             break
     needed = p_fac * sp[P_LAND_HA_PER_MW]
     area = site[i, S_AREA]
+    fit = area / needed
+    if fit == fit and fit < 1.0:
+        mask |= X_LAND
+    fuel = p_fac * sp[P_BACKUP_H] * sp[P_FUEL_T_PER_MWH]
+    tier = 0.0
+    if fuel >= sp[P_SEVESO_HIGH]:
+        tier = 2.0
+    elif fuel >= sp[P_SEVESO_LOW]:
+        tier = 1.0
+    if tier == 2.0 and sp[P_EXCL_SEVESO] > 0.0:
+        mask |= X_SEVESO
+    if scores_only and mask != 0:
+        row[O_SCORE] = np.nan
+        row[O_FEASIBLE] = 0.0
+        return
     # Remediation on the land the project occupies: the site if smaller, else what it needs.
     remed_area = needed
     if area == area:
@@ -116,7 +137,8 @@ def _evaluate_one(
             runner_kind, runner = K_OWN, total
     if cls >= 0:
         kv = tab[T_KV, cls]
-        sub_meur = _substation_meur(sp, kv, p_fac) + tab[T_BAY, cls]
+        p_fac_pow = p_fac ** sp[P_SUB_EXP]
+        sub_meur = _substation_meur(sp, kv, p_fac, p_fac_pow) + tab[T_BAY, cls]
         for j in range(k):
             q = cand_point[cls, i, j]
             if q < 0:
@@ -149,7 +171,7 @@ def _evaluate_one(
                 lcl = line_class[ln]
                 if line_headroom_mw[ln] >= p_fac:
                     kv_l = tab[T_KV, lcl]
-                    sub_cut = _substation_meur(sp, kv_l, p_fac) + sp[P_CUT_BAYS] * tab[T_BAY, lcl]
+                    sub_cut = _substation_meur(sp, kv_l, p_fac, p_fac_pow) + sp[P_CUT_BAYS] * tab[T_BAY, lcl]
                     length = cut_dist_km[cls, i] * sp[P_ROUTING]
                     lc = length * tab[T_LINE_COST, lcl]
                     c_cut = (lc + sub_cut) * conn_f
@@ -191,6 +213,10 @@ def _evaluate_one(
         mask |= X_NO_CONN
     elif ttp > sp[P_MAX_TTP]:
         mask |= X_TTP
+    if scores_only and mask != 0:
+        row[O_SCORE] = np.nan
+        row[O_FEASIBLE] = 0.0
+        return
     capex_total = base + conn
     row[O_REMED_CAPEX] = remed
     row[O_CAPEX_FAC] = capex_fac
@@ -220,24 +246,13 @@ def _evaluate_one(
     water_l = water * 1000.0 / gpu_hours
     row[O_WATER_L_GPUH] = water_l
     row[O_LAND_NEEDED] = needed
-    fit = area / needed
     row[O_LAND_FIT] = fit
-    if fit == fit and fit < 1.0:
-        mask |= X_LAND
     margin = 1.0
     if fit == fit:
         margin = fit if fit < 3.0 else 3.0
     row[O_LAND_MARGIN] = margin
-    fuel = p_fac * sp[P_BACKUP_H] * sp[P_FUEL_T_PER_MWH]
     row[O_FUEL_T] = fuel
-    tier = 0.0
-    if fuel >= sp[P_SEVESO_HIGH]:
-        tier = 2.0
-    elif fuel >= sp[P_SEVESO_LOW]:
-        tier = 1.0
     row[O_SEVESO] = tier
-    if tier == 2.0 and sp[P_EXCL_SEVESO] > 0.0:
-        mask |= X_SEVESO
     observed = site[i, S_OBSERVED]
     if kind > 0 and source == H_KNOWN:
         observed += 1.0
@@ -308,7 +323,7 @@ def evaluate_size(
     for i in prange(site.shape[0]):
         _evaluate_one(
             i, sp, tab, site, cand_point, cand_dist_km, point_headroom_mw, point_source, cut_vertex, cut_dist_km,
-            vertex_line, line_class, line_headroom_mw, line_source, bounds, weights, out[i],
+            vertex_line, line_class, line_headroom_mw, line_source, bounds, weights, out[i], False,
         )
 
 
@@ -329,7 +344,7 @@ def mc_scores(
         for z in range(sp_sizes.shape[0]):
             _evaluate_one(
                 i, sp_sizes[z], tab, site, cand_point, cand_dist_km, point_headroom_mw, point_source, cut_vertex,
-                cut_dist_km, vertex_line, line_class, line_headroom_mw, line_source, bounds, weights, row,
+                cut_dist_km, vertex_line, line_class, line_headroom_mw, line_source, bounds, weights, row, True,
             )
             score_out[z, i] = row[O_SCORE]
             feasible_out[z, i] = row[O_FEASIBLE]
@@ -342,14 +357,60 @@ def rank_many(scores, feasible, site_key, out):
         rank_scores(scores[z], feasible[z], site_key, out[z])
 
 
+COUNTING_MAX_BINS = 1 << 20
+"""Widest spread of rounded scores ranked by counting; wider (odd weights), by sorting. Scores
+lie in [0, 100], so rounded to 0.01 they take at most 10,001 values."""
+
+
 @njit(cache=True)
 def rank_scores(score, feasible, site_key, out):
     """Fill ``out`` with each feasible site's rank, NaN otherwise.
 
     Competition ranking on scores rounded to 0.01: equal scores share a rank and the next
-    rank skips ("1, 1, 3"). Within a shared rank, sites are listed by ``site_key``.
+    rank skips ("1, 1, 3"), so a site's rank is 1 + the number of feasible sites with a higher
+    rounded score (a feasible site without a score comes after every scored one). The order
+    within a shared rank (``site_key``) therefore never shows in ``out``: the rounded scores
+    are counted per value instead of sorted, O(n + 10,001).
     """
     n = score.shape[0]
+    rounded = np.empty(n)
+    lo = np.inf
+    hi = -np.inf
+    scored = 0
+    for i in range(n):
+        out[i] = np.nan
+        if feasible[i] > 0.0:
+            s = np.floor(score[i] * 100.0 + 0.5)
+            rounded[i] = s
+            if s == s:
+                scored += 1
+                if s < lo:
+                    lo = s
+                if s > hi:
+                    hi = s
+    if scored == 0 or (np.isfinite(lo) and np.isfinite(hi) and hi - lo < COUNTING_MAX_BINS):
+        bins = int(hi - lo) + 1 if scored else 0
+        above = np.zeros(bins + 1, dtype=np.int64)  # above[b]: scored sites in bins > b
+        for i in range(n):
+            if feasible[i] > 0.0 and rounded[i] == rounded[i]:
+                above[int(rounded[i] - lo)] += 1
+        acc = 0
+        for b in range(bins - 1, -1, -1):
+            count = above[b]
+            above[b] = acc
+            acc += count
+        for i in range(n):
+            if feasible[i] > 0.0:
+                s = rounded[i]
+                out[i] = (above[int(s - lo)] + 1.0) if s == s else scored + 1.0
+        return
+    _rank_sorted(rounded, feasible, out)
+
+
+@njit(cache=True)
+def _rank_sorted(rounded, feasible, out):
+    """Fill ``out`` as :func:`rank_scores` does, by sorting (any spread of rounded scores)."""
+    n = rounded.shape[0]
     m = 0
     for i in range(n):
         if feasible[i] > 0.0:
@@ -358,24 +419,12 @@ def rank_scores(score, feasible, site_key, out):
     keys = np.empty(m, dtype=np.float64)
     j = 0
     for i in range(n):
-        out[i] = np.nan
         if feasible[i] > 0.0:
             idx[j] = i
-            s = np.floor(score[i] * 100.0 + 0.5)
+            s = rounded[i]
             keys[j] = -s if s == s else np.inf
             j += 1
-    # Stable sort by (−rounded score, site_key): by key first (already so when the sites come
-    # sorted by id, as score_sites passes them), then stably by score.
-    key_sorted = True
-    for r in range(1, m):
-        if site_key[idx[r]] < site_key[idx[r - 1]]:
-            key_sorted = False
-            break
-    if not key_sorted:
-        order = np.argsort(site_key[idx], kind="mergesort")
-        idx = idx[order]
-        keys = keys[order]
-    order = np.argsort(keys, kind="mergesort")
+    order = np.argsort(keys)
     rank = 0.0
     for r in range(m):
         if r == 0 or keys[order[r]] != keys[order[r - 1]]:

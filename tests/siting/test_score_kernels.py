@@ -93,6 +93,33 @@ class KernelEqualsReferenceTests:
         assert (table.loc[~own, "exclusion_reasons"].str.contains("no_connection")).all()
 
 
+
+class RankKernelTests:
+    @pytest.mark.parametrize(
+        "case",
+        ["ties", "nan_scores", "wide_spread", "none_feasible", "empty", "one_site"],
+    )
+    def test_it_ranks_as_the_reference(self, case):
+        from siting.scoring import kernels, reference
+
+        rng = np.random.default_rng(7)
+        n = {"empty": 0, "one_site": 1}.get(case, 2_000)
+        score = np.round(rng.uniform(0, 100, n), 1)  # rounded to 0.1: many equal scores
+        feasible = (rng.random(n) < 0.6).astype(float)
+        if case == "nan_scores":
+            score[::7] = np.nan  # feasible but unscored: after every scored site
+        if case == "wide_spread":
+            score[::5] *= 1e9  # beyond the counting range: ranked by sorting
+        if case == "none_feasible":
+            feasible[:] = 0.0
+        key = rng.permutation(n).astype(float)
+        out = np.empty(n)
+        kernels.rank_scores(score, feasible, key, out)
+        np.testing.assert_array_equal(out, reference.rank_scores(score, feasible, key))
+        if case == "ties":
+            ranked = np.sort(out[np.isfinite(out)])
+            assert ranked[0] == 1.0 and (np.diff(ranked) >= 0).all() and len(np.unique(ranked)) < len(ranked)
+
 SMALL = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
