@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from grid.models import GridConnectionPoint, HeadroomUpload, KnownHeadroom
 from siting.importers import sites as site_importer
 from siting.importers.countries import fold, name_variants
-from siting.importers.sites import RowError, UploadLimits, UploadRejected
+from siting.importers.sites import RowError, SheetChoiceNeeded, UploadLimits, UploadRejected
 
 MAX_HEADROOM_MW = 20_000.0
 """Largest plausible headroom at one point [MW]: above the largest European 400 kV substations'
@@ -159,7 +159,12 @@ def headroom_plan(*, data: bytes, file_name: str, match_distance_km: float = 0.0
         raise UploadRejected(_("Known headroom comes as CSV, XLSX or ODS."))
     if not (0.0 <= match_distance_km <= 50.0):
         raise UploadRejected(_("The matching distance is between 0 and 50 km."))
-    frame, _crs, notes, inner = site_importer.read_upload_bounded(data, file_name, fmt, limits, None, sheet)
+    try:
+        frame, _crs, notes, inner = site_importer.read_upload_bounded(data, file_name, fmt, limits, None, sheet)
+    except SheetChoiceNeeded as exc:  # the reader asks for "the one with the sites"
+        shown = file_name.replace("\\", "/").rsplit("/", 1)[-1][:100]
+        raise SheetChoiceNeeded(_("“%(file)s” holds %(n)d sheets (%(names)s): choose the one with the headroom.")
+                                % {"file": shown, "n": len(exc.sheets), "names": ", ".join(exc.sheets[:50])}, exc.sheets) from exc
     if inner in site_importer.SPREADSHEETS:
         frame, notes = _headroom_header(frame, notes)
     rows = frame.index.to_numpy(dtype=np.int64) if inner in site_importer.SPREADSHEETS else np.arange(len(frame)) + 2

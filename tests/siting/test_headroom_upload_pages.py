@@ -157,6 +157,7 @@ class FlowTests:
         assert resp.status_code == 400
         html = resp.content.decode()
         assert '<select name="sheet"' in html and '<option value="Capacités">' in html
+        assert "capacites.xlsx: “capacites.xlsx” holds 2 sheets (Lisez-moi, Capacités): choose the one with the headroom." in html
         html = analyst.get(_preview(analyst, buf.getvalue(), name="capacites.xlsx", sheet="Capacités")).content.decode()
         assert "rte:VILLE" in html and "300.0" in html
         # The header sits under a title and a blank row, and names no column of the site template.
