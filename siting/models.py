@@ -280,10 +280,13 @@ class RunInput(models.Model):
 
 
 class RunChunk(models.Model):
-    """One unit of work of a run: here, one cluster size of the ladder with its Monte Carlo.
+    """One unit of work of a run: one cluster size and one block of its Monte Carlo draws.
 
-    Sites of one size must be ranked together (ranks and Monte Carlo rank statistics depend
-    on every site), so the ladder is the axis that splits a run across workers.
+    Sites of one size are ranked together in every draw, but draws are independent (each is
+    seeded by its index): a size splits into blocks of draws [draw_start, draw_stop), and the
+    first block also scores the size deterministically. Each block keeps its mergeable rank
+    sketch in ``partial``; the last block of a size to finish merges them into its
+    ``RunResult`` in the transaction that marks it done, and clears the partials.
     """
 
     class Status(models.TextChoices):
@@ -295,10 +298,16 @@ class RunChunk(models.Model):
     run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveSmallIntegerField()
     size_h100e = models.PositiveIntegerField()
+    draw_start = models.PositiveIntegerField(default=0, help_text=_("First Monte Carlo draw of the block."))
+    draw_stop = models.PositiveIntegerField(default=0, help_text=_("Draw after the last of the block (start = stop: none)."))
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     progress_pct = models.FloatField(default=0.0)
     attempts = models.PositiveSmallIntegerField(default=0)
     worker = models.CharField(max_length=200, blank=True)
+    partial = models.BinaryField(
+        null=True, blank=True,
+        help_text=_("The block's rank sketch, and for the first block the size's table (compressed), until merged."),
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

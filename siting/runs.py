@@ -5,10 +5,14 @@ so two workers, a redelivered message or a user's cancel can race without harm:
 
 - ``scoring_run_start``: a queued run; its start message is published after the commit.
 - ``scoring_run_execute``: claims queued → running, snapshots the inputs (sites, grid, zones)
-  into ``RunInput`` and fans out one ``RunChunk`` per cluster size.
-- ``scoring_chunk_execute``: claims pending → running, scores that size from the snapshot
-  (with its Monte Carlo), and stores its ``RunResult`` in one transaction; the chunk that
-  completes the set marks the run succeeded. A run is never succeeded with a size missing.
+  into ``RunInput`` and fans out one ``RunChunk`` per cluster size and block of
+  ``DRAWS_PER_BLOCK`` Monte Carlo draws (the first block of a size also scores it
+  deterministically), so a run keeps sizes × blocks worker processes busy.
+- ``scoring_chunk_execute``: claims pending → running, computes its block from the snapshot
+  and stores its mergeable statistics (``siting.scoring.sketch``) on the chunk. The last block
+  of a size to finish merges the size's blocks into its ``RunResult`` in the transaction that
+  marks it done; the chunk that completes the set marks the run succeeded. A run is never
+  succeeded with a size or a block missing, and the merge never counts a block twice.
 - ``scoring_runs_sweep``: periodic; gives back chunks whose worker stopped beating (a crash),
   fails them after ``MAX_ATTEMPTS``, and re-publishes runs the broker never received.
 """
@@ -47,6 +51,11 @@ DB_RETRY_S = float(getattr(settings, "GIGASITE_DB_RETRY_S", 300.0))
 DB_RETRY_FIRST_S = 0.5
 """First wait between retries; it doubles each time, up to ``DB_RETRY_MAX_WAIT_S``. [s]"""
 DB_RETRY_MAX_WAIT_S = 15.0
+DRAWS_PER_BLOCK = int(getattr(settings, "GIGASITE_DRAWS_PER_BLOCK", 125))
+"""Monte Carlo draws per chunk. A chunk pays a fixed cost (claim, reading and unpacking the
+snapshot, preparing the inputs: about 0.3 s on the shipped data, once per chunk) and 125 draws
+of one size take a few seconds, so the fixed cost stays a small share; 1,000 draws × 7 sizes
+make 56 chunks, enough to keep dozens of worker processes busy. Results never depend on it."""
 
 T = TypeVar("T")
 
@@ -219,27 +228,29 @@ def scoring_run_execute(*, run_id: int, publish: bool = True) -> None:
         blob = frames.frames_pack(input_frames, arrays)
         data_vintage = with_db_retry(lambda: _data_vintage(len(input_frames["sites"]), len(input_frames["grid"])),
                                      what=f"reading run {run_id}'s data vintage")
-        with_db_retry(lambda: _snapshot_write(run_id, params, input_frames, blob, data_vintage, publish),
+        with_db_retry(lambda: _snapshot_write(run_id, params, run.draws, input_frames, blob, data_vintage, publish),
                       what=f"saving run {run_id}'s snapshot")
     except Exception as exc:
         log.exception("Run %s failed while preparing", run_id)
         _fail_run(run_id, f"Preparing the inputs failed: {exc}")
 
 
-def _snapshot_write(run_id: int, params, input_frames: dict[str, Any], blob: bytes, data_vintage: dict[str, Any],
-                    publish: bool) -> None:
+def _snapshot_write(run_id: int, params, draws: int, input_frames: dict[str, Any], blob: bytes,
+                    data_vintage: dict[str, Any], publish: bool) -> None:
     """Save a run's input snapshot and its chunks in one transaction (safe to run again)."""
     with transaction.atomic():
         # The snapshot may exist from an attempt that died after writing it: replace it.
         RunInput.objects.filter(run_id=run_id).delete()
         RunInput.objects.create(run_id=run_id, payload=blob, sha256=hashlib.sha256(blob).hexdigest())
         RunChunk.objects.filter(run_id=run_id).delete()
-        RunChunk.objects.bulk_create(
-            [RunChunk(run_id=run_id, index=i, size_h100e=int(size)) for i, size in enumerate(params.sizes)]
-        )
+        chunks = [
+            RunChunk(run_id=run_id, index=i, size_h100e=size, draw_start=start, draw_stop=stop)
+            for i, (size, start, stop) in enumerate(chunk_layout(params.sizes, draws))
+        ]
+        RunChunk.objects.bulk_create(chunks)
         updated = ScoringRun.objects.filter(id=run_id, status=ScoringRun.Status.RUNNING).update(
             n_sites=len(input_frames["sites"]),
-            n_chunks=len(params.sizes),
+            n_chunks=len(chunks),
             data_vintage=data_vintage,
             stage="scoring",
             heartbeat_at=timezone.now(),
@@ -250,6 +261,17 @@ def _snapshot_write(run_id: int, params, input_frames: dict[str, Any], blob: byt
         chunk_ids = list(RunChunk.objects.filter(run_id=run_id).values_list("id", flat=True))
         if publish:
             transaction.on_commit(lambda: _publish_chunks(chunk_ids))
+
+
+def chunk_layout(sizes, draws: int, draws_per_block: int | None = None) -> list[tuple[int, int, int]]:
+    """Return the chunks of a run as (size, draw_start, draw_stop), first blocks first.
+
+    Every size gets ⌈draws / block⌉ blocks (one empty block without draws); first blocks,
+    which also score the size deterministically, come first so they start first.
+    """
+    block = max(1, int(draws_per_block or DRAWS_PER_BLOCK))
+    starts = list(range(0, draws, block)) or [0]
+    return [(int(size), start, min(start + block, draws)) for start in starts for size in sizes]
 
 
 def scoring_run_execute_inline(*, run_id: int) -> ScoringRun:
@@ -316,16 +338,33 @@ def _check_not_cancelled(run_id: int) -> None:
         raise RunCancelled(status)
 
 
-def score_chunk(*, input_blob: bytes, params_dict: dict[str, Any], size_h100e: int, draws: int, progress=None):
-    """Score one cluster size from a run's input snapshot; return the engine's result."""
-    from siting.scoring import score_inputs
+def score_chunk(*, input_blob: bytes, params_dict: dict[str, Any], size_h100e: int, draw_start: int, draw_stop: int,
+                progress=None) -> bytes:
+    """Compute one chunk from a run's input snapshot; return what it keeps until its size merges.
+
+    The block's rank sketch over draws [draw_start, draw_stop), and for the first block
+    (``draw_start == 0``) the deterministic table and connection options of the size, packed.
+    """
+    from siting.scoring import score_draws, score_inputs, sketch
     from siting.scoring.params import ScenarioParams
 
     from . import scoring_service
 
     inputs = scoring_service.scoring_inputs_unpack(*frames.frames_unpack(input_blob))
     params = dataclasses.replace(ScenarioParams.from_dict(params_dict), sizes=(int(size_h100e),))
-    return score_inputs(inputs, params, draws=draws, progress=progress)
+    tables: dict[str, Any] = {}
+    if draw_start == 0:
+        result = score_inputs(inputs, params, draws=0)
+        tables["table"] = result.table
+        options = getattr(result, "options", None)
+        if options is not None and len(options):
+            tables["options"] = options
+        del result
+    arrays = {}
+    if draw_stop > draw_start:
+        sketches = score_draws(inputs, params, draw_range=(draw_start, draw_stop), progress=progress)
+        arrays = sketch.sketch_arrays(sketches[int(size_h100e)])
+    return frames.frames_pack(tables, arrays)
 
 
 def scoring_chunk_execute(*, chunk_id: int) -> None:
@@ -341,7 +380,8 @@ def scoring_chunk_execute(*, chunk_id: int) -> None:
         return
     # Every database step below retries a blip (a lock, a restarting server) with back-off;
     # the run fails only when a step's retries are spent, and says so.
-    chunk = with_db_retry(lambda: RunChunk.objects.select_related("run").get(id=chunk_id), what=f"loading chunk {chunk_id}")
+    chunk = with_db_retry(lambda: RunChunk.objects.select_related("run").defer("partial").get(id=chunk_id),
+                          what=f"loading chunk {chunk_id}")
     run = chunk.run
 
     def progress(share: float) -> None:
@@ -356,21 +396,24 @@ def scoring_chunk_execute(*, chunk_id: int) -> None:
     try:
         input_blob = with_db_retry(lambda: bytes(RunInput.objects.get(run_id=run.id).payload), what=f"reading run {run.id}'s inputs")
         with _Heartbeat(chunk.id, run.id):
-            result = score_chunk(
-                input_blob=input_blob, params_dict=run.params, size_h100e=chunk.size_h100e, draws=run.draws,
-                progress=progress if run.draws else None,
+            partial = score_chunk(
+                input_blob=input_blob, params_dict=run.params, size_h100e=chunk.size_h100e,
+                draw_start=chunk.draw_start, draw_stop=chunk.draw_stop,
+                progress=progress if chunk.draw_stop > chunk.draw_start else None,
             )
-        with_db_retry(lambda: _check_not_cancelled(run.id), what=f"checking run {run.id}")
-        with_db_retry(lambda: _store_chunk_result(chunk, result), what=f"storing chunk {chunk_id}")
+            del input_blob
+            with_db_retry(lambda: _check_not_cancelled(run.id), what=f"checking run {run.id}")
+            # Under the heartbeat: the last block of a size merges the size while storing.
+            with_db_retry(lambda: _store_chunk_result(chunk, partial), what=f"storing chunk {chunk_id}")
     except RunCancelled:
         with_db_retry(lambda: RunChunk.objects.filter(id=chunk_id).update(status=RunChunk.Status.FAILED, error="run cancelled"),
                       what=f"closing chunk {chunk_id}")
     except Exception as exc:
         log.exception("Chunk %s of run %s failed", chunk_id, run.id)
-        if isinstance(exc, DatabaseUnavailable):
-            reason = f"Scoring size {chunk.size_h100e:,} H100e stopped: {exc}"
-        else:
-            reason = f"Scoring size {chunk.size_h100e:,} H100e failed: {exc}"
+        what = f"Scoring size {chunk.size_h100e:,} H100e"
+        if chunk.draw_stop > chunk.draw_start:
+            what += f" (draws {chunk.draw_start}–{chunk.draw_stop - 1})"
+        reason = f"{what} {'stopped' if isinstance(exc, DatabaseUnavailable) else 'failed'}: {exc}"
         with_db_retry(lambda: RunChunk.objects.filter(id=chunk_id).update(status=RunChunk.Status.FAILED, error=str(exc)[:2000]),
                       what=f"failing chunk {chunk_id}")
         _fail_run(run.id, reason)
@@ -385,36 +428,72 @@ def _run_progress_update(run_id: int) -> None:
         )
 
 
-def _store_chunk_result(chunk: RunChunk, result) -> None:
-    table = result.table
+def size_merge(*, partials: list[bytes], draws: int) -> dict[str, Any]:
+    """Return the ``RunResult`` fields of one size from the partials of all its blocks.
+
+    The first block's table gets the Monte Carlo statistics of the merged sketches (exact
+    counts and probabilities; percentiles within ``sketch.RELATIVE_ACCURACY``). Raises
+    ValueError when a block is missing or counted twice.
+    """
+    from siting.scoring import sketch
+
+    table, options, sketches = None, None, []
+    for blob in partials:
+        parts, arrays = frames.frames_unpack(blob)
+        if "table" in parts:
+            if table is not None:
+                raise ValueError("two first blocks for one size")
+            table, options = parts["table"], parts.get("options")
+        if arrays:
+            sketches.append(sketch.sketch_from_arrays(arrays))
+    if table is None:
+        raise ValueError("the first block of the size is missing")
+    if draws:
+        merged = sketch.merge(sketches)
+        if (merged.draw_start, merged.draw_stop) != (0, draws) or merged.n_sites != len(table):
+            raise ValueError(f"the blocks cover draws [{merged.draw_start}, {merged.draw_stop}) of {merged.n_sites} "
+                             f"sites, not [0, {draws}) of {len(table)}")
+        for name, values in sketch.rank_stats(merged).items():
+            table[name] = values
     feasible = table[table["feasible"].astype(bool)]
     best = feasible.sort_values("rank").iloc[0] if len(feasible) else None
-    packed = frames.frames_pack({"table": table})
-    options = getattr(result, "options", None)
-    packed_options = frames.frames_pack({"options": options}) if options is not None and len(options) else None
+    return {
+        "n_sites": int(table["site_id"].nunique()),
+        "n_feasible": int(len(feasible)),
+        "best_site_id": int(best["site_id"]) if best is not None else None,
+        "best_score": float(best["score"]) if best is not None else None,
+        "table": frames.frames_pack({"table": table}),
+        "options": frames.frames_pack({"options": options}) if options is not None and len(options) else None,
+    }
+
+
+def _store_chunk_result(chunk: RunChunk, partial: bytes) -> None:
+    """Mark a chunk done with its partial; the last block of its size merges the size.
+
+    One transaction, under the run's row lock: marking done, merging and the run's success
+    commit together or not at all, so a crash at any point leaves the chunk running for the
+    sweep to give back, and a block is never merged twice or missed.
+    """
     with transaction.atomic():
         run = ScoringRun.objects.select_for_update().get(id=chunk.run_id)
         if run.status != ScoringRun.Status.RUNNING:
             raise RunCancelled(run.status)
-        RunResult.objects.filter(run_id=run.id, size_h100e=chunk.size_h100e).delete()
-        RunResult.objects.create(
-            run_id=run.id,
-            size_h100e=chunk.size_h100e,
-            n_sites=int(table["site_id"].nunique()),
-            n_feasible=int(len(feasible)),
-            best_site_id=int(best["site_id"]) if best is not None else None,
-            best_score=float(best["score"]) if best is not None else None,
-            table=packed,
-            options=packed_options,
-        )
         now = timezone.now()
         marked = RunChunk.objects.filter(id=chunk.id, status=RunChunk.Status.RUNNING).update(
-            status=RunChunk.Status.DONE, finished_at=now, progress_pct=100.0, heartbeat_at=now
+            status=RunChunk.Status.DONE, finished_at=now, progress_pct=100.0, heartbeat_at=now, partial=partial
         )
         if marked != 1:
             # The sweep gave this chunk away meanwhile; the other attempt will store it.
             transaction.set_rollback(True)
             return
+        size_chunks = RunChunk.objects.filter(run_id=run.id, size_h100e=chunk.size_h100e)
+        if not size_chunks.exclude(status=RunChunk.Status.DONE).exists():
+            partials = [bytes(p) for p in size_chunks.order_by("draw_start").values_list("partial", flat=True)]
+            fields = size_merge(partials=partials, draws=run.draws)
+            del partials
+            RunResult.objects.filter(run_id=run.id, size_h100e=chunk.size_h100e).delete()
+            RunResult.objects.create(run_id=run.id, size_h100e=chunk.size_h100e, **fields)
+            size_chunks.update(partial=None)  # merged: the result holds everything now
         done = RunChunk.objects.filter(run_id=run.id, status=RunChunk.Status.DONE).count()
         shares = list(RunChunk.objects.filter(run_id=run.id).values_list("progress_pct", flat=True))
         fields: dict[str, Any] = {"progress_pct": min(99.9, sum(shares) / max(len(shares), 1)), "heartbeat_at": now}
@@ -434,6 +513,7 @@ def _fail_run(run_id: int, reason: str) -> None:
         RunChunk.objects.filter(run_id=run_id, status__in=[RunChunk.Status.PENDING, RunChunk.Status.RUNNING]).update(
             status=RunChunk.Status.FAILED, error="run failed"
         )
+        RunChunk.objects.filter(run_id=run_id, partial__isnull=False).update(partial=None)
 
     with_db_retry(write, what=f"failing run {run_id}")
 
@@ -453,6 +533,7 @@ def scoring_run_cancel(*, run: ScoringRun) -> bool:
         RunChunk.objects.filter(run_id=run.id, status__in=[RunChunk.Status.PENDING, RunChunk.Status.RUNNING]).update(
             status=RunChunk.Status.FAILED, error="run cancelled"
         )
+        RunChunk.objects.filter(run_id=run.id, partial__isnull=False).update(partial=None)  # blocks never merged
     return bool(cancelled)
 
 
@@ -471,7 +552,7 @@ def scoring_runs_sweep(*, stale_after_s: float | None = None) -> dict[str, int]:
 
     for chunk in RunChunk.objects.filter(
         status=RunChunk.Status.RUNNING, heartbeat_at__lt=stale, run__status=ScoringRun.Status.RUNNING
-    ).select_related("run"):
+    ).select_related("run").defer("partial"):
         if chunk.attempts >= MAX_ATTEMPTS:
             if RunChunk.objects.filter(id=chunk.id, status=RunChunk.Status.RUNNING, heartbeat_at__lt=stale).update(
                 status=RunChunk.Status.FAILED, error="worker lost"
@@ -489,7 +570,7 @@ def scoring_runs_sweep(*, stale_after_s: float | None = None) -> dict[str, int]:
     # Pending chunks whose message may have been lost (broker restarted, publish failed).
     for chunk in RunChunk.objects.filter(
         status=RunChunk.Status.PENDING, run__status=ScoringRun.Status.RUNNING, run__heartbeat_at__lt=stale
-    ):
+    ).only("id"):
         task_publish(scoring_chunk_execute_task, chunk.id, what=f"Chunk {chunk.id}")
 
     for run in ScoringRun.objects.filter(status=ScoringRun.Status.RUNNING, n_chunks=0, heartbeat_at__lt=stale):

@@ -1,0 +1,135 @@
+"""A run split into blocks of Monte Carlo draws gives the statistics of the same run in one chunk."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from siting import runs, scoring, scoring_service
+from siting.models import RunChunk, RunResult, ScoringRun
+from siting.scoring import sketch
+from tests.integration.world import world_create
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SIZES = "1000,50000"
+DRAWS = 60
+MC_COLUMNS = list(sketch.STAT_COLUMNS)
+
+
+def _params():
+    return scoring_service.params_build(preset="default", sizes=SIZES, seed=11)
+
+
+def _run(monkeypatch, draws_per_block: int, draws: int = DRAWS) -> ScoringRun:
+    monkeypatch.setattr(runs, "DRAWS_PER_BLOCK", draws_per_block)
+    run = runs.scoring_run_start(params=_params().to_dict(), draws=draws, name=f"blocks of {draws_per_block}", dispatch=False)
+    return runs.scoring_run_execute_inline(run_id=run.id)
+
+
+def _table(run: ScoringRun) -> pd.DataFrame:
+    return scoring_service.run_table(run).sort_values(["size_h100e", "site_id"]).reset_index(drop=True)
+
+
+def _raw_ranks(params, draws: int) -> dict[int, np.ndarray]:
+    """Return every draw's ranks per size, straight from the engine's per-draw evaluation."""
+    prep = scoring._prepare(scoring_service.scoring_inputs(), params)
+    out = {}
+    for size in params.sizes:
+        out[size] = np.vstack([scoring._evaluate(params, prep, size, scoring._draw(params, prep, d), "reference")[1]
+                               for d in range(draws)])
+    return out
+
+
+class DrawBlockTests:
+    def test_it_gives_the_same_statistics_in_draw_blocks_as_in_one_chunk(self, monkeypatch):
+        world_create(n_sites=400, n_points=250, seed=4)
+        one = _run(monkeypatch, draws_per_block=1000)
+        split = _run(monkeypatch, draws_per_block=7)  # 9 blocks per size, the last one shorter
+        assert one.status == split.status == ScoringRun.Status.SUCCEEDED, (one.error, split.error)
+        assert one.chunks.count() == 2 and split.chunks.count() == 2 * 9 == split.n_chunks
+        assert set(split.chunks.values_list("draw_start", "draw_stop").distinct()) == {
+            (a, min(a + 7, DRAWS)) for a in range(0, DRAWS, 7)}
+        assert not split.chunks.filter(partial__isnull=False).exists()  # merged, then cleared
+        a, b = _table(one), _table(split)
+        pd.testing.assert_frame_equal(a, b)  # every column, the statistics included, bit for bit
+        in_process = scoring_service.score_loaded_sites(params=_params(), draws=DRAWS).table
+        pd.testing.assert_frame_equal(
+            b[MC_COLUMNS], in_process.sort_values(["size_h100e", "site_id"]).reset_index(drop=True)[MC_COLUMNS])
+
+        # Against the raw ranks of every draw: counts exact, percentiles within the bound.
+        raw = _raw_ranks(_params(), DRAWS)
+        for size, ranks in raw.items():
+            at = b[b["size_h100e"] == size]
+            np.testing.assert_array_equal(at["mc_p_feasible"], np.isfinite(ranks).sum(axis=0) / DRAWS)
+            np.testing.assert_array_equal(at["mc_p_top10"], (np.nan_to_num(ranks, nan=np.inf) <= 10).sum(axis=0) / DRAWS)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                exact = np.nanpercentile(ranks, sketch.PERCENTILES, axis=0)
+            for j, name in enumerate(("mc_rank_p05", "mc_rank_median", "mc_rank_p95")):
+                got, want = at[name].to_numpy(), exact[j]
+                assert np.array_equal(np.isnan(got), np.isnan(want)), name
+                ok = ~np.isnan(want)
+                assert (np.abs(got[ok] - want[ok]) <= sketch.RELATIVE_ACCURACY * want[ok] * (1 + 1e-12)).all(), (size, name)
+                small = ok & (np.nan_to_num(ranks, nan=0.0).max(axis=0) <= sketch.EXACT_RANK_MAX)
+                assert small.any()
+                np.testing.assert_allclose(got[small], want[small], rtol=1e-12, err_msg=name)
+
+    def test_it_merges_once_after_a_worker_dies_while_merging_and_the_sweep_gives_the_block_back(self, monkeypatch):
+        world_create(n_sites=150, n_points=120, seed=5)
+        monkeypatch.setattr(runs, "DRAWS_PER_BLOCK", 10)
+        run = runs.scoring_run_start(params=_params().to_dict(), draws=30, name="crash", dispatch=False)
+        runs.scoring_run_execute(run_id=run.id, publish=False)
+        chunks = list(RunChunk.objects.filter(run=run).order_by("index").values_list("id", flat=True))
+        for chunk_id in chunks[:-1]:
+            runs.scoring_chunk_execute(chunk_id=chunk_id)
+        assert RunResult.objects.filter(run=run).count() == 1  # the size whose blocks are all done
+
+        real = runs.size_merge
+
+        def dies(**kwargs):
+            raise SystemExit("worker killed while merging")  # not an Exception: nothing marks it failed
+
+        monkeypatch.setattr(runs, "size_merge", dies)
+        with pytest.raises(SystemExit):
+            runs.scoring_chunk_execute(chunk_id=chunks[-1])
+        last = RunChunk.objects.get(id=chunks[-1])
+        assert last.status == RunChunk.Status.RUNNING and last.partial is None  # the transaction rolled back
+        assert ScoringRun.objects.get(id=run.id).status == ScoringRun.Status.RUNNING
+
+        monkeypatch.setattr(runs, "size_merge", real)
+        stale = pd.Timestamp.now(tz="UTC") - pd.Timedelta(minutes=5)
+        RunChunk.objects.filter(id=last.id).update(heartbeat_at=stale)
+        ScoringRun.objects.filter(id=run.id).update(heartbeat_at=stale)
+        assert runs.scoring_runs_sweep(stale_after_s=60)["chunks_requeued"] == 1
+        runs.scoring_chunk_execute(chunk_id=last.id)
+        runs.scoring_chunk_execute(chunk_id=last.id)  # a redelivered message does nothing
+        run.refresh_from_db()
+        assert run.status == ScoringRun.Status.SUCCEEDED, run.error
+        assert RunChunk.objects.get(id=last.id).attempts == 2
+        expected = scoring_service.score_loaded_sites(params=_params(), draws=30).table
+        pd.testing.assert_frame_equal(_table(run), expected.sort_values(["size_h100e", "site_id"]).reset_index(drop=True))
+
+    def test_it_keeps_nothing_of_a_run_cancelled_between_blocks(self, monkeypatch):
+        world_create(n_sites=80, n_points=60, seed=6)
+        monkeypatch.setattr(runs, "DRAWS_PER_BLOCK", 5)
+        run = runs.scoring_run_start(params=_params().to_dict(), draws=20, name="cancel", dispatch=False)
+        runs.scoring_run_execute(run_id=run.id, publish=False)
+        chunks = list(RunChunk.objects.filter(run=run).order_by("index").values_list("id", flat=True))
+        for chunk_id in chunks[:3]:
+            runs.scoring_chunk_execute(chunk_id=chunk_id)
+        assert runs.scoring_run_cancel(run=run)
+        for chunk_id in chunks[3:]:
+            runs.scoring_chunk_execute(chunk_id=chunk_id)  # claims fail: the run is not running
+        assert not RunResult.objects.filter(run=run).exists()
+        assert RunChunk.objects.filter(run=run, status=RunChunk.Status.DONE).count() == 3
+        assert not RunChunk.objects.filter(run=run, partial__isnull=False).exists()
+        assert ScoringRun.objects.get(id=run.id).status == ScoringRun.Status.CANCELLED
+
+    def test_it_lays_out_blocks_first_block_first_and_one_chunk_per_size_without_draws(self):
+        assert runs.chunk_layout((1000, 5000), 0, 10) == [(1000, 0, 0), (5000, 0, 0)]
+        assert runs.chunk_layout((1000, 5000), 25, 10) == [
+            (1000, 0, 10), (5000, 0, 10), (1000, 10, 20), (5000, 10, 20), (1000, 20, 25), (5000, 20, 25)]
