@@ -14,12 +14,37 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from . import forms, roles, runs, upload_selectors
-from .models import ScoringRun
+from .models import RunChunk, ScoringRun
 
 
 def _require_role(request: HttpRequest, *allowed: str) -> None:
     if not roles.has_role(request.user, *allowed):
         raise PermissionDenied
+
+
+def _size_work(run: ScoringRun, *, admin: bool) -> list[dict]:
+    """Return the run's work per cluster size: its blocks of draws, how many are done, status."""
+    sizes: dict[int, dict] = {}
+    for c in run.chunks.only("size_h100e", "status", "attempts", "worker", "draw_start", "draw_stop").order_by("index"):
+        size = sizes.setdefault(c.size_h100e, {"size_h100e": c.size_h100e, "blocks": 0, "blocks_done": 0, "attempts": 0,
+                                               "statuses": set(), "workers": []})
+        size["blocks"] += 1
+        size["blocks_done"] += c.status == c.Status.DONE
+        size["attempts"] = max(size["attempts"], c.attempts)
+        size["statuses"].add(c.status)
+        if admin and c.worker and c.worker not in size["workers"]:
+            size["workers"].append(c.worker)
+    out = []
+    for size in sizes.values():
+        statuses = size.pop("statuses")
+        # The size's status is its least advanced block's: failed, then running, pending, done.
+        status = next(s for s in (RunChunk.Status.FAILED, RunChunk.Status.RUNNING, RunChunk.Status.PENDING,
+                                  RunChunk.Status.DONE) if s in statuses)
+        size.update(status=str(status), status_label=str(RunChunk.Status(status).label))
+        if not admin:
+            size.pop("workers")
+        out.append(size)
+    return out
 
 
 def _get_run_for_user(request: HttpRequest, code: UUID) -> ScoringRun:
@@ -62,7 +87,7 @@ def run_start(request: HttpRequest) -> HttpResponse:
 def run_detail(request: HttpRequest, code: UUID) -> HttpResponse:
     run = _get_run_for_user(request, code)
     return render(request, "siting/run_detail.html", {
-        "run": run, "chunks": run.chunks.all(), "results": run.results.select_related("best_site").defer("table", "options"),
+        "run": run, "sizes": _size_work(run, admin=roles.is_admin(request.user)), "results": run.results.select_related("best_site").defer("table", "options"),
         "withdrawn": upload_selectors.run_withdrawn_sites(run), "error_message": _error_message(request, run),
         "show_workers": roles.is_admin(request.user),
     })
@@ -82,12 +107,7 @@ def run_progress(request: HttpRequest, code: UUID) -> JsonResponse:
     run = _get_run_for_user(request, code)
     # Worker host names and exception text are for admins (and the log), not for every role.
     admin = roles.is_admin(request.user)
-    chunks = []
-    for c in run.chunks.all():
-        chunk = {"size_h100e": c.size_h100e, "status": c.status, "attempts": c.attempts}
-        if admin:
-            chunk["worker"] = c.worker
-        chunks.append(chunk)
+    sizes = _size_work(run, admin=admin)
     return JsonResponse(
         {
             "code": str(run.code),
@@ -97,7 +117,9 @@ def run_progress(request: HttpRequest, code: UUID) -> JsonResponse:
             "stage": run.stage,
             "error": _error_message(request, run),
             "finished": run.is_finished,
-            "chunks": chunks,
+            "sizes": sizes,
+            "blocks": sum(s["blocks"] for s in sizes),
+            "blocks_done": sum(s["blocks_done"] for s in sizes),
         }
     )
 

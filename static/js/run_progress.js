@@ -20,6 +20,13 @@
     const status = document.getElementById("run-status");
     status.textContent = data.status_label;
     status.className = "status status-" + data.status;
+    (data.sizes || []).forEach(function (size) {
+      const row = document.querySelector('#run-chunks tr[data-size="' + size.size_h100e + '"]');
+      if (!row) return;
+      row.querySelector(".size-status").textContent = size.status_label;
+      row.querySelector(".size-blocks").textContent = size.blocks_done + " / " + size.blocks;
+      row.querySelector(".size-attempts").textContent = size.attempts;
+    });
     if (data.error) {
       const e = document.getElementById("run-error");
       e.textContent = data.error;
