@@ -329,7 +329,7 @@ class MapPageTests:
         assert config["sizes"] == list(SIZES) and config["size"] == 10000
         for url in config["urls"].values():
             assert resolve(url.split("?")[0])
-        assert b'src="/static/vendor/plotly/plotly.min.js"' in resp.content
+        assert b'src="/static/vendor/plotly-map/plotly-map.min.js"' in resp.content  # the partial bundle, served here
         assert b"https://" not in resp.content.split(b"<footer")[0].replace(b'href="https://', b"")
 
     def test_it_offers_the_pdf_comparison_to_officials_only(self, client, run):
