@@ -110,6 +110,8 @@ def run_map(request: HttpRequest, code: UUID) -> HttpResponse:
             "shown": _("%(shown)s sites shown of %(total)s"), "loading": _("Loading…"), "error": _("Could not load data."),
             "reweighted": _("Re-ranked in %(ms)s ms (server)"), "open": _("Open"),
             "focus": _("Show on the map"),
+            "topSites": _("Best %(n)s sites"), "otherSites": _("Other ranked sites"),
+            "headroom": _("Headroom"), "known": _("known"), "asOf": _("as of %(date)s"), "upload": _("upload"),
             "selected": _("%(n)s of 2–10 sites selected"), "select": _("Select for the PDF comparison"),
         },
     }

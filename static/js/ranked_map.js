@@ -7,11 +7,37 @@
   const cfg = JSON.parse(document.getElementById("map-config").textContent);
   const L = cfg.labels;
   const PAGE_SIZE = 25;
+  // The best TOP_N sites that pass the filters are drawn large, on a dark halo, above the
+  // others (small and faint: where sites are, not which are best), so the best stand out at
+  // a glance instead of drowning in 10,000 dots of one size.
+  const TOP_N = 100;
   const state = {
     size: cfg.size, cols: null, score: null, rank: null, shared: null, order: "rank", page: 1, loadSeq: 0,
     countries: null, departements: null, substations: null, zones: null, focus: null, reweightSeq: 0,
-    selected: new Set(),
+    selected: new Set(), hover: null, known: {},
   };
+  // Each size's data is fetched once per page (the server also answers a repeat with 304).
+  const sizeData = new Map();
+  function fetchSize(size) {
+    if (!sizeData.has(size)) {
+      const p = G.fetchJSON(cfg.urls.mapData + "?size=" + size);
+      p.catch(() => sizeData.delete(size)); // a failed fetch is retried next time
+      sizeData.set(size, p);
+    }
+    return sizeData.get(size);
+  }
+  // The map data and the country outlines are asked for at once, while plotly.js (an async
+  // script in the page's head) is still downloading.
+  const firstData = fetchSize(cfg.size);
+  const countriesData = G.fetchJSON(cfg.urls.countries);
+  const plotlyReady = new Promise((resolve, reject) => {
+    if (window.Plotly) return resolve();
+    const script = document.getElementById("plotly-js");
+    script.addEventListener("load", () => resolve());
+    script.addEventListener("error", () => reject(new Error("plotly.js")));
+  });
+  firstData.catch(() => {});
+  countriesData.catch(() => {});
   const mapDiv = document.getElementById("ranked-map");
   const filtersForm = document.getElementById("filters");
   const weightsForm = document.getElementById("weights");
@@ -151,6 +177,26 @@
     return out;
   }
 
+  // Hover data of every site, built once per size and weights (not on every filter change):
+  // [site id, rank text, score, full cost, time to power, emissions, site cost line, flags].
+  function hoverData() {
+    const c = state.cols, n = c.site_id.length, out = new Array(n);
+    for (let i = 0; i < n; i++) {
+      out[i] = [c.site_id[i], rankText(i), state.score[i], c.tco_eur_per_gpu_hour[i], c.time_to_power_months[i],
+        c.emissions_t_per_yr[i], siteCostText(i) + knownText(i), flagText(i)];
+    }
+    return out;
+  }
+  // "Headroom: known, 120 MW (source, as of, upload)" for a site whose grid point's headroom an
+  // analyst uploaded (the map data carries each such point's provenance once).
+  function knownText(i) {
+    const pid = state.cols.known_headroom_point_id ? state.cols.known_headroom_point_id[i] : null;
+    const k = pid === null || pid === undefined ? null : state.known[String(pid)];
+    if (!k) return "";
+    const parts = [k.source, k.as_of ? G.interpolate(L.asOf, { date: k.as_of }) : "", k.upload ? L.upload + " " + k.upload : ""];
+    return L.headroom + ": " + L.known + ", " + G.fmt(k.headroom_mw, 0) + " MW (" + parts.filter(Boolean).join(" · ") + ")<br>";
+  }
+
   function traces(rows) {
     const c = state.cols, out = staticTraces().slice();
     if (document.getElementById("show-excluded").checked) {
@@ -162,20 +208,30 @@
         hovertemplate: "<b>%{text}</b><br>" + L.reasons + ": %{customdata}<extra></extra>",
       });
     }
-    const ranked = rows.slice().sort((a, b) => state.score[a] - state.score[b]); // best drawn last, on top
+    // Best first by rank (ties by site id), whatever order the table shows.
+    const byRank = rows.slice().sort((a, b) => (state.rank[a] - state.rank[b]) || (c.site_id[a] - c.site_id[b]));
+    const top = byRank.slice(0, TOP_N).reverse(); // the best drawn last, on top
+    const rest = byRank.slice(TOP_N).reverse();
+    const hovertemplate = "<b>%{text}</b>%{customdata[7]}<br>" + L.rank + ": %{customdata[1]} · " + L.score + ": %{customdata[2]:.1f}<br>" +
+      "%{customdata[6]}" + L.tco + ": %{customdata[3]:.2f} " + L.eurPerGpuh + "<br>" + L.ttp + ": %{customdata[4]:.0f} " + L.months +
+      "<br>" + L.emissions + ": %{customdata[5]:,.0f} " + L.tPerYr + "<extra></extra>";
+    const colour = { colorscale: "Viridis", cmin: 0, cmax: 100 };
     out.push({
-      type: "scattermap", mode: "markers", lon: pick(c.longitude, ranked), lat: pick(c.latitude, ranked),
-      text: pick(c.site_name, ranked),
-      customdata: ranked.map((i) => [c.site_id[i], rankText(i), state.score[i], c.tco_eur_per_gpu_hour[i],
-        c.time_to_power_months[i], c.emissions_t_per_yr[i], siteCostText(i), flagText(i)]),
-      marker: {
-        size: ranked.map((i) => markerSize(c.largest_size_h100e[i])), color: pick(state.score, ranked),
-        colorscale: "Viridis", cmin: 0, cmax: 100, colorbar: { title: { text: L.score }, thickness: 12 },
-      },
-      name: L.sites,
-      hovertemplate: "<b>%{text}</b>%{customdata[7]}<br>" + L.rank + ": %{customdata[1]} · " + L.score + ": %{customdata[2]:.1f}<br>" +
-        "%{customdata[6]}" + L.tco + ": %{customdata[3]:.2f} " + L.eurPerGpuh + "<br>" + L.ttp + ": %{customdata[4]:.0f} " + L.months +
-        "<br>" + L.emissions + ": %{customdata[5]:,.0f} " + L.tPerYr + "<extra></extra>",
+      type: "scattermap", mode: "markers", lon: pick(c.longitude, rest), lat: pick(c.latitude, rest),
+      text: pick(c.site_name, rest), customdata: pick(state.hover, rest),
+      marker: Object.assign({ size: 4, opacity: 0.45, color: pick(state.score, rest), showscale: false }, colour),
+      name: L.otherSites, legendgroup: "sites", hovertemplate: hovertemplate,
+    });
+    const sizes = top.map((i) => 1.4 * markerSize(c.largest_size_h100e[i]));
+    out.push({
+      type: "scattermap", mode: "markers", lon: pick(c.longitude, top), lat: pick(c.latitude, top),
+      marker: { size: sizes.map((s) => s + 4), color: "#14365d" }, hoverinfo: "skip", showlegend: false, legendgroup: "sites",
+    });
+    out.push({
+      type: "scattermap", mode: "markers", lon: pick(c.longitude, top), lat: pick(c.latitude, top),
+      text: pick(c.site_name, top), customdata: pick(state.hover, top),
+      marker: Object.assign({ size: sizes, color: pick(state.score, top), colorbar: { title: { text: L.score }, thickness: 12 } }, colour),
+      name: G.interpolate(L.topSites, { n: Math.min(TOP_N, top.length) }), legendgroup: "sites", hovertemplate: hovertemplate,
     });
     if (state.focus !== null) {
       const i = state.focus;
@@ -216,6 +272,7 @@
       mapDiv.dataset.drawn = String(Number(mapDiv.dataset.drawn || 0) + 1);
       mapDiv.dataset.drawnAtMs = String(Math.round(performance.now()));
       mapDiv.dataset.points = String(rows.length);
+      mapDiv.dataset.top = String(Math.min(TOP_N, rows.length));
     });
   }
 
@@ -356,6 +413,7 @@
     state.score = score;
     state.rank = rank;
     state.shared = sharedRanks(rank);
+    state.hover = hoverData();
     state.page = 1;
     await render();
     document.getElementById("ranked-table").dataset.weights = JSON.stringify(weights());
@@ -365,7 +423,7 @@
     const seq = ++state.loadSeq;
     let data;
     try {
-      data = await G.fetchJSON(cfg.urls.mapData + "?size=" + size);
+      data = await fetchSize(size);
     } catch (err) {
       document.getElementById("table-summary").textContent = L.error + " " + err.message;
       return;
@@ -382,6 +440,7 @@
     url.searchParams.set("size", size);
     window.history.replaceState(null, "", url);
     state.cols = data.columns;
+    state.known = data.known_headroom || {};
     state.score = state.cols.score;
     state.rank = state.cols.rank;
     mapDiv.dataset.size = String(size);
@@ -398,7 +457,9 @@
 
   async function start() {
     try {
-      state.countries = await G.fetchJSON(cfg.urls.countries);
+      await plotlyReady;
+      state.countries = await countriesData;
+      await firstData;
       document.getElementById("map-loading").remove();
       await loadSize(state.size);
     } catch (err) {
@@ -463,7 +524,7 @@
     });
     mapDiv.on("plotly_click", (ev) => {
       const pt = ev.points && ev.points[0];
-      if (pt && pt.customdata && pt.data.name === L.sites) {
+      if (pt && pt.customdata && pt.data.legendgroup === "sites") {
         window.location.href = cfg.urls.site.replace("/0/", "/" + pt.customdata[0] + "/") + "?run=" + cfg.run + "&size=" + state.size;
       }
     });
