@@ -8,6 +8,8 @@ tables are cached in the process, keyed by the run and its finish time. Site att
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import threading
 import time
@@ -83,8 +85,11 @@ MAP_COLUMNS = (
     "longitude", "latitude", "feasible", "score", "rank", "tco_eur_per_gpu_hour", "time_to_power_months",
     "emissions_t_per_yr", "capex_total_meur", "largest_size_h100e", "exclusion_reasons", "voltage_class_kv",
     "connection_distance_km", "rank_shared", "site_cost_eur_per_gpu_hour", "may_be_unavailable", "connection_kind",
+    "known_headroom_point_id",
 )
-"""Columns the map page receives, one array each (the table shows a subset)."""
+"""Columns the map page receives, one array each (the table shows a subset). ``known_headroom_point_id``
+is the chosen grid point where its headroom is a known (uploaded) one, null otherwise; the
+response's ``known_headroom`` gives each such point's provenance once."""
 
 EXPORT_COLUMNS = (
     "rank", "rank_shared", "score", "site_id", "external_id", "site_name", "country", "region_code", "departement_code",
@@ -174,6 +179,10 @@ def caches_clear() -> None:
         _input_cache.clear()
         _scoring_input_cache.clear()
         _size_cache.clear()
+    with _map_lock:
+        _map_tables.clear()
+        _map_bodies.clear()
+        _map_digests.clear()
         boundary_cache.clear()
         _site_cache.update(at=-math.inf, frame=None)
 
@@ -546,7 +555,8 @@ def json_array(values: Any, digits: int | None = None) -> str:
 
 MAP_DIGITS = {"longitude": 5, "latitude": 5, "score": 15, "rank": 0, "tco_eur_per_gpu_hour": 15, "time_to_power_months": 15,
               "emissions_t_per_yr": 15, "capex_total_meur": 1, "largest_size_h100e": 0, "flood_zone": 0,
-              "voltage_class_kv": 0, "connection_distance_km": 2, "site_cost_eur_per_gpu_hour": 15}
+              "voltage_class_kv": 0, "connection_distance_km": 2, "site_cost_eur_per_gpu_hour": 15,
+              "known_headroom_point_id": 0}
 """Decimals kept per map column. The columns the page filters and sorts on keep full
 precision, so the browser's view and the server's exports agree at every threshold."""
 
@@ -570,6 +580,120 @@ def map_columns_json(frame: pd.DataFrame) -> str:
             body = json_array(series.fillna("").astype(str).to_numpy())
         parts.append(f'"{column}":{body}')
     return "{" + ",".join(parts) + "}"
+
+
+MAP_TABLE_COLUMNS = frozenset(MAP_COLUMNS) | {"headroom_source", "connection_point_id"}
+"""Result columns the map reads of its size (the rest of a run's 70-odd columns stay packed)."""
+
+MAP_DATA_VERSION = "2"
+"""Part of the map data's ETag: bump it when the body's shape changes."""
+
+_map_lock = threading.Lock()
+_map_tables: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+_map_bodies: OrderedDict[str, str] = OrderedDict()
+_map_digests: dict[int, str] = {}
+
+
+def _map_table(run: ScoringRun, size_h100e: int) -> pd.DataFrame:
+    """Return the result columns the map shows at one size, with each site's largest feasible size.
+
+    A run already unpacked in this process is read from memory; otherwise only the map's
+    columns of that size and the ladder's columns of every size are decompressed (a fraction
+    of unpacking the whole run, which the first map request of a web process used to wait for).
+    """
+    key = (run.id, run.finished_at.isoformat() if run.finished_at else "")
+    with _lock:
+        tables = _run_cache.get(key)
+    if tables is not None:
+        if size_h100e not in tables:
+            raise DashboardError(f"size: {size_h100e} is not a size of this run")
+        return tables[size_h100e]
+    with _map_lock:
+        if key + (size_h100e,) in _map_tables:
+            return _map_tables[key + (size_h100e,)]
+    blobs = dict(RunResult.objects.filter(run=run).values_list("size_h100e", "table"))
+    if size_h100e not in blobs:
+        sizes = ", ".join(f"{s}" for s in sorted(blobs)) or "none"
+        raise DashboardError(f"size: {size_h100e} is not a size of this run (sizes: {sizes})")
+    ladder = site_ladder(pd.concat([frames.frames_unpack(blob, columns=set(LADDER_COLUMNS))[0]["table"]
+                                    for blob in blobs.values()], ignore_index=True))
+    table = frames.frames_unpack(blobs[size_h100e], columns=set(MAP_TABLE_COLUMNS))[0]["table"]
+    largest = ladder.set_index("site_id")["largest_size_h100e"].astype(float)
+    table["largest_size_h100e"] = largest.reindex(table["site_id"].to_numpy()).to_numpy()
+    with _map_lock:
+        _map_tables[key + (size_h100e,)] = table
+        while len(_map_tables) > 2 * RUN_CACHE_SIZE:
+            _map_tables.popitem(last=False)
+    return table
+
+
+def _sites_digest() -> str:
+    """Return a digest of what the map shows of the sites and of known headrooms' provenance.
+
+    Computed once per reload of the site attributes; the same in every web process when the
+    data are the same, so an ETag built on it holds across processes.
+    """
+    from grid.models import HeadroomUpload
+
+    attrs = site_attributes()
+    with _lock:
+        generation = _site_cache["generation"]
+    digest = _map_digests.get(generation)
+    if digest is None:
+        h = hashlib.sha1(pd.util.hash_pandas_object(attrs, index=True).to_numpy().tobytes())
+        uploads = HeadroomUpload.objects.filter(status=HeadroomUpload.Status.IMPORTED).order_by("id")
+        h.update(repr(list(uploads.values_list("id", flat=True))).encode())
+        digest = h.hexdigest()
+        _map_digests.clear()
+        _map_digests[generation] = digest
+    return digest
+
+
+def map_data_etag(run: ScoringRun, size_h100e: int) -> str:
+    """Return the ETag of the map data of ``run`` at one size (run, size, sites, format)."""
+    finished = run.finished_at.isoformat() if run.finished_at else ""
+    key = f"{MAP_DATA_VERSION}|{run.code}|{finished}|{size_h100e}|{_sites_digest()}"
+    return '"' + hashlib.sha1(key.encode()).hexdigest()[:20] + '"'
+
+
+def map_data_json(run: ScoringRun, size_h100e: int, etag: str) -> str:
+    """Return the map page's JSON for one size: every present site ordered by rank, as columns
+    (``MAP_COLUMNS``), and ``known_headroom``: point id → provenance of its known headroom
+    (MW, as of, source, upload), one batched query for every site whose chosen point has one.
+    Cached per ETag."""
+    from grid.headroom_uploads import known_headroom_provenance
+
+    with _map_lock:
+        if etag in _map_bodies:
+            return _map_bodies[etag]
+    attrs = site_attributes()
+    table = _map_table(run, size_h100e)
+    joined = attrs.reindex(table["site_id"].to_numpy())
+    frame = table.copy()
+    for column in ("site_name", "country", "departement_code", "region_code", "former_use", "pollution_status",
+                   "flood_zone", "longitude", "latitude", "withdrawn"):
+        frame[column] = joined[column].to_numpy()
+    frame["site_name"] = frame["site_name"].where(frame["site_name"].notna(), "#" + frame["site_id"].astype(str))
+    if "rank_shared" not in frame.columns:  # a run from before shared ranks
+        frame["rank_shared"] = shared_ranks(frame["rank"].to_numpy(dtype=np.float64))
+    frame = order_frame(frame, "rank")
+    frame = frame[~frame["withdrawn"].fillna(False).to_numpy(dtype=bool)]
+    known: dict[str, Any] = {}
+    if "headroom_source" in frame.columns and "connection_point_id" in frame.columns:
+        point = frame["connection_point_id"].to_numpy(dtype=np.float64)
+        is_known = (frame["headroom_source"].fillna("").astype(str).to_numpy() == "known") & np.isfinite(point) & (point >= 0)
+        frame["known_headroom_point_id"] = np.where(is_known, point, np.nan)
+        if is_known.any():
+            for pid, p in known_headroom_provenance(sorted({int(x) for x in point[is_known]})).items():
+                known[str(pid)] = {"headroom_mw": p["headroom_mw"], "as_of": p["as_of"].isoformat() if p["as_of"] else None,
+                                   "source": p["source"], "upload": p["upload"]}
+    body = (f'{{"run":"{run.code}","size_h100e":{size_h100e},"known_headroom":{json.dumps(known, ensure_ascii=False)},'
+            f'"columns":{map_columns_json(frame)}}}')
+    with _map_lock:
+        _map_bodies[etag] = body
+        while len(_map_bodies) > 2 * RUN_CACHE_SIZE:
+            _map_bodies.popitem(last=False)
+    return body
 
 
 def criterion_table(params: dict[str, Any]) -> list[dict[str, Any]]:
