@@ -233,13 +233,8 @@ def run_reweight(request: HttpRequest, code: UUID) -> JsonResponse:
     started = time.perf_counter()
     run = _finished_run(code)
     size = _size_param(request, run)
-    table = dashboard.run_tables(run).get(size)
-    if table is None:
-        raise dashboard.DashboardError(f"size: {size} is not a size of this run")
     weights = dashboard.weights_from_query(request.GET, run.params.get("weights", {})) or run.params.get("weights", {})
-    score, rank = dashboard.reweight_scores(table, weights)
-    arrays = (f'"site_id":{dashboard.json_array(table["site_id"].to_numpy(dtype="int64"))},'
-              f'"score":{dashboard.json_array(score, 15)},"rank":{dashboard.json_array(rank, 0)}')
+    arrays = selectors.reweight_json(run, size, weights)
     elapsed_ms = 1000.0 * (time.perf_counter() - started)
     head = json.dumps({"run": str(run.code), "size_h100e": size, "weights": weights, "elapsed_ms": round(elapsed_ms, 2)})
     resp = HttpResponse(head[:-1] + "," + arrays + "}", content_type="application/json")
