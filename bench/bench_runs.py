@@ -1,22 +1,71 @@
-"""End-to-end time of a full-dataset scoring run through Celery with 1 and 2 workers.
+"""Scoring runs through real Celery worker processes: scale-out over draw blocks, and memory.
 
-Needs the loaded database (``./gigasite setup``; ``DATABASE_URL`` picks PostgreSQL) and Redis
-(``REDIS_URL``). Prints the in-process scoring time, the run time with 1 and 2 worker
-processes, and the overhead of going through the broker and the database.
+    python -m bench --only runs [--draws 1000] [--repeats 3] [--million-sites 1000000]
+                                [--million-draws 4] [--million-block 2] [--no-million]
+
+1. **1 vs 2 workers**: the same full-dataset run (every size, ``--draws`` Monte Carlo draws,
+   split into sizes × blocks of ``runs.DRAWS_PER_BLOCK`` draws) on one worker process, then on
+   two, alternated ``--repeats`` times so that a change of load touches both; min/median/max of
+   each and the speed-up (1-worker time / 2-worker time, per repeat). Needs the loaded database
+   (``./gigasite setup``).
+2. **1,000,000 synthetic sites** (``bench_scoring.synthetic``) snapshotted into one run and
+   scored through two worker processes, the draws split into blocks of ``--million-block``;
+   prints the run's time and each worker's peak resident memory (VmHWM of its processes),
+   which must stay bounded: a chunk holds one size and one block of draws, never all draws.
+
+Needs Redis (``REDIS_URL``). Prints, asserts nothing. Runs it creates are deleted afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
 import time
 import uuid
+from pathlib import Path
+
+
+def _spread(values: list[float], unit: str = "s", digits: int = 2) -> str:
+    return (f"median {statistics.median(values):.{digits}f} {unit} "
+            f"(min {min(values):.{digits}f}, max {max(values):.{digits}f}, n={len(values)})")
+
+
+def _group_peak_mib(pgid: int) -> float:
+    """Return the largest peak resident memory (VmHWM) of the processes in group ``pgid``. [MiB]"""
+    peak = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[2]) != pgid:
+                continue
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) / 1024.0)
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended meanwhile
+    return peak
+
+
+def _wait(run, timeout_s: float):
+    deadline = time.monotonic() + timeout_s
+    while not run.is_finished and time.monotonic() < deadline:
+        time.sleep(0.1)
+        run.refresh_from_db()
+    return run
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench_runs")
-    parser.add_argument("--draws", type=int, default=200, help="Monte Carlo draws per run")
+    parser.add_argument("--draws", type=int, default=1000, help="Monte Carlo draws of the 1-vs-2-worker run")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--million-sites", type=int, default=1_000_000)
+    parser.add_argument("--million-draws", type=int, default=4)
+    parser.add_argument("--million-block", type=int, default=2, help="draws per block of the million-site run")
+    parser.add_argument("--no-million", action="store_true")
     args, _ = parser.parse_known_args(argv)
 
     import django
@@ -31,48 +80,104 @@ def main(argv: list[str] | None = None) -> None:
     from siting.models import ScoringRun, Site
     from siting.worker_process import WorkerProcess
 
-    if not Site.objects.exists():
-        print("bench_runs: no sites loaded; run ./gigasite setup first")
-        return
     broker = settings.CELERY_BROKER_URL
     try:
         redis.Redis.from_url(broker, socket_connect_timeout=1).ping()
     except Exception:
         print(f"bench_runs: no Redis at {broker}; skipped")
         return
+    created: list[int] = []
+    queues: list[str] = []
 
-    params = scoring_service.params_build(preset="default")
-    scoring_service.score_loaded_sites(params=params, draws=2)  # compile and warm caches
-    t0 = time.perf_counter()
-    scoring_service.score_loaded_sites(params=params, draws=args.draws)
-    in_process_s = time.perf_counter() - t0
-    n_sites = Site.objects.filter(withdrawn=False).count()
-    print(f"sites: {n_sites:,}  sizes: {len(params.sizes)}  draws: {args.draws}")
-    print(f"in-process scoring:            {in_process_s:8.2f} s")
+    def start_workers(n: int, logs: str, label: str) -> tuple[str, list[WorkerProcess]]:
+        queue = f"gigasite-bench-{label}-{uuid.uuid4().hex[:6]}"
+        queues.append(queue)
+        env = {**os.environ, "GIGASITE_QUEUE": queue, "CELERY_BROKER_URL": broker}
+        workers = [WorkerProcess(f"{label}{i}", env, logs, concurrency=1, queue=queue) for i in range(n)]
+        for w in workers:
+            w.wait_ready()
+        return queue, workers
 
-    queue = f"gigasite-bench-{uuid.uuid4().hex[:6]}"
-    app.conf.task_default_queue = queue
-    env = {**os.environ, "GIGASITE_QUEUE": queue, "CELERY_BROKER_URL": broker}
-    for n_workers in (1, 2):
+    def timed_run(queue: str, params, draws: int, name: str) -> float:
+        app.conf.task_default_queue = queue
+        t0 = time.perf_counter()
+        run = runs.scoring_run_start(params=params.to_dict(), draws=draws, name=name)
+        created.append(run.id)
+        run = _wait(run, 3600)
+        if run.status != ScoringRun.Status.SUCCEEDED:
+            raise RuntimeError(f"{name}: {run.status} {run.error}")
+        return time.perf_counter() - t0
+
+    everyone: list[WorkerProcess] = []
+    try:
         with tempfile.TemporaryDirectory() as logs:
-            workers = [WorkerProcess(f"bench{i}", env, logs, concurrency=1, queue=queue) for i in range(n_workers)]
-            try:
-                for w in workers:
-                    w.wait_ready()
-                # A first run warms each worker's numba cache and imports.
-                for label in ("warm-up", "measured"):
-                    t0 = time.perf_counter()
-                    run = runs.scoring_run_start(params=params.to_dict(), draws=args.draws, name=f"bench {n_workers}w {label}")
-                    while not run.is_finished:
-                        time.sleep(0.1)
-                        run.refresh_from_db()
-                    elapsed = time.perf_counter() - t0
-                if run.status != ScoringRun.Status.SUCCEEDED:
-                    print(f"run with {n_workers} worker(s) {run.status}: {run.error}")
-                    continue
-                print(f"run via Celery, {n_workers} worker(s):  {elapsed:8.2f} s  "
-                      f"(overhead vs in-process ×{elapsed / in_process_s:.2f})")
-            finally:
-                for w in workers:
+            if Site.objects.exists():
+                params = scoring_service.params_build(preset="default")
+                n_sites = Site.objects.filter(withdrawn=False).count()
+                layout = runs.chunk_layout(params.sizes, args.draws)
+                print(f"sites: {n_sites:,}  sizes: {len(params.sizes)}  draws: {args.draws}  "
+                      f"chunks: {len(layout)} (blocks of {runs.DRAWS_PER_BLOCK} draws)")
+                q1, w1 = start_workers(1, logs, "one")
+                q2, w2 = start_workers(2, logs, "two")
+                everyone += w1 + w2
+                # A first run on each warms the numba caches, imports and connection geometry.
+                timed_run(q1, params, 20, "bench warm-up 1w")
+                timed_run(q2, params, 20, "bench warm-up 2w")
+                one, two = [], []
+                for i in range(args.repeats):
+                    one.append(timed_run(q1, params, args.draws, f"bench 1w #{i}"))
+                    two.append(timed_run(q2, params, args.draws, f"bench 2w #{i}"))
+                    print(f"  repeat {i + 1}: 1 worker {one[-1]:.1f} s, 2 workers {two[-1]:.1f} s", flush=True)
+                print(f"{args.draws:,}-draw run, 1 worker process:   {_spread(one)}")
+                print(f"{args.draws:,}-draw run, 2 worker processes: {_spread(two)}")
+                print(f"speed-up on 2 workers (target ≥ 1.8): {_spread([a / b for a, b in zip(one, two)], unit='×')}")
+                for w in w1 + w2:
                     w.stop()
-                redis.Redis.from_url(broker).delete(queue)
+            else:
+                print("no sites loaded (./gigasite setup): the 1-vs-2-worker run is skipped")
+
+            if not args.no_million:
+                _million(args, start_workers, created, everyone, runs, app)
+    finally:
+        for w in everyone:
+            w.stop()
+        for queue in queues:
+            redis.Redis.from_url(broker).delete(queue)
+        ScoringRun.objects.filter(id__in=created).delete()
+
+
+def _million(args, start_workers, created, everyone, runs, app) -> None:
+    """Score ``--million-sites`` synthetic sites through two workers; print time and peak memory."""
+    from bench.bench_scoring import synthetic
+    from siting.models import ScoringRun
+    from siting.scoring import ScoringInputs, presets
+
+    sites, grid, zones, hourly = synthetic(args.million_sites)
+    params = presets()["default"]
+    with tempfile.TemporaryDirectory() as logs:
+        queue, workers = start_workers(2, logs, "million")
+        everyone += workers
+        app.conf.task_default_queue = queue
+        base = [_group_peak_mib(w.proc.pid) for w in workers]
+        saved = runs.DRAWS_PER_BLOCK
+        runs.DRAWS_PER_BLOCK = args.million_block  # the layout is decided here, where the snapshot is taken
+        try:
+            t0 = time.perf_counter()
+            run = runs.scoring_run_start(params=params.to_dict(), draws=args.million_draws, name="bench million",
+                                         dispatch=False)
+            created.append(run.id)
+            runs.scoring_run_execute(run_id=run.id, inputs=ScoringInputs(sites, grid, zones, hourly))
+            snapshot_s = time.perf_counter() - t0
+            del sites, grid, zones
+            run = _wait(ScoringRun.objects.get(id=run.id), 7200)
+            total_s = time.perf_counter() - t0
+        finally:
+            runs.DRAWS_PER_BLOCK = saved
+        peaks = [_group_peak_mib(w.proc.pid) for w in workers]
+        print(f"{args.million_sites:,} synthetic sites × {len(params.sizes)} sizes, {args.million_draws} draws in blocks "
+              f"of {args.million_block} ({run.n_chunks} chunks) on 2 workers: {run.status} in {total_s:.0f} s "
+              f"(snapshot {snapshot_s:.0f} s)")
+        for w, b, p in zip(workers, base, peaks):
+            print(f"  worker {w.name}: peak resident memory {p:,.0f} MiB (idle after start {b:,.0f} MiB)")
+        if run.status != ScoringRun.Status.SUCCEEDED:
+            print(f"  error: {run.error}")

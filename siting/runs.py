@@ -203,11 +203,12 @@ def _data_vintage(n_sites: int, n_points: int) -> dict[str, Any]:
     }
 
 
-def scoring_run_execute(*, run_id: int, publish: bool = True) -> None:
-    """Claim a queued run, snapshot its inputs and fan out one chunk per cluster size.
+def scoring_run_execute(*, run_id: int, publish: bool = True, inputs=None) -> None:
+    """Claim a queued run, snapshot its inputs and fan out its chunks (sizes × draw blocks).
 
     ``publish=False`` leaves the chunks pending without sending them to the broker (for
-    :func:`scoring_run_execute_inline`).
+    :func:`scoring_run_execute_inline`). ``inputs`` (a ``ScoringInputs``) is snapshotted
+    instead of the database's sites and grid: for benchmarks on synthetic data.
     """
     now = timezone.now()
     claimed = ScoringRun.objects.filter(id=run_id, status=ScoringRun.Status.QUEUED).update(
@@ -224,7 +225,12 @@ def scoring_run_execute(*, run_id: int, publish: bool = True) -> None:
         from siting.scoring.params import ScenarioParams
 
         params = ScenarioParams.from_dict(run.params)
-        input_frames, arrays = with_db_retry(_input_frames, what=f"reading run {run_id}'s inputs")
+        if inputs is None:
+            input_frames, arrays = with_db_retry(_input_frames, what=f"reading run {run_id}'s inputs")
+        else:
+            from . import scoring_service
+
+            input_frames, arrays = scoring_service.scoring_inputs_pack(inputs)
         blob = frames.frames_pack(input_frames, arrays)
         data_vintage = with_db_retry(lambda: _data_vintage(len(input_frames["sites"]), len(input_frames["grid"])),
                                      what=f"reading run {run_id}'s data vintage")
