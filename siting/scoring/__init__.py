@@ -91,9 +91,14 @@ def exclusion_codes(mask: int) -> list[str]:
 
 
 def _reason_text(masks: np.ndarray) -> np.ndarray:
-    """Return the ``;``-joined exclusion codes of each mask (one join per distinct mask)."""
-    uniques, inverse = np.unique(masks, return_inverse=True)
-    return np.array([";".join(exclusion_codes(m)) for m in uniques], dtype=object)[inverse]
+    """Return the ``;``-joined exclusion codes of each mask (non-negative; one join per distinct
+    mask, looked up by value)."""
+    if masks.size == 0:
+        return np.empty(0, dtype=object)
+    present = np.flatnonzero(np.bincount(masks))
+    text = np.empty(present[-1] + 1, dtype=object)
+    text[present] = [";".join(exclusion_codes(m)) for m in present]
+    return text[masks]
 
 
 def _crf(rate: float, years: float) -> float:
@@ -117,7 +122,20 @@ def _num(series: pd.Series, name: str, *, allow_nan: bool = True) -> np.ndarray:
 def _text(frame: pd.DataFrame, column: str, default: str = "") -> np.ndarray:
     if column not in frame.columns:
         return np.full(len(frame), default, dtype=object)
-    return frame[column].fillna(default).astype(str).str.strip().to_numpy(dtype=object)
+    return _per_distinct(frame[column].fillna(default), lambda v: str(v).strip())
+
+
+def _per_distinct(values, fn: Callable) -> np.ndarray:
+    """Return ``fn`` of every value as an object array, calling ``fn`` once per distinct value
+    (a column of 19,000 sites holds a few dozen)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    mapped = np.empty(len(uniques), dtype=object)
+    mapped[:] = [fn(v) for v in uniques]
+    return mapped[codes]
+
+
+def _upper_text(series: pd.Series) -> np.ndarray:
+    return _per_distinct(series.fillna(""), lambda v: str(v).upper())
 
 
 def _flag(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -171,7 +189,7 @@ def _readiness(params: ScenarioParams, zoning: np.ndarray, pollution: np.ndarray
     """Return the site readiness months (permit, rezoning, remediation, demolition), whether any
     came from a scenario default, and the remediation cost rate [M€/ha] (siting model §2)."""
     n = len(zoning)
-    zoning_u = np.array([z.upper() for z in zoning], dtype=object)
+    zoning_u = _per_distinct(zoning, str.upper)
     zoning_known = zoning_u != ""
     rezoning = np.where(np.isin(zoning_u, list(ZONING_NEEDS_CHANGE)), params.rezoning_months,
                         np.where(zoning_known, 0.0, params.rezoning_unknown_months))
@@ -179,7 +197,7 @@ def _readiness(params: ScenarioParams, zoning: np.ndarray, pollution: np.ndarray
     pollution_known = confirmed | np.isin(pollution, list(POLLUTION_CLEAR))
     remediation = np.where(confirmed, params.remediation_months,
                            np.where(pollution_known, 0.0, params.remediation_unknown_months))
-    buildings_l = np.array([b.lower() for b in buildings], dtype=object)
+    buildings_l = _per_distinct(buildings, str.lower)
     buildings_known = np.isin(buildings_l, ["standing", "none"])
     demolition = np.where(buildings_l == "standing", params.demolition_months,
                           np.where(buildings_known, 0.0, params.demolition_unknown_months))
@@ -255,7 +273,7 @@ def _prepare(inputs: ScoringInputs, params: ScenarioParams, *, cache: bool = Tru
     lat = _num(sites["latitude"], "sites.latitude", allow_nan=False)
     if (np.abs(lon) > 180).any() or (np.abs(lat) > 90).any():
         raise ValueError("sites: longitude/latitude out of range (WGS84 degrees expected)")
-    country = sites["country"].fillna("").astype(str).str.upper().to_numpy(dtype=object)
+    country = _upper_text(sites["country"])
     area = _num(sites["area_ha"], "sites.area_ha")
     area = np.where(area > 0, area, np.nan)
     flood = _num(sites["flood_zone"], "sites.flood_zone")
@@ -327,7 +345,7 @@ def _prepare(inputs: ScoringInputs, params: ScenarioParams, *, cache: bool = Tru
                 carbon[j] = mean
             hourly[j] = True
     index = {code: j for j, code in enumerate(codes)}
-    zone_index = np.array([index.get(str(c), -1) for c in sites["country"]], dtype=np.int64)
+    zone_index = _per_distinct(sites["country"], lambda c: index.get(str(c), -1)).astype(np.int64)
     cdd = np.where(zone_index >= 0, cdd_zone[np.maximum(zone_index, 0)], params.fallback_cdd)
 
     grid = grid.sort_values("point_id", kind="stable").reset_index(drop=True)
@@ -341,7 +359,7 @@ def _prepare(inputs: ScoringInputs, params: ScenarioParams, *, cache: bool = Tru
     default = np.asarray(params.headroom_default_mw)[np.maximum(point_class, 0)]
     point_source = np.where(np.isfinite(known), H_KNOWN, np.where(np.isfinite(estimate), H_ESTIMATED, H_DEFAULT))
     point_headroom = np.where(np.isfinite(known), known, np.where(np.isfinite(estimate), estimate, default))
-    point_country = (grid["country"].fillna("").astype(str).str.upper().to_numpy(dtype=object)
+    point_country = (_upper_text(grid["country"])
                      if "country" in grid.columns else None)
     point_lon = _num(grid["longitude"], "grid.longitude", allow_nan=False)
     point_lat = _num(grid["latitude"], "grid.latitude", allow_nan=False)
@@ -446,9 +464,14 @@ def _bounds(params: ScenarioParams) -> np.ndarray:
 
 
 def _triangular(rng: np.random.Generator, low: float, mode: float, high: float, size: int | None = None):
+    """Return ``rng.triangular(low, mode, high, size)``, the same numbers from the same stream."""
     if high - low <= 0:
         return np.full(size, mode) if size is not None else mode
-    return rng.triangular(low, mode, high, size)
+    if size is None or not low <= mode <= high:
+        return rng.triangular(low, mode, high, size)  # NumPy's own error for a mode outside
+    values = rng.random(size)
+    kernels.triangular(values, float(low), float(mode), float(high), values)
+    return values
 
 
 def _draw(params: ScenarioParams, prep: _Prepared, index: int | None) -> _Draw:
@@ -484,23 +507,26 @@ def _draw(params: ScenarioParams, prep: _Prepared, index: int | None) -> _Draw:
     return _Draw(gpu, fac, rate, price, carbon, conn, grid_months, site_months, pue_offset, headroom, headroom_line, w)
 
 
-def _site_matrix(params: ScenarioParams, prep: _Prepared, draw: _Draw) -> np.ndarray:
-    zi = np.maximum(prep.zone_index, 0)
-    has_zone = prep.zone_index >= 0
-    site = np.empty((len(prep.site_id), N_SITE))
+def _site_matrix(params: ScenarioParams, prep: _Prepared, draw: _Draw, out: np.ndarray | None = None) -> np.ndarray:
+    """Return the kernels' per-site inputs under ``draw``; with ``out`` (from an earlier call on
+    the same ``prep``), overwrite only the columns a draw changes."""
+    site = out
+    if site is None:
+        site = np.empty((len(prep.site_id), N_SITE))
+        site[:, S_OWN_CAP] = prep.own_cap
+        site[:, S_OWN_KV] = prep.own_kv
+        site[:, S_AREA] = prep.area
+        site[:, S_MASK] = prep.site_mask
+        site[:, S_OBSERVED] = prep.observed
+        site[:, S_REMED_MEUR_PER_HA] = prep.remed_meur_per_ha
     site[:, S_PUE] = params.pue_design + params.pue_beta_per_1000_cdd * prep.cdd / 1000.0 + draw.pue_offset
-    site[:, S_OWN_CAP] = prep.own_cap
-    site[:, S_OWN_KV] = prep.own_kv
-    site[:, S_AREA] = prep.area
-    site[:, S_PRICE] = np.where(has_zone, prep.price_zone[zi] * draw.price_zone[zi], params.fallback_price_eur_per_mwh)
-    site[:, S_PRICE] += params.price_adder_eur_per_mwh
-    site[:, S_CARBON] = np.where(has_zone, prep.carbon_zone[zi] * draw.carbon_zone[zi], params.fallback_carbon_g_per_kwh)
+    # Per zone, then per site; a site without a zone (index −1) takes the fallback, last.
+    price = np.append(prep.price_zone * draw.price_zone, params.fallback_price_eur_per_mwh)
+    site[:, S_PRICE] = price[prep.zone_index] + params.price_adder_eur_per_mwh
+    site[:, S_CARBON] = np.append(prep.carbon_zone * draw.carbon_zone, params.fallback_carbon_g_per_kwh)[prep.zone_index]
     site[:, S_CONN_F] = draw.conn
     site[:, S_GRID_F] = draw.grid_months
     site[:, S_SITE_MONTHS] = (prep.permit_m + prep.rezoning_m + prep.remediation_m + prep.demolition_m) * draw.site_months
-    site[:, S_MASK] = prep.site_mask
-    site[:, S_OBSERVED] = prep.observed
-    site[:, S_REMED_MEUR_PER_HA] = prep.remed_meur_per_ha
     return site
 
 
@@ -511,8 +537,11 @@ def _grid_arrays(prep: _Prepared, draw: _Draw):
             prep.line_class, np.ascontiguousarray(line), prep.line_source)
 
 
-def _evaluate(params, prep, size, draw, impl, buffers=None):
-    site = _site_matrix(params, prep, draw)
+def _evaluate(params, prep, size, draw, impl, buffers=None, site=None):
+    """Return ``out[n_sites, N_OUT]`` and the ranks of one size under ``draw``; ``buffers``
+    (kernel output and ranks) and ``site`` (``_site_matrix`` of this draw) may be passed in to be
+    reused across sizes."""
+    site = _site_matrix(params, prep, draw) if site is None else site
     point_h, point_src, cut_v, cut_d, v_line, l_class, line_h, line_src = _grid_arrays(prep, draw)
     args = (
         _pack_scalars(params, size, draw), _class_table(params), site, prep.cand_point, prep.cand_dist,
@@ -520,25 +549,63 @@ def _evaluate(params, prep, size, draw, impl, buffers=None):
         np.ascontiguousarray(draw.weights),
     )
     if impl == "kernel":
-        out, ranks = buffers if buffers is not None else (np.empty((len(site), N_OUT)), np.empty(len(site)))
-        kernels.evaluate_size(*args, out)
-        kernels.rank_scores(np.ascontiguousarray(out[:, O_SCORE]), np.ascontiguousarray(out[:, O_FEASIBLE]), prep.site_key, ranks)
+        filled, ranks = buffers if buffers is not None else (np.empty((N_OUT, len(site))), np.empty(len(site)))
+        kernels.evaluate_size(*args, filled)
+        kernels.rank_scores(filled[O_SCORE], filled[O_FEASIBLE], prep.site_key, ranks)
     else:
-        out = reference.evaluate_size(*args)
-        ranks = reference.rank_scores(out[:, O_SCORE], out[:, O_FEASIBLE], prep.site_key)
-    return out, ranks
+        filled = reference.evaluate_size(*args)
+        ranks = reference.rank_scores(filled[O_SCORE], filled[O_FEASIBLE], prep.site_key)
+    return filled.T, ranks  # out[site, O_*]; each quantity contiguous
 
 
-def _mc_draw_kernel(params, prep, sizes, draw, work, scores, feasible, ranks_out) -> None:
-    """One Monte Carlo draw for every size with the fused kernels (one call each)."""
-    site = _site_matrix(params, prep, draw)
+@dataclass
+class _MonteCarlo:
+    """What every Monte Carlo draw of a run reuses, set up once per run (:func:`_mc_setup`)."""
+
+    params: ScenarioParams
+    prep: _Prepared
+    sizes: tuple[int, ...]
+    impl: str
+    tab: np.ndarray
+    bounds: np.ndarray
+    site: np.ndarray  # the kernels' site inputs; the draw's columns are overwritten per draw
+    work: np.ndarray
+    scores: np.ndarray
+    feasible: np.ndarray
+
+
+def _mc_setup(params: ScenarioParams, prep: _Prepared, sizes, impl: str = "kernel") -> _MonteCarlo:
+    """Return the per-run state :func:`_mc_draw` needs for ``sizes``."""
+    n = len(prep.site_id)
+    site = _site_matrix(params, prep, _draw(params, prep, None))
+    return _MonteCarlo(params, prep, tuple(sizes), impl, _class_table(params), _bounds(params), site,
+                       np.empty((n, N_OUT)), np.empty((len(sizes), n)), np.empty((len(sizes), n)))
+
+
+def _mc_draw(mc: _MonteCarlo, index: int, ranks_out: np.ndarray) -> None:
+    """Fill ``ranks_out[z, i]`` with site i's rank at ``mc.sizes[z]`` in draw ``index`` (NaN:
+    excluded in that draw).
+
+    A draw depends on (``mc_seed``, ``index``) only, so it gives the same ranks whether it is
+    computed alone, in a block of draws or in a whole run. ``ranks_out`` is float32 or float64
+    ``[len(mc.sizes), n_sites]``.
+    """
+    params, prep = mc.params, mc.prep
+    draw = _draw(params, prep, index)
+    if mc.impl != "kernel":
+        for z, size in enumerate(mc.sizes):
+            ranks_out[z] = _evaluate(params, prep, size, draw, mc.impl)[1]
+        return
+    site = _site_matrix(params, prep, draw, out=mc.site)
     point_h, point_src, cut_v, cut_d, v_line, l_class, line_h, line_src = _grid_arrays(prep, draw)
-    sp_sizes = np.stack([_pack_scalars(params, size, draw) for size in sizes])
+    sp_sizes = np.stack([_pack_scalars(params, size, draw) for size in mc.sizes])
+    # One fused call for every size, keeping only what ranking needs.
     kernels.mc_scores(
-        sp_sizes, _class_table(params), site, prep.cand_point, prep.cand_dist, point_h, point_src, cut_v, cut_d,
-        v_line, l_class, line_h, line_src, _bounds(params), np.ascontiguousarray(draw.weights), work, scores, feasible,
+        sp_sizes, mc.tab, site, prep.cand_point, prep.cand_dist, point_h, point_src, cut_v, cut_d,
+        v_line, l_class, line_h, line_src, mc.bounds, np.ascontiguousarray(draw.weights), mc.work, mc.scores,
+        mc.feasible,
     )
-    kernels.rank_many(scores, feasible, prep.site_key, ranks_out)
+    kernels.rank_many(mc.scores, mc.feasible, prep.site_key, ranks_out)
 
 
 MC_BUFFER_RANKS = 1 << 24
@@ -556,21 +623,15 @@ def _monte_carlo(params, prep, sizes, draw_range, impl, progress) -> dict[int, s
     n = len(prep.site_id)
     block = int(max(1, min(stop - start, MC_BUFFER_RANKS // max(n * len(sizes), 1))))
     ranks = {size: np.empty((block, n), dtype=np.float32) for size in sizes}
-    scores, feasible, ranks_out = np.empty((len(sizes), n)), np.empty((len(sizes), n)), np.empty((len(sizes), n))
-    work = np.empty((n, N_OUT))
+    mc = _mc_setup(params, prep, sizes, impl)
+    ranks_out = np.empty((len(sizes), n))
     parts: dict[int, list[sketch.RankSketch]] = {size: [] for size in sizes}
     for first in range(start, stop, block):
         rows = min(block, stop - first)
         for d in range(first, first + rows):
-            draw = _draw(params, prep, d)
-            if impl == "kernel":
-                _mc_draw_kernel(params, prep, sizes, draw, work, scores, feasible, ranks_out)
-                for z, size in enumerate(sizes):
-                    ranks[size][d - first] = ranks_out[z]
-            else:
-                for size in sizes:
-                    _, r = _evaluate(params, prep, size, draw, impl)
-                    ranks[size][d - first] = r
+            _mc_draw(mc, d, ranks_out)
+            for z, size in enumerate(sizes):
+                ranks[size][d - first] = ranks_out[z]
             done = d + 1 - start
             if progress is not None and (done % 20 == 0 or d == stop - 1):
                 progress(done / (stop - start))
@@ -600,11 +661,12 @@ def score_inputs(inputs: ScoringInputs, params: ScenarioParams, **kwargs) -> Sco
 
 
 def _shared(ranks: np.ndarray) -> np.ndarray:
-    """Return True where a feasible site shares its rank with another."""
+    """Return True where a feasible site shares its rank with another (ranks: whole numbers from
+    1, NaN where excluded; counted by value)."""
     finite = np.isfinite(ranks)
-    values, counts = np.unique(ranks[finite], return_counts=True)
     shared = np.zeros(len(ranks), dtype=bool)
-    shared[finite] = np.isin(ranks[finite], values[counts > 1])
+    whole = ranks[finite].astype(np.int64)
+    shared[finite] = np.bincount(whole)[whole] > 1
     return shared
 
 
@@ -657,101 +719,148 @@ def score_sites(
         raise ValueError("draws: 0 or more")
     inputs = ScoringInputs(sites, grid, zones, hourly_carbon or {}, lines, outlines)
     prep = _prepare(inputs, params)
-    det = _draw(params, prep, None)
-    frames = []
     sketches = _monte_carlo(params, prep, params.sizes, (0, draws), impl, progress) if draws else {}
     mc = {size: sketch.rank_stats(s) for size, s in sketches.items()}
-    n = len(prep.site_id)
+    table, ladder = _table(params, prep, impl, mc)
+    return ScoringResult(table=table, ladder=ladder, params=params)
+
+
+OUT_COLUMNS = {
+    "pue": O_PUE, "facility_load_mw": O_FACILITY_MW, "voltage_class_kv": O_CLASS_KV, "connection_voltage_kv": O_CONN_KV,
+    "connection_distance_km": O_LINE_KM, "line_cost_meur": O_LINE_COST, "substation_cost_meur": O_SUB_COST,
+    "connection_cost_meur": O_CONN_COST, "delay_cost_meur": O_DELAY_COST, "connection_total_meur": O_CHOSEN_TOTAL,
+    "runner_up_total_meur": O_RUNNER_TOTAL, "headroom_mw": O_HEADROOM, "grid_months": O_GRID_MONTHS,
+    "site_months": O_SITE_MONTHS, "time_to_power_months": O_TTP, "remediation_capex_meur": O_REMED_CAPEX,
+    "capex_facility_meur": O_CAPEX_FAC, "capex_it_meur": O_CAPEX_IT, "capex_total_meur": O_CAPEX_TOTAL,
+    "energy_mwh_per_yr": O_ENERGY, "price_eur_per_mwh": O_PRICE, "site_cost_eur_per_gpu_hour": O_SITE_COST,
+    "tco_eur_per_gpu_hour": O_TCO, "emissions_t_per_yr": O_EMISSIONS, "emissions_t_per_yr_per_mw_it": O_EMISSIONS_PER_MW,
+    "water_m3_per_yr": O_WATER_M3, "water_l_per_gpu_hour": O_WATER_L_GPUH, "land_needed_ha": O_LAND_NEEDED,
+    "land_fit": O_LAND_FIT, "land_margin": O_LAND_MARGIN, "backup_fuel_t": O_FUEL_T, "reliability": O_RELIABILITY,
+    "score": O_SCORE, **{f"v_{name}": O_V0 + j for j, name in enumerate(CRITERION_NAMES)},
+}
+"""Table columns copied as they are from the kernels' output (float64)."""
+TABLE_COLUMNS = (
+    "site_id", "size_h100e", "it_load_mw", "pue", "facility_load_mw", "voltage_class_kv", "connection_kind",
+    "connection_voltage_kv", "connection_point_id", "connection_line_id", "connection_longitude", "connection_latitude",
+    "connection_distance_km", "line_cost_meur", "substation_cost_meur", "connection_cost_meur", "delay_cost_meur",
+    "connection_total_meur", "runner_up_kind", "runner_up_total_meur", "own_connection_status",
+    "own_connection_capacity_mw", "own_connection_estimated", "headroom_mw", "headroom_estimated", "headroom_source",
+    "grid_months", "site_months", "permit_months", "rezoning_months", "remediation_months", "demolition_months",
+    "readiness_estimated", "time_to_power_months", "remediation_capex_meur", "capex_facility_meur", "capex_it_meur",
+    "capex_total_meur", "energy_mwh_per_yr", "price_eur_per_mwh", "site_cost_eur_per_gpu_hour", "tco_eur_per_gpu_hour",
+    "emissions_t_per_yr", "emissions_basis", "emissions_t_per_yr_per_mw_it", "water_m3_per_yr", "water_l_per_gpu_hour",
+    "land_needed_ha", "land_fit", "land_margin", "backup_fuel_t", "seveso_tier", "exclusion_mask", "exclusion_reasons",
+    "feasible", "may_be_unavailable", "reliability", "zone_data_estimated", "score", "rank", "rank_shared",
+    *(f"v_{name}" for name in CRITERION_NAMES),
+)
+"""Columns of the result table, in order (then the Monte Carlo statistics, when drawn)."""
+KIND_LABELS = np.array([KIND_NAMES[k] for k in sorted(KIND_NAMES)], dtype=object)
+SOURCE_LABELS = np.array([HEADROOM_SOURCES[k] for k in sorted(HEADROOM_SOURCES)] + [""], dtype=object)
+
+
+def _table(params: ScenarioParams, prep: _Prepared, impl: str, mc: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the result table (all sites of the first size, then the next size...) and the ladder.
+
+    Every column is allocated once at its full length and filled size by size from one reused
+    kernel output, then handed to pandas without a copy: no per-size frames to concatenate.
+    """
+    det = _draw(params, prep, None)
+    sizes = np.asarray(params.sizes, dtype=np.int64)
+    n, n_sizes = len(prep.site_id), len(sizes)
+    total = n * n_sizes
+    col: dict[str, np.ndarray] = {name: np.empty(total) for name in OUT_COLUMNS}
+    col["rank"] = np.empty(total)
+    # Small codes in small integers: at a million sites each int64 column is 56 MB.
+    codes = {name: np.empty(total, dtype=np.int8) for name in ("kind", "runner", "source", "own")}
+    codes.update({name: np.empty(total, dtype=np.int64) for name in ("point", "vertex", "mask")})
+    col["seveso_tier"] = np.empty(total, dtype=np.int64)
+    for flag in ("feasible", "headroom_estimated", "rank_shared"):
+        col[flag] = np.empty(total, dtype=bool)
+    buffers = (np.empty((N_OUT, n)), np.empty(n)) if impl == "kernel" else None
+    site = _site_matrix(params, prep, det)
+    for z, size in enumerate(sizes):
+        out, ranks = _evaluate(params, prep, int(size), det, impl, buffers, site)
+        rows = slice(z * n, (z + 1) * n)
+        for name, j in OUT_COLUMNS.items():
+            col[name][rows] = out[:, j]
+        col["rank"][rows] = ranks
+        col["rank_shared"][rows] = _shared(ranks)
+        col["feasible"][rows] = out[:, O_FEASIBLE] == 1.0
+        col["headroom_estimated"][rows] = out[:, O_HEADROOM_EST] == 1.0
+        col["seveso_tier"][rows] = out[:, O_SEVESO]
+        codes["kind"][rows] = out[:, O_KIND]
+        codes["runner"][rows] = out[:, O_RUNNER_KIND]
+        src = out[:, O_HEADROOM_SRC]
+        codes["source"][rows] = np.where(np.isfinite(src), src, len(SOURCE_LABELS) - 1)
+        codes["own"][rows] = np.where((prep.own_status == 1) & (prep.own_cap < out[:, O_FACILITY_MW]), 4, prep.own_status)
+        codes["point"][rows] = out[:, O_POINT]
+        codes["vertex"][rows] = out[:, O_CUT_VERTEX]
+        codes["mask"][rows] = out[:, O_MASK]
+    del buffers, site, out  # the per-size buffers before the derived columns are built
+
+    point, vertex = codes["point"], codes["vertex"]
+    safe_p, safe_v = np.maximum(point, 0), np.maximum(vertex, 0)
+    has_p, has_v = point >= 0, vertex >= 0
+    lines = prep.lines
     zi = np.maximum(prep.zone_index, 0)
     has_zone = prep.zone_index >= 0
-    basis = np.where(has_zone & prep.hourly_zone[zi], "hourly", "annual")
-    zone_estimated = ~has_zone | prep.estimated_zone[zi]
-    kind_names = np.array([KIND_NAMES[k] for k in sorted(KIND_NAMES)], dtype=object)
-    source_names = np.array([HEADROOM_SOURCES[k] for k in sorted(HEADROOM_SOURCES)] + [""], dtype=object)
-    line_ids = prep.lines.line_id
-    v_lon, v_lat, v_line = prep.lines.vertex_lon, prep.lines.vertex_lat, prep.lines.vertex_line
-    for size in params.sizes:
-        out, ranks = _evaluate(params, prep, size, det, impl)
-        masks = out[:, O_MASK].astype(np.int64)
-        point = out[:, O_POINT].astype(np.int64)
-        vertex = out[:, O_CUT_VERTEX].astype(np.int64)
-        kind = out[:, O_KIND].astype(np.int64)
-        safe_p, safe_v = np.maximum(point, 0), np.maximum(vertex, 0)
-        has_p, has_v = point >= 0, vertex >= 0
-        src = out[:, O_HEADROOM_SRC]
-        own_status = np.where((prep.own_status == 1) & (prep.own_cap < out[:, O_FACILITY_MW]), 4, prep.own_status)
-        frame = pd.DataFrame({
-            "site_id": prep.site_id,
-            "size_h100e": np.full(n, size, dtype=np.int64),
-            "it_load_mw": np.full(n, size * params.k_gpu_kw / 1000.0),
-            "pue": out[:, O_PUE],
-            "facility_load_mw": out[:, O_FACILITY_MW],
-            "voltage_class_kv": out[:, O_CLASS_KV],
-            "connection_kind": kind_names[kind],
-            "connection_voltage_kv": out[:, O_CONN_KV],
-            "connection_point_id": np.where(has_p, prep.point_id[safe_p] if len(prep.point_id) else -1, -1),
-            "connection_line_id": np.where(has_v, line_ids[v_line[safe_v]] if len(v_line) else -1, -1),
-            "connection_longitude": np.where(has_p, prep.point_lon[safe_p] if len(prep.point_lon) else np.nan,
-                                             np.where(has_v, v_lon[safe_v] if len(v_lon) else np.nan, np.nan)),
-            "connection_latitude": np.where(has_p, prep.point_lat[safe_p] if len(prep.point_lat) else np.nan,
-                                            np.where(has_v, v_lat[safe_v] if len(v_lat) else np.nan, np.nan)),
-            "connection_distance_km": out[:, O_LINE_KM],
-            "line_cost_meur": out[:, O_LINE_COST],
-            "substation_cost_meur": out[:, O_SUB_COST],
-            "connection_cost_meur": out[:, O_CONN_COST],
-            "delay_cost_meur": out[:, O_DELAY_COST],
-            "connection_total_meur": out[:, O_CHOSEN_TOTAL],
-            "runner_up_kind": kind_names[out[:, O_RUNNER_KIND].astype(np.int64)],
-            "runner_up_total_meur": out[:, O_RUNNER_TOTAL],
-            "own_connection_status": OWN_STATUS[own_status],
-            "own_connection_capacity_mw": prep.own_cap,
-            "own_connection_estimated": prep.own_estimated,
-            "headroom_mw": out[:, O_HEADROOM],
-            "headroom_estimated": out[:, O_HEADROOM_EST] == 1.0,
-            "headroom_source": source_names[np.where(np.isfinite(src), src, len(source_names) - 1).astype(np.int64)],
-            "grid_months": out[:, O_GRID_MONTHS],
-            "site_months": out[:, O_SITE_MONTHS],
-            "permit_months": prep.permit_m,
-            "rezoning_months": prep.rezoning_m,
-            "remediation_months": prep.remediation_m,
-            "demolition_months": prep.demolition_m,
-            "readiness_estimated": prep.readiness_estimated,
-            "time_to_power_months": out[:, O_TTP],
-            "remediation_capex_meur": out[:, O_REMED_CAPEX],
-            "capex_facility_meur": out[:, O_CAPEX_FAC],
-            "capex_it_meur": out[:, O_CAPEX_IT],
-            "capex_total_meur": out[:, O_CAPEX_TOTAL],
-            "energy_mwh_per_yr": out[:, O_ENERGY],
-            "price_eur_per_mwh": out[:, O_PRICE],
-            "site_cost_eur_per_gpu_hour": out[:, O_SITE_COST],
-            "tco_eur_per_gpu_hour": out[:, O_TCO],
-            "emissions_t_per_yr": out[:, O_EMISSIONS],
-            "emissions_basis": basis,
-            "emissions_t_per_yr_per_mw_it": out[:, O_EMISSIONS_PER_MW],
-            "water_m3_per_yr": out[:, O_WATER_M3],
-            "water_l_per_gpu_hour": out[:, O_WATER_L_GPUH],
-            "land_needed_ha": out[:, O_LAND_NEEDED],
-            "land_fit": out[:, O_LAND_FIT],
-            "land_margin": out[:, O_LAND_MARGIN],
-            "backup_fuel_t": out[:, O_FUEL_T],
-            "seveso_tier": out[:, O_SEVESO].astype(np.int64),
-            "exclusion_mask": masks,
-            "exclusion_reasons": _reason_text(masks),
-            "feasible": out[:, O_FEASIBLE] == 1.0,
-            "may_be_unavailable": prep.may_be_unavailable,
-            "reliability": out[:, O_RELIABILITY],
-            "zone_data_estimated": zone_estimated,
-            "score": out[:, O_SCORE],
-            "rank": ranks,
-            "rank_shared": _shared(ranks),
-        })
-        for j, name in enumerate(CRITERION_NAMES):
-            frame[f"v_{name}"] = out[:, O_V0 + j]
-        for key, values in mc.get(size, {}).items():
-            frame[key] = values
-        frames.append(frame)
-    table = pd.concat(frames, ignore_index=True)
-    return ScoringResult(table=table, ladder=site_ladder(table), params=params)
+
+    def per_site(values: np.ndarray) -> np.ndarray:
+        return np.tile(values, n_sizes)
+
+    def at_point_or_vertex(point_values: np.ndarray, vertex_values: np.ndarray) -> np.ndarray:
+        at_vertex = np.where(has_v, vertex_values[safe_v] if len(vertex_values) else np.nan, np.nan)
+        return np.where(has_p, point_values[safe_p] if len(point_values) else np.nan, at_vertex)
+
+    col.update({
+        "site_id": per_site(prep.site_id),
+        "size_h100e": np.repeat(sizes, n),
+        "it_load_mw": np.repeat([size * params.k_gpu_kw / 1000.0 for size in params.sizes], n),
+        "connection_kind": KIND_LABELS[codes["kind"]],
+        "connection_point_id": np.where(has_p, prep.point_id[safe_p] if len(prep.point_id) else -1, -1),
+        "connection_line_id": np.where(has_v, lines.line_id[lines.vertex_line[safe_v]] if len(lines.vertex_line) else -1, -1),
+        "connection_longitude": at_point_or_vertex(prep.point_lon, lines.vertex_lon),
+        "connection_latitude": at_point_or_vertex(prep.point_lat, lines.vertex_lat),
+        "runner_up_kind": KIND_LABELS[codes["runner"]],
+        "own_connection_status": OWN_STATUS[codes["own"]],
+        "own_connection_capacity_mw": per_site(prep.own_cap),
+        "own_connection_estimated": per_site(prep.own_estimated),
+        "headroom_source": SOURCE_LABELS[codes["source"]],
+        "permit_months": per_site(prep.permit_m),
+        "rezoning_months": per_site(prep.rezoning_m),
+        "remediation_months": per_site(prep.remediation_m),
+        "demolition_months": per_site(prep.demolition_m),
+        "readiness_estimated": per_site(prep.readiness_estimated),
+        "emissions_basis": per_site(np.where(has_zone & prep.hourly_zone[zi], "hourly", "annual")),
+        "exclusion_mask": codes["mask"],
+        "exclusion_reasons": _reason_text(codes["mask"]),
+        "may_be_unavailable": per_site(prep.may_be_unavailable),
+        "zone_data_estimated": per_site(~has_zone | prep.estimated_zone[zi]),
+    })
+    del codes
+    columns = {name: col.pop(name) for name in TABLE_COLUMNS}
+    for key in (mc[params.sizes[0]] if mc else ()):
+        columns[key] = np.concatenate([mc[size][key] for size in params.sizes])
+    table = pd.DataFrame(columns, copy=False)
+    return table, _ladder(prep.site_id, sizes, columns)
+
+
+def _ladder(site_id: np.ndarray, sizes: np.ndarray, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Return :func:`site_ladder` of the table ``columns`` (sites in ``site_id`` order within each
+    size, sizes in ``sizes`` order), from the arrays."""
+    n = len(site_id)
+    largest = np.full(n, -1, dtype=np.int64)
+    picked = {name: np.full(n, np.nan) for name in ("tco_eur_per_gpu_hour", "capex_total_meur", "time_to_power_months")}
+    feasible = columns["feasible"]
+    for z in np.argsort(sizes, kind="stable"):  # the largest feasible size is written last
+        rows = slice(z * n, (z + 1) * n)
+        ok = feasible[rows]
+        largest[ok] = sizes[z]
+        for name, values in picked.items():
+            values[ok] = columns[name][rows][ok]
+    found = largest >= 0
+    return pd.DataFrame({"site_id": site_id, "largest_size_h100e": largest if found.all() else np.where(found, largest, np.nan),
+                         **picked})
 
 
 def site_ladder(table: pd.DataFrame) -> pd.DataFrame:

@@ -279,7 +279,7 @@ def evaluate_size(
     sp, tab, site, cand_point, cand_dist_km, point_headroom_mw, point_source, cut_vertex, cut_dist_km,
     vertex_line, line_class, line_headroom_mw, line_source, bounds, weights, out,
 ):
-    """Fill ``out[n_sites, N_OUT]`` with every quantity of one cluster size.
+    """Fill ``out[N_OUT, n_sites]`` with every quantity of one cluster size.
 
     Parameters
     ----------
@@ -317,13 +317,13 @@ def evaluate_size(
         Value-function bounds: row 0 worst, row 1 best, per criterion.
     weights : float64[6]
         Summing to 1, or all 0.
-    out : float64[n, N_OUT]
-        Overwritten.
+    out : float64[N_OUT, n]
+        Overwritten: one row per quantity (``layout.O_*``), each contiguous over the sites.
     """
     for i in prange(site.shape[0]):
         _evaluate_one(
             i, sp, tab, site, cand_point, cand_dist_km, point_headroom_mw, point_source, cut_vertex, cut_dist_km,
-            vertex_line, line_class, line_headroom_mw, line_source, bounds, weights, out[i], False,
+            vertex_line, line_class, line_headroom_mw, line_source, bounds, weights, out[:, i], False,
         )
 
 
@@ -430,6 +430,28 @@ def _rank_sorted(rounded, feasible, out):
         if r == 0 or keys[order[r]] != keys[order[r - 1]]:
             rank = r + 1.0
         out[idx[order[r]]] = rank
+
+
+@njit(cache=True)
+def triangular(u, low, mode, high, out):
+    """Fill ``out`` with triangular variates on [low, high] peaking at ``mode``, by inverting
+    the distribution at the uniforms ``u`` in [0, 1) (``out`` may be ``u``).
+
+    The arithmetic is NumPy's ``random_triangular``, one uniform per variate, so
+    ``triangular(rng.random(n), ...)`` equals ``rng.triangular(low, mode, high, n)`` bit for
+    bit, in a quarter of its time. Needs ``low < high``.
+    """
+    base = high - low
+    left_base = mode - low
+    ratio = left_base / base
+    left_prod = left_base * base
+    right_prod = (high - mode) * base
+    for i in range(u.shape[0]):
+        x = u[i]
+        if x <= ratio:
+            out[i] = low + np.sqrt(x * left_prod)
+        else:
+            out[i] = high - np.sqrt((1.0 - x) * right_prod)
 
 
 @njit(parallel=True, cache=True)

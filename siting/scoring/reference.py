@@ -46,9 +46,10 @@ def evaluate_size(
     sp, tab, site, cand_point, cand_dist_km, point_headroom_mw, point_source, cut_vertex, cut_dist_km,
     vertex_line, line_class, line_headroom_mw, line_source, bounds, weights,
 ) -> np.ndarray:
-    """Return the ``out[n_sites, N_OUT]`` matrix that ``kernels.evaluate_size`` fills."""
+    """Return the ``out[N_OUT, n_sites]`` matrix that ``kernels.evaluate_size`` fills."""
     n = site.shape[0]
-    out = np.full((n, N_OUT), np.nan)
+    filled = np.full((N_OUT, n), np.nan)
+    out = filled.T  # written per quantity below: out[:, O_*]
     rows = np.arange(n)
     # Empty grids or line sets: one placeholder that never qualifies keeps the indexing simple.
     if len(point_headroom_mw) == 0:
@@ -211,7 +212,7 @@ def evaluate_size(
     weighted = np.where(weights != 0.0, v01 * weights, 0.0)
     score = 100.0 * weighted.sum(axis=1)
     out[:, O_SCORE] = np.where(feasible, score, np.nan)
-    return out
+    return filled
 
 
 def rank_scores(score, feasible, site_key) -> np.ndarray:
@@ -228,6 +229,14 @@ def rank_scores(score, feasible, site_key) -> np.ndarray:
     group_start = np.maximum.accumulate(np.where(new_group, position, 0.0)) if idx.size else position
     out[idx[order]] = group_start
     return out
+
+
+def triangular(u, low, mode, high) -> np.ndarray:
+    """Return what ``kernels.triangular`` writes: NumPy's triangular inversion at ``u``."""
+    base = high - low
+    left_base = mode - low
+    right_prod = (high - mode) * base
+    return np.where(u <= left_base / base, low + np.sqrt(u * (left_base * base)), high - np.sqrt((1.0 - u) * right_prod))
 
 
 def rank_stats(ranks) -> np.ndarray:

@@ -221,3 +221,30 @@ class ParamsTests:
     def test_it_rejects_bad_values_naming_the_field(self, change, message):
         with pytest.raises(ValueError, match=message):
             dataclasses.replace(presets()["default"], **change)
+
+
+class TriangularKernelTests:
+    @pytest.mark.parametrize(("low", "mode", "high"), [(0.7, 1.0, 1.3), (0.5, 1.0, 1.5), (-0.05, 0.0, 0.05), (1.0, 1.0, 2.0)])
+    @pytest.mark.parametrize("n", [0, 1, 10_000])
+    def test_it_draws_what_numpy_draws_from_the_same_stream(self, low, mode, high, n):
+        from siting.scoring import kernels, reference
+
+        expected = np.random.default_rng([7, n]).triangular(low, mode, high, n)
+        u = np.random.default_rng([7, n]).random(n)
+        out = np.empty(n)
+        kernels.triangular(u, low, mode, high, out)
+        np.testing.assert_array_equal(out, expected)
+        np.testing.assert_array_equal(reference.triangular(u, low, mode, high), expected)
+
+
+class LadderTests:
+    @pytest.mark.parametrize(
+        "change", [{}, {"search_radius_km": 0.001}, {"max_time_to_power_months": 1.0}, {"sizes": (100000, 1000, 20000)}],
+    )
+    def test_it_equals_the_ladder_read_from_the_table(self, change):
+        from siting.scoring import site_ladder
+
+        sites, grid, zones, hourly = world(300, 60, seed=11)
+        params = dataclasses.replace(presets()["default"], **change)
+        result = score_sites(sites, grid, zones, params, hourly_carbon=hourly)
+        pd.testing.assert_frame_equal(result.ladder, site_ladder(result.table))
