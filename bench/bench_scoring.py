@@ -1,8 +1,10 @@
 """Scoring speed: numba kernels against their NumPy reference, on real and synthetic sites.
 
-    python -m bench --only scoring [--sites 25000] [--million] [--draws 1000] [--dataset db]
+    python -m bench --only scoring [--sites 25000] [--million] [--draws 1000] [--dataset db] [--repeat 3]
 
-Prints times and rates; asserts nothing. ``--dataset db`` scores the loaded database (run
+Prints min / median / max over ``--repeat`` runs and the numba ÷ NumPy ratio on the same work in
+the same process; asserts nothing. ``--million`` scores 1,000,000 synthetic sites in a child
+process and prints its peak memory (resident set). ``--dataset db`` scores the loaded database (run
 ``./gigasite setup`` first) with everything the engine reads, lines and country outlines
 included; otherwise a synthetic Europe of ``--sites`` sites (no lines, no outlines).
 
@@ -51,17 +53,23 @@ def from_database():
     return inputs.sites, inputs.grid, inputs.zones, inputs.hourly_carbon, inputs.lines, inputs.outlines
 
 
-def _time(fn, repeat: int = 3) -> float:
-    best = np.inf
+def _time(fn, repeat: int = 3) -> tuple[float, float, float]:
+    """Return (min, median, max) wall time [s] of ``repeat`` calls."""
+    times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+        times.append(time.perf_counter() - t0)
+    return min(times), float(np.median(times)), max(times)
 
 
-def run(sites, grid, zones, hourly, lines=None, outlines=None, *, draws: int = 1000, label: str = "") -> dict[str, float]:
-    """Measure one dataset; print and return the figures."""
+def _spread(t: tuple[float, float, float]) -> str:
+    return f"median {t[1]:8.3f} s (min {t[0]:.3f}, max {t[2]:.3f})"
+
+
+def run(sites, grid, zones, hourly, lines=None, outlines=None, *, draws: int = 1000, label: str = "",
+        repeat: int = 3) -> dict[str, float]:
+    """Measure one dataset; print and return the medians."""
     import functools
 
     from siting import scoring
@@ -72,7 +80,7 @@ def run(sites, grid, zones, hourly, lines=None, outlines=None, *, draws: int = 1
     n_sizes = len(params.sizes)
     score = functools.partial(scoring.score_sites, lines=lines, outlines=outlines)
     t0 = time.perf_counter()
-    score(sites.head(50), grid, zones, params, hourly_carbon=hourly)
+    score(sites.head(50), grid, zones, params, hourly_carbon=hourly, draws=2)
     first_call = time.perf_counter() - t0
 
     def cold():
@@ -83,33 +91,80 @@ def run(sites, grid, zones, hourly, lines=None, outlines=None, *, draws: int = 1
         scoring._GEOMETRY_CACHE.clear()
         scoring._prepare(scoring.ScoringInputs(sites, grid, zones, hourly, lines, outlines), params)
 
-    cand = _time(geometry)
-    det_cold = _time(cold)
-    det_kernel = _time(lambda: score(sites, grid, zones, params, hourly_carbon=hourly))
-    det_ref = _time(lambda: score(sites, grid, zones, params, hourly_carbon=hourly, impl="reference"), repeat=1)
-    # Same-run comparison on the Monte Carlo: a short run of each, then the full one for numba.
+    cand = _time(geometry, repeat)
+    det_cold = _time(cold, repeat)
+    det_kernel = _time(lambda: score(sites, grid, zones, params, hourly_carbon=hourly), repeat)
+    det_ref = _time(lambda: score(sites, grid, zones, params, hourly_carbon=hourly, impl="reference"), repeat)
+    # Monte Carlo, numba against NumPy on the same draws: the draw loop alone (prepared inputs).
     probe = max(5, min(50, draws // 10))
-    mc_kernel_probe = mc_ref_probe = np.nan
+    mc_kernel_probe = mc_ref_probe = (np.nan,) * 3
+    mc_full = (0.0,) * 3
     if draws:
-        mc_kernel_probe = _time(lambda: score(sites, grid, zones, params, hourly_carbon=hourly, draws=probe), repeat=1) - det_kernel
-        mc_ref_probe = _time(lambda: score(sites, grid, zones, params, hourly_carbon=hourly, draws=probe, impl="reference"), repeat=1) - det_ref
-    mc_full = _time(lambda: score(sites, grid, zones, params, hourly_carbon=hourly, draws=draws), repeat=1) if draws else 0.0
-    figures = {"sites": n, "first_call_s": first_call, "candidates_s": cand, "deterministic_cold_s": det_cold,
-               "deterministic_s": det_kernel, "deterministic_reference_s": det_ref, "mc_s": mc_full,
-               "mc_ratio": mc_ref_probe / mc_kernel_probe}
+        prep = scoring._prepare(scoring.ScoringInputs(sites, grid, zones, hourly, lines, outlines), params)
+        ranks_out = np.empty((n_sizes, n))
+
+        def draw_loop(impl: str, count: int):
+            state = scoring._mc_setup(params, prep, params.sizes, impl)
+            for d in range(count):
+                scoring._mc_draw(state, d, ranks_out)
+
+        mc_kernel_probe = _time(lambda: draw_loop("kernel", probe), repeat)
+        mc_ref_probe = _time(lambda: draw_loop("reference", probe), repeat)
+        mc_full = _time(lambda: score(sites, grid, zones, params, hourly_carbon=hourly, draws=draws), repeat)
+    figures = {"sites": n, "first_call_s": first_call, "candidates_s": cand[1], "deterministic_cold_s": det_cold[1],
+               "deterministic_s": det_kernel[1], "deterministic_reference_s": det_ref[1], "mc_s": mc_full[1],
+               "mc_ratio": mc_ref_probe[1] / mc_kernel_probe[1]}
     n_lines = 0 if lines is None else lines["line_id"].nunique()
     print(f"{label}: {n:,} sites × {n_sizes} sizes, {len(grid):,} grid points, {n_lines:,} lines, "
-          f"{len(outlines or {})} country outlines")
-    print(f"  first call (compile or load cache)  {first_call:8.3f} s")
-    print(f"  preparation with connection geometry (k={params.k_nearest}, limits, cut-ins)  {cand:8.3f} s   {n / cand:12,.0f} sites/s")
-    print(f"  deterministic, numba, cold geometry  {det_cold:8.3f} s   {n * n_sizes / det_cold:12,.0f} site-sizes/s")
-    print(f"  deterministic, numba (warm)          {det_kernel:8.3f} s   {n * n_sizes / det_kernel:12,.0f} site-sizes/s")
-    print(f"  deterministic, NumPy reference       {det_ref:8.3f} s   ratio numba ÷ NumPy ×{det_ref / det_kernel:5.2f}")
+          f"{len(outlines or {})} country outlines; {repeat} repeats")
+    print(f"  first call (compile or load cache)   {first_call:8.3f} s")
+    print(f"  preparation with connection geometry (k={params.k_nearest}, limits, cut-ins)  {_spread(cand)}")
+    print(f"  deterministic, numba, cold geometry  {_spread(det_cold)}")
+    print(f"  deterministic, numba (warm)          {_spread(det_kernel)}   {n * n_sizes / det_kernel[1]:12,.0f} site-sizes/s")
+    print(f"  deterministic, NumPy reference       {_spread(det_ref)}   ratio numba ÷ NumPy ×{det_ref[1] / det_kernel[1]:5.2f}")
     if draws:
-        print(f"  Monte Carlo {probe} draws: numba {mc_kernel_probe:.2f} s, NumPy {mc_ref_probe:.2f} s, ratio ×{figures['mc_ratio']:.2f}")
-        print(f"  Monte Carlo {draws:,} draws, numba       {mc_full:8.2f} s   {n * n_sizes * draws / mc_full:12,.0f} site-size-draws/s")
-    _outside_baseline(sites, grid, zones, hourly, params, lines, outlines)
+        print(f"  Monte Carlo {probe} draws, draw loop: numba {_spread(mc_kernel_probe)}")
+        print(f"  Monte Carlo {probe} draws, draw loop: NumPy {_spread(mc_ref_probe)}   ratio ×{figures['mc_ratio']:.2f}")
+        print(f"  Monte Carlo {draws:,} draws, whole scoring, numba  {_spread(mc_full)}   "
+              f"{n * n_sizes * draws / mc_full[1]:12,.0f} site-size-draws/s")
+    if n <= 100_000:
+        _outside_baseline(sites, grid, zones, hourly, params, lines, outlines)
     return figures
+
+
+def million(repeat: int = 3) -> None:
+    """Score 1,000,000 synthetic sites in a child process; print its times and peak memory."""
+    import resource
+    import subprocess
+    import sys
+
+    code = "from bench.bench_scoring import _million_child; _million_child(%d)" % repeat
+    subprocess.run([sys.executable, "-c", code], check=True)
+    peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2  # KiB on Linux
+    print(f"  peak memory of the process (resident, whole run)  {peak_gb:6.2f} GB")
+
+
+def _million_child(repeat: int) -> None:
+    from siting import scoring
+    from siting.scoring.params import presets
+
+    sites, grid, zones, hourly = synthetic(1_000_000)
+    params = presets()["default"]
+    scoring.score_sites(sites.head(50), grid, zones, params, hourly_carbon=hourly)
+
+    def cold():
+        scoring._GEOMETRY_CACHE.clear()
+        scoring.score_sites(sites, grid, zones, params, hourly_carbon=hourly)
+
+    def geometry():
+        scoring._GEOMETRY_CACHE.clear()
+        scoring._prepare(scoring.ScoringInputs(sites, grid, zones, hourly), params)
+
+    cand = _time(geometry, repeat)
+    total = _time(cold, repeat)
+    print(f"synthetic million: {len(sites):,} sites × {len(params.sizes)} sizes, {len(grid):,} grid points; {repeat} repeats")
+    print(f"  candidate search (preparation)                     {_spread(cand)}")
+    print(f"  candidate search + deterministic scoring, cold     {_spread(total)}")
 
 
 def _outside_baseline(sites, grid, zones, hourly, params, lines=None, outlines=None) -> None:
@@ -141,17 +196,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--million", action="store_true", help="also 1,000,000 synthetic sites (deterministic only)")
     parser.add_argument("--dataset", choices=["synthetic", "db"], default="db")
+    parser.add_argument("--repeat", type=int, default=3)
     args, _ = parser.parse_known_args(argv)
     if args.dataset == "db":
         data = from_database()
         if len(data[0]) == 0:
             print("no sites in the database; using synthetic data")
             data = synthetic(args.sites)
-        run(*data, draws=args.draws, label="loaded dataset")
+        run(*data, draws=args.draws, label="loaded dataset", repeat=args.repeat)
     else:
-        run(*synthetic(args.sites), draws=args.draws, label="synthetic")
+        run(*synthetic(args.sites), draws=args.draws, label="synthetic", repeat=args.repeat)
     if args.million:
-        run(*synthetic(1_000_000), draws=0, label="synthetic million")
+        million(args.repeat)
 
 
 if __name__ == "__main__":
