@@ -357,27 +357,92 @@ def _merge(plan: Plan, upload: SiteUpload) -> int:
     return len(changed)
 
 
+def _column_values(sites: pd.DataFrame) -> dict[str, list[Any]]:
+    """Return the Site field values of every row, column by column (as ``_site_values`` gives
+    them for one row): NaN → None, whole years as int, flags as bool, dates parsed."""
+    out: dict[str, list[Any]] = {}
+    for name in SITE_FIELDS:
+        column = sites[name]
+        if name == "geometry_geojson":
+            values = [geometry_geojson_dict(v) for v in column.tolist()]
+        elif name in ("area_ha", "grid_capacity_mw", "grid_voltage_kv", "closure_year"):
+            numbers = column.to_numpy(dtype=np.float64)
+            finite = np.isfinite(numbers)
+            cast = numbers.astype(np.int64, copy=False) if name == "closure_year" else numbers
+            values = np.where(finite, cast.astype(object), None).tolist() if name == "closure_year" else \
+                [v if f else None for v, f in zip(numbers.tolist(), finite.tolist())]
+        elif name == "flood_zone":
+            values = [None if v is None or (isinstance(v, float) and np.isnan(v)) else bool(v) for v in column.tolist()]
+        elif name == "source_date":
+            values = [date.fromisoformat(v) if isinstance(v, str) and v else (v or None) for v in column.tolist()]
+        elif name == "reconverted":
+            values = column.to_numpy(dtype=bool).tolist()
+        else:
+            values = column.tolist()
+        out[name] = values
+    return out
+
+
+def _insert_sites(sites: pd.DataFrame, upload: SiteUpload) -> int:
+    """Insert ``sites`` as new Site rows of ``upload``; return how many.
+
+    Same rows as ``Site.objects.bulk_create`` of model instances would write (every other field
+    takes its model default), without building 100,000 instances and compiling every value
+    through the ORM, which took three quarters of a large import.
+    """
+    from django.db import connection
+
+    n = len(sites)
+    if not n:
+        return 0
+    given = _column_values(sites)
+    given.update(external_id=sites["external_id"].tolist())
+    constant = {"source": SiteSource.UPLOAD, "source_vintage": upload.source_name[:64], "upload": upload.id,
+                "withdrawn": False}
+    fields = [f for f in Site._meta.concrete_fields if not f.primary_key]
+    columns: list[list[Any] | Any] = []
+    for f in fields:
+        if f.name in given:
+            values = given[f.name]
+        elif f.name in constant:
+            values = constant[f.name]
+        else:
+            values = f.get_default()
+        if f.get_internal_type() == "JSONField":  # the backend's own adaptation (JSON text on SQLite)
+            values = [None if v is None else f.get_db_prep_save(v, connection) for v in values]
+        elif f.get_internal_type() == "DateField":  # a file holds few distinct dates: adapt each once
+            adapted = {v: f.get_db_prep_save(v, connection) for v in set(values) if v is not None}
+            values = [None if v is None else adapted[v] for v in values]
+        columns.append(values)
+    per_row = [c if isinstance(c, list) else [c] * n for c in columns]
+    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    sql = (f"INSERT INTO {connection.ops.quote_name(Site._meta.db_table)} ({names}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    rows = list(zip(*per_row))
+    # One prepared statement, many rows: SQLite reuses it, psycopg 3 pipelines it.
+    with connection.cursor() as cursor:
+        for start in range(0, n, WRITE_BATCH):
+            cursor.executemany(sql, rows[start:start + WRITE_BATCH])
+    return n
+
+
 def _write(plan: Plan, upload: SiteUpload) -> tuple[int, int, int, int]:
     """Create and update the planned sites under ``upload`` and merge rows into reference sites;
     return created, updated, skipped, merged."""
     vintage = upload.source_name[:64]
-    creates, updates = [], []
-    for row in plan.sites.itertuples(index=False):
-        if row.action in ("skip", "merge"):
-            continue
+    actions = plan.sites["action"].to_numpy() if len(plan.sites) else np.zeros(0, dtype=object)
+    created = _insert_sites(plan.sites[actions == "create"], upload)
+    updates = []
+    for row in plan.sites[actions == "update"].itertuples(index=False):
         site = Site(external_id=row.external_id, source=SiteSource.UPLOAD, source_vintage=vintage, upload=upload,
                     withdrawn=False, **_site_values(row))
-        if row.action == "update":
-            site.id = plan.existing_ids[row.external_id]
-            updates.append(site)
-        else:
-            creates.append(site)
-    Site.objects.bulk_create(creates, batch_size=WRITE_BATCH)
+        site.id = plan.existing_ids[row.external_id]
+        updates.append(site)
     if updates:
         Site.objects.bulk_update(updates, [*SITE_FIELDS, "source_vintage", "upload", "withdrawn"], batch_size=500)
     merged = _merge(plan, upload)
     counts = plan.counts
-    return len(creates), len(updates), counts["skip"], merged
+    return created, len(updates), counts["skip"], merged
 
 
 def _refuse_unless_importable(plan: Plan, only_valid: bool) -> None:

@@ -1094,8 +1094,10 @@ def _geometries(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], fmt:
     # Non-finite coordinates are refused, not guessed.
     coords_ok = np.zeros(n, dtype=bool)
     if present.any():
-        finite = np.asarray([np.isfinite(shapely.get_coordinates(g)).all() for g in geoms[present]])
-        coords_ok[present] = finite
+        coords, owner = shapely.get_coordinates(geoms[present], return_index=True)
+        not_finite = np.zeros(int(present.sum()), dtype=bool)
+        np.logical_or.at(not_finite, owner, ~np.isfinite(coords).all(axis=1))
+        coords_ok[present] = ~not_finite
     errors.flag(present & ~coords_ok, "geometry", np.full(n, ""), _("coordinates are not finite numbers"))
     usable = present & coords_ok & np.isin(family, ("point", "polygon"))
 
