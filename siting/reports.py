@@ -307,7 +307,7 @@ def _ordered_sites(rows: pd.DataFrame, site_ids: tuple[int, ...]) -> list[int]:
 
 def _maps(sites: list[dict[str, Any]], at_size: pd.DataFrame) -> dict[str, Any]:
     """Return the overview map and one close-up per site (with its nearby substations), as data URIs."""
-    from grid.models import Boundary, GridConnectionPoint
+    from grid.models import GridConnectionPoint
 
     def point_id(site_id: int) -> int:
         return int(at_size.at[site_id, "connection_point_id"]) if site_id in at_size.index else -1
@@ -337,11 +337,7 @@ def _maps(sites: list[dict[str, Any]], at_size: pd.DataFrame) -> dict[str, Any]:
         [m.longitude for m in map_sites] + [m.connection[0] for m in map_sites if m.connection],
         [m.latitude for m in map_sites] + [m.connection[1] for m in map_sites if m.connection],
     )
-    in_france = any(s["country"] == "FR" for s in sites)
-    layers = report_svg.MapLayers.from_geojson(
-        Boundary.objects.filter(kind=Boundary.Kind.COUNTRY).values_list("geometry_geojson", flat=True),
-        Boundary.objects.filter(kind=Boundary.Kind.DEPARTEMENT).values_list("geometry_geojson", flat=True) if in_france else (),
-    )
+    layers = _map_layers(any(s["country"] == "FR" for s in sites))
     overview_layers = layers
     if overview_bounds[2] - overview_bounds[0] > SUBDIVISIONS_MAX_SPAN_DEG:
         overview_layers = report_svg.MapLayers(countries=layers.countries)
@@ -360,6 +356,32 @@ def _maps(sites: list[dict[str, Any]], at_size: pd.DataFrame) -> dict[str, Any]:
         closeups.append({"site": s, "map": report_svg.data_uri(svg), "n_points": len(inside),
                          "scale": scale_label(report_svg.scale_bar_km(bounds, INSET_WIDTH)[0])})
     return {"overview": report_svg.data_uri(overview), "closeups": closeups}
+
+
+_LAYERS: dict[tuple, report_svg.MapLayers] = {}
+
+
+def _map_layers(in_france: bool) -> report_svg.MapLayers:
+    """Return the country outlines (and the départements when a site is in France) as shapes.
+
+    Parsed once per process and set of outlines (their count and last id change when the
+    reference data is loaded again): parsing them took a tenth of every document.
+    """
+    from django.db.models import Count, Max
+
+    from grid.models import Boundary
+
+    kinds = (Boundary.Kind.COUNTRY, Boundary.Kind.DEPARTEMENT) if in_france else (Boundary.Kind.COUNTRY,)
+    outlines = Boundary.objects.filter(kind__in=kinds)
+    key = (kinds, *outlines.aggregate(n=Count("id"), last=Max("id")).values())
+    if key not in _LAYERS:
+        if len(_LAYERS) >= 4:
+            _LAYERS.clear()  # outlines loaded again: the old shapes go
+        _LAYERS[key] = report_svg.MapLayers.from_geojson(
+            outlines.filter(kind=Boundary.Kind.COUNTRY).values_list("geometry_geojson", flat=True),
+            outlines.filter(kind=Boundary.Kind.DEPARTEMENT).values_list("geometry_geojson", flat=True),
+        )
+    return _LAYERS[key]
 
 
 # --- context -----------------------------------------------------------------------------------
