@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 
 import pytest
 from django.http import QueryDict
@@ -118,9 +119,10 @@ class ApiCacheTests:
             data.pop("elapsed_ms")
         assert cold == warm
         table = dashboard.run_tables(run)[10000]
-        score, rank = dashboard.reweight_scores(table, cold["weights"])
+        score, _rank = dashboard.reweight_scores(table, cold["weights"])
         assert warm["site_id"] == table["site_id"].tolist()
-        assert [s is None for s in warm["score"]] == [s != s for s in score.tolist()]
-        assert [s for s in warm["score"] if s is not None] == pytest.approx([s for s in score.tolist() if s == s], rel=1e-13)
+        assert [s is None for s in warm["score"]] == [math.isnan(s) for s in score.tolist()]
+        assert [s for s in warm["score"] if s is not None] == pytest.approx([s for s in score.tolist() if not math.isnan(s)],
+                                                                            rel=1e-13)
         other = _strict(client.get(url.replace("w_tco=0.7", "w_tco=0.1")).content)
         assert other["score"] != warm["score"]
