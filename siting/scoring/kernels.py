@@ -452,39 +452,3 @@ def triangular(u, low, mode, high, out):
             out[i] = low + np.sqrt(x * left_prod)
         else:
             out[i] = high - np.sqrt((1.0 - x) * right_prod)
-
-
-@njit(parallel=True, cache=True)
-def rank_stats(ranks, out):
-    """Fill ``out[n_sites, 5]`` with Monte Carlo rank statistics per site.
-
-    Columns: share of draws feasible, 5th, 50th and 95th percentile rank over the feasible
-    draws (linear interpolation, as ``numpy.percentile``; NaN if never feasible), share of
-    draws in the top 10. ``ranks[n_draws, n_sites]`` holds NaN where a site was excluded.
-    """
-    n_draws, n = ranks.shape
-    for i in prange(n):
-        values = np.empty(n_draws)
-        m = 0
-        top = 0
-        for d in range(n_draws):
-            r = ranks[d, i]
-            if r == r:
-                values[m] = r
-                m += 1
-                if r <= 10.0:
-                    top += 1
-        out[i, 0] = m / n_draws
-        out[i, 4] = top / n_draws
-        if m == 0:
-            out[i, 1] = np.nan
-            out[i, 2] = np.nan
-            out[i, 3] = np.nan
-            continue
-        v = np.sort(values[:m])
-        for j, q in enumerate((5.0, 50.0, 95.0)):
-            pos = q / 100.0 * (m - 1)
-            lo = int(np.floor(pos))
-            hi = lo + 1 if lo + 1 < m else lo
-            frac = pos - lo
-            out[i, 1 + j] = v[lo] + (v[hi] - v[lo]) * frac

@@ -237,17 +237,3 @@ def triangular(u, low, mode, high) -> np.ndarray:
     left_base = mode - low
     right_prod = (high - mode) * base
     return np.where(u <= left_base / base, low + np.sqrt(u * (left_base * base)), high - np.sqrt((1.0 - u) * right_prod))
-
-
-def rank_stats(ranks) -> np.ndarray:
-    """Return the ``out[n_sites, 5]`` that ``kernels.rank_stats`` fills."""
-    import warnings
-
-    n_draws = ranks.shape[0]
-    out = np.empty((ranks.shape[1], 5))
-    out[:, 0] = np.isfinite(ranks).sum(axis=0) / n_draws
-    out[:, 4] = (np.nan_to_num(ranks, nan=np.inf) <= 10.0).sum(axis=0) / n_draws
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        out[:, 1:4] = np.nanpercentile(ranks, [5.0, 50.0, 95.0], axis=0).T
-    return out
