@@ -58,6 +58,11 @@ def map_open(request: HttpRequest) -> HttpResponse:
     return redirect("siting-run-map", code)
 
 
+# The ranked map draws this many of the best filtered sites one by one, large, above the
+# others (which it groups into grid cells at low zoom). A display choice, not a model figure.
+MAP_TOP_SITES = 100
+
+
 @login_required
 @require_GET
 def run_map(request: HttpRequest, code: UUID) -> HttpResponse:
@@ -96,6 +101,7 @@ def run_map(request: HttpRequest, code: UUID) -> HttpResponse:
         },
         "compareUrl": compare_url,
         "compareMax": 10,
+        "topSites": MAP_TOP_SITES,
         "exclusions": {code: str(label) for code, label in dashboard.EXCLUSION_LABELS.items()},
         "formerUses": dict((k, str(v)) for k, v in FormerUse.choices),
         "labels": {
@@ -111,6 +117,8 @@ def run_map(request: HttpRequest, code: UUID) -> HttpResponse:
             "reweighted": _("Re-ranked in %(ms)s ms (server)"), "open": _("Open"),
             "focus": _("Show on the map"),
             "topSites": _("Best %(n)s sites"), "otherSites": _("Other ranked sites"),
+            "cells": _("%(n)s other sites in %(cells)s cells (zoom in for each site)"),
+            "cellSites": _("sites in this cell"), "cellBest": _("best"), "zoomIn": _("Click or zoom in to see each site"),
             "headroom": _("Headroom"), "known": _("known"), "asOf": _("as of %(date)s"), "upload": _("upload"),
             "selected": _("%(n)s of 2–10 sites selected"), "select": _("Select for the PDF comparison"),
         },

@@ -10,11 +10,18 @@
   // The best TOP_N sites that pass the filters are drawn large, on a dark halo, above the
   // others (small and faint: where sites are, not which are best), so the best stand out at
   // a glance instead of drowning in 10,000 dots of one size.
-  const TOP_N = 100;
+  const TOP_N = cfg.topSites;
+  // Below zoom CELL_ZOOM the other sites are drawn as one marker per square grid cell of about
+  // CELL_PX pixels (sized by how many sites it holds, coloured by its best score): at the
+  // country view MapLibre then draws a few hundred markers instead of 14,000. The cells follow
+  // whole zoom levels, so panning and zooming within a level redraws nothing; from CELL_ZOOM on
+  // every site is drawn. The best TOP_N are always drawn one by one.
+  const CELL_ZOOM = 7;
+  const CELL_PX = 20;
   const state = {
     size: cfg.size, cols: null, score: null, rank: null, shared: null, order: "rank", page: 1, loadSeq: 0,
     countries: null, departements: null, substations: null, zones: null, focus: null, reweightSeq: 0,
-    selected: new Set(), hover: null, known: {},
+    selected: new Set(), hover: null, known: {}, rows: [], band: null, mercY: null,
   };
   // Each size's data is fetched once per page (the server also answers a repeat with 304).
   const sizeData = new Map();
@@ -197,7 +204,49 @@
     return L.headroom + ": " + L.known + ", " + G.fmt(k.headroom_mw, 0) + " MW (" + parts.filter(Boolean).join(" · ") + ")<br>";
   }
 
-  function traces(rows) {
+  // Zoom band of a map zoom: whole zoom levels below CELL_ZOOM, one band from there on.
+  function zoomBand(zoom) { return Math.min(CELL_ZOOM, Math.max(0, Math.floor(zoom))); }
+  // Web Mercator y of every site (radians), once per size, so grid cells are square on screen.
+  function mercatorY(lat) {
+    return lat.map((v) => (v === null || v === undefined ? null : Math.log(Math.tan(Math.PI / 4 + (v * Math.PI) / 360))));
+  }
+
+  // The sites of rows grouped into square cells of the zoom band: per cell its sites' count,
+  // mean position and best site (lowest rank, ties by site id).
+  function gridCells(rows, band) {
+    const c = state.cols, y = state.mercY;
+    const lonStep = (CELL_PX * 360) / (256 * Math.pow(2, band)), yStep = (lonStep * Math.PI) / 180;
+    const cells = new Map();
+    for (const i of rows) {
+      if (c.longitude[i] === null || y[i] === null) continue;
+      const key = Math.floor(c.longitude[i] / lonStep) + ":" + Math.floor(y[i] / yStep);
+      let cell = cells.get(key);
+      if (!cell) cells.set(key, (cell = { n: 0, lon: 0, lat: 0, best: i }));
+      cell.n += 1;
+      cell.lon += c.longitude[i];
+      cell.lat += c.latitude[i];
+      const b = cell.best;
+      if (state.rank[i] < state.rank[b] || (state.rank[i] === state.rank[b] && c.site_id[i] < c.site_id[b])) cell.best = i;
+    }
+    return [...cells.values()];
+  }
+
+  function cellTrace(rest, band, colour) {
+    const cells = gridCells(rest, band).sort((a, b) => state.rank[b.best] - state.rank[a.best]); // best on top
+    const hovertemplate = "<b>%{customdata[0]} " + L.cellSites + "</b><br>" + L.cellBest + ": %{text} (" + L.rank +
+      " %{customdata[1]} · " + L.score + " %{customdata[2]:.1f})<br><i>" + L.zoomIn + "</i><extra></extra>";
+    return {
+      type: "scattermap", mode: "markers", lon: cells.map((k) => k.lon / k.n), lat: cells.map((k) => k.lat / k.n),
+      text: cells.map((k) => state.cols.site_name[k.best]),
+      customdata: cells.map((k) => [k.n, rankText(k.best), state.score[k.best]]),
+      marker: Object.assign({ size: cells.map((k) => Math.min(30, 5 + 3 * Math.log2(k.n))), opacity: 0.6,
+        color: cells.map((k) => state.score[k.best]), showscale: false }, colour),
+      name: G.interpolate(L.cells, { n: G.fmt(rest.length, 0), cells: G.fmt(cells.length, 0) }),
+      legendgroup: "cells", hovertemplate: hovertemplate,
+    };
+  }
+
+  function traces(rows, band) {
     const c = state.cols, out = staticTraces().slice();
     if (document.getElementById("show-excluded").checked) {
       const ex = selected(true).filter((i) => !c.feasible[i]);
@@ -216,7 +265,7 @@
       "%{customdata[6]}" + L.tco + ": %{customdata[3]:.2f} " + L.eurPerGpuh + "<br>" + L.ttp + ": %{customdata[4]:.0f} " + L.months +
       "<br>" + L.emissions + ": %{customdata[5]:,.0f} " + L.tPerYr + "<extra></extra>";
     const colour = { colorscale: "Viridis", cmin: 0, cmax: 100 };
-    out.push({
+    out.push(band < CELL_ZOOM ? cellTrace(rest, band, colour) : {
       type: "scattermap", mode: "markers", lon: pick(c.longitude, rest), lat: pick(c.latitude, rest),
       text: pick(c.site_name, rest), customdata: pick(state.hover, rest),
       marker: Object.assign({ size: 4, opacity: 0.45, color: pick(state.score, rest), showscale: false }, colour),
@@ -268,11 +317,20 @@
       margin: { l: 0, r: 0, t: 0, b: 0 }, height: 600, uirevision: "keep", separators: G.separators,
       legend: { x: 0.01, y: 0.99, bgcolor: "rgba(255,255,255,0.85)" },
     };
-    return Plotly.react(mapDiv, traces(rows), layout, G.plotConfig).then(() => {
+    const band = zoomBand(zoom);
+    const data = traces(rows, band);
+    state.band = band;
+    return Plotly.react(mapDiv, data, layout, G.plotConfig).then(() => {
+      // What is drawn, for tests and the bench: sites passing the filters, the best drawn one by
+      // one, the markers standing for them (the best plus a cell or a site each for the others).
+      const rest = data.find((t) => t.legendgroup === "cells" || t.name === L.otherSites);
       mapDiv.dataset.drawn = String(Number(mapDiv.dataset.drawn || 0) + 1);
       mapDiv.dataset.drawnAtMs = String(Math.round(performance.now()));
       mapDiv.dataset.points = String(rows.length);
       mapDiv.dataset.top = String(Math.min(TOP_N, rows.length));
+      mapDiv.dataset.band = String(band);
+      mapDiv.dataset.cells = String(rest.legendgroup === "cells" ? rest.lon.length : 0);
+      mapDiv.dataset.markers = String(Math.min(TOP_N, rows.length) + rest.lon.length);
     });
   }
 
@@ -382,6 +440,7 @@
 
   function render(redrawMap) {
     const rows = sorted(selected(false));
+    state.rows = rows;
     drawTable(rows);
     updateExports();
     updateCompare();
@@ -440,6 +499,7 @@
     url.searchParams.set("size", size);
     window.history.replaceState(null, "", url);
     state.cols = data.columns;
+    state.mercY = mercatorY(state.cols.latitude);
     state.known = data.known_headroom || {};
     state.score = state.cols.score;
     state.rank = state.cols.rank;
@@ -522,8 +582,18 @@
       if (!state.zones) state.zones = (await G.fetchJSON(cfg.urls.zones)).zones;
       render();
     });
+    // Crossing a zoom band swaps the other sites' trace (cells of another size, or each site);
+    // the same Plotly.react keeps the view, and the unchanged traces are not converted again.
+    mapDiv.on("plotly_relayout", (ev) => {
+      const zoom = ev["map.zoom"];
+      if (zoom !== undefined && zoomBand(zoom) !== state.band) drawMap(state.rows);
+    });
     mapDiv.on("plotly_click", (ev) => {
       const pt = ev.points && ev.points[0];
+      if (pt && pt.data.legendgroup === "cells") { // a cell opens up: zoom in on it
+        Plotly.relayout(mapDiv, { "map.center": { lon: pt.lon, lat: pt.lat }, "map.zoom": Math.min(CELL_ZOOM, state.band + 2) });
+        return;
+      }
       if (pt && pt.customdata && pt.data.legendgroup === "sites") {
         window.location.href = cfg.urls.site.replace("/0/", "/" + pt.customdata[0] + "/") + "?run=" + cfg.run + "&size=" + state.size;
       }

@@ -11,7 +11,7 @@ import time
 import pytest
 from django.contrib.auth.models import Group, User
 
-from siting import dashboard, runs
+from siting import dashboard, runs, views_dashboard
 from siting.models import Site
 from tests.browser.conftest import ARTIFACTS, Journey
 from tests.integration.world import scored_world_create
@@ -159,4 +159,48 @@ def test_it_lets_an_official_pick_sites_for_a_pdf_comparison(live_server, ranked
     assert picked == ranked_50k["ids"][:2]
     assert page.input_value("#compare-size") == "50000"
     j.shot("official-selection")
+    assert j.errors == [] and j.outside == []
+
+
+def _map(page, expression: str):
+    return page.evaluate(f"(() => {{ const m = document.getElementById('ranked-map'); return {expression}; }})()")
+
+
+def test_it_aggregates_other_sites_into_cells_at_low_zoom_and_opens_them_on_zoom(live_server, ranked_50k, browser,
+                                                                                 monkeypatch):
+    monkeypatch.setattr(views_dashboard, "MAP_TOP_SITES", 10)  # the small world has fewer than 100 feasible sites
+    j = Journey(browser, live_server.url, "cells")
+    page = j.page
+    j.log_in("pia", "a-long-test-password")
+    page.goto(f"{live_server.url}/map/")
+    _wait(page, "document.getElementById('ranked-map').dataset.drawn >= '1'")
+    points, top = int(_map(page, "m.dataset.points")), int(_map(page, "m.dataset.top"))
+    assert points > top == 10  # some sites are not among the best, so there is something to aggregate
+    best_ids = "m.data.filter(t => t.legendgroup === 'sites' && t.customdata).flatMap(t => t.customdata.map(c => String(c[0])))"
+    # Country view: the others are cells, fewer markers than sites, every site counted in one cell.
+    assert _map(page, "m.dataset.band") == "3"
+    cells = _map(page, "m.data.find(t => t.legendgroup === 'cells').customdata.map(c => c[0])")
+    assert 0 < len(cells) < points - top and sum(cells) == points - top
+    assert int(_map(page, "m.dataset.markers")) == top + len(cells) < points
+    assert f"{points - top} other sites in {len(cells)} cells" in " ".join(_map(page, "m.data.map(t => t.name || '')"))
+    # The best sites are drawn one by one: the table's first rows (by rank) are all there.
+    first = j.table_ids()[:top]
+    assert set(first) <= set(_map(page, best_ids)) and len(_map(page, best_ids)) == top
+    j.shot("country-view")
+
+    drawn = int(_map(page, "m.dataset.drawn"))
+    page.evaluate("Plotly.relayout(document.getElementById('ranked-map'), {'map.zoom': 8})")
+    _wait(page, f"Number(document.getElementById('ranked-map').dataset.drawn) > {drawn}")
+    assert _map(page, "m.dataset.band") == "7" and _map(page, "m.dataset.cells") == "0"
+    assert int(_map(page, "m.dataset.markers")) == points
+    shown = _map(page, best_ids)
+    assert len(shown) == len(set(shown)) == points and set(first) <= set(shown)
+    j.shot("zoomed-in")
+
+    # Back out: cells again, the best still one by one.
+    drawn = int(_map(page, "m.dataset.drawn"))
+    page.evaluate("Plotly.relayout(document.getElementById('ranked-map'), {'map.zoom': 4.2})")
+    _wait(page, f"Number(document.getElementById('ranked-map').dataset.drawn) > {drawn}")
+    assert _map(page, "m.dataset.band") == "4" and int(_map(page, "m.dataset.cells")) > 0
+    assert set(first) <= set(_map(page, best_ids))
     assert j.errors == [] and j.outside == []
