@@ -61,7 +61,7 @@ def _wait(run, timeout_s: float):
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench_runs")
     parser.add_argument("--draws", type=int, default=1000, help="Monte Carlo draws of the 1-vs-2-worker run")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="0: only the million-site run")
     parser.add_argument("--million-sites", type=int, default=1_000_000)
     parser.add_argument("--million-draws", type=int, default=4)
     parser.add_argument("--million-block", type=int, default=2, help="draws per block of the million-site run")
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     everyone: list[WorkerProcess] = []
     try:
         with tempfile.TemporaryDirectory() as logs:
-            if Site.objects.exists():
+            if args.repeats > 0 and Site.objects.exists():
                 params = scoring_service.params_build(preset="default")
                 n_sites = Site.objects.filter(withdrawn=False).count()
                 layout = runs.chunk_layout(params.sizes, args.draws)
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"speed-up on 2 workers (target ≥ 1.8): {_spread([a / b for a, b in zip(one, two)], unit='×')}")
                 for w in w1 + w2:
                     w.stop()
-            else:
+            elif args.repeats > 0:
                 print("no sites loaded (./gigasite setup): the 1-vs-2-worker run is skipped")
 
             if not args.no_million:
