@@ -34,7 +34,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import frames
-from .models import RunChunk, RunInput, RunResult, Scenario, ScoringRun
+from .models import RunChunk, RunInput, RunResult, Scenario, ScoringRun, Site
 
 log = logging.getLogger(__name__)
 
@@ -497,6 +497,8 @@ def _store_chunk_result(chunk: RunChunk, partial: bytes) -> None:
             partials = [bytes(p) for p in size_chunks.order_by("draw_start").values_list("partial", flat=True)]
             fields = size_merge(partials=partials, draws=run.draws)
             del partials
+            if fields["best_site_id"] is not None and not Site.objects.filter(id=fields["best_site_id"]).exists():
+                fields["best_site_id"] = None  # deleted since the snapshot, or a synthetic input
             RunResult.objects.filter(run_id=run.id, size_h100e=chunk.size_h100e).delete()
             RunResult.objects.create(run_id=run.id, size_h100e=chunk.size_h100e, **fields)
             size_chunks.update(partial=None)  # merged: the result holds everything now
