@@ -27,6 +27,9 @@ EARTH_RADIUS_KM = 6371.0088
 KM_PER_DEGREE_LATITUDE = 111.32
 """Length of one degree of latitude (spherical Earth). [km]"""
 CUT_IN_NEAREST_VERTICES = 4
+INDEX_DTYPE = np.int32
+"""Candidate indices (into the grid points or line vertices, fewer than 2**31): at a million
+sites × 6 classes × k = 8 an int64 array holds 384 MB, this half."""
 """Line points looked at per site and class for a cut-in: the nearest one that passes the
 geometry limits wins (the next ones are usually on the same line, ≤ 1 km further)."""
 
@@ -163,7 +166,7 @@ def _knn(site_xyz, site_country, point_xyz, point_country, eligible, k):
     """Return the k nearest eligible points per site (same country when both are given, as
     int codes)."""
     n = len(site_xyz)
-    pts = np.full((n, k), -1, dtype=np.int64)
+    pts = np.full((n, k), -1, dtype=INDEX_DTYPE)
     dist = np.full((n, k), np.nan)
     if n == 0 or eligible.size == 0:
         return pts, dist
@@ -183,9 +186,10 @@ def _knn(site_xyz, site_country, point_xyz, point_country, eligible, k):
                 groups.append((site_order[s0:s1], elig_sorted[a:b]))
     for sites, cand in groups:
         kk = min(k, cand.size)
-        chord, idx = cKDTree(point_xyz[cand]).query(site_xyz[sites], k=kk)
+        chord, idx = cKDTree(point_xyz[cand]).query(site_xyz[sites], k=kk, workers=-1)
         chord, idx = chord.reshape(len(sites), kk), idx.reshape(len(sites), kk)
-        pts[sites, :kk] = cand[idx]
+        pts[sites, :kk] = cand.astype(INDEX_DTYPE)[idx]
+        del idx
         dist[sites, :kk] = chord_to_km(chord)
     return pts, dist
 
@@ -213,13 +217,13 @@ def nearest_by_class(
 
     Returns
     -------
-    cand_point : int64[n_classes, n_sites, k]
+    cand_point : int32[n_classes, n_sites, k]
         Indices into the point arrays, nearest first, compacted (−1 after the last).
     cand_dist_km : float64[n_classes, n_sites, k]
         Great-circle distances. [km]
     """
     n_classes, n = len(class_kv), len(site_lon)
-    cand_point = np.full((n_classes, n, k), -1, dtype=np.int64)
+    cand_point = np.full((n_classes, n, k), -1, dtype=INDEX_DTYPE)
     cand_dist = np.full((n_classes, n, k), np.nan)
     if n == 0 or len(point_lon) == 0:
         return cand_point, cand_dist
@@ -228,13 +232,15 @@ def nearest_by_class(
     site_code, point_code = _country_codes(site_country, point_country)
     if site_code is None or point_code is None:
         site_code = point_code = None
-    cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+    # Classes reach nested sets of points, so equal sets are next to each other: keep the last only.
+    last: tuple[bytes, np.ndarray, np.ndarray] | None = None
     for c in range(n_classes):
         eligible = eligible_points(point_kv, class_kv, c, tolerance)
         key = eligible.tobytes()
-        if key not in cache:
-            cache[key] = _knn(sites, site_code, points, point_code, eligible, k)
-        pts, dist = cache[key]
+        if last is None or last[0] != key:
+            last = None  # release the previous class's neighbours before the next search
+            last = (key, *_knn(sites, site_code, points, point_code, eligible, k))
+        _, pts, dist = last
         keep = pts >= 0
         if max_km is not None:
             keep &= dist <= max_km[c]
@@ -336,13 +342,13 @@ def nearest_on_lines(
 
     Returns
     -------
-    cut_vertex : int64[n_classes, n_sites]
+    cut_vertex : int32[n_classes, n_sites]
         Index into ``lines.vertex_*`` (−1: none).
     cut_dist_km : float64[n_classes, n_sites]
         Great-circle distance. [km]
     """
     n_classes, n = len(class_kv), len(site_lon)
-    cut_vertex = np.full((n_classes, n), -1, dtype=np.int64)
+    cut_vertex = np.full((n_classes, n), -1, dtype=INDEX_DTYPE)
     cut_dist = np.full((n_classes, n), np.nan)
     if n == 0 or len(lines.vertex_lon) == 0:
         return cut_vertex, cut_dist
