@@ -78,7 +78,11 @@ class ScoringInputs:
 
 @dataclass
 class ScoringResult:
-    """What scoring returns: the full table, each site's ladder, and the parameters used."""
+    """What scoring returns: the full table, each site's ladder, and the parameters used.
+
+    From ``COMPACT_TABLE_ROWS`` rows (sites × sizes) on, the table is compact: the display
+    columns float32 and the repeated texts categorical (same values, to float32 precision).
+    """
 
     table: pd.DataFrame
     ladder: pd.DataFrame
@@ -90,14 +94,17 @@ def exclusion_codes(mask: int) -> list[str]:
     return [code for bit, code in EXCLUSIONS.items() if int(mask) & bit]
 
 
-def _reason_text(masks: np.ndarray) -> np.ndarray:
+def _reason_text(masks: np.ndarray, categorical: bool = False):
     """Return the ``;``-joined exclusion codes of each mask (non-negative; one join per distinct
-    mask, looked up by value)."""
+    mask, looked up by value), as a categorical over the distinct texts if ``categorical``."""
     if masks.size == 0:
         return np.empty(0, dtype=object)
     present = np.flatnonzero(np.bincount(masks))
+    labels = np.array([";".join(exclusion_codes(m)) for m in present], dtype=object)
+    if categorical:
+        return pd.Categorical.from_codes(np.searchsorted(present, masks).astype(np.int32), categories=labels)
     text = np.empty(present[-1] + 1, dtype=object)
-    text[present] = [";".join(exclusion_codes(m)) for m in present]
+    text[present] = labels
     return text[masks]
 
 
@@ -265,7 +272,9 @@ def _prepare(inputs: ScoringInputs, params: ScenarioParams, *, cache: bool = Tru
     _check_frame(sites, SITE_COLUMNS, "sites")
     _check_frame(grid, GRID_COLUMNS, "grid")
     _check_frame(zones, ZONE_COLUMNS, "zones")
-    sites = sites.sort_values("site_id", kind="stable").reset_index(drop=True)
+    if not sites["site_id"].is_monotonic_increasing:  # a sorted frame is read as it is: no copy of a million rows
+        sites = sites.sort_values("site_id", kind="stable")
+    sites = sites.reset_index(drop=True)
     site_id = sites["site_id"].to_numpy(dtype=np.int64)
     if len(np.unique(site_id)) != len(site_id):
         raise ValueError("sites: site_id must be unique")
@@ -756,6 +765,21 @@ TABLE_COLUMNS = (
 """Columns of the result table, in order (then the Monte Carlo statistics, when drawn)."""
 KIND_LABELS = np.array([KIND_NAMES[k] for k in sorted(KIND_NAMES)], dtype=object)
 SOURCE_LABELS = np.array([HEADROOM_SOURCES[k] for k in sorted(HEADROOM_SOURCES)] + [""], dtype=object)
+BASIS_LABELS = np.array(["annual", "hourly"], dtype=object)
+COMPACT_TABLE_ROWS = 2_000_000
+"""Rows (sites × sizes) from which the result table is compact (an assumption, sized on memory:
+the shipped data gives 133,000 rows, a million synthetic sites 7,000,000): the kernels' display
+columns in float32 (7 significant digits) and the repeated texts categorical. Below it, every
+float is float64 and every text a string column."""
+EXACT_COLUMNS = frozenset({"score", "tco_eur_per_gpu_hour", "capex_total_meur", "time_to_power_months",
+                           *(f"v_{name}" for name in CRITERION_NAMES)})
+"""Kernel columns kept in float64 in a compact table: the score and the criteria that reweighting
+recomputes it from, and the ladder's figures."""
+
+
+def _labels(codes: np.ndarray, labels: np.ndarray, compact: bool):
+    """Return ``labels[codes]``: a categorical over ``labels`` in a compact table."""
+    return pd.Categorical.from_codes(codes, categories=labels) if compact else labels[codes]
 
 
 def _table(params: ScenarioParams, prep: _Prepared, impl: str, mc: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -768,12 +792,17 @@ def _table(params: ScenarioParams, prep: _Prepared, impl: str, mc: dict) -> tupl
     sizes = np.asarray(params.sizes, dtype=np.int64)
     n, n_sizes = len(prep.site_id), len(sizes)
     total = n * n_sizes
-    col: dict[str, np.ndarray] = {name: np.empty(total) for name in OUT_COLUMNS}
-    col["rank"] = np.empty(total)
+    compact = total >= COMPACT_TABLE_ROWS
+    col: dict[str, np.ndarray] = {
+        name: np.empty(total, dtype=np.float32 if compact and name not in EXACT_COLUMNS else np.float64)
+        for name in OUT_COLUMNS}
+    # Compact: ranks (whole numbers below 2**24) in float32 and small codes in small integers, exactly.
+    col["rank"] = np.empty(total, dtype=np.float32 if compact else np.float64)
     # Small codes in small integers: at a million sites each int64 column is 56 MB.
     codes = {name: np.empty(total, dtype=np.int8) for name in ("kind", "runner", "source", "own")}
-    codes.update({name: np.empty(total, dtype=np.int64) for name in ("point", "vertex", "mask")})
-    col["seveso_tier"] = np.empty(total, dtype=np.int64)
+    codes.update({name: np.empty(total, dtype=np.int32) for name in ("point", "vertex")})  # as the candidates
+    codes["mask"] = np.empty(total, dtype=np.int32 if compact else np.int64)
+    col["seveso_tier"] = np.empty(total, dtype=np.int8 if compact else np.int64)
     for flag in ("feasible", "headroom_estimated", "rank_shared"):
         col[flag] = np.empty(total, dtype=bool)
     buffers = (np.empty((N_OUT, n)), np.empty(n)) if impl == "kernel" else None
@@ -805,35 +834,38 @@ def _table(params: ScenarioParams, prep: _Prepared, impl: str, mc: dict) -> tupl
     zi = np.maximum(prep.zone_index, 0)
     has_zone = prep.zone_index >= 0
 
+    real = np.float32 if compact else np.float64
+
     def per_site(values: np.ndarray) -> np.ndarray:
-        return np.tile(values, n_sizes)
+        return np.tile(values.astype(real, copy=False) if values.dtype == np.float64 else values, n_sizes)
 
     def at_point_or_vertex(point_values: np.ndarray, vertex_values: np.ndarray) -> np.ndarray:
+        point_values, vertex_values = point_values.astype(real, copy=False), vertex_values.astype(real, copy=False)
         at_vertex = np.where(has_v, vertex_values[safe_v] if len(vertex_values) else np.nan, np.nan)
-        return np.where(has_p, point_values[safe_p] if len(point_values) else np.nan, at_vertex)
+        return np.where(has_p, point_values[safe_p] if len(point_values) else np.nan, at_vertex).astype(real, copy=False)
 
     col.update({
         "site_id": per_site(prep.site_id),
-        "size_h100e": np.repeat(sizes, n),
-        "it_load_mw": np.repeat([size * params.k_gpu_kw / 1000.0 for size in params.sizes], n),
-        "connection_kind": KIND_LABELS[codes["kind"]],
+        "size_h100e": np.repeat(sizes.astype(np.int32) if compact else sizes, n),
+        "it_load_mw": np.repeat(np.array([size * params.k_gpu_kw / 1000.0 for size in params.sizes], dtype=real), n),
+        "connection_kind": _labels(codes["kind"], KIND_LABELS, compact),
         "connection_point_id": np.where(has_p, prep.point_id[safe_p] if len(prep.point_id) else -1, -1),
         "connection_line_id": np.where(has_v, lines.line_id[lines.vertex_line[safe_v]] if len(lines.vertex_line) else -1, -1),
         "connection_longitude": at_point_or_vertex(prep.point_lon, lines.vertex_lon),
         "connection_latitude": at_point_or_vertex(prep.point_lat, lines.vertex_lat),
-        "runner_up_kind": KIND_LABELS[codes["runner"]],
-        "own_connection_status": OWN_STATUS[codes["own"]],
+        "runner_up_kind": _labels(codes["runner"], KIND_LABELS, compact),
+        "own_connection_status": _labels(codes["own"], OWN_STATUS, compact),
         "own_connection_capacity_mw": per_site(prep.own_cap),
         "own_connection_estimated": per_site(prep.own_estimated),
-        "headroom_source": SOURCE_LABELS[codes["source"]],
+        "headroom_source": _labels(codes["source"], SOURCE_LABELS, compact),
         "permit_months": per_site(prep.permit_m),
         "rezoning_months": per_site(prep.rezoning_m),
         "remediation_months": per_site(prep.remediation_m),
         "demolition_months": per_site(prep.demolition_m),
         "readiness_estimated": per_site(prep.readiness_estimated),
-        "emissions_basis": per_site(np.where(has_zone & prep.hourly_zone[zi], "hourly", "annual")),
+        "emissions_basis": _labels(per_site((has_zone & prep.hourly_zone[zi]).astype(np.int8)), BASIS_LABELS, compact),
         "exclusion_mask": codes["mask"],
-        "exclusion_reasons": _reason_text(codes["mask"]),
+        "exclusion_reasons": _reason_text(codes["mask"], compact),
         "may_be_unavailable": per_site(prep.may_be_unavailable),
         "zone_data_estimated": per_site(~has_zone | prep.estimated_zone[zi]),
     })

@@ -248,3 +248,33 @@ class LadderTests:
         params = dataclasses.replace(presets()["default"], **change)
         result = score_sites(sites, grid, zones, params, hourly_carbon=hourly)
         pd.testing.assert_frame_equal(result.ladder, site_ladder(result.table))
+
+
+class CompactTableTests:
+    """From ``COMPACT_TABLE_ROWS`` rows on, the table holds the same values in less memory."""
+
+    def test_it_holds_the_full_tables_values_in_float32_and_categories(self, monkeypatch):
+        from siting import scoring
+
+        sites, grid, zones, hourly = world(300, 100, seed=3)
+        params = presets()["default"]
+        full = score_sites(sites, grid, zones, params, hourly_carbon=hourly).table
+        monkeypatch.setattr(scoring, "COMPACT_TABLE_ROWS", 1)
+        compact = score_sites(sites, grid, zones, params, hourly_carbon=hourly).table
+        assert list(compact.columns) == list(full.columns)
+        narrowed = categorical = 0
+        for name in full.columns:
+            a, b = full[name], compact[name]
+            if isinstance(b.dtype, pd.CategoricalDtype):
+                categorical += 1
+                assert list(b.astype(str)) == list(a), name
+            elif b.dtype == np.float32:
+                narrowed += 1
+                assert name not in scoring.EXACT_COLUMNS
+                np.testing.assert_array_equal(b.to_numpy(), a.to_numpy().astype(np.float32), err_msg=name)
+            else:
+                assert b.dtype.kind == a.dtype.kind and b.dtype.itemsize <= a.dtype.itemsize, name
+                np.testing.assert_array_equal(b.to_numpy(), a.to_numpy(), err_msg=name)
+        assert categorical == 6 and narrowed > 20
+        assert compact["rank"].dtype == np.float32 and compact["seveso_tier"].dtype == np.int8
+        assert full.memory_usage(deep=True).sum() > 1.5 * compact.memory_usage(deep=True).sum()
