@@ -2,8 +2,8 @@
 
     python -m bench --only scoring [--sites 25000] [--million] [--draws 1000] [--dataset db] [--repeat 3]
 
-Prints min / median / max over ``--repeat`` runs and the numba ÷ NumPy ratio on the same work in
-the same process; asserts nothing. ``--million`` scores 1,000,000 synthetic sites in a child
+Prints min / median / max over ``--repeat`` runs and the numba ÷ NumPy ratios on the same work in
+the same process, of the whole call and of the kernels alone; asserts nothing. ``--million`` scores 1,000,000 synthetic sites in a child
 process and prints its peak memory (resident set). ``--dataset db`` scores the loaded database (run
 ``./gigasite setup`` first) with everything the engine reads, lines and country outlines
 included; otherwise a synthetic Europe of ``--sites`` sites (no lines, no outlines).
@@ -16,6 +16,7 @@ size after the first of a run does.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -73,6 +74,7 @@ def run(sites, grid, zones, hourly, lines=None, outlines=None, *, draws: int = 1
     import functools
 
     from siting import scoring
+    from siting.scoring.layout import N_OUT
     from siting.scoring.params import presets
 
     params = presets()["default"]
@@ -95,12 +97,24 @@ def run(sites, grid, zones, hourly, lines=None, outlines=None, *, draws: int = 1
     det_cold = _time(cold, repeat)
     det_kernel = _time(lambda: score(sites, grid, zones, params, hourly_carbon=hourly), repeat)
     det_ref = _time(lambda: score(sites, grid, zones, params, hourly_carbon=hourly, impl="reference"), repeat)
+    # The kernels alone (evaluate + rank of every size) on the same prepared inputs: what numba
+    # replaces; the whole call above also holds the preparation and the table, shared by both.
+    prep = scoring._prepare(scoring.ScoringInputs(sites, grid, zones, hourly, lines, outlines), params)
+    det_draw = scoring._draw(params, prep, None)
+    det_site = scoring._site_matrix(params, prep, det_draw)
+
+    def kernels_only(impl: str):
+        buffers = (np.empty((N_OUT, n)), np.empty(n)) if impl == "kernel" else None
+        for size in params.sizes:
+            scoring._evaluate(params, prep, int(size), det_draw, impl, buffers, det_site)
+
+    kern_kernel = _time(lambda: kernels_only("kernel"), repeat)
+    kern_ref = _time(lambda: kernels_only("reference"), repeat)
     # Monte Carlo, numba against NumPy on the same draws: the draw loop alone (prepared inputs).
     probe = max(5, min(50, draws // 10))
     mc_kernel_probe = mc_ref_probe = (np.nan,) * 3
     mc_full = (0.0,) * 3
     if draws:
-        prep = scoring._prepare(scoring.ScoringInputs(sites, grid, zones, hourly, lines, outlines), params)
         ranks_out = np.empty((n_sizes, n))
 
         def draw_loop(impl: str, count: int):
@@ -112,7 +126,9 @@ def run(sites, grid, zones, hourly, lines=None, outlines=None, *, draws: int = 1
         mc_ref_probe = _time(lambda: draw_loop("reference", probe), repeat)
         mc_full = _time(lambda: score(sites, grid, zones, params, hourly_carbon=hourly, draws=draws), repeat)
     figures = {"sites": n, "first_call_s": first_call, "candidates_s": cand[1], "deterministic_cold_s": det_cold[1],
-               "deterministic_s": det_kernel[1], "deterministic_reference_s": det_ref[1], "mc_s": mc_full[1],
+               "deterministic_s": det_kernel[1], "deterministic_reference_s": det_ref[1],
+               "deterministic_ratio": det_ref[1] / det_kernel[1], "kernels_ratio": kern_ref[1] / kern_kernel[1],
+               "mc_s": mc_full[1],
                "mc_ratio": mc_ref_probe[1] / mc_kernel_probe[1]}
     n_lines = 0 if lines is None else lines["line_id"].nunique()
     print(f"{label}: {n:,} sites × {n_sizes} sizes, {len(grid):,} grid points, {n_lines:,} lines, "
@@ -121,7 +137,11 @@ def run(sites, grid, zones, hourly, lines=None, outlines=None, *, draws: int = 1
     print(f"  preparation with connection geometry (k={params.k_nearest}, limits, cut-ins)  {_spread(cand)}")
     print(f"  deterministic, numba, cold geometry  {_spread(det_cold)}")
     print(f"  deterministic, numba (warm)          {_spread(det_kernel)}   {n * n_sizes / det_kernel[1]:12,.0f} site-sizes/s")
-    print(f"  deterministic, NumPy reference       {_spread(det_ref)}   ratio numba ÷ NumPy ×{det_ref[1] / det_kernel[1]:5.2f}")
+    print(f"  deterministic, NumPy reference       {_spread(det_ref)}   "
+          f"whole-call ratio numba ÷ NumPy ×{figures['deterministic_ratio']:5.2f}")
+    print(f"  deterministic kernels only, numba    {_spread(kern_kernel)}")
+    print(f"  deterministic kernels only, NumPy    {_spread(kern_ref)}   "
+          f"kernel-only ratio numba ÷ NumPy ×{figures['kernels_ratio']:5.2f}")
     if draws:
         print(f"  Monte Carlo {probe} draws, draw loop: numba {_spread(mc_kernel_probe)}")
         print(f"  Monte Carlo {probe} draws, draw loop: NumPy {_spread(mc_ref_probe)}   ratio ×{figures['mc_ratio']:.2f}")
@@ -162,7 +182,9 @@ def _million_child(repeat: int) -> None:
 
     cand = _time(geometry, repeat)
     total = _time(cold, repeat)
-    print(f"synthetic million: {len(sites):,} sites × {len(params.sizes)} sizes, {len(grid):,} grid points; {repeat} repeats")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"synthetic million: {len(sites):,} sites × {len(params.sizes)} sizes, {len(grid):,} grid points; {repeat} repeats; "
+          f"load average {load} on {os.cpu_count()} cores")
     print(f"  candidate search (preparation)                     {_spread(cand)}")
     print(f"  candidate search + deterministic scoring, cold     {_spread(total)}")
 
