@@ -101,11 +101,7 @@ def _reason_text(masks: np.ndarray, categorical: bool = False):
         return np.empty(0, dtype=object)
     present = np.flatnonzero(np.bincount(masks))
     labels = np.array([";".join(exclusion_codes(m)) for m in present], dtype=object)
-    if categorical:
-        return pd.Categorical.from_codes(np.searchsorted(present, masks).astype(np.int32), categories=labels)
-    text = np.empty(present[-1] + 1, dtype=object)
-    text[present] = labels
-    return text[masks]
+    return _labels(np.searchsorted(present, masks).astype(np.int32), labels, categorical)
 
 
 def _crf(rate: float, years: float) -> float:
@@ -778,8 +774,11 @@ recomputes it from, and the ladder's figures."""
 
 
 def _labels(codes: np.ndarray, labels: np.ndarray, compact: bool):
-    """Return ``labels[codes]``: a categorical over ``labels`` in a compact table."""
-    return pd.Categorical.from_codes(codes, categories=labels) if compact else labels[codes]
+    """Return ``labels[codes]``: a categorical over ``labels`` in a compact table, else a string
+    array taken from the labels (pandas would otherwise check every row of an object array)."""
+    if compact:
+        return pd.Categorical.from_codes(codes, categories=labels)
+    return pd.array(labels, dtype="str").take(codes.astype(np.intp, copy=False))
 
 
 def _table(params: ScenarioParams, prep: _Prepared, impl: str, mc: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
