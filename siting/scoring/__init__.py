@@ -272,7 +272,7 @@ def _prepare(inputs: ScoringInputs, params: ScenarioParams, *, cache: bool = Tru
         sites = sites.sort_values("site_id", kind="stable")
     sites = sites.reset_index(drop=True)
     site_id = sites["site_id"].to_numpy(dtype=np.int64)
-    if len(np.unique(site_id)) != len(site_id):
+    if (np.diff(site_id) == 0).any():  # sorted: a repeated id is next to itself
         raise ValueError("sites: site_id must be unique")
     lon = _num(sites["longitude"], "sites.longitude", allow_nan=False)
     lat = _num(sites["latitude"], "sites.latitude", allow_nan=False)

@@ -278,3 +278,12 @@ class CompactTableTests:
         assert categorical == 6 and narrowed > 20
         assert compact["rank"].dtype == np.float32 and compact["seveso_tier"].dtype == np.int8
         assert full.memory_usage(deep=True).sum() > 1.5 * compact.memory_usage(deep=True).sum()
+
+
+class InputTests:
+    def test_it_rejects_a_repeated_site_id_in_any_order(self):
+        sites, grid, zones, hourly = world(20, 10, seed=4)
+        sites.loc[7, "site_id"] = sites.loc[13, "site_id"]
+        with pytest.raises(ValueError, match="site_id must be unique"):
+            score_sites(sites, grid, zones, presets()["default"], hourly_carbon=hourly)
+        score_sites(sites.drop(index=7), grid, zones, presets()["default"], hourly_carbon=hourly)
