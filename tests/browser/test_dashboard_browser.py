@@ -204,3 +204,43 @@ def test_it_aggregates_other_sites_into_cells_at_low_zoom_and_opens_them_on_zoom
     assert _map(page, "m.dataset.band") == "4" and int(_map(page, "m.dataset.cells")) > 0
     assert set(first) <= set(_map(page, best_ids))
     assert j.errors == [] and j.outside == []
+
+
+@pytest.fixture
+def known_headroom_run(live_server):
+    """One site whose 400 kV substation's headroom an analyst uploaded (300 MW, RTE capacity
+    register, upload 'RTE 2025-Q3'), scored at 100,000 H100e; and a planner."""
+    import dataclasses
+
+    from grid.headroom_uploads import headroom_import
+    from grid.models import GridConnectionPoint, Zone
+    from siting.scoring import presets
+
+    Zone.objects.create(code="FR", name="France", carbon_intensity_g_per_kwh=60.0, price_eur_per_mwh=60.0, cooling_degree_days=50.0)
+    Site.objects.create(external_id="survey:S1", name="Former plant", country="FR", longitude=2.0, latitude=48.0,
+                        area_ha=500.0, pollution_status="none", water_access="river", flood_zone=False,
+                        zoning_type="U", buildings_state="none", source="upload", source_vintage="test")
+    GridConnectionPoint.objects.create(external_id="rte:VILLE", name="Ville 400", country="FR", longitude=2.0, latitude=48.1,
+                                       voltage_kv=400.0, headroom_estimate_mw=50.0, headroom_method="lines_n1",
+                                       source="rte", source_vintage="2025")
+    headroom_import(data=b"point_id,headroom_mw,date,source\nrte:VILLE,300,2025-09-30,RTE capacity register\n",
+                    file_name="rte.csv", source_name="RTE 2025-Q3")
+    params = dataclasses.replace(presets()["default"], sizes=(100_000,))
+    run = runs.scoring_run_start(params=params.to_dict(), draws=0, name="known headroom", dispatch=False)
+    run = runs.scoring_run_execute_inline(run_id=run.id)
+    dashboard.caches_clear()
+    planner = User.objects.create_user("pia", password="a-long-test-password")
+    planner.groups.add(Group.objects.get_or_create(name="planner")[0])
+    return run
+
+
+def test_the_map_hover_says_where_a_known_headroom_comes_from(live_server, known_headroom_run, browser):
+    j = Journey(browser, live_server.url, "known-headroom")
+    page = j.page
+    j.log_in("pia", "a-long-test-password")
+    page.goto(f"{live_server.url}/runs/{known_headroom_run.code}/map/?size=100000")
+    _wait(page, "document.getElementById('ranked-map').dataset.drawn >= '1'")
+    hover = _map(page, "m.data.filter(t => t.legendgroup === 'sites' && t.customdata).flatMap(t => t.customdata.map(c => c[6]))")
+    assert len(hover) == 1
+    assert "Headroom: known, 300 MW (RTE capacity register" in hover[0] and "upload RTE 2025-Q3" in hover[0]
+    assert j.errors == [] and j.outside == []
