@@ -84,13 +84,77 @@ def _map_drawn(page) -> int:
     return int(page.evaluate("Number(document.getElementById('ranked-map')?.dataset.drawn || 0)"))
 
 
-def _map_wait(page, drawn: int) -> None:
+def _map_wait(page, drawn: int, timeout_s: float = 120.0) -> None:
     # Polled from here: wait_for_function evaluates inside the page, which the CSP forbids.
+    deadline = time.monotonic() + timeout_s
     while _map_drawn(page) < drawn:
+        if time.monotonic() > deadline:
+            state = page.evaluate("JSON.stringify(document.getElementById('ranked-map')?.dataset || {})")
+            raise RuntimeError(f"the map was not redrawn within {timeout_s:.0f} s ({page.url}, {state})")
         page.wait_for_timeout(5)
 
 
-def _bench_browser(base: str, username: str, password: str, run) -> None:
+def _map_pass(browser, base: str, username: str, password: str, run, sizes: list[str], script: str | None) -> dict:
+    """One fresh browser context (cache empty): log in, a first load, a warm load, 3 filter and 3
+    size redraws. ``script`` replaces the page's ranked_map.js (the baseline of an A/B)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(180_000)
+    errors: list[str] = []  # printed if the map never draws
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    if script is not None:
+        page.route("**/js/ranked_map*.js", lambda route: route.fulfill(
+            status=200, content_type="text/javascript", body=script))
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state()
+    out: dict = {"load": []}
+    for attempt in range(2):
+        page.goto("about:blank")
+        t0 = time.perf_counter()
+        page.goto(f"{base}/runs/{run.code}/map/")
+        try:
+            _map_wait(page, 1, 180.0)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}; page errors: {errors}") from None
+        out["load"].append(time.perf_counter() - t0)
+        if attempt == 0:
+            out["transfer"] = page.evaluate(
+                "performance.getEntriesByType('resource').concat(performance.getEntriesByType('navigation'))"
+                ".map(e => [e.name, e.transferSize, e.decodedBodySize])")
+            out["drawn"] = page.evaluate("(() => { const d = document.getElementById('ranked-map').dataset;"
+                                         " return [d.points, d.markers || d.points, d.cells || '0', Number(d.drawnAtMs)]; })()")
+            out["phases"] = page.evaluate(
+                "(() => { const r = performance.getEntriesByType('resource');"
+                " const end = (s) => Math.max(0, ...r.filter(e => e.name.includes(s)).map(e => e.responseEnd));"
+                " return [end('plotly'), end('/map-data/'), performance.timing.domContentLoadedEventEnd"
+                " - performance.timing.navigationStart]; })()")
+    # Redraws: a filter change (minimum score; less the page's 150 ms input debounce) and a
+    # size change (each size's data is fetched once per page, then redrawn from memory).
+    out["filter"], out["size"] = [], []
+    for k in range(3):
+        drawn = _map_drawn(page)
+        t0 = time.perf_counter()
+        page.evaluate("(v) => { const s = document.getElementById('f-min-score'); s.value = v;"
+                      " s.dispatchEvent(new Event('input', {bubbles: true})); }", str(30 + 5 * k))
+        _map_wait(page, drawn + 1)
+        out["filter"].append(time.perf_counter() - t0 - 0.150)
+        drawn = _map_drawn(page)
+        t0 = time.perf_counter()
+        page.click(f".size-btn[data-size='{sizes[(k + 1) % len(sizes)]}']")
+        _map_wait(page, drawn + 1)
+        out["size"].append(time.perf_counter() - t0)
+    context.close()
+    return out
+
+
+def _bench_browser(base: str, username: str, password: str, run, repeats: int = 3, baseline: str | None = None) -> None:
+    """The ranked map, ``repeats`` fresh passes; with ``baseline`` (a git revision) each pass also
+    runs that revision's ranked_map.js against the same server and data, alternately, and the
+    ratios new/baseline are printed (the machine's load moves both alike)."""
     if not shutil.which(CHROMIUM):
         print(f"ranked map in Chromium: skipped (no {CHROMIUM})")
         return
@@ -99,64 +163,45 @@ def _bench_browser(base: str, username: str, password: str, run) -> None:
     from siting import dashboard
 
     sizes = [str(s) for s in dashboard.run_sizes(run)]  # before Playwright: the ORM refuses its event loop
+    variants = {"this version": None}
+    if baseline:
+        variants[f"baseline {baseline}"] = subprocess.run(
+            ["git", "show", f"{baseline}:static/js/ranked_map.js"], cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    passes: dict[str, list[dict]] = {name: [] for name in variants}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(180_000)
-        page.goto(f"{base}/accounts/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", password)
-        page.click("main form button[type=submit]")
-        page.wait_for_load_state()
-        times = []
-        for attempt in range(3):
-            page.goto("about:blank")
-            t0 = time.perf_counter()
-            page.goto(f"{base}/runs/{run.code}/map/")
-            # Polled from here: wait_for_function evaluates inside the page, which the CSP forbids.
-            while not page.evaluate("() => Number(document.getElementById('ranked-map')?.dataset.drawn || 0) >= 1"):
-                page.wait_for_timeout(10)
-            times.append(time.perf_counter() - t0)
-            if attempt == 0:
-                transfer = page.evaluate(
-                    "performance.getEntriesByType('resource').concat(performance.getEntriesByType('navigation'))"
-                    ".map(e => [e.name, e.transferSize, e.decodedBodySize])")
-                points = page.evaluate("document.getElementById('ranked-map').dataset.points")
-                drawn_ms = float(page.evaluate("document.getElementById('ranked-map').dataset.drawnAtMs"))
-                phases = page.evaluate(
-                    "(() => { const r = performance.getEntriesByType('resource');"
-                    " const end = (s) => Math.max(0, ...r.filter(e => e.name.includes(s)).map(e => e.responseEnd));"
-                    " return [end('plotly'), end('/map-data/'), performance.timing.domContentLoadedEventEnd"
-                    " - performance.timing.navigationStart]; })()")
-        # Redraws: a filter change (minimum score; less the page's 150 ms input debounce) and a
-        # size change (each size's data is fetched once per page, then redrawn from memory).
-        redraw_filter, redraw_size = [], []
-        for k in range(5):
-            drawn = _map_drawn(page)
-            t0 = time.perf_counter()
-            page.evaluate("(v) => { const s = document.getElementById('f-min-score'); s.value = v;"
-                          " s.dispatchEvent(new Event('input', {bubbles: true})); }", str(30 + 5 * k))
-            _map_wait(page, drawn + 1)
-            redraw_filter.append(time.perf_counter() - t0 - 0.150)
-            drawn = _map_drawn(page)
-            t0 = time.perf_counter()
-            page.click(f".size-btn[data-size='{sizes[(k + 1) % len(sizes)]}']")
-            _map_wait(page, drawn + 1)
-            redraw_size.append(time.perf_counter() - t0)
+        for _ in range(max(repeats, 1)):
+            for name, script in variants.items():
+                passes[name].append(_map_pass(browser, base, username, password, run, sizes, script))
         browser.close()
-    wire = sum(t[1] for t in transfer) / 1e6
-    decoded = sum(t[2] for t in transfer) / 1e6
-    data = [t for t in transfer if "/map-data/" in t[0]]
-    print(f"ranked map in headless Chromium ({int(points):,} ranked sites drawn of {run.n_sites:,}):")
-    print(f"  time to map drawn: first {times[0]:.2f} s, then {min(times[1:]):.2f} s (browser cache warm)  (target first ≤ 2 s)")
-    for label, values in (("filter change", redraw_filter), ("size change", redraw_size)):
-        print(f"  redraw after a {label}: min {min(values):.2f} s  median {statistics.median(values):.2f} s  "
-              f"max {max(values):.2f} s over {len(values)}  (target ≤ 0.5 s)")
-    print(f"  first load: page ready {phases[2] / 1000:.2f} s, plotly.js in {phases[0] / 1000:.2f} s, "
-          f"map data in {phases[1] / 1000:.2f} s, map drawn at {drawn_ms / 1000:.2f} s")
-    print(f"  payload: {wire:.1f} MB over the wire, {decoded:.1f} MB decoded, {len(transfer)} requests  (target ≤ 3 MB)")
-    if data:
-        print(f"  of which map data: {data[0][1] / 1e6:.2f} MB gzipped ({data[0][2] / 1e6:.1f} MB JSON)")
+    medians: dict[str, dict[str, float]] = {}
+    for name, runs_ in passes.items():
+        first = [r["load"][0] for r in runs_]
+        warm = [r["load"][1] for r in runs_]
+        redraw_filter = [v for r in runs_ for v in r["filter"]]
+        redraw_size = [v for r in runs_ for v in r["size"]]
+        medians[name] = {"first": statistics.median(first), "warm": statistics.median(warm),
+                         "filter": statistics.median(redraw_filter), "size": statistics.median(redraw_size)}
+        points, markers, cells, drawn_ms = runs_[0]["drawn"]
+        transfer, phases = runs_[0]["transfer"], runs_[0]["phases"]
+        print(f"ranked map in headless Chromium, {name} ({int(points):,} ranked sites of {run.n_sites:,}, drawn as "
+              f"{int(markers):,} markers, {int(cells):,} of them grid cells; min/median/max of {len(runs_)} fresh passes):")
+        print(f"  time to map drawn: first {_spread(first, '{:.2f}')} s, then {_spread(warm, '{:.2f}')} s (browser cache warm)"
+              "  (target first ≤ 2 s)")
+        for label, values in (("filter change", redraw_filter), ("size change", redraw_size)):
+            print(f"  redraw after a {label}: {_spread(values, '{:.2f}')} s over {len(values)}  (target ≤ 0.5 s)")
+        print(f"  first load of pass 1: page ready {phases[2] / 1000:.2f} s, plotly.js in {phases[0] / 1000:.2f} s, "
+              f"map data in {phases[1] / 1000:.2f} s, map drawn at {drawn_ms / 1000:.2f} s")
+        wire = sum(t[1] for t in transfer) / 1e6
+        decoded = sum(t[2] for t in transfer) / 1e6
+        print(f"  payload: {wire:.1f} MB over the wire, {decoded:.1f} MB decoded, {len(transfer)} requests  (target ≤ 3 MB)")
+        data = [t for t in transfer if "/map-data/" in t[0]]
+        if data:
+            print(f"  of which map data: {data[0][1] / 1e6:.2f} MB compressed ({data[0][2] / 1e6:.1f} MB JSON)")
+    if baseline:
+        new, old = medians["this version"], medians[f"baseline {baseline}"]
+        print("  ratio of medians, this version / baseline (same server, data and load, passes alternated): "
+              + ", ".join(f"{k} ×{new[k] / old[k]:.2f}" for k in ("first", "warm", "filter", "size")))
 
 
 def _api_urls(run, site_ids: list[int], n: int) -> list[str]:
@@ -244,6 +289,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=30, help="requests per client")
     parser.add_argument("--repeats", type=int, default=50, help="re-weightings timed")
+    parser.add_argument("--map-repeats", type=int, default=3, help="fresh browser passes over the ranked map")
+    parser.add_argument("--map-baseline", default=None, metavar="REV",
+                        help="also time this git revision's ranked_map.js, alternately, and print the ratios")
+    parser.add_argument("--only-map", action="store_true", help="the ranked map only (no re-weighting, no API load)")
     args, _ = parser.parse_known_args(argv)
 
     import django
@@ -276,14 +325,17 @@ def main(argv: list[str] | None = None) -> None:
     try:
         client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(user)
-        _bench_reweight(run, client, args.repeats)
+        if not args.only_map:
+            _bench_reweight(run, client, args.repeats)
         for _ in range(100):
             try:
                 urllib.request.urlopen(base + "/accounts/login/", timeout=2).read()
                 break
             except OSError:
                 time.sleep(0.2)
-        _bench_browser(base, username, password, run)
+        _bench_browser(base, username, password, run, args.map_repeats, args.map_baseline)
+        if args.only_map:
+            return
         site_ids = list(Site.objects.order_by("?").values_list("id", flat=True)[:200])
         _bench_api(base, _session_cookie(user), run, site_ids, args.clients, args.requests)
     finally:
