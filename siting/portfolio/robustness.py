@@ -29,11 +29,6 @@ from siting.scoring.layout import O_CUT_VERTEX, O_FACILITY_MW, O_FEASIBLE, O_HEA
 
 from .problem import PortfolioProblem
 
-PER_SITE_FIELDS = ("site_id", "site_key", "zone_index", "cdd", "own_former_mw", "own_cap", "own_kv", "own_status",
-                   "own_estimated", "area", "site_mask", "observed", "permit_m", "rezoning_m", "remediation_m",
-                   "demolition_m", "readiness_estimated", "remed_meur_per_ha", "may_be_unavailable", "cand_point",
-                   "cand_dist", "cut_vertex", "cut_dist")
-"""Per-site arrays of the engine's prepared inputs (the others are per zone, point or line)."""
 PER_SITE_DRAW = ("conn", "grid_months", "site_months", "pue_offset")
 """Per-site factors of one draw."""
 
@@ -62,10 +57,6 @@ class Robustness:
                 "p_site_ok": {str(k): v for k, v in self.p_site_ok.items()},
                 "p_site_feasible": {str(k): v for k, v in self.p_site_feasible.items()},
                 "responsible": self.responsible, "method": self.method}
-
-
-def _subset_prep(prep, positions: np.ndarray):
-    return dataclasses.replace(prep, **{name: np.asarray(getattr(prep, name))[positions] for name in PER_SITE_FIELDS})
 
 
 def portfolio_robustness(
