@@ -124,10 +124,13 @@
     tco: (i) => [state.cols.tco_eur_per_gpu_hour[i], 1], time_to_power: (i) => [state.cols.time_to_power_months[i], 1],
     emissions: (i) => [state.cols.emissions_t_per_yr[i], 1], name: (i) => [state.cols.site_name[i], 1],
   };
+  // Each row's key is read once, not twice per comparison (10,000 rows: ~140,000 comparisons).
   function sorted(rows) {
     const key = ORDER[state.order], ids = state.cols.site_id;
+    if (!rows.length) return [];
+    const dir = key(rows[0])[1], keys = new Map(rows.map((i) => [i, key(i)[0]]));
     return rows.slice().sort((a, b) => {
-      const [ka, dir] = key(a), [kb] = key(b);
+      const ka = keys.get(a), kb = keys.get(b);
       const na = ka === null || ka === undefined, nb = kb === null || kb === undefined;
       if (na !== nb) return na ? 1 : -1;
       if (!na && ka !== kb) return (ka < kb ? -1 : 1) * dir;
