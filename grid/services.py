@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,8 +23,17 @@ from django.conf import settings
 from django.db import models, transaction
 
 from .importers import boundaries as boundary_files
-from .importers import grid_points, network, zones as zone_files
-from .models import Boundary, DatasetLoad, GridConnectionPoint, GridLine, HourlyCarbonSeries, MonthlyCarbonIntensity, Zone
+from .importers import grid_points, network
+from .importers import zones as zone_files
+from .models import (
+    Boundary,
+    DatasetLoad,
+    GridConnectionPoint,
+    GridLine,
+    HourlyCarbonSeries,
+    MonthlyCarbonIntensity,
+    Zone,
+)
 from .scope import DEFAULT_SCOPE_ISO2
 
 HOURLY_YEAR = 2021
@@ -153,11 +163,11 @@ def _sync(
         else:
             report.unchanged += 1
     if to_create:
-        model.objects.bulk_create(to_create, batch_size=2000)
+        model.objects.bulk_create(to_create, batch_size=2000)  # type: ignore[attr-defined]
     if to_update:
-        model.objects.bulk_update(to_update, sorted(changed_fields), batch_size=1000)
+        model.objects.bulk_update(to_update, sorted(changed_fields), batch_size=1000)  # type: ignore[attr-defined]
     if existing:
-        model.objects.filter(pk__in=[o.pk for o in existing.values()]).delete()
+        model.objects.filter(pk__in=[o.pk for o in existing.values()]).delete()  # type: ignore[attr-defined]
     report.created, report.updated, report.deleted = len(to_create), len(to_update), len(existing)
     return report
 
@@ -176,7 +186,6 @@ def default_fixtures_dir() -> Path:
 
 def _parse_all(root: Path, current_year: int) -> dict[str, Any]:
     """Read and check every file; raise ReferenceDataError before anything is written."""
-    from siting.importers import reference as site_files
 
     p = {key: root / d.path for key, d in DATASETS.items()}
     iso2 = zone_files.iso3_to_iso2(p["countries"])
@@ -187,7 +196,7 @@ def _parse_all(root: Path, current_year: int) -> dict[str, Any]:
     countries = boundary_files.countries(p["countries"])
     rte, rte_notes = grid_points.rte_substations(p["rte_substations"])
     grid = _parse_grid(p, countries, rte)
-    gridkit, gridkit_notes = grid["gridkit"], grid["notes"]["gridkit_buses"]
+    gridkit = grid["gridkit"]
     sites = _parse_sites(p, countries, dep_region, current_year)
     yearly = zone_files.ember_yearly(p["ember_yearly"], iso2)
     prices = zone_files.ember_prices(p["ember_prices"], iso2)

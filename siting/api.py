@@ -96,7 +96,7 @@ def run_summary(run: ScoringRun, request: HttpRequest | None = None) -> dict:
         "progress_pct": round(run.progress_pct, 1), "draws": run.draws,
         "sizes_h100e": list(run.params.get("sizes", [])), "n_sites": run.n_sites,
         "created_at": run.created_at.isoformat(), "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        "created_by": run.created_by.get_username() if run.created_by_id else None,
+        "created_by": run.created_by.get_username() if run.created_by_id else None,  # type: ignore[union-attr]
     }
     if request is not None:
         data["url"] = request.build_absolute_uri(reverse("siting-api-run", args=[run.code]))
@@ -169,7 +169,7 @@ def run_sites(request: HttpRequest, code: UUID) -> HttpResponse:
 
 
 @api_view
-def run_map_data(request: HttpRequest, code: UUID) -> JsonResponse:
+def run_map_data(request: HttpRequest, code: UUID) -> HttpResponse:
     """Every site of a run at one size as columns (the map page's data, unfiltered)."""
     run = _finished_run(code)
     size = _size_param(request, run)
@@ -180,7 +180,7 @@ def run_map_data(request: HttpRequest, code: UUID) -> JsonResponse:
 
 
 @api_view
-def run_reweight(request: HttpRequest, code: UUID) -> JsonResponse:
+def run_reweight(request: HttpRequest, code: UUID) -> HttpResponse:
     """Scores and ranks of every site at one size under new weights (``w_<criterion>``), no job.
 
     The response's ``site_id`` order is the request's stored order (by site id); the server
@@ -220,10 +220,10 @@ def site_detail(request: HttpRequest, site_id: int) -> JsonResponse:
     code = request.GET.get("run")
     if code:
         try:
-            code = UUID(code)
+            code = UUID(code)  # type: ignore[assignment]
         except ValueError:
             raise dashboard.DashboardError("run: not a run code") from None
-        run = _finished_run(code)
+        run = _finished_run(code)  # type: ignore[arg-type]
         size = _size_param(request, run)
         detail = dashboard.site_detail(run, site, size)
         data.update({
@@ -244,8 +244,8 @@ def grid_points(request: HttpRequest) -> JsonResponse:
                 .order_by("-voltage_kv", "id").values_list("id", "name", "longitude", "latitude", "voltage_kv", "country"))
     columns = ("point_id", "name", "longitude", "latitude", "voltage_kv", "country")
     out = {c: [r[i] for r in rows] for i, c in enumerate(columns)}
-    out["longitude"] = [round(x, 5) for x in out["longitude"]]
-    out["latitude"] = [round(x, 5) for x in out["latitude"]]
+    out["longitude"] = [round(x, 5) for x in out["longitude"]]  # type: ignore[arg-type]
+    out["latitude"] = [round(x, 5) for x in out["latitude"]]  # type: ignore[arg-type]
     return JsonResponse({"columns": out})
 
 

@@ -18,11 +18,12 @@ import logging
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -331,7 +332,7 @@ def _maps(sites: list[dict[str, Any]], at_size: pd.DataFrame) -> dict[str, Any]:
         GridConnectionPoint.objects.filter(near, status=GridConnectionPoint.Status.IN_SERVICE, voltage_kv__isnull=False)
         .values_list("id", "longitude", "latitude", "voltage_kv")
     )
-    points = {r[0]: report_svg.MapPoint(r[1], r[2], r[3]) for r in rows}
+    points = {r[0]: report_svg.MapPoint(r[1], r[2], r[3]) for r in rows}  # type: ignore[arg-type]
     points.update({pid: report_svg.MapPoint(p.longitude, p.latitude, p.voltage_kv or 0.0) for pid, p in chosen.items()})
     overview_bounds = report_svg.map_bounds(
         [m.longitude for m in map_sites] + [m.connection[0] for m in map_sites if m.connection],
@@ -339,8 +340,8 @@ def _maps(sites: list[dict[str, Any]], at_size: pd.DataFrame) -> dict[str, Any]:
     )
     in_france = any(s["country"] == "FR" for s in sites)
     layers = report_svg.MapLayers.from_geojson(
-        Boundary.objects.filter(kind=Boundary.Kind.COUNTRY).values_list("geometry_geojson", flat=True),
-        Boundary.objects.filter(kind=Boundary.Kind.DEPARTEMENT).values_list("geometry_geojson", flat=True) if in_france else (),
+        Boundary.objects.filter(kind=Boundary.Kind.COUNTRY).values_list("geometry_geojson", flat=True),  # type: ignore[arg-type]
+        Boundary.objects.filter(kind=Boundary.Kind.DEPARTEMENT).values_list("geometry_geojson", flat=True) if in_france else (),  # type: ignore[arg-type]
     )
     overview_layers = layers
     if overview_bounds[2] - overview_bounds[0] > SUBDIVISIONS_MAX_SPAN_DEG:
@@ -352,7 +353,7 @@ def _maps(sites: list[dict[str, Any]], at_size: pd.DataFrame) -> dict[str, Any]:
         title=_("Map of the shortlisted sites"), scale_label=scale_label, max_height=520.0,
     )
     closeups = []
-    for s, m, bounds in zip(sites, map_sites, insets):
+    for s, _m, bounds in zip(sites, map_sites, insets):
         west, south, east, north = bounds
         inside = [p for p in points.values() if west <= p.longitude <= east and south <= p.latitude <= north]
         svg = report_svg.map_svg(sites=map_sites, points=inside, layers=layers, title=s["name"], scale_label=scale_label,
@@ -428,7 +429,7 @@ def _ladder(sites: list[dict[str, Any]], by_size: dict[int, pd.DataFrame]) -> di
             out.append(report_svg.Series(s["label"], s["color"], values, ok))
         return out
 
-    common = {"sizes": sizes, "size_label": _("cluster size (H100e)"), "size_format": fmt_size_short, "tick_format": fmt_plain}
+    common: dict[str, Any] = {"sizes": sizes, "size_label": _("cluster size (H100e)"), "size_format": fmt_size_short, "tick_format": fmt_plain}
     charts = [
         report_svg.ladder_svg(series=series("tco_eur_per_gpu_hour"), title=_("Full cost of compute along the ladder"),
                               axis_label="EUR/GPU-h", zero_based=False, **common),
@@ -728,7 +729,7 @@ def report_code_version() -> str:
     Part of the cache key, so a deployed change to the layout or a translation produces new
     documents instead of serving old ones.
     """
-    template = Path(get_template(TEMPLATE_NAME).origin.name)
+    template = Path(get_template(TEMPLATE_NAME).origin.name)  # type: ignore[attr-defined]
     parts = [Path(__file__), Path(report_svg.__file__), template]
     parts += sorted(Path(p) for p in (Path(settings.BASE_DIR) / "locale").glob("*/LC_MESSAGES/django.mo"))
     digest = hashlib.sha256()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -124,8 +126,8 @@ def site_coverage() -> dict[str, object]:
 
     from .models import SourceRecord
 
-    sources = [s for s, _ in Site._meta.get_field("source").choices if s != "upload"]
-    by_country: dict[str, dict[str, object]] = {}
+    sources = [s for s, _ in Site._meta.get_field("source").choices if s != "upload"]  # type: ignore[union-attr]
+    by_country: dict[str, dict[str, Any]] = {}
     reference = Site.objects.filter(withdrawn=False).exclude(source="upload")
     for country, still, n in reference.values_list("country", "still_operating").annotate(n=Count("id")):
         row = by_country.setdefault(country, {"country": country, "sites": 0, "still_operating": 0, "records": dict.fromkeys(sources, 0)})
@@ -155,6 +157,6 @@ def site_coverage() -> dict[str, object]:
     return {
         "coverage_sources": sources,
         "coverage": coverage,
-        "merged": sorted(({"sources": k, "n_sites": v} for k, v in combos.items()), key=lambda r: -r["n_sites"]),
+        "merged": sorted(({"sources": k, "n_sites": v} for k, v in combos.items()), key=lambda r: -r["n_sites"]),  # type: ignore[operator]
         "dropped": dropped,
     }

@@ -15,8 +15,9 @@ cancellation never leaks into the next principal's request.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from django.contrib import admin
@@ -304,10 +305,10 @@ def world(django_db_setup, django_db_blocker):
         official_portfolio = portfolio_produce(run=run, problem=pair, user=users["official"])
         assert official_portfolio.feasible, official_portfolio.result
 
-        class O:
+        class Objects:
             pass
 
-        o = O()
+        o = Objects()
         o.run, o.live_run, o.upload, o.staged, o.report, o.users = run, live_run, upload, staged, report, users
         o.size, o.site_ids, o.site_id = size, site_ids, site_ids[0]
         o.portfolio, o.official_portfolio = portfolio, official_portfolio

@@ -17,8 +17,9 @@ size alone gives the same numbers as scoring it with the others.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -167,7 +168,7 @@ class _Prepared:
     cut_dist: np.ndarray
 
 
-def _readiness(params: ScenarioParams, zoning: np.ndarray, pollution: np.ndarray, buildings: np.ndarray):
+def _readiness(params: ScenarioParams, zoning: np.ndarray, pollution: np.ndarray, buildings: np.ndarray) -> tuple[np.ndarray, ...]:
     """Return the site readiness months (permit, rezoning, remediation, demolition), whether any
     came from a scenario default, and the remediation cost rate [M€/ha] (siting model §2)."""
     n = len(zoning)
@@ -195,7 +196,7 @@ GEOMETRY_CACHE_SIZE = 2
 and the candidates (KD-trees, over-land tests) do not depend on the size."""
 
 
-def _geometry_key(params, *arrays, lines, outlines) -> bytes:
+def _geometry_key(params: ScenarioParams, *arrays: np.ndarray | None, lines: pd.DataFrame | None, outlines: dict[str, Any] | None) -> bytes:
     digest = hashlib.sha256()
     for name in ("voltage_classes_kv", "voltage_class_tolerance", "k_nearest", "max_line_km", "routing_factor",
                  "search_radius_km", "outline_tolerance_km", "line_densify_km", "cut_in_min_kv"):
@@ -204,13 +205,16 @@ def _geometry_key(params, *arrays, lines, outlines) -> bytes:
         digest.update(b"|" if a is None else np.ascontiguousarray(np.asarray(a, dtype=str if a.dtype == object else None)).tobytes())
     if lines is not None:
         digest.update(pd.util.hash_pandas_object(lines, index=False).to_numpy().tobytes())
-    for code in sorted(outlines or {}):
+    outlines = outlines or {}
+    for code in sorted(outlines):
         raw = outlines[code]
         digest.update(code.encode() + (bytes(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else raw.wkb))
     return digest.digest()
 
 
-def _geometry(params, lon, lat, country, point_lon, point_lat, point_kv, point_country, lines, outlines, cache=True):
+def _geometry(params: ScenarioParams, lon: np.ndarray, lat: np.ndarray, country: np.ndarray | None, point_lon: np.ndarray,
+              point_lat: np.ndarray, point_kv: np.ndarray, point_country: np.ndarray | None, lines: pd.DataFrame | None,
+              outlines: dict[str, Any] | None, cache: bool = True) -> tuple[Any, ...]:
     """Return the connection candidates (new lines and cut-ins) under the geometry limits."""
     key = _geometry_key(params, lon, lat, country, point_lon, point_lat, point_kv, point_country, lines=lines,
                         outlines=outlines) if cache else b""
@@ -445,7 +449,7 @@ def _bounds(params: ScenarioParams) -> np.ndarray:
     return np.array([params.criterion_bounds(c) for c in CRITERION_NAMES], dtype=np.float64).T.copy()
 
 
-def _triangular(rng: np.random.Generator, low: float, mode: float, high: float, size: int | None = None):
+def _triangular(rng: np.random.Generator, low: float, mode: float, high: float, size: int | None = None) -> Any:
     if high - low <= 0:
         return np.full(size, mode) if size is not None else mode
     return rng.triangular(low, mode, high, size)
@@ -504,14 +508,15 @@ def _site_matrix(params: ScenarioParams, prep: _Prepared, draw: _Draw) -> np.nda
     return site
 
 
-def _grid_arrays(prep: _Prepared, draw: _Draw):
+def _grid_arrays(prep: _Prepared, draw: _Draw) -> tuple[np.ndarray, ...]:
     point = np.where(prep.point_source == H_KNOWN, prep.point_headroom, prep.point_headroom * draw.headroom_point)
     line = np.where(prep.line_source == H_KNOWN, prep.line_headroom, prep.line_headroom * draw.headroom_line)
     return (np.ascontiguousarray(point), prep.point_source, prep.cut_vertex, prep.cut_dist, prep.lines.vertex_line,
             prep.line_class, np.ascontiguousarray(line), prep.line_source)
 
 
-def _evaluate(params, prep, size, draw, impl, buffers=None):
+def _evaluate(params: ScenarioParams, prep: _Prepared, size: int, draw: _Draw, impl: str,
+              buffers: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     site = _site_matrix(params, prep, draw)
     point_h, point_src, cut_v, cut_d, v_line, l_class, line_h, line_src = _grid_arrays(prep, draw)
     args = (
@@ -529,7 +534,8 @@ def _evaluate(params, prep, size, draw, impl, buffers=None):
     return out, ranks
 
 
-def _mc_draw_kernel(params, prep, sizes, draw, work, scores, feasible, ranks_out) -> None:
+def _mc_draw_kernel(params: ScenarioParams, prep: _Prepared, sizes: Sequence[int], draw: _Draw, work: np.ndarray,
+                    scores: np.ndarray, feasible: np.ndarray, ranks_out: np.ndarray) -> None:
     """One Monte Carlo draw for every size with the fused kernels (one call each)."""
     site = _site_matrix(params, prep, draw)
     point_h, point_src, cut_v, cut_d, v_line, l_class, line_h, line_src = _grid_arrays(prep, draw)
@@ -541,7 +547,8 @@ def _mc_draw_kernel(params, prep, sizes, draw, work, scores, feasible, ranks_out
     kernels.rank_many(scores, feasible, prep.site_key, ranks_out)
 
 
-def _monte_carlo(params, prep, sizes, draws, impl, progress) -> dict[int, dict[str, np.ndarray]]:
+def _monte_carlo(params: ScenarioParams, prep: _Prepared, sizes: Sequence[int], draws: int, impl: str,
+                 progress: Callable[[float], None] | None) -> dict[int, dict[str, np.ndarray]]:
     n = len(prep.site_id)
     ranks = {size: np.empty((draws, n), dtype=np.float32) for size in sizes}  # every row is written
     scores, feasible, ranks_out = np.empty((len(sizes), n)), np.empty((len(sizes), n)), np.empty((len(sizes), n))
@@ -572,7 +579,7 @@ def _monte_carlo(params, prep, sizes, draws, impl, progress) -> dict[int, dict[s
     return stats
 
 
-def score_inputs(inputs: ScoringInputs, params: ScenarioParams, **kwargs) -> ScoringResult:
+def score_inputs(inputs: ScoringInputs, params: ScenarioParams, **kwargs: Any) -> ScoringResult:
     """Score a :class:`ScoringInputs` (keyword arguments as :func:`score_sites`)."""
     return score_sites(inputs.sites, inputs.grid, inputs.zones, params, hourly_carbon=inputs.hourly_carbon or None,
                        lines=inputs.lines, outlines=inputs.outlines, **kwargs)
@@ -755,7 +762,7 @@ def reweight(table: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
     score = np.where(feasible, 100.0 * np.where(w != 0, np.nan_to_num(v) * w, 0.0).sum(axis=1), np.nan)
     out = pd.DataFrame({"site_id": table["site_id"].to_numpy(), "size_h100e": table["size_h100e"].to_numpy(), "score": score})
     out["rank"] = np.nan
-    for size, idx in out.groupby("size_h100e").groups.items():
+    for _size, idx in out.groupby("size_h100e").groups.items():
         sub = out.loc[idx]
         out.loc[idx, "rank"] = reference.rank_scores(sub["score"].to_numpy(), feasible[idx].astype(float), sub["site_id"].to_numpy(dtype=float))
     return out

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import shutil
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import uuid
+
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from siting.worker_process import WorkerProcess
