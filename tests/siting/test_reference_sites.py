@@ -24,8 +24,8 @@ from scipy.spatial import cKDTree
 from shapely.geometry import shape
 
 from grid.scope import DEFAULT_SCOPE_ISO2
-from grid.services import reference_data_load
 from siting.models import Site, SourceRecord
+from siting.reference_data import reference_data_load
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 R_M = 6_371_008.8
