@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     from config.celery import app
     from siting import runs, scoring_service
     from siting.models import ScoringRun, Site
-    from siting.worker_process import WorkerProcess
+    from tests.support.worker_process import WorkerProcess
 
     if not Site.objects.exists():
         print("bench_runs: no sites loaded; run ./gigasite setup first")

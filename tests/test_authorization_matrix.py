@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from siting import comparisons, dashboard, scoring_service
 from siting.models import ComparisonReport, ScoringRun, Site, SiteUpload
+from tests.support.personas import user_create as _user
 
 LOGIN = "login"
 ADMIN_LOGIN = "admin-login"
@@ -258,16 +259,9 @@ MATRIX_IDS = [p.key for p in PATTERNS]
 # --- the world the URLs need ---------------------------------------------------------------------------------
 
 
-def _user(name: str, role: str | None, **extra) -> User:
-    user = User.objects.create_user(name, password="pw", **extra)
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    return user
-
-
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
-    from tests.integration.world import scored_world_create
+    from tests.support.world import scored_world_create
 
     with django_db_blocker.unblock():
         run = scored_world_create(n_sites=40, n_points=40, draws=0)

@@ -14,7 +14,7 @@ import uuid
 import pytest
 from django.db import connection
 
-from siting.worker_process import WorkerProcess
+from tests.support.worker_process import WorkerProcess
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
