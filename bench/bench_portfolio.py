@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with transaction.atomic():
             if not Site.objects.exists():
-                from grid.services import reference_data_load
+                from siting.reference_data import reference_data_load
 
                 t0 = time.perf_counter()
                 reference_data_load(current_year=2026)

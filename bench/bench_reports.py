@@ -3,7 +3,7 @@
     python -m bench --only reports [--size 10000] [--sites 10] [--repeat 3] [--lang en]
 
 Uses the latest succeeded run of the loaded database when it has the size; otherwise scores
-the loaded sites first, or a generated world (tests/integration/world.py) when none is loaded. Everything the bench writes happens
+the loaded sites first, or a generated world (tests/support/world.py) when none is loaded. Everything the bench writes happens
 in one transaction that is rolled back, so the database is left as it was. Prints the cold
 time (first document of the process: fonts, imports), the warm time (min/median/max of
 ``--repeat``, and its ratio to the cold one),
@@ -35,7 +35,7 @@ def _scored_run(size_h100e: int):
     from siting import runs
     from siting.models import Site
     from siting.scoring.params import presets
-    from tests.integration.world import world_create
+    from tests.support.world import world_create
 
     if not Site.objects.exists():
         world_create(n_sites=2000, n_points=1500, seed=1)

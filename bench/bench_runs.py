@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     from config.celery import app
     from siting import runs, scoring_service
     from siting.models import ScoringRun, Site
-    from siting.worker_process import WorkerProcess
+    from tests.support.worker_process import WorkerProcess
 
     broker = settings.CELERY_BROKER_URL
     try:

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import Boundary, DatasetLoad, GridConnectionPoint, GridLine, HourlyCarbonSeries, MonthlyCarbonIntensity, Zone
+from .models import (
+    Boundary,
+    DatasetLoad,
+    GridConnectionPoint,
+    GridLine,
+    HourlyCarbonSeries,
+    MonthlyCarbonIntensity,
+    Zone,
+)
 
 
 @admin.register(GridConnectionPoint)

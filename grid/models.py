@@ -138,6 +138,9 @@ class MonthlyCarbonIntensity(models.Model):
             models.CheckConstraint(condition=Q(carbon_intensity_g_per_kwh__gte=0), name="monthly_carbon_nonneg"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.zone_id} {self.month:%Y-%m}"
+
 
 class HourlyCarbonSeries(models.Model):
     """One year of hourly carbon intensity for a zone, stored as a list of 8,760 values [g/kWh]."""
@@ -152,6 +155,9 @@ class HourlyCarbonSeries(models.Model):
     class Meta:
         ordering = ["zone", "year"]
         constraints = [models.UniqueConstraint(fields=["zone", "year", "basis"], name="hourly_carbon_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.zone_id} {self.year} {self.basis}"
 
 
 class Boundary(models.Model):

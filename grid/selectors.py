@@ -59,7 +59,7 @@ def grid_line_vertex_frame() -> pd.DataFrame:
         .order_by("id")
         .values_list("id", "voltage_kv", "rating_mw", "country", "geometry_geojson")
     )
-    line_ids, seqs, lons, lats, kvs, ratings, countries = [], [], [], [], [], [], []
+    line_ids, seqs, lons, lats, kvs, ratings, countries = [], [], [], [], [], [], []  # type: ignore[var-annotated]
     for line_id, kv, rating, country, geometry in rows:
         coords = geometry["coordinates"]
         n = len(coords)

@@ -1,6 +1,7 @@
-"""Load the reference data in ``fixtures/`` into the database: all of it, or nothing.
+"""Load the grid's reference data in ``fixtures/``: grid network, zones, carbon, boundaries.
 
-``reference_data_load`` reads and checks every file first, then writes inside one
+``siting.reference_data.reference_data_load`` orchestrates a load: it reads and checks every
+file first (``grid_data_parse`` here, the site sources there), then writes inside one
 transaction: rows are created, updated (only the fields that changed) or deleted (reference
 rows that left the fixtures; uploaded sites are never touched). A second run with the same
 files changes nothing and says so.
@@ -10,20 +11,28 @@ from __future__ import annotations
 
 import hashlib
 import math
-import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 
 from .importers import boundaries as boundary_files
-from .importers import grid_points, network, zones as zone_files
-from .models import Boundary, DatasetLoad, GridConnectionPoint, GridLine, HourlyCarbonSeries, MonthlyCarbonIntensity, Zone
+from .importers import grid_points, network
+from .importers import zones as zone_files
+from .models import (
+    Boundary,
+    DatasetLoad,
+    GridConnectionPoint,
+    GridLine,
+    HourlyCarbonSeries,
+    MonthlyCarbonIntensity,
+    Zone,
+)
 from .scope import DEFAULT_SCOPE_ISO2
 
 HOURLY_YEAR = 2021
@@ -153,11 +162,11 @@ def _sync(
         else:
             report.unchanged += 1
     if to_create:
-        model.objects.bulk_create(to_create, batch_size=2000)
+        model.objects.bulk_create(to_create, batch_size=2000)  # type: ignore[attr-defined]
     if to_update:
-        model.objects.bulk_update(to_update, sorted(changed_fields), batch_size=1000)
+        model.objects.bulk_update(to_update, sorted(changed_fields), batch_size=1000)  # type: ignore[attr-defined]
     if existing:
-        model.objects.filter(pk__in=[o.pk for o in existing.values()]).delete()
+        model.objects.filter(pk__in=[o.pk for o in existing.values()]).delete()  # type: ignore[attr-defined]
     report.created, report.updated, report.deleted = len(to_create), len(to_update), len(existing)
     return report
 
@@ -174,10 +183,11 @@ def default_fixtures_dir() -> Path:
     return Path(settings.BASE_DIR) / "fixtures"
 
 
-def _parse_all(root: Path, current_year: int) -> dict[str, Any]:
-    """Read and check every file; raise ReferenceDataError before anything is written."""
-    from siting.importers import reference as site_files
+def grid_data_parse(root: Path) -> dict[str, Any]:
+    """Read and check the grid, zone, carbon and boundary files; raise ReferenceDataError before anything is written.
 
+    Also returns what the site sources need: the country outlines and the département → region map.
+    """
     p = {key: root / d.path for key, d in DATASETS.items()}
     iso2 = zone_files.iso3_to_iso2(p["countries"])
     regions = boundary_files.france_subdivisions(p["regions"], "region")
@@ -187,8 +197,7 @@ def _parse_all(root: Path, current_year: int) -> dict[str, Any]:
     countries = boundary_files.countries(p["countries"])
     rte, rte_notes = grid_points.rte_substations(p["rte_substations"])
     grid = _parse_grid(p, countries, rte)
-    gridkit, gridkit_notes = grid["gridkit"], grid["notes"]["gridkit_buses"]
-    sites = _parse_sites(p, countries, dep_region, current_year)
+    gridkit = grid["gridkit"]
     yearly = zone_files.ember_yearly(p["ember_yearly"], iso2)
     prices = zone_files.ember_prices(p["ember_prices"], iso2)
     cdd = zone_files.eurostat_cdd(p["eurostat_cdd"])
@@ -199,10 +208,11 @@ def _parse_all(root: Path, current_year: int) -> dict[str, Any]:
     monthly = zone_files.ember_monthly(p["ember_monthly"], iso2)
     hourly = {code: zone_files.entsoe_hourly_carbon(p[f"entsoe_generation_{code}"]) for code in HOURLY_ZONES}
     return {
-        "paths": p, "n_capareseau": grid["n_capareseau"], "rte": grid["rte"], "gridkit": gridkit, "grid_lines": grid["lines"], "sites": sites,
+        "paths": p, "countries": countries, "dep_region": dep_region,
+        "n_capareseau": grid["n_capareseau"], "rte": grid["rte"], "gridkit": gridkit, "grid_lines": grid["lines"],
         "zones": zone_frame, "monthly": monthly, "hourly": hourly,
         "boundaries": pd.concat([countries, regions, departements], ignore_index=True),
-        "notes": {"rte_substations": rte_notes, **sites["notes"], **grid["notes"]},
+        "notes": {"rte_substations": rte_notes, **grid["notes"]},
     }
 
 
@@ -269,7 +279,7 @@ def _parse_grid(p: dict[str, Path], countries: pd.DataFrame, rte: pd.DataFrame) 
     }
 
 
-def _load_grid(parsed: dict[str, Any], report: LoadReport) -> None:
+def grid_network_write(parsed: dict[str, Any], report: LoadReport) -> None:
     """Write grid points (RTE and GridKit) and GridKit lines; a known headroom_mw is left alone."""
     points = pd.concat([parsed["rte"], parsed["gridkit"]], ignore_index=True)
     points["source"] = np.where(points["external_id"].str.startswith("rte:"), "rte", "gridkit")
@@ -284,87 +294,6 @@ def _load_grid(parsed: dict[str, Any], report: LoadReport) -> None:
     )
 
 
-def _parse_sites(p: dict[str, Path], countries: pd.DataFrame, dep_region: dict[str, str], current_year: int) -> dict[str, Any]:
-    """Read every site source into records, check which plants still run, conflate the records
-    into one site per place (MODEL.md §1b, §5; ``siting.importers.places``).
-
-    Returns the sites (Site fields), the records (with the external id of their site) and
-    notes: per source what was left out and why, and the merges per source pair.
-    """
-    from shapely.geometry import shape
-
-    from siting.importers import places
-    from siting.importers import reference as site_files
-
-    shapes = {code: shape(geometry) for code, geometry in zip(countries["code"], countries["geometry_geojson"])}
-    brownfields = site_files.cartofriches_records(p["brownfields"], dep_region)
-    ppm, ppm_running, ppm_notes = site_files.ppm_records(
-        p["power_plants"], p["production_units"], p["still_running"], current_year=current_year
-    )
-    coal, coal_running, coal_notes = site_files.gem_coal_records(p["gem_coal"])
-    gas, gas_running, gas_notes = site_files.gem_gas_records(p["gem_gas"])
-    steel, steel_running, steel_notes = site_files.gem_steel_records(p["gem_steel"])
-    ebc, ebc_running, ebc_notes = site_files.ebc_records(p["ebc_plants"], p["ebc_units"])
-    ets, ets_running, ets_notes = site_files.ets_records(p["eu_ets"], shapes)
-    records = pd.concat([brownfields, ppm, coal, gas, steel, ebc, ets], ignore_index=True)
-    operating = pd.concat([ppm_running, coal_running, gas_running, steel_running, ebc_running, ets_running], ignore_index=True)
-    records["operating_evidence"] = places.still_running(records, operating)
-    groups, parcels, merges = places.conflate(records)
-    sites, site_of_record = places.sites_from_groups(records, groups, parcels)
-    records["site_external_id"] = site_of_record
-    notes = {
-        "power_plants": ppm_notes, "gem_coal": coal_notes, "gem_gas": gas_notes, "gem_steel": steel_notes,
-        "ebc_units": ebc_notes, "eu_ets": ets_notes,
-        "records merged into one site": dict(sorted(merges.items())),
-        "still operating": {"records": int((records["operating_evidence"] != "").sum()), "sites": int(sites["still_operating"].sum())},
-    }
-    return {"sites": sites, "records": records, "notes": notes}
-
-
-REFERENCE_SITE_SOURCES = ("cartofriches", "powerplantmatching", "gem_coal", "gem_gas", "gem_steel", "ebc", "eu_ets")
-"""Sources the reference loader owns; uploaded sites (source 'upload') are never touched."""
-
-SITE_FIELDS = (
-    "external_id", "name", "original_name", "country", "region_code", "departement_code", "municipality", "longitude",
-    "latitude", "area_ha", "area_estimated", "former_use", "former_activity", "closure_year", "grid_capacity_mw", "grid_voltage_kv",
-    "pollution_status", "reconverted", "still_operating", "operating_evidence", "zoning_type", "buildings_state",
-    "has_project", "source_status", "source", "source_url", "source_date", "source_vintage",
-)
-RECORD_FIELDS = (
-    "site_id", "source", "record_id", "name", "vintage", "url", "longitude", "latitude", "status", "capacity_mw",
-    "closure_year", "former_use", "operating_evidence", "raw",
-)
-
-
-def _load_sites(parsed: dict[str, Any], report: LoadReport) -> None:
-    """Write one site per place and every source record of it; uploaded sites are left alone.
-
-    A place keeps its site (pk and external id) across reloads: the external id is its anchor
-    record's (``places.SOURCE_ORDER``), and sites are matched on it.
-    """
-    from siting.models import Site, SourceRecord
-
-    sites = parsed["sites"]["sites"]
-    report.tables["sites"] = _sync(
-        Site, ("external_id",), _records(sites, SITE_FIELDS), Site.objects.filter(source__in=REFERENCE_SITE_SOURCES),
-        int_fields=("closure_year",),
-    )
-    site_ids = dict(Site.objects.filter(source__in=REFERENCE_SITE_SOURCES).values_list("external_id", "id"))
-    records = parsed["sites"]["records"]
-    rows = []
-    for rec in records.to_dict("records"):
-        year = rec["closure_year"]
-        rows.append({
-            "site_id": site_ids[rec["site_external_id"]], "source": rec["source"], "record_id": str(rec["record_id"])[:100],
-            "name": str(rec["name"] or "")[:300], "vintage": rec["vintage"][:64], "url": str(rec["url"] or "")[:300],
-            "longitude": float(rec["longitude"]), "latitude": float(rec["latitude"]), "status": str(rec["status"] or "")[:64],
-            "capacity_mw": rec["capacity_mw"], "closure_year": year if year is not None and 1800 <= year <= 2100 else None,
-            "former_use": rec["former_use"], "operating_evidence": rec["operating_evidence"], "raw": rec["raw"] or {},
-        })
-    report.tables["source records"] = _sync(
-        SourceRecord, ("source", "record_id"), rows, SourceRecord.objects.filter(source__in=REFERENCE_SITE_SOURCES),
-        int_fields=("closure_year",),
-    )
 ZONE_FIELDS = (
     "code", "iso3", "name", "carbon_intensity_g_per_kwh", "carbon_year", "carbon_basis", "carbon_source",
     "price_eur_per_mwh", "price_period_start", "price_period_end", "price_source", "cooling_degree_days", "cdd_period", "cdd_source",
@@ -382,66 +311,54 @@ def _records(frame: pd.DataFrame, fields: Iterable[str], defaults: dict[str, Any
     return out
 
 
-def _site_row_counts(records: pd.DataFrame) -> dict[str, int]:
-    """Return the records each site dataset contributed, keyed by dataset."""
-    counts = records["source"].value_counts()
-    by_dataset = {"brownfields": "cartofriches", "power_plants": "powerplantmatching", "gem_coal": "gem_coal",
-                  "gem_gas": "gem_gas", "gem_steel": "gem_steel", "ebc_units": "ebc", "eu_ets": "eu_ets"}
-    return {key: int(counts.get(source, 0)) for key, source in by_dataset.items()}
+def zone_data_write(parsed: dict[str, Any], report: LoadReport) -> dict[str, int]:
+    """Write zones, monthly and hourly carbon, and boundaries; return the rows each grid dataset gave."""
+    report.tables["zones"] = _sync(
+        Zone, ("code",), _records(parsed["zones"], ZONE_FIELDS, {"carbon_basis": "lifecycle", "carbon_source": "", "price_source": "", "cdd_period": "", "cdd_source": ""}),
+        Zone.objects.all(), int_fields=("carbon_year",),
+    )
+    zone_ids = dict(Zone.objects.values_list("code", "id"))
+    monthly = parsed["monthly"]
+    monthly = monthly[monthly["code"].isin(zone_ids)]
+    report.tables["monthly carbon"] = _sync(
+        MonthlyCarbonIntensity, ("zone_id", "month"),
+        [{"zone_id": zone_ids[c], "month": m, "carbon_intensity_g_per_kwh": v, "source": "Ember monthly (CC BY 4.0)"}
+         for c, m, v in zip(monthly["code"], monthly["month"], monthly["carbon_intensity_g_per_kwh"])],
+        MonthlyCarbonIntensity.objects.all(),
+    )
+    report.tables["hourly carbon"] = _sync(
+        HourlyCarbonSeries, ("zone_id", "year", "basis"),
+        [{"zone_id": zone_ids[c], "year": HOURLY_YEAR, "basis": "lifecycle", "values_g_per_kwh": [round(float(x), 6) for x in s],
+          "mean_g_per_kwh": round(float(np.mean(s)), 6),
+          "source": "ENTSO-E actual generation per production type × IPCC AR5 life-cycle medians"}
+         for c, s in parsed["hourly"].items() if c in zone_ids],
+        HourlyCarbonSeries.objects.all(),
+    )
+    report.tables["boundaries"] = _sync(
+        Boundary, ("kind", "code"), _records(parsed["boundaries"], ("kind", "code", "name", "parent_code", "geometry_geojson", "source")),
+        Boundary.objects.all(),
+    )
+    return {
+        "rte_substations": len(parsed["rte"]),
+        "gridkit_buses": len(parsed["gridkit"]), "gridkit_lines": len(parsed["grid_lines"]),
+        "pypsa_line_types": len(network.PYPSA_LINE_TYPE_BY_VOLTAGE_KV), "capareseau": parsed["n_capareseau"],
+        "ember_yearly": int(parsed["zones"]["carbon_intensity_g_per_kwh"].notna().sum()),
+        "ember_monthly": len(monthly), "ember_prices": int(parsed["zones"]["price_eur_per_mwh"].notna().sum()),
+        "eurostat_cdd": int(parsed["zones"]["cooling_degree_days"].notna().sum()),
+        "countries": int((parsed["boundaries"]["kind"] == "country").sum()),
+        "regions": int((parsed["boundaries"]["kind"] == "region").sum()),
+        "departements": int((parsed["boundaries"]["kind"] == "departement").sum()),
+    }
 
 
-def reference_data_load(*, fixtures_dir: Path | None = None, current_year: int | None = None) -> LoadReport:
-    """Load every reference dataset from ``fixtures_dir``, atomically and idempotently."""
-    started = time.perf_counter()
-    root = Path(fixtures_dir or default_fixtures_dir())
-    parsed = _parse_all(root, current_year or date.today().year)
-    report = LoadReport(notes=parsed["notes"])
-    with transaction.atomic():
-        _load_grid(parsed, report)
-        _load_sites(parsed, report)
-        report.tables["zones"] = _sync(
-            Zone, ("code",), _records(parsed["zones"], ZONE_FIELDS, {"carbon_basis": "lifecycle", "carbon_source": "", "price_source": "", "cdd_period": "", "cdd_source": ""}),
-            Zone.objects.all(), int_fields=("carbon_year",),
-        )
-        zone_ids = dict(Zone.objects.values_list("code", "id"))
-        monthly = parsed["monthly"]
-        monthly = monthly[monthly["code"].isin(zone_ids)]
-        report.tables["monthly carbon"] = _sync(
-            MonthlyCarbonIntensity, ("zone_id", "month"),
-            [{"zone_id": zone_ids[c], "month": m, "carbon_intensity_g_per_kwh": v, "source": "Ember monthly (CC BY 4.0)"}
-             for c, m, v in zip(monthly["code"], monthly["month"], monthly["carbon_intensity_g_per_kwh"])],
-            MonthlyCarbonIntensity.objects.all(),
-        )
-        report.tables["hourly carbon"] = _sync(
-            HourlyCarbonSeries, ("zone_id", "year", "basis"),
-            [{"zone_id": zone_ids[c], "year": HOURLY_YEAR, "basis": "lifecycle", "values_g_per_kwh": [round(float(x), 6) for x in s],
-              "mean_g_per_kwh": round(float(np.mean(s)), 6),
-              "source": "ENTSO-E actual generation per production type × IPCC AR5 life-cycle medians"}
-             for c, s in parsed["hourly"].items() if c in zone_ids],
-            HourlyCarbonSeries.objects.all(),
-        )
-        report.tables["boundaries"] = _sync(
-            Boundary, ("kind", "code"), _records(parsed["boundaries"], ("kind", "code", "name", "parent_code", "geometry_geojson", "source")),
-            Boundary.objects.all(),
-        )
-        row_counts = {
-            **_site_row_counts(parsed["sites"]["records"]), "rte_substations": len(parsed["rte"]),
-            "gridkit_buses": len(parsed["gridkit"]), "gridkit_lines": len(parsed["grid_lines"]),
-            "pypsa_line_types": len(network.PYPSA_LINE_TYPE_BY_VOLTAGE_KV), "capareseau": parsed["n_capareseau"],
-            "ember_yearly": int(parsed["zones"]["carbon_intensity_g_per_kwh"].notna().sum()),
-            "ember_monthly": len(monthly), "ember_prices": int(parsed["zones"]["price_eur_per_mwh"].notna().sum()),
-            "eurostat_cdd": int(parsed["zones"]["cooling_degree_days"].notna().sum()),
-            "countries": int((parsed["boundaries"]["kind"] == "country").sum()),
-            "regions": int((parsed["boundaries"]["kind"] == "region").sum()),
-            "departements": int((parsed["boundaries"]["kind"] == "departement").sum()),
-        }
-        report.tables["dataset records"] = _sync(
-            DatasetLoad, ("dataset",),
-            [{"dataset": key, "file_name": Path(d.path).name, "sha256": _sha256(parsed["paths"][key]),
-              "rows": int(row_counts.get(key, 8760 if key.startswith("entsoe_generation") else 0)),
-              "vintage": d.vintage, "source": d.source, "licence": d.licence, "notes": parsed["notes"].get(key, {})}
-             for key, d in DATASETS.items()],
-            DatasetLoad.objects.all(),
-        )
-    report.seconds = time.perf_counter() - started
-    return report
+def dataset_loads_write(*, paths: dict[str, Path], notes: dict[str, dict[str, int]], row_counts: dict[str, int],
+                        report: LoadReport) -> None:
+    """Record every dataset of the load (file, checksum, rows, vintage, licence, notes)."""
+    report.tables["dataset records"] = _sync(
+        DatasetLoad, ("dataset",),
+        [{"dataset": key, "file_name": Path(d.path).name, "sha256": _sha256(paths[key]),
+          "rows": int(row_counts.get(key, 8760 if key.startswith("entsoe_generation") else 0)),
+          "vintage": d.vintage, "source": d.source, "licence": d.licence, "notes": notes.get(key, {})}
+         for key, d in DATASETS.items()],
+        DatasetLoad.objects.all(),
+    )

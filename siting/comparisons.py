@@ -25,7 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import frames, reports, roles, runs
+from . import frames, queue, reports, roles
 from .forms import MAX_DB_ID
 from .models import ComparisonReport, RunResult, ScoringRun, Site
 from .reports import ComparisonError
@@ -101,14 +101,14 @@ def comparison_request(
             report = ComparisonReport.objects.get(cache_key=key)  # an identical request won the race
         else:
             if dispatch:
-                transaction.on_commit(lambda: comparison_dispatch(report_id=report.id))
+                transaction.on_commit(lambda: comparison_dispatch(report_id=report.id))  # type: ignore[union-attr]
             return report
     if report.status == ComparisonReport.Status.FAILED:
         # Asked again after a failure: try once more (the cause may be gone).
         if ComparisonReport.objects.filter(id=report.id, status=ComparisonReport.Status.FAILED).update(
             status=ComparisonReport.Status.QUEUED, error="", stage="queued", progress_pct=0.0, attempts=0, dispatched_at=None,
         ) and dispatch:
-            transaction.on_commit(lambda: comparison_dispatch(report_id=report.id))
+            transaction.on_commit(lambda: comparison_dispatch(report_id=report.id))  # type: ignore[union-attr]
         report.refresh_from_db()
     elif dispatch and report.status != ComparisonReport.Status.SUCCEEDED:
         report = comparison_recover(report=report)
@@ -128,9 +128,7 @@ def comparison_get(*, code, user) -> ComparisonReport:
 
 def comparison_dispatch(*, report_id: int) -> bool:
     """Publish the render task of a queued document; return False if the broker refused."""
-    from .tasks import comparison_execute_task
-
-    if not runs.task_publish(comparison_execute_task, report_id, what=f"Comparison {report_id}"):
+    if not queue.task_publish(queue.COMPARISON_EXECUTE, report_id, what=f"Comparison {report_id}"):
         return False
     ComparisonReport.objects.filter(id=report_id, dispatched_at__isnull=True).update(dispatched_at=timezone.now())
     return True

@@ -493,8 +493,8 @@ def ranked_view(run: ScoringRun, query) -> RankedView:
         positions = positions[(page - 1) * page_size: page * page_size]
     out = frame.iloc[positions].copy()
     if weights is not None:
-        out["score"], out["rank"] = score[positions], rank[positions]
-        out["rank_shared"] = shared_ranks(rank)[positions]
+        out["score"], out["rank"] = score[positions], rank[positions]  # type: ignore[index]
+        out["rank_shared"] = shared_ranks(rank)[positions]  # type: ignore[arg-type]
     return RankedView(frame=out, total=total, page=page, page_size=page_size, weights=weights)
 
 
@@ -542,7 +542,7 @@ def geojson(frame: pd.DataFrame) -> dict[str, Any]:
 def csv_text(frame: pd.DataFrame) -> str:
     """Return the rows as CSV text with the export columns."""
     present = [c for c in EXPORT_COLUMNS if c in frame.columns]
-    return csv_safe.frame_csv(frame[present], float_format="%.10g")
+    return csv_safe.frame_csv(frame[present], float_format="%.10g")  # type: ignore[return-value]
 
 
 def json_array(values: Any, digits: int | None = None) -> str:
@@ -974,7 +974,7 @@ def site_detail(run: ScoringRun, site: Site, size_h100e: int) -> SiteDetail:
         reasons = exclusion_labels(row.get("exclusion_reasons") or "")
     shared = False
     if row is not None:
-        shared = row.get("rank_shared")
+        shared = row.get("rank_shared")  # type: ignore[assignment]
         if shared is None:  # a run from before shared ranks
             shared = bool(shared_ranks(tables[size_h100e]["rank"].to_numpy(dtype=np.float64))[
                 int(np.searchsorted(tables[size_h100e]["site_id"].to_numpy(), site.id))])

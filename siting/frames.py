@@ -39,11 +39,11 @@ def frames_pack(frames: dict[str, pd.DataFrame], arrays: dict[str, np.ndarray] |
         payload[f"a{_SEP}{name}"] = np.asarray(arr)
     payload["__layout__"] = np.asarray(json.dumps(layout))
     buf = io.BytesIO()
-    np.savez_compressed(buf, **payload)
+    np.savez_compressed(buf, **payload)  # type: ignore[arg-type]
     return buf.getvalue()
 
 
-def frames_unpack(blob: bytes, *, columns: set[str] | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray]]:
+def frames_unpack(blob: bytes | memoryview, *, columns: set[str] | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray]]:
     """Return the frames and loose arrays packed by :func:`frames_pack`.
 
     ``columns`` keeps only those columns of every frame: each column is decompressed on its

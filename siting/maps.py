@@ -16,7 +16,6 @@ import numpy as np
 import plotly.graph_objects as go
 
 
-
 def offline_style(background: str = "#f3f6f8") -> dict[str, Any]:
     """Return a MapLibre style with only a background: nothing to download.
 

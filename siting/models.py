@@ -278,6 +278,9 @@ class RunInput(models.Model):
     sha256 = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return f"input of run {self.run_id}"
+
 
 class RunChunk(models.Model):
     """One unit of work of a run: one cluster size and one block of its Monte Carlo draws.
@@ -317,6 +320,9 @@ class RunChunk(models.Model):
         ordering = ["run", "index"]
         constraints = [models.UniqueConstraint(fields=["run", "index"], name="run_chunk_unique")]
 
+    def __str__(self) -> str:
+        return f"run {self.run_id} chunk {self.index} ({self.size_h100e} H100e)"
+
 
 class RunResult(models.Model):
     """The full result table of one run at one cluster size, columnar and compressed.
@@ -338,6 +344,9 @@ class RunResult(models.Model):
     class Meta:
         ordering = ["run", "size_h100e"]
         constraints = [models.UniqueConstraint(fields=["run", "size_h100e"], name="run_result_unique")]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} at {self.size_h100e} H100e"
 
 
 class ComparisonReport(models.Model):

@@ -53,7 +53,7 @@ def _json(ref_or_schema: dict[str, Any], description: str = "OK") -> dict[str, A
 def schema(server_url: str = "/") -> dict[str, Any]:
     """Return the OpenAPI document."""
     number_or_null = {"type": ["number", "null"]}
-    ranked_site = {"type": "object", "properties": {c: {} for c in EXPORT_COLUMNS}}
+    ranked_site: dict[str, Any] = {"type": "object", "properties": {c: {} for c in EXPORT_COLUMNS}}
     for c in ("score", "rank", "tco_eur_per_gpu_hour", "capex_total_meur", "time_to_power_months", "emissions_t_per_yr",
               "site_cost_eur_per_gpu_hour", "grid_months", "site_months", "permit_months", "rezoning_months",
               "remediation_months", "demolition_months", "remediation_capex_meur", "connection_cost_meur",
@@ -170,7 +170,7 @@ def _portfolio_paths() -> dict[str, Any]:
         "emissions_t_per_yr": {**number_or_null, "description": "[tCO2e/yr]"},
         "time_to_power_months": {**number_or_null, "description": "The last site's time to power. [month]"},
         "score_total": number_or_null, "objective": number_or_null}}
-    summary = {"type": "object", "properties": {
+    summary: dict[str, Any] = {"type": "object", "properties": {
         "code": {"type": "string", "format": "uuid"}, "name": {"type": "string"},
         "run": {"type": "string", "format": "uuid"},
         "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},

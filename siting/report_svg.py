@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import base64
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
-from typing import Callable, Sequence
 
 import numpy as np
 

@@ -25,15 +25,16 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import frames
+from . import frames, queue
 from .models import RunChunk, RunInput, RunResult, Scenario, ScoringRun, Site
 
 log = logging.getLogger(__name__)
@@ -157,25 +158,9 @@ def scoring_run_start(
     return run
 
 
-def task_publish(task, *args: Any, what: str) -> bool:
-    """Send ``task(*args)`` to the broker once; log and return False if the broker refused.
-
-    Callers decide what a refusal means (a run waits for the sweep, a chunk is re-published
-    by it); nothing is retried here, so a request never hangs on a dead broker.
-    """
-    try:
-        task.apply_async(args, retry=False)
-    except Exception as exc:  # kombu raises OperationalError subclasses, redis its own
-        log.warning("%s not published (broker unreachable): %s", what, exc)
-        return False
-    return True
-
-
 def scoring_run_dispatch(*, run_id: int) -> bool:
     """Publish the start message of a queued run; return False if the broker refused."""
-    from .tasks import scoring_run_execute_task
-
-    if not task_publish(scoring_run_execute_task, run_id, what=f"Run {run_id}"):
+    if not queue.task_publish(queue.SCORING_RUN_EXECUTE, run_id, what=f"Run {run_id}"):
         ScoringRun.objects.filter(id=run_id, status=ScoringRun.Status.QUEUED).update(
             stage="waiting for the job queue (broker unreachable); starts when it is back"
         )
@@ -293,11 +278,9 @@ def scoring_run_execute_inline(*, run_id: int) -> ScoringRun:
 
 
 def _publish_chunks(chunk_ids: list[int]) -> None:
-    from .tasks import scoring_chunk_execute_task
-
     for chunk_id in chunk_ids:
         # A chunk not published stays pending; the sweep re-publishes it, nothing is lost.
-        task_publish(scoring_chunk_execute_task, chunk_id, what=f"Chunk {chunk_id}")
+        queue.task_publish(queue.SCORING_CHUNK_EXECUTE, chunk_id, what=f"Chunk {chunk_id}")
 
 
 class _Heartbeat:
@@ -420,7 +403,8 @@ def scoring_chunk_execute(*, chunk_id: int) -> None:
         if chunk.draw_stop > chunk.draw_start:
             what += f" (draws {chunk.draw_start}–{chunk.draw_stop - 1})"
         reason = f"{what} {'stopped' if isinstance(exc, DatabaseUnavailable) else 'failed'}: {exc}"
-        with_db_retry(lambda: RunChunk.objects.filter(id=chunk_id).update(status=RunChunk.Status.FAILED, error=str(exc)[:2000]),
+        error = str(exc)[:2000]  # ``exc`` is unbound once the except block ends; the retry closure needs the text
+        with_db_retry(lambda: RunChunk.objects.filter(id=chunk_id).update(status=RunChunk.Status.FAILED, error=error),
                       what=f"failing chunk {chunk_id}")
         _fail_run(run.id, reason)
 
@@ -556,8 +540,6 @@ def scoring_runs_sweep(*, stale_after_s: float | None = None) -> dict[str, int]:
     close_old_connections()
     stale = timezone.now() - timedelta(seconds=STALE_AFTER_S if stale_after_s is None else stale_after_s)
     counts = {"chunks_requeued": 0, "chunks_failed": 0, "runs_requeued": 0, "runs_dispatched": 0, "runs_failed": 0}
-    from .tasks import scoring_chunk_execute_task
-
     for chunk in RunChunk.objects.filter(
         status=RunChunk.Status.RUNNING, heartbeat_at__lt=stale, run__status=ScoringRun.Status.RUNNING
     ).select_related("run").defer("partial"):
@@ -573,13 +555,13 @@ def scoring_runs_sweep(*, stale_after_s: float | None = None) -> dict[str, int]:
             status=RunChunk.Status.PENDING, error=f"worker {chunk.worker} lost; retried"
         ):
             counts["chunks_requeued"] += 1
-            task_publish(scoring_chunk_execute_task, chunk.id, what=f"Chunk {chunk.id}")
+            queue.task_publish(queue.SCORING_CHUNK_EXECUTE, chunk.id, what=f"Chunk {chunk.id}")
 
     # Pending chunks whose message may have been lost (broker restarted, publish failed).
     for chunk in RunChunk.objects.filter(
         status=RunChunk.Status.PENDING, run__status=ScoringRun.Status.RUNNING, run__heartbeat_at__lt=stale
     ).only("id"):
-        task_publish(scoring_chunk_execute_task, chunk.id, what=f"Chunk {chunk.id}")
+        queue.task_publish(queue.SCORING_CHUNK_EXECUTE, chunk.id, what=f"Chunk {chunk.id}")
 
     for run in ScoringRun.objects.filter(status=ScoringRun.Status.RUNNING, n_chunks=0, heartbeat_at__lt=stale):
         if run.attempts >= MAX_ATTEMPTS:

@@ -6,6 +6,7 @@ The engine (``siting.scoring``) knows nothing of Django; this module is the seam
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ def params_build(*, preset: str = "default", sizes: str | None = None, seed: int
     from siting.scoring.params import presets
 
     params = presets()[preset]
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if sizes:
         try:
             changes["sizes"] = tuple(int(s.replace("_", "")) for s in sizes.split(",") if s.strip())
@@ -79,7 +80,7 @@ def scoring_inputs_unpack(frames_in: dict[str, pd.DataFrame], arrays: dict[str, 
     """Return the ``ScoringInputs`` that :func:`scoring_inputs_pack` packed."""
     from siting.scoring import ScoringInputs
 
-    outlines = None
+    outlines: dict[str, object] | None = None
     if OUTLINE_CODES in arrays:
         offsets, data = arrays[OUTLINE_OFFSETS], arrays[OUTLINE_BYTES].tobytes()
         outlines = {str(c): data[offsets[i]:offsets[i + 1]] for i, c in enumerate(arrays[OUTLINE_CODES])}

@@ -132,7 +132,7 @@ def site_coverage() -> dict[str, object]:
 
     from .models import SourceRecord
 
-    sources = [s for s, _ in Site._meta.get_field("source").choices if s != "upload"]
+    sources = [s for s, _ in Site._meta.get_field("source").choices if s != "upload"]  # type: ignore[union-attr]
     by_country: dict[str, dict[str, object]] = {}
     reference = Site.objects.filter(withdrawn=False).exclude(source="upload")
     for country, still, n in reference.values_list("country", "still_operating").annotate(n=Count("id")):
@@ -141,11 +141,11 @@ def site_coverage() -> dict[str, object]:
         if still:
             row["still_operating"] += n
     for country, source, n in SourceRecord.objects.values_list("site__country", "source").annotate(n=Count("id")):
-        if country in by_country and source in by_country[country]["records"]:
-            by_country[country]["records"][source] += n
-    coverage = sorted(by_country.values(), key=lambda r: (-r["sites"], r["country"]))
+        if country in by_country and source in by_country[country]["records"]:  # type: ignore[operator]
+            by_country[country]["records"][source] += n  # type: ignore[index]
+    coverage = sorted(by_country.values(), key=lambda r: (-r["sites"], r["country"]))  # type: ignore[operator]
     for row in coverage:
-        row["records_in_order"] = [row["records"][s] for s in sources]
+        row["records_in_order"] = [row["records"][s] for s in sources]  # type: ignore[index]
     combos: dict[str, int] = {}
     multi: dict[int, set[str]] = {}
     for site_id, source in SourceRecord.objects.values_list("site_id", "source").order_by():
@@ -163,7 +163,7 @@ def site_coverage() -> dict[str, object]:
     return {
         "coverage_sources": sources,
         "coverage": coverage,
-        "merged": sorted(({"sources": k, "n_sites": v} for k, v in combos.items()), key=lambda r: -r["n_sites"]),
+        "merged": sorted(({"sources": k, "n_sites": v} for k, v in combos.items()), key=lambda r: -r["n_sites"]),  # type: ignore[operator]
         "dropped": dropped,
     }
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from siting import queue
+
 DB_RETRY = {
     "autoretry_for": (OperationalError, InterfaceError),
     "retry_backoff": 2,  # 2 s, 4 s, 8 s … with jitter
@@ -20,35 +22,35 @@ DB_RETRY = {
 """Celery's retry settings for transient database errors (lost connection, "database is locked")."""
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, name="siting.scoring_run_execute", **DB_RETRY)
+@shared_task(acks_late=True, reject_on_worker_lost=True, name=queue.SCORING_RUN_EXECUTE, **DB_RETRY)
 def scoring_run_execute_task(run_id: int) -> None:
     from siting.runs import scoring_run_execute
 
     scoring_run_execute(run_id=run_id)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, name="siting.scoring_chunk_execute", **DB_RETRY)
+@shared_task(acks_late=True, reject_on_worker_lost=True, name=queue.SCORING_CHUNK_EXECUTE, **DB_RETRY)
 def scoring_chunk_execute_task(chunk_id: int) -> None:
     from siting.runs import scoring_chunk_execute
 
     scoring_chunk_execute(chunk_id=chunk_id)
 
 
-@shared_task(name="siting.scoring_runs_sweep", ignore_result=True)
+@shared_task(name=queue.SCORING_RUNS_SWEEP, ignore_result=True)
 def scoring_runs_sweep_task() -> dict[str, int]:
     from siting.runs import scoring_runs_sweep
 
     return scoring_runs_sweep()
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, name="siting.comparison_execute", **DB_RETRY)
+@shared_task(acks_late=True, reject_on_worker_lost=True, name=queue.COMPARISON_EXECUTE, **DB_RETRY)
 def comparison_execute_task(report_id: int) -> None:
     from siting.comparisons import comparison_execute
 
     comparison_execute(report_id=report_id)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, name="siting.portfolio_execute", **DB_RETRY)
+@shared_task(acks_late=True, reject_on_worker_lost=True, name=queue.PORTFOLIO_EXECUTE, **DB_RETRY)
 def portfolio_execute_task(portfolio_id: int) -> None:
     from siting.portfolio.services import portfolio_execute
 

@@ -262,12 +262,12 @@ def _plan_reference_matches(sites: pd.DataFrame, errors: list[RowError], *, slug
         if on_duplicate == SiteUpload.OnDuplicate.SKIP:
             sites.loc[i, "action"] = "skip"
         else:
-            refused[i] = ("external_id", _("already imported as an update of the reference site “%(name)s”: withdraw that "
+            refused[i] = ("external_id", _("already imported as an update of the reference site “%(name)s”: withdraw that "  # type: ignore[index]
                                            "upload first") % {"name": merged_before[sites.loc[i, "external_id"]]})
     near = (sites["action"] == "create").to_numpy() & (sites["ref_site_id"] >= 0).to_numpy()
     if on_reference_match == "error":
         for i in np.flatnonzero(near):
-            refused[i] = ("geometry", _("%(m).0f m from the reference site “%(name)s” (%(id)s): choose to update it or to keep "
+            refused[i] = ("geometry", _("%(m).0f m from the reference site “%(name)s” (%(id)s): choose to update it or to keep "  # type: ignore[index]
                                         "this row as a separate site") % {"m": sites.loc[i, "ref_distance_m"],
                                                                           "name": sites.loc[i, "ref_name"], "id": sites.loc[i, "ref_external_id"]})
     elif on_reference_match == "update":
@@ -275,13 +275,13 @@ def _plan_reference_matches(sites: pd.DataFrame, errors: list[RowError], *, slug
         for i in np.flatnonzero(near):
             ref = int(sites.loc[i, "ref_site_id"])
             if ref in first_row:
-                refused[i] = ("geometry", _("the reference site “%(name)s” is already updated by row %(row)d of this file")
+                refused[i] = ("geometry", _("the reference site “%(name)s” is already updated by row %(row)d of this file")  # type: ignore[index]
                               % {"name": sites.loc[i, "ref_name"], "row": first_row[ref]})
             else:
                 first_row[ref] = int(sites.loc[i, "row"])
                 sites.loc[i, "action"] = "merge"
     if refused:
-        for i, (field_name, reason) in refused.items():
+        for i, (field_name, reason) in refused.items():  # type: ignore[assignment]
             value = (f"{sites.loc[i, 'longitude']:.5f}, {sites.loc[i, 'latitude']:.5f}" if field_name == "geometry"
                      else str(sites.loc[i, "file_id"])[:100])
             errors.append(RowError(int(sites.loc[i, "row"]), field_name, value, reason))

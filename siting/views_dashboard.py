@@ -163,7 +163,7 @@ def site_detail(request: HttpRequest, site_id: int) -> HttpResponse:
         sizes = dashboard.run_sizes(run)
     if sizes:
         size = _size_from(request, sizes)
-        detail = dashboard.site_detail(run, site, size)
+        detail = dashboard.site_detail(run, site, size)  # type: ignore[arg-type]
         figures = maps.site_figures(detail, labels=_site_labels())
     return render(request, "siting/site_detail.html", {
         "site": site, "run": run, "sizes": sizes, "detail": detail, "figures": figures,

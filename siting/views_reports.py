@@ -40,7 +40,7 @@ def _language(request: HttpRequest, asked: str = "") -> str:
 
 
 def _pdf_response(report: ComparisonReport) -> HttpResponse:
-    response = HttpResponse(bytes(report.pdf), content_type="application/pdf")
+    response = HttpResponse(bytes(report.pdf), content_type="application/pdf")  # type: ignore[arg-type]
     name = f"gigasite-comparison-{report.run.code.hex[:8]}-{report.size_h100e}h100e-{report.language}.pdf"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "private, max-age=3600"

@@ -15,8 +15,9 @@ cancellation never leaks into the next principal's request.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from django.contrib import admin
@@ -28,6 +29,7 @@ from django.utils import timezone
 
 from siting import comparisons, dashboard, scoring_service
 from siting.models import ComparisonReport, ScoringRun, Site, SiteUpload
+from tests.support.personas import user_create as _user
 
 LOGIN = "login"
 ADMIN_LOGIN = "admin-login"
@@ -276,18 +278,11 @@ MATRIX_IDS = [p.key for p in PATTERNS]
 # --- the world the URLs need ---------------------------------------------------------------------------------
 
 
-def _user(name: str, role: str | None, **extra) -> User:
-    user = User.objects.create_user(name, password="pw", **extra)
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    return user
-
-
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker, tmp_path_factory):
     from django.test import override_settings
 
-    from tests.integration.world import scored_world_create
+    from tests.support.world import scored_world_create
 
     # Headroom previews wait in a folder of their own for this module (siting.headroom_staging).
     with django_db_blocker.unblock(), override_settings(GIGASITE_HEADROOM_STAGING_DIR=str(tmp_path_factory.mktemp("staged"))):
@@ -339,10 +334,10 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
             # which the matrix's rolled-back requests never are.
             return headroom_stage(data=headroom_csv, file_name="hr2.csv", source_name="Matrix", user=users["analyst"]).token
 
-        class O:
+        class Objects:
             pass
 
-        o = O()
+        o = Objects()
         o.headroom, o.headroom_preview = headroom, headroom_preview
         o.run, o.live_run, o.upload, o.staged, o.report, o.users = run, live_run, upload, staged, report, users
         o.size, o.site_ids, o.site_id = size, site_ids, site_ids[0]

@@ -302,7 +302,7 @@ def gridkit_lines(
     rows = np.flatnonzero(keep)
     coords = []
     wkt = raw["geometry"].fillna("").to_numpy()
-    for i in rows:
+    for i in rows:  # type: ignore[assignment]
         try:
             coords.append(_wkt_linestring_coords(wkt[i]))
         except (ValueError, IndexError) as exc:

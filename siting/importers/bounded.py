@@ -18,8 +18,9 @@ import os
 import pickle
 import resource
 import signal
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 CPU_GRACE_S = 5
 """Seconds of CPU between the soft limit's SIGXCPU and the hard limit's SIGKILL. [s]"""

@@ -75,7 +75,7 @@ def country_table() -> tuple[dict[str, str], frozenset[str]]:
 
     languages = get_global("territory_languages")
     english = Locale("en").territories
-    countries = sorted(c for c in english if len(c) == 2 and c.isalpha() and c in languages)
+    countries = sorted(c for c in english if len(c) == 2 and c.isalpha() and c in languages)  # type: ignore[arg-type, type-var, union-attr]
     candidates: dict[str, set[str]] = {}
 
     def add(name: str, code: str) -> None:
@@ -98,7 +98,7 @@ def country_table() -> tuple[dict[str, str], frozenset[str]]:
             if code in names:
                 add(names[code], code)
     for code in countries:
-        for lang, info in languages[code].items():
+        for lang, info in languages[code].items():  # type: ignore[index]
             if info.get("official_status") in NATIVE_STATUSES and code in territories(lang):
                 add(territories(lang)[code], code)
     table: dict[str, str] = {}
@@ -111,7 +111,7 @@ def country_table() -> tuple[dict[str, str], frozenset[str]]:
         if len(alias) == 3 and alias.isalpha() and len(targets) == 1 and targets[0] in languages:
             table[alias.lower()] = targets[0]
     for code in countries:
-        table[code.lower()] = code
+        table[code.lower()] = code  # type: ignore[assignment, union-attr]
     for code, iso in EUROSTAT_CODES.items():
         table[code.lower()] = iso
     return table, frozenset(ambiguous - set(table))

@@ -338,7 +338,7 @@ def conflate(records: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, Counter]:
     keys = records["name"].map(name_key).to_numpy()
     countries = records["country"].to_numpy()
     by_name: dict[tuple[str, str], list[int]] = {}
-    for i in np.flatnonzero(kinds == "plant"):
+    for i in np.flatnonzero(kinds == "plant"):  # type: ignore[assignment]
         if keys[i]:
             by_name.setdefault((keys[i], countries[i]), []).append(int(i))
     for members in by_name.values():
@@ -446,7 +446,7 @@ def sites_from_groups(records: pd.DataFrame, groups: np.ndarray, parcels: np.nda
             "closure_year": max(closures) if closures else np.nan,
             "grid_capacity_mw": np.nan if evidence or capacity is None else capacity,
             "grid_voltage_kv": np.nan if evidence or voltage is None else voltage,
-            "pollution_status": min((r["pollution_status"] for r in brown), key=POLLUTION_RANK.get) if brown else "unknown",
+            "pollution_status": min((r["pollution_status"] for r in brown), key=POLLUTION_RANK.get) if brown else "unknown",  # type: ignore[arg-type]
             "reconverted": bool(brown[0]["reconverted"]) if brown else False,
             "zoning_type": next((r["zoning_type"] for r in brown if r["zoning_type"]), ""),
             "buildings_state": next((r["buildings_state"] for r in brown if r["buildings_state"]), ""),

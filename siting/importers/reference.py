@@ -635,17 +635,23 @@ def ets_records(path: Path, country_shapes: dict[str, object]) -> tuple[pd.DataF
     keep = ~open_acct
     notes["open_account"] = int(open_acct.sum())
     step = keep & ~positive.any(axis=1)
-    notes["never_emitted"] = int(step.sum()); keep &= ~step
+    notes["never_emitted"] = int(step.sum())
+    keep &= ~step
     step = keep & (last_year >= end_year)
-    notes["emitting_in_last_year"] = int(step.sum()); keep &= ~step
+    notes["emitting_in_last_year"] = int(step.sum())
+    keep &= ~step
     step = keep & transferred
-    notes["open_account_same_permit_or_name"] = int(step.sum()); keep &= ~step
+    notes["open_account_same_permit_or_name"] = int(step.sum())
+    keep &= ~step
     step = keep & (peak < ETS_MIN_PEAK_EMISSIONS_T)
-    notes["below_minimum_size"] = int(step.sum()); keep &= ~step
+    notes["below_minimum_size"] = int(step.sum())
+    keep &= ~step
     step = keep & ~has_xy
-    notes["no_coordinates"] = int(step.sum()); keep &= ~step
+    notes["no_coordinates"] = int(step.sum())
+    keep &= ~step
     step = keep & ~inside
-    notes["coordinates_outside_country"] = int(step.sum()); keep &= ~step
+    notes["coordinates_outside_country"] = int(step.sum())
+    keep &= ~step
     sel = raw[keep]
     code = to_float(raw, "MainActivityTypeCode", path)[keep]
     raw_fields = sel[["InstallationOrAircraftOperatorID", "PermitOrPlanID", "City", "MainActivityTypeCode", "AccountStatus"]].astype(object)

@@ -33,15 +33,17 @@ import stat
 import tempfile
 import warnings
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import shapely
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.functional import Promise
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -173,7 +175,7 @@ class Column:
 
     field: str
     names: tuple[str, ...]
-    description: str
+    description: str | Promise  # a lazy translation
     example: str
     required: bool = False
     units: tuple[tuple[str, float], ...] = ()  # name suffix → factor to the field's unit
@@ -911,7 +913,7 @@ def map_columns(columns: Iterable[str], *, area_unit: str | None = None) -> tupl
                     _("Column “%(col)s” gives an area without its unit: name it area_ha or area_m2, or choose the area unit.")
                     % {"col": col}
                 )
-        factor = dict(spec.units).get(unit, 1.0) if spec.units else 1.0
+        factor = dict(spec.units).get(unit, 1.0) if spec.units else 1.0  # type: ignore[arg-type]
         if spec.field in mapping:
             # The template's own name beats a synonym (a GeoJSON feature id next to external_id);
             # two synonyms are ambiguous.
@@ -1039,7 +1041,7 @@ def _geometries(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], fmt:
         texts = _texts(frame[col])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # GEOS notices; the bad cells are reported below
-            geoms = shapely.from_wkt(np.where(texts == "", None, texts), on_invalid="ignore")
+            geoms = shapely.from_wkt(np.where(texts == "", None, texts), on_invalid="ignore")  # type: ignore[call-overload]
         bad = (texts != "") & shapely.is_missing(geoms)
         errors.flag(bad, "geometry", texts, _("not a valid WKT geometry"))
         errors.flag(texts == "", "geometry", texts, _("missing"))
@@ -1115,7 +1117,7 @@ def _geometries(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], fmt:
 
     import geopandas as gpd
 
-    series = gpd.GeoSeries(np.where(usable, geoms, None), crs=crs)
+    series = gpd.GeoSeries(np.where(usable, geoms, None), crs=crs)  # type: ignore[call-overload]
     try:
         wgs = series.to_crs(WGS84)
         laea = series.to_crs(EQUAL_AREA)
@@ -1161,10 +1163,10 @@ def _attributes(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], erro
     id_series = pd.Series(ids)
     dup = (id_series.duplicated(keep="first") & (id_series != "")).to_numpy()
     if dup.any():
-        first_row = {}
+        first_row: dict[str, int] = {}
         for i, v in enumerate(ids):
             first_row.setdefault(v, int(errors.row_numbers[i]))
-        for i in np.flatnonzero(dup):
+        for i in np.flatnonzero(dup):  # type: ignore[assignment]
             errors.items.append(RowError(int(errors.row_numbers[i]), "external_id", str(ids[i])[:100],
                                          _("also on row %(row)d of this file") % {"row": first_row[ids[i]]}))
     out["file_id"] = ids
@@ -1243,7 +1245,7 @@ def _attributes(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], erro
     guessed = {a: former_use_from_text(a) for a in set(out["former_activity"][out["former_use"] == ""].tolist())}
     out["former_use"] = np.asarray([c if c else guessed[a] for c, a in zip(out["former_use"], out["former_activity"])], dtype=object)
 
-    for name, default in (("flood_zone", None), ("reconverted", False)):
+    for name, default in (("flood_zone", None), ("reconverted", False)):  # type: ignore[assignment]
         if name not in mapping:
             out[name] = np.full(n, default, dtype=object)
             continue

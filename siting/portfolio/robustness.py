@@ -18,8 +18,9 @@ those that dropped out.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -101,7 +102,7 @@ def portfolio_robustness(
     deadline = np.inf if problem.deadline_months is None else problem.deadline_months
     vertex_line = prep.lines.vertex_line
     for d in range(draws):
-        full = scoring._draw(params, lengths, d)
+        full = scoring._draw(params, lengths, d)  # type: ignore[arg-type]
         draw = dataclasses.replace(full, **{k: getattr(full, k)[positions_full] for k in PER_SITE_DRAW})
         loads: dict[str, float] = {}
         cap: dict[str, float] = {}
@@ -125,7 +126,7 @@ def portfolio_robustness(
         if problem.clusters:
             met[d] = all(int(ok[d][size_of == size].sum()) >= count for size, count in problem.clusters)
         else:
-            met[d] = float(mw[ok[d]].sum()) >= problem.target_mw_it - 1e-9
+            met[d] = float(mw[ok[d]].sum()) >= problem.target_mw_it - 1e-9  # type: ignore[operator]
         if progress is not None and (d % 50 == 49 or d == draws - 1):
             progress((d + 1) / draws)
     failing = ~met

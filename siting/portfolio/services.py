@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from siting import roles, runs, scoring_service
+from siting import queue, roles, scoring_service
 from siting.models import Portfolio, ScoringRun, Site
 
 from .problem import PortfolioProblem, ProblemError
@@ -155,9 +155,7 @@ def portfolio_start(
 
 def portfolio_dispatch(*, portfolio_id: int) -> bool:
     """Publish the task of a queued portfolio; return False if the broker refused."""
-    from siting.tasks import portfolio_execute_task
-
-    if not runs.task_publish(portfolio_execute_task, portfolio_id, what=f"Portfolio {portfolio_id}"):
+    if not queue.task_publish(queue.PORTFOLIO_EXECUTE, portfolio_id, what=f"Portfolio {portfolio_id}"):
         Portfolio.objects.filter(id=portfolio_id, status=Portfolio.Status.QUEUED).update(
             stage="waiting for the job queue (broker unreachable)")
         return False

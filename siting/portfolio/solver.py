@@ -31,8 +31,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -258,7 +259,7 @@ def _constraints(pool: Pool, problem: PortfolioProblem, relax: frozenset[str]) -
         for size, count in problem.clusters:
             rows.add(np.flatnonzero(sizes == size), 1.0, count, count, "target")
     else:
-        rows.add(np.arange(n), c["it_load_mw"].to_numpy(float), problem.target_mw_it, np.inf, "target")
+        rows.add(np.arange(n), c["it_load_mw"].to_numpy(float), problem.target_mw_it, np.inf, "target")  # type: ignore[arg-type]
     if problem.max_sites and "max_sites" not in relax:
         rows.add(np.arange(n), 1.0, -np.inf, problem.max_sites, "max_sites")
     for name, column, cap in (("max_per_country", "country", problem.max_per_country),
@@ -273,11 +274,11 @@ def _constraints(pool: Pool, problem: PortfolioProblem, relax: frozenset[str]) -
         for key, idx in c.groupby("resource").indices.items():
             if not key:
                 continue  # an own connection: the site's alone
-            cap = float(np.nanmin(head[idx]))
+            cap = float(np.nanmin(head[idx]))  # type: ignore[assignment]
             # Only a binding resource needs a row: the largest load of each site there, summed.
             per_site = pd.Series(fac[idx]).groupby(pool.site_index[idx]).max()
-            if len(per_site) > 1 and per_site.sum() > cap + 1e-9:
-                rows.add(idx, fac[idx], -np.inf, cap, "shared_headroom")
+            if len(per_site) > 1 and per_site.sum() > cap + 1e-9:  # type: ignore[operator]
+                rows.add(idx, fac[idx], -np.inf, cap, "shared_headroom")  # type: ignore[arg-type]
     if problem.min_distance_km > 0 and "min_distance" not in relax:
         lon, lat = _site_coords(pool)
         members = by_site.to_dict()
@@ -374,7 +375,7 @@ def check_portfolio(pool: Pool, problem: PortfolioProblem, chosen: list[int]) ->
         for size, count in problem.clusters:
             if int((c["size_h100e"] == size).sum()) != count:
                 broken.append(f"target: {count} × {size}")
-    elif c["it_load_mw"].sum() < problem.target_mw_it - 1e-9:
+    elif c["it_load_mw"].sum() < problem.target_mw_it - 1e-9:  # type: ignore[operator]
         broken.append("target: MW")
     missing = set(problem.include) - set(c["site_id"].astype(int))
     if missing:
@@ -420,18 +421,18 @@ def greedy(pool: Pool, problem: PortfolioProblem) -> list[int] | None:
         return state.chosen
     total = float(state.mw[state.chosen].sum())
     for k in order:
-        if total >= problem.target_mw_it - 1e-9:
+        if total >= problem.target_mw_it - 1e-9:  # type: ignore[operator]
             break
         if problem.max_sites:
             left = problem.max_sites - len(state.chosen)
             if left <= 0:
                 break
-            if state.mw[k] < (problem.target_mw_it - total) / left - 1e-9:
+            if state.mw[k] < (problem.target_mw_it - total) / left - 1e-9:  # type: ignore[operator]
                 continue  # too small to keep the target within the site limit
         if state.allows(int(k)):
             state.chosen.append(int(k))
             total += state.mw[k]
-    return state.chosen if total >= problem.target_mw_it - 1e-9 else None
+    return state.chosen if total >= problem.target_mw_it - 1e-9 else None  # type: ignore[operator]
 
 
 def alternatives(pool: Pool, problem: PortfolioProblem, chosen: list[int]) -> dict[int, dict[str, Any] | None]:

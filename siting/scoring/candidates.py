@@ -17,6 +17,7 @@ without countries on the targets, no country check (both documented on ``score_s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,7 +82,7 @@ class LandCheck:
         self._prepared: dict[str, tuple[object, cKDTree] | None] = {}
         self._margins: tuple[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] | None = None
 
-    def _country(self, code: str):
+    def _country(self, code: str) -> tuple[object, cKDTree] | None:
         if code not in self._prepared:
             import shapely
 
@@ -89,7 +90,7 @@ class LandCheck:
             if raw is None:
                 self._prepared[code] = None
             else:
-                geom = shapely.from_wkb(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else raw
+                geom: Any = shapely.from_wkb(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else raw
                 geom = geom.buffer(self._tolerance_deg) if self._tolerance_deg > 0 else geom
                 shapely.prepare(geom)
                 ring = shapely.segmentize(shapely.boundary(geom), self._step_km / KM_PER_DEGREE_LATITUDE / 2.0)
@@ -152,7 +153,8 @@ def _country_codes(*arrays: np.ndarray | None) -> list[np.ndarray | None]:
     if not present:
         return [None for _ in arrays]
     _, inverse = np.unique(np.concatenate(present), return_inverse=True)
-    out, at = [], 0
+    out: list[np.ndarray | None] = []
+    at = 0
     for a in arrays:
         if a is None:
             out.append(None)
@@ -162,7 +164,8 @@ def _country_codes(*arrays: np.ndarray | None) -> list[np.ndarray | None]:
     return out
 
 
-def _knn(site_xyz, site_country, point_xyz, point_country, eligible, k):
+def _knn(site_xyz: np.ndarray, site_country: np.ndarray | None, point_xyz: np.ndarray, point_country: np.ndarray | None,
+         eligible: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Return the k nearest eligible points per site (same country when both are given, as
     int codes)."""
     n = len(site_xyz)
@@ -304,7 +307,7 @@ def densify_lines(lines: pd.DataFrame | None, step_km: float) -> DenseLines:
     if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
         raise ValueError("lines: every vertex needs a finite longitude and latitude")
     has_country = "country" in frame.columns
-    country = frame["country"].fillna("").astype(str).to_numpy(dtype=object) if has_country else None
+    country: Any = frame["country"].fillna("").astype(str).to_numpy(dtype=object) if has_country else None
     # Segments between consecutive vertices of the same line.
     same = line_of[1:] == line_of[:-1]
     a = np.flatnonzero(same)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import cast
 
 from .params import BOUND_FIELDS, ScenarioParams
 
@@ -36,11 +37,11 @@ class Criterion:
 
 def _default_bounds(name: str) -> tuple[float, float]:
     field = {f.name: f for f in dataclasses.fields(ScenarioParams)}[BOUND_FIELDS[name]]
-    worst, best = field.default
+    worst, best = cast(tuple[float, float], field.default)
     return float(worst), float(best)
 
 
-def _criterion(name, column, unit, higher, weight, note) -> Criterion:
+def _criterion(name: str, column: str, unit: str, higher: bool, weight: float, note: str) -> Criterion:
     worst, best = _default_bounds(name)
     return Criterion(name, column, unit, higher, worst, best, weight, note)
 

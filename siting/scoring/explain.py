@@ -21,16 +21,26 @@ the order own, new line, cut-in. Tested equal to the kernel's choice. NumPy only
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .candidates import (
-    LandCheck, chord_to_km, eligible_points, nearest_by_class, nearest_on_lines, unit_vectors, voltage_class_index,
+    LandCheck,
+    chord_to_km,
+    eligible_points,
+    nearest_by_class,
+    nearest_on_lines,
+    unit_vectors,
+    voltage_class_index,
 )
 from .layout import HEADROOM_SOURCES
 from .params import ScenarioParams
 from .reference import substation_cost_meur
+
+if TYPE_CHECKING:
+    from . import ScoringInputs
 
 
 @dataclass(frozen=True)
@@ -147,7 +157,7 @@ def _point_headroom(params: ScenarioParams, grid: pd.DataFrame) -> tuple[np.ndar
     return np.where(np.isfinite(known), known, np.where(np.isfinite(estimate), estimate, default)), source
 
 
-def site_connection_options(params: ScenarioParams, inputs, site_id: int, size_h100e: int) -> list[ConnectionOption]:
+def site_connection_options(params: ScenarioParams, inputs: ScoringInputs, site_id: int, size_h100e: int) -> list[ConnectionOption]:
     """Return every connection option of one site at one size, the engine's choice marked.
 
     ``inputs`` is the :class:`siting.scoring.ScoringInputs` the run used (its snapshot). The

@@ -34,7 +34,7 @@ from .layout import (
     X_TTP,
 )
 
-HOURS_PER_YEAR = 8760.0
+from .layout import HOURS_PER_YEAR  # one definition for the kernels and their reference
 
 
 @njit(cache=True, inline="always")

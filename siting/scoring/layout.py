@@ -8,6 +8,9 @@ implementations agree on every position.
 
 from __future__ import annotations
 
+HOURS_PER_YEAR = 8760.0
+"""Hours of full-time operation in a year (365 × 24; leap days ignored, an assumption). [h]"""
+
 N_CLASSES = 6
 
 # Scalar parameters, packed by siting.scoring._pack_scalars.

@@ -302,7 +302,8 @@ class ScenarioParams:
         unknown = set(data) - names
         if unknown:
             raise ValueError(f"unknown scenario parameter(s): {', '.join(sorted(unknown))}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**values)
 
 
 def presets() -> dict[str, ScenarioParams]:

@@ -19,7 +19,7 @@ from .layout import (
     X_TTP,
 )
 
-HOURS_PER_YEAR = 8760.0
+from .layout import HOURS_PER_YEAR  # one definition for the kernels and their reference
 
 
 def substation_cost_meur(kv, facility_mw, usd_per_kv_plus_mw, usd_per_mw_pow, mw_exponent, usd_fixed, eur_per_usd,

@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group, User
 from siting import dashboard, runs, views_dashboard
 from siting.models import Site
 from tests.browser.conftest import ARTIFACTS, Journey
-from tests.integration.world import scored_world_create
+from tests.support.world import scored_world_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

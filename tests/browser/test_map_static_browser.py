@@ -18,7 +18,7 @@ from django.contrib.auth.models import Group, User
 
 from tests.browser.conftest import Journey
 from tests.integration.conftest import database_url
-from tests.integration.world import scored_world_create
+from tests.support.world import scored_world_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

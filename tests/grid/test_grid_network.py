@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import json
 import math
 import re
 import shutil
@@ -25,8 +24,8 @@ from grid.importers.boundaries import countries as read_countries
 from grid.models import Boundary, DatasetLoad, GridConnectionPoint, GridLine, Zone
 from grid.scope import DEFAULT_SCOPE_ISO2
 from grid.selectors import grid_line_vertex_frame, grid_point_frame
-from grid.services import reference_data_load
 from siting.models import Site
+from siting.reference_data import reference_data_load
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 pytestmark = pytest.mark.django_db

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import shutil
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
@@ -17,8 +15,8 @@ from django.db import transaction
 
 from grid.importers import ReferenceDataError, zones
 from grid.models import Boundary, DatasetLoad, GridConnectionPoint, HourlyCarbonSeries, MonthlyCarbonIntensity, Zone
-from grid.services import reference_data_load
 from siting.models import Site, SourceRecord
+from siting.reference_data import reference_data_load
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 pytestmark = pytest.mark.django_db

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import uuid
+
 import pytest
-from django.conf import settings
 from django.db import connection
 
-from siting.worker_process import WorkerProcess
+from tests.support.worker_process import WorkerProcess
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 

@@ -18,12 +18,11 @@ from django.db import connection
 
 from siting import runs, scoring_service
 from siting.models import RunChunk, RunResult, ScoringRun, SiteUpload
+from tests.siting.upload_helpers import boundaries  # noqa: F401
+from tests.support.world import world_create
 
 from .conftest import database_url
 from .test_run_workers import _comparable, _params, _wait
-from tests.siting.upload_helpers import boundaries  # noqa: F401
-
-from .world import world_create
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCK_S = 60.0

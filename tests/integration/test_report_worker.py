@@ -8,8 +8,7 @@ import pytest
 
 from siting import comparisons, runs, scoring_service
 from siting.models import ComparisonReport, ScoringRun
-
-from .world import world_create
+from tests.support.world import world_create
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -8,16 +8,15 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from siting import runs, scoring_service
 from siting.models import RunChunk, RunResult, ScoringRun
 from siting.tasks import scoring_chunk_execute_task, scoring_run_execute_task
+from tests.support.world import world_create
 
 from .conftest import database_url
-from .world import world_create
 
 ROOT = Path(__file__).resolve().parents[2]
 

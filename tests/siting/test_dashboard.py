@@ -9,7 +9,6 @@ import json
 
 import numpy as np
 import pytest
-from django.contrib.auth.models import Group, User
 from django.urls import resolve
 from django.utils.html import escape
 
@@ -18,7 +17,8 @@ from siting import api, dashboard, scoring_service
 from siting.models import ScoringRun, Site
 from siting.scoring import score_inputs
 from siting.scoring.params import ScenarioParams
-from tests.integration.world import SIZES, scored_world_create
+from tests.support.personas import login_as as _login
+from tests.support.world import SIZES, scored_world_create
 
 pytestmark = pytest.mark.django_db
 
@@ -33,14 +33,6 @@ def run(django_db_setup, django_db_blocker):
         GridConnectionPoint.objects.all().delete()
         Zone.objects.all().delete()
         dashboard.caches_clear()
-
-
-def _login(client, role: str | None = "planner") -> User:
-    user = User.objects.create_user(f"u-{role}", password="pw")
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    client.force_login(user)
-    return user
 
 
 def _reject_constant(name: str) -> None:

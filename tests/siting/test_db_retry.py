@@ -9,7 +9,7 @@ from django.db import IntegrityError, OperationalError
 
 from siting import runs, scoring_service
 from siting.models import RunChunk, RunResult, ScoringRun
-from tests.integration.world import world_create
+from tests.support.world import world_create
 
 
 def _flaky(n_failures: int, exc: Exception, result="ok"):

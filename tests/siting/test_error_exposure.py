@@ -5,21 +5,15 @@ from __future__ import annotations
 from unittest.mock import patch
 
 import pytest
-from django.test import Client
 
 from siting import comparisons, runs
 from siting.models import ComparisonReport, RunChunk, ScoringRun
 from tests.siting.upload_helpers import user
+from tests.support.personas import client_for as _client
 
 pytestmark = pytest.mark.django_db
 
 SECRET = "/srv/gigasite/secret/path.npz: [Errno 13] Permission denied"
-
-
-def _client(u) -> Client:
-    c = Client()
-    c.force_login(u)
-    return c
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from tests.siting.upload_helpers import user
+from tests.support.personas import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -14,9 +15,7 @@ HUGE = [2**63, 10**30]
 
 
 def _client(role: str) -> Client:
-    c = Client()
-    c.force_login(user(f"u-{role}", role))
-    return c
+    return client_for(user(f"u-{role}", role))
 
 
 class ReportFormTests:

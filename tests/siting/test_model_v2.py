@@ -353,8 +353,8 @@ def shipped(django_db_setup, django_db_blocker):
     """Load the shipped reference data once, score it at 1k, 10k and 100k, and roll back after."""
     from django.db import transaction
 
-    from grid.services import reference_data_load
     from siting import scoring_service
+    from siting.reference_data import reference_data_load
 
     with django_db_blocker.unblock():
         with transaction.atomic():

@@ -8,23 +8,17 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.test import Client
 
 from siting import uploads
 from siting.importers.sites import UploadRejected
 from siting.models import Site, SiteUpload
 from tests.siting.upload_helpers import boundaries, user  # noqa: F401
+from tests.support.personas import client_for as _client
 
 pytestmark = pytest.mark.django_db
 
 CSV = b"id,name,lat,lon,area_ha\nA,Site A,49.2833,6.0648,10\nB,Site B,47.2744,-1.8795,20\n"
 RENAMED = b"id,name,lat,lon,area_ha\nA,Hijacked,49.2833,6.0648,999\n"
-
-
-def _client(u) -> Client:
-    c = Client()
-    c.force_login(u)
-    return c
 
 
 @pytest.fixture

@@ -12,7 +12,12 @@ import pytest
 
 from siting.portfolio.problem import PortfolioProblem, ProblemError, parse_clusters, parse_sizes
 from siting.portfolio.solver import (
-    _objective_total, candidate_pool, check_portfolio, close_site_pairs, great_circle_km, greedy, solve,
+    candidate_pool,
+    check_portfolio,
+    close_site_pairs,
+    great_circle_km,
+    greedy,
+    solve,
 )
 
 KW_PER_H100E = 1.275

@@ -26,7 +26,7 @@ PAIR = PortfolioProblem(clusters=((SIZE, 2),), max_per_country=1)
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     from grid.models import GridConnectionPoint, Zone
-    from tests.integration.world import scored_world_create
+    from tests.support.world import scored_world_create
 
     with django_db_blocker.unblock():
         run = scored_world_create(n_sites=80, n_points=80, draws=25)

@@ -24,8 +24,8 @@ from scipy.spatial import cKDTree
 from shapely.geometry import shape
 
 from grid.scope import DEFAULT_SCOPE_ISO2
-from grid.services import reference_data_load
 from siting.models import Site, SourceRecord
+from siting.reference_data import reference_data_load
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 R_M = 6_371_008.8
@@ -168,13 +168,15 @@ class OneSitePerPlaceTests:
             a, b = by_site[ids[i]], by_site[ids[j]]
             brown_a, brown_b = set(a["source"]) == {"cartofriches"}, set(b["source"]) == {"cartofriches"}
             if brown_a and brown_b:
-                basias = lambda g: {r.get("site_numero_basias") for r in g["raw"] if r.get("site_numero_basias")}
+                def basias(g):
+                    return {r.get("site_numero_basias") for r in g["raw"] if r.get("site_numero_basias")}
                 assert not (basias(a) & basias(b))
                 both = pd.concat([a, b])
                 span = float(np.linalg.norm(np.ptp(_xyz(both["longitude"], both["latitude"]), axis=0))) * R_M
                 xa, xb = _xyz(a["longitude"], a["latitude"]), _xyz(b["longitude"], b["latitude"])
                 d = np.linalg.norm(xa[:, None, :] - xb[None, :, :], axis=2) * R_M
-                radius = lambda g: np.array([np.sqrt(float(r.get("site_surface") or 0) / np.pi) for r in g["raw"]])
+                def radius(g):
+                    return np.array([np.sqrt(float(r.get("site_surface") or 0) / np.pi) for r in g["raw"]])
                 gap = d - radius(a)[:, None] - radius(b)[None, :]
                 assert span > 500.0 or gap.min() > 150.0 - 1e-6, (list(a["name"]), list(b["name"]))
                 kinds["two brownfields, distinct plots"] += 1
@@ -205,7 +207,7 @@ class OneSitePerPlaceTests:
         6.15, 49.16, GEM on the grounds 3 km east) are one place, as the still-running rule
         treats the same name in the same country as the same plant."""
         generic = {"power", "station", "plant", "centrale", "thermique", "kraftwerk", "elektrownia", "electrica",
-                   "central", "heizkraftwerk", "termoelettrica", "centrale", "energy", "energie", "chp", "ccgt"}
+                   "central", "heizkraftwerk", "termoelettrica", "energy", "energie", "chp", "ccgt"}
         recs = pd.DataFrame.from_records(list(SourceRecord.objects.exclude(source__in=["cartofriches", "eu_ets"]).values(
             "site_id", "name", "longitude", "latitude", "site__country")))
         recs["key"] = [" ".join(w for w in _fold(n).replace("-", " ").split() if len(w) > 2 and not w.isdigit() and w not in generic)

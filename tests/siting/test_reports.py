@@ -1,6 +1,6 @@
 """PDF comparisons: the document's content, its cache and task, the pages and the command.
 
-Every test scores a small synthetic world in-process (tests/integration/world.py), renders
+Every test scores a small synthetic world in-process (tests/support/world.py), renders
 real PDFs with WeasyPrint and reads them back with pypdf. Page images go to
 ``var/test-artifacts/reports/`` (pdftoppm) for a person to look at.
 """
@@ -19,7 +19,6 @@ from unittest.mock import patch
 
 import pypdf
 import pytest
-from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
@@ -28,7 +27,8 @@ from siting import comparisons, reports, runs, scoring_service
 from siting.models import ComparisonReport, ScoringRun, Site
 from siting.scoring.params import parameter_table, presets
 from siting.tasks import comparison_execute_task
-from tests.integration.world import world_create
+from tests.support.personas import user_create as _user
+from tests.support.world import world_create
 
 pytestmark = pytest.mark.django_db
 
@@ -39,13 +39,6 @@ ASSUMPTION = {"en": "ASSUMPTION", "fr": "HYPOTHÈSE"}
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def _user(name: str, role: str | None, **extra) -> User:
-    user = User.objects.create_user(name, password="pw", **extra)
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    return user
 
 
 def _scored_run(*, draws: int = 20) -> ScoringRun:

@@ -11,7 +11,7 @@ import pytest
 from siting import runs, scoring, scoring_service
 from siting.models import RunChunk, RunResult, ScoringRun
 from siting.scoring import sketch
-from tests.integration.world import world_create
+from tests.support.world import world_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

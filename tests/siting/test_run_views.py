@@ -5,18 +5,11 @@ from __future__ import annotations
 from unittest.mock import patch
 
 import pytest
-from django.contrib.auth.models import Group, User
 
 from siting.models import ScoringRun
+from tests.support.personas import user_create as _user
 
 pytestmark = pytest.mark.django_db
-
-
-def _user(name: str, role: str | None) -> User:
-    user = User.objects.create_user(name, password="pw")
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    return user
 
 
 def _run(user=None, status=ScoringRun.Status.QUEUED) -> ScoringRun:

@@ -3,7 +3,6 @@ the same Site fields; dates in a closure column give their year; matching stays 
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 

@@ -13,7 +13,16 @@ import pytest
 import shapely
 
 from siting.importers.sites import UploadLimits, UploadRejected, map_columns, parse_numbers, parse_sites_file
-from tests.siting.upload_helpers import zip_bytes, EXPECTED_COUNTRY, EXPECTED_DEPARTEMENT, SITES, locators, points_frame, squares_frame, write
+from tests.siting.upload_helpers import (
+    EXPECTED_COUNTRY,
+    EXPECTED_DEPARTEMENT,
+    SITES,
+    locators,
+    points_frame,
+    squares_frame,
+    write,
+    zip_bytes,
+)
 
 FORMATS = ["geojson", "gpkg", "shapefile", "csv"]
 CRSES = ["EPSG:4326", "EPSG:2154", "EPSG:3035"]  # WGS84, Lambert-93, ETRS89-LAEA

@@ -4,14 +4,10 @@ suite of malformed files each refused with its own message and the database unch
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import zipfile
 from datetime import timedelta
 from unittest.mock import patch
 
-import geopandas as gpd
-import pandas as pd
 import pytest
 import shapely
 from django.utils import timezone
@@ -20,7 +16,7 @@ from siting import frames, selectors, uploads
 from siting.importers.sites import UploadRejected
 from siting.models import RunInput, ScoringRun, Site, SiteUpload
 from siting.upload_selectors import run_withdrawn_sites
-from tests.siting.upload_helpers import zip_bytes, boundaries, points_frame, squares_frame, user, write  # noqa: F401
+from tests.siting.upload_helpers import boundaries, points_frame, squares_frame, user, write, zip_bytes  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

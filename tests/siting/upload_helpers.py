@@ -11,10 +11,12 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
-from django.contrib.auth.models import Group, User
 
 from grid.importers.boundaries import countries, departement_regions, france_subdivisions
 from siting.importers.sites import PlaceLocator
+from tests.support.personas import user_create
+
+user = user_create  # the name the upload tests import
 
 ROOT = Path(__file__).resolve().parents[2]
 BOUNDARIES = ROOT / "fixtures" / "boundaries"
@@ -63,15 +65,6 @@ def boundaries(db):
         + [Boundary(kind="departement", code=r.code, name=r.name, parent_code=r.parent_code, geometry_geojson=r.geometry_geojson, source="ign")
            for r in deps.itertuples()]
     )
-
-
-def user(name: str, role: str | None) -> User:
-    u = User.objects.create_user(name, password="pw")
-    if role:
-        # get_or_create: a transactional test before this one flushes the role groups that
-        # migration 0002_roles created; the roles are checked by group name.
-        u.groups.add(Group.objects.get_or_create(name=role)[0])
-    return u
 
 
 def points_frame(crs: str = "EPSG:4326", sites: pd.DataFrame = SITES) -> gpd.GeoDataFrame:

@@ -38,12 +38,12 @@ class Command(BaseCommand):
             raise CommandError(f"The comparison failed: {report.error}")
         out = Path(opts["out"])
         try:
-            out.write_bytes(bytes(report.pdf))
+            out.write_bytes(bytes(report.pdf))  # type: ignore[arg-type]
         except OSError as exc:
             raise CommandError(f"--out {out}: {exc.strerror}") from exc
         how = "from the cache" if cached else f"rendered in {report.render_s:.2f} s"
         self.stdout.write(
-            f"Wrote {out} ({report.n_pages} pages, {len(report.pdf):,} bytes, {how}; {time.perf_counter() - started:.2f} s in all)"
+            f"Wrote {out} ({report.n_pages} pages, {len(report.pdf):,} bytes, {how}; {time.perf_counter() - started:.2f} s in all)"  # type: ignore[arg-type]
         )
 
     def _run(self, ref: str) -> ScoringRun:

@@ -42,7 +42,7 @@ def why_line(row: pd.Series, site: dict[str, object]) -> str:
     parts = []
     use = str(site.get("former_use") or "").replace("_", " ")
     closed = site.get("closure_year")
-    parts.append(f"former {use}" + (f", closed {int(closed)}" if closed else ""))  # type: ignore[arg-type]
+    parts.append(f"former {use}" + (f", closed {int(closed)}" if closed else ""))  # type: ignore[call-overload]
     if site.get("area_ha"):
         parts[-1] += f", {_num(site['area_ha'], ',.0f')} ha"
     kind = str(row.get("connection_kind", ""))
@@ -104,7 +104,7 @@ class Command(BaseCommand):
             for _, row in feasible.head(opts["top"]).iterrows():
                 name = str(row["site_name"]).replace("|", "/")
                 lines.append(f"| {_rank_text(row)} | {row['score']:.2f} | {name} | {row['country']} | "
-                             f"{why_line(row, sites.get(int(row['site_id']), {}))} |")
+                             f"{why_line(row, sites.get(int(row['site_id']), {}))} |")  # type: ignore[arg-type]
         text = "\n".join(lines) + "\n"
         if opts["out"] == "-":
             self.stdout.write(text)

@@ -1,0 +1,1 @@
+"""Helpers the tests share: personas, the generated world, the real worker process."""
