@@ -37,7 +37,8 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _bench_reweight(run, client, repeats: int) -> None:
-    from siting import dashboard, scoring_service
+    from siting.dashboard import selectors as dashboard
+    from siting.runs import selectors as run_selectors
     from siting.scoring.params import ScenarioParams
 
     sizes = dashboard.run_sizes(run)
@@ -55,9 +56,9 @@ def _bench_reweight(run, client, repeats: int) -> None:
         server_ms.append(float(resp["Server-Timing"].split("dur=")[1]))
     params = ScenarioParams.from_dict(run.params)
     one_size = __import__("dataclasses").replace(params, sizes=(sizes[len(sizes) // 2],))
-    scoring_service.score_loaded_sites(params=one_size)  # warm
+    run_selectors.score_loaded_sites(params=one_size)  # warm
     t0 = time.perf_counter()
-    scoring_service.score_loaded_sites(params=one_size)
+    run_selectors.score_loaded_sites(params=one_size)
     rescoring_ms = 1000 * (time.perf_counter() - t0)
     print(f"re-weight, one size of {run.n_sites:,} sites ({repeats} random weightings):")
     print(f"  server time   median {statistics.median(server_ms):6.1f} ms  p95 {_percentile(server_ms, 95):6.1f} ms  (target < 300 ms)")
@@ -160,7 +161,7 @@ def _bench_browser(base: str, username: str, password: str, run, repeats: int = 
         return
     from playwright.sync_api import sync_playwright
 
-    from siting import dashboard
+    from siting.dashboard import selectors as dashboard
 
     sizes = [str(s) for s in dashboard.run_sizes(run)]  # before Playwright: the ORM refuses its event loop
     variants = {"this version": None}
@@ -206,7 +207,7 @@ def _bench_browser(base: str, username: str, password: str, run, repeats: int = 
 
 def _api_urls(run, site_ids: list[int], n: int) -> list[str]:
     """Return ``n`` API requests of the dashboard's kinds: ranked pages, filters, re-weight, site, run."""
-    from siting import dashboard
+    from siting.dashboard import selectors as dashboard
 
     sizes = dashboard.run_sizes(run)
     urls = []
@@ -302,7 +303,7 @@ def main(argv: list[str] | None = None) -> None:
     from django.contrib.auth.models import Group, User
     from django.test import Client
 
-    from siting import dashboard
+    from siting.dashboard import selectors as dashboard
     from siting.models import Site
 
     run = dashboard.latest_run()

@@ -3,7 +3,7 @@
     python -m bench --only import [--rows 100000]
 
 Generates the file in a temporary directory (points inside France, every template column
-filled), then times ``siting.uploads.sites_import``: a dry run (read, map, check, reproject,
+filled), then times ``siting.uploads.services.sites_import``: a dry run (read, map, check, reproject,
 plan) and a real import, in a transaction that is rolled back, so the database is left as it
 was. Country outlines come from the database, or are loaded from ``fixtures/`` inside that
 same transaction. Rows near a reference site are kept as separate candidates. Prints
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     from django.conf import settings
     from django.db import transaction
 
-    from siting import uploads
+    from siting.uploads import services as uploads
 
     settings.GIGASITE_UPLOAD_MAX_ROWS = max(settings.GIGASITE_UPLOAD_MAX_ROWS, args.rows)
     repeats = max(args.repeat, 1)

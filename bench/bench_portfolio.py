@@ -40,22 +40,22 @@ def main(argv: list[str] | None = None) -> None:
     django.setup()
     from django.db import transaction
 
-    from siting import scoring_service
     from siting.models import Site
     from siting.portfolio.problem import PortfolioProblem
     from siting.portfolio.robustness import portfolio_robustness
     from siting.portfolio.solver import solve
+    from siting.runs import selectors as run_selectors
     from siting.scoring import presets, score_inputs
 
     try:
         with transaction.atomic():
             if not Site.objects.exists():
-                from siting.reference_data import reference_data_load
+                from siting.sites.services import reference_data_load
 
                 t0 = time.perf_counter()
                 reference_data_load(current_year=2026)
                 print(f"loaded the shipped reference data in {time.perf_counter() - t0:.0f} s (rolled back at the end)")
-            inputs = scoring_service.scoring_inputs()
+            inputs = run_selectors.scoring_inputs()
             params = dataclasses.replace(presets()["default"], sizes=(100_000, 160_000, 200_000))
             t0 = time.perf_counter()
             table = score_inputs(inputs, params).table

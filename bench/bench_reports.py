@@ -32,8 +32,8 @@ def _run_for(size_h100e: int):
 
 def _scored_run(size_h100e: int):
     """Score a run with ``size_h100e``: of the loaded sites, or of a generated world when none is loaded."""
-    from siting import runs
     from siting.models import Site
+    from siting.runs import services as runs
     from siting.scoring.params import presets
     from tests.support.world import world_create
 
@@ -58,8 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     django.setup()
     from django.db import transaction
 
-    from siting import comparisons, reports
     from siting.models import Site
+    from siting.reports import document as reports
+    from siting.reports import services as comparisons
 
     try:
         with transaction.atomic():

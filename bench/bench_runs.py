@@ -76,8 +76,9 @@ def main(argv: list[str] | None = None) -> None:
     from django.conf import settings
 
     from config.celery import app
-    from siting import runs, scoring_service
     from siting.models import ScoringRun, Site
+    from siting.runs import selectors as run_selectors
+    from siting.runs import services as runs
     from tests.support.worker_process import WorkerProcess
 
     broker = settings.CELERY_BROKER_URL
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with tempfile.TemporaryDirectory() as logs:
             if args.repeats > 0 and Site.objects.exists():
-                params = scoring_service.params_build(preset="default")
+                params = run_selectors.params_build(preset="default")
                 n_sites = Site.objects.filter(withdrawn=False).count()
                 layout = runs.chunk_layout(params.sizes, args.draws)
                 print(f"sites: {n_sites:,}  sizes: {len(params.sizes)}  draws: {args.draws}  "

@@ -48,9 +48,9 @@ def from_database():
     import django
 
     django.setup()
-    from siting import scoring_service
+    from siting.runs import selectors as run_selectors
 
-    inputs = scoring_service.scoring_inputs()
+    inputs = run_selectors.scoring_inputs()
     return inputs.sites, inputs.grid, inputs.zones, inputs.hourly_carbon, inputs.lines, inputs.outlines
 
 

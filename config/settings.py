@@ -227,7 +227,7 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = int(os.environ["GIGASITE_PROXY_COUNT"]) if os.environ.get("GIGASITE_PROXY_COUNT") else None
 AXES_VERBOSE = False
 
-# Uploads of site files (siting.uploads). The upload view refuses a request whose body is
+# Uploads of site files (siting.uploads.services). The upload view refuses a request whose body is
 # larger than GIGASITE_UPLOAD_MAX_BYTES (plus room for the form fields) before reading it;
 # files above FILE_UPLOAD_MAX_MEMORY_SIZE are spooled to a temporary file, not held in
 # memory; DATA_UPLOAD_MAX_MEMORY_SIZE bounds the non-file form fields only.

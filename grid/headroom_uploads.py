@@ -333,11 +333,11 @@ def headroom_upload_withdraw(*, upload: HeadroomUpload, user) -> int | None:
 
     A point keeps a value set since (by a later upload) rather than go back. Returns how many
     points went back, or None if the upload was already withdrawn. ``user`` None is the
-    command line; otherwise the uploader or an admin (``siting.roles``).
+    command line; otherwise the uploader or an admin (``siting.accounts``).
     """
-    from siting import roles
+    from siting import accounts
 
-    roles.require_manage(user, upload.uploaded_by_id)
+    accounts.require_manage(user, upload.uploaded_by_id)
     claimed = HeadroomUpload.objects.filter(id=upload.id, status=HeadroomUpload.Status.IMPORTED).update(
         status=HeadroomUpload.Status.WITHDRAWN, withdrawn_at=timezone.now(),
         withdrawn_by=user if user is not None and user.is_authenticated else None)
@@ -353,11 +353,11 @@ def headroom_upload_withdraw(*, upload: HeadroomUpload, user) -> int | None:
 
 
 def headroom_upload_list(*, user):
-    """Return the headroom uploads ``user`` may see: their own; an admin's, all (``siting.roles``)."""
-    from siting import roles
+    """Return the headroom uploads ``user`` may see: their own; an admin's, all (``siting.accounts``)."""
+    from siting import accounts
 
     uploads = HeadroomUpload.objects.select_related("uploaded_by", "withdrawn_by").order_by("-uploaded_at")
-    if user is None or roles.is_admin(user):
+    if user is None or accounts.is_admin(user):
         return uploads
     if not user.is_authenticated:
         return uploads.none()

@@ -1,6 +1,6 @@
 """Load the grid's reference data in ``fixtures/``: grid network, zones, carbon, boundaries.
 
-``siting.reference_data.reference_data_load`` orchestrates a load: it reads and checks every
+``siting.sites.services.reference_data_load`` orchestrates a load: it reads and checks every
 file first (``grid_data_parse`` here, the site sources there), then writes inside one
 transaction: rows are created, updated (only the fields that changed) or deleted (reference
 rows that left the fixtures; uploaded sites are never touched). A second run with the same

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from .roles import user_roles
+from siting.accounts import user_roles
 
 
 def roles(request: HttpRequest) -> dict[str, object]:

@@ -78,7 +78,7 @@ def _option_text(option, labels: dict[str, str]) -> str:
 def site_figures(detail, *, labels: dict[str, str]) -> dict[str, dict[str, Any]]:
     """Return the site page's figures as plain dicts: ``map``, ``breakdown``, ``ladder``.
 
-    ``detail`` is a :class:`siting.dashboard.SiteDetail`. The map has no base layer of its
+    ``detail`` is a :class:`siting.dashboard.selectors.SiteDetail`. The map has no base layer of its
     own: the page adds the shipped boundaries (no tiles).
     """
     site = detail.site

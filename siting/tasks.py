@@ -1,4 +1,4 @@
-"""Celery tasks: thin adapters over ``siting.runs``; they take ids, never objects.
+"""Celery tasks: thin adapters over ``siting.runs.services``; they take ids, never objects.
 
 A database blip the run service did not absorb (the claim at the start of a task, before any
 retry loop) makes Celery retry the whole task with exponential back-off: the claims are
@@ -24,28 +24,28 @@ DB_RETRY = {
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, name=queue.SCORING_RUN_EXECUTE, **DB_RETRY)
 def scoring_run_execute_task(run_id: int) -> None:
-    from siting.runs import scoring_run_execute
+    from siting.runs.services import scoring_run_execute
 
     scoring_run_execute(run_id=run_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, name=queue.SCORING_CHUNK_EXECUTE, **DB_RETRY)
 def scoring_chunk_execute_task(chunk_id: int) -> None:
-    from siting.runs import scoring_chunk_execute
+    from siting.runs.services import scoring_chunk_execute
 
     scoring_chunk_execute(chunk_id=chunk_id)
 
 
 @shared_task(name=queue.SCORING_RUNS_SWEEP, ignore_result=True)
 def scoring_runs_sweep_task() -> dict[str, int]:
-    from siting.runs import scoring_runs_sweep
+    from siting.runs.services import scoring_runs_sweep
 
     return scoring_runs_sweep()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, name=queue.COMPARISON_EXECUTE, **DB_RETRY)
 def comparison_execute_task(report_id: int) -> None:
-    from siting.comparisons import comparison_execute
+    from siting.reports.services import comparison_execute
 
     comparison_execute(report_id=report_id)
 

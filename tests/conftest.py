@@ -6,30 +6,30 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
-from siting import roles
+from siting import accounts
 from tests.support.personas import client_for, user_create
 
 
 @pytest.fixture
 def planner(db) -> User:
-    return user_create("pat", roles.PLANNER)
+    return user_create("pat", accounts.PLANNER)
 
 
 @pytest.fixture
 def analyst(db) -> User:
-    return user_create("ana", roles.ANALYST)
+    return user_create("ana", accounts.ANALYST)
 
 
 @pytest.fixture
 def official(db) -> User:
-    return user_create("olga", roles.OFFICIAL)
+    return user_create("olga", accounts.OFFICIAL)
 
 
 @pytest.fixture
 def admin(db) -> User:
     """A superuser holding the admin role, as the authorization matrix's admin."""
     user = User.objects.create_superuser("adam", password="pw")
-    user.groups.add(Group.objects.get_or_create(name=roles.ADMIN)[0])
+    user.groups.add(Group.objects.get_or_create(name=accounts.ADMIN)[0])
     return user
 
 

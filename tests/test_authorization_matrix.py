@@ -27,8 +27,10 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
 
-from siting import comparisons, dashboard, scoring_service
+from siting.dashboard import selectors as dashboard
 from siting.models import ComparisonReport, ScoringRun, Site, SiteUpload
+from siting.reports import services as comparisons
+from siting.runs import selectors as run_selectors
 from tests.support.personas import user_create as _user
 
 LOGIN = "login"
@@ -284,7 +286,7 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
 
     from tests.support.world import scored_world_create
 
-    # Headroom previews wait in a folder of their own for this module (siting.headroom_staging).
+    # Headroom previews wait in a folder of their own for this module (siting.uploads.headroom_services).
     with django_db_blocker.unblock(), override_settings(GIGASITE_HEADROOM_STAGING_DIR=str(tmp_path_factory.mktemp("staged"))):
         run = scored_world_create(n_sites=40, n_points=40, draws=0)
         users = {
@@ -296,7 +298,7 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
         }
         users["admin"].groups.add(Group.objects.get(name="admin"))
         size = 10000
-        table = scoring_service.run_table(run)
+        table = run_selectors.run_table(run)
         at = table[(table["size_h100e"] == size) & table["feasible"]].sort_values("rank")
         site_ids = [int(i) for i in at["site_id"].head(2)]
         report, _cached = comparisons.comparison_produce(run=run, size_h100e=size, site_ids=site_ids, language="en",
@@ -323,7 +325,7 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
 
         from grid.headroom_uploads import headroom_import
         from grid.models import GridConnectionPoint
-        from siting.headroom_staging import headroom_stage
+        from siting.uploads.headroom_services import headroom_stage
 
         point = GridConnectionPoint.objects.order_by("id").first()
         headroom_csv = f"point_id,headroom_mw,date,source\n{point.external_id},300,2025-09-30,Matrix TSO\n".encode()

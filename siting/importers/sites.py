@@ -1,6 +1,6 @@
 """Read an analyst's file of candidate sites: read → map columns → validate → reproject → rows.
 
-Pure: no request, no ORM. The caller (``siting.uploads``) gives the country outlines to check
+Pure: no request, no ORM. The caller (``siting.uploads.services``) gives the country outlines to check
 against and the limits, and writes the result. Formats: GeoJSON, GeoPackage, zipped
 Shapefile, CSV (longitude/latitude columns or a WKT column; comma, semicolon or tab
 separated; decimal point or comma; UTF-8 or Latin-1), and XLSX or ODS spreadsheets (one sheet,

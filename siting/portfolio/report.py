@@ -8,9 +8,9 @@ from typing import Any
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from siting import reports
 from siting.models import Portfolio
-from siting.reports import ComparisonError, fmt_number
+from siting.reports import document as reports
+from siting.reports.document import ComparisonError, fmt_number
 
 from .problem import PortfolioProblem
 

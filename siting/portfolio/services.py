@@ -1,7 +1,7 @@
 """Portfolios in the database: start, execute (in a worker or here), recover, read.
 
 The lifecycle lives on the ``Portfolio`` row, each transition a conditional UPDATE as for
-runs and comparisons (``siting.runs``, ``siting.comparisons``):
+runs and comparisons (``siting.runs.services``, ``siting.reports.services``):
 
 - ``portfolio_start``: a queued row; its task is published after the commit.
 - ``portfolio_execute``: claims queued → running, solves, checks robustness, stores the
@@ -26,8 +26,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from siting import queue, roles, scoring_service
+from siting import accounts, queue
 from siting.models import Portfolio, ScoringRun, Site
+from siting.runs import selectors as run_selectors
 
 from .problem import PortfolioProblem, ProblemError
 from .solver import PortfolioSolution, solve
@@ -42,7 +43,7 @@ MAX_ATTEMPTS = 3
 """Tries per portfolio before it is failed with the reason."""
 MAX_ROBUSTNESS_DRAWS = 1000
 """Most Monte Carlo draws the robustness check uses (the run's count, up to this)."""
-VIEW_ROLES = (roles.PLANNER, roles.OFFICIAL)
+VIEW_ROLES = (accounts.PLANNER, accounts.OFFICIAL)
 """Roles that work with portfolios (admins hold every role)."""
 
 RESULT_COLUMNS = ("site_id", "size_h100e", "it_load_mw", "facility_load_mw", "score", "rank", "capex_total_meur",
@@ -55,7 +56,7 @@ RESULT_COLUMNS = ("site_id", "size_h100e", "it_load_mw", "facility_load_mw", "sc
 
 def may_view(user) -> bool:
     """Tell whether ``user`` works with portfolios (planner, official or admin; None is the command line)."""
-    return user is None or roles.has_role(user, *VIEW_ROLES)
+    return user is None or accounts.has_role(user, *VIEW_ROLES)
 
 
 def portfolio_table(run: ScoringRun) -> pd.DataFrame:
@@ -63,7 +64,7 @@ def portfolio_table(run: ScoringRun) -> pd.DataFrame:
 
     Sites withdrawn since the run, or deleted, are left out: a portfolio never picks them.
     """
-    table = scoring_service.run_table(run)
+    table = run_selectors.run_table(run)
     if table.empty:
         raise ProblemError("run: it has no results")
     ids = table["site_id"].unique().tolist()
@@ -168,7 +169,7 @@ def portfolio_dispatch(*, portfolio_id: int) -> bool:
 
 def portfolio_compute(*, run: ScoringRun, problem: PortfolioProblem, progress=None) -> dict[str, Any]:
     """Return the result of ``problem`` on ``run`` as stored on a Portfolio (solve, then robustness)."""
-    from siting import dashboard
+    from siting.dashboard import selectors as dashboard
     from siting.scoring.params import ScenarioParams
 
     from .robustness import portfolio_robustness
@@ -235,7 +236,7 @@ def portfolio_produce(*, run: ScoringRun, problem: PortfolioProblem, name: str =
 
 
 def portfolio_recover(*, portfolio: Portfolio, dispatch: bool = True) -> Portfolio:
-    """Give a stalled portfolio another chance; return it as it now stands.
+    """Give a stalled portfolio another chance; return it now stands.
 
     - queued and never published (broker down): publish it again;
     - running with no news for ``STALE_AFTER_S`` (its worker died): back to queued and
@@ -277,13 +278,13 @@ def portfolio_get(*, code, user) -> Portfolio:
     if not may_view(user):
         raise PermissionDenied
     portfolio = Portfolio.objects.select_related("run", "created_by").get(code=code)
-    roles.require_manage(user, portfolio.created_by_id)
+    accounts.require_manage(user, portfolio.created_by_id)
     return portfolio
 
 
 def portfolio_list(*, user):
     """Return the portfolios ``user`` may see, newest first (their own; an admin sees all)."""
     qs = Portfolio.objects.select_related("run", "created_by").order_by("-created_at")
-    if user is not None and not roles.is_admin(user):
+    if user is not None and not accounts.is_admin(user):
         qs = qs.filter(created_by_id=user.pk)
     return qs

@@ -22,9 +22,10 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from siting import reports, roles
-from siting.comparisons import author_name
+from siting import accounts
 from siting.models import Portfolio
+from siting.reports import document as reports
+from siting.reports.services import author_name
 
 from . import services
 from .forms import PortfolioForm
@@ -54,7 +55,7 @@ def _get(request: HttpRequest, code: UUID) -> Portfolio:
 
 
 def _error_message(request: HttpRequest, portfolio: Portfolio) -> str:
-    return roles.error_shown(request.user, portfolio.error, _(
+    return accounts.error_shown(request.user, portfolio.error, _(
         "This portfolio could not be solved. Ask again; if it fails again, an administrator can find the reason in the log."))
 
 
@@ -91,7 +92,7 @@ def portfolio_list(request: HttpRequest) -> HttpResponse:
             initial["run"] = run
         form, status = PortfolioForm(initial=initial), 200
     portfolios = services.portfolio_list(user=request.user)[:100]
-    return render(request, "siting/portfolio_list.html", {"form": form, "portfolios": portfolios}, status=status)
+    return render(request, "portfolio/portfolio_list.html", {"form": form, "portfolios": portfolios}, status=status)
 
 
 @login_required
@@ -106,10 +107,10 @@ def portfolio_detail(request: HttpRequest, code: UUID) -> HttpResponse:
     ok = robustness.get("p_site_ok") or {}
     alternatives = result.get("alternatives") or {}
     rows = [{**c, "p_ok": ok.get(str(c["site_id"])), "alternative": alternatives.get(str(c["site_id"]))} for c in chosen]
-    return render(request, "siting/portfolio_detail.html", {
+    return render(request, "portfolio/portfolio_detail.html", {
         "portfolio": portfolio, "result": result, "rows": rows, "figure": figure, "robustness": robustness,
         "error_message": _error_message(request, portfolio), "problem": portfolio.problem,
-        "can_pdf": roles.has_role(request.user, roles.OFFICIAL) and result.get("feasible") and len(chosen) >= reports.MIN_SITES,
+        "can_pdf": accounts.has_role(request.user, accounts.OFFICIAL) and result.get("feasible") and len(chosen) >= reports.MIN_SITES,
         "boundary_urls": {"countries": reverse("siting-api-boundaries", args=["country"])},
     })
 
@@ -130,7 +131,7 @@ def portfolio_progress(request: HttpRequest, code: UUID) -> JsonResponse:
 @require_GET
 def portfolio_pdf_download(request: HttpRequest, code: UUID) -> HttpResponse:
     """Return the officials' comparison of the portfolio's sites, with the portfolio section in front."""
-    if not roles.has_role(request.user, roles.OFFICIAL):
+    if not accounts.has_role(request.user, accounts.OFFICIAL):
         raise PermissionDenied
     portfolio = _get(request, code)
     if portfolio.status != Portfolio.Status.SUCCEEDED or not (portfolio.result or {}).get("feasible"):

@@ -1,5 +1,5 @@
 // The ranked map: one run, one cluster size; filters, weights, sortable table, exports.
-// Filtering here follows siting/dashboard.py filter_frame; scores under new weights come from
+// Filtering here follows siting/dashboard/selectors.py filter_frame; scores under new weights come from
 // the server (the reweight endpoint), so the page never computes a score itself.
 (function () {
   "use strict";

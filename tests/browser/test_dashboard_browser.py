@@ -11,8 +11,10 @@ import time
 import pytest
 from django.contrib.auth.models import Group, User
 
-from siting import dashboard, runs, views_dashboard
+from siting.dashboard import selectors as dashboard
+from siting.dashboard import views as dashboard_views
 from siting.models import Site
+from siting.runs import services as runs
 from tests.browser.conftest import ARTIFACTS, Journey
 from tests.support.world import scored_world_create
 
@@ -168,7 +170,7 @@ def _map(page, expression: str):
 
 def test_it_aggregates_other_sites_into_cells_at_low_zoom_and_opens_them_on_zoom(live_server, ranked_50k, browser,
                                                                                  monkeypatch):
-    monkeypatch.setattr(views_dashboard, "MAP_TOP_SITES", 10)  # the small world has fewer than 100 feasible sites
+    monkeypatch.setattr(dashboard_views, "MAP_TOP_SITES", 10)  # the small world has fewer than 100 feasible sites
     j = Journey(browser, live_server.url, "cells")
     page = j.page
     j.log_in("pia", "a-long-test-password")

@@ -25,7 +25,7 @@ from grid.models import Boundary, DatasetLoad, GridConnectionPoint, GridLine, Zo
 from grid.scope import DEFAULT_SCOPE_ISO2
 from grid.selectors import grid_line_vertex_frame, grid_point_frame
 from siting.models import Site
-from siting.reference_data import reference_data_load
+from siting.sites.services import reference_data_load
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 pytestmark = pytest.mark.django_db
@@ -207,7 +207,7 @@ class SelectorTests:
     def test_it_summarises_the_grid_for_the_home_and_sources_pages(self, loaded):
         from django.template.loader import render_to_string
 
-        from siting.selectors import data_summary
+        from siting.sites.selectors import data_summary
 
         summary = data_summary()
         by_country = {(r["country"], r["voltage_kv"]): r["n"] for r in summary["grid_by_country_voltage"]}

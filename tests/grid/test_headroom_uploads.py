@@ -35,11 +35,11 @@ def network():
 
 
 def _score_at_100k(site: Site):
-    from siting import scoring_service
+    from siting.runs import selectors as run_selectors
     from siting.scoring import presets, score_inputs
 
     params = dataclasses.replace(presets()["default"], sizes=(100_000,))
-    table = score_inputs(scoring_service.scoring_inputs(), params).table
+    table = score_inputs(run_selectors.scoring_inputs(), params).table
     return table[table["site_id"] == site.id].iloc[0]
 
 
@@ -120,7 +120,8 @@ class KnownHeadroomShownTests:
     def test_the_site_page_and_the_pdf_table_say_where_a_known_headroom_comes_from(self, network, client):
         from django.contrib.auth.models import Group, User
 
-        from siting import reports, runs
+        from siting.reports import document as reports
+        from siting.runs import services as runs
         from siting.scoring import presets
 
         site, point = network
@@ -139,7 +140,7 @@ class KnownHeadroomShownTests:
 
 
 def runs_table_row(run, site_id: int):
-    from siting import scoring_service
+    from siting.runs import selectors as run_selectors
 
-    table = scoring_service.run_table(run)
+    table = run_selectors.run_table(run)
     return table[table["site_id"] == site_id].iloc[0]

@@ -16,7 +16,7 @@ from django.db import transaction
 from grid.importers import ReferenceDataError, zones
 from grid.models import Boundary, DatasetLoad, GridConnectionPoint, HourlyCarbonSeries, MonthlyCarbonIntensity, Zone
 from siting.models import Site, SourceRecord
-from siting.reference_data import reference_data_load
+from siting.sites.services import reference_data_load
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 pytestmark = pytest.mark.django_db

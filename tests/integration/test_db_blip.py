@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 from django.db import connection
 
-from siting import runs, scoring_service
 from siting.models import RunChunk, RunResult, ScoringRun, SiteUpload
+from siting.runs import selectors as run_selectors
+from siting.runs import services as runs
 from tests.siting.upload_helpers import boundaries  # noqa: F401
 from tests.support.world import world_create
 
@@ -80,8 +81,8 @@ class DatabaseLockedTests:
         assert run.status == ScoringRun.Status.SUCCEEDED, run.error
         assert "database unavailable" in worker.log()  # the lock was met, and ridden out
         assert RunResult.objects.filter(run=run).count() == 4
-        expected = scoring_service.score_loaded_sites(params=params, draws=300).table
-        pd.testing.assert_frame_equal(_comparable(scoring_service.run_table(run)), _comparable(expected), check_dtype=False)
+        expected = run_selectors.score_loaded_sites(params=params, draws=300).table
+        pd.testing.assert_frame_equal(_comparable(run_selectors.run_table(run)), _comparable(expected), check_dtype=False)
 
 
 def _free_port() -> int:

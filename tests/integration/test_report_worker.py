@@ -6,8 +6,10 @@ import time
 
 import pytest
 
-from siting import comparisons, runs, scoring_service
 from siting.models import ComparisonReport, ScoringRun
+from siting.reports import services as comparisons
+from siting.runs import selectors as run_selectors
+from siting.runs import services as runs
 from tests.support.world import world_create
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -18,11 +20,11 @@ class ComparisonThroughWorkerTests:
         from config.celery import app
 
         world_create(n_sites=60, n_points=80)
-        params = scoring_service.params_build(preset="default", sizes="1000,10000")
+        params = run_selectors.params_build(preset="default", sizes="1000,10000")
         run = runs.scoring_run_start(params=params.to_dict(), draws=10, name="report e2e", dispatch=False)
         run = runs.scoring_run_execute_inline(run_id=run.id)
         assert run.status == ScoringRun.Status.SUCCEEDED, run.error
-        table = scoring_service.run_table(run)
+        table = run_selectors.run_table(run)
         at = table[(table["size_h100e"] == 10000) & table["feasible"]].sort_values("rank")
         site_ids = [int(i) for i in at["site_id"].head(3)]
         start_worker("w1").wait_consuming(app)

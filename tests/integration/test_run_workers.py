@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from siting import runs, scoring_service
 from siting.models import RunChunk, RunResult, ScoringRun
+from siting.runs import selectors as run_selectors
+from siting.runs import services as runs
 from siting.tasks import scoring_chunk_execute_task, scoring_run_execute_task
 from tests.support.world import world_create
 
@@ -28,7 +29,7 @@ COMPARED = ["site_id", "size_h100e", "feasible", "score", "rank", "tco_eur_per_g
 
 
 def _params(draws_seed: int = 7):
-    return scoring_service.params_build(preset="default", sizes=SIZES, seed=draws_seed)
+    return run_selectors.params_build(preset="default", sizes=SIZES, seed=draws_seed)
 
 
 def _wait(run: ScoringRun, timeout_s: float = 180.0, until=lambda r: r.is_finished) -> ScoringRun:
@@ -61,8 +62,8 @@ class RunThroughWorkersTests:
         chunk_workers = set(RunChunk.objects.filter(run=run).values_list("worker", flat=True))
         assert len(chunk_workers) >= 2, f"all chunks ran in one process: {chunk_workers}"
         assert workers  # host names recorded
-        expected = scoring_service.score_loaded_sites(params=params, draws=50).table
-        pd.testing.assert_frame_equal(_comparable(scoring_service.run_table(run)), _comparable(expected), check_dtype=False)
+        expected = run_selectors.score_loaded_sites(params=params, draws=50).table
+        pd.testing.assert_frame_equal(_comparable(run_selectors.run_table(run)), _comparable(expected), check_dtype=False)
         assert RunResult.objects.filter(run=run).count() == 4
 
     def test_it_scores_once_when_messages_are_delivered_twice(self, start_worker):
@@ -96,8 +97,8 @@ class RunThroughWorkersTests:
         run = _wait(run, timeout_s=300)
         assert run.status == ScoringRun.Status.SUCCEEDED, run.error
         assert max(run.chunks.values_list("attempts", flat=True)) >= 2
-        expected = scoring_service.score_loaded_sites(params=params, draws=400).table
-        pd.testing.assert_frame_equal(_comparable(scoring_service.run_table(run)), _comparable(expected), check_dtype=False)
+        expected = run_selectors.score_loaded_sites(params=params, draws=400).table
+        pd.testing.assert_frame_equal(_comparable(run_selectors.run_table(run)), _comparable(expected), check_dtype=False)
 
     def test_it_cancels_a_running_run(self, start_worker):
         world_create(n_sites=3000, n_points=1500)

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
 
-from siting import roles
+from siting import accounts
 
 pytestmark = pytest.mark.django_db
 
@@ -19,18 +19,18 @@ class RoleGroupsTests:
 
     def test_it_gives_a_superuser_every_role(self):
         user = User.objects.create_superuser("boss", password="x")
-        assert roles.user_roles(user) == set(roles.ROLES)
+        assert accounts.user_roles(user) == set(accounts.ROLES)
 
     def test_it_lets_admin_group_members_act_in_any_role(self):
         user = User.objects.create_user("ada")
         user.groups.add(Group.objects.get(name="admin"))
-        assert roles.has_role(user, roles.OFFICIAL)
+        assert accounts.has_role(user, accounts.OFFICIAL)
 
     def test_it_keeps_roles_apart(self):
         user = User.objects.create_user("pat")
         user.groups.add(Group.objects.get(name="planner"))
-        assert roles.has_role(user, roles.PLANNER)
-        assert not roles.has_role(user, roles.OFFICIAL, roles.ANALYST)
+        assert accounts.has_role(user, accounts.PLANNER)
+        assert not accounts.has_role(user, accounts.OFFICIAL, accounts.ANALYST)
 
 
 class DemoUsersTests:

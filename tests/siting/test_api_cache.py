@@ -9,8 +9,9 @@ import math
 import pytest
 from django.http import QueryDict
 
-from siting import dashboard, selectors
+from siting.dashboard import selectors as dashboard
 from siting.models import Site
+from siting.sites import selectors
 from tests.siting.test_dashboard import _login, run  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db

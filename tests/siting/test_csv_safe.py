@@ -11,9 +11,11 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 
 from grid.models import GridConnectionPoint, Zone
-from siting import csv_safe, dashboard, uploads
+from siting import csv_safe
+from siting.dashboard import selectors as dashboard
 from siting.importers.sites import RowError, template_csv
 from siting.models import ScoringRun, Site
+from siting.uploads import services as uploads
 from tests.siting.upload_helpers import boundaries, user  # noqa: F401
 from tests.support.world import scored_world_create
 

@@ -13,8 +13,10 @@ from django.urls import resolve
 from django.utils.html import escape
 
 from grid.models import GridConnectionPoint, Zone
-from siting import api, dashboard, scoring_service
+from siting.dashboard import api
+from siting.dashboard import selectors as dashboard
 from siting.models import ScoringRun, Site
+from siting.runs import selectors as run_selectors
 from siting.scoring import score_inputs
 from siting.scoring.params import ScenarioParams
 from tests.support.personas import login_as as _login
@@ -180,7 +182,7 @@ class RankedSitesApiTests:
 
     def test_it_drops_the_sites_of_a_withdrawn_upload_at_once(self, client, run, django_capture_on_commit_callbacks):
         from siting.models import SiteUpload
-        from siting.uploads import site_upload_withdraw
+        from siting.uploads.services import site_upload_withdraw
 
         user = _login(client, "analyst")
         base = f"/api/runs/{run.code}/sites/?size=1000&page_size=1000"
@@ -196,7 +198,7 @@ class RankedSitesApiTests:
             dashboard.caches_clear()
 
     def test_it_shows_a_single_size_run_where_no_site_is_feasible(self, client, run):
-        from siting import runs
+        from siting.runs import services as runs
 
         params = ScenarioParams(sizes=(1000,), max_time_to_power_months=1.0)
         strict = runs.scoring_run_start(params=params.to_dict(), draws=5, name="strict", dispatch=False)
@@ -220,7 +222,7 @@ class ReweightTests:
         query = "&".join(f"w_{k}={v}" for k, v in weights.items())
         data = _json(client.get(f"/api/runs/{run.code}/reweight/?size=10000&{query}"))
         params = dataclasses.replace(ScenarioParams(sizes=(10000,)), weights=weights)
-        fresh = score_inputs(scoring_service.scoring_inputs(), params).table.set_index("site_id")
+        fresh = score_inputs(run_selectors.scoring_inputs(), params).table.set_index("site_id")
         expected_rank = fresh.loc[data["site_id"], "rank"].to_numpy()
         got_rank = np.array([np.nan if r is None else r for r in data["rank"]], dtype=float)
         np.testing.assert_array_equal(got_rank, expected_rank)
@@ -347,7 +349,7 @@ class MapPageTests:
         _login(client)
         ScoringRun.objects.filter(status=ScoringRun.Status.SUCCEEDED).update(status=ScoringRun.Status.FAILED)
         resp = client.get("/map/")
-        assert resp.status_code == 200 and resp.templates[0].name == "siting/ranked_map_empty.html"
+        assert resp.status_code == 200 and resp.templates[0].name == "dashboard/ranked_map_empty.html"
 
 
 class OpenApiTests:
@@ -378,7 +380,7 @@ class OpenApiTests:
 def twin_run(run, django_db_blocker):
     """A run at 1,000 H100e where one site has an exact twin (same place, same facts) and one lies
     outside the scope of countries: the twins score the same and must share a rank."""
-    from siting import runs
+    from siting.runs import services as runs
 
     with django_db_blocker.unblock():
         table = dashboard.run_tables(run)[1000]

@@ -7,8 +7,9 @@ import time
 import pytest
 from django.db import IntegrityError, OperationalError
 
-from siting import runs, scoring_service
 from siting.models import RunChunk, RunResult, ScoringRun
+from siting.runs import selectors as run_selectors
+from siting.runs import services as runs
 from tests.support.world import world_create
 
 
@@ -46,7 +47,7 @@ class WithDbRetryTests:
 
 
 def _params():
-    return scoring_service.params_build(preset="default", sizes="1000,10000", seed=3)
+    return run_selectors.params_build(preset="default", sizes="1000,10000", seed=3)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -69,8 +70,8 @@ class RunBlipTests:
         run = runs.scoring_run_execute_inline(run_id=run.id)
         assert run.status == ScoringRun.Status.SUCCEEDED, run.error
         assert calls["n"] > 4 and RunResult.objects.filter(run=run).count() == 2
-        expected = scoring_service.score_loaded_sites(params=params, draws=20).table
-        got = scoring_service.run_table(run).sort_values(["size_h100e", "site_id"]).reset_index(drop=True)
+        expected = run_selectors.score_loaded_sites(params=params, draws=20).table
+        got = run_selectors.run_table(run).sort_values(["size_h100e", "site_id"]).reset_index(drop=True)
         want = expected.sort_values(["size_h100e", "site_id"]).reset_index(drop=True)
         assert got["score"].to_numpy() == pytest.approx(want["score"].to_numpy(), rel=1e-12, nan_ok=True)
 

@@ -6,8 +6,9 @@ from unittest.mock import patch
 
 import pytest
 
-from siting import comparisons, runs
 from siting.models import ComparisonReport, RunChunk, ScoringRun
+from siting.reports import services as comparisons
+from siting.runs import services as runs
 from tests.siting.upload_helpers import user
 from tests.support.personas import client_for as _client
 
@@ -55,7 +56,7 @@ class ReportProgressTests:
         olga = user("olga", "official")
         report = comparisons.comparison_request(run=run, size_h100e=SIZE, site_ids=_shortlist(run), language="en",
                                                 user=olga, dispatch=False)
-        with patch("siting.reports.comparison_pdf", side_effect=OSError(SECRET)):
+        with patch("siting.reports.document.comparison_pdf", side_effect=OSError(SECRET)):
             comparisons.comparison_execute(report_id=report.id)
         report.refresh_from_db()
         assert report.status == ComparisonReport.Status.FAILED

@@ -37,7 +37,7 @@ class ReportFormTests:
         assert resp.status_code == 400
 
     def test_it_refuses_it_in_the_service_too(self):
-        from siting import comparisons
+        from siting.reports import services as comparisons
         from tests.siting.test_reports import SIZE, _scored_run, _shortlist
 
         run = _scored_run(draws=0)

@@ -353,13 +353,13 @@ def shipped(django_db_setup, django_db_blocker):
     """Load the shipped reference data once, score it at 1k, 10k and 100k, and roll back after."""
     from django.db import transaction
 
-    from siting import scoring_service
-    from siting.reference_data import reference_data_load
+    from siting.runs import selectors as run_selectors
+    from siting.sites.services import reference_data_load
 
     with django_db_blocker.unblock():
         with transaction.atomic():
             reference_data_load(current_year=2026)
-            inputs = scoring_service.scoring_inputs()
+            inputs = run_selectors.scoring_inputs()
             params = dataclasses.replace(DEFAULT, sizes=SIZES)
             table = score_inputs(inputs, params).table
             yield {"inputs": inputs, "params": params, "table": table}
@@ -456,14 +456,15 @@ class ShippedDataTests:
 
 class SnapshotTests:
     def test_it_scores_a_packed_run_snapshot_as_the_inputs_themselves(self):
-        from siting import frames, scoring_service
+        from siting import frames
+        from siting.runs import selectors as run_selectors
 
         inputs = rich_world(200, seed=11)
         # A WKB can end with zero bytes (a coordinate of 0.0): they must survive the archive.
         inputs.outlines["XX"] = shapely.to_wkb(box(0, 0, 1, 1))
         assert inputs.outlines["XX"].endswith(b"\x00")
-        again = scoring_service.scoring_inputs_unpack(*frames.frames_unpack(
-            frames.frames_pack(*scoring_service.scoring_inputs_pack(inputs))))
+        again = run_selectors.scoring_inputs_unpack(*frames.frames_unpack(
+            frames.frames_pack(*run_selectors.scoring_inputs_pack(inputs))))
         assert again.outlines == inputs.outlines and set(again.hourly_carbon) == {"FR"}
         params = dataclasses.replace(DEFAULT, sizes=(1000, 100000))
         pd.testing.assert_frame_equal(score_inputs(inputs, params).table, score_inputs(again, params).table)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from siting import uploads
 from siting.importers.sites import UploadRejected
 from siting.models import Site, SiteUpload
+from siting.uploads import services as uploads
 from tests.siting.upload_helpers import boundaries, user  # noqa: F401
 from tests.support.personas import client_for as _client
 
@@ -110,7 +110,7 @@ class ReportOwnershipTests:
     """A PDF comparison is its requester's: another official gets 403, an admin gets it."""
 
     def test_it_refuses_another_officials_document(self):
-        from siting import comparisons
+        from siting.reports import services as comparisons
         from tests.siting.test_reports import SIZE, _scored_run, _shortlist
 
         run = _scored_run(draws=0)
@@ -126,7 +126,7 @@ class ReportOwnershipTests:
             comparisons.comparison_get(code=report.code, user=oscar)
 
     def test_it_gives_two_officials_of_the_same_name_a_document_each(self):
-        from siting import comparisons
+        from siting.reports import services as comparisons
         from tests.siting.test_reports import SIZE, _scored_run, _shortlist
 
         run = _scored_run(draws=0)

@@ -35,8 +35,8 @@ def shipped(django_db_setup, django_db_blocker):
     """Load the shipped reference data once, run the scoring with the larger ladder, roll back after."""
     from django.db import transaction
 
-    from siting import runs
-    from siting.reference_data import reference_data_load
+    from siting.runs import services as runs
+    from siting.sites.services import reference_data_load
 
     with django_db_blocker.unblock():
         with transaction.atomic():

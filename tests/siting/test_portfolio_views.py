@@ -12,11 +12,12 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.test import Client
 
-from siting import dashboard, scoring_service
+from siting.dashboard import selectors as dashboard
 from siting.models import Portfolio, ScoringRun, Site
 from siting.portfolio import services
 from siting.portfolio.problem import PortfolioProblem
 from siting.portfolio.report import comparison_sites, portfolio_section
+from siting.runs import selectors as run_selectors
 from siting.tasks import portfolio_execute_task
 
 SIZE = 10_000
@@ -68,7 +69,7 @@ class ServiceTests:
         p = world["portfolio"]
         rob = p.result["robustness"]
         assert rob["draws"] == 25
-        table = scoring_service.run_table(world["run"])
+        table = run_selectors.run_table(world["run"])
         at = table[table["size_h100e"] == SIZE].set_index("site_id")
         for site_id, share in rob["p_site_feasible"].items():
             assert share == pytest.approx(float(at.loc[int(site_id), "mc_p_feasible"]), abs=1e-12)
@@ -181,7 +182,7 @@ class PdfTests:
     def test_the_section_is_in_the_documents_html(self, world):
         from django.utils import translation
 
-        from siting import reports
+        from siting.reports import document as reports
 
         p = world["portfolio"]
         size, ids = comparison_sites(p.result)

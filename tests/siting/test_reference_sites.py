@@ -25,7 +25,7 @@ from shapely.geometry import shape
 
 from grid.scope import DEFAULT_SCOPE_ISO2
 from siting.models import Site, SourceRecord
-from siting.reference_data import reference_data_load
+from siting.sites.services import reference_data_load
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 R_M = 6_371_008.8

@@ -23,8 +23,11 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from grid.models import Boundary, DatasetLoad
-from siting import comparisons, reports, runs, scoring_service
 from siting.models import ComparisonReport, ScoringRun, Site
+from siting.reports import document as reports
+from siting.reports import services as comparisons
+from siting.runs import selectors as run_selectors
+from siting.runs import services as runs
 from siting.scoring.params import parameter_table, presets
 from siting.tasks import comparison_execute_task
 from tests.support.personas import user_create as _user
@@ -57,7 +60,7 @@ def _scored_run(*, draws: int = 20) -> ScoringRun:
 
 def _shortlist(run: ScoringRun, n_feasible: int = 2, n_excluded: int = 1) -> list[int]:
     """Return the best feasible sites at SIZE and some excluded ones."""
-    table = scoring_service.run_table(run)
+    table = run_selectors.run_table(run)
     at = table[table["size_h100e"] == SIZE]
     feasible = at[at["feasible"]].sort_values("rank")["site_id"].head(n_feasible).tolist()
     excluded = at[~at["feasible"]].sort_values("site_id")["site_id"].head(n_excluded).tolist()
@@ -113,7 +116,7 @@ class ComparisonDocumentTests:
         pages, text = _text(rendered.pdf)
         assert len(pages) == rendered.n_pages >= 6
 
-        table = scoring_service.run_table(run)
+        table = run_selectors.run_table(run)
         at = table[table["size_h100e"] == SIZE].set_index("site_id")
         names = dict(Site.objects.filter(id__in=site_ids).values_list("id", "name"))
         for name in names.values():
@@ -183,7 +186,7 @@ class ComparisonDocumentTests:
     def test_it_states_why_a_site_is_excluded_and_when_the_run_has_no_monte_carlo(self):
         run = _scored_run(draws=0)
         site_ids = _shortlist(run, 1, 1)
-        table = scoring_service.run_table(run)
+        table = run_selectors.run_table(run)
         excluded = table[(table["size_h100e"] == SIZE) & (table["site_id"] == site_ids[1])].iloc[0]
         text = _text(reports.comparison_pdf(run=run, size_h100e=SIZE, site_ids=site_ids, language="en").pdf)[1]
         codes = [c for c in excluded["exclusion_reasons"].split(";") if c]
@@ -195,7 +198,7 @@ class ComparisonDocumentTests:
     @pytest.mark.parametrize("language", ["en", "fr"])
     def test_it_marks_shared_ranks_and_shows_readiness_and_the_cost_of_delay(self, language):
         first = _scored_run(draws=0)
-        table = scoring_service.run_table(first)
+        table = run_selectors.run_table(first)
         at = table[(table["size_h100e"] == SIZE) & table["feasible"]].sort_values("rank")
         best = int(at.iloc[0]["site_id"])
         twin = Site.objects.get(id=best)
@@ -207,7 +210,7 @@ class ComparisonDocumentTests:
         rendered = reports.comparison_pdf(run=run, size_h100e=SIZE, site_ids=[best, twin.id, third], language=language)
         text = _text(rendered.pdf)[1]
 
-        rows = scoring_service.run_table(run)
+        rows = run_selectors.run_table(run)
         rows = rows[rows["size_h100e"] == SIZE].set_index("site_id")
         assert rows.at[best, "rank"] == rows.at[twin.id, "rank"] and rows.at[best, "rank_shared"]
         shared = "=" + _expected_number(rows.at[best, "rank"], 0, language)
@@ -277,7 +280,7 @@ class ComparisonServiceTests:
         ids = _shortlist(run)
         first, cached = comparisons.comparison_produce(run=run, size_h100e=SIZE, site_ids=ids, language="en", author="A")
         assert not cached and first.status == ComparisonReport.Status.SUCCEEDED and bytes(first.pdf).startswith(b"%PDF")
-        with patch("siting.reports.comparison_pdf", side_effect=AssertionError("rendered again")):
+        with patch("siting.reports.document.comparison_pdf", side_effect=AssertionError("rendered again")):
             again, cached = comparisons.comparison_produce(run=run, size_h100e=SIZE, site_ids=list(reversed(ids)), language="en", author="A")
         assert cached and again.id == first.id and bytes(again.pdf) == bytes(first.pdf)
         assert ComparisonReport.objects.count() == 1
@@ -288,7 +291,7 @@ class ComparisonServiceTests:
         assert comparisons.comparison_cache_key(**{**key, "site_ids": (1, 2, 3)}) == base
         for change in ({"site_ids": (1, 2)}, {"language": "fr"}, {"author": "B"}, {"size_h100e": 1000}, {"run_id": 2}):
             assert comparisons.comparison_cache_key(**{**key, **change}) != base
-        with patch("siting.reports.report_code_version", return_value="other"):
+        with patch("siting.reports.document.report_code_version", return_value="other"):
             assert comparisons.comparison_cache_key(**key) != base
 
     def test_it_enqueues_once_after_commit_and_the_task_stores_the_pdf(self, django_capture_on_commit_callbacks):
@@ -303,7 +306,7 @@ class ComparisonServiceTests:
         report.refresh_from_db()
         assert report.status == ComparisonReport.Status.SUCCEEDED and report.n_pages >= 6 and report.progress_pct == 100.0
         first_bytes = bytes(report.pdf)
-        with patch("siting.reports.comparison_pdf", side_effect=AssertionError("rendered twice")):
+        with patch("siting.reports.document.comparison_pdf", side_effect=AssertionError("rendered twice")):
             comparison_execute_task(report.id)  # a redelivered message does nothing
         report.refresh_from_db()
         assert bytes(report.pdf) == first_bytes
@@ -311,7 +314,7 @@ class ComparisonServiceTests:
     def test_it_keeps_the_reason_of_a_failure_and_tries_again_on_the_next_request(self):
         run = _scored_run(draws=0)
         ids = _shortlist(run)
-        with patch("siting.reports.comparison_pdf", side_effect=RuntimeError("fonts missing")):
+        with patch("siting.reports.document.comparison_pdf", side_effect=RuntimeError("fonts missing")):
             report, _ = comparisons.comparison_produce(run=run, size_h100e=SIZE, site_ids=ids, language="en", author="A")
         assert report.status == ComparisonReport.Status.FAILED and "fonts missing" in report.error
         with patch("siting.tasks.comparison_execute_task.apply_async"):

@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from siting import runs, scoring, scoring_service
+from siting import scoring
 from siting.models import RunChunk, RunResult, ScoringRun
+from siting.runs import selectors as run_selectors
+from siting.runs import services as runs
 from siting.scoring import sketch
 from tests.support.world import world_create
 
@@ -21,7 +23,7 @@ MC_COLUMNS = list(sketch.STAT_COLUMNS)
 
 
 def _params():
-    return scoring_service.params_build(preset="default", sizes=SIZES, seed=11)
+    return run_selectors.params_build(preset="default", sizes=SIZES, seed=11)
 
 
 def _run(monkeypatch, draws_per_block: int, draws: int = DRAWS) -> ScoringRun:
@@ -31,12 +33,12 @@ def _run(monkeypatch, draws_per_block: int, draws: int = DRAWS) -> ScoringRun:
 
 
 def _table(run: ScoringRun) -> pd.DataFrame:
-    return scoring_service.run_table(run).sort_values(["size_h100e", "site_id"]).reset_index(drop=True)
+    return run_selectors.run_table(run).sort_values(["size_h100e", "site_id"]).reset_index(drop=True)
 
 
 def _raw_ranks(params, draws: int) -> dict[int, np.ndarray]:
     """Return every draw's ranks per size, straight from the engine's per-draw evaluation."""
-    prep = scoring._prepare(scoring_service.scoring_inputs(), params)
+    prep = scoring._prepare(run_selectors.scoring_inputs(), params)
     out = {}
     for size in params.sizes:
         out[size] = np.vstack([scoring._evaluate(params, prep, size, scoring._draw(params, prep, d), "reference")[1]
@@ -56,7 +58,7 @@ class DrawBlockTests:
         assert not split.chunks.filter(partial__isnull=False).exists()  # merged, then cleared
         a, b = _table(one), _table(split)
         pd.testing.assert_frame_equal(a, b)  # every column, the statistics included, bit for bit
-        in_process = scoring_service.score_loaded_sites(params=_params(), draws=DRAWS).table
+        in_process = run_selectors.score_loaded_sites(params=_params(), draws=DRAWS).table
         pd.testing.assert_frame_equal(
             b[MC_COLUMNS], in_process.sort_values(["size_h100e", "site_id"]).reset_index(drop=True)[MC_COLUMNS])
 
@@ -110,7 +112,7 @@ class DrawBlockTests:
         run.refresh_from_db()
         assert run.status == ScoringRun.Status.SUCCEEDED, run.error
         assert RunChunk.objects.get(id=last.id).attempts == 2
-        expected = scoring_service.score_loaded_sites(params=_params(), draws=30).table
+        expected = run_selectors.score_loaded_sites(params=_params(), draws=30).table
         pd.testing.assert_frame_equal(_table(run), expected.sort_values(["size_h100e", "site_id"]).reset_index(drop=True))
 
     def test_it_keeps_nothing_of_a_run_cancelled_between_blocks(self, monkeypatch):

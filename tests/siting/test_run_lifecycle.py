@@ -13,8 +13,8 @@ from unittest.mock import patch
 import pytest
 from django.utils import timezone
 
-from siting import runs
 from siting.models import RunChunk, RunResult, ScoringRun
+from siting.runs import services as runs
 from siting.scoring.params import ScenarioParams
 from tests.support.world import world_create
 

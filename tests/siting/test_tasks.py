@@ -12,8 +12,9 @@ from unittest.mock import patch
 import pytest
 from django.db import InterfaceError, OperationalError
 
-from siting import queue, runs, tasks
+from siting import queue, tasks
 from siting.models import RunChunk, RunResult, ScoringRun
+from siting.runs import services as runs
 from siting.scoring.params import ScenarioParams
 from tests.support.world import world_create
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from django.forms.models import model_to_dict
 
-from siting import uploads
 from siting.models import Site, SiteSource, SiteUpload
+from siting.uploads import services as uploads
 from tests.siting.upload_helpers import boundaries  # noqa: F401
 
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from siting import uploads
 from siting.importers.sites import UploadRejected
 from siting.models import Site, SiteUpload
+from siting.uploads import services as uploads
 from tests.siting.upload_helpers import boundaries  # noqa: F401
 
 pytestmark = pytest.mark.django_db

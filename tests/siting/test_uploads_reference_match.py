@@ -10,10 +10,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from siting import uploads
 from siting.importers.places import CONFLATION_DISTANCE_M
 from siting.importers.sites import UploadRejected
 from siting.models import Site, SiteUpload, SourceRecord
+from siting.uploads import services as uploads
 from tests.siting.upload_helpers import boundaries, user  # noqa: F401
 
 pytestmark = pytest.mark.django_db

@@ -12,10 +12,12 @@ import pytest
 import shapely
 from django.utils import timezone
 
-from siting import frames, selectors, uploads
+from siting import frames
 from siting.importers.sites import UploadRejected
 from siting.models import RunInput, ScoringRun, Site, SiteUpload
-from siting.upload_selectors import run_withdrawn_sites
+from siting.sites import selectors
+from siting.uploads import services as uploads
+from siting.uploads.selectors import run_withdrawn_sites
 from tests.siting.upload_helpers import boundaries, points_frame, squares_frame, user, write, zip_bytes  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +78,7 @@ class ImportTests:
             assert Site.objects.filter(upload=upload).count() == 2  # the sites were written …
             raise RuntimeError("disk full")
 
-        with patch("siting.uploads._write", write_then_fail), pytest.raises(RuntimeError):
+        with patch("siting.uploads.services._write", write_then_fail), pytest.raises(RuntimeError):
             _import()
         assert _state() == before  # … and are gone with the upload row
 

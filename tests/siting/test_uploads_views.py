@@ -10,8 +10,9 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from siting import frames, selectors
+from siting import frames
 from siting.models import RunInput, ScoringRun, Site, SiteUpload
+from siting.sites import selectors
 from tests.siting.upload_helpers import boundaries, user  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -160,14 +161,14 @@ class SafetyTests:
         assert not SiteUpload.objects.exists()
 
     def test_it_answers_an_unexpected_failure_with_a_generic_message(self, analyst_client):
-        with patch("siting.uploads.site_upload_stage", side_effect=OSError("/srv/secret/path exploded")):
+        with patch("siting.uploads.services.site_upload_stage", side_effect=OSError("/srv/secret/path exploded")):
             resp = _post_file(analyst_client)
         html = resp.content.decode()
         assert resp.status_code == 400 and "could not be read" in html and "/srv/secret" not in html
 
     def test_it_refuses_a_body_over_the_limit_before_reading_it(self, analyst_client, settings):
         settings.GIGASITE_UPLOAD_MAX_BYTES = 100
-        with patch("siting.views_uploads._upload_create") as inner:
+        with patch("siting.uploads.views._upload_create") as inner:
             resp = _post_file(analyst_client, CSV * 2000)
         assert resp.status_code == 413 and not inner.called
         assert not SiteUpload.objects.exists()

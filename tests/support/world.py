@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from grid.models import GridConnectionPoint, Zone
-from siting import dashboard, runs
+from siting.dashboard import selectors as dashboard
 from siting.models import ScoringRun, Site
+from siting.runs import services as runs
 from siting.scoring.params import ScenarioParams
 
 SIZES = (1000, 10000, 50000)

@@ -8,7 +8,7 @@ from grid.headroom_uploads import headroom_import, headroom_upload_withdraw
 from grid.models import HeadroomUpload
 from siting.importers.sites import UploadRejected
 from siting.management.upload_files import upload_file_path, uploader
-from siting.uploads import upload_limits
+from siting.uploads.services import upload_limits
 
 SHOWN_ERRORS = 50
 

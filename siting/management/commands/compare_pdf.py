@@ -7,8 +7,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from siting import comparisons, reports
 from siting.models import ScoringRun
+from siting.reports import document as reports
+from siting.reports import services as comparisons
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from siting.services import WeakPassword, demo_users_ensure
+from siting.accounts import WeakPassword, demo_users_ensure
 
 
 class Command(BaseCommand):

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from siting import uploads
 from siting.importers.sites import RowError, SheetChoiceNeeded, UploadRejected
 from siting.management.upload_files import upload_file_path, uploader
 from siting.models import SiteUpload
+from siting.uploads import services as uploads
 
 SHOWN_ERRORS = 50
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from grid.importers import ReferenceDataError
-from siting.reference_data import reference_data_load
+from siting.sites.services import reference_data_load
 
 
 class Command(BaseCommand):

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from siting import reports
 from siting.models import Portfolio, ScoringRun
 from siting.portfolio import services
 from siting.portfolio.problem import OBJECTIVES, PortfolioProblem, ProblemError, parse_clusters, parse_sizes
+from siting.reports import document as reports
 
 
 class Command(BaseCommand):

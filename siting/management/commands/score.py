@@ -8,8 +8,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from siting import csv_safe, runs, scoring_service
+from siting import csv_safe
 from siting.models import ScoringRun
+from siting.runs import selectors as run_selectors
+from siting.runs import services as runs
 from siting.scoring.params import DEFAULT_MC_DRAWS
 
 
@@ -36,7 +38,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts) -> None:
         try:
-            params = scoring_service.params_build(preset=opts["preset"], sizes=opts["sizes"], seed=opts["seed"])
+            params = run_selectors.params_build(preset=opts["preset"], sizes=opts["sizes"], seed=opts["seed"])
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if opts["draws"] < 0:
@@ -50,9 +52,9 @@ class Command(BaseCommand):
         if opts["wait"]:
             raise CommandError("--wait goes with --async.")
         started = time.perf_counter()
-        result = scoring_service.score_loaded_sites(params=params, draws=opts["draws"])
+        result = run_selectors.score_loaded_sites(params=params, draws=opts["draws"])
         elapsed = time.perf_counter() - started
-        table = scoring_service.table_with_site_names(result.table)
+        table = run_selectors.table_with_site_names(result.table)
         self.stdout.write(f"Scored {table['site_id'].nunique():,} sites × {len(params.sizes)} sizes in {elapsed:.2f} s")
         self._print_top(table)
         if opts["out"]:
@@ -131,6 +133,6 @@ class Command(BaseCommand):
             raise CommandError(f"Run {run.code} {run.status}: {run.error}")
         self.stdout.write(self.style.SUCCESS(f"Run {run.code} succeeded in {run.duration_s:.1f} s"))
         if opts["out"]:
-            table = scoring_service.table_with_site_names(scoring_service.run_table(run))
+            table = run_selectors.table_with_site_names(run_selectors.run_table(run))
             self._write(table, Path(opts["out"]))
         sys.stdout.flush()

@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 
-from siting import scoring_service
 from siting.models import Site
+from siting.runs import selectors as run_selectors
 
 KIND_TEXT = {
     "own": "reuses its own former connection",
@@ -81,10 +81,10 @@ class Command(BaseCommand):
         if opts["top"] < 1:
             raise CommandError("--top must be 1 or more.")
         try:
-            params = scoring_service.params_build(preset="default", sizes=opts["sizes"])
+            params = run_selectors.params_build(preset="default", sizes=opts["sizes"])
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
-        table = scoring_service.table_with_site_names(scoring_service.score_loaded_sites(params=params).table)
+        table = run_selectors.table_with_site_names(run_selectors.score_loaded_sites(params=params).table)
         sites = {
             s["id"]: s for s in Site.objects.filter(id__in=table["site_id"].unique().tolist()).values(
                 "id", "former_use", "closure_year", "area_ha")

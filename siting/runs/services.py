@@ -1,0 +1,581 @@
+"""Scoring runs: start, execute (as chunks on any worker), cancel, and recover from crashes.
+
+The lifecycle lives on the ``ScoringRun`` row and every transition is a conditional UPDATE,
+so two workers, a redelivered message or a user's cancel can race without harm:
+
+- ``scoring_run_start``: a queued run; its start message is published after the commit.
+- ``scoring_run_execute``: claims queued → running, snapshots the inputs (sites, grid, zones)
+  into ``RunInput`` and fans out one ``RunChunk`` per cluster size and block of
+  ``DRAWS_PER_BLOCK`` Monte Carlo draws (the first block of a size also scores it
+  deterministically), so a run keeps sizes × blocks worker processes busy.
+- ``scoring_chunk_execute``: claims pending → running, computes its block from the snapshot
+  and stores its mergeable statistics (``siting.scoring.sketch``) on the chunk. The last block
+  of a size to finish merges the size's blocks into its ``RunResult`` in the transaction that
+  marks it done; the chunk that completes the set marks the run succeeded. A run is never
+  succeeded with a size or a block missing, and the merge never counts a block twice.
+- ``scoring_runs_sweep``: periodic; gives back chunks whose worker stopped beating (a crash),
+  fails them after ``MAX_ATTEMPTS``, and re-publishes runs the broker never received.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from siting import frames, queue
+from siting.models import RunChunk, RunInput, RunResult, Scenario, ScoringRun, Site
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_INTERVAL_S = 5.0
+"""How often a busy worker proves it is alive. [s]"""
+STALE_AFTER_S = float(getattr(settings, "GIGASITE_STALE_AFTER_S", 60.0))
+"""A running chunk whose heartbeat is older than this is taken as lost (worker crashed). [s]"""
+MAX_ATTEMPTS = 3
+"""Tries per chunk before the run is failed with the reason."""
+REDISPATCH_AFTER_S = 10.0
+"""A queued run whose start message never reached the broker is re-published after this. [s]"""
+DB_RETRY_S = float(getattr(settings, "GIGASITE_DB_RETRY_S", 300.0))
+"""How long a chunk keeps retrying a database that is down or locked before its run fails. [s]"""
+DB_RETRY_FIRST_S = 0.5
+"""First wait between retries; it doubles each time, up to ``DB_RETRY_MAX_WAIT_S``. [s]"""
+DB_RETRY_MAX_WAIT_S = 15.0
+DRAWS_PER_BLOCK = int(getattr(settings, "GIGASITE_DRAWS_PER_BLOCK", 125))
+"""Monte Carlo draws per chunk. A chunk pays a fixed cost (claim, reading and unpacking the
+snapshot, preparing the inputs: about 0.3 s on the shipped data, once per chunk) and 125 draws
+of one size take a few seconds, so the fixed cost stays a small share; 1,000 draws × 7 sizes
+make 56 chunks, enough to keep dozens of worker processes busy. Results never depend on it."""
+
+T = TypeVar("T")
+
+
+class DatabaseUnavailable(Exception):
+    """The database stayed down or locked for the whole retry budget."""
+
+
+def db_transient(exc: BaseException) -> bool:
+    """Return whether ``exc`` is a database blip worth retrying (lost connection, lock, restart).
+
+    Django raises ``OperationalError`` for SQLite's "database is locked" and for a PostgreSQL
+    server that went away, and ``InterfaceError`` for a connection already closed under it.
+    Integrity and programming errors are not transient: retrying cannot help.
+    """
+    return isinstance(exc, (OperationalError, InterfaceError))
+
+
+def _drop_broken_connection() -> None:
+    # A connection that lost its server stays broken: close it, and the next query opens a
+    # fresh one. Never inside a transaction (the caller's atomic block owns that connection).
+    if not connection.in_atomic_block:
+        try:
+            connection.close()
+        except DatabaseError:
+            pass
+
+
+def with_db_retry(fn: Callable[[], T], *, what: str, budget_s: float | None = None) -> T:
+    """Return ``fn()``, retrying transient database errors with exponential back-off.
+
+    Waits 0.5 s, 1 s, 2 s … (at most ``DB_RETRY_MAX_WAIT_S``) between tries, for
+    ``DB_RETRY_S`` in all; ``fn`` must be safe to run again (a query, or one atomic block).
+    Raises :class:`DatabaseUnavailable` (from the last error) when the budget is spent.
+    """
+    budget = DB_RETRY_S if budget_s is None else budget_s
+    deadline = time.monotonic() + budget
+    wait = DB_RETRY_FIRST_S
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            return fn()
+        except Exception as exc:
+            if not db_transient(exc) or connection.in_atomic_block:
+                raise
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DatabaseUnavailable(
+                    f"the database was unavailable for {budget:.0f} s while {what} ({tries} tries; last error: {exc})"
+                ) from exc
+            log.warning("%s: database unavailable (%s); try %d, retrying in %.1f s", what, exc, tries, min(wait, remaining))
+            _drop_broken_connection()
+            time.sleep(min(wait, remaining))
+            wait = min(wait * 2, DB_RETRY_MAX_WAIT_S)
+
+
+class RunCancelled(Exception):
+    """Raised inside a chunk when its run was cancelled meanwhile."""
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{threading.get_native_id()}"
+
+
+# --- start -----------------------------------------------------------------------------------
+
+
+def scoring_run_start(
+    *,
+    params: dict[str, Any],
+    draws: int,
+    scenario: Scenario | None = None,
+    name: str = "",
+    user=None,
+    dispatch: bool = True,
+) -> ScoringRun:
+    """Create a queued run and publish its start message once the transaction commits.
+
+    If the broker is unreachable the run stays queued with ``dispatched_at`` empty; the sweep
+    publishes it when the broker is back. Callers read ``run.dispatched_at`` after the call to
+    tell the user. ``dispatch=False`` only saves it, for :func:`scoring_run_execute_inline`.
+    """
+    from siting.scoring.params import ScenarioParams
+
+    ScenarioParams.from_dict(params)  # validate before anything is saved
+    with transaction.atomic():
+        run = ScoringRun.objects.create(
+            scenario=scenario,
+            scenario_name=name or (scenario.name if scenario else "ad hoc"),
+            params=params,
+            draws=draws,
+            created_by=user if user is not None and user.is_authenticated else None,
+            stage="queued",
+        )
+        if dispatch:
+            transaction.on_commit(lambda: scoring_run_dispatch(run_id=run.id))
+    run.refresh_from_db()
+    return run
+
+
+def scoring_run_dispatch(*, run_id: int) -> bool:
+    """Publish the start message of a queued run; return False if the broker refused."""
+    if not queue.task_publish(queue.SCORING_RUN_EXECUTE, run_id, what=f"Run {run_id}"):
+        ScoringRun.objects.filter(id=run_id, status=ScoringRun.Status.QUEUED).update(
+            stage="waiting for the job queue (broker unreachable); starts when it is back"
+        )
+        return False
+    ScoringRun.objects.filter(id=run_id, dispatched_at__isnull=True).update(dispatched_at=timezone.now())
+    return True
+
+
+# --- execute ---------------------------------------------------------------------------------
+
+
+def _input_frames() -> tuple[dict[str, Any], dict[str, Any]]:
+    from siting.runs import selectors
+
+    return selectors.scoring_inputs_pack(selectors.scoring_inputs())
+
+
+def _data_vintage(n_sites: int, n_points: int) -> dict[str, Any]:
+    from grid.models import DatasetLoad
+
+    return {
+        "datasets": {d.dataset: {"sha256": d.sha256, "rows": d.rows, "vintage": d.vintage} for d in DatasetLoad.objects.all()},
+        "n_sites": n_sites,
+        "n_grid_points": n_points,
+    }
+
+
+def scoring_run_execute(*, run_id: int, publish: bool = True, inputs=None) -> None:
+    """Claim a queued run, snapshot its inputs and fan out its chunks (sizes × draw blocks).
+
+    ``publish=False`` leaves the chunks pending without sending them to the broker (for
+    :func:`scoring_run_execute_inline`). ``inputs`` (a ``ScoringInputs``) is snapshotted
+    instead of the database's sites and grid: for benchmarks on synthetic data.
+    """
+    now = timezone.now()
+    claimed = ScoringRun.objects.filter(id=run_id, status=ScoringRun.Status.QUEUED).update(
+        status=ScoringRun.Status.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        stage="snapshotting inputs",
+    )
+    if claimed != 1:
+        return  # already claimed, finished or cancelled: a redelivered message does nothing
+    run = with_db_retry(lambda: ScoringRun.objects.get(id=run_id), what=f"loading run {run_id}")
+    try:
+        from siting.scoring.params import ScenarioParams
+
+        params = ScenarioParams.from_dict(run.params)
+        if inputs is None:
+            input_frames, arrays = with_db_retry(_input_frames, what=f"reading run {run_id}'s inputs")
+        else:
+            from siting.runs import selectors
+
+            input_frames, arrays = selectors.scoring_inputs_pack(inputs)
+        blob = frames.frames_pack(input_frames, arrays)
+        data_vintage = with_db_retry(lambda: _data_vintage(len(input_frames["sites"]), len(input_frames["grid"])),
+                                     what=f"reading run {run_id}'s data vintage")
+        with_db_retry(lambda: _snapshot_write(run_id, params, run.draws, input_frames, blob, data_vintage, publish),
+                      what=f"saving run {run_id}'s snapshot")
+    except Exception as exc:
+        log.exception("Run %s failed while preparing", run_id)
+        _fail_run(run_id, f"Preparing the inputs failed: {exc}")
+
+
+def _snapshot_write(run_id: int, params, draws: int, input_frames: dict[str, Any], blob: bytes,
+                    data_vintage: dict[str, Any], publish: bool) -> None:
+    """Save a run's input snapshot and its chunks in one transaction (safe to run again)."""
+    with transaction.atomic():
+        # The snapshot may exist from an attempt that died after writing it: replace it.
+        RunInput.objects.filter(run_id=run_id).delete()
+        RunInput.objects.create(run_id=run_id, payload=blob, sha256=hashlib.sha256(blob).hexdigest())
+        RunChunk.objects.filter(run_id=run_id).delete()
+        chunks = [
+            RunChunk(run_id=run_id, index=i, size_h100e=size, draw_start=start, draw_stop=stop)
+            for i, (size, start, stop) in enumerate(chunk_layout(params.sizes, draws))
+        ]
+        RunChunk.objects.bulk_create(chunks)
+        updated = ScoringRun.objects.filter(id=run_id, status=ScoringRun.Status.RUNNING).update(
+            n_sites=len(input_frames["sites"]),
+            n_chunks=len(chunks),
+            data_vintage=data_vintage,
+            stage="scoring",
+            heartbeat_at=timezone.now(),
+        )
+        if updated != 1:
+            transaction.set_rollback(True)  # cancelled meanwhile: leave no chunks behind
+            return
+        chunk_ids = list(RunChunk.objects.filter(run_id=run_id).values_list("id", flat=True))
+        if publish:
+            transaction.on_commit(lambda: _publish_chunks(chunk_ids))
+
+
+def chunk_layout(sizes, draws: int, draws_per_block: int | None = None) -> list[tuple[int, int, int]]:
+    """Return the chunks of a run as (size, draw_start, draw_stop), first blocks first.
+
+    Every size gets ⌈draws / block⌉ blocks (one empty block without draws); first blocks,
+    which also score the size deterministically, come first so they start first.
+    """
+    block = max(1, int(draws_per_block or DRAWS_PER_BLOCK))
+    starts = list(range(0, draws, block)) or [0]
+    return [(int(size), start, min(start + block, draws)) for start in starts for size in sizes]
+
+
+def scoring_run_execute_inline(*, run_id: int) -> ScoringRun:
+    """Execute a queued run entirely in this process, chunk after chunk (no broker, no worker).
+
+    Same claims, snapshot and atomic result writes as the Celery path: for the command line
+    on one machine, the demo run of ``./gigasite up`` when no worker is wanted, and tests.
+    """
+    scoring_run_execute(run_id=run_id, publish=False)
+    for chunk_id in RunChunk.objects.filter(run_id=run_id).order_by("index").values_list("id", flat=True):
+        scoring_chunk_execute(chunk_id=chunk_id)
+    return ScoringRun.objects.get(id=run_id)
+
+
+def _publish_chunks(chunk_ids: list[int]) -> None:
+    for chunk_id in chunk_ids:
+        # A chunk not published stays pending; the sweep re-publishes it, nothing is lost.
+        queue.task_publish(queue.SCORING_CHUNK_EXECUTE, chunk_id, what=f"Chunk {chunk_id}")
+
+
+class _Heartbeat:
+    """Beat a chunk's heartbeat from a side thread while the main thread computes."""
+
+    def __init__(self, chunk_id: int, run_id: int) -> None:
+        self.chunk_id, self.run_id = chunk_id, run_id
+        self.beats = self.failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name=f"heartbeat-{chunk_id}")
+
+    def _loop(self) -> None:
+        try:
+            while not self._stop.wait(HEARTBEAT_INTERVAL_S):
+                try:
+                    self.beat()
+                except Exception as exc:
+                    # A database blip must not end the beating: log, drop a broken
+                    # connection, and beat again at the next interval.
+                    self.failures += 1
+                    log.warning("heartbeat of chunk %s missed (%s); still beating", self.chunk_id, exc)
+                    _drop_broken_connection()
+        finally:
+            connection.close()
+
+    def beat(self) -> None:
+        now = timezone.now()
+        RunChunk.objects.filter(id=self.chunk_id, status=RunChunk.Status.RUNNING).update(heartbeat_at=now)
+        ScoringRun.objects.filter(id=self.run_id, status=ScoringRun.Status.RUNNING).update(heartbeat_at=now)
+        self.beats += 1
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _check_not_cancelled(run_id: int) -> None:
+    status = ScoringRun.objects.filter(id=run_id).values_list("status", flat=True).first()
+    if status != ScoringRun.Status.RUNNING:
+        raise RunCancelled(status)
+
+
+def score_chunk(*, input_blob: bytes, params_dict: dict[str, Any], size_h100e: int, draw_start: int, draw_stop: int,
+                progress=None) -> bytes:
+    """Compute one chunk from a run's input snapshot; return what it keeps until its size merges.
+
+    The block's rank sketch over draws [draw_start, draw_stop), and for the first block
+    (``draw_start == 0``) the deterministic table and connection options of the size, packed.
+    """
+    from siting.runs import selectors
+    from siting.scoring import score_draws, score_inputs, sketch
+    from siting.scoring.params import ScenarioParams
+
+    inputs = selectors.scoring_inputs_unpack(*frames.frames_unpack(input_blob))
+    params = dataclasses.replace(ScenarioParams.from_dict(params_dict), sizes=(int(size_h100e),))
+    tables: dict[str, Any] = {}
+    if draw_start == 0:
+        result = score_inputs(inputs, params, draws=0)
+        tables["table"] = result.table
+        options = getattr(result, "options", None)
+        if options is not None and len(options):
+            tables["options"] = options
+        del result
+    arrays = {}
+    if draw_stop > draw_start:
+        sketches = score_draws(inputs, params, draw_range=(draw_start, draw_stop), progress=progress)
+        arrays = sketch.sketch_arrays(sketches[int(size_h100e)])
+    return frames.frames_pack(tables, arrays)
+
+
+def scoring_chunk_execute(*, chunk_id: int) -> None:
+    """Claim a pending chunk, score its size, and store the result atomically."""
+    now = timezone.now()
+    claimed = RunChunk.objects.filter(
+        id=chunk_id, status=RunChunk.Status.PENDING, run__status=ScoringRun.Status.RUNNING
+    ).update(
+        status=RunChunk.Status.RUNNING, worker=_worker_name(), started_at=now, heartbeat_at=now,
+        attempts=F("attempts") + 1, error="",
+    )
+    if claimed != 1:
+        return
+    # Every database step below retries a blip (a lock, a restarting server) with back-off;
+    # the run fails only when a step's retries are spent, and says so.
+    chunk = with_db_retry(lambda: RunChunk.objects.select_related("run").defer("partial").get(id=chunk_id),
+                          what=f"loading chunk {chunk_id}")
+    run = chunk.run
+
+    def progress(share: float) -> None:
+        # Called between Monte Carlo draws: report, and stop early if the run was cancelled.
+        def write() -> None:
+            _check_not_cancelled(run.id)
+            RunChunk.objects.filter(id=chunk_id).update(progress_pct=round(100.0 * share, 1))
+            _run_progress_update(run.id)
+
+        with_db_retry(write, what=f"reporting progress of chunk {chunk_id}")
+
+    try:
+        input_blob = with_db_retry(lambda: bytes(RunInput.objects.get(run_id=run.id).payload), what=f"reading run {run.id}'s inputs")
+        with _Heartbeat(chunk.id, run.id):
+            partial = score_chunk(
+                input_blob=input_blob, params_dict=run.params, size_h100e=chunk.size_h100e,
+                draw_start=chunk.draw_start, draw_stop=chunk.draw_stop,
+                progress=progress if chunk.draw_stop > chunk.draw_start else None,
+            )
+            del input_blob
+            with_db_retry(lambda: _check_not_cancelled(run.id), what=f"checking run {run.id}")
+            # Under the heartbeat: the last block of a size merges the size while storing.
+            with_db_retry(lambda: _store_chunk_result(chunk, partial), what=f"storing chunk {chunk_id}")
+    except RunCancelled:
+        with_db_retry(lambda: RunChunk.objects.filter(id=chunk_id).update(status=RunChunk.Status.FAILED, error="run cancelled"),
+                      what=f"closing chunk {chunk_id}")
+    except Exception as exc:
+        log.exception("Chunk %s of run %s failed", chunk_id, run.id)
+        what = f"Scoring size {chunk.size_h100e:,} H100e"
+        if chunk.draw_stop > chunk.draw_start:
+            what += f" (draws {chunk.draw_start}–{chunk.draw_stop - 1})"
+        reason = f"{what} {'stopped' if isinstance(exc, DatabaseUnavailable) else 'failed'}: {exc}"
+        error = str(exc)[:2000]  # ``exc`` is unbound once the except block ends; the retry closure needs the text
+        with_db_retry(lambda: RunChunk.objects.filter(id=chunk_id).update(status=RunChunk.Status.FAILED, error=error),
+                      what=f"failing chunk {chunk_id}")
+        _fail_run(run.id, reason)
+
+
+def _run_progress_update(run_id: int) -> None:
+    """Set the run's progress to the mean progress of its chunks (done chunks count 100 %)."""
+    shares = list(RunChunk.objects.filter(run_id=run_id).values_list("progress_pct", flat=True))
+    if shares:
+        ScoringRun.objects.filter(id=run_id, status=ScoringRun.Status.RUNNING).update(
+            progress_pct=min(99.9, sum(shares) / len(shares))
+        )
+
+
+def size_merge(*, partials: list[bytes], draws: int) -> dict[str, Any]:
+    """Return the ``RunResult`` fields of one size from the partials of all its blocks.
+
+    The first block's table gets the Monte Carlo statistics of the merged sketches (exact
+    counts and probabilities; percentiles within ``sketch.RELATIVE_ACCURACY``). Raises
+    ValueError when a block is missing or counted twice.
+    """
+    from siting.scoring import sketch
+
+    table, options, sketches = None, None, []
+    for blob in partials:
+        parts, arrays = frames.frames_unpack(blob)
+        if "table" in parts:
+            if table is not None:
+                raise ValueError("two first blocks for one size")
+            table, options = parts["table"], parts.get("options")
+        if arrays:
+            sketches.append(sketch.sketch_from_arrays(arrays))
+    if table is None:
+        raise ValueError("the first block of the size is missing")
+    if draws:
+        merged = sketch.merge(sketches)
+        if (merged.draw_start, merged.draw_stop) != (0, draws) or merged.n_sites != len(table):
+            raise ValueError(f"the blocks cover draws [{merged.draw_start}, {merged.draw_stop}) of {merged.n_sites} "
+                             f"sites, not [0, {draws}) of {len(table)}")
+        for name, values in sketch.rank_stats(merged).items():
+            table[name] = values
+    feasible = table[table["feasible"].astype(bool)]
+    best = feasible.sort_values("rank").iloc[0] if len(feasible) else None
+    return {
+        "n_sites": int(table["site_id"].nunique()),
+        "n_feasible": int(len(feasible)),
+        "best_site_id": int(best["site_id"]) if best is not None else None,
+        "best_score": float(best["score"]) if best is not None else None,
+        "table": frames.frames_pack({"table": table}),
+        "options": frames.frames_pack({"options": options}) if options is not None and len(options) else None,
+    }
+
+
+def _store_chunk_result(chunk: RunChunk, partial: bytes) -> None:
+    """Mark a chunk done with its partial; the last block of its size merges the size.
+
+    One transaction, under the run's row lock: marking done, merging and the run's success
+    commit together or not at all, so a crash at any point leaves the chunk running for the
+    sweep to give back, and a block is never merged twice or missed.
+    """
+    with transaction.atomic():
+        run = ScoringRun.objects.select_for_update().get(id=chunk.run_id)
+        if run.status != ScoringRun.Status.RUNNING:
+            raise RunCancelled(run.status)
+        now = timezone.now()
+        marked = RunChunk.objects.filter(id=chunk.id, status=RunChunk.Status.RUNNING).update(
+            status=RunChunk.Status.DONE, finished_at=now, progress_pct=100.0, heartbeat_at=now, partial=partial
+        )
+        if marked != 1:
+            # The sweep gave this chunk away meanwhile; the other attempt will store it.
+            transaction.set_rollback(True)
+            return
+        size_chunks = RunChunk.objects.filter(run_id=run.id, size_h100e=chunk.size_h100e)
+        if not size_chunks.exclude(status=RunChunk.Status.DONE).exists():
+            partials = [bytes(p) for p in size_chunks.order_by("draw_start").values_list("partial", flat=True)]
+            fields = size_merge(partials=partials, draws=run.draws)
+            del partials
+            if fields["best_site_id"] is not None and not Site.objects.filter(id=fields["best_site_id"]).exists():
+                fields["best_site_id"] = None  # deleted since the snapshot, or a synthetic input
+            RunResult.objects.filter(run_id=run.id, size_h100e=chunk.size_h100e).delete()
+            RunResult.objects.create(run_id=run.id, size_h100e=chunk.size_h100e, **fields)
+            size_chunks.update(partial=None)  # merged: the result holds everything now
+        done = RunChunk.objects.filter(run_id=run.id, status=RunChunk.Status.DONE).count()
+        shares = list(RunChunk.objects.filter(run_id=run.id).values_list("progress_pct", flat=True))
+        fields: dict[str, Any] = {"progress_pct": min(99.9, sum(shares) / max(len(shares), 1)), "heartbeat_at": now}
+        if done == run.n_chunks:
+            fields.update(status=ScoringRun.Status.SUCCEEDED, finished_at=now, stage="done", progress_pct=100.0)
+        ScoringRun.objects.filter(id=run.id).update(**fields)
+
+
+def _fail_run(run_id: int, reason: str) -> None:
+    """Mark a run and its unfinished chunks failed with ``reason`` (retrying a database blip)."""
+
+    @transaction.atomic
+    def write() -> None:
+        ScoringRun.objects.filter(id=run_id, status__in=[ScoringRun.Status.QUEUED, ScoringRun.Status.RUNNING]).update(
+            status=ScoringRun.Status.FAILED, error=reason[:4000], finished_at=timezone.now(), stage="failed"
+        )
+        RunChunk.objects.filter(run_id=run_id, status__in=[RunChunk.Status.PENDING, RunChunk.Status.RUNNING]).update(
+            status=RunChunk.Status.FAILED, error="run failed"
+        )
+        RunChunk.objects.filter(run_id=run_id, partial__isnull=False).update(partial=None)
+
+    with_db_retry(write, what=f"failing run {run_id}")
+
+
+# --- cancel and recover ----------------------------------------------------------------------
+
+
+def scoring_run_cancel(*, run: ScoringRun) -> bool:
+    """Cancel a queued or running run; return False if it had already finished."""
+    now = timezone.now()
+    cancelled = ScoringRun.objects.filter(
+        id=run.id, status__in=[ScoringRun.Status.QUEUED, ScoringRun.Status.RUNNING]
+    ).update(status=ScoringRun.Status.CANCELLED, finished_at=now, stage="cancelled")
+    if cancelled:
+        # Results already stored belong to an unfinished run: drop them so nothing partial shows.
+        RunResult.objects.filter(run_id=run.id).delete()
+        RunChunk.objects.filter(run_id=run.id, status__in=[RunChunk.Status.PENDING, RunChunk.Status.RUNNING]).update(
+            status=RunChunk.Status.FAILED, error="run cancelled"
+        )
+        RunChunk.objects.filter(run_id=run.id, partial__isnull=False).update(partial=None)  # blocks never merged
+    return bool(cancelled)
+
+
+def scoring_runs_sweep(*, stale_after_s: float | None = None) -> dict[str, int]:
+    """Recover from crashed workers and an absent broker; return what was done.
+
+    - A running chunk with a stale heartbeat goes back to pending and is re-published, up to
+      ``MAX_ATTEMPTS`` tries; then its run fails with the reason.
+    - A running run still preparing (no chunks) with a stale heartbeat goes back to queued.
+    - A queued run never published (broker down at submission) is published again.
+    """
+    close_old_connections()
+    stale = timezone.now() - timedelta(seconds=STALE_AFTER_S if stale_after_s is None else stale_after_s)
+    counts = {"chunks_requeued": 0, "chunks_failed": 0, "runs_requeued": 0, "runs_dispatched": 0, "runs_failed": 0}
+    for chunk in RunChunk.objects.filter(
+        status=RunChunk.Status.RUNNING, heartbeat_at__lt=stale, run__status=ScoringRun.Status.RUNNING
+    ).select_related("run").defer("partial"):
+        if chunk.attempts >= MAX_ATTEMPTS:
+            if RunChunk.objects.filter(id=chunk.id, status=RunChunk.Status.RUNNING, heartbeat_at__lt=stale).update(
+                status=RunChunk.Status.FAILED, error="worker lost"
+            ):
+                _fail_run(chunk.run_id, f"The worker scoring size {chunk.size_h100e:,} H100e stopped "
+                          f"{chunk.attempts} times (last on {chunk.worker}); the run was stopped.")
+                counts["chunks_failed"] += 1
+            continue
+        if RunChunk.objects.filter(id=chunk.id, status=RunChunk.Status.RUNNING, heartbeat_at__lt=stale).update(
+            status=RunChunk.Status.PENDING, error=f"worker {chunk.worker} lost; retried"
+        ):
+            counts["chunks_requeued"] += 1
+            queue.task_publish(queue.SCORING_CHUNK_EXECUTE, chunk.id, what=f"Chunk {chunk.id}")
+
+    # Pending chunks whose message may have been lost (broker restarted, publish failed).
+    for chunk in RunChunk.objects.filter(
+        status=RunChunk.Status.PENDING, run__status=ScoringRun.Status.RUNNING, run__heartbeat_at__lt=stale
+    ).only("id"):
+        queue.task_publish(queue.SCORING_CHUNK_EXECUTE, chunk.id, what=f"Chunk {chunk.id}")
+
+    for run in ScoringRun.objects.filter(status=ScoringRun.Status.RUNNING, n_chunks=0, heartbeat_at__lt=stale):
+        if run.attempts >= MAX_ATTEMPTS:
+            _fail_run(run.id, f"The worker preparing this run stopped {run.attempts} times.")
+            counts["runs_failed"] += 1
+        elif ScoringRun.objects.filter(id=run.id, status=ScoringRun.Status.RUNNING, n_chunks=0, heartbeat_at__lt=stale).update(
+            status=ScoringRun.Status.QUEUED, stage="retrying after a lost worker", dispatched_at=None
+        ):
+            counts["runs_requeued"] += 1
+            scoring_run_dispatch(run_id=run.id)
+
+    waiting = timezone.now() - timedelta(seconds=REDISPATCH_AFTER_S)
+    for run_id in ScoringRun.objects.filter(
+        status=ScoringRun.Status.QUEUED, dispatched_at__isnull=True, created_at__lt=waiting
+    ).values_list("id", flat=True):
+        if scoring_run_dispatch(run_id=run_id):
+            counts["runs_dispatched"] += 1
+    return counts

@@ -1,0 +1,72 @@
+"""Reads for the upload pages: uploads a user may see, base-map outlines, runs that used withdrawn sites."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from django.db.models import Q, QuerySet
+
+from siting import accounts
+from siting.models import ScoringRun, Site, SiteUpload
+
+_OUTLINE_CACHE: dict[str, Any] = {}
+
+
+def site_upload_list(*, user) -> QuerySet[SiteUpload]:
+    """Return the uploads ``user`` may see, newest first: every imported or withdrawn upload,
+    and staged ones of their own (all staged ones for an admin)."""
+    qs = SiteUpload.objects.select_related("uploaded_by", "withdrawn_by").defer("staged_sites", "errors")
+    if accounts.ADMIN in accounts.user_roles(user):
+        return qs.order_by("-uploaded_at")
+    return qs.filter(~Q(status=SiteUpload.Status.STAGED) | Q(uploaded_by=user)).order_by("-uploaded_at")
+
+
+def source_names() -> list[str]:
+    """Return the source names used by earlier uploads (to offer them again)."""
+    return list(SiteUpload.objects.exclude(status=SiteUpload.Status.STAGED).values_list("source_name", flat=True).distinct().order_by("source_name"))
+
+
+def countries_outline_geojson(*, tolerance_deg: float = 0.02) -> dict[str, Any] | None:
+    """Return the country outlines, simplified, as a GeoJSON FeatureCollection for the base map."""
+    import shapely
+    from shapely.geometry import mapping, shape
+
+    from grid.models import Boundary
+
+    rows = list(Boundary.objects.filter(kind=Boundary.Kind.COUNTRY).order_by("code").values_list("id", "code", "geometry_geojson"))
+    key = tuple(r[0] for r in rows)
+    if _OUTLINE_CACHE.get("key") != key:
+        features = [
+            {"type": "Feature", "properties": {"iso_a2": code},
+             "geometry": mapping(shapely.simplify(shape(geometry), tolerance_deg, preserve_topology=True))}
+            for _id, code, geometry in rows
+        ]
+        _OUTLINE_CACHE.update(key=key, value={"type": "FeatureCollection", "features": features} if features else None)
+    return _OUTLINE_CACHE["value"]
+
+
+def run_withdrawn_sites(run: ScoringRun) -> dict[str, Any]:
+    """Return how many of a run's input sites were withdrawn since, and by which uploads.
+
+    A run's sites are those in its input snapshot (``RunInput``). Only sites withdrawn after
+    the run was created can be among them, which keeps the common case to one small query.
+    """
+    candidates = dict(
+        Site.objects.filter(withdrawn=True, upload__withdrawn_at__gt=run.created_at).values_list("id", "upload_id")
+    )
+    empty = {"n_sites": 0, "uploads": []}
+    if not candidates:
+        return empty
+    from siting.frames import frames_unpack
+    from siting.models import RunInput
+
+    payload = RunInput.objects.filter(run=run).values_list("payload", flat=True).first()
+    if payload is None:
+        return empty
+    used = frames_unpack(bytes(payload))[0]["sites"]["site_id"].to_numpy(dtype=np.int64)
+    hit = np.intersect1d(used, np.fromiter(candidates.keys(), dtype=np.int64))
+    if not len(hit):
+        return empty
+    upload_ids = {candidates[int(i)] for i in hit}
+    return {"n_sites": int(len(hit)), "uploads": list(SiteUpload.objects.filter(id__in=upload_ids).order_by("withdrawn_at"))}
