@@ -49,7 +49,9 @@ def _bench_reweight(run, client, repeats: int) -> None:
     for i in range(repeats):
         size = sizes[i % len(sizes)]
         w = rng.dirichlet([1.0] * 6)
-        query = "&".join(f"w_{k}={v:.4f}" for k, v in zip(("tco", "emissions", "time_to_power", "land", "water", "reliability"), w))
+        query = "&".join(
+            f"w_{k}={v:.4f}" for k, v in zip(("tco", "emissions", "time_to_power", "land", "water", "reliability"), w)
+        )
         t0 = time.perf_counter()
         resp = client.get(f"/api/runs/{run.code}/reweight/?size={size}&{query}")
         wall_ms.append(1000 * (time.perf_counter() - t0))
@@ -61,10 +63,14 @@ def _bench_reweight(run, client, repeats: int) -> None:
     run_selectors.score_loaded_sites(params=one_size)
     rescoring_ms = 1000 * (time.perf_counter() - t0)
     print(f"re-weight, one size of {run.n_sites:,} sites ({repeats} random weightings):")
-    print(f"  server time   median {statistics.median(server_ms):6.1f} ms  p95 {_percentile(server_ms, 95):6.1f} ms  (target < 300 ms)")
+    print(
+        f"  server time   median {statistics.median(server_ms):6.1f} ms  p95 {_percentile(server_ms, 95):6.1f} ms  (target < 300 ms)"
+    )
     print(f"  with JSON     median {statistics.median(wall_ms):6.1f} ms  p95 {_percentile(wall_ms, 95):6.1f} ms")
-    print(f"  vs a full deterministic rescoring of that size: {rescoring_ms:.0f} ms "
-          f"(re-weighting ×{rescoring_ms / statistics.median(server_ms):.0f} faster)")
+    print(
+        f"  vs a full deterministic rescoring of that size: {rescoring_ms:.0f} ms "
+        f"(re-weighting ×{rescoring_ms / statistics.median(server_ms):.0f} faster)"
+    )
 
 
 def _session_cookie(user) -> str:
@@ -105,8 +111,9 @@ def _map_pass(browser, base: str, username: str, password: str, run, sizes: list
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     if script is not None:
-        page.route("**/js/ranked_map*.js", lambda route: route.fulfill(
-            status=200, content_type="text/javascript", body=script))
+        page.route(
+            "**/js/ranked_map*.js", lambda route: route.fulfill(status=200, content_type="text/javascript", body=script)
+        )
     page.goto(f"{base}/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
@@ -125,22 +132,29 @@ def _map_pass(browser, base: str, username: str, password: str, run, sizes: list
         if attempt == 0:
             out["transfer"] = page.evaluate(
                 "performance.getEntriesByType('resource').concat(performance.getEntriesByType('navigation'))"
-                ".map(e => [e.name, e.transferSize, e.decodedBodySize])")
-            out["drawn"] = page.evaluate("(() => { const d = document.getElementById('ranked-map').dataset;"
-                                         " return [d.points, d.markers || d.points, d.cells || '0', Number(d.drawnAtMs)]; })()")
+                ".map(e => [e.name, e.transferSize, e.decodedBodySize])"
+            )
+            out["drawn"] = page.evaluate(
+                "(() => { const d = document.getElementById('ranked-map').dataset;"
+                " return [d.points, d.markers || d.points, d.cells || '0', Number(d.drawnAtMs)]; })()"
+            )
             out["phases"] = page.evaluate(
                 "(() => { const r = performance.getEntriesByType('resource');"
                 " const end = (s) => Math.max(0, ...r.filter(e => e.name.includes(s)).map(e => e.responseEnd));"
                 " return [end('plotly'), end('/map-data/'), performance.timing.domContentLoadedEventEnd"
-                " - performance.timing.navigationStart]; })()")
+                " - performance.timing.navigationStart]; })()"
+            )
     # Redraws: a filter change (minimum score; less the page's 150 ms input debounce) and a
     # size change (each size's data is fetched once per page, then redrawn from memory).
     out["filter"], out["size"] = [], []
     for k in range(3):
         drawn = _map_drawn(page)
         t0 = time.perf_counter()
-        page.evaluate("(v) => { const s = document.getElementById('f-min-score'); s.value = v;"
-                      " s.dispatchEvent(new Event('input', {bubbles: true})); }", str(30 + 5 * k))
+        page.evaluate(
+            "(v) => { const s = document.getElementById('f-min-score'); s.value = v;"
+            " s.dispatchEvent(new Event('input', {bubbles: true})); }",
+            str(30 + 5 * k),
+        )
         _map_wait(page, drawn + 1)
         out["filter"].append(time.perf_counter() - t0 - 0.150)
         drawn = _map_drawn(page)
@@ -167,7 +181,8 @@ def _bench_browser(base: str, username: str, password: str, run, repeats: int = 
     variants = {"this version": None}
     if baseline:
         variants[f"baseline {baseline}"] = subprocess.run(
-            ["git", "show", f"{baseline}:static/js/ranked_map.js"], cwd=ROOT, check=True, capture_output=True, text=True).stdout
+            ["git", "show", f"{baseline}:static/js/ranked_map.js"], cwd=ROOT, check=True, capture_output=True, text=True
+        ).stdout
     passes: dict[str, list[dict]] = {name: [] for name in variants}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
@@ -181,28 +196,42 @@ def _bench_browser(base: str, username: str, password: str, run, repeats: int = 
         warm = [r["load"][1] for r in runs_]
         redraw_filter = [v for r in runs_ for v in r["filter"]]
         redraw_size = [v for r in runs_ for v in r["size"]]
-        medians[name] = {"first": statistics.median(first), "warm": statistics.median(warm),
-                         "filter": statistics.median(redraw_filter), "size": statistics.median(redraw_size)}
+        medians[name] = {
+            "first": statistics.median(first),
+            "warm": statistics.median(warm),
+            "filter": statistics.median(redraw_filter),
+            "size": statistics.median(redraw_size),
+        }
         points, markers, cells, drawn_ms = runs_[0]["drawn"]
         transfer, phases = runs_[0]["transfer"], runs_[0]["phases"]
-        print(f"ranked map in headless Chromium, {name} ({int(points):,} ranked sites of {run.n_sites:,}, drawn as "
-              f"{int(markers):,} markers, {int(cells):,} of them grid cells; min/median/max of {len(runs_)} fresh passes):")
-        print(f"  time to map drawn: first {_spread(first, '{:.2f}')} s, then {_spread(warm, '{:.2f}')} s (browser cache warm)"
-              "  (target first ≤ 2 s)")
+        print(
+            f"ranked map in headless Chromium, {name} ({int(points):,} ranked sites of {run.n_sites:,}, drawn as "
+            f"{int(markers):,} markers, {int(cells):,} of them grid cells; min/median/max of {len(runs_)} fresh passes):"
+        )
+        print(
+            f"  time to map drawn: first {_spread(first, '{:.2f}')} s, then {_spread(warm, '{:.2f}')} s (browser cache warm)"
+            "  (target first ≤ 2 s)"
+        )
         for label, values in (("filter change", redraw_filter), ("size change", redraw_size)):
             print(f"  redraw after a {label}: {_spread(values, '{:.2f}')} s over {len(values)}  (target ≤ 0.5 s)")
-        print(f"  first load of pass 1: page ready {phases[2] / 1000:.2f} s, plotly.js in {phases[0] / 1000:.2f} s, "
-              f"map data in {phases[1] / 1000:.2f} s, map drawn at {drawn_ms / 1000:.2f} s")
+        print(
+            f"  first load of pass 1: page ready {phases[2] / 1000:.2f} s, plotly.js in {phases[0] / 1000:.2f} s, "
+            f"map data in {phases[1] / 1000:.2f} s, map drawn at {drawn_ms / 1000:.2f} s"
+        )
         wire = sum(t[1] for t in transfer) / 1e6
         decoded = sum(t[2] for t in transfer) / 1e6
-        print(f"  payload: {wire:.1f} MB over the wire, {decoded:.1f} MB decoded, {len(transfer)} requests  (target ≤ 3 MB)")
+        print(
+            f"  payload: {wire:.1f} MB over the wire, {decoded:.1f} MB decoded, {len(transfer)} requests  (target ≤ 3 MB)"
+        )
         data = [t for t in transfer if "/map-data/" in t[0]]
         if data:
             print(f"  of which map data: {data[0][1] / 1e6:.2f} MB compressed ({data[0][2] / 1e6:.1f} MB JSON)")
     if baseline:
         new, old = medians["this version"], medians[f"baseline {baseline}"]
-        print("  ratio of medians, this version / baseline (same server, data and load, passes alternated): "
-              + ", ".join(f"{k} ×{new[k] / old[k]:.2f}" for k in ("first", "warm", "filter", "size")))
+        print(
+            "  ratio of medians, this version / baseline (same server, data and load, passes alternated): "
+            + ", ".join(f"{k} ×{new[k] / old[k]:.2f}" for k in ("first", "warm", "filter", "size"))
+        )
 
 
 def _api_urls(run, site_ids: list[int], n: int) -> list[str]:
@@ -213,17 +242,21 @@ def _api_urls(run, site_ids: list[int], n: int) -> list[str]:
     urls = []
     for i in range(n):
         size = sizes[i % len(sizes)]
-        urls.append([
-            f"/api/runs/{run.code}/sites/?size={size}&page_size=25&page={1 + i % 5}",
-            f"/api/runs/{run.code}/sites/?size={size}&country=FR&min_score=40&page_size=25",
-            f"/api/runs/{run.code}/reweight/?size={size}&w_tco={0.1 + 0.05 * (i % 10):.2f}",
-            f"/api/sites/{site_ids[i % len(site_ids)]}/?run={run.code}&size={size}",
-            f"/api/runs/{run.code}/",
-        ][i % 5])
+        urls.append(
+            [
+                f"/api/runs/{run.code}/sites/?size={size}&page_size=25&page={1 + i % 5}",
+                f"/api/runs/{run.code}/sites/?size={size}&country=FR&min_score=40&page_size=25",
+                f"/api/runs/{run.code}/reweight/?size={size}&w_tco={0.1 + 0.05 * (i % 10):.2f}",
+                f"/api/sites/{site_ids[i % len(site_ids)]}/?run={run.code}&size={size}",
+                f"/api/runs/{run.code}/",
+            ][i % 5]
+        )
     return urls
 
 
-def _api_round(base: str, cookie: str, urls: list[str], clients: int, per_client: int) -> tuple[list[float], list[str], float]:
+def _api_round(
+    base: str, cookie: str, urls: list[str], clients: int, per_client: int
+) -> tuple[list[float], list[str], float]:
     """Run ``clients`` threads of ``per_client`` requests each; return latencies [ms], failures, wall time [s]."""
     latencies: list[float] = []
     failures: list[str] = []
@@ -260,7 +293,9 @@ def _spread(values: list[float], fmt: str = "{:.0f}") -> str:
     return "/".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
 
 
-def _bench_api(base: str, cookie: str, run, site_ids: list[int], clients: int, per_client: int, repeats: int = 3) -> None:
+def _bench_api(
+    base: str, cookie: str, run, site_ids: list[int], clients: int, per_client: int, repeats: int = 3
+) -> None:
     urls = _api_urls(run, site_ids, per_client)
     # Not timed: one round of every client first, so that every server process (not only the
     # one that took a single warm-up request) has unpacked the run's sizes; the time of that
@@ -274,15 +309,21 @@ def _bench_api(base: str, cookie: str, run, site_ids: list[int], clients: int, p
     p99 = [_percentile(r[0], 99) for r in rounds]
     rate = [len(r[0]) / r[2] for r in rounds]
     failures = sum(len(r[1]) for r in rounds)
-    print(f"API under {clients} concurrent clients ({clients * per_client:,} requests a round: ranked pages, filters, "
-          f"re-weight, site, run; min/median/max of {len(rounds)} rounds):")
+    print(
+        f"API under {clients} concurrent clients ({clients * per_client:,} requests a round: ranked pages, filters, "
+        f"re-weight, site, run; min/median/max of {len(rounds)} rounds):"
+    )
     print(f"  p50 {_spread(p50)} ms  p95 {_spread(p95)} ms  p99 {_spread(p99)} ms  (target p95 ≤ 250, p99 ≤ 1000)")
     print(f"  throughput {_spread(rate, '{:.1f}')} req/s  failures {failures}")
-    print(f"  baseline, one client alone: p50 {_percentile(single, 50):.0f} ms  p95 {_percentile(single, 95):.0f} ms "
-          f"({len(single_failures)} failures); under {clients} clients p95 is ×{statistics.median(p95) / _percentile(single, 95):.1f} "
-          f"the lone client's")
-    print(f"  first round (caches cold in some processes): p50 {_percentile(cold, 50):.0f} ms  p95 {_percentile(cold, 95):.0f} ms  "
-          f"p99 {_percentile(cold, 99):.0f} ms  failures {len(cold_failures)}")
+    print(
+        f"  baseline, one client alone: p50 {_percentile(single, 50):.0f} ms  p95 {_percentile(single, 95):.0f} ms "
+        f"({len(single_failures)} failures); under {clients} clients p95 is ×{statistics.median(p95) / _percentile(single, 95):.1f} "
+        f"the lone client's"
+    )
+    print(
+        f"  first round (caches cold in some processes): p50 {_percentile(cold, 50):.0f} ms  p95 {_percentile(cold, 95):.0f} ms  "
+        f"p99 {_percentile(cold, 99):.0f} ms  failures {len(cold_failures)}"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -291,8 +332,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=30, help="requests per client")
     parser.add_argument("--repeats", type=int, default=50, help="re-weightings timed")
     parser.add_argument("--map-repeats", type=int, default=3, help="fresh browser passes over the ranked map")
-    parser.add_argument("--map-baseline", default=None, metavar="REV",
-                        help="also time this git revision's ranked_map.js, alternately, and print the ratios")
+    parser.add_argument(
+        "--map-baseline",
+        default=None,
+        metavar="REV",
+        help="also time this git revision's ranked_map.js, alternately, and print the ratios",
+    )
     parser.add_argument("--only-map", action="store_true", help="the ranked map only (no re-weighting, no API load)")
     args, _ = parser.parse_known_args(argv)
 
@@ -317,11 +362,32 @@ def main(argv: list[str] | None = None) -> None:
     # The server ./gigasite up starts: gunicorn, a process per core with 4 threads, static files
     # collected (hashed, compressed).
     env = {**os.environ, "GIGASITE_DEBUG": "0", "PYTHONUNBUFFERED": "1", "GIGASITE_STATIC": "collected"}
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+    )
     workers = str(os.cpu_count() or 1)
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                               "--workers", workers, "--worker-class", "gthread", "--threads", "4", "--timeout", "180"], cwd=ROOT,
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            workers,
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--timeout",
+            "180",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         client = Client(HTTP_HOST="127.0.0.1")

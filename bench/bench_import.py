@@ -35,19 +35,21 @@ def make_gpkg(path: Path, n_rows: int, seed: int = 0) -> None:
     # Metropolitan France well inside its borders (no row fails the country check).
     lon = rng.uniform(0.0, 5.5, n_rows)
     lat = rng.uniform(44.0, 48.5, n_rows)
-    frame = pd.DataFrame({
-        "external_id": [f"B{i:06d}" for i in range(n_rows)],
-        "name": [f"Friche {i}" for i in range(n_rows)],
-        "area_m2": rng.lognormal(10.0, 1.0, n_rows).round(0),
-        "former_activity": rng.choice(["Sidérurgie", "Chimie", "Centrale thermique", "Papeterie", "Dépôt"], n_rows),
-        "closure_year": rng.integers(1950, 2024, n_rows),
-        "grid_voltage_kv": rng.choice([20.0, 63.0, 90.0, 225.0, 400.0], n_rows),
-        "grid_capacity_mw": rng.uniform(1, 500, n_rows).round(1),
-        "pollution_status": rng.choice(["none", "suspected", "confirmed", "unknown"], n_rows),
-        "flood_zone": rng.choice(["yes", "no"], n_rows),
-        "source_url": [f"https://example.org/sites/{i}" for i in range(n_rows)],
-        "source_date": "2024-03-01",
-    })
+    frame = pd.DataFrame(
+        {
+            "external_id": [f"B{i:06d}" for i in range(n_rows)],
+            "name": [f"Friche {i}" for i in range(n_rows)],
+            "area_m2": rng.lognormal(10.0, 1.0, n_rows).round(0),
+            "former_activity": rng.choice(["Sidérurgie", "Chimie", "Centrale thermique", "Papeterie", "Dépôt"], n_rows),
+            "closure_year": rng.integers(1950, 2024, n_rows),
+            "grid_voltage_kv": rng.choice([20.0, 63.0, 90.0, 225.0, 400.0], n_rows),
+            "grid_capacity_mw": rng.uniform(1, 500, n_rows).round(1),
+            "pollution_status": rng.choice(["none", "suspected", "confirmed", "unknown"], n_rows),
+            "flood_zone": rng.choice(["yes", "no"], n_rows),
+            "source_url": [f"https://example.org/sites/{i}" for i in range(n_rows)],
+            "source_date": "2024-03-01",
+        }
+    )
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326").to_crs("EPSG:2154")
     gdf.to_file(path, driver="GPKG", layer="sites")
 
@@ -62,8 +64,16 @@ def _ensure_boundaries() -> None:
     c = countries(folder / "ne_50m_admin_0_countries_europe.geojson.gz")
     d = france_subdivisions(folder / "france_departements-version-simplifiee.geojson", "departement")
     Boundary.objects.bulk_create(
-        [Boundary(kind="country", code=r.code, name=r.name, geometry_geojson=r.geometry_geojson, source="natural_earth") for r in c.itertuples()]
-        + [Boundary(kind="departement", code=r.code, name=r.name, geometry_geojson=r.geometry_geojson, source="ign") for r in d.itertuples()]
+        [
+            Boundary(
+                kind="country", code=r.code, name=r.name, geometry_geojson=r.geometry_geojson, source="natural_earth"
+            )
+            for r in c.itertuples()
+        ]
+        + [
+            Boundary(kind="departement", code=r.code, name=r.name, geometry_geojson=r.geometry_geojson, source="ign")
+            for r in d.itertuples()
+        ]
     )
 
 
@@ -98,7 +108,9 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         make_gpkg(path, args.rows)
         data = path.read_bytes()
-        print(f"generated {args.rows:,} rows, {len(data) / 1e6:.1f} MB GeoPackage (Lambert-93) in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"generated {args.rows:,} rows, {len(data) / 1e6:.1f} MB GeoPackage (Lambert-93) in {time.perf_counter() - t0:.1f} s"
+        )
         # Baseline, same machine and moment: geopandas alone reading the file and reprojecting it.
         read = []
         for _ in range(repeats):
@@ -125,10 +137,14 @@ def main(argv: list[str] | None = None) -> None:
         base = statistics.median(read)
         print(f"  min / median / max of {repeats}; ratio = median time / geopandas reading and reprojecting the file")
         print(f"  geopandas read + to_crs (baseline)      {_spread(read)}   {args.rows / base:10,.0f} rows/s")
-        print(f"  dry run (read, check, reproject, plan)  {_spread(dry)}   {args.rows / statistics.median(dry):10,.0f} rows/s"
-              f"   ×{statistics.median(dry) / base:.1f}   {planned.created:,} valid, {planned.plan.rows_rejected:,} rejected")
-        print(f"  import into the database (rolled back)  {_spread(real)}   {args.rows / statistics.median(real):10,.0f} rows/s"
-              f"   ×{statistics.median(real) / base:.1f}   {done.created:,} sites created")
+        print(
+            f"  dry run (read, check, reproject, plan)  {_spread(dry)}   {args.rows / statistics.median(dry):10,.0f} rows/s"
+            f"   ×{statistics.median(dry) / base:.1f}   {planned.created:,} valid, {planned.plan.rows_rejected:,} rejected"
+        )
+        print(
+            f"  import into the database (rolled back)  {_spread(real)}   {args.rows / statistics.median(real):10,.0f} rows/s"
+            f"   ×{statistics.median(real) / base:.1f}   {done.created:,} sites created"
+        )
         print(f"  target ≤ 30 s: {'met' if statistics.median(real) <= 30 else 'NOT met'} (median)")
 
 

@@ -59,27 +59,43 @@ def main(argv: list[str] | None = None) -> None:
             params = dataclasses.replace(presets()["default"], sizes=(100_000, 160_000, 200_000))
             t0 = time.perf_counter()
             table = score_inputs(inputs, params).table
-            print(f"scored {len(inputs.sites):,} sites at {', '.join(f'{s:,}' for s in params.sizes)} H100e in "
-                  f"{time.perf_counter() - t0:.1f} s")
+            print(
+                f"scored {len(inputs.sites):,} sites at {', '.join(f'{s:,}' for s in params.sizes)} H100e in "
+                f"{time.perf_counter() - t0:.1f} s"
+            )
             regions = dict(Site.objects.values_list("id", "region_code"))
             sites = inputs.sites[["site_id", "longitude", "latitude", "country"]].assign(
-                region=lambda f: f["site_id"].map(regions).fillna(""))
+                region=lambda f: f["site_id"].map(regions).fillna("")
+            )
             table = table.merge(sites, on="site_id")
             limits = {"mip_rel_gap": args.gap, "time_limit_s": args.time_limit}
             questions = {
-                "EU 5 × 100k, ≤ 2 per country": PortfolioProblem(
-                    clusters=((100_000, 5),), max_per_country=2, **limits),
+                "EU 5 × 100k, ≤ 2 per country": PortfolioProblem(clusters=((100_000, 5),), max_per_country=2, **limits),
                 "EU 5 × 100k, ≤ 2 per country, ≥ 200 km apart": PortfolioProblem(
-                    clusters=((100_000, 5),), max_per_country=2, min_distance_km=200.0, **limits),
+                    clusters=((100_000, 5),), max_per_country=2, min_distance_km=200.0, **limits
+                ),
                 "EU 5 × 100k, ≤ 2 per country, least emissions": PortfolioProblem(
-                    clusters=((100_000, 5),), max_per_country=2, objective="emissions", **limits),
+                    clusters=((100_000, 5),), max_per_country=2, objective="emissions", **limits
+                ),
                 "France 1 GW IT, ≤ 5 sites, ≤ 60 months": PortfolioProblem(
-                    target_mw_it=1000.0, max_sites=5, countries=("FR",), deadline_months=60.0, **limits),
+                    target_mw_it=1000.0, max_sites=5, countries=("FR",), deadline_months=60.0, **limits
+                ),
                 "EU 1 GW IT, ≤ 8 sites, ≤ 2 per country, ≥ 150 km apart, least emissions": PortfolioProblem(
-                    target_mw_it=1000.0, max_sites=8, max_per_country=2, min_distance_km=150.0, objective="emissions",
-                    **limits),
+                    target_mw_it=1000.0,
+                    max_sites=8,
+                    max_per_country=2,
+                    min_distance_km=150.0,
+                    objective="emissions",
+                    **limits,
+                ),
                 "EU 1.5 GW IT, ≤ 8 sites, ≤ 2 per country, ≤ 60 months, least capex": PortfolioProblem(
-                    target_mw_it=1500.0, max_sites=8, max_per_country=2, deadline_months=60.0, objective="cost", **limits),
+                    target_mw_it=1500.0,
+                    max_sites=8,
+                    max_per_country=2,
+                    deadline_months=60.0,
+                    objective="cost",
+                    **limits,
+                ),
             }
             first = None
             for label, problem in questions.items():
@@ -92,18 +108,24 @@ def main(argv: list[str] | None = None) -> None:
                     continue
                 first = first or (problem, solution)
                 g = solution.greedy
-                greedy_text = f"{g['objective']:,.2f} (optimisation gains {g['gain']:,.2f})" if g["feasible"] else "none found"
-                print(f"{label}: {s.status}, gap {100 * (s.mip_gap or 0):.4f} %, MILP {s.solve_s:.2f} s "
-                      f"({s.n_variables:,} candidates, {s.n_constraints:,} constraints), all steps {total:.2f} s; "
-                      f"objective {solution.totals['objective']:,.2f} [{problem.objective}], greedy {greedy_text}; "
-                      f"{solution.totals['it_load_mw']:,.1f} MW IT, {solution.totals['capex_total_meur']:,.0f} M€, "
-                      f"{solution.totals['emissions_t_per_yr']:,.0f} tCO2e/yr, {solution.totals['time_to_power_months']:.0f} months")
+                greedy_text = (
+                    f"{g['objective']:,.2f} (optimisation gains {g['gain']:,.2f})" if g["feasible"] else "none found"
+                )
+                print(
+                    f"{label}: {s.status}, gap {100 * (s.mip_gap or 0):.4f} %, MILP {s.solve_s:.2f} s "
+                    f"({s.n_variables:,} candidates, {s.n_constraints:,} constraints), all steps {total:.2f} s; "
+                    f"objective {solution.totals['objective']:,.2f} [{problem.objective}], greedy {greedy_text}; "
+                    f"{solution.totals['it_load_mw']:,.1f} MW IT, {solution.totals['capex_total_meur']:,.0f} M€, "
+                    f"{solution.totals['emissions_t_per_yr']:,.0f} tCO2e/yr, {solution.totals['time_to_power_months']:.0f} months"
+                )
             if args.draws and first is not None:
                 problem, solution = first
                 t0 = time.perf_counter()
                 rob = portfolio_robustness(inputs, params, solution.chosen, problem, draws=args.draws)
-                print(f"robustness of the first portfolio over {args.draws} draws: {time.perf_counter() - t0:.1f} s, "
-                      f"meets the target in {100 * rob.p_meets_target:.1f} %")
+                print(
+                    f"robustness of the first portfolio over {args.draws} draws: {time.perf_counter() - t0:.1f} s, "
+                    f"meets the target in {100 * rob.p_meets_target:.1f} %"
+                )
             raise _Rollback
     except _Rollback:
         pass

@@ -38,5 +38,8 @@ def main(argv: list[str] | None = None) -> None:
             started = time.perf_counter()
             _manage(["load_reference_data"], url)
             times.append(time.perf_counter() - started)
-    print(f"  reference load into empty SQLite, whole process ({len(times)} runs): "
-          f"min {min(times):.1f} s, median {statistics.median(times):.1f} s, max {max(times):.1f} s", flush=True)
+    print(
+        f"  reference load into empty SQLite, whole process ({len(times)} runs): "
+        f"min {min(times):.1f} s, median {statistics.median(times):.1f} s, max {max(times):.1f} s",
+        flush=True,
+    )

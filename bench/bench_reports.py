@@ -72,25 +72,36 @@ def main(argv: list[str] | None = None) -> None:
                 run = _scored_run(args.size)
             candidates = comparisons.comparison_candidates(run=run, size_h100e=args.size, limit=args.sites)
             ids = [int(i) for i in candidates["site_id"]]
-            print(f"{label}: run {run.id} ({run.scenario_name}, {run.n_sites:,} sites, {run.draws} draws), "
-                  f"{len(ids)} sites at {args.size:,} H100e, {Site.objects.count():,} sites in the database")
+            print(
+                f"{label}: run {run.id} ({run.scenario_name}, {run.n_sites:,} sites, {run.draws} draws), "
+                f"{len(ids)} sites at {args.size:,} H100e, {Site.objects.count():,} sites in the database"
+            )
 
             def render():
-                return reports.comparison_pdf(run=run, size_h100e=args.size, site_ids=ids, language=args.lang, author="bench")
+                return reports.comparison_pdf(
+                    run=run, size_h100e=args.size, site_ids=ids, language=args.lang, author="bench"
+                )
 
             t0 = time.perf_counter()
             first = render()
             cold = time.perf_counter() - t0
             warm = [render().render_s for _ in range(max(args.repeat, 1))]
             median = statistics.median(warm)
-            print(f"  cold (first document of the process)  {cold:6.2f} s   {first.n_pages} pages, {len(first.pdf):,} bytes"
-                  f"   (target ≤ 5 s)")
-            print(f"  warm, min / median / max of {len(warm)}      {min(warm):6.2f} / {median:6.2f} / {max(warm):6.2f} s   "
-                  f"{first.n_pages / median:5.1f} pages/s   ×{median / cold:.2f} the cold document   (target ≤ 3 s)")
-            comparisons.comparison_produce(run=run, size_h100e=args.size, site_ids=ids, language=args.lang, author="bench")
+            print(
+                f"  cold (first document of the process)  {cold:6.2f} s   {first.n_pages} pages, {len(first.pdf):,} bytes"
+                f"   (target ≤ 5 s)"
+            )
+            print(
+                f"  warm, min / median / max of {len(warm)}      {min(warm):6.2f} / {median:6.2f} / {max(warm):6.2f} s   "
+                f"{first.n_pages / median:5.1f} pages/s   ×{median / cold:.2f} the cold document   (target ≤ 3 s)"
+            )
+            comparisons.comparison_produce(
+                run=run, size_h100e=args.size, site_ids=ids, language=args.lang, author="bench"
+            )
             t0 = time.perf_counter()
-            _report, cached = comparisons.comparison_produce(run=run, size_h100e=args.size, site_ids=ids, language=args.lang,
-                                                             author="bench")
+            _report, cached = comparisons.comparison_produce(
+                run=run, size_h100e=args.size, site_ids=ids, language=args.lang, author="bench"
+            )
             print(f"  same request again (cache hit={cached})  {time.perf_counter() - t0:6.3f} s")
             raise _Rollback
     except _Rollback:

@@ -28,8 +28,10 @@ from pathlib import Path
 
 
 def _spread(values: list[float], unit: str = "s", digits: int = 2) -> str:
-    return (f"median {statistics.median(values):.{digits}f} {unit} "
-            f"(min {min(values):.{digits}f}, max {max(values):.{digits}f}, n={len(values)})")
+    return (
+        f"median {statistics.median(values):.{digits}f} {unit} "
+        f"(min {min(values):.{digits}f}, max {max(values):.{digits}f}, n={len(values)})"
+    )
 
 
 def _group_peak_mib(pgid: int) -> float:
@@ -116,8 +118,10 @@ def main(argv: list[str] | None = None) -> None:
                 params = run_selectors.params_build(preset="default")
                 n_sites = Site.objects.filter(withdrawn=False).count()
                 layout = runs.chunk_layout(params.sizes, args.draws)
-                print(f"sites: {n_sites:,}  sizes: {len(params.sizes)}  draws: {args.draws}  "
-                      f"chunks: {len(layout)} (blocks of {runs.DRAWS_PER_BLOCK} draws)")
+                print(
+                    f"sites: {n_sites:,}  sizes: {len(params.sizes)}  draws: {args.draws}  "
+                    f"chunks: {len(layout)} (blocks of {runs.DRAWS_PER_BLOCK} draws)"
+                )
                 q1, w1 = start_workers(1, logs, "one")
                 q2, w2 = start_workers(2, logs, "two")
                 everyone += w1 + w2
@@ -164,8 +168,9 @@ def _million(args, start_workers, created, everyone, runs, app) -> None:
         runs.DRAWS_PER_BLOCK = args.million_block  # the layout is decided here, where the snapshot is taken
         try:
             t0 = time.perf_counter()
-            run = runs.scoring_run_start(params=params.to_dict(), draws=args.million_draws, name="bench million",
-                                         dispatch=False)
+            run = runs.scoring_run_start(
+                params=params.to_dict(), draws=args.million_draws, name="bench million", dispatch=False
+            )
             created.append(run.id)
             runs.scoring_run_execute(run_id=run.id, inputs=ScoringInputs(sites, grid, zones, hourly))
             snapshot_s = time.perf_counter() - t0
@@ -175,9 +180,11 @@ def _million(args, start_workers, created, everyone, runs, app) -> None:
         finally:
             runs.DRAWS_PER_BLOCK = saved
         peaks = [_group_peak_mib(w.proc.pid) for w in workers]
-        print(f"{args.million_sites:,} synthetic sites × {len(params.sizes)} sizes, {args.million_draws} draws in blocks "
-              f"of {args.million_block} ({run.n_chunks} chunks) on 2 workers: {run.status} in {total_s:.0f} s "
-              f"(snapshot {snapshot_s:.0f} s)")
+        print(
+            f"{args.million_sites:,} synthetic sites × {len(params.sizes)} sizes, {args.million_draws} draws in blocks "
+            f"of {args.million_block} ({run.n_chunks} chunks) on 2 workers: {run.status} in {total_s:.0f} s "
+            f"(snapshot {snapshot_s:.0f} s)"
+        )
         for w, b, p in zip(workers, base, peaks):
             print(f"  worker {w.name}: peak resident memory {p:,.0f} MiB (idle after start {b:,.0f} MiB)")
         if run.status != ScoringRun.Status.SUCCEEDED:

@@ -27,20 +27,38 @@ def synthetic(n_sites: int, n_points: int = 10_000, seed: int = 0):
     """Return sites, grid, zones and hourly carbon shaped like the real data."""
     rng = np.random.default_rng(seed)
     codes = np.array(["FR", "DE", "ES", "IT", "PL", "NL", "BE", "PT"])
-    sites = pd.DataFrame({
-        "site_id": np.arange(1, n_sites + 1), "longitude": rng.uniform(-9, 24, n_sites), "latitude": rng.uniform(36, 58, n_sites),
-        "country": rng.choice(codes, n_sites), "area_ha": np.where(rng.random(n_sites) < 0.8, rng.lognormal(1.0, 1.5, n_sites), np.nan),
-        "grid_capacity_mw": np.where(rng.random(n_sites) < 0.02, rng.uniform(50, 2000, n_sites), np.nan), "grid_voltage_kv": np.nan,
-        "pollution_status": rng.choice(["none", "suspected", "confirmed", "unknown"], n_sites), "flood_zone": np.nan,
-        "water_access": "unknown", "reconverted": rng.random(n_sites) < 0.01,
-    })
-    grid = pd.DataFrame({
-        "point_id": np.arange(n_points), "longitude": rng.uniform(-9, 24, n_points), "latitude": rng.uniform(36, 58, n_points),
-        "voltage_kv": rng.choice([63.0, 90.0, 150.0, 225.0, 400.0], n_points, p=[0.5, 0.2, 0.05, 0.17, 0.08]),
-        "headroom_mw": np.nan,
-    })
-    zones = pd.DataFrame({"country": codes, "carbon_intensity_g_per_kwh": rng.uniform(30, 650, len(codes)),
-                          "price_eur_per_mwh": rng.uniform(50, 110, len(codes)), "cooling_degree_days": rng.uniform(0, 300, len(codes))})
+    sites = pd.DataFrame(
+        {
+            "site_id": np.arange(1, n_sites + 1),
+            "longitude": rng.uniform(-9, 24, n_sites),
+            "latitude": rng.uniform(36, 58, n_sites),
+            "country": rng.choice(codes, n_sites),
+            "area_ha": np.where(rng.random(n_sites) < 0.8, rng.lognormal(1.0, 1.5, n_sites), np.nan),
+            "grid_capacity_mw": np.where(rng.random(n_sites) < 0.02, rng.uniform(50, 2000, n_sites), np.nan),
+            "grid_voltage_kv": np.nan,
+            "pollution_status": rng.choice(["none", "suspected", "confirmed", "unknown"], n_sites),
+            "flood_zone": np.nan,
+            "water_access": "unknown",
+            "reconverted": rng.random(n_sites) < 0.01,
+        }
+    )
+    grid = pd.DataFrame(
+        {
+            "point_id": np.arange(n_points),
+            "longitude": rng.uniform(-9, 24, n_points),
+            "latitude": rng.uniform(36, 58, n_points),
+            "voltage_kv": rng.choice([63.0, 90.0, 150.0, 225.0, 400.0], n_points, p=[0.5, 0.2, 0.05, 0.17, 0.08]),
+            "headroom_mw": np.nan,
+        }
+    )
+    zones = pd.DataFrame(
+        {
+            "country": codes,
+            "carbon_intensity_g_per_kwh": rng.uniform(30, 650, len(codes)),
+            "price_eur_per_mwh": rng.uniform(50, 110, len(codes)),
+            "cooling_degree_days": rng.uniform(0, 300, len(codes)),
+        }
+    )
     return sites, grid, zones, {"FR": rng.uniform(20, 90, 8760)}
 
 
@@ -68,8 +86,9 @@ def _spread(t: tuple[float, float, float]) -> str:
     return f"median {t[1]:8.3f} s (min {t[0]:.3f}, max {t[2]:.3f})"
 
 
-def run(sites, grid, zones, hourly, lines=None, outlines=None, *, draws: int = 1000, label: str = "",
-        repeat: int = 3) -> dict[str, float]:
+def run(
+    sites, grid, zones, hourly, lines=None, outlines=None, *, draws: int = 1000, label: str = "", repeat: int = 3
+) -> dict[str, float]:
     """Measure one dataset; print and return the medians."""
     import functools
 
@@ -125,28 +144,47 @@ def run(sites, grid, zones, hourly, lines=None, outlines=None, *, draws: int = 1
         mc_kernel_probe = _time(lambda: draw_loop("kernel", probe), repeat)
         mc_ref_probe = _time(lambda: draw_loop("reference", probe), repeat)
         mc_full = _time(lambda: score(sites, grid, zones, params, hourly_carbon=hourly, draws=draws), repeat)
-    figures = {"sites": n, "first_call_s": first_call, "candidates_s": cand[1], "deterministic_cold_s": det_cold[1],
-               "deterministic_s": det_kernel[1], "deterministic_reference_s": det_ref[1],
-               "deterministic_ratio": det_ref[1] / det_kernel[1], "kernels_ratio": kern_ref[1] / kern_kernel[1],
-               "mc_s": mc_full[1],
-               "mc_ratio": mc_ref_probe[1] / mc_kernel_probe[1]}
+    figures = {
+        "sites": n,
+        "first_call_s": first_call,
+        "candidates_s": cand[1],
+        "deterministic_cold_s": det_cold[1],
+        "deterministic_s": det_kernel[1],
+        "deterministic_reference_s": det_ref[1],
+        "deterministic_ratio": det_ref[1] / det_kernel[1],
+        "kernels_ratio": kern_ref[1] / kern_kernel[1],
+        "mc_s": mc_full[1],
+        "mc_ratio": mc_ref_probe[1] / mc_kernel_probe[1],
+    }
     n_lines = 0 if lines is None else lines["line_id"].nunique()
-    print(f"{label}: {n:,} sites × {n_sizes} sizes, {len(grid):,} grid points, {n_lines:,} lines, "
-          f"{len(outlines or {})} country outlines; {repeat} repeats")
+    print(
+        f"{label}: {n:,} sites × {n_sizes} sizes, {len(grid):,} grid points, {n_lines:,} lines, "
+        f"{len(outlines or {})} country outlines; {repeat} repeats"
+    )
     print(f"  first call (compile or load cache)   {first_call:8.3f} s")
     print(f"  preparation with connection geometry (k={params.k_nearest}, limits, cut-ins)  {_spread(cand)}")
     print(f"  deterministic, numba, cold geometry  {_spread(det_cold)}")
-    print(f"  deterministic, numba (warm)          {_spread(det_kernel)}   {n * n_sizes / det_kernel[1]:12,.0f} site-sizes/s")
-    print(f"  deterministic, NumPy reference       {_spread(det_ref)}   "
-          f"whole-call ratio numba ÷ NumPy ×{figures['deterministic_ratio']:5.2f}")
+    print(
+        f"  deterministic, numba (warm)          {_spread(det_kernel)}   {n * n_sizes / det_kernel[1]:12,.0f} site-sizes/s"
+    )
+    print(
+        f"  deterministic, NumPy reference       {_spread(det_ref)}   "
+        f"whole-call ratio numba ÷ NumPy ×{figures['deterministic_ratio']:5.2f}"
+    )
     print(f"  deterministic kernels only, numba    {_spread(kern_kernel)}")
-    print(f"  deterministic kernels only, NumPy    {_spread(kern_ref)}   "
-          f"kernel-only ratio numba ÷ NumPy ×{figures['kernels_ratio']:5.2f}")
+    print(
+        f"  deterministic kernels only, NumPy    {_spread(kern_ref)}   "
+        f"kernel-only ratio numba ÷ NumPy ×{figures['kernels_ratio']:5.2f}"
+    )
     if draws:
         print(f"  Monte Carlo {probe} draws, draw loop: numba {_spread(mc_kernel_probe)}")
-        print(f"  Monte Carlo {probe} draws, draw loop: NumPy {_spread(mc_ref_probe)}   ratio ×{figures['mc_ratio']:.2f}")
-        print(f"  Monte Carlo {draws:,} draws, whole scoring, numba  {_spread(mc_full)}   "
-              f"{n * n_sizes * draws / mc_full[1]:12,.0f} site-size-draws/s")
+        print(
+            f"  Monte Carlo {probe} draws, draw loop: NumPy {_spread(mc_ref_probe)}   ratio ×{figures['mc_ratio']:.2f}"
+        )
+        print(
+            f"  Monte Carlo {draws:,} draws, whole scoring, numba  {_spread(mc_full)}   "
+            f"{n * n_sizes * draws / mc_full[1]:12,.0f} site-size-draws/s"
+        )
     if n <= 100_000:
         _outside_baseline(sites, grid, zones, hourly, params, lines, outlines)
     return figures
@@ -183,8 +221,10 @@ def _million_child(repeat: int) -> None:
     cand = _time(geometry, repeat)
     total = _time(cold, repeat)
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    print(f"synthetic million: {len(sites):,} sites × {len(params.sizes)} sizes, {len(grid):,} grid points; {repeat} repeats; "
-          f"load average {load} on {os.cpu_count()} cores")
+    print(
+        f"synthetic million: {len(sites):,} sites × {len(params.sizes)} sizes, {len(grid):,} grid points; {repeat} repeats; "
+        f"load average {load} on {os.cpu_count()} cores"
+    )
     print(f"  candidate search (preparation)                     {_spread(cand)}")
     print(f"  candidate search + deterministic scoring, cold     {_spread(total)}")
 

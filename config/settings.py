@@ -124,11 +124,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take the write lock when they begin, so two workers that read
     # then write (storing a chunk) queue up instead of deadlocking, which SQLite reports at
     # once as "database is locked" whatever the timeout. WAL lets pages read meanwhile.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({
-        "timeout": 30,
-        "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    })
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -164,8 +166,11 @@ MEDIA_ROOT = VAR_DIR / "media"
 STATIC_COLLECTED = os.environ.get("GIGASITE_STATIC", "") == "collected"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if STATIC_COLLECTED
-                    else "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_COLLECTED
+        else "whitenoise.storage.CompressedStaticFilesStorage"
+    },
 }
 WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
 
@@ -233,7 +238,9 @@ AXES_VERBOSE = False
 # memory; DATA_UPLOAD_MAX_MEMORY_SIZE bounds the non-file form fields only.
 GIGASITE_UPLOAD_MAX_BYTES = int(os.environ.get("GIGASITE_UPLOAD_MAX_BYTES", str(50 * 1024 * 1024)))
 GIGASITE_UPLOAD_MAX_ROWS = int(os.environ.get("GIGASITE_UPLOAD_MAX_ROWS", "200000"))
-GIGASITE_UPLOAD_ZIP_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("GIGASITE_UPLOAD_ZIP_MAX_UNCOMPRESSED_BYTES", str(200 * 1024 * 1024)))
+GIGASITE_UPLOAD_ZIP_MAX_UNCOMPRESSED_BYTES = int(
+    os.environ.get("GIGASITE_UPLOAD_ZIP_MAX_UNCOMPRESSED_BYTES", str(200 * 1024 * 1024))
+)
 GIGASITE_UPLOAD_ZIP_MAX_RATIO = float(os.environ.get("GIGASITE_UPLOAD_ZIP_MAX_RATIO", "100"))
 GIGASITE_UPLOAD_ZIP_MAX_MEMBERS = int(os.environ.get("GIGASITE_UPLOAD_ZIP_MAX_MEMBERS", "100"))
 # Reading a file runs in a child process with these hard limits (siting.importers.bounded).
@@ -284,7 +291,10 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # The sweep recovers runs from crashed workers and publishes runs saved while Redis was down.
 CELERY_BEAT_SCHEDULE = {
-    "scoring-runs-sweep": {"task": "siting.scoring_runs_sweep", "schedule": float(os.environ.get("GIGASITE_SWEEP_EVERY_S", "15"))},
+    "scoring-runs-sweep": {
+        "task": "siting.scoring_runs_sweep",
+        "schedule": float(os.environ.get("GIGASITE_SWEEP_EVERY_S", "15")),
+    },
 }
 GIGASITE_STALE_AFTER_S = float(os.environ.get("GIGASITE_STALE_AFTER_S", "60"))
 # How long a run's chunk retries a database that is down or locked before the run fails.

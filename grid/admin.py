@@ -15,14 +15,32 @@ from .models import (
 
 @admin.register(GridConnectionPoint)
 class GridConnectionPointAdmin(admin.ModelAdmin):
-    list_display = ("external_id", "name", "country", "voltage_kv", "status", "headroom_mw", "headroom_estimate_mw", "headroom_method", "source")
+    list_display = (
+        "external_id",
+        "name",
+        "country",
+        "voltage_kv",
+        "status",
+        "headroom_mw",
+        "headroom_estimate_mw",
+        "headroom_method",
+        "source",
+    )
     list_filter = ("source", "status", "voltage_kv", "country")
     search_fields = ("external_id", "name", "operator")
 
 
 @admin.register(Zone)
 class ZoneAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "carbon_intensity_g_per_kwh", "carbon_year", "carbon_basis", "price_eur_per_mwh", "cooling_degree_days")
+    list_display = (
+        "code",
+        "name",
+        "carbon_intensity_g_per_kwh",
+        "carbon_year",
+        "carbon_basis",
+        "price_eur_per_mwh",
+        "cooling_degree_days",
+    )
     list_filter = ("carbon_basis",)
     search_fields = ("code", "name", "iso3")
 
@@ -56,7 +74,17 @@ class DatasetLoadAdmin(admin.ModelAdmin):
 
 @admin.register(GridLine)
 class GridLineAdmin(admin.ModelAdmin):
-    list_display = ("external_id", "country", "countries", "voltage_kv", "circuits", "length_km", "rating_mva", "rating_mw", "status")
+    list_display = (
+        "external_id",
+        "country",
+        "countries",
+        "voltage_kv",
+        "circuits",
+        "length_km",
+        "rating_mva",
+        "rating_mw",
+        "status",
+    )
     list_filter = ("status", "voltage_kv", "country")
     search_fields = ("external_id", "bus0_external_id", "bus1_external_id")
     exclude = ("geometry_geojson",)

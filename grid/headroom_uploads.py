@@ -39,13 +39,42 @@ EARTH_RADIUS_KM = 6_371.0088
 """Mean Earth radius (IUGG). [km]"""
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "point_id": ("point_id", "external_id", "id", "point", "substation_id", "code_poste", "poste", "identifiant",
-                 "Umspannwerk", "Netzknoten", "subestación", "sottostazione", "onderstation", "stacja", "stacja_id"),
+    "point_id": (
+        "point_id",
+        "external_id",
+        "id",
+        "point",
+        "substation_id",
+        "code_poste",
+        "poste",
+        "identifiant",
+        "Umspannwerk",
+        "Netzknoten",
+        "subestación",
+        "sottostazione",
+        "onderstation",
+        "stacja",
+        "stacja_id",
+    ),
     "longitude": ("longitude", "lon", "lng", "x", "Längengrad", "longitud", "longitudine", "lengtegraad", "długość"),
     "latitude": ("latitude", "lat", "y", "Breitengrad", "latitud", "latitudine", "breedtegraad", "szerokość"),
-    "headroom_mw": ("headroom", "available_capacity", "capacité d'accueil", "capacité disponible", "capacite_accueil",
-                    "freie Kapazität", "verfügbare Leistung", "Anschlusskapazität", "capacidad disponible", "capacidad de acceso",
-                    "capacità disponibile", "beschikbare capaciteit", "transportcapaciteit", "wolna moc", "dostępna moc"),
+    "headroom_mw": (
+        "headroom",
+        "available_capacity",
+        "capacité d'accueil",
+        "capacité disponible",
+        "capacite_accueil",
+        "freie Kapazität",
+        "verfügbare Leistung",
+        "Anschlusskapazität",
+        "capacidad disponible",
+        "capacidad de acceso",
+        "capacità disponibile",
+        "beschikbare capaciteit",
+        "transportcapaciteit",
+        "wolna moc",
+        "dostępna moc",
+    ),
     "as_of": ("as_of", "date", "date_valeur", "Stand", "Datum", "fecha", "data", "peildatum"),
     "source": ("source", "Quelle", "fuente", "fonte", "bron", "źródło"),
 }
@@ -73,14 +102,18 @@ COLUMN_INDEX = _index()
 class HeadroomPlan:
     """What a file would write: one row per value, with its point."""
 
-    values: pd.DataFrame  # row, point_id (pk), point_external_id, point_name, headroom_mw, as_of, source, matched_by, distance_km
+    values: (
+        pd.DataFrame
+    )  # row, point_id (pk), point_external_id, point_name, headroom_mw, as_of, source, matched_by, distance_km
     errors: list[RowError]
     rows_read: int
     notes: list[str] = field(default_factory=list)
 
 
 def _points() -> pd.DataFrame:
-    rows = list(GridConnectionPoint.objects.values_list("id", "external_id", "name", "longitude", "latitude", "headroom_mw"))
+    rows = list(
+        GridConnectionPoint.objects.values_list("id", "external_id", "name", "longitude", "latitude", "headroom_mw")
+    )
     return pd.DataFrame(rows, columns=["id", "external_id", "name", "longitude", "latitude", "headroom_mw"])
 
 
@@ -117,11 +150,20 @@ def _headroom_header(frame: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFram
         h = h or _("column %(n)d") % {"n": j + 1}
         seen[h] = seen.get(h, 0) + 1
         columns.append(h if seen[h] == 1 else f"{h} ({seen[h]})")  # as the reader names a repeated header
-    body = frame.iloc[best + 1:].copy()
+    body = frame.iloc[best + 1 :].copy()
     body.columns = columns
     # The reader's first note ends with the header's row number: say the right one.
-    told = [n for n in notes if n != _("Rows 1 to %(last)d above the header were skipped (a title block).")
-            % {"last": _last_number(notes[0]) - 1}] if notes else []
+    told = (
+        [
+            n
+            for n in notes
+            if n
+            != _("Rows 1 to %(last)d above the header were skipped (a title block).")
+            % {"last": _last_number(notes[0]) - 1}
+        ]
+        if notes
+        else []
+    )
     if told:
         told[0] = re.sub(r"\d+(?=\D*$)", str(header_row), told[0])
     told.insert(1, _("Rows 1 to %(last)d above the header were skipped (a title block).") % {"last": header_row - 1})
@@ -133,8 +175,15 @@ def _last_number(text: str) -> int:
     return int(found[-1]) if found else 0
 
 
-def headroom_plan(*, data: bytes, file_name: str, match_distance_km: float = 0.0, sheet: str | None = None,
-                  limits: UploadLimits | None = None, current_year: int | None = None) -> HeadroomPlan:
+def headroom_plan(
+    *,
+    data: bytes,
+    file_name: str,
+    match_distance_km: float = 0.0,
+    sheet: str | None = None,
+    limits: UploadLimits | None = None,
+    current_year: int | None = None,
+) -> HeadroomPlan:
     """Read a file of known headroom and match every row to a grid point; write nothing.
 
     Parameters
@@ -163,8 +212,11 @@ def headroom_plan(*, data: bytes, file_name: str, match_distance_km: float = 0.0
         frame, _crs, notes, inner = site_importer.read_upload_bounded(data, file_name, fmt, limits, None, sheet)
     except SheetChoiceNeeded as exc:  # the reader asks for "the one with the sites"
         shown = file_name.replace("\\", "/").rsplit("/", 1)[-1][:100]
-        raise SheetChoiceNeeded(_("“%(file)s” holds %(n)d sheets (%(names)s): choose the one with the headroom.")
-                                % {"file": shown, "n": len(exc.sheets), "names": ", ".join(exc.sheets[:50])}, exc.sheets) from exc
+        raise SheetChoiceNeeded(
+            _("“%(file)s” holds %(n)d sheets (%(names)s): choose the one with the headroom.")
+            % {"file": shown, "n": len(exc.sheets), "names": ", ".join(exc.sheets[:50])},
+            exc.sheets,
+        ) from exc
     if inner in site_importer.SPREADSHEETS:
         frame, notes = _headroom_header(frame, notes)
     rows = frame.index.to_numpy(dtype=np.int64) if inner in site_importer.SPREADSHEETS else np.arange(len(frame)) + 2
@@ -175,11 +227,15 @@ def headroom_plan(*, data: bytes, file_name: str, match_distance_km: float = 0.0
         if hit is None:
             continue
         if hit[0] in mapping:
-            raise UploadRejected(_("Columns “%(a)s” and “%(b)s” both give the %(field)s: keep one.")
-                                 % {"a": mapping[hit[0]][0], "b": col, "field": hit[0]})
+            raise UploadRejected(
+                _("Columns “%(a)s” and “%(b)s” both give the %(field)s: keep one.")
+                % {"a": mapping[hit[0]][0], "b": col, "field": hit[0]}
+            )
         mapping[hit[0]] = (str(col), hit[1])
     if "headroom_mw" not in mapping:
-        raise UploadRejected(_("No headroom column: name it headroom_mw (or headroom_kw), or one of the names on the template page."))
+        raise UploadRejected(
+            _("No headroom column: name it headroom_mw (or headroom_kw), or one of the names on the template page.")
+        )
     has_position = "longitude" in mapping and "latitude" in mapping
     if "point_id" not in mapping and not has_position:
         raise UploadRejected(_("Give each row a point id, or longitude and latitude to match the nearest point."))
@@ -192,8 +248,12 @@ def headroom_plan(*, data: bytes, file_name: str, match_distance_km: float = 0.0
     errors.flag(bad, "headroom_mw", shown, _("not a number"))
     errors.flag(~bad & np.isnan(value), "headroom_mw", shown, _("missing (required)"))
     errors.flag(value < 0, "headroom_mw", shown, _("must be 0 or more"))
-    errors.flag(value > MAX_HEADROOM_MW, "headroom_mw", shown,
-                _("larger than %(max)s MW: check the unit") % {"max": f"{MAX_HEADROOM_MW:,.0f}"})
+    errors.flag(
+        value > MAX_HEADROOM_MW,
+        "headroom_mw",
+        shown,
+        _("larger than %(max)s MW: check the unit") % {"max": f"{MAX_HEADROOM_MW:,.0f}"},
+    )
 
     points = _points()
     point_pos = np.full(n, -1, dtype=np.int64)
@@ -211,13 +271,19 @@ def headroom_plan(*, data: bytes, file_name: str, match_distance_km: float = 0.0
         if not has_position:
             errors.flag(need_position, "point_id", ids, _("missing (required without a position)"))
         elif match_distance_km <= 0:
-            raise UploadRejected(_("Rows without a point id are matched by position: state the matching distance (km)."))
+            raise UploadRejected(
+                _("Rows without a point id are matched by position: state the matching distance (km).")
+            )
         else:
             lon, bad_lon = site_importer.parse_numbers(frame[mapping["longitude"][0]])
             lat, bad_lat = site_importer.parse_numbers(frame[mapping["latitude"][0]])
             ok = need_position & np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
-            errors.flag(need_position & ~ok, "longitude", site_importer._texts(frame[mapping["longitude"][0]]),
-                        _("no point id, and no valid WGS84 position"))
+            errors.flag(
+                need_position & ~ok,
+                "longitude",
+                site_importer._texts(frame[mapping["longitude"][0]]),
+                _("no point id, and no valid WGS84 position"),
+            )
             if ok.any() and len(points):
                 from scipy.spatial import cKDTree
 
@@ -229,35 +295,62 @@ def headroom_plan(*, data: bytes, file_name: str, match_distance_km: float = 0.0
                     if d <= match_distance_km:
                         point_pos[i], matched_by[i], distance_km[i] = j, "position", d
                     else:
-                        errors.items.append(RowError(int(rows[i]), "longitude", f"{lon[i]:.5f}, {lat[i]:.5f}", _(
-                            "no grid point within %(max)s km (the nearest, %(name)s, is %(d).1f km away)")
-                            % {"max": f"{match_distance_km:g}", "name": points["name"][j] or points["external_id"][j], "d": d}))
+                        errors.items.append(
+                            RowError(
+                                int(rows[i]),
+                                "longitude",
+                                f"{lon[i]:.5f}, {lat[i]:.5f}",
+                                _("no grid point within %(max)s km (the nearest, %(name)s, is %(d).1f km away)")
+                                % {
+                                    "max": f"{match_distance_km:g}",
+                                    "name": points["name"][j] or points["external_id"][j],
+                                    "d": d,
+                                },
+                            )
+                        )
             elif ok.any():
                 errors.flag(ok, "longitude", np.full(n, ""), _("no grid points are loaded to match"))
     # One value per point and file.
     seen: dict[int, int] = {}
     for i in np.flatnonzero(point_pos >= 0):
         if point_pos[i] in seen:
-            errors.items.append(RowError(int(rows[i]), "point_id", str(points["external_id"][point_pos[i]])[:100],
-                                         _("this point also gets a value on row %(row)d") % {"row": seen[point_pos[i]]}))
+            errors.items.append(
+                RowError(
+                    int(rows[i]),
+                    "point_id",
+                    str(points["external_id"][point_pos[i]])[:100],
+                    _("this point also gets a value on row %(row)d") % {"row": seen[point_pos[i]]},
+                )
+            )
         else:
             seen[point_pos[i]] = int(rows[i])
     as_of = np.full(n, None, dtype=object)
     if "as_of" in mapping:
         as_of, bad_date = site_importer._parse_date(frame[mapping["as_of"][0]])
-        errors.flag(bad_date, "as_of", site_importer._texts(frame[mapping["as_of"][0]]), _("not a date (YYYY-MM-DD, DD/MM/YYYY or DD.MM.YYYY)"))
+        errors.flag(
+            bad_date,
+            "as_of",
+            site_importer._texts(frame[mapping["as_of"][0]]),
+            _("not a date (YYYY-MM-DD, DD/MM/YYYY or DD.MM.YYYY)"),
+        )
         late = np.asarray([d is not None and d > date(current_year, 12, 31) for d in as_of])
         errors.flag(late, "as_of", as_of, _("in the future"))
     sources = site_importer._texts(frame[mapping["source"][0]]) if "source" in mapping else np.full(n, "", dtype=object)
     errors.items.sort(key=lambda e: (e.row, e.field))
     ok_rows = point_pos >= 0
-    values = pd.DataFrame({
-        "row": rows, "point_id": np.where(ok_rows, points["id"].to_numpy()[np.maximum(point_pos, 0)] if len(points) else -1, -1),
-        "point_external_id": [points["external_id"][p] if p >= 0 else "" for p in point_pos],
-        "point_name": [points["name"][p] if p >= 0 else "" for p in point_pos],
-        "headroom_mw": value, "as_of": as_of, "source": [s[:200] for s in sources], "matched_by": matched_by,
-        "distance_km": distance_km,
-    })
+    values = pd.DataFrame(
+        {
+            "row": rows,
+            "point_id": np.where(ok_rows, points["id"].to_numpy()[np.maximum(point_pos, 0)] if len(points) else -1, -1),
+            "point_external_id": [points["external_id"][p] if p >= 0 else "" for p in point_pos],
+            "point_name": [points["name"][p] if p >= 0 else "" for p in point_pos],
+            "headroom_mw": value,
+            "as_of": as_of,
+            "source": [s[:200] for s in sources],
+            "matched_by": matched_by,
+            "distance_km": distance_km,
+        }
+    )
     return HeadroomPlan(values=values, errors=errors.items, rows_read=n, notes=notes)
 
 
@@ -276,9 +369,19 @@ class HeadroomImport:
     upload: HeadroomUpload | None
 
 
-def headroom_import(*, data: bytes, file_name: str, source_name: str, user=None, match_distance_km: float = 0.0,
-                    sheet: str | None = None, dry_run: bool = False, limits: UploadLimits | None = None,
-                    code: UUID | None = None, expected_digest: str | None = None) -> HeadroomImport:
+def headroom_import(
+    *,
+    data: bytes,
+    file_name: str,
+    source_name: str,
+    user=None,
+    match_distance_km: float = 0.0,
+    sheet: str | None = None,
+    dry_run: bool = False,
+    limits: UploadLimits | None = None,
+    code: UUID | None = None,
+    expected_digest: str | None = None,
+) -> HeadroomImport:
     """Check a file of known headroom and, unless ``dry_run``, write every value or none.
 
     ``code`` names the new upload (the web pages pass their preview's, so that confirming one
@@ -290,36 +393,57 @@ def headroom_import(*, data: bytes, file_name: str, source_name: str, user=None,
     """
     if not source_name.strip():
         raise UploadRejected(_("Say whose figures these are (the source)."))
-    plan = headroom_plan(data=data, file_name=file_name, match_distance_km=match_distance_km, sheet=sheet, limits=limits)
+    plan = headroom_plan(
+        data=data, file_name=file_name, match_distance_km=match_distance_km, sheet=sheet, limits=limits
+    )
     if plan.errors:
-        exc = UploadRejected(_("%(n)d row(s) rejected, so nothing was imported: fix them and upload the file again.")
-                             % {"n": len({e.row for e in plan.errors})})
+        exc = UploadRejected(
+            _("%(n)d row(s) rejected, so nothing was imported: fix them and upload the file again.")
+            % {"n": len({e.row for e in plan.errors})}
+        )
         exc.plan = plan  # type: ignore[attr-defined]
         raise exc
     if plan.rows_read == 0:
         raise UploadRejected(_("The file has no rows."))
     if expected_digest is not None and plan_digest(plan) != expected_digest:
-        raise UploadRejected(_("The grid points changed since the preview, so nothing was imported: upload the file again."))
+        raise UploadRejected(
+            _("The grid points changed since the preview, so nothing was imported: upload the file again.")
+        )
     if dry_run:
         return HeadroomImport(plan=plan, upload=None)
     with transaction.atomic():
         upload = HeadroomUpload.objects.create(
-            file_name=file_name[:255], sha256=hashlib.sha256(data).hexdigest(), source_name=source_name[:100],
-            match_distance_km=match_distance_km, rows_read=plan.rows_read, notes=plan.notes,
+            file_name=file_name[:255],
+            sha256=hashlib.sha256(data).hexdigest(),
+            source_name=source_name[:100],
+            match_distance_km=match_distance_km,
+            rows_read=plan.rows_read,
+            notes=plan.notes,
             uploaded_by=user if user is not None and user.is_authenticated else None,
             **({"code": code} if code is not None else {}),
         )
         points = GridConnectionPoint.objects.select_for_update().in_bulk([int(p) for p in plan.values["point_id"]])
         if len(points) < len(plan.values):
             # A point deleted between reading and writing (a grid reload): nothing is written.
-            raise UploadRejected(_("The grid points changed while the file was read, so nothing was imported: upload the file again."))
+            raise UploadRejected(
+                _("The grid points changed while the file was read, so nothing was imported: upload the file again.")
+            )
         known, changed = [], []
         for r in plan.values.itertuples(index=False):
             point = points[int(r.point_id)]
-            known.append(KnownHeadroom(upload=upload, point=point, row=int(r.row), headroom_mw=float(r.headroom_mw), as_of=r.as_of,
-                                       source=r.source, matched_by=r.matched_by,
-                                       distance_km=None if not np.isfinite(r.distance_km) else float(r.distance_km),
-                                       previous_headroom_mw=point.headroom_mw))
+            known.append(
+                KnownHeadroom(
+                    upload=upload,
+                    point=point,
+                    row=int(r.row),
+                    headroom_mw=float(r.headroom_mw),
+                    as_of=r.as_of,
+                    source=r.source,
+                    matched_by=r.matched_by,
+                    distance_km=None if not np.isfinite(r.distance_km) else float(r.distance_km),
+                    previous_headroom_mw=point.headroom_mw,
+                )
+            )
             point.headroom_mw = float(r.headroom_mw)
             changed.append(point)
         KnownHeadroom.objects.bulk_create(known)
@@ -339,8 +463,10 @@ def headroom_upload_withdraw(*, upload: HeadroomUpload, user) -> int | None:
 
     accounts.require_manage(user, upload.uploaded_by_id)
     claimed = HeadroomUpload.objects.filter(id=upload.id, status=HeadroomUpload.Status.IMPORTED).update(
-        status=HeadroomUpload.Status.WITHDRAWN, withdrawn_at=timezone.now(),
-        withdrawn_by=user if user is not None and user.is_authenticated else None)
+        status=HeadroomUpload.Status.WITHDRAWN,
+        withdrawn_at=timezone.now(),
+        withdrawn_by=user if user is not None and user.is_authenticated else None,
+    )
     if claimed != 1:
         return None
     restored = 0
@@ -367,9 +493,20 @@ def headroom_upload_list(*, user):
 def known_headroom_provenance(point_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Return, per point, the provenance of its current known headroom (the latest imported upload's)."""
     out: dict[int, dict[str, Any]] = {}
-    rows = (KnownHeadroom.objects.filter(point_id__in=point_ids, upload__status=HeadroomUpload.Status.IMPORTED)
-            .select_related("upload").order_by("point_id", "-upload__uploaded_at"))
+    rows = (
+        KnownHeadroom.objects.filter(point_id__in=point_ids, upload__status=HeadroomUpload.Status.IMPORTED)
+        .select_related("upload")
+        .order_by("point_id", "-upload__uploaded_at")
+    )
     for v in rows:
-        out.setdefault(v.point_id, {"headroom_mw": v.headroom_mw, "as_of": v.as_of, "source": v.source or v.upload.source_name,
-                                    "upload": v.upload.source_name, "upload_code": str(v.upload.code)})
+        out.setdefault(
+            v.point_id,
+            {
+                "headroom_mw": v.headroom_mw,
+                "as_of": v.as_of,
+                "source": v.source or v.upload.source_name,
+                "upload": v.upload.source_name,
+                "upload_code": str(v.upload.code),
+            },
+        )
     return out

@@ -50,18 +50,28 @@ class GridConnectionPoint(models.Model):
     country = models.CharField(max_length=2, db_index=True)
     longitude = models.FloatField()
     latitude = models.FloatField()
-    voltage_kv = models.FloatField(null=True, blank=True, help_text=_("Highest AC voltage at the point [kV]; empty when the source gives none."))
+    voltage_kv = models.FloatField(
+        null=True, blank=True, help_text=_("Highest AC voltage at the point [kV]; empty when the source gives none.")
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_SERVICE)
     function = models.CharField(max_length=64, blank=True, help_text=_("Substation, tapping point, bus …"))
     headroom_mw = models.FloatField(
-        null=True, blank=True, help_text=_("Known withdrawal headroom [MW] (analyst upload or TSO data); empty = unknown.")
+        null=True,
+        blank=True,
+        help_text=_("Known withdrawal headroom [MW] (analyst upload or TSO data); empty = unknown."),
     )
     headroom_estimate_mw = models.FloatField(
-        null=True, blank=True,
-        help_text=_("Network estimate of the withdrawal headroom [MW], flagged estimated; empty = no estimate (MODEL.md §2)."),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Network estimate of the withdrawal headroom [MW], flagged estimated; empty = no estimate (MODEL.md §2)."
+        ),
     )
     headroom_method = models.CharField(
-        max_length=16, choices=HeadroomMethod.choices, blank=True, default=HeadroomMethod.NONE,
+        max_length=16,
+        choices=HeadroomMethod.choices,
+        blank=True,
+        default=HeadroomMethod.NONE,
         help_text=_("How headroom_estimate_mw was estimated."),
     )
     source = models.CharField(max_length=32, choices=DataSource.choices)
@@ -74,12 +84,20 @@ class GridConnectionPoint(models.Model):
             models.Index(fields=["country", "voltage_kv"]),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(longitude__gte=-180) & Q(longitude__lte=180), name="gcp_longitude_range"),
-            models.CheckConstraint(condition=Q(latitude__gte=-90) & Q(latitude__lte=90), name="gcp_latitude_range"),
-            models.CheckConstraint(condition=Q(voltage_kv__isnull=True) | (Q(voltage_kv__gt=0) & Q(voltage_kv__lte=1200)), name="gcp_voltage_range"),
-            models.CheckConstraint(condition=Q(headroom_mw__isnull=True) | Q(headroom_mw__gte=0), name="gcp_headroom_nonneg"),
             models.CheckConstraint(
-                condition=Q(headroom_estimate_mw__isnull=True) | Q(headroom_estimate_mw__gte=0), name="gcp_headroom_estimate_nonneg"
+                condition=Q(longitude__gte=-180) & Q(longitude__lte=180), name="gcp_longitude_range"
+            ),
+            models.CheckConstraint(condition=Q(latitude__gte=-90) & Q(latitude__lte=90), name="gcp_latitude_range"),
+            models.CheckConstraint(
+                condition=Q(voltage_kv__isnull=True) | (Q(voltage_kv__gt=0) & Q(voltage_kv__lte=1200)),
+                name="gcp_voltage_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(headroom_mw__isnull=True) | Q(headroom_mw__gte=0), name="gcp_headroom_nonneg"
+            ),
+            models.CheckConstraint(
+                condition=Q(headroom_estimate_mw__isnull=True) | Q(headroom_estimate_mw__gte=0),
+                name="gcp_headroom_estimate_nonneg",
             ),
         ]
 
@@ -101,11 +119,15 @@ class Zone(models.Model):
     carbon_year = models.PositiveSmallIntegerField(null=True, blank=True)
     carbon_basis = models.CharField(max_length=16, choices=CarbonBasis.choices, default=CarbonBasis.LIFECYCLE)
     carbon_source = models.CharField(max_length=100, blank=True)
-    price_eur_per_mwh = models.FloatField(null=True, blank=True, help_text=_("12-month mean day-ahead price [EUR/MWh]."))
+    price_eur_per_mwh = models.FloatField(
+        null=True, blank=True, help_text=_("12-month mean day-ahead price [EUR/MWh].")
+    )
     price_period_start = models.DateField(null=True, blank=True)
     price_period_end = models.DateField(null=True, blank=True)
     price_source = models.CharField(max_length=100, blank=True)
-    cooling_degree_days = models.FloatField(null=True, blank=True, help_text=_("Mean yearly cooling degree days [°C·day/yr]."))
+    cooling_degree_days = models.FloatField(
+        null=True, blank=True, help_text=_("Mean yearly cooling degree days [°C·day/yr].")
+    )
     cdd_period = models.CharField(max_length=16, blank=True, help_text=_("Years averaged, e.g. 2015–2024."))
     cdd_source = models.CharField(max_length=100, blank=True)
 
@@ -113,10 +135,13 @@ class Zone(models.Model):
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(carbon_intensity_g_per_kwh__isnull=True) | (Q(carbon_intensity_g_per_kwh__gte=0) & Q(carbon_intensity_g_per_kwh__lte=2000)),
+                condition=Q(carbon_intensity_g_per_kwh__isnull=True)
+                | (Q(carbon_intensity_g_per_kwh__gte=0) & Q(carbon_intensity_g_per_kwh__lte=2000)),
                 name="zone_carbon_range",
             ),
-            models.CheckConstraint(condition=Q(cooling_degree_days__isnull=True) | Q(cooling_degree_days__gte=0), name="zone_cdd_nonneg"),
+            models.CheckConstraint(
+                condition=Q(cooling_degree_days__isnull=True) | Q(cooling_degree_days__gte=0), name="zone_cdd_nonneg"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -200,14 +225,18 @@ class GridLine(models.Model):
     bus0_external_id = models.CharField(max_length=64, help_text=_("GridKit bus at one end, e.g. gridkit:1234."))
     bus1_external_id = models.CharField(max_length=64, help_text=_("GridKit bus at the other end."))
     voltage_kv = models.FloatField(help_text=_("Voltage class [kV], as for grid points: GridKit 220 → 225, 380 → 400."))
-    source_voltage_kv = models.FloatField(help_text=_("Voltage as GridKit gives it (lower bound of the ENTSO-E range) [kV]."))
+    source_voltage_kv = models.FloatField(
+        help_text=_("Voltage as GridKit gives it (lower bound of the ENTSO-E range) [kV].")
+    )
     circuits = models.PositiveSmallIntegerField()
     underground = models.BooleanField(default=False)
     length_km = models.FloatField(help_text=_("GridKit length (given in metres in the file) [km]."))
     line_type = models.CharField(max_length=64, help_text=_("PyPSA standard line type used for the rating."))
     rating_mva = models.FloatField(help_text=_("Thermal rating of all circuits, raw [MVA]."))
     rating_mw = models.FloatField(help_text=_("Usable rating: rating_mva × s_max_pu 0.7 [MW]."))
-    country = models.CharField(max_length=2, db_index=True, help_text=_("Country where most of the line's length lies (ISO2)."))
+    country = models.CharField(
+        max_length=2, db_index=True, help_text=_("Country where most of the line's length lies (ISO2).")
+    )
     countries = models.CharField(
         max_length=64, help_text=_("Every country the line crosses, most length first, comma-separated (ISO2).")
     )
@@ -222,7 +251,9 @@ class GridLine(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(circuits__gte=1), name="gridline_circuits_positive"),
             models.CheckConstraint(condition=Q(rating_mw__gte=0) & Q(rating_mva__gte=0), name="gridline_rating_nonneg"),
-            models.CheckConstraint(condition=Q(voltage_kv__gt=0) & Q(voltage_kv__lte=1200), name="gridline_voltage_range"),
+            models.CheckConstraint(
+                condition=Q(voltage_kv__gt=0) & Q(voltage_kv__lte=1200), name="gridline_voltage_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -237,7 +268,9 @@ class DatasetLoad(models.Model):
     file_name = models.CharField(max_length=200)
     sha256 = models.CharField(max_length=64)
     rows = models.PositiveIntegerField()
-    notes = models.JSONField(default=dict, blank=True, help_text=_("Rows left out or not joined, by reason: {reason: count}."))
+    notes = models.JSONField(
+        default=dict, blank=True, help_text=_("Rows left out or not joined, by reason: {reason: count}.")
+    )
     vintage = models.CharField(max_length=64)
     source = models.CharField(max_length=200)
     licence = models.CharField(max_length=100)
@@ -268,7 +301,9 @@ class HeadroomUpload(models.Model):
     file_name = models.CharField(max_length=255)
     sha256 = models.CharField(max_length=64)
     source_name = models.CharField(max_length=100, help_text=_("Whose figures, e.g. “RTE capacity register 2025-Q3”."))
-    match_distance_km = models.FloatField(default=0.0, help_text=_("Rows without a point id matched the nearest point within this distance [km]."))
+    match_distance_km = models.FloatField(
+        default=0.0, help_text=_("Rows without a point id matched the nearest point within this distance [km].")
+    )
     rows_read = models.PositiveIntegerField(default=0)
     notes = models.JSONField(default=list, blank=True)
     uploaded_by = models.ForeignKey("auth.User", null=True, on_delete=models.SET_NULL, related_name="headroom_uploads")
@@ -293,8 +328,12 @@ class KnownHeadroom(models.Model):
     as_of = models.DateField(null=True, blank=True, help_text=_("Date the figure holds for."))
     source = models.CharField(max_length=200, blank=True, help_text=_("The row's own source, if it gives one."))
     matched_by = models.CharField(max_length=8, help_text=_("'id' or 'position'."))
-    distance_km = models.FloatField(null=True, blank=True, help_text=_("From the row's position to the point, when matched by position [km]."))
-    previous_headroom_mw = models.FloatField(null=True, blank=True, help_text=_("The point's known value before this upload [MW]."))
+    distance_km = models.FloatField(
+        null=True, blank=True, help_text=_("From the row's position to the point, when matched by position [km].")
+    )
+    previous_headroom_mw = models.FloatField(
+        null=True, blank=True, help_text=_("The point's known value before this upload [MW].")
+    )
 
     class Meta:
         ordering = ["upload", "row"]

@@ -6,10 +6,37 @@ both read it, so the data and the model agree on one list.
 
 from __future__ import annotations
 
-EU27_ISO2 = frozenset({
-    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU",
-    "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
-})
+EU27_ISO2 = frozenset(
+    {
+        "AT",
+        "BE",
+        "BG",
+        "HR",
+        "CY",
+        "CZ",
+        "DK",
+        "EE",
+        "FI",
+        "FR",
+        "DE",
+        "GR",
+        "HU",
+        "IE",
+        "IT",
+        "LV",
+        "LT",
+        "LU",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SK",
+        "SI",
+        "ES",
+        "SE",
+    }
+)
 """The 27 member states of the European Union (ISO 3166-1 alpha-2; Greece is GR, not EL)."""
 
 EEA_EFTA_ISO2 = frozenset({"IS", "LI", "NO"})

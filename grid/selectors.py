@@ -30,8 +30,12 @@ def grid_point_frame(*, status: str = GridConnectionPoint.Status.IN_SERVICE) -> 
 def zone_frame() -> pd.DataFrame:
     """Return zones: country (ISO2), carbon_intensity_g_per_kwh, price_eur_per_mwh,
     cooling_degree_days (NaN where the source has none)."""
-    rows = Zone.objects.order_by("code").values_list("code", "carbon_intensity_g_per_kwh", "price_eur_per_mwh", "cooling_degree_days")
-    frame = pd.DataFrame.from_records(list(rows), columns=["country", "carbon_intensity_g_per_kwh", "price_eur_per_mwh", "cooling_degree_days"])
+    rows = Zone.objects.order_by("code").values_list(
+        "code", "carbon_intensity_g_per_kwh", "price_eur_per_mwh", "cooling_degree_days"
+    )
+    frame = pd.DataFrame.from_records(
+        list(rows), columns=["country", "carbon_intensity_g_per_kwh", "price_eur_per_mwh", "cooling_degree_days"]
+    )
     for col in ("carbon_intensity_g_per_kwh", "price_eur_per_mwh", "cooling_degree_days"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(np.float64)
     frame["country"] = frame["country"].astype(object)
@@ -41,8 +45,10 @@ def zone_frame() -> pd.DataFrame:
 def hourly_carbon_map(*, basis: str = Zone.CarbonBasis.LIFECYCLE) -> dict[str, np.ndarray]:
     """Return zone code → the latest year's 8,760 hourly intensities [g/kWh] on ``basis``."""
     out: dict[str, np.ndarray] = {}
-    for code, values in HourlyCarbonSeries.objects.filter(basis=basis).order_by("zone__code", "year").values_list(
-        "zone__code", "values_g_per_kwh"
+    for code, values in (
+        HourlyCarbonSeries.objects.filter(basis=basis)
+        .order_by("zone__code", "year")
+        .values_list("zone__code", "values_g_per_kwh")
     ):
         out[code] = np.asarray(values, dtype=np.float64)
     return out
@@ -70,15 +76,18 @@ def grid_line_vertex_frame() -> pd.DataFrame:
         kvs.extend([kv] * n)
         ratings.extend([rating] * n)
         countries.extend([country] * n)
-    return pd.DataFrame({
-        "line_id": np.asarray(line_ids, dtype=np.int64),
-        "seq": np.asarray(seqs, dtype=np.int64),
-        "longitude": np.asarray(lons, dtype=np.float64),
-        "latitude": np.asarray(lats, dtype=np.float64),
-        "voltage_kv": np.asarray(kvs, dtype=np.float64),
-        "rating_mw": np.asarray(ratings, dtype=np.float64),
-        "country": pd.Series(countries, dtype=object),
-    }, columns=columns)
+    return pd.DataFrame(
+        {
+            "line_id": np.asarray(line_ids, dtype=np.int64),
+            "seq": np.asarray(seqs, dtype=np.int64),
+            "longitude": np.asarray(lons, dtype=np.float64),
+            "latitude": np.asarray(lats, dtype=np.float64),
+            "voltage_kv": np.asarray(kvs, dtype=np.float64),
+            "rating_mw": np.asarray(ratings, dtype=np.float64),
+            "country": pd.Series(countries, dtype=object),
+        },
+        columns=columns,
+    )
 
 
 def country_outline_wkb_map() -> dict[str, bytes]:
@@ -90,8 +99,8 @@ def country_outline_wkb_map() -> dict[str, bytes]:
     from .models import Boundary
 
     out: dict[str, bytes] = {}
-    for code, geometry in Boundary.objects.filter(kind=Boundary.Kind.COUNTRY).order_by("code").values_list(
-        "code", "geometry_geojson"
+    for code, geometry in (
+        Boundary.objects.filter(kind=Boundary.Kind.COUNTRY).order_by("code").values_list("code", "geometry_geojson")
     ):
         out[str(code).upper()] = shapely.to_wkb(shape(geometry))
     return out

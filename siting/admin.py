@@ -7,7 +7,17 @@ from .models import ComparisonReport, RunChunk, RunResult, Scenario, ScoringRun,
 
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
-    list_display = ("external_id", "name", "country", "departement_code", "former_use", "area_ha", "grid_capacity_mw", "pollution_status", "source")
+    list_display = (
+        "external_id",
+        "name",
+        "country",
+        "departement_code",
+        "former_use",
+        "area_ha",
+        "grid_capacity_mw",
+        "pollution_status",
+        "source",
+    )
     list_filter = ("source", "former_use", "pollution_status", "reconverted", "withdrawn", "country")
     search_fields = ("external_id", "name", "municipality", "former_activity")
     exclude = ("geometry_geojson",)
@@ -15,7 +25,15 @@ class SiteAdmin(admin.ModelAdmin):
 
 @admin.register(SiteUpload)
 class SiteUploadAdmin(admin.ModelAdmin):
-    list_display = ("file_name", "source_name", "uploaded_by", "uploaded_at", "rows_read", "sites_created", "withdrawn_at")
+    list_display = (
+        "file_name",
+        "source_name",
+        "uploaded_by",
+        "uploaded_at",
+        "rows_read",
+        "sites_created",
+        "withdrawn_at",
+    )
     readonly_fields = ("sha256",)
 
 
@@ -28,7 +46,17 @@ class ScenarioAdmin(admin.ModelAdmin):
 class RunChunkInline(admin.TabularInline):
     model = RunChunk
     extra = 0
-    readonly_fields = ("index", "size_h100e", "status", "attempts", "worker", "started_at", "finished_at", "heartbeat_at", "error")
+    readonly_fields = (
+        "index",
+        "size_h100e",
+        "status",
+        "attempts",
+        "worker",
+        "started_at",
+        "finished_at",
+        "heartbeat_at",
+        "error",
+    )
 
 
 @admin.register(ScoringRun)

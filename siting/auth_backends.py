@@ -16,8 +16,9 @@ class LoginThrottleBackend(AxesStandaloneBackend):
     client's ``login()``), which has no client address or attempt to count; axes would raise.
     """
 
-    def authenticate(self, request: HttpRequest | None, username: str | None = None, password: str | None = None,
-                     **kwargs: Any) -> None:
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> None:
         if request is None:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)

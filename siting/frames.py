@@ -18,7 +18,12 @@ _SEP = "\x1f"  # unit separator: cannot appear in a frame or column name we writ
 
 def _column_array(series: pd.Series) -> np.ndarray:
     if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-        values = [";".join(map(str, v)) if isinstance(v, (list, tuple)) else ("" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)) for v in series.tolist()]
+        values = [
+            ";".join(map(str, v))
+            if isinstance(v, (list, tuple))
+            else ("" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+            for v in series.tolist()
+        ]
         return np.asarray(values, dtype=str) if values else np.asarray([], dtype="U1")
     if isinstance(series.dtype, pd.CategoricalDtype):
         return series.astype(str).to_numpy(dtype=str)
@@ -43,7 +48,9 @@ def frames_pack(frames: dict[str, pd.DataFrame], arrays: dict[str, np.ndarray] |
     return buf.getvalue()
 
 
-def frames_unpack(blob: bytes | memoryview, *, columns: set[str] | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray]]:
+def frames_unpack(
+    blob: bytes | memoryview, *, columns: set[str] | None = None
+) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray]]:
     """Return the frames and loose arrays packed by :func:`frames_pack`.
 
     ``columns`` keeps only those columns of every frame: each column is decompressed on its

@@ -57,7 +57,9 @@ class WaterAccess(models.TextChoices):
 class Site(models.Model):
     """A former industrial site that might host a GPU cluster."""
 
-    external_id = models.CharField(max_length=100, unique=True, help_text=_("Stable id from the source, prefixed by it."))
+    external_id = models.CharField(
+        max_length=100, unique=True, help_text=_("Stable id from the source, prefixed by it.")
+    )
     name = models.CharField(max_length=200, help_text=_("Readable display name."))
     original_name = models.CharField(max_length=300, blank=True, help_text=_("The source's name as given."))
     country = models.CharField(max_length=2, db_index=True, help_text=_("ISO 3166-1 alpha-2."))
@@ -66,13 +68,21 @@ class Site(models.Model):
     municipality = models.CharField(max_length=100, blank=True)
     longitude = models.FloatField()
     latitude = models.FloatField()
-    geometry_geojson = models.JSONField(null=True, blank=True, help_text=_("Outline, if known (WGS84 GeoJSON geometry)."))
+    geometry_geojson = models.JSONField(
+        null=True, blank=True, help_text=_("Outline, if known (WGS84 GeoJSON geometry).")
+    )
     area_ha = models.FloatField(null=True, blank=True)
     area_estimated = models.BooleanField(
-        default=False, help_text=_("The area is not an observation of the site: the land unit of an unverified "
-                                   "candidate (Cartofriches 'MTE non vérifié')."))
+        default=False,
+        help_text=_(
+            "The area is not an observation of the site: the land unit of an unverified "
+            "candidate (Cartofriches 'MTE non vérifié')."
+        ),
+    )
     former_use = models.CharField(max_length=16, choices=FormerUse.choices, default=FormerUse.OTHER, db_index=True)
-    former_activity = models.CharField(max_length=200, blank=True, help_text=_("The source's own words for what was there."))
+    former_activity = models.CharField(
+        max_length=200, blank=True, help_text=_("The source's own words for what was there.")
+    )
     closure_year = models.PositiveSmallIntegerField(null=True, blank=True)
     grid_capacity_mw = models.FloatField(null=True, blank=True, help_text=_("Existing connection at the site [MW]."))
     grid_voltage_kv = models.FloatField(null=True, blank=True, help_text=_("Voltage of the existing connection [kV]."))
@@ -81,10 +91,18 @@ class Site(models.Model):
     water_access = models.CharField(max_length=8, choices=WaterAccess.choices, default=WaterAccess.UNKNOWN)
     reconverted = models.BooleanField(default=False, help_text=_("Already reused (Cartofriches 'friche reconvertie')."))
     still_operating = models.BooleanField(default=False, help_text=_("A plant of the site still runs (MODEL.md §5)."))
-    operating_evidence = models.CharField(max_length=300, blank=True, help_text=_("Why the site counts as still operating."))
-    zoning_type = models.CharField(max_length=8, blank=True, help_text=_("Cartofriches urba_zone_type as given (U, AU, A, N …; blank = unknown)."))
-    buildings_state = models.CharField(max_length=16, blank=True, help_text=_("'standing', 'none' or blank (unknown), from Cartofriches bati_etat."))
-    has_project = models.BooleanField(default=False, help_text=_("Cartofriches 'friche avec projet': a project exists, the site may be unavailable."))
+    operating_evidence = models.CharField(
+        max_length=300, blank=True, help_text=_("Why the site counts as still operating.")
+    )
+    zoning_type = models.CharField(
+        max_length=8, blank=True, help_text=_("Cartofriches urba_zone_type as given (U, AU, A, N …; blank = unknown).")
+    )
+    buildings_state = models.CharField(
+        max_length=16, blank=True, help_text=_("'standing', 'none' or blank (unknown), from Cartofriches bati_etat.")
+    )
+    has_project = models.BooleanField(
+        default=False, help_text=_("Cartofriches 'friche avec projet': a project exists, the site may be unavailable.")
+    )
     source_status = models.CharField(max_length=64, blank=True, help_text=_("Status as the source gives it."))
     source = models.CharField(max_length=32, choices=SiteSource.choices)
     source_url = models.URLField(max_length=300, blank=True)
@@ -100,12 +118,22 @@ class Site(models.Model):
             models.Index(fields=["country", "departement_code"]),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(longitude__gte=-180) & Q(longitude__lte=180), name="site_longitude_range"),
+            models.CheckConstraint(
+                condition=Q(longitude__gte=-180) & Q(longitude__lte=180), name="site_longitude_range"
+            ),
             models.CheckConstraint(condition=Q(latitude__gte=-90) & Q(latitude__lte=90), name="site_latitude_range"),
             models.CheckConstraint(condition=Q(area_ha__isnull=True) | Q(area_ha__gt=0), name="site_area_positive"),
-            models.CheckConstraint(condition=Q(grid_capacity_mw__isnull=True) | Q(grid_capacity_mw__gt=0), name="site_grid_capacity_positive"),
-            models.CheckConstraint(condition=Q(grid_voltage_kv__isnull=True) | Q(grid_voltage_kv__gt=0), name="site_grid_voltage_positive"),
-            models.CheckConstraint(condition=Q(closure_year__isnull=True) | (Q(closure_year__gte=1800) & Q(closure_year__lte=2100)), name="site_closure_year_range"),
+            models.CheckConstraint(
+                condition=Q(grid_capacity_mw__isnull=True) | Q(grid_capacity_mw__gt=0),
+                name="site_grid_capacity_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(grid_voltage_kv__isnull=True) | Q(grid_voltage_kv__gt=0), name="site_grid_voltage_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(closure_year__isnull=True) | (Q(closure_year__gte=1800) & Q(closure_year__lte=2100)),
+                name="site_closure_year_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -131,7 +159,9 @@ class SourceRecord(models.Model):
     capacity_mw = models.FloatField(null=True, blank=True, help_text=_("Capacity of the closed units [MW]."))
     closure_year = models.PositiveSmallIntegerField(null=True, blank=True)
     former_use = models.CharField(max_length=16, choices=FormerUse.choices, default=FormerUse.OTHER)
-    operating_evidence = models.CharField(max_length=300, blank=True, help_text=_("Why this plant counts as still running."))
+    operating_evidence = models.CharField(
+        max_length=300, blank=True, help_text=_("Why this plant counts as still running.")
+    )
     raw = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -166,7 +196,9 @@ class SiteUpload(models.Model):
     file_format = models.CharField(max_length=16, blank=True)
     file_size_bytes = models.PositiveBigIntegerField(default=0)
     sha256 = models.CharField(max_length=64)
-    crs = models.CharField(max_length=100, blank=True, help_text=_("Coordinate reference system of the file, as read or detected."))
+    crs = models.CharField(
+        max_length=100, blank=True, help_text=_("Coordinate reference system of the file, as read or detected.")
+    )
     source_name = models.CharField(max_length=100)
     on_duplicate = models.CharField(max_length=8, choices=OnDuplicate.choices, default=OnDuplicate.ERROR)
     only_valid = models.BooleanField(default=False, help_text=_("Import the valid rows even when others are rejected."))
@@ -182,7 +214,9 @@ class SiteUpload(models.Model):
     errors = models.JSONField(default=list, blank=True, help_text=_("Rejected rows: row, field, value, reason."))
     errors_total = models.PositiveIntegerField(default=0, help_text=_("Errors found (the list keeps the first ones)."))
     notes = models.JSONField(default=list, blank=True, help_text=_("Warnings and conversions applied."))
-    staged_sites = models.BinaryField(null=True, blank=True, help_text=_("Parsed sites awaiting confirmation (compressed)."))
+    staged_sites = models.BinaryField(
+        null=True, blank=True, help_text=_("Parsed sites awaiting confirmation (compressed).")
+    )
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawn_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
@@ -201,7 +235,9 @@ class Scenario(models.Model):
     description = models.TextField(blank=True)
     preset = models.CharField(max_length=16, default="default", help_text=_("The preset the parameters started from."))
     params = models.JSONField(help_text=_("Every model parameter; see MODEL.md for sources."))
-    created_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="scenarios")
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="scenarios"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -242,8 +278,12 @@ class ScoringRun(models.Model):
     n_sites = models.PositiveIntegerField(default=0)
     n_chunks = models.PositiveIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)
-    dispatched_at = models.DateTimeField(null=True, blank=True, help_text=_("When the start message reached the broker."))
-    created_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="scoring_runs")
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the start message reached the broker.")
+    )
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="scoring_runs"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -253,7 +293,9 @@ class ScoringRun(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "heartbeat_at"])]
         constraints = [
-            models.CheckConstraint(condition=Q(progress_pct__gte=0) & Q(progress_pct__lte=100), name="run_progress_range"),
+            models.CheckConstraint(
+                condition=Q(progress_pct__gte=0) & Q(progress_pct__lte=100), name="run_progress_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -302,13 +344,16 @@ class RunChunk(models.Model):
     index = models.PositiveSmallIntegerField()
     size_h100e = models.PositiveIntegerField()
     draw_start = models.PositiveIntegerField(default=0, help_text=_("First Monte Carlo draw of the block."))
-    draw_stop = models.PositiveIntegerField(default=0, help_text=_("Draw after the last of the block (start = stop: none)."))
+    draw_stop = models.PositiveIntegerField(
+        default=0, help_text=_("Draw after the last of the block (start = stop: none).")
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     progress_pct = models.FloatField(default=0.0)
     attempts = models.PositiveSmallIntegerField(default=0)
     worker = models.CharField(max_length=200, blank=True)
     partial = models.BinaryField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text=_("The block's rank sketch, and for the first block the size's table (compressed), until merged."),
     )
     started_at = models.DateTimeField(null=True, blank=True)
@@ -379,7 +424,9 @@ class ComparisonReport(models.Model):
     pdf_sha256 = models.CharField(max_length=64, blank=True)
     n_pages = models.PositiveIntegerField(default=0)
     render_s = models.FloatField(null=True, blank=True, help_text=_("Time taken to render the document [s]."))
-    created_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="comparison_reports")
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="comparison_reports"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -388,7 +435,9 @@ class ComparisonReport(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(progress_pct__gte=0) & Q(progress_pct__lte=100), name="report_progress_range"),
+            models.CheckConstraint(
+                condition=Q(progress_pct__gte=0) & Q(progress_pct__lte=100), name="report_progress_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -424,9 +473,13 @@ class Portfolio(models.Model):
     stage = models.CharField(max_length=100, blank=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    feasible = models.BooleanField(null=True, blank=True, help_text=_("Whether a portfolio meets the target (empty until solved)."))
+    feasible = models.BooleanField(
+        null=True, blank=True, help_text=_("Whether a portfolio meets the target (empty until solved).")
+    )
     result = models.JSONField(default=dict, blank=True)
-    created_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="portfolios")
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="portfolios"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -435,7 +488,9 @@ class Portfolio(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(progress_pct__gte=0) & Q(progress_pct__lte=100), name="portfolio_progress_range"),
+            models.CheckConstraint(
+                condition=Q(progress_pct__gte=0) & Q(progress_pct__lte=100), name="portfolio_progress_range"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -42,8 +42,15 @@ HUGE_ID = 2**64
 
 def E(anonymous, no_role, planner, analyst, official, admin_, other=None) -> dict[str, Any]:
     """Return one method's expectations; ``other`` defaults to what the owning role gets."""
-    return {"anonymous": anonymous, "no_role": no_role, "planner": planner, "analyst": analyst, "official": official,
-            "admin": admin_, "other": other}
+    return {
+        "anonymous": anonymous,
+        "no_role": no_role,
+        "planner": planner,
+        "analyst": analyst,
+        "official": official,
+        "admin": admin_,
+        "other": other,
+    }
 
 
 # Profiles shared by many pages.
@@ -69,80 +76,141 @@ RULES: dict[str, Rule] = {
     "login": Rule(lambda o: "/accounts/login/", {"GET": PUBLIC, "POST": PUBLIC}),  # an empty form: errors, 200
     "logout": Rule(lambda o: "/accounts/logout/", {"GET": NOT_ALLOWED, "POST": E(302, 302, 302, 302, 302, 302)}),
     # GET changes nothing and sends back to "/"; POST sets the language cookie
-    "set_language": Rule(lambda o: "/i18n/setlang/", {"GET": E(302, 302, 302, 302, 302, 302),
-                                                      "POST": E(302, 302, 302, 302, 302, 302)},
-                         data=lambda o: {"language": "fr", "next": "/"}),
+    "set_language": Rule(
+        lambda o: "/i18n/setlang/",
+        {"GET": E(302, 302, 302, 302, 302, 302), "POST": E(302, 302, 302, 302, 302, 302)},
+        data=lambda o: {"language": "fr", "next": "/"},
+    ),
     # home and sources: the home page counts uploads, so a login and a role; sources are public
     "home": Rule(lambda o: "/", {"GET": E(LOGIN, 200, 200, 200, 200, 200), "POST": E(LOGIN, 200, 200, 200, 200, 200)}),
     "siting-sources": Rule(lambda o: "/sources/", {"GET": PUBLIC, "POST": PUBLIC}),
     # runs
     "siting-run-list": Rule(lambda o: "/runs/", {"GET": ANY_ROLE, "POST": GET_ONLY_AFTER_LOGIN}),
-    "siting-run-start": Rule(lambda o: "/runs/start/", {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 302, 302, 403, 302)},
-                             data=lambda o: {"name": "matrix", "preset": "default", "sizes": ["1000"], "draws": "0"}),
+    "siting-run-start": Rule(
+        lambda o: "/runs/start/",
+        {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 302, 302, 403, 302)},
+        data=lambda o: {"name": "matrix", "preset": "default", "sizes": ["1000"], "draws": "0"},
+    ),
     "siting-run-detail": Rule(lambda o: f"/runs/{o.run.code}/", {"GET": ANY_ROLE, "POST": GET_ONLY_AFTER_LOGIN}),
-    "siting-run-progress": Rule(lambda o: f"/runs/{o.run.code}/progress.json", {"GET": ANY_ROLE, "POST": GET_ONLY_AFTER_LOGIN}),
-    "siting-run-cancel": Rule(lambda o: f"/runs/{o.live_run.code}/cancel/",
-                              {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 302, 403, 403, 302, other=403)}),
+    "siting-run-progress": Rule(
+        lambda o: f"/runs/{o.run.code}/progress.json", {"GET": ANY_ROLE, "POST": GET_ONLY_AFTER_LOGIN}
+    ),
+    "siting-run-cancel": Rule(
+        lambda o: f"/runs/{o.live_run.code}/cancel/",
+        {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 302, 403, 403, 302, other=403)},
+    ),
     # uploads: analysts see every imported upload; only its owner or an admin acts on it
-    "siting-upload-list": Rule(lambda o: "/uploads/", {"GET": ANALYSTS, "POST": GET_ONLY_AFTER_LOGIN}, owner_role="analyst"),
-    "siting-upload-create": Rule(lambda o: "/uploads/new/", {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 400, 403, 400)},
-                                 owner_role="analyst"),
-    "siting-upload-template": Rule(lambda o: "/uploads/template/", {"GET": ANALYSTS, "POST": GET_ONLY_AFTER_LOGIN}, owner_role="analyst"),
-    "siting-upload-template-csv": Rule(lambda o: "/uploads/template.csv", {"GET": ANALYSTS, "POST": GET_ONLY_AFTER_LOGIN},
-                                       owner_role="analyst"),
-    "siting-upload-sample": Rule(lambda o: "/uploads/samples/sites_template.csv", {"GET": ANALYSTS, "POST": GET_ONLY_AFTER_LOGIN},
-                                 owner_role="analyst"),
-    "siting-upload-detail": Rule(lambda o: f"/uploads/{o.upload.code}/", {"GET": ANALYSTS, "POST": GET_ONLY_AFTER_LOGIN},
-                                 owner_role="analyst"),
-    "siting-upload-errors": Rule(lambda o: f"/uploads/{o.upload.code}/errors.csv", {"GET": ANALYSTS, "POST": GET_ONLY_AFTER_LOGIN},
-                                 owner_role="analyst"),
-    "siting-upload-withdraw": Rule(lambda o: f"/uploads/{o.upload.code}/withdraw/",
-                                   {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 302, 403, 302, other=403)},
-                                   owner_role="analyst"),
+    "siting-upload-list": Rule(
+        lambda o: "/uploads/", {"GET": ANALYSTS, "POST": GET_ONLY_AFTER_LOGIN}, owner_role="analyst"
+    ),
+    "siting-upload-create": Rule(
+        lambda o: "/uploads/new/",
+        {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 400, 403, 400)},
+        owner_role="analyst",
+    ),
+    "siting-upload-template": Rule(
+        lambda o: "/uploads/template/", {"GET": ANALYSTS, "POST": GET_ONLY_AFTER_LOGIN}, owner_role="analyst"
+    ),
+    "siting-upload-template-csv": Rule(
+        lambda o: "/uploads/template.csv", {"GET": ANALYSTS, "POST": GET_ONLY_AFTER_LOGIN}, owner_role="analyst"
+    ),
+    "siting-upload-sample": Rule(
+        lambda o: "/uploads/samples/sites_template.csv",
+        {"GET": ANALYSTS, "POST": GET_ONLY_AFTER_LOGIN},
+        owner_role="analyst",
+    ),
+    "siting-upload-detail": Rule(
+        lambda o: f"/uploads/{o.upload.code}/", {"GET": ANALYSTS, "POST": GET_ONLY_AFTER_LOGIN}, owner_role="analyst"
+    ),
+    "siting-upload-errors": Rule(
+        lambda o: f"/uploads/{o.upload.code}/errors.csv",
+        {"GET": ANALYSTS, "POST": GET_ONLY_AFTER_LOGIN},
+        owner_role="analyst",
+    ),
+    "siting-upload-withdraw": Rule(
+        lambda o: f"/uploads/{o.upload.code}/withdraw/",
+        {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 302, 403, 302, other=403)},
+        owner_role="analyst",
+    ),
     # a staged upload is invisible to other analysts (404), so is confirming or discarding it
-    "siting-upload-confirm": Rule(lambda o: f"/uploads/{o.staged.code}/confirm/",
-                                  {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 302, 403, 302, other=404)},
-                                  owner_role="analyst"),
-    "siting-upload-discard": Rule(lambda o: f"/uploads/{o.staged.code}/discard/",
-                                  {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 302, 403, 302, other=404)},
-                                  owner_role="analyst"),
+    "siting-upload-confirm": Rule(
+        lambda o: f"/uploads/{o.staged.code}/confirm/",
+        {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 302, 403, 302, other=404)},
+        owner_role="analyst",
+    ),
+    "siting-upload-discard": Rule(
+        lambda o: f"/uploads/{o.staged.code}/discard/",
+        {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 302, 403, 302, other=404)},
+        owner_role="analyst",
+    ),
     # known headroom uploads: an analyst's own previews and uploads (another analyst's answer 404); admins all
-    "siting-headroom-list": Rule(lambda o: "/uploads/headroom/", {"GET": ANALYSTS, "POST": GET_ONLY_AFTER_LOGIN}, owner_role="analyst"),
-    "siting-headroom-create": Rule(lambda o: "/uploads/headroom/new/",  # no file: the form again, 400
-                                   {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 400, 403, 400)}, owner_role="analyst"),
-    "siting-headroom-preview": Rule(lambda o: f"/uploads/headroom/preview/{o.headroom_preview()}/",
-                                    {"GET": E(LOGIN, 403, 403, 200, 403, 200, other=404), "POST": GET_ONLY_AFTER_LOGIN},
-                                    owner_role="analyst"),
-    "siting-headroom-confirm": Rule(lambda o: f"/uploads/headroom/preview/{o.headroom_preview()}/confirm/",
-                                    {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 302, 403, 302, other=404)},
-                                    owner_role="analyst"),
-    "siting-headroom-discard": Rule(lambda o: f"/uploads/headroom/preview/{o.headroom_preview()}/discard/",
-                                    {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 302, 403, 302, other=404)},
-                                    owner_role="analyst"),
-    "siting-headroom-detail": Rule(lambda o: f"/uploads/headroom/{o.headroom.code}/",
-                                   {"GET": E(LOGIN, 403, 403, 200, 403, 200, other=404), "POST": GET_ONLY_AFTER_LOGIN},
-                                   owner_role="analyst"),
-    "siting-headroom-withdraw": Rule(lambda o: f"/uploads/headroom/{o.headroom.code}/withdraw/",
-                                     {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 302, 403, 302, other=404)},
-                                     owner_role="analyst"),
+    "siting-headroom-list": Rule(
+        lambda o: "/uploads/headroom/", {"GET": ANALYSTS, "POST": GET_ONLY_AFTER_LOGIN}, owner_role="analyst"
+    ),
+    "siting-headroom-create": Rule(
+        lambda o: "/uploads/headroom/new/",  # no file: the form again, 400
+        {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 400, 403, 400)},
+        owner_role="analyst",
+    ),
+    "siting-headroom-preview": Rule(
+        lambda o: f"/uploads/headroom/preview/{o.headroom_preview()}/",
+        {"GET": E(LOGIN, 403, 403, 200, 403, 200, other=404), "POST": GET_ONLY_AFTER_LOGIN},
+        owner_role="analyst",
+    ),
+    "siting-headroom-confirm": Rule(
+        lambda o: f"/uploads/headroom/preview/{o.headroom_preview()}/confirm/",
+        {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 302, 403, 302, other=404)},
+        owner_role="analyst",
+    ),
+    "siting-headroom-discard": Rule(
+        lambda o: f"/uploads/headroom/preview/{o.headroom_preview()}/discard/",
+        {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 302, 403, 302, other=404)},
+        owner_role="analyst",
+    ),
+    "siting-headroom-detail": Rule(
+        lambda o: f"/uploads/headroom/{o.headroom.code}/",
+        {"GET": E(LOGIN, 403, 403, 200, 403, 200, other=404), "POST": GET_ONLY_AFTER_LOGIN},
+        owner_role="analyst",
+    ),
+    "siting-headroom-withdraw": Rule(
+        lambda o: f"/uploads/headroom/{o.headroom.code}/withdraw/",
+        {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 302, 403, 302, other=404)},
+        owner_role="analyst",
+    ),
     # PDF comparisons: officials; a document is its requester's
-    "siting-report-create": Rule(lambda o: "/reports/",
-                                 # the official's own stored document comes straight back; others queue theirs
-                                 {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 403, 200, 302, other=302)},
-                                 owner_role="official",
-                                 data=lambda o: {"run": str(o.run.code), "size": str(o.size), "site": [str(i) for i in o.site_ids]}),
-    "siting-report-select": Rule(lambda o: f"/reports/runs/{o.run.code}/select/", {"GET": OFFICIALS, "POST": GET_ONLY_AFTER_LOGIN},
-                                 owner_role="official"),
-    "siting-report-status": Rule(lambda o: f"/reports/{o.report.code}/", {"GET": {**OFFICIALS, "other": 403}, "POST": GET_ONLY_AFTER_LOGIN},
-                                 owner_role="official"),
-    "siting-report-progress": Rule(lambda o: f"/reports/{o.report.code}/progress.json",
-                                   {"GET": {**OFFICIALS, "other": 403}, "POST": GET_ONLY_AFTER_LOGIN}, owner_role="official"),
-    "siting-report-download": Rule(lambda o: f"/reports/{o.report.code}/download/",
-                                   {"GET": {**OFFICIALS, "other": 403}, "POST": GET_ONLY_AFTER_LOGIN}, owner_role="official"),
+    "siting-report-create": Rule(
+        lambda o: "/reports/",
+        # the official's own stored document comes straight back; others queue theirs
+        {"GET": GET_ONLY_AFTER_LOGIN, "POST": E(LOGIN, 403, 403, 403, 200, 302, other=302)},
+        owner_role="official",
+        data=lambda o: {"run": str(o.run.code), "size": str(o.size), "site": [str(i) for i in o.site_ids]},
+    ),
+    "siting-report-select": Rule(
+        lambda o: f"/reports/runs/{o.run.code}/select/",
+        {"GET": OFFICIALS, "POST": GET_ONLY_AFTER_LOGIN},
+        owner_role="official",
+    ),
+    "siting-report-status": Rule(
+        lambda o: f"/reports/{o.report.code}/",
+        {"GET": {**OFFICIALS, "other": 403}, "POST": GET_ONLY_AFTER_LOGIN},
+        owner_role="official",
+    ),
+    "siting-report-progress": Rule(
+        lambda o: f"/reports/{o.report.code}/progress.json",
+        {"GET": {**OFFICIALS, "other": 403}, "POST": GET_ONLY_AFTER_LOGIN},
+        owner_role="official",
+    ),
+    "siting-report-download": Rule(
+        lambda o: f"/reports/{o.report.code}/download/",
+        {"GET": {**OFFICIALS, "other": 403}, "POST": GET_ONLY_AFTER_LOGIN},
+        owner_role="official",
+    ),
     # dashboard pages
     "siting-map": Rule(lambda o: "/map/", {"GET": E(LOGIN, 403, 302, 302, 302, 302), "POST": GET_ONLY_AFTER_LOGIN}),
-    "siting-map-open": Rule(lambda o: f"/map/open/?run={o.run.code}", {"GET": E(LOGIN, 403, 302, 302, 302, 302),
-                                                                       "POST": GET_ONLY_AFTER_LOGIN}),
+    "siting-map-open": Rule(
+        lambda o: f"/map/open/?run={o.run.code}",
+        {"GET": E(LOGIN, 403, 302, 302, 302, 302), "POST": GET_ONLY_AFTER_LOGIN},
+    ),
     "siting-run-map": Rule(lambda o: f"/runs/{o.run.code}/map/", {"GET": ANY_ROLE, "POST": GET_ONLY_AFTER_LOGIN}),
     "siting-site-detail": Rule(lambda o: f"/sites/{o.site_id}/", {"GET": ANY_ROLE, "POST": GET_ONLY_AFTER_LOGIN}),
     # API: its documentation is public; the data needs a role (401/403 as JSON)
@@ -150,28 +218,51 @@ RULES: dict[str, Rule] = {
     "siting-api-docs": Rule(lambda o: "/api/docs/", {"GET": PUBLIC, "POST": NOT_ALLOWED}),
     "siting-api-runs": Rule(lambda o: "/api/runs/", {"GET": API, "POST": NOT_ALLOWED}),
     "siting-api-run": Rule(lambda o: f"/api/runs/{o.run.code}/", {"GET": API, "POST": NOT_ALLOWED}),
-    "siting-api-run-sites": Rule(lambda o: f"/api/runs/{o.run.code}/sites/?size={o.size}", {"GET": API, "POST": NOT_ALLOWED}),
-    "siting-api-run-map-data": Rule(lambda o: f"/api/runs/{o.run.code}/map-data/?size={o.size}", {"GET": API, "POST": NOT_ALLOWED}),
-    "siting-api-run-reweight": Rule(lambda o: f"/api/runs/{o.run.code}/reweight/?size={o.size}", {"GET": API, "POST": NOT_ALLOWED}),
+    "siting-api-run-sites": Rule(
+        lambda o: f"/api/runs/{o.run.code}/sites/?size={o.size}", {"GET": API, "POST": NOT_ALLOWED}
+    ),
+    "siting-api-run-map-data": Rule(
+        lambda o: f"/api/runs/{o.run.code}/map-data/?size={o.size}", {"GET": API, "POST": NOT_ALLOWED}
+    ),
+    "siting-api-run-reweight": Rule(
+        lambda o: f"/api/runs/{o.run.code}/reweight/?size={o.size}", {"GET": API, "POST": NOT_ALLOWED}
+    ),
     "siting-api-site": Rule(lambda o: f"/api/sites/{o.site_id}/", {"GET": API, "POST": NOT_ALLOWED}),
     "siting-api-grid-points": Rule(lambda o: "/api/grid/points/", {"GET": API, "POST": NOT_ALLOWED}),
     "siting-api-zones": Rule(lambda o: "/api/zones/", {"GET": API, "POST": NOT_ALLOWED}),
     "siting-api-boundaries": Rule(lambda o: "/api/boundaries/country/", {"GET": API, "POST": NOT_ALLOWED}),
     # portfolios: planners and officials (admins); each portfolio its owner's; the PDF for officials
-    "siting-portfolio-list": Rule(lambda o: "/portfolios/", {"GET": E(LOGIN, 403, 200, 403, 200, 200),
-                                                             "POST": E(LOGIN, 403, 302, 403, 302, 302)},
-                                  data=lambda o: {"run": str(o.run.code), "target_kind": "clusters", "clusters": "2x10000",
-                                                  "objective": "score", "share_headroom": "on"}),
-    "siting-portfolio-detail": Rule(lambda o: f"/portfolios/{o.portfolio.code}/",
-                                    {"GET": E(LOGIN, 403, 200, 403, 403, 200, other=403), "POST": GET_ONLY_AFTER_LOGIN}),
-    "siting-portfolio-progress": Rule(lambda o: f"/portfolios/{o.portfolio.code}/progress.json",
-                                      {"GET": E(LOGIN, 403, 200, 403, 403, 200, other=403), "POST": GET_ONLY_AFTER_LOGIN}),
-    "siting-portfolio-pdf": Rule(lambda o: f"/portfolios/{o.official_portfolio.code}/pdf/",
-                                 {"GET": E(LOGIN, 403, 403, 403, 200, 200, other=403), "POST": GET_ONLY_AFTER_LOGIN},
-                                 owner_role="official"),
-    "siting-api-portfolios": Rule(lambda o: "/api/portfolios/", {"GET": E(401, 403, 200, 403, 200, 200), "POST": NOT_ALLOWED}),
-    "siting-api-portfolio": Rule(lambda o: f"/api/portfolios/{o.portfolio.code}/",
-                                 {"GET": E(401, 403, 200, 403, 403, 200, other=403), "POST": NOT_ALLOWED}),
+    "siting-portfolio-list": Rule(
+        lambda o: "/portfolios/",
+        {"GET": E(LOGIN, 403, 200, 403, 200, 200), "POST": E(LOGIN, 403, 302, 403, 302, 302)},
+        data=lambda o: {
+            "run": str(o.run.code),
+            "target_kind": "clusters",
+            "clusters": "2x10000",
+            "objective": "score",
+            "share_headroom": "on",
+        },
+    ),
+    "siting-portfolio-detail": Rule(
+        lambda o: f"/portfolios/{o.portfolio.code}/",
+        {"GET": E(LOGIN, 403, 200, 403, 403, 200, other=403), "POST": GET_ONLY_AFTER_LOGIN},
+    ),
+    "siting-portfolio-progress": Rule(
+        lambda o: f"/portfolios/{o.portfolio.code}/progress.json",
+        {"GET": E(LOGIN, 403, 200, 403, 403, 200, other=403), "POST": GET_ONLY_AFTER_LOGIN},
+    ),
+    "siting-portfolio-pdf": Rule(
+        lambda o: f"/portfolios/{o.official_portfolio.code}/pdf/",
+        {"GET": E(LOGIN, 403, 403, 403, 200, 200, other=403), "POST": GET_ONLY_AFTER_LOGIN},
+        owner_role="official",
+    ),
+    "siting-api-portfolios": Rule(
+        lambda o: "/api/portfolios/", {"GET": E(401, 403, 200, 403, 200, 200), "POST": NOT_ALLOWED}
+    ),
+    "siting-api-portfolio": Rule(
+        lambda o: f"/api/portfolios/{o.portfolio.code}/",
+        {"GET": E(401, 403, 200, 403, 403, 200, other=403), "POST": NOT_ALLOWED},
+    ),
 }
 
 # The Django admin: staff only. Everyone else is sent to the admin's login; the admin opens
@@ -188,7 +279,9 @@ ADMIN_RULES: dict[str, Rule] = {
     "admin:jsi18n": Rule(lambda o: "/admin/jsi18n/", {"GET": STAFF}),
     "admin:view_on_site": Rule(lambda o: f"/admin/r/{HUGE_ID}/1/", {"GET": {**STAFF, "admin": 404}}),
     "admin:app_list": Rule(lambda o: "/admin/siting/", {"GET": STAFF}),
-    "admin:auth_user_password_change": Rule(lambda o: f"/admin/auth/user/{o.users['planner'].pk}/password/", {"GET": STAFF}),
+    "admin:auth_user_password_change": Rule(
+        lambda o: f"/admin/auth/user/{o.users['planner'].pk}/password/", {"GET": STAFF}
+    ),
     "admin/(?P<url>.*)$": Rule(lambda o: "/admin/no-such-page/", {"GET": {**STAFF, "admin": 404}}),
 }
 
@@ -209,8 +302,12 @@ def _admin_model_rules() -> dict[str, Rule]:
         rules[f"admin:{app}_{name}_changelist"] = Rule(lambda o, b=base: b, {"GET": STAFF})
         rules[f"admin:{app}_{name}_add"] = Rule(lambda o, b=base: b + "add/", {"GET": ok})
         for action in ("history", "delete", "change"):
-            rules[f"admin:{app}_{name}_{action}"] = Rule(lambda o, b=base, a=action, p=pk: f"{b}{p(o)}/{a}/", {"GET": ok})
-        rules[f"admin/{app}/{name}/<path:object_id>/"] = Rule(lambda o, b=base, p=pk: f"{b}{p(o)}/", {"GET": {**STAFF, "admin": 302}})
+            rules[f"admin:{app}_{name}_{action}"] = Rule(
+                lambda o, b=base, a=action, p=pk: f"{b}{p(o)}/{a}/", {"GET": ok}
+            )
+        rules[f"admin/{app}/{name}/<path:object_id>/"] = Rule(
+            lambda o, b=base, p=pk: f"{b}{p(o)}/", {"GET": {**STAFF, "admin": 302}}
+        )
     return rules
 
 
@@ -231,7 +328,11 @@ def _walk(patterns, prefix: str = "", namespace: str = ""):
             yield from _walk(p.url_patterns, prefix + str(p.pattern), ns)
         elif isinstance(p, URLPattern):
             route = prefix + str(p.pattern)
-            ints = tuple(name for name, conv in getattr(p.pattern, "converters", {}).items() if type(conv).__name__ == "IntConverter")
+            ints = tuple(
+                name
+                for name, conv in getattr(p.pattern, "converters", {}).items()
+                if type(conv).__name__ == "IntConverter"
+            )
             yield Pattern(key=f"{namespace}{p.name}" if p.name else route, route=route, int_params=ints)
 
 
@@ -287,13 +388,19 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
     from tests.support.world import scored_world_create
 
     # Headroom previews wait in a folder of their own for this module (siting.uploads.headroom_services).
-    with django_db_blocker.unblock(), override_settings(GIGASITE_HEADROOM_STAGING_DIR=str(tmp_path_factory.mktemp("staged"))):
+    with (
+        django_db_blocker.unblock(),
+        override_settings(GIGASITE_HEADROOM_STAGING_DIR=str(tmp_path_factory.mktemp("staged"))),
+    ):
         run = scored_world_create(n_sites=40, n_points=40, draws=0)
         users = {
             "no_role": _user("m-nobody", None),
-            "planner": _user("m-planner", "planner"), "other_planner": _user("m-planner2", "planner"),
-            "analyst": _user("m-analyst", "analyst"), "other_analyst": _user("m-analyst2", "analyst"),
-            "official": _user("m-official", "official"), "other_official": _user("m-official2", "official"),
+            "planner": _user("m-planner", "planner"),
+            "other_planner": _user("m-planner2", "planner"),
+            "analyst": _user("m-analyst", "analyst"),
+            "other_analyst": _user("m-analyst2", "analyst"),
+            "official": _user("m-official", "official"),
+            "other_official": _user("m-official2", "official"),
             "admin": User.objects.create_superuser("m-admin", password="pw"),
         }
         users["admin"].groups.add(Group.objects.get(name="admin"))
@@ -301,20 +408,32 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
         table = run_selectors.run_table(run)
         at = table[(table["size_h100e"] == size) & table["feasible"]].sort_values("rank")
         site_ids = [int(i) for i in at["site_id"].head(2)]
-        report, _cached = comparisons.comparison_produce(run=run, size_h100e=size, site_ids=site_ids, language="en",
-                                                         user=users["official"])
+        report, _cached = comparisons.comparison_produce(
+            run=run, size_h100e=size, site_ids=site_ids, language="en", user=users["official"]
+        )
         assert report.status == ComparisonReport.Status.SUCCEEDED, report.error
         upload = SiteUpload.objects.create(
-            status=SiteUpload.Status.IMPORTED, file_name="ana.csv", sha256="0" * 64, source_name="Matrix",
-            uploaded_by=users["analyst"], imported_at=timezone.now(),
-            errors=[{"row": 3, "field": "area_ha", "value": "-5", "reason": "negative"}], errors_total=1,
+            status=SiteUpload.Status.IMPORTED,
+            file_name="ana.csv",
+            sha256="0" * 64,
+            source_name="Matrix",
+            uploaded_by=users["analyst"],
+            imported_at=timezone.now(),
+            errors=[{"row": 3, "field": "area_ha", "value": "-5", "reason": "negative"}],
+            errors_total=1,
         )
         unused = list(Site.objects.exclude(id__in=site_ids).order_by("-id").values_list("id", flat=True)[:2])
         Site.objects.filter(id__in=unused).update(upload=upload)
-        staged = SiteUpload.objects.create(status=SiteUpload.Status.STAGED, file_name="ana2.csv", sha256="1" * 64,
-                                           source_name="Matrix", uploaded_by=users["analyst"])
-        live_run = ScoringRun.objects.create(scenario_name="live", params={}, status=ScoringRun.Status.QUEUED,
-                                             created_by=users["planner"])
+        staged = SiteUpload.objects.create(
+            status=SiteUpload.Status.STAGED,
+            file_name="ana2.csv",
+            sha256="1" * 64,
+            source_name="Matrix",
+            uploaded_by=users["analyst"],
+        )
+        live_run = ScoringRun.objects.create(
+            scenario_name="live", params={}, status=ScoringRun.Status.QUEUED, created_by=users["planner"]
+        )
         from siting.portfolio.problem import PortfolioProblem
         from siting.portfolio.services import portfolio_produce
 
@@ -329,12 +448,16 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
 
         point = GridConnectionPoint.objects.order_by("id").first()
         headroom_csv = f"point_id,headroom_mw,date,source\n{point.external_id},300,2025-09-30,Matrix TSO\n".encode()
-        headroom = headroom_import(data=headroom_csv, file_name="hr.csv", source_name="Matrix", user=users["analyst"]).upload
+        headroom = headroom_import(
+            data=headroom_csv, file_name="hr.csv", source_name="Matrix", user=users["analyst"]
+        ).upload
 
         def headroom_preview() -> str:
             # A fresh preview per rule: confirming or discarding one removes its files once committed,
             # which the matrix's rolled-back requests never are.
-            return headroom_stage(data=headroom_csv, file_name="hr2.csv", source_name="Matrix", user=users["analyst"]).token
+            return headroom_stage(
+                data=headroom_csv, file_name="hr2.csv", source_name="Matrix", user=users["analyst"]
+            ).token
 
         class Objects:
             pass
@@ -398,8 +521,10 @@ def test_authorization_matrix(world, key):
                     resp = client.post(url, rule.data(world))
                 transaction.set_rollback(True)
             if not _matches(expected, resp):
-                failures.append(f"{method} {url} as {principal}: expected {expected}, got {resp.status_code}"
-                                f"{' → ' + resp['Location'] if resp.status_code in (301, 302) else ''}")
+                failures.append(
+                    f"{method} {url} as {principal}: expected {expected}, got {resp.status_code}"
+                    f"{' → ' + resp['Location'] if resp.status_code in (301, 302) else ''}"
+                )
     assert failures == [], "\n".join(failures)
 
 

@@ -29,10 +29,18 @@ PRODUCTION_ENV = {
 
 def _check_deploy(extra: dict[str, str]) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIGASITE_HTTPS", "GIGASITE_HSTS"))}
-    env.update({"DJANGO_SETTINGS_MODULE": "config.settings", "SECRET_KEY": secrets.token_urlsafe(60), "GIGASITE_DEBUG": "0"})
+    env.update(
+        {"DJANGO_SETTINGS_MODULE": "config.settings", "SECRET_KEY": secrets.token_urlsafe(60), "GIGASITE_DEBUG": "0"}
+    )
     env.update(extra)
-    return subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 class CheckDeployTests:
@@ -86,7 +94,9 @@ class ContentSecurityPolicyTests:
     def test_it_gives_the_upload_previews_inline_script_the_responses_nonce(self, client, boundaries):
         client.force_login(user("ana", "analyst"))
         data = b"id,name,lat,lon\nA,Site A,49.2833,6.0648\n"
-        client.post("/uploads/new/", {"file": SimpleUploadedFile("s.csv", data), "source_name": "S", "on_duplicate": "error"})
+        client.post(
+            "/uploads/new/", {"file": SimpleUploadedFile("s.csv", data), "source_name": "S", "on_duplicate": "error"}
+        )
         from siting.models import SiteUpload
 
         resp = client.get(f"/uploads/{SiteUpload.objects.get().code}/")

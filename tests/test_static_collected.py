@@ -13,8 +13,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _manage(args: list[str], var_dir: Path, code: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "GIGASITE_STATIC": "collected", "GIGASITE_VAR_DIR": str(var_dir),
-           "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env = {
+        **os.environ,
+        "GIGASITE_STATIC": "collected",
+        "GIGASITE_VAR_DIR": str(var_dir),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
     cmd = [sys.executable, "manage.py", *args] if code is None else [sys.executable, "-c", code]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=True)
 
@@ -29,7 +33,12 @@ class CollectedStaticTests:
         for suffix in ("", ".gz", ".br"):
             assert (root / f"{hashed}{suffix}").is_file(), suffix
         assert (root / f"{hashed}.br").stat().st_size < (root / hashed).stat().st_size / 3
-        out = _manage([], tmp_path, code=(
-            "import django; django.setup();"
-            "from django.templatetags.static import static; print(static('js/ranked_map.js'))"))
+        out = _manage(
+            [],
+            tmp_path,
+            code=(
+                "import django; django.setup();"
+                "from django.templatetags.static import static; print(static('js/ranked_map.js'))"
+            ),
+        )
         assert out.stdout.strip() == "/static/" + manifest["js/ranked_map.js"]

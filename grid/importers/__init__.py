@@ -34,7 +34,9 @@ def read_csv(path: Path, *, required: Iterable[str], **kwargs) -> pd.DataFrame:
     return frame
 
 
-def to_float(frame: pd.DataFrame, column: str, path: Path, *, allow_missing: bool = True, row_offset: int = 2) -> pd.Series:
+def to_float(
+    frame: pd.DataFrame, column: str, path: Path, *, allow_missing: bool = True, row_offset: int = 2
+) -> pd.Series:
     """Return ``frame[column]`` as float64, naming the first row that is not a number."""
     raw = frame[column]
     values = pd.to_numeric(raw, errors="coerce")

@@ -24,8 +24,16 @@ def countries(path: Path) -> pd.DataFrame:
         code = props.get("ISO_A2_FIXED") or props.get("ISO_A2")
         if not code or code == "-99" or not feature.get("geometry"):
             raise ReferenceDataError(f"{Path(path).name}: feature {i} has no ISO_A2_FIXED code or no geometry")
-        rows.append({"kind": "country", "code": code, "name": props.get("NAME", code), "parent_code": "",
-                     "geometry_geojson": feature["geometry"], "source": "natural_earth"})
+        rows.append(
+            {
+                "kind": "country",
+                "code": code,
+                "name": props.get("NAME", code),
+                "parent_code": "",
+                "geometry_geojson": feature["geometry"],
+                "source": "natural_earth",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -37,8 +45,16 @@ def france_subdivisions(path: Path, kind: str) -> pd.DataFrame:
         if not props.get("code") or not feature.get("geometry"):
             raise ReferenceDataError(f"{Path(path).name}: feature {i} has no 'code' or no geometry")
         geometry = {"type": feature["geometry"]["type"], "coordinates": _round(feature["geometry"]["coordinates"])}
-        rows.append({"kind": kind, "code": str(props["code"]), "name": props.get("nom", ""), "parent_code": "",
-                     "geometry_geojson": geometry, "source": "ign"})
+        rows.append(
+            {
+                "kind": kind,
+                "code": str(props["code"]),
+                "name": props.get("nom", ""),
+                "parent_code": "",
+                "geometry_geojson": geometry,
+                "source": "ign",
+            }
+        )
     return pd.DataFrame(rows)
 
 

@@ -38,7 +38,15 @@ def rte_substations(path: Path) -> tuple[pd.DataFrame, dict[str, int]]:
     the row kept is the one with the highest voltage (then the first), so ``external_id``
     stays unique; the others are counted as ``duplicate_code``.
     """
-    cols = ["Code poste", "Nom poste", "FONCTION", "Etat", "Tension (kV)", "Longitude poste (DD)", "Latitude poste (DD)"]
+    cols = [
+        "Code poste",
+        "Nom poste",
+        "FONCTION",
+        "Etat",
+        "Tension (kV)",
+        "Longitude poste (DD)",
+        "Latitude poste (DD)",
+    ]
     raw = read_csv(path, required=cols, sep=";", dtype=str)
     lon = to_float(raw, "Longitude poste (DD)", path, allow_missing=False)
     lat = to_float(raw, "Latitude poste (DD)", path, allow_missing=False)
@@ -46,23 +54,30 @@ def rte_substations(path: Path) -> tuple[pd.DataFrame, dict[str, int]]:
     if unknown_status.any():
         i = int(unknown_status.to_numpy().nonzero()[0][0])
         raise ReferenceDataError(f"{path.name}: row {i + 2}, column 'Etat': unknown status {raw['Etat'].iloc[i]!r}")
-    frame = pd.DataFrame({
-        "external_id": "rte:" + raw["Code poste"].str.strip(),
-        "name": raw["Nom poste"].fillna("").str.strip(),
-        "operator": "RTE",
-        "country": "FR",
-        "longitude": lon,
-        "latitude": lat,
-        "voltage_kv": raw["Tension (kV)"].map(RTE_VOLTAGE_KV),
-        "status": raw["Etat"].map(RTE_STATUS),
-        "function": raw["FONCTION"].fillna(""),
-    })
+    frame = pd.DataFrame(
+        {
+            "external_id": "rte:" + raw["Code poste"].str.strip(),
+            "name": raw["Nom poste"].fillna("").str.strip(),
+            "operator": "RTE",
+            "country": "FR",
+            "longitude": lon,
+            "latitude": lat,
+            "voltage_kv": raw["Tension (kV)"].map(RTE_VOLTAGE_KV),
+            "status": raw["Etat"].map(RTE_STATUS),
+            "function": raw["FONCTION"].fillna(""),
+        }
+    )
     unknown_label = ~raw["Tension (kV)"].isin(set(RTE_VOLTAGE_KV) | RTE_OTHER_LABELS)
     if unknown_label.any():
         i = int(unknown_label.to_numpy().nonzero()[0][0])
-        raise ReferenceDataError(f"{path.name}: row {i + 2}, column 'Tension (kV)': unknown label {raw['Tension (kV)'].iloc[i]!r}")
+        raise ReferenceDataError(
+            f"{path.name}: row {i + 2}, column 'Tension (kV)': unknown label {raw['Tension (kV)'].iloc[i]!r}"
+        )
     frame.loc[raw["Tension (kV)"].eq("HORS TENSION").to_numpy(), "status"] = "de_energised"
-    skipped = {f"no voltage ({label})": int(n) for label, n in raw.loc[frame["voltage_kv"].isna(), "Tension (kV)"].value_counts().items()}
+    skipped = {
+        f"no voltage ({label})": int(n)
+        for label, n in raw.loc[frame["voltage_kv"].isna(), "Tension (kV)"].value_counts().items()
+    }
     frame = frame.sort_values(["external_id", "voltage_kv"], ascending=[True, False], kind="stable")
     dup = frame["external_id"].duplicated()
     skipped["duplicate_code"] = int(dup.sum())
@@ -114,19 +129,21 @@ def gridkit_buses(
     ):
         skipped[reason] = int((keep & mask).sum())
         keep &= ~mask
-    frame = pd.DataFrame({
-        "external_id": "gridkit:" + raw["bus_id"].astype(str),
-        "name": raw["symbol"] + " " + raw["station_id"].astype(str),
-        "operator": raw["tags"].map(lambda t: _tag(t, "TSO")),
-        "country": country,
-        "longitude": raw["longitude"],
-        "latitude": raw["latitude"],
-        "voltage_kv": voltage.map(GRIDKIT_VOLTAGE_KV),
-        "source_voltage_kv": voltage,
-        "status": "in_service",
-        "function": raw["symbol"],
-        "_station": raw["station_id"].astype(str),
-    })[keep]
+    frame = pd.DataFrame(
+        {
+            "external_id": "gridkit:" + raw["bus_id"].astype(str),
+            "name": raw["symbol"] + " " + raw["station_id"].astype(str),
+            "operator": raw["tags"].map(lambda t: _tag(t, "TSO")),
+            "country": country,
+            "longitude": raw["longitude"],
+            "latitude": raw["latitude"],
+            "voltage_kv": voltage.map(GRIDKIT_VOLTAGE_KV),
+            "source_voltage_kv": voltage,
+            "status": "in_service",
+            "function": raw["symbol"],
+            "_station": raw["station_id"].astype(str),
+        }
+    )[keep]
     dup = frame.duplicated(subset=["_station", "voltage_kv"])
     skipped["same_station_and_voltage"] = int(dup.sum())
     return frame[~dup].reset_index(drop=True), skipped

@@ -191,28 +191,34 @@ def gridkit_bus_table(path: Path, *, locator: CountryLocator | None = None) -> p
     tag_country, country, longitude, latitude.
     """
     cols = ["bus_id", "station_id", "voltage", "dc", "symbol", "under_construction", "tags", "x", "y"]
-    raw = read_csv(path, required=cols, quotechar="'", dtype={"tags": str, "symbol": str, "dc": str, "under_construction": str})
+    raw = read_csv(
+        path, required=cols, quotechar="'", dtype={"tags": str, "symbol": str, "dc": str, "under_construction": str}
+    )
     voltage = to_float(raw, "voltage", path)
     lon = to_float(raw, "x", path, allow_missing=False)
     lat = to_float(raw, "y", path, allow_missing=False)
     bus_id = to_float(raw, "bus_id", path, allow_missing=False)
     if bus_id.duplicated().any():
         i = int(bus_id.duplicated().to_numpy().nonzero()[0][0])
-        raise ReferenceDataError(f"{Path(path).name}: row {i + 2}, column 'bus_id': duplicate id {raw['bus_id'].iloc[i]!r}")
+        raise ReferenceDataError(
+            f"{Path(path).name}: row {i + 2}, column 'bus_id': duplicate id {raw['bus_id'].iloc[i]!r}"
+        )
     tag = _country_tags(raw["tags"])
-    return pd.DataFrame({
-        "bus_id": bus_id.astype(np.int64),
-        "station_id": raw["station_id"].astype(str),
-        "source_voltage_kv": voltage,
-        "dc": raw["dc"].eq("t"),
-        "symbol": raw["symbol"].fillna(""),
-        "under_construction": raw["under_construction"].eq("t"),
-        "tags": raw["tags"].fillna(""),
-        "tag_country": tag,
-        "country": resolve_bus_countries(tag, lon, lat, locator),
-        "longitude": lon,
-        "latitude": lat,
-    })
+    return pd.DataFrame(
+        {
+            "bus_id": bus_id.astype(np.int64),
+            "station_id": raw["station_id"].astype(str),
+            "source_voltage_kv": voltage,
+            "dc": raw["dc"].eq("t"),
+            "symbol": raw["symbol"].fillna(""),
+            "under_construction": raw["under_construction"].eq("t"),
+            "tags": raw["tags"].fillna(""),
+            "tag_country": tag,
+            "country": resolve_bus_countries(tag, lon, lat, locator),
+            "longitude": lon,
+            "latitude": lat,
+        }
+    )
 
 
 def line_type_ratings(path: Path) -> dict[float, tuple[str, float]]:
@@ -268,7 +274,18 @@ def gridkit_lines(
     """
     import shapely
 
-    cols = ["line_id", "bus0", "bus1", "voltage", "circuits", "length", "underground", "under_construction", "tags", "geometry"]
+    cols = [
+        "line_id",
+        "bus0",
+        "bus1",
+        "voltage",
+        "circuits",
+        "length",
+        "underground",
+        "under_construction",
+        "tags",
+        "geometry",
+    ]
     raw = read_csv(path, required=cols, quotechar="'", dtype=str)
     name = Path(path).name
     voltage = to_float(raw, "voltage", path, allow_missing=False)
@@ -298,7 +315,9 @@ def gridkit_lines(
     unknown = keep & ~voltage.isin(ratings).to_numpy()
     if unknown.any():
         i = int(unknown.nonzero()[0][0])
-        raise ReferenceDataError(f"{name}: row {i + 2}, column 'voltage': {raw['voltage'].iloc[i]!r} kV has no PyPSA line type")
+        raise ReferenceDataError(
+            f"{name}: row {i + 2}, column 'voltage': {raw['voltage'].iloc[i]!r} kV has no PyPSA line type"
+        )
     rows = np.flatnonzero(keep)
     coords = []
     wkt = raw["geometry"].fillna("").to_numpy()
@@ -313,24 +332,26 @@ def gridkit_lines(
     per_circuit = np.array([ratings[v][1] for v in kv])
     n_circuits = circuits.iloc[rows].to_numpy()
     rating_mva = n_circuits * per_circuit
-    frame = pd.DataFrame({
-        "external_id": "gridkit-line:" + sub["line_id"].str.strip().to_numpy(),
-        "bus0": sub["bus0"].astype(np.int64).to_numpy(),
-        "bus1": sub["bus1"].astype(np.int64).to_numpy(),
-        "bus0_external_id": "gridkit:" + sub["bus0"].str.strip().to_numpy(),
-        "bus1_external_id": "gridkit:" + sub["bus1"].str.strip().to_numpy(),
-        "voltage_kv": [voltage_classes.get(v, v) for v in kv],
-        "source_voltage_kv": kv,
-        "circuits": n_circuits.astype(np.int64),
-        "underground": sub["underground"].eq("True").to_numpy(),
-        "length_km": length_m.iloc[rows].to_numpy() / 1000.0,
-        "line_type": [ratings[v][0] for v in kv],
-        "rating_mva": np.round(rating_mva, 3),
-        "rating_mw": np.round(rating_mva * S_MAX_PU, 3),
-        "geometry_geojson": [{"type": "LineString", "coordinates": c} for c in coords],
-        "status": np.where(sub["under_construction"].eq("True"), "under_construction", "in_service"),
-        "_tag": _country_tags(sub["tags"]).to_numpy(),
-    })
+    frame = pd.DataFrame(
+        {
+            "external_id": "gridkit-line:" + sub["line_id"].str.strip().to_numpy(),
+            "bus0": sub["bus0"].astype(np.int64).to_numpy(),
+            "bus1": sub["bus1"].astype(np.int64).to_numpy(),
+            "bus0_external_id": "gridkit:" + sub["bus0"].str.strip().to_numpy(),
+            "bus1_external_id": "gridkit:" + sub["bus1"].str.strip().to_numpy(),
+            "voltage_kv": [voltage_classes.get(v, v) for v in kv],
+            "source_voltage_kv": kv,
+            "circuits": n_circuits.astype(np.int64),
+            "underground": sub["underground"].eq("True").to_numpy(),
+            "length_km": length_m.iloc[rows].to_numpy() / 1000.0,
+            "line_type": [ratings[v][0] for v in kv],
+            "rating_mva": np.round(rating_mva, 3),
+            "rating_mw": np.round(rating_mva * S_MAX_PU, 3),
+            "geometry_geojson": [{"type": "LineString", "coordinates": c} for c in coords],
+            "status": np.where(sub["under_construction"].eq("True"), "under_construction", "in_service"),
+            "_tag": _country_tags(sub["tags"]).to_numpy(),
+        }
+    )
 
     if coords:
         flat = np.array([xy for c in coords for xy in c], dtype=float)
@@ -377,16 +398,26 @@ def line_headroom_by_bus(lines: pd.DataFrame, buses: pd.DataFrame) -> pd.DataFra
     """
     station = buses.set_index("bus_id")[["station_id", "source_voltage_kv"]]
     live = lines[lines["status"].eq("in_service")]
-    ends = pd.concat([
-        live[["external_id", "rating_mw", "circuits"]].assign(bus_id=live["bus0"].to_numpy()),
-        live[["external_id", "rating_mw", "circuits"]].assign(bus_id=live["bus1"].to_numpy()),
-    ], ignore_index=True)
-    ends = ends.join(station, on="bus_id", how="inner").drop_duplicates(["station_id", "source_voltage_kv", "external_id"])
+    ends = pd.concat(
+        [
+            live[["external_id", "rating_mw", "circuits"]].assign(bus_id=live["bus0"].to_numpy()),
+            live[["external_id", "rating_mw", "circuits"]].assign(bus_id=live["bus1"].to_numpy()),
+        ],
+        ignore_index=True,
+    )
+    ends = ends.join(station, on="bus_id", how="inner").drop_duplicates(
+        ["station_id", "source_voltage_kv", "external_id"]
+    )
     ends["circuit_mw"] = ends["rating_mw"] / ends["circuits"]
-    grouped = ends.groupby(["station_id", "source_voltage_kv"]).agg(
-        count=("rating_mw", "count"), sum=("rating_mw", "sum"), max=("circuit_mw", "max")).reset_index()
+    grouped = (
+        ends.groupby(["station_id", "source_voltage_kv"])
+        .agg(count=("rating_mw", "count"), sum=("rating_mw", "sum"), max=("circuit_mw", "max"))
+        .reset_index()
+    )
     grouped["headroom_estimate_mw"] = np.round(HEADROOM_LINE_SHARE * (grouped["sum"] - grouped["max"]), 3)
-    return grouped.rename(columns={"count": "n_lines"})[["station_id", "source_voltage_kv", "n_lines", "headroom_estimate_mw"]]
+    return grouped.rename(columns={"count": "n_lines"})[
+        ["station_id", "source_voltage_kv", "n_lines", "headroom_estimate_mw"]
+    ]
 
 
 def capareseau_transformers(path: Path) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -410,7 +441,9 @@ def capareseau_transformers(path: Path) -> tuple[pd.DataFrame, dict[str, int]]:
             bad |= v.notna() & (v != np.round(v))
         if bad.any():
             i = int(bad.to_numpy().nonzero()[0][0])
-            raise ReferenceDataError(f"{Path(path).name}: row {i + 3}, column {col!r}: {raw[col].iloc[i]!r} is out of range")
+            raise ReferenceDataError(
+                f"{Path(path).name}: row {i + 3}, column {col!r}: {raw[col].iloc[i]!r} is out of range"
+            )
         values[col] = v
     code = raw["Code"].fillna("").str.strip()
     if code.eq("").any():
@@ -423,10 +456,16 @@ def capareseau_transformers(path: Path) -> tuple[pd.DataFrame, dict[str, int]]:
         "no_transformer_power": int((mva <= 0).sum()),
         "power_without_count": int(((mva > 0) & (count < 1)).sum()),
     }
-    frame = pd.DataFrame({
-        "code": code, "transformer_mva": mva, "transformers": count.astype(np.int64),
-    })[usable.to_numpy()]
-    frame["headroom_estimate_mw"] = np.round(frame["transformer_mva"] * (frame["transformers"] - 1) / frame["transformers"], 3)
+    frame = pd.DataFrame(
+        {
+            "code": code,
+            "transformer_mva": mva,
+            "transformers": count.astype(np.int64),
+        }
+    )[usable.to_numpy()]
+    frame["headroom_estimate_mw"] = np.round(
+        frame["transformer_mva"] * (frame["transformers"] - 1) / frame["transformers"], 3
+    )
     if frame["code"].duplicated().any():
         dup = frame["code"][frame["code"].duplicated()].iloc[0]
         raise ReferenceDataError(f"{Path(path).name}: column 'Code': {dup!r} appears twice after trimming")
@@ -456,12 +495,16 @@ def match_rte_to_gridkit(
         d_sr, j_sr = cKDTree(b).query(a)
         _, j_rs = cKDTree(a).query(b)
         mutual = (j_rs[j_sr] == np.arange(len(s))) & (d_sr <= FR_MATCH_MAX_KM)
-        out.append(pd.DataFrame({
-            "external_id": r["external_id"].to_numpy()[j_sr[mutual]],
-            "station_id": s["station_id"].to_numpy()[mutual],
-            "source_voltage_kv": gk_kv,
-            "distance_km": d_sr[mutual],
-        }))
+        out.append(
+            pd.DataFrame(
+                {
+                    "external_id": r["external_id"].to_numpy()[j_sr[mutual]],
+                    "station_id": s["station_id"].to_numpy()[mutual],
+                    "source_voltage_kv": gk_kv,
+                    "distance_km": d_sr[mutual],
+                }
+            )
+        )
     if not out:
         return pd.DataFrame(columns=["external_id", "station_id", "source_voltage_kv", "distance_km"])
     return pd.concat(out, ignore_index=True)

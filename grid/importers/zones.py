@@ -13,8 +13,15 @@ import pandas as pd
 from . import ReferenceDataError, read_csv, to_float
 
 LIFECYCLE_G_PER_KWH = {
-    "coal": 820.0, "gas": 490.0, "oil": 650.0, "biomass": 230.0, "solar": 48.0,
-    "geothermal": 38.0, "hydro": 24.0, "nuclear": 12.0, "wind": 11.0,
+    "coal": 820.0,
+    "gas": 490.0,
+    "oil": 650.0,
+    "biomass": 230.0,
+    "solar": 48.0,
+    "geothermal": 38.0,
+    "hydro": 24.0,
+    "nuclear": 12.0,
+    "wind": 11.0,
 }
 """Life-cycle emission factors [gCO2e/kWh]: IPCC AR5 WG3 Annex III (2014), medians (MODEL.md §2)."""
 
@@ -94,11 +101,21 @@ def ember_yearly(path: Path, iso2: dict[str, str]) -> pd.DataFrame:
     europe["code"] = europe["country_code"].map(iso2)
     europe = europe[europe["code"].notna()]
     latest = europe.sort_values("year_i").groupby("code").tail(1)
-    return pd.DataFrame({
-        "code": latest["code"], "iso3": latest["country_code"], "name": latest["country_or_region"],
-        "carbon_intensity_g_per_kwh": latest["intensity"], "carbon_year": latest["year_i"],
-        "carbon_basis": "lifecycle", "carbon_source": "Ember yearly electricity data (CC BY 4.0)",
-    }).sort_values("code").reset_index(drop=True)
+    return (
+        pd.DataFrame(
+            {
+                "code": latest["code"],
+                "iso3": latest["country_code"],
+                "name": latest["country_or_region"],
+                "carbon_intensity_g_per_kwh": latest["intensity"],
+                "carbon_year": latest["year_i"],
+                "carbon_basis": "lifecycle",
+                "carbon_source": "Ember yearly electricity data (CC BY 4.0)",
+            }
+        )
+        .sort_values("code")
+        .reset_index(drop=True)
+    )
 
 
 def ember_monthly(path: Path, iso2: dict[str, str]) -> pd.DataFrame:
@@ -113,7 +130,11 @@ def ember_monthly(path: Path, iso2: dict[str, str]) -> pd.DataFrame:
         raise ReferenceDataError(f"{path.name}: row {i + 2}, column 'date': {raw['date'].iloc[i]!r} is not a date")
     raw["month"] = month.dt.date
     keep = raw["code"].notna() & (raw["value"] > 0)
-    return raw.loc[keep, ["code", "month", "value"]].rename(columns={"value": "carbon_intensity_g_per_kwh"}).reset_index(drop=True)
+    return (
+        raw.loc[keep, ["code", "month", "value"]]
+        .rename(columns={"value": "carbon_intensity_g_per_kwh"})
+        .reset_index(drop=True)
+    )
 
 
 def ember_prices(path: Path, iso2: dict[str, str]) -> pd.DataFrame:
@@ -127,11 +148,15 @@ def ember_prices(path: Path, iso2: dict[str, str]) -> pd.DataFrame:
     rows = []
     for code, group in raw.groupby("code"):
         last = group.tail(12)
-        rows.append({
-            "code": code, "price_eur_per_mwh": float(last["price"].mean()),
-            "price_period_start": last["month"].iloc[0].date(), "price_period_end": last["month"].iloc[-1].date(),
-            "price_source": f"Ember day-ahead monthly, mean of {len(last)} months (CC BY 4.0)",
-        })
+        rows.append(
+            {
+                "code": code,
+                "price_eur_per_mwh": float(last["price"].mean()),
+                "price_period_start": last["month"].iloc[0].date(),
+                "price_period_end": last["month"].iloc[-1].date(),
+                "price_source": f"Ember day-ahead monthly, mean of {len(last)} months (CC BY 4.0)",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -147,11 +172,14 @@ def eurostat_cdd(path: Path, years: int = 10) -> pd.DataFrame:
     rows = []
     for geo, group in raw.groupby("geo"):
         last = group.sort_values("year_i").tail(years)
-        rows.append({
-            "code": EUROSTAT_GEO_TO_ISO2.get(geo, geo), "cooling_degree_days": float(last["cdd_v"].mean()),
-            "cdd_period": f"{last['year_i'].min()}–{last['year_i'].max()}",
-            "cdd_source": "Eurostat nrg_chdd_a (CC BY 4.0)",
-        })
+        rows.append(
+            {
+                "code": EUROSTAT_GEO_TO_ISO2.get(geo, geo),
+                "cooling_degree_days": float(last["cdd_v"].mean()),
+                "cdd_period": f"{last['year_i'].min()}–{last['year_i'].max()}",
+                "cdd_source": "Eurostat nrg_chdd_a (CC BY 4.0)",
+            }
+        )
     return pd.DataFrame(rows)
 
 

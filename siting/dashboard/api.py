@@ -92,8 +92,12 @@ def _gzip(request: HttpRequest, resp: HttpResponse) -> HttpResponse:
     """Compress ``resp`` for a client that accepts gzip, as Django's GZipMiddleware does but at
     ``GZIP_LEVEL``. Its random padding against BREACH is left out: API answers hold no secret."""
     patch_vary_headers(resp, ("Accept-Encoding",))
-    if (resp.streaming or len(resp.content) < 200 or resp.has_header("Content-Encoding")
-            or not _ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", ""))):
+    if (
+        resp.streaming
+        or len(resp.content) < 200
+        or resp.has_header("Content-Encoding")
+        or not _ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", ""))
+    ):
         return resp
     compressed = gzip.compress(resp.content, compresslevel=GZIP_LEVEL, mtime=0)
     if len(compressed) >= len(resp.content):
@@ -134,10 +138,15 @@ def _size_param(request: HttpRequest, run: ScoringRun) -> int:
 def run_summary(run: ScoringRun, request: HttpRequest | None = None) -> dict:
     """Return a run as the API shows it."""
     data = {
-        "code": str(run.code), "scenario_name": run.scenario_name, "status": run.status,
-        "progress_pct": round(run.progress_pct, 1), "draws": run.draws,
-        "sizes_h100e": list(run.params.get("sizes", [])), "n_sites": run.n_sites,
-        "created_at": run.created_at.isoformat(), "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "code": str(run.code),
+        "scenario_name": run.scenario_name,
+        "status": run.status,
+        "progress_pct": round(run.progress_pct, 1),
+        "draws": run.draws,
+        "sizes_h100e": list(run.params.get("sizes", [])),
+        "n_sites": run.n_sites,
+        "created_at": run.created_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "created_by": run.created_by.get_username() if run.created_by_id else None,
     }
     if request is not None:
@@ -187,13 +196,21 @@ def run_sites(request: HttpRequest, code: UUID) -> HttpResponse:
         page_size = dashboard.float_param(query, "page_size")
         if page_size is None or page_size != int(page_size) or not 1 <= page_size <= MAX_PAGE_SIZE:
             raise dashboard.DashboardError(
-                f"page_size: a whole number from 1 to {MAX_PAGE_SIZE} (use format=csv or geojson for all rows)")
+                f"page_size: a whole number from 1 to {MAX_PAGE_SIZE} (use format=csv or geojson for all rows)"
+            )
     if fmt == "json":
         page = selectors.ranked_page(run, query)
-        return JsonResponse({
-            "run": str(run.code), "size_h100e": page.size_h100e, "total": page.total, "page": page.page,
-            "page_size": page.page_size, "weights": page.weights, "sites": page.sites,
-        })
+        return JsonResponse(
+            {
+                "run": str(run.code),
+                "size_h100e": page.size_h100e,
+                "total": page.total,
+                "page": page.page,
+                "page_size": page.page_size,
+                "weights": page.weights,
+                "sites": page.sites,
+            }
+        )
     view = dashboard.ranked_view(run, query)
     size = int(view.frame["size_h100e"].iloc[0]) if len(view.frame) else int(query.get("size") or 0)
     name = f"gigasite-{str(run.code)[:8]}-{size}"
@@ -201,7 +218,9 @@ def run_sites(request: HttpRequest, code: UUID) -> HttpResponse:
         resp = HttpResponse(dashboard.csv_text(view.frame), content_type="text/csv; charset=utf-8")
         resp["Content-Disposition"] = f'attachment; filename="{name}.csv"'
         return resp
-    resp = HttpResponse(json.dumps(dashboard.geojson(view.frame), ensure_ascii=False), content_type="application/geo+json")
+    resp = HttpResponse(
+        json.dumps(dashboard.geojson(view.frame), ensure_ascii=False), content_type="application/geo+json"
+    )
     resp["Content-Disposition"] = f'attachment; filename="{name}.geojson"'
     return resp
 
@@ -238,7 +257,9 @@ def run_reweight(request: HttpRequest, code: UUID) -> JsonResponse:
     weights = dashboard.weights_from_query(request.GET, run.params.get("weights", {})) or run.params.get("weights", {})
     arrays = selectors.reweight_json(run, size, weights)
     elapsed_ms = 1000.0 * (time.perf_counter() - started)
-    head = json.dumps({"run": str(run.code), "size_h100e": size, "weights": weights, "elapsed_ms": round(elapsed_ms, 2)})
+    head = json.dumps(
+        {"run": str(run.code), "size_h100e": size, "weights": weights, "elapsed_ms": round(elapsed_ms, 2)}
+    )
     resp = HttpResponse(head[:-1] + "," + arrays + "}", content_type="application/json")
     resp["Server-Timing"] = f"reweight;dur={elapsed_ms:.1f}"
     return resp
@@ -249,13 +270,27 @@ def site_detail(request: HttpRequest, site_id: int) -> JsonResponse:
     """One site: its facts, and with ``run`` (and ``size``) its results, ladder and connection options."""
     site = get_object_or_404(Site, id=site_id)
     data = {
-        "site_id": site.id, "external_id": site.external_id, "name": site.name, "country": site.country,
-        "region_code": site.region_code, "departement_code": site.departement_code, "municipality": site.municipality,
-        "longitude": site.longitude, "latitude": site.latitude, "area_ha": site.area_ha, "former_use": site.former_use,
-        "former_activity": site.former_activity, "closure_year": site.closure_year,
-        "grid_capacity_mw": site.grid_capacity_mw, "grid_voltage_kv": site.grid_voltage_kv,
-        "pollution_status": site.pollution_status, "flood_zone": site.flood_zone, "water_access": site.water_access,
-        "source": site.source, "source_url": site.source_url, "source_vintage": site.source_vintage,
+        "site_id": site.id,
+        "external_id": site.external_id,
+        "name": site.name,
+        "country": site.country,
+        "region_code": site.region_code,
+        "departement_code": site.departement_code,
+        "municipality": site.municipality,
+        "longitude": site.longitude,
+        "latitude": site.latitude,
+        "area_ha": site.area_ha,
+        "former_use": site.former_use,
+        "former_activity": site.former_activity,
+        "closure_year": site.closure_year,
+        "grid_capacity_mw": site.grid_capacity_mw,
+        "grid_voltage_kv": site.grid_voltage_kv,
+        "pollution_status": site.pollution_status,
+        "flood_zone": site.flood_zone,
+        "water_access": site.water_access,
+        "source": site.source,
+        "source_url": site.source_url,
+        "source_vintage": site.source_vintage,
         "withdrawn": site.withdrawn,
     }
     code = request.GET.get("run")
@@ -275,8 +310,11 @@ def grid_points(request: HttpRequest) -> JsonResponse:
     """In-service grid points with a known voltage, as columns (the substations layer)."""
     from grid.models import GridConnectionPoint
 
-    rows = list(GridConnectionPoint.objects.filter(status=GridConnectionPoint.Status.IN_SERVICE, voltage_kv__isnull=False)
-                .order_by("-voltage_kv", "id").values_list("id", "name", "longitude", "latitude", "voltage_kv", "country"))
+    rows = list(
+        GridConnectionPoint.objects.filter(status=GridConnectionPoint.Status.IN_SERVICE, voltage_kv__isnull=False)
+        .order_by("-voltage_kv", "id")
+        .values_list("id", "name", "longitude", "latitude", "voltage_kv", "country")
+    )
     columns = ("point_id", "name", "longitude", "latitude", "voltage_kv", "country")
     out = {c: [r[i] for r in rows] for i, c in enumerate(columns)}
     out["longitude"] = [round(x, 5) for x in out["longitude"]]
@@ -290,7 +328,8 @@ def zones(request: HttpRequest) -> JsonResponse:
     from grid.models import Zone
 
     rows = Zone.objects.order_by("code").values(
-        "code", "name", "carbon_intensity_g_per_kwh", "carbon_year", "price_eur_per_mwh", "cooling_degree_days")
+        "code", "name", "carbon_intensity_g_per_kwh", "carbon_year", "price_eur_per_mwh", "cooling_degree_days"
+    )
     return JsonResponse({"zones": list(rows)})
 
 
@@ -304,10 +343,15 @@ def boundaries(request: HttpRequest, kind: str) -> HttpResponse:
     body = dashboard.boundary_cache.get(kind)
     if body is None:
         features = [
-            {"type": "Feature", "id": code, "properties": {"code": code, "name": name, "parent_code": parent},
-             "geometry": geometry}
-            for code, name, parent, geometry in Boundary.objects.filter(kind=kind).order_by("code").values_list(
-                "code", "name", "parent_code", "geometry_geojson")
+            {
+                "type": "Feature",
+                "id": code,
+                "properties": {"code": code, "name": name, "parent_code": parent},
+                "geometry": geometry,
+            }
+            for code, name, parent, geometry in Boundary.objects.filter(kind=kind)
+            .order_by("code")
+            .values_list("code", "name", "parent_code", "geometry_geojson")
         ]
         body = json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":")).encode()
         if features:
@@ -317,15 +361,19 @@ def boundaries(request: HttpRequest, kind: str) -> HttpResponse:
     return resp
 
 
-
 # --- portfolios (siting.portfolio): planners, officials and admins; each its owner's ------------
 
 
 def portfolio_summary(portfolio, request: HttpRequest | None = None, *, full: bool = False) -> dict:
     """Return a portfolio as the API shows it (``full``: with its question and result)."""
     data = {
-        "code": str(portfolio.code), "name": portfolio.name, "run": str(portfolio.run.code), "status": portfolio.status,
-        "progress_pct": round(portfolio.progress_pct, 1), "stage": portfolio.stage, "feasible": portfolio.feasible,
+        "code": str(portfolio.code),
+        "name": portfolio.name,
+        "run": str(portfolio.run.code),
+        "status": portfolio.status,
+        "progress_pct": round(portfolio.progress_pct, 1),
+        "stage": portfolio.stage,
+        "feasible": portfolio.feasible,
         "created_at": portfolio.created_at.isoformat(),
         "finished_at": portfolio.finished_at.isoformat() if portfolio.finished_at else None,
         "totals": (portfolio.result or {}).get("totals"),
@@ -336,7 +384,9 @@ def portfolio_summary(portfolio, request: HttpRequest | None = None, *, full: bo
     if full:
         data["problem"] = portfolio.problem
         data["result"] = portfolio.result
-        data["error"] = accounts.error_shown(request.user, portfolio.error, "solving failed") if request else portfolio.error
+        data["error"] = (
+            accounts.error_shown(request.user, portfolio.error, "solving failed") if request else portfolio.error
+        )
     return data
 
 

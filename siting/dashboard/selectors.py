@@ -33,14 +33,42 @@ SITE_ATTRIBUTE_TTL_S = 30.0
 RUN_CACHE_SIZE = 4
 """Finished runs kept unpacked in memory (each ≈ 60 MB for the full dataset × 7 sizes)."""
 
-LADDER_COLUMNS = ("site_id", "size_h100e", "feasible", "tco_eur_per_gpu_hour", "capex_total_meur", "time_to_power_months")
+LADDER_COLUMNS = (
+    "site_id",
+    "size_h100e",
+    "feasible",
+    "tco_eur_per_gpu_hour",
+    "capex_total_meur",
+    "time_to_power_months",
+)
 """What ``siting.scoring.site_ladder`` reads to find each site's largest feasible size."""
 
 MAP_COLUMNS = (
-    "site_id", "site_name", "country", "departement_code", "region_code", "former_use", "pollution_status", "flood_zone",
-    "longitude", "latitude", "feasible", "score", "rank", "tco_eur_per_gpu_hour", "time_to_power_months",
-    "emissions_t_per_yr", "capex_total_meur", "largest_size_h100e", "exclusion_reasons", "voltage_class_kv",
-    "connection_distance_km", "rank_shared", "site_cost_eur_per_gpu_hour", "may_be_unavailable", "connection_kind",
+    "site_id",
+    "site_name",
+    "country",
+    "departement_code",
+    "region_code",
+    "former_use",
+    "pollution_status",
+    "flood_zone",
+    "longitude",
+    "latitude",
+    "feasible",
+    "score",
+    "rank",
+    "tco_eur_per_gpu_hour",
+    "time_to_power_months",
+    "emissions_t_per_yr",
+    "capex_total_meur",
+    "largest_size_h100e",
+    "exclusion_reasons",
+    "voltage_class_kv",
+    "connection_distance_km",
+    "rank_shared",
+    "site_cost_eur_per_gpu_hour",
+    "may_be_unavailable",
+    "connection_kind",
     "known_headroom_point_id",
 )
 """Columns the map page receives, one array each (the table shows a subset). ``known_headroom_point_id``
@@ -48,24 +76,75 @@ is the chosen grid point where its headroom is a known (uploaded) one, null othe
 response's ``known_headroom`` gives each such point's provenance once."""
 
 EXPORT_COLUMNS = (
-    "rank", "rank_shared", "score", "site_id", "external_id", "site_name", "country", "region_code", "departement_code",
-    "municipality", "former_use", "longitude", "latitude", "area_ha", "size_h100e", "feasible", "exclusion_reasons",
-    "may_be_unavailable", "site_cost_eur_per_gpu_hour", "tco_eur_per_gpu_hour", "capex_total_meur",
-    "time_to_power_months", "grid_months", "site_months", "permit_months", "rezoning_months", "remediation_months",
-    "demolition_months", "readiness_estimated", "remediation_capex_meur", "emissions_t_per_yr", "voltage_class_kv",
-    "connection_kind", "connection_distance_km", "connection_cost_meur", "delay_cost_meur", "own_connection_estimated",
-    "headroom_mw", "headroom_estimated", "headroom_source", "pue", "facility_load_mw", "water_m3_per_yr", "land_needed_ha", "land_fit", "seveso_tier", "reliability",
-    "largest_size_h100e", "mc_rank_p05", "mc_rank_median", "mc_rank_p95", "mc_p_top10",
+    "rank",
+    "rank_shared",
+    "score",
+    "site_id",
+    "external_id",
+    "site_name",
+    "country",
+    "region_code",
+    "departement_code",
+    "municipality",
+    "former_use",
+    "longitude",
+    "latitude",
+    "area_ha",
+    "size_h100e",
+    "feasible",
+    "exclusion_reasons",
+    "may_be_unavailable",
+    "site_cost_eur_per_gpu_hour",
+    "tco_eur_per_gpu_hour",
+    "capex_total_meur",
+    "time_to_power_months",
+    "grid_months",
+    "site_months",
+    "permit_months",
+    "rezoning_months",
+    "remediation_months",
+    "demolition_months",
+    "readiness_estimated",
+    "remediation_capex_meur",
+    "emissions_t_per_yr",
+    "voltage_class_kv",
+    "connection_kind",
+    "connection_distance_km",
+    "connection_cost_meur",
+    "delay_cost_meur",
+    "own_connection_estimated",
+    "headroom_mw",
+    "headroom_estimated",
+    "headroom_source",
+    "pue",
+    "facility_load_mw",
+    "water_m3_per_yr",
+    "land_needed_ha",
+    "land_fit",
+    "seveso_tier",
+    "reliability",
+    "largest_size_h100e",
+    "mc_rank_p05",
+    "mc_rank_median",
+    "mc_rank_p95",
+    "mc_p_top10",
 )
 """Columns of the CSV and GeoJSON exports and of the ranked-sites API, in order."""
 
 ORDERINGS = {
-    "rank": ("rank", True), "-score": ("score", False), "score": ("score", True),
-    "tco": ("tco_eur_per_gpu_hour", True), "-tco": ("tco_eur_per_gpu_hour", False),
-    "site_cost": ("site_cost_eur_per_gpu_hour", True), "-site_cost": ("site_cost_eur_per_gpu_hour", False),
-    "time_to_power": ("time_to_power_months", True), "-time_to_power": ("time_to_power_months", False),
-    "emissions": ("emissions_t_per_yr", True), "-emissions": ("emissions_t_per_yr", False),
-    "name": ("site_name", True), "-name": ("site_name", False),
+    "rank": ("rank", True),
+    "-score": ("score", False),
+    "score": ("score", True),
+    "tco": ("tco_eur_per_gpu_hour", True),
+    "-tco": ("tco_eur_per_gpu_hour", False),
+    "site_cost": ("site_cost_eur_per_gpu_hour", True),
+    "-site_cost": ("site_cost_eur_per_gpu_hour", False),
+    "time_to_power": ("time_to_power_months", True),
+    "-time_to_power": ("time_to_power_months", False),
+    "emissions": ("emissions_t_per_yr", True),
+    "-emissions": ("emissions_t_per_yr", False),
+    "name": ("site_name", True),
+    "-name": ("site_name", False),
 }
 
 
@@ -110,9 +189,23 @@ def site_attributes() -> pd.DataFrame:
     with _lock:
         if _site_cache["frame"] is not None and now - _site_cache["at"] < SITE_ATTRIBUTE_TTL_S:
             return _site_cache["frame"]
-    columns = ["id", "external_id", "name", "country", "region_code", "departement_code", "municipality", "former_use",
-               "longitude", "latitude",
-               "pollution_status", "flood_zone", "area_ha", "withdrawn", "source"]
+    columns = [
+        "id",
+        "external_id",
+        "name",
+        "country",
+        "region_code",
+        "departement_code",
+        "municipality",
+        "former_use",
+        "longitude",
+        "latitude",
+        "pollution_status",
+        "flood_zone",
+        "area_ha",
+        "withdrawn",
+        "source",
+    ]
     frame = pd.DataFrame.from_records(list(Site.objects.values_list(*columns)), columns=columns)
     frame = frame.rename(columns={"name": "site_name"}).set_index("id")
     frame["flood_zone"] = frame["flood_zone"].map({True: 1.0, False: 0.0}).astype(float)
@@ -368,8 +461,13 @@ def reweight_scores(frame: pd.DataFrame, weights: dict[str, float]) -> tuple[np.
     return score, ranks
 
 
-def order_positions(frame: pd.DataFrame, positions: np.ndarray, order: str,
-                    score: np.ndarray | None = None, rank: np.ndarray | None = None) -> np.ndarray:
+def order_positions(
+    frame: pd.DataFrame,
+    positions: np.ndarray,
+    order: str,
+    score: np.ndarray | None = None,
+    rank: np.ndarray | None = None,
+) -> np.ndarray:
     """Return ``positions`` (row numbers of ``frame``) sorted by one of ``ORDERINGS``.
 
     Unranked or missing values come last; ties go by site id. ``score`` and ``rank`` replace
@@ -446,7 +544,7 @@ def ranked_view(run: ScoringRun, query) -> RankedView:
     positions = order_positions(frame, positions, order, score, rank)
     total = len(positions)
     if page_size:
-        positions = positions[(page - 1) * page_size: page * page_size]
+        positions = positions[(page - 1) * page_size : page * page_size]
     out = frame.iloc[positions].copy()
     if weights is not None:
         out["score"], out["rank"] = score[positions], rank[positions]  # type: ignore[index]
@@ -509,10 +607,22 @@ def json_array(values: Any, digits: int | None = None) -> str:
     return series.to_json(orient="values", double_precision=min(max(digits or 0, 1), 15) if digits is not None else 15)
 
 
-MAP_DIGITS = {"longitude": 5, "latitude": 5, "score": 15, "rank": 0, "tco_eur_per_gpu_hour": 15, "time_to_power_months": 15,
-              "emissions_t_per_yr": 15, "capex_total_meur": 1, "largest_size_h100e": 0, "flood_zone": 0,
-              "voltage_class_kv": 0, "connection_distance_km": 2, "site_cost_eur_per_gpu_hour": 15,
-              "known_headroom_point_id": 0}
+MAP_DIGITS = {
+    "longitude": 5,
+    "latitude": 5,
+    "score": 15,
+    "rank": 0,
+    "tco_eur_per_gpu_hour": 15,
+    "time_to_power_months": 15,
+    "emissions_t_per_yr": 15,
+    "capex_total_meur": 1,
+    "largest_size_h100e": 0,
+    "flood_zone": 0,
+    "voltage_class_kv": 0,
+    "connection_distance_km": 2,
+    "site_cost_eur_per_gpu_hour": 15,
+    "known_headroom_point_id": 0,
+}
 """Decimals kept per map column. The columns the page filters and sorts on keep full
 precision, so the browser's view and the server's exports agree at every threshold."""
 
@@ -571,8 +681,12 @@ def _map_table(run: ScoringRun, size_h100e: int) -> pd.DataFrame:
     if size_h100e not in blobs:
         sizes = ", ".join(f"{s}" for s in sorted(blobs)) or "none"
         raise DashboardError(f"size: {size_h100e} is not a size of this run (sizes: {sizes})")
-    ladder = site_ladder(pd.concat([frames.frames_unpack(blob, columns=set(LADDER_COLUMNS))[0]["table"]
-                                    for blob in blobs.values()], ignore_index=True))
+    ladder = site_ladder(
+        pd.concat(
+            [frames.frames_unpack(blob, columns=set(LADDER_COLUMNS))[0]["table"] for blob in blobs.values()],
+            ignore_index=True,
+        )
+    )
     table = frames.frames_unpack(blobs[size_h100e], columns=set(MAP_TABLE_COLUMNS))[0]["table"]
     largest = ladder.set_index("site_id")["largest_size_h100e"].astype(float)
     table["largest_size_h100e"] = largest.reindex(table["site_id"].to_numpy()).to_numpy()
@@ -626,8 +740,18 @@ def map_data_json(run: ScoringRun, size_h100e: int, etag: str) -> str:
     table = _map_table(run, size_h100e)
     joined = attrs.reindex(table["site_id"].to_numpy())
     frame = table.copy()
-    for column in ("site_name", "country", "departement_code", "region_code", "former_use", "pollution_status",
-                   "flood_zone", "longitude", "latitude", "withdrawn"):
+    for column in (
+        "site_name",
+        "country",
+        "departement_code",
+        "region_code",
+        "former_use",
+        "pollution_status",
+        "flood_zone",
+        "longitude",
+        "latitude",
+        "withdrawn",
+    ):
         frame[column] = joined[column].to_numpy()
     frame["site_name"] = frame["site_name"].where(frame["site_name"].notna(), "#" + frame["site_id"].astype(str))
     if "rank_shared" not in frame.columns:  # a run from before shared ranks
@@ -637,14 +761,22 @@ def map_data_json(run: ScoringRun, size_h100e: int, etag: str) -> str:
     known: dict[str, Any] = {}
     if "headroom_source" in frame.columns and "connection_point_id" in frame.columns:
         point = frame["connection_point_id"].to_numpy(dtype=np.float64)
-        is_known = (frame["headroom_source"].fillna("").astype(str).to_numpy() == "known") & np.isfinite(point) & (point >= 0)
+        is_known = (
+            (frame["headroom_source"].fillna("").astype(str).to_numpy() == "known") & np.isfinite(point) & (point >= 0)
+        )
         frame["known_headroom_point_id"] = np.where(is_known, point, np.nan)
         if is_known.any():
             for pid, p in known_headroom_provenance(sorted({int(x) for x in point[is_known]})).items():
-                known[str(pid)] = {"headroom_mw": p["headroom_mw"], "as_of": p["as_of"].isoformat() if p["as_of"] else None,
-                                   "source": p["source"], "upload": p["upload"]}
-    body = (f'{{"run":"{run.code}","size_h100e":{size_h100e},"known_headroom":{json.dumps(known, ensure_ascii=False)},'
-            f'"columns":{map_columns_json(frame)}}}')
+                known[str(pid)] = {
+                    "headroom_mw": p["headroom_mw"],
+                    "as_of": p["as_of"].isoformat() if p["as_of"] else None,
+                    "source": p["source"],
+                    "upload": p["upload"],
+                }
+    body = (
+        f'{{"run":"{run.code}","size_h100e":{size_h100e},"known_headroom":{json.dumps(known, ensure_ascii=False)},'
+        f'"columns":{map_columns_json(frame)}}}'
+    )
     with _map_lock:
         _map_bodies[etag] = body
         while len(_map_bodies) > 2 * RUN_CACHE_SIZE:
@@ -662,9 +794,17 @@ def criterion_table(params: dict[str, Any]) -> list[dict[str, Any]]:
     total = sum(weights.values())
     bounds = {name: criterion_bounds(params, name) for name in CRITERIA}
     return [
-        {"name": name, "label": criterion_label(name), "unit": c.unit, "higher_is_better": c.higher_is_better,
-         "worst": bounds[name][0], "best": bounds[name][1], "weight": weights[name] / total if total > 0 else 0.0,
-         "note": c.note, "tooltip": str(CRITERION_TOOLTIPS.get(name, ""))}
+        {
+            "name": name,
+            "label": criterion_label(name),
+            "unit": c.unit,
+            "higher_is_better": c.higher_is_better,
+            "worst": bounds[name][0],
+            "best": bounds[name][1],
+            "weight": weights[name] / total if total > 0 else 0.0,
+            "note": c.note,
+            "tooltip": str(CRITERION_TOOLTIPS.get(name, "")),
+        }
         for name, c in CRITERIA.items()
     ]
 
@@ -711,8 +851,9 @@ def run_inputs(run: ScoringRun) -> dict[str, pd.DataFrame]:
     payload = RunInput.objects.filter(run=run).values_list("payload", flat=True).first()
     inputs = frames.frames_unpack(bytes(payload))[0] if payload is not None else {}
     inputs.setdefault("grid", pd.DataFrame(columns=["point_id", "longitude", "latitude", "voltage_kv", "headroom_mw"]))
-    inputs.setdefault("sites", pd.DataFrame(columns=["site_id", "longitude", "latitude", "area_ha", "pollution_status",
-                                                     "flood_zone"]))
+    inputs.setdefault(
+        "sites", pd.DataFrame(columns=["site_id", "longitude", "latitude", "area_ha", "pollution_status", "flood_zone"])
+    )
     with _lock:
         _input_cache[run.id] = inputs
         while len(_input_cache) > RUN_CACHE_SIZE:
@@ -741,8 +882,15 @@ def run_scoring_inputs(run: ScoringRun) -> Any | None:
     return inputs
 
 
-def _connection_options(run: ScoringRun, params: Any, site_id: int, size_h100e: int, seen: dict[str, Any],
-                        row: dict[str, Any], grid: pd.DataFrame) -> list[Any]:
+def _connection_options(
+    run: ScoringRun,
+    params: Any,
+    site_id: int,
+    size_h100e: int,
+    seen: dict[str, Any],
+    row: dict[str, Any],
+    grid: pd.DataFrame,
+) -> list[Any]:
     """Return every connection option of a site (own, new lines, cut-in) with the engine's choice
     marked, from the run's snapshot; a run whose snapshot the engine cannot read again (older
     columns) gets the new-line candidates only."""
@@ -809,7 +957,9 @@ def readiness_explained(row: dict[str, Any]) -> dict[str, Any] | None:
     ttp = _number(row, "time_to_power_months")
     parts = [{"name": column, "label": str(label), "months": _number(row, column)} for column, label in READINESS_PARTS]
     return {
-        "site_months": site_months, "grid_months": grid_months, "time_to_power_months": ttp,
+        "site_months": site_months,
+        "grid_months": grid_months,
+        "time_to_power_months": ttp,
         "parts": [p for p in parts if p["months"] is not None],
         "estimated": bool(row.get("readiness_estimated")),
         "remediation_capex_meur": _number(row, "remediation_capex_meur"),
@@ -833,9 +983,13 @@ def connection_explained(row: dict[str, Any], discount_rate: float) -> dict[str,
     return {
         "runner_up_label": str(CONNECTION_KIND_LABELS.get(runner, runner)) if runner not in ("", "none") else "",
         "runner_up_total_meur": _number(row, "runner_up_total_meur") if runner not in ("", "none") else None,
-        "kind": kind, "label": str(CONNECTION_KIND_LABELS.get(kind, kind)), "cost_meur": cost, "delay_cost_meur": delay,
+        "kind": kind,
+        "label": str(CONNECTION_KIND_LABELS.get(kind, kind)),
+        "cost_meur": cost,
+        "delay_cost_meur": delay,
         "total_meur": cost + delay if cost is not None and delay is not None else None,
-        "grid_months": _number(row, "grid_months"), "discount_rate": discount_rate,
+        "grid_months": _number(row, "grid_months"),
+        "discount_rate": discount_rate,
         "estimated": bool(row.get("own_connection_estimated")) if kind == "own" else False,
     }
 
@@ -850,7 +1004,9 @@ def estimated_inputs(row: dict[str, Any] | None, seen: dict[str, Any]) -> list[s
         elif source == "default" or (source is None and row.get("headroom_estimated")):
             out.append(str(_("Headroom of the connection point (class default)")))
         if row.get("own_connection_estimated") and row.get("connection_kind") == "own":
-            out.append(str(_("Capacity of the site's own connection (a former export right, capped by its voltage class)")))
+            out.append(
+                str(_("Capacity of the site's own connection (a former export right, capped by its voltage class)"))
+            )
         if row.get("readiness_estimated"):
             out.append(str(_("Site-readiness months (some parts unknown: the scenario's defaults)")))
         if row.get("zone_data_estimated"):
@@ -914,16 +1070,27 @@ def site_detail(run: ScoringRun, site: Site, size_h100e: int) -> SiteDetail:
             value = row.get(f"v_{name}")
             w = weights.get(name, 0.0) / total
             c = CRITERIA[name]
-            breakdown.append({
-                "name": name, "label": criterion_label(name), "raw": row.get(c.column), "unit": c.unit,
-                "value": value, "weight": w, "points": 100.0 * w * (value or 0.0) if row["feasible"] else None,
-            })
+            breakdown.append(
+                {
+                    "name": name,
+                    "label": criterion_label(name),
+                    "raw": row.get(c.column),
+                    "unit": c.unit,
+                    "value": value,
+                    "weight": w,
+                    "points": 100.0 * w * (value or 0.0) if row["feasible"] else None,
+                }
+            )
     # The site as the run saw it (an upload may have changed it since).
     inputs = run_inputs(run)
     seen = row_record(inputs["sites"], site.id) if len(inputs["sites"]) else None
-    seen = seen or {"longitude": site.longitude, "latitude": site.latitude, "area_ha": site.area_ha,
-                    "pollution_status": site.pollution_status,
-                    "flood_zone": None if site.flood_zone is None else float(site.flood_zone)}
+    seen = seen or {
+        "longitude": site.longitude,
+        "latitude": site.latitude,
+        "area_ha": site.area_ha,
+        "pollution_status": site.pollution_status,
+        "flood_zone": None if site.flood_zone is None else float(site.flood_zone),
+    }
     if row is not None:
         options = _connection_options(run, params, site.id, size_h100e, seen, row, inputs["grid"])
         chosen = row.get("connection_point_id") if (row.get("connection_point_id") or -1) >= 0 else None
@@ -932,13 +1099,26 @@ def site_detail(run: ScoringRun, site: Site, size_h100e: int) -> SiteDetail:
     if row is not None:
         shared = row.get("rank_shared")  # type: ignore[assignment]
         if shared is None:  # a run from before shared ranks
-            shared = bool(shared_ranks(tables[size_h100e]["rank"].to_numpy(dtype=np.float64))[
-                int(np.searchsorted(tables[size_h100e]["site_id"].to_numpy(), site.id))])
-    return SiteDetail(site=site, size_h100e=size_h100e, row=row, ladder=ladder, breakdown=breakdown, options=options,
-                      chosen_point_id=chosen, reasons=reasons, estimated_inputs=estimated_inputs(row, seen),
-                      assumptions=run_assumptions(run),
-                      n_ranked=n_ranked,
-                      rank_label=rank_text(row.get("rank"), shared) if row is not None and row.get("feasible") else "–",
-                      readiness=readiness_explained(row) if row is not None else None,
-                      connection=connection_explained(row, params.discount_rate) if row is not None else None,
-                      flags=site_flags(row), known_headroom=known_headroom_of(row))
+            shared = bool(
+                shared_ranks(tables[size_h100e]["rank"].to_numpy(dtype=np.float64))[
+                    int(np.searchsorted(tables[size_h100e]["site_id"].to_numpy(), site.id))
+                ]
+            )
+    return SiteDetail(
+        site=site,
+        size_h100e=size_h100e,
+        row=row,
+        ladder=ladder,
+        breakdown=breakdown,
+        options=options,
+        chosen_point_id=chosen,
+        reasons=reasons,
+        estimated_inputs=estimated_inputs(row, seen),
+        assumptions=run_assumptions(run),
+        n_ranked=n_ranked,
+        rank_label=rank_text(row.get("rank"), shared) if row is not None and row.get("feasible") else "–",
+        readiness=readiness_explained(row) if row is not None else None,
+        connection=connection_explained(row, params.discount_rate) if row is not None else None,
+        flags=site_flags(row),
+        known_headroom=known_headroom_of(row),
+    )

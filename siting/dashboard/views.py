@@ -36,7 +36,9 @@ def map_latest(request: HttpRequest) -> HttpResponse:
     """Send planners to the ranked map of the latest succeeded run (or say there is none yet)."""
     run = selectors.latest_run()
     if run is None:
-        return render(request, "dashboard/ranked_map_empty.html", {"runs": ScoringRun.objects.order_by("-created_at")[:5]})
+        return render(
+            request, "dashboard/ranked_map_empty.html", {"runs": ScoringRun.objects.order_by("-created_at")[:5]}
+        )
     query = request.GET.urlencode()
     return redirect(reverse("siting-run-map", args=[run.code]) + (f"?{query}" if query else ""))
 
@@ -100,22 +102,44 @@ def run_map(request: HttpRequest, code: UUID) -> HttpResponse:
         "exclusions": {code: str(label) for code, label in selectors.EXCLUSION_LABELS.items()},
         "formerUses": dict((k, str(v)) for k, v in FormerUse.choices),
         "labels": {
-            "sites": _("Ranked sites"), "excluded": _("Excluded sites"), "substations": _("Substations"),
-            "carbon": _("Carbon intensity by country"), "departements": _("Départements"),
-            "rank": _("Rank"), "score": _("Score"), "tco": _("Full cost per GPU-hour"),
-            "siteCost": _("Site cost per GPU-hour"), "mayBeUnavailable": _("may be unavailable"),
-            "shared": _("shared rank: another site has the same score"), "ttp": _("Time to power"),
-            "emissions": _("Emissions"), "reasons": _("Excluded because"), "months": _("months"),
-            "tPerYr": _("t CO₂e/yr"), "eurPerGpuh": _("EUR/GPU-h"), "largest": _("Largest cluster"),
-            "noRows": _("No site matches these filters."), "pageOf": _("Page %(page)s of %(pages)s"),
-            "shown": _("%(shown)s sites shown of %(total)s"), "loading": _("Loading…"), "error": _("Could not load data."),
-            "reweighted": _("Re-ranked in %(ms)s ms (server)"), "open": _("Open"),
+            "sites": _("Ranked sites"),
+            "excluded": _("Excluded sites"),
+            "substations": _("Substations"),
+            "carbon": _("Carbon intensity by country"),
+            "departements": _("Départements"),
+            "rank": _("Rank"),
+            "score": _("Score"),
+            "tco": _("Full cost per GPU-hour"),
+            "siteCost": _("Site cost per GPU-hour"),
+            "mayBeUnavailable": _("may be unavailable"),
+            "shared": _("shared rank: another site has the same score"),
+            "ttp": _("Time to power"),
+            "emissions": _("Emissions"),
+            "reasons": _("Excluded because"),
+            "months": _("months"),
+            "tPerYr": _("t CO₂e/yr"),
+            "eurPerGpuh": _("EUR/GPU-h"),
+            "largest": _("Largest cluster"),
+            "noRows": _("No site matches these filters."),
+            "pageOf": _("Page %(page)s of %(pages)s"),
+            "shown": _("%(shown)s sites shown of %(total)s"),
+            "loading": _("Loading…"),
+            "error": _("Could not load data."),
+            "reweighted": _("Re-ranked in %(ms)s ms (server)"),
+            "open": _("Open"),
             "focus": _("Show on the map"),
-            "topSites": _("Best %(n)s sites"), "otherSites": _("Other ranked sites"),
+            "topSites": _("Best %(n)s sites"),
+            "otherSites": _("Other ranked sites"),
             "cells": _("%(n)s other sites in %(cells)s cells (zoom in for each site)"),
-            "cellSites": _("sites in this cell"), "cellBest": _("best"), "zoomIn": _("Click or zoom in to see each site"),
-            "headroom": _("Headroom"), "known": _("known"), "asOf": _("as of %(date)s"), "upload": _("upload"),
-            "selected": _("%(n)s of 2–10 sites selected"), "select": _("Select for the PDF comparison"),
+            "cellSites": _("sites in this cell"),
+            "cellBest": _("best"),
+            "zoomIn": _("Click or zoom in to see each site"),
+            "headroom": _("Headroom"),
+            "known": _("known"),
+            "asOf": _("as of %(date)s"),
+            "upload": _("upload"),
+            "selected": _("%(n)s of 2–10 sites selected"),
+            "select": _("Select for the PDF comparison"),
         },
     }
     regions = dict(Boundary.objects.filter(kind=Boundary.Kind.REGION).values_list("code", "name"))
@@ -160,29 +184,53 @@ def site_detail(request: HttpRequest, site_id: int) -> HttpResponse:
         size = _size_from(request, sizes)
         detail = selectors.site_detail(run, site, size)  # type: ignore[arg-type]
         figures = maps.site_figures(detail, labels=_site_labels())
-    return render(request, "dashboard/site_detail.html", {
-        "site": site, "run": run, "sizes": sizes, "detail": detail, "figures": figures,
-        "map_url": reverse("siting-run-map", args=[run.code]) if run else None,
-        "boundary_urls": {"countries": reverse("siting-api-boundaries", args=["country"])},
-    })
+    return render(
+        request,
+        "dashboard/site_detail.html",
+        {
+            "site": site,
+            "run": run,
+            "sizes": sizes,
+            "detail": detail,
+            "figures": figures,
+            "map_url": reverse("siting-run-map", args=[run.code]) if run else None,
+            "boundary_urls": {"countries": reverse("siting-api-boundaries", args=["country"])},
+        },
+    )
 
 
 def _site_labels() -> dict[str, str]:
     return {
-        "site": _("Site"), "chosen": _("Chosen connection"), "candidate": _("Candidate point"),
-        "inadequate": _("Not enough headroom or too far"), "points": _("Points"), "criterion": _("Criterion"),
-        "tco": _("Full cost per GPU-hour (EUR)"), "site_cost": _("Site cost per GPU-hour (EUR, without IT hardware)"),
-        "ttp": _("Time to power (months)"), "size": _("Cluster size (H100e)"),
-        "excluded": _("excluded"), "distance": _("Distance"), "cost": _("Cost"), "time": _("Time"),
-        "headroom": _("Headroom"), "estimated": _("estimated"), "months": _("months"), "delay": _("Cost of delay"),
-        "kind_own": _("own connection"), "kind_new_line": _("new line"), "kind_cut_in": _("cut-in"),
+        "site": _("Site"),
+        "chosen": _("Chosen connection"),
+        "candidate": _("Candidate point"),
+        "inadequate": _("Not enough headroom or too far"),
+        "points": _("Points"),
+        "criterion": _("Criterion"),
+        "tco": _("Full cost per GPU-hour (EUR)"),
+        "site_cost": _("Site cost per GPU-hour (EUR, without IT hardware)"),
+        "ttp": _("Time to power (months)"),
+        "size": _("Cluster size (H100e)"),
+        "excluded": _("excluded"),
+        "distance": _("Distance"),
+        "cost": _("Cost"),
+        "time": _("Time"),
+        "headroom": _("Headroom"),
+        "estimated": _("estimated"),
+        "months": _("months"),
+        "delay": _("Cost of delay"),
+        "kind_own": _("own connection"),
+        "kind_new_line": _("new line"),
+        "kind_cut_in": _("cut-in"),
     }
 
 
 def openapi_json(request: HttpRequest) -> JsonResponse:
     """Serve the API's OpenAPI document (public: it holds no data)."""
-    return JsonResponse(openapi.schema(request.build_absolute_uri("/").rstrip("/") or "/"),
-                        json_dumps_params={"ensure_ascii": False, "indent": 1})
+    return JsonResponse(
+        openapi.schema(request.build_absolute_uri("/").rstrip("/") or "/"),
+        json_dumps_params={"ensure_ascii": False, "indent": 1},
+    )
 
 
 @require_GET
@@ -191,6 +239,7 @@ def api_docs(request: HttpRequest) -> HttpResponse:
     doc = openapi.schema("/")
     endpoints = [
         {"path": path, "method": method.upper(), **op}
-        for path, item in doc["paths"].items() for method, op in item.items()
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
     ]
     return render(request, "dashboard/api_docs.html", {"doc": doc, "endpoints": endpoints})

@@ -63,7 +63,13 @@ def _child(fn: Callable[..., Any], args: tuple[Any, ...], result_path: str, cpu_
         os._exit(3)
     except Exception as exc:  # an exception that does not pickle: send its text
         with open(tmp, "wb") as fh:
-            pickle.dump(("raised", RuntimeError(f"{type(outcome[1]).__name__}: {outcome[1]}" if outcome[0] == "raised" else str(exc))), fh)
+            pickle.dump(
+                (
+                    "raised",
+                    RuntimeError(f"{type(outcome[1]).__name__}: {outcome[1]}" if outcome[0] == "raised" else str(exc)),
+                ),
+                fh,
+            )
     os.replace(tmp, result_path)
 
 
@@ -88,8 +94,11 @@ def run_bounded(fn: Callable[..., Any], *args: Any, workdir: Path, timeout_s: fl
     """
     result_path = Path(workdir) / ".bounded-result.pickle"
     ctx = multiprocessing.get_context("fork")
-    proc = ctx.Process(target=_child, args=(fn, args, str(result_path), max(1, int(timeout_s + 0.999)), int(memory_bytes)),
-                       name="bounded-reader")
+    proc = ctx.Process(
+        target=_child,
+        args=(fn, args, str(result_path), max(1, int(timeout_s + 0.999)), int(memory_bytes)),
+        name="bounded-reader",
+    )
     proc.start()
     timed_out = False
     try:

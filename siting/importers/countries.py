@@ -41,8 +41,24 @@ NATIVE_STATUSES = ("official", "de_facto_official")
 EUROSTAT_CODES = {"EL": "GR", "UK": "GB"}
 """Eurostat country codes that are not ISO 3166-1 (Eurostat glossary, *Country codes*)."""
 
-_SPELLED_OUT = str.maketrans({"ß": "ss", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe",
-                              "Œ": "OE", "đ": "d", "Đ": "D", "þ": "th", "Þ": "TH", "ı": "i"})
+_SPELLED_OUT = str.maketrans(
+    {
+        "ß": "ss",
+        "ł": "l",
+        "Ł": "L",
+        "ø": "o",
+        "Ø": "O",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+        "đ": "d",
+        "Đ": "D",
+        "þ": "th",
+        "Þ": "TH",
+        "ı": "i",
+    }
+)
 _PUNCTUATION = re.compile(r"[\W_]+")
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
 

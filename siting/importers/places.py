@@ -62,13 +62,23 @@ this order present in the place, then the smallest record id. The sources that s
 come first, so adding a source never renames a place that existed before."""
 
 ID_PREFIX = {
-    "powerplantmatching": "ppm", "cartofriches": "cartofriches", "gem_coal": "gem-coal", "ebc": "ebc",
-    "gem_gas": "gem-gas", "gem_steel": "gem-steel", "eu_ets": "ets",
+    "powerplantmatching": "ppm",
+    "cartofriches": "cartofriches",
+    "gem_coal": "gem-coal",
+    "ebc": "ebc",
+    "gem_gas": "gem-gas",
+    "gem_steel": "gem-steel",
+    "eu_ets": "ets",
 }
 
 SOURCE_LABEL = {
-    "powerplantmatching": "powerplantmatching", "cartofriches": "Cartofriches", "gem_coal": "GEM Coal",
-    "ebc": "Europe Beyond Coal", "gem_gas": "GEM Oil & Gas", "gem_steel": "GEM Iron & Steel", "eu_ets": "EU ETS",
+    "powerplantmatching": "powerplantmatching",
+    "cartofriches": "Cartofriches",
+    "gem_coal": "GEM Coal",
+    "ebc": "Europe Beyond Coal",
+    "gem_gas": "GEM Oil & Gas",
+    "gem_steel": "GEM Iron & Steel",
+    "eu_ets": "EU ETS",
 }
 
 NAME_PRECEDENCE = ("gem_coal", "gem_gas", "gem_steel", "ebc", "powerplantmatching", "cartofriches", "eu_ets")
@@ -89,7 +99,8 @@ is often a later tenant."""
 
 PLANT_USES = frozenset({"coal_plant", "gas_plant", "oil_plant", "nuclear_plant", "other_plant"})
 
-GENERIC_TOKENS = frozenset("""
+GENERIC_TOKENS = frozenset(
+    """
 a au aux d de des du en et l la le les un une sur sous pres the of and
 ancien ancienne anciens anciennes anc ex friche friches site sites centrale centrales thermique thermiques
 electrique electriques usine usines zone zac za zi parc secteur lot ilot terrain terrains batiment batiments
@@ -101,7 +112,8 @@ energie energy energia energetique sa sas sarl sasu sca snc ste societe ets etab
 bv nv oy ab as asa aps s p o z o o sp zoo a s sro kft zrt rt d d doo ad ood eood
 rue av avenue bd boulevard chemin ch route rte place pl imp impasse quai allee cours
 nord sud est ouest north south east west saint sainte st ste san santa sankt
-""".split())
+""".split()
+)
 """Words that name no particular place, removed before names are compared (MODEL.md §1b:
 accents, case, legal forms, "centrale", "friche", "site" removed; here also power-plant words
 in the sources' languages, street types and compass points)."""
@@ -214,7 +226,9 @@ def still_running(records: pd.DataFrame, operating: pd.DataFrame, *, sites_xyz: 
     for i, d, j in zip(todo, dist_chord, nearest):
         if np.isfinite(d):
             km = float(great_circle_m(rec_xyz[i], op_xyz[j])) / 1000.0
-            evidence.iloc[i] = f"{SOURCE_LABEL.get(op_source[j], op_source[j])}: '{op_name[j]}' {op_status[j]}, {km:.1f} km"[:300]
+            evidence.iloc[i] = (
+                f"{SOURCE_LABEL.get(op_source[j], op_source[j])}: '{op_name[j]}' {op_status[j]}, {km:.1f} km"[:300]
+            )
     by_name: dict[tuple[str, str], list[int]] = {}
     for j, (key, country) in enumerate(zip(operating["name"].map(name_key), operating["country"])):
         if key:
@@ -232,8 +246,10 @@ def still_running(records: pd.DataFrame, operating: pd.DataFrame, *, sites_xyz: 
         best = int(np.argmin(dist))
         if dist[best] <= SAME_NAME_MAX_M:
             j = js[best]
-            evidence.iloc[i] = (f"{SOURCE_LABEL.get(op_source[j], op_source[j])}: same name '{op_name[j]}' {op_status[j]}, "
-                                f"{dist[best] / 1000.0:.1f} km")[:300]
+            evidence.iloc[i] = (
+                f"{SOURCE_LABEL.get(op_source[j], op_source[j])}: same name '{op_name[j]}' {op_status[j]}, "
+                f"{dist[best] / 1000.0:.1f} km"
+            )[:300]
     return evidence
 
 
@@ -324,13 +340,21 @@ def conflate(records: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, Counter]:
             dist = d[k]
             shared = bool(tokens[i] & tokens[j])
             brown_i, brown_j = kinds[i] == "brownfield", kinds[j] == "brownfield"
-            if dist <= SAME_POINT_M or (not brown_i and not brown_j and shared) or (
-                    dist <= CONFLATION_DISTANCE_M and shared and (not (brown_i and brown_j) or extent_ok(i, j))):
+            if (
+                dist <= SAME_POINT_M
+                or (not brown_i and not brown_j and shared)
+                or (dist <= CONFLATION_DISTANCE_M and shared and (not (brown_i and brown_j) or extent_ok(i, j)))
+            ):
                 merge(i, j, True)
             elif dist <= CONFLATION_DISTANCE_M and _activity_match(kinds[i], uses[i], kinds[j], uses[j]):
                 merge(i, j, False)
-            elif (brown_i and brown_j and dist <= CONFLATION_DISTANCE_M
-                  and dist - radius[i] - radius[j] <= ADJACENT_PARCEL_GAP_M and extent_ok(i, j)):
+            elif (
+                brown_i
+                and brown_j
+                and dist <= CONFLATION_DISTANCE_M
+                and dist - radius[i] - radius[j] <= ADJACENT_PARCEL_GAP_M
+                and extent_ok(i, j)
+            ):
                 merge(i, j, False)
     # The same plant under one name in one country, placed kilometres apart by two sources
     # (powerplantmatching rounds to 0.01°, GEM places a unit, a tracker the town): the rule
@@ -343,7 +367,7 @@ def conflate(records: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, Counter]:
             by_name.setdefault((keys[i], countries[i]), []).append(int(i))
     for members in by_name.values():
         for a, i in enumerate(members):
-            for j in members[a + 1:]:
+            for j in members[a + 1 :]:
                 if float(great_circle_m(xyz[i], xyz[j])) <= SAME_NAME_MAX_M:
                     merge(i, j, True)
     basias = records["basias_id"].fillna("").astype(str).to_numpy() if "basias_id" in records else np.full(n, "")
@@ -384,7 +408,9 @@ POLLUTION_RANK = {"confirmed": 0, "suspected": 1, "remediated": 2, "unknown": 3,
 """Pollution across duplicate brownfield rows: the worst statement wins."""
 
 
-def sites_from_groups(records: pd.DataFrame, groups: np.ndarray, parcels: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.Series]:
+def sites_from_groups(
+    records: pd.DataFrame, groups: np.ndarray, parcels: np.ndarray | None = None
+) -> tuple[pd.DataFrame, pd.Series]:
     """Return one site per group (Site fields) and, per record, the external id of its site.
 
     Precedence (MODEL.md §1b): identifier by :data:`SOURCE_ORDER`; name by
@@ -429,35 +455,41 @@ def sites_from_groups(records: pd.DataFrame, groups: np.ndarray, parcels: np.nda
             if _is_set(r["area_ha"]):
                 parcel_area[r["_parcel"]] = max(parcel_area.get(r["_parcel"], 0.0), float(r["area_ha"]))
                 area_estimated |= bool(r.get("area_estimated", False))
-        site_rows.append({
-            "external_id": external_id,
-            "name": readable_name(named["name"], municipality if named["kind"] == "brownfield" else ""),
-            "original_name": str(named["name"] or "")[:300],
-            "country": pos["country"],
-            "region_code": brown[0]["region_code"] if brown else "",
-            "departement_code": brown[0]["departement_code"] if brown else "",
-            "municipality": str(municipality or "")[:100],
-            "longitude": float(pos["longitude"]),
-            "latitude": float(pos["latitude"]),
-            "area_ha": sum(parcel_area.values()) if parcel_area else np.nan,
-            "area_estimated": bool(parcel_area) and area_estimated,
-            "former_use": use["former_use"],
-            "former_activity": str(use["former_activity"] or "")[:200],
-            "closure_year": max(closures) if closures else np.nan,
-            "grid_capacity_mw": np.nan if evidence or capacity is None else capacity,
-            "grid_voltage_kv": np.nan if evidence or voltage is None else voltage,
-            "pollution_status": min((r["pollution_status"] for r in brown), key=POLLUTION_RANK.get) if brown else "unknown",  # type: ignore[arg-type]
-            "reconverted": bool(brown[0]["reconverted"]) if brown else False,
-            "zoning_type": next((r["zoning_type"] for r in brown if r["zoning_type"]), ""),
-            "buildings_state": next((r["buildings_state"] for r in brown if r["buildings_state"]), ""),
-            "has_project": any(bool(r["has_project"]) for r in brown),
-            "still_operating": bool(evidence),
-            "operating_evidence": evidence,
-            "source_status": str(anchor["status"] or "")[:64],
-            "source": anchor["source"],
-            "source_url": str(anchor["url"] or "")[:300],
-            "source_date": anchor["source_date"] if _is_set(anchor["source_date"]) else None,
-            "source_vintage": str(anchor["vintage"])[:64],
-        })
-    keys = pd.Series([site_of_record[(s, r)] for s, r in zip(records["source"], records["record_id"])], index=records.index)
+        site_rows.append(
+            {
+                "external_id": external_id,
+                "name": readable_name(named["name"], municipality if named["kind"] == "brownfield" else ""),
+                "original_name": str(named["name"] or "")[:300],
+                "country": pos["country"],
+                "region_code": brown[0]["region_code"] if brown else "",
+                "departement_code": brown[0]["departement_code"] if brown else "",
+                "municipality": str(municipality or "")[:100],
+                "longitude": float(pos["longitude"]),
+                "latitude": float(pos["latitude"]),
+                "area_ha": sum(parcel_area.values()) if parcel_area else np.nan,
+                "area_estimated": bool(parcel_area) and area_estimated,
+                "former_use": use["former_use"],
+                "former_activity": str(use["former_activity"] or "")[:200],
+                "closure_year": max(closures) if closures else np.nan,
+                "grid_capacity_mw": np.nan if evidence or capacity is None else capacity,
+                "grid_voltage_kv": np.nan if evidence or voltage is None else voltage,
+                "pollution_status": min((r["pollution_status"] for r in brown), key=POLLUTION_RANK.get)
+                if brown
+                else "unknown",  # type: ignore[arg-type]
+                "reconverted": bool(brown[0]["reconverted"]) if brown else False,
+                "zoning_type": next((r["zoning_type"] for r in brown if r["zoning_type"]), ""),
+                "buildings_state": next((r["buildings_state"] for r in brown if r["buildings_state"]), ""),
+                "has_project": any(bool(r["has_project"]) for r in brown),
+                "still_operating": bool(evidence),
+                "operating_evidence": evidence,
+                "source_status": str(anchor["status"] or "")[:64],
+                "source": anchor["source"],
+                "source_url": str(anchor["url"] or "")[:300],
+                "source_date": anchor["source_date"] if _is_set(anchor["source_date"]) else None,
+                "source_vintage": str(anchor["vintage"])[:64],
+            }
+        )
+    keys = pd.Series(
+        [site_of_record[(s, r)] for s, r in zip(records["source"], records["record_id"])], index=records.index
+    )
     return pd.DataFrame(site_rows), keys

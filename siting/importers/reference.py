@@ -29,9 +29,20 @@ FORMER_USE_KEYWORDS = (
     ("nuclear_plant", ("nucleaire",)),
     ("coal_plant", ("centrale a charbon", "centrale thermique au charbon", "houillere")),
     ("gas_plant", ("centrale a gaz", "cycle combine")),
-    ("other_plant", ("centrale thermique", "centrale electrique", "production d'electricite", "production et distribution d'electricite")),
+    (
+        "other_plant",
+        (
+            "centrale thermique",
+            "centrale electrique",
+            "production d'electricite",
+            "production et distribution d'electricite",
+        ),
+    ),
     ("refinery", ("raffin",)),
-    ("steel", ("siderurg", "acier", "haut fourneau", "hauts fourneaux", "cokerie", "laminage", "metallurg", "fonderie")),
+    (
+        "steel",
+        ("siderurg", "acier", "haut fourneau", "hauts fourneaux", "cokerie", "laminage", "metallurg", "fonderie"),
+    ),
     ("chemicals", ("chimi", "pharmac", "engrais", "explosif")),
     ("automotive", ("automobile", "vehicules automobiles", "carrosserie")),
     ("paper", ("papet", "papier", "carton")),
@@ -42,8 +53,14 @@ FORMER_USE_KEYWORDS = (
 match wins, in this order; anything else is 'other'."""
 
 PPM_FUEL_USE = {
-    "Hard Coal": "coal_plant", "Lignite": "coal_plant", "Natural Gas": "gas_plant", "Oil": "oil_plant",
-    "Nuclear": "nuclear_plant", "Solid Biomass": "other_plant", "Waste": "other_plant", "Biogas": "other_plant",
+    "Hard Coal": "coal_plant",
+    "Lignite": "coal_plant",
+    "Natural Gas": "gas_plant",
+    "Oil": "oil_plant",
+    "Nuclear": "nuclear_plant",
+    "Solid Biomass": "other_plant",
+    "Waste": "other_plant",
+    "Biogas": "other_plant",
     "Other": "other_plant",
 }
 """Thermal and nuclear fuel types of powerplantmatching; wind, solar, hydro and geothermal
@@ -55,13 +72,46 @@ an announced plan when the file was made, not an observed closure: such plants c
 still running (first rule of the retired-but-running check)."""
 
 COUNTRY_NAME_ISO2 = {
-    "Albania": "AL", "Austria": "AT", "Belgium": "BE", "Bosnia and Herzegovina": "BA", "Bulgaria": "BG",
-    "Croatia": "HR", "Czechia": "CZ", "Czech Republic": "CZ", "Denmark": "DK", "Estonia": "EE", "Finland": "FI",
-    "France": "FR", "Germany": "DE", "Greece": "GR", "Hungary": "HU", "Ireland": "IE", "Italy": "IT",
-    "Kosovo": "XK", "Latvia": "LV", "Lithuania": "LT", "Luxembourg": "LU", "Moldova": "MD", "Montenegro": "ME",
-    "Netherlands": "NL", "North Macedonia": "MK", "Norway": "NO", "Poland": "PL", "Portugal": "PT",
-    "Romania": "RO", "Serbia": "RS", "Slovakia": "SK", "Slovenia": "SI", "Spain": "ES", "Sweden": "SE",
-    "Switzerland": "CH", "Ukraine": "UA", "United Kingdom": "GB", "Belarus": "BY", "Cyprus": "CY", "Malta": "MT",
+    "Albania": "AL",
+    "Austria": "AT",
+    "Belgium": "BE",
+    "Bosnia and Herzegovina": "BA",
+    "Bulgaria": "BG",
+    "Croatia": "HR",
+    "Czechia": "CZ",
+    "Czech Republic": "CZ",
+    "Denmark": "DK",
+    "Estonia": "EE",
+    "Finland": "FI",
+    "France": "FR",
+    "Germany": "DE",
+    "Greece": "GR",
+    "Hungary": "HU",
+    "Ireland": "IE",
+    "Italy": "IT",
+    "Kosovo": "XK",
+    "Latvia": "LV",
+    "Lithuania": "LT",
+    "Luxembourg": "LU",
+    "Moldova": "MD",
+    "Montenegro": "ME",
+    "Netherlands": "NL",
+    "North Macedonia": "MK",
+    "Norway": "NO",
+    "Poland": "PL",
+    "Portugal": "PT",
+    "Romania": "RO",
+    "Serbia": "RS",
+    "Slovakia": "SK",
+    "Slovenia": "SI",
+    "Spain": "ES",
+    "Sweden": "SE",
+    "Switzerland": "CH",
+    "Ukraine": "UA",
+    "United Kingdom": "GB",
+    "Belarus": "BY",
+    "Cyprus": "CY",
+    "Malta": "MT",
 }
 
 
@@ -99,8 +149,22 @@ def cartofriches_sites(path: Path, departement_region: dict[str, str], raw: pd.D
     (excluded from scoring by default, with that reason). The site_identif/actu date
     0001-12-31 is the source's 'unknown' sentinel.
     """
-    cols = ["site_id", "site_nom", "site_type", "site_statut", "site_surface", "activite_libelle", "activite_fin_annee",
-            "comm_nom", "dep", "sol_pollution_existe", "site_url", "site_actu_date", "lon", "lat"]
+    cols = [
+        "site_id",
+        "site_nom",
+        "site_type",
+        "site_statut",
+        "site_surface",
+        "activite_libelle",
+        "activite_fin_annee",
+        "comm_nom",
+        "dep",
+        "sol_pollution_existe",
+        "site_url",
+        "site_actu_date",
+        "lon",
+        "lat",
+    ]
     if raw is None:
         raw = read_csv(path, required=cols, dtype={"site_id": str, "dep": str, "comm_insee": str})
     lon = to_float(raw, "lon", path, allow_missing=False)
@@ -112,40 +176,46 @@ def cartofriches_sites(path: Path, departement_region: dict[str, str], raw: pd.D
     dup = raw["site_id"].duplicated()
     if dup.any():
         i = int(dup.to_numpy().nonzero()[0][0])
-        raise ReferenceDataError(f"{path.name}: row {i + 2}, column 'site_id': {raw['site_id'].iloc[i]!r} appears twice")
+        raise ReferenceDataError(
+            f"{path.name}: row {i + 2}, column 'site_id': {raw['site_id'].iloc[i]!r} appears twice"
+        )
     surface_m2 = to_float(raw, "site_surface", path)
     year = to_float(raw, "activite_fin_annee", path)
     pollution = raw["sol_pollution_existe"].fillna("inconnu").str.strip()
     unknown = ~pollution.isin(CARTOFRICHES_POLLUTION)
     if unknown.any():
         i = int(unknown.to_numpy().nonzero()[0][0])
-        raise ReferenceDataError(f"{path.name}: row {i + 2}, column 'sol_pollution_existe': unknown value {pollution.iloc[i]!r}")
+        raise ReferenceDataError(
+            f"{path.name}: row {i + 2}, column 'sol_pollution_existe': unknown value {pollution.iloc[i]!r}"
+        )
     dep = raw["dep"].fillna("").str.strip().str.zfill(2)
     actu = pd.to_datetime(raw["site_actu_date"], format="%Y-%m-%d", errors="coerce")
     actu = actu.where(actu.dt.year > 1900)
     name = raw["site_nom"].fillna("").str.strip()
     name = name.where(name != "", "Friche, " + raw["comm_nom"].fillna("?").str.title())
-    return pd.DataFrame({
-        "external_id": "cartofriches:" + raw["site_id"].str.strip(),
-        "name": name.str.slice(0, 200),
-        "country": "FR",
-        "region_code": dep.map(lambda d: departement_region.get(d) or OVERSEAS_REGION.get(d, "")),
-        "departement_code": dep,
-        "municipality": raw["comm_nom"].fillna("").str.slice(0, 100),
-        "longitude": lon,
-        "latitude": lat,
-        "area_ha": (surface_m2 / 1e4).where(surface_m2 > 0),
-        "former_use": _former_uses(raw["site_type"], raw["activite_libelle"]),
-        "former_activity": raw["activite_libelle"].fillna("").str.slice(0, 200),
-        "closure_year": year.where((year >= 1800) & (year <= 2100)),
-        "pollution_status": pollution.map(CARTOFRICHES_POLLUTION),
-        "reconverted": raw["site_statut"].fillna("").str.strip().eq("friche reconvertie"),
-        "source_status": raw["site_statut"].fillna("").str.slice(0, 64),
-        "source": "cartofriches",
-        "source_url": raw["site_url"].fillna("").str.slice(0, 300),
-        "source_date": actu.dt.date.where(actu.notna(), None),
-        "source_vintage": "Cartofriches 2024-03",
-    })
+    return pd.DataFrame(
+        {
+            "external_id": "cartofriches:" + raw["site_id"].str.strip(),
+            "name": name.str.slice(0, 200),
+            "country": "FR",
+            "region_code": dep.map(lambda d: departement_region.get(d) or OVERSEAS_REGION.get(d, "")),
+            "departement_code": dep,
+            "municipality": raw["comm_nom"].fillna("").str.slice(0, 100),
+            "longitude": lon,
+            "latitude": lat,
+            "area_ha": (surface_m2 / 1e4).where(surface_m2 > 0),
+            "former_use": _former_uses(raw["site_type"], raw["activite_libelle"]),
+            "former_activity": raw["activite_libelle"].fillna("").str.slice(0, 200),
+            "closure_year": year.where((year >= 1800) & (year <= 2100)),
+            "pollution_status": pollution.map(CARTOFRICHES_POLLUTION),
+            "reconverted": raw["site_statut"].fillna("").str.strip().eq("friche reconvertie"),
+            "source_status": raw["site_statut"].fillna("").str.slice(0, 64),
+            "source": "cartofriches",
+            "source_url": raw["site_url"].fillna("").str.slice(0, 300),
+            "source_date": actu.dt.date.where(actu.notna(), None),
+            "source_vintage": "Cartofriches 2024-03",
+        }
+    )
 
 
 def _eic_set(text: object) -> set[str]:
@@ -163,7 +233,9 @@ def entsoe_unit_voltages(path: Path) -> dict[str, float]:
     raw = read_csv(path, required=["Voltage Connection Level [kV]"])
     eic_col = raw.columns[0]
     kv = to_float(raw, "Voltage Connection Level [kV]", path)
-    return {str(e).strip(): float(v) for e, v in zip(raw[eic_col], kv) if isinstance(e, str) and np.isfinite(v) and v > 0}
+    return {
+        str(e).strip(): float(v) for e, v in zip(raw[eic_col], kv) if isinstance(e, str) and np.isfinite(v) and v > 0
+    }
 
 
 def known_still_running(path: Path) -> pd.DataFrame:
@@ -201,7 +273,9 @@ def retired_plants(
     keep = retired & ~planned
     running = known_still_running(still_running_path)
     listed = set(zip(running["name"], running["country"], running["fueltype"]))
-    on_list = pd.Series([(n, c, f) in listed for n, c, f in zip(raw["Name"], raw["Country"], raw["Fueltype"])], index=raw.index)
+    on_list = pd.Series(
+        [(n, c, f) in listed for n, c, f in zip(raw["Name"], raw["Country"], raw["Fueltype"])], index=raw.index
+    )
     report["known_still_running"] = int((keep & on_list).sum())
     keep &= ~on_list
     no_coords = keep & (lat.isna() | lon.isna())
@@ -211,7 +285,9 @@ def retired_plants(
     unknown = keep & iso2.isna()
     if unknown.any():
         i = int(unknown.to_numpy().nonzero()[0][0])
-        raise ReferenceDataError(f"{Path(ppm_path).name}: row {i + 2}, column 'Country': unknown country {raw['Country'].iloc[i]!r}")
+        raise ReferenceDataError(
+            f"{Path(ppm_path).name}: row {i + 2}, column 'Country': unknown country {raw['Country'].iloc[i]!r}"
+        )
     voltages = entsoe_unit_voltages(units_path)
     sel = raw[keep]
 
@@ -221,29 +297,33 @@ def retired_plants(
 
     kv = sel["EIC"].map(connection_kv)
     report["voltage_matched"] = int(kv.notna().sum())
-    frame = pd.DataFrame({
-        "external_id": "ppm:" + sel["id"].astype(str),
-        "name": sel["Name"].fillna("").str.slice(0, 200),
-        "country": iso2[keep],
-        "region_code": "",
-        "departement_code": "",
-        "municipality": "",
-        "longitude": lon[keep],
-        "latitude": lat[keep],
-        "area_ha": np.nan,
-        "former_use": sel["Fueltype"].map(PPM_FUEL_USE),
-        "former_activity": sel["Fueltype"] + " " + sel["Technology"].fillna("").astype(str) if "Technology" in sel else sel["Fueltype"],
-        "closure_year": date_out[keep],
-        "grid_capacity_mw": capacity[keep].where(capacity[keep] > 0),
-        "grid_voltage_kv": kv,
-        "pollution_status": "unknown",
-        "reconverted": False,
-        "source_status": "retired",
-        "source": "powerplantmatching",
-        "source_url": "",
-        "source_date": None,
-        "source_vintage": "powerplantmatching v0.6.1 (2025-01-16)",
-    }).reset_index(drop=True)
+    frame = pd.DataFrame(
+        {
+            "external_id": "ppm:" + sel["id"].astype(str),
+            "name": sel["Name"].fillna("").str.slice(0, 200),
+            "country": iso2[keep],
+            "region_code": "",
+            "departement_code": "",
+            "municipality": "",
+            "longitude": lon[keep],
+            "latitude": lat[keep],
+            "area_ha": np.nan,
+            "former_use": sel["Fueltype"].map(PPM_FUEL_USE),
+            "former_activity": sel["Fueltype"] + " " + sel["Technology"].fillna("").astype(str)
+            if "Technology" in sel
+            else sel["Fueltype"],
+            "closure_year": date_out[keep],
+            "grid_capacity_mw": capacity[keep].where(capacity[keep] > 0),
+            "grid_voltage_kv": kv,
+            "pollution_status": "unknown",
+            "reconverted": False,
+            "source_status": "retired",
+            "source": "powerplantmatching",
+            "source_url": "",
+            "source_date": None,
+            "source_vintage": "powerplantmatching v0.6.1 (2025-01-16)",
+        }
+    ).reset_index(drop=True)
     frame["former_activity"] = frame["former_activity"].str.strip().str.slice(0, 200)
     return frame, report
 
@@ -251,10 +331,26 @@ def retired_plants(
 # --- Records for one site per place (MODEL.md §1b) and the still-running check (§5) ---------
 
 RECORD_DEFAULTS: dict[str, object] = {
-    "status": "", "capacity_mw": np.nan, "closure_year": np.nan, "former_use": "other", "former_activity": "",
-    "url": "", "grid_voltage_kv": np.nan, "curated_reason": "", "area_ha": np.nan, "pollution_status": "unknown",
-    "region_code": "", "departement_code": "", "municipality": "", "reconverted": False, "zoning_type": "",
-    "buildings_state": "", "has_project": False, "source_date": None, "basias_id": "", "area_estimated": False,
+    "status": "",
+    "capacity_mw": np.nan,
+    "closure_year": np.nan,
+    "former_use": "other",
+    "former_activity": "",
+    "url": "",
+    "grid_voltage_kv": np.nan,
+    "curated_reason": "",
+    "area_ha": np.nan,
+    "pollution_status": "unknown",
+    "region_code": "",
+    "departement_code": "",
+    "municipality": "",
+    "reconverted": False,
+    "zoning_type": "",
+    "buildings_state": "",
+    "has_project": False,
+    "source_date": None,
+    "basias_id": "",
+    "area_estimated": False,
 }
 """Columns of a record frame beyond source, record_id, kind, name, country, longitude,
 latitude, vintage and raw, with their value when a source does not give them."""
@@ -262,9 +358,12 @@ latitude, vintage and raw, with their value when a source does not give them."""
 OPERATING_COLUMNS = ("source", "name", "country", "longitude", "latitude", "status")
 
 CARTOFRICHES_BUILDINGS = {
-    "dégradation inexistante ou faible": "standing", "dégradation moyenne": "standing",
-    "dégradation très importante": "standing", "dégradation hétérogène": "standing",
-    "sans objet": "none", "inconnu": "",
+    "dégradation inexistante ou faible": "standing",
+    "dégradation moyenne": "standing",
+    "dégradation très importante": "standing",
+    "dégradation hétérogène": "standing",
+    "sans objet": "none",
+    "inconnu": "",
 }
 """Cartofriches 'bati_etat' → buildings_state. Every 'dégradation …' value describes buildings
 that stand, whatever their state (demolition needed, MODEL.md §2 site readiness); 'sans objet'
@@ -312,10 +411,28 @@ ETS_LAST_YEAR = {"GB": 2020, "XI": 2022}
 """Last year of verified emissions per registry (GB left the EU ETS after 2020); others 2022."""
 ETS_DEFAULT_LAST_YEAR = 2022
 ETS_USE = {
-    1: "other_plant", 20: "other_plant", 2: "refinery", 21: "refinery", 3: "steel", 4: "steel", 5: "steel",
-    22: "steel", 23: "steel", 24: "steel", 25: "steel", 9: "paper", 35: "paper", 36: "paper",
-    37: "chemicals", 38: "chemicals", 39: "chemicals", 40: "chemicals", 41: "chemicals", 42: "chemicals",
-    43: "chemicals", 44: "chemicals",
+    1: "other_plant",
+    20: "other_plant",
+    2: "refinery",
+    21: "refinery",
+    3: "steel",
+    4: "steel",
+    5: "steel",
+    22: "steel",
+    23: "steel",
+    24: "steel",
+    25: "steel",
+    9: "paper",
+    35: "paper",
+    36: "paper",
+    37: "chemicals",
+    38: "chemicals",
+    39: "chemicals",
+    40: "chemicals",
+    41: "chemicals",
+    42: "chemicals",
+    43: "chemicals",
+    44: "chemicals",
 }
 """ETS main activity (Annex I code) → former use; combustion (1, 20) counts as a thermal plant
 (installations above 20 MW thermal input); cement, lime, glass, ceramics, metals and others →
@@ -323,7 +440,9 @@ ETS_USE = {
 
 
 def _frame(n: int, **columns: object) -> pd.DataFrame:
-    frame = pd.DataFrame({k: v.to_numpy() if isinstance(v, pd.Series) else v for k, v in columns.items()}, index=range(n))
+    frame = pd.DataFrame(
+        {k: v.to_numpy() if isinstance(v, pd.Series) else v for k, v in columns.items()}, index=range(n)
+    )
     for col, default in RECORD_DEFAULTS.items():
         if col not in frame:
             frame[col] = [default] * n if isinstance(default, (list, dict)) else default
@@ -353,29 +472,77 @@ kept for the land check but flagged estimated and not counted as observed (SOURC
 
 def cartofriches_records(path: Path, departement_region: dict[str, str]) -> pd.DataFrame:
     """Return every Cartofriches row as a brownfield record (with the Site fields it gives)."""
-    raw = read_csv(path, required=["site_id", "site_nom", "site_type", "site_statut", "site_surface", "activite_libelle",
-                                   "activite_fin_annee", "comm_nom", "dep", "sol_pollution_existe", "site_url", "site_actu_date",
-                                   "lon", "lat", "bati_etat", "urba_zone_type", "site_numero_basias", "nature", "source_r"],
-                   dtype={"site_id": str, "dep": str, "comm_insee": str})
+    raw = read_csv(
+        path,
+        required=[
+            "site_id",
+            "site_nom",
+            "site_type",
+            "site_statut",
+            "site_surface",
+            "activite_libelle",
+            "activite_fin_annee",
+            "comm_nom",
+            "dep",
+            "sol_pollution_existe",
+            "site_url",
+            "site_actu_date",
+            "lon",
+            "lat",
+            "bati_etat",
+            "urba_zone_type",
+            "site_numero_basias",
+            "nature",
+            "source_r",
+        ],
+        dtype={"site_id": str, "dep": str, "comm_insee": str},
+    )
     sites = cartofriches_sites(path, departement_region, raw=raw)
     buildings = raw["bati_etat"].fillna("inconnu").str.strip()
     _fail(path, raw, ~buildings.isin(CARTOFRICHES_BUILDINGS), "bati_etat", "is not a known value")
     zoning = raw["urba_zone_type"].fillna("").str.strip()
     _fail(path, raw, zoning.str.len() > 8, "urba_zone_type", "is longer than 8 characters")
-    raw_fields = raw[["site_type", "activite_libelle", "site_numero_basias", "nature", "source_r", "bati_etat",
-                      "urba_zone_type", "site_surface", "site_statut"]].astype(object)
+    raw_fields = raw[
+        [
+            "site_type",
+            "activite_libelle",
+            "site_numero_basias",
+            "nature",
+            "source_r",
+            "bati_etat",
+            "urba_zone_type",
+            "site_surface",
+            "site_statut",
+        ]
+    ].astype(object)
     raw_fields = raw_fields.where(raw_fields.notna(), None)
     url = sites["source_url"].where(sites["source_url"] != "", CARTOFRICHES_URL)
     return _frame(
-        len(sites), source="cartofriches", record_id=raw["site_id"].str.strip(), kind="brownfield",
+        len(sites),
+        source="cartofriches",
+        record_id=raw["site_id"].str.strip(),
+        kind="brownfield",
         name=raw["site_nom"].fillna("").str.strip().where(raw["site_nom"].notna(), ""),
-        country="FR", longitude=sites["longitude"], latitude=sites["latitude"], status=sites["source_status"],
-        closure_year=sites["closure_year"], former_use=sites["former_use"], former_activity=sites["former_activity"],
-        vintage=VINTAGES["cartofriches"], url=url, area_ha=sites["area_ha"], pollution_status=sites["pollution_status"],
-        region_code=sites["region_code"], departement_code=sites["departement_code"], municipality=sites["municipality"],
-        reconverted=sites["reconverted"], zoning_type=zoning, buildings_state=buildings.map(CARTOFRICHES_BUILDINGS),
+        country="FR",
+        longitude=sites["longitude"],
+        latitude=sites["latitude"],
+        status=sites["source_status"],
+        closure_year=sites["closure_year"],
+        former_use=sites["former_use"],
+        former_activity=sites["former_activity"],
+        vintage=VINTAGES["cartofriches"],
+        url=url,
+        area_ha=sites["area_ha"],
+        pollution_status=sites["pollution_status"],
+        region_code=sites["region_code"],
+        departement_code=sites["departement_code"],
+        municipality=sites["municipality"],
+        reconverted=sites["reconverted"],
+        zoning_type=zoning,
+        buildings_state=buildings.map(CARTOFRICHES_BUILDINGS),
         has_project=raw["site_statut"].fillna("").str.strip().eq("friche avec projet"),
-        source_date=sites["source_date"], basias_id=raw["site_numero_basias"].fillna("").str.strip(),
+        source_date=sites["source_date"],
+        basias_id=raw["site_numero_basias"].fillna("").str.strip(),
         area_estimated=raw["nature"].fillna("").str.strip().eq(CARTOFRICHES_UNVERIFIED).to_numpy(),
         raw=raw_fields.to_dict("records"),
     )
@@ -407,35 +574,56 @@ def ppm_records(
     cutoff = min(current_year, PPM_PUBLICATION_YEAR)
     has_xy = lon.notna() & lat.notna()
     running = thermal & (date_out.isna() | (date_out >= cutoff)) & has_xy
-    operating = pd.DataFrame({
-        "source": "powerplantmatching", "name": raw.loc[running, "Name"].fillna("").astype(str),
-        "country": raw.loc[running, "Country"].map(COUNTRY_NAME_ISO2).fillna(""),
-        "longitude": lon[running], "latitude": lat[running],
-        "status": np.where(date_out[running].isna(), "operating", "operating (closure planned)"),
-    }).reset_index(drop=True)
+    operating = pd.DataFrame(
+        {
+            "source": "powerplantmatching",
+            "name": raw.loc[running, "Name"].fillna("").astype(str),
+            "country": raw.loc[running, "Country"].map(COUNTRY_NAME_ISO2).fillna(""),
+            "longitude": lon[running],
+            "latitude": lat[running],
+            "status": np.where(date_out[running].isna(), "operating", "operating (closure planned)"),
+        }
+    ).reset_index(drop=True)
     notes = {
         "planned_closure": int((thermal & (date_out >= cutoff)).sum()),
         "not_thermal_or_nuclear": int((date_out.notna() & ~thermal).sum()),
         "no_coordinates": int((thermal & (date_out < cutoff) & ~has_xy).sum()),
     }
     curated = known_still_running(still_running_path)
-    reasons = {(n, c, f): r for n, c, f, r in zip(curated["name"], curated["country"], curated["fueltype"], curated["reason"])}
+    reasons = {
+        (n, c, f): r for n, c, f, r in zip(curated["name"], curated["country"], curated["fueltype"], curated["reason"])
+    }
     retired = thermal & (date_out < cutoff) & has_xy
     sel = raw[retired]
     curated_reason = [reasons.get((n, c, f), "") for n, c, f in zip(sel["Name"], sel["Country"], sel["Fueltype"])]
     eic_kv = entsoe_unit_voltages(units_path)
-    kv = pd.Series([max((eic_kv[e] for e in _eic_set(t) if e in eic_kv), default=np.nan) for t in sel["EIC"]], dtype="float64")
+    kv = pd.Series(
+        [max((eic_kv[e] for e in _eic_set(t) if e in eic_kv), default=np.nan) for t in sel["EIC"]], dtype="float64"
+    )
     notes["voltage_matched"] = int(kv.notna().sum())
     capacity = to_float(raw, "Capacity", ppm_path)[retired]
     notes["known_still_running"] = sum(1 for r in curated_reason if r)
     raw_fields = sel[["Fueltype", "Technology", "Set", "Capacity", "DateIn", "DateOut", "EIC"]].astype(object)
     records = _frame(
-        len(sel), source="powerplantmatching", record_id=sel["id"].astype(str), kind="plant",
-        name=sel["Name"].fillna("").astype(str), country=sel["Country"].map(COUNTRY_NAME_ISO2),
-        longitude=lon[retired], latitude=lat[retired], status="retired", capacity_mw=capacity.where(capacity > 0),
-        closure_year=date_out[retired], former_use=sel["Fueltype"].map(PPM_FUEL_USE),
-        former_activity=(sel["Fueltype"] + " " + sel["Technology"].fillna("").astype(str)).str.strip().str.slice(0, 200),
-        vintage=VINTAGES["powerplantmatching"], url=PPM_URL, grid_voltage_kv=kv, curated_reason=curated_reason,
+        len(sel),
+        source="powerplantmatching",
+        record_id=sel["id"].astype(str),
+        kind="plant",
+        name=sel["Name"].fillna("").astype(str),
+        country=sel["Country"].map(COUNTRY_NAME_ISO2),
+        longitude=lon[retired],
+        latitude=lat[retired],
+        status="retired",
+        capacity_mw=capacity.where(capacity > 0),
+        closure_year=date_out[retired],
+        former_use=sel["Fueltype"].map(PPM_FUEL_USE),
+        former_activity=(sel["Fueltype"] + " " + sel["Technology"].fillna("").astype(str))
+        .str.strip()
+        .str.slice(0, 200),
+        vintage=VINTAGES["powerplantmatching"],
+        url=PPM_URL,
+        grid_voltage_kv=kv,
+        curated_reason=curated_reason,
         raw=[{k: _jsonable(v) for k, v in r.items()} for r in raw_fields.to_dict("records")],
     )
     _fail(ppm_path, sel, records["country"].isna().to_numpy(), "Country", "is not a known country")
@@ -448,26 +636,65 @@ def _unit_summary(statuses: pd.Series) -> str:
 
 
 def _plants_from_units(
-    path: Path, raw: pd.DataFrame, *, source: str, key: pd.Series, name: pd.Series, unit_name: pd.Series,
-    status: pd.Series, lon: pd.Series, lat: pd.Series, capacity: pd.Series, closure: pd.Series, country: pd.Series,
-    former_use: pd.Series, former_activity: pd.Series, closed: tuple[str, ...], running: tuple[str, ...],
-    url: str, raw_columns: list[str],
+    path: Path,
+    raw: pd.DataFrame,
+    *,
+    source: str,
+    key: pd.Series,
+    name: pd.Series,
+    unit_name: pd.Series,
+    status: pd.Series,
+    lon: pd.Series,
+    lat: pd.Series,
+    capacity: pd.Series,
+    closure: pd.Series,
+    country: pd.Series,
+    former_use: pd.Series,
+    former_activity: pd.Series,
+    closed: tuple[str, ...],
+    running: tuple[str, ...],
+    url: str,
+    raw_columns: list[str],
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
     """Group a tracker's units into plant records (plants with a closed unit) and operating units."""
-    _fail(path, raw, key.isna() | (key.astype(str).str.strip() == ""), key.name if key.name in raw else raw.columns[0], "is not a plant id")
-    units = pd.DataFrame({"key": key.astype(str).str.strip(), "name": name, "unit": unit_name, "status": status,
-                          "lon": lon, "lat": lat, "capacity": capacity, "closure": closure, "country": country,
-                          "use": former_use, "activity": former_activity})
+    _fail(
+        path,
+        raw,
+        key.isna() | (key.astype(str).str.strip() == ""),
+        key.name if key.name in raw else raw.columns[0],
+        "is not a plant id",
+    )
+    units = pd.DataFrame(
+        {
+            "key": key.astype(str).str.strip(),
+            "name": name,
+            "unit": unit_name,
+            "status": status,
+            "lon": lon,
+            "lat": lat,
+            "capacity": capacity,
+            "closure": closure,
+            "country": country,
+            "use": former_use,
+            "activity": former_activity,
+        }
+    )
     has_xy = units["lon"].notna() & units["lat"].notna()
     notes = {"units_without_coordinates": int((~has_xy).sum())}
     units = units[has_xy]
     is_closed = units["status"].isin(closed)
     is_running = units["status"].isin(running)
     run = units[is_running]
-    operating = pd.DataFrame({
-        "source": source, "name": (run["name"].astype(str) + " " + run["unit"].fillna("").astype(str)).str.strip(),
-        "country": run["country"], "longitude": run["lon"], "latitude": run["lat"], "status": run["status"],
-    }).reset_index(drop=True)
+    operating = pd.DataFrame(
+        {
+            "source": source,
+            "name": (run["name"].astype(str) + " " + run["unit"].fillna("").astype(str)).str.strip(),
+            "country": run["country"],
+            "longitude": run["lon"],
+            "latitude": run["lat"],
+            "status": run["status"],
+        }
+    ).reset_index(drop=True)
     candidate_keys = set(units.loc[is_closed, "key"])
     notes["plants_never_built_or_running"] = int(units.loc[~units["key"].isin(candidate_keys), "key"].nunique())
     rows = []
@@ -478,37 +705,79 @@ def _plants_from_units(
         shut = group[group["status"].isin(closed)]
         cap = shut["capacity"].sum(min_count=1)
         first = group.iloc[0]
-        rows.append({
-            "record_id": key_value, "name": str(first["name"]), "country": first["country"],
-            "longitude": float(group["lon"].mean()), "latitude": float(group["lat"].mean()),
-            "status": _unit_summary(group["status"]),
-            "capacity_mw": float(cap) if pd.notna(cap) and cap > 0 else np.nan,
-            "closure_year": shut["closure"].max(),
-            "former_use": first["use"], "former_activity": str(first["activity"])[:200],
-            "raw": {"units": [unit_dicts[i] for i in group.index]},
-        })
+        rows.append(
+            {
+                "record_id": key_value,
+                "name": str(first["name"]),
+                "country": first["country"],
+                "longitude": float(group["lon"].mean()),
+                "latitude": float(group["lat"].mean()),
+                "status": _unit_summary(group["status"]),
+                "capacity_mw": float(cap) if pd.notna(cap) and cap > 0 else np.nan,
+                "closure_year": shut["closure"].max(),
+                "former_use": first["use"],
+                "former_activity": str(first["activity"])[:200],
+                "raw": {"units": [unit_dicts[i] for i in group.index]},
+            }
+        )
     plants = pd.DataFrame(rows)
-    records = _frame(len(plants), source=source, kind="plant", vintage=VINTAGES[source], url=url,
-                     **{c: plants[c] for c in plants.columns})
+    records = _frame(
+        len(plants),
+        source=source,
+        kind="plant",
+        vintage=VINTAGES[source],
+        url=url,
+        **{c: plants[c] for c in plants.columns},
+    )
     return records, operating, notes
 
 
 def gem_coal_records(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
     """Return GEM coal plants (by location id) with a retired or mothballed unit, and the
     operating units. Capacity is the sum of the closed units; closure year their latest."""
-    cols = ["GEM unit/phase ID", "GEM location ID", "country_iso2", "Plant name", "Unit name", "Capacity (MW)", "Status",
-            "Retired year", "Latitude", "Longitude", "Coal type"]
+    cols = [
+        "GEM unit/phase ID",
+        "GEM location ID",
+        "country_iso2",
+        "Plant name",
+        "Unit name",
+        "Capacity (MW)",
+        "Status",
+        "Retired year",
+        "Latitude",
+        "Longitude",
+        "Coal type",
+    ]
     raw = read_csv(path, required=cols, dtype={"Unit name": str})
     lon, lat = _coordinates(raw, path, "Longitude", "Latitude")
     year = to_float(raw, "Retired year", path)
     return _plants_from_units(
-        path, raw, source="gem_coal", key=raw["GEM location ID"], name=raw["Plant name"], unit_name=raw["Unit name"],
-        status=raw["Status"].str.strip().str.lower(), lon=lon, lat=lat, capacity=to_float(raw, "Capacity (MW)", path),
-        closure=year.where(raw["Status"].str.strip().str.lower() == "retired"), country=raw["country_iso2"],
+        path,
+        raw,
+        source="gem_coal",
+        key=raw["GEM location ID"],
+        name=raw["Plant name"],
+        unit_name=raw["Unit name"],
+        status=raw["Status"].str.strip().str.lower(),
+        lon=lon,
+        lat=lat,
+        capacity=to_float(raw, "Capacity (MW)", path),
+        closure=year.where(raw["Status"].str.strip().str.lower() == "retired"),
+        country=raw["country_iso2"],
         former_use=pd.Series("coal_plant", index=raw.index),
         former_activity=("Coal plant (" + raw["Coal type"].fillna("coal").astype(str) + ")"),
-        closed=GEM_CLOSED, running=GEM_RUNNING, url=GEM_URLS["gem_coal"],
-        raw_columns=["GEM unit/phase ID", "Unit name", "Status", "Capacity (MW)", "Start year", "Retired year", "Location accuracy"],
+        closed=GEM_CLOSED,
+        running=GEM_RUNNING,
+        url=GEM_URLS["gem_coal"],
+        raw_columns=[
+            "GEM unit/phase ID",
+            "Unit name",
+            "Status",
+            "Capacity (MW)",
+            "Start year",
+            "Retired year",
+            "Location accuracy",
+        ],
     )
 
 
@@ -531,11 +800,25 @@ def gem_gas_records(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, i
     key = raw["country_iso2"].astype(str) + ":" + raw["project"].map(lambda t: " ".join(str(t).split()).lower())
     key = key.str.slice(0, 100)
     return _plants_from_units(
-        path, raw, source="gem_gas", key=key.rename("project"), name=raw["project"], unit_name=raw["unit"],
-        status=raw["status"].str.strip().str.lower(), lon=lon, lat=lat, capacity=to_float(raw, "capacity", path),
-        closure=pd.Series(np.nan, index=raw.index), country=raw["country_iso2"], former_use=raw["fuel_type"].map(_gas_use),
-        former_activity=(raw["technology"].fillna("").astype(str) + " · " + raw["fuel_type"].fillna("").astype(str)).str.strip(" ·"),
-        closed=GEM_CLOSED, running=GEM_RUNNING, url=GEM_URLS["gem_gas"],
+        path,
+        raw,
+        source="gem_gas",
+        key=key.rename("project"),
+        name=raw["project"],
+        unit_name=raw["unit"],
+        status=raw["status"].str.strip().str.lower(),
+        lon=lon,
+        lat=lat,
+        capacity=to_float(raw, "capacity", path),
+        closure=pd.Series(np.nan, index=raw.index),
+        country=raw["country_iso2"],
+        former_use=raw["fuel_type"].map(_gas_use),
+        former_activity=(
+            raw["technology"].fillna("").astype(str) + " · " + raw["fuel_type"].fillna("").astype(str)
+        ).str.strip(" ·"),
+        closed=GEM_CLOSED,
+        running=GEM_RUNNING,
+        url=GEM_URLS["gem_gas"],
         raw_columns=["unit", "status", "capacity", "technology", "fuel_type", "start_year"],
     )
 
@@ -543,16 +826,38 @@ def gem_gas_records(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, i
 def gem_steel_records(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
     """Return GEM iron and steel plants with a retired or mothballed furnace, and the furnaces
     that still run. No closure year and no electrical capacity in the file."""
-    cols = ["gem-plant-id", "gem-unit-id", "unit-name", "status", "plant-name-(english)", "country_iso2", "lat", "lng",
-            "tab-type", "main-production-equipment"]
+    cols = [
+        "gem-plant-id",
+        "gem-unit-id",
+        "unit-name",
+        "status",
+        "plant-name-(english)",
+        "country_iso2",
+        "lat",
+        "lng",
+        "tab-type",
+        "main-production-equipment",
+    ]
     raw = read_csv(path, required=cols, dtype={"unit-name": str})
     lon, lat = _coordinates(raw, path, "lng", "lat")
     return _plants_from_units(
-        path, raw, source="gem_steel", key=raw["gem-plant-id"], name=raw["plant-name-(english)"], unit_name=raw["unit-name"],
-        status=raw["status"].str.strip().str.lower(), lon=lon, lat=lat, capacity=pd.Series(np.nan, index=raw.index),
-        closure=pd.Series(np.nan, index=raw.index), country=raw["country_iso2"], former_use=pd.Series("steel", index=raw.index),
+        path,
+        raw,
+        source="gem_steel",
+        key=raw["gem-plant-id"],
+        name=raw["plant-name-(english)"],
+        unit_name=raw["unit-name"],
+        status=raw["status"].str.strip().str.lower(),
+        lon=lon,
+        lat=lat,
+        capacity=pd.Series(np.nan, index=raw.index),
+        closure=pd.Series(np.nan, index=raw.index),
+        country=raw["country_iso2"],
+        former_use=pd.Series("steel", index=raw.index),
         former_activity=("Iron and steel (" + raw["main-production-equipment"].fillna("").astype(str) + ")"),
-        closed=GEM_CLOSED, running=GEM_RUNNING, url=GEM_URLS["gem_steel"],
+        closed=GEM_CLOSED,
+        running=GEM_RUNNING,
+        url=GEM_URLS["gem_steel"],
         raw_columns=["gem-unit-id", "unit-name", "tab-type", "status", "current-capacity-(ttpa)"],
     )
 
@@ -562,8 +867,20 @@ def ebc_records(plants_path: Path, units_path: Path) -> tuple[pd.DataFrame, pd.D
     units that run. The status comes from the unit sheet (the plant sheet calls plants closed in
     2005–2015 'Cancelled'); coordinates from the plant sheet; 0, 0 counts as missing."""
     plants = read_csv(plants_path, required=["EBC plant ID", "Plant name", "country_iso2", "Latitude", "Longitude"])
-    units = read_csv(units_path, required=["EBC unit ID", "EBC plant ID", "Unit name", "Plant name", "country_iso2", "Fuel type",
-                                           "(Announced) Retirement year", "Unit status (detailled)", "Capacity"])
+    units = read_csv(
+        units_path,
+        required=[
+            "EBC unit ID",
+            "EBC plant ID",
+            "Unit name",
+            "Plant name",
+            "country_iso2",
+            "Fuel type",
+            "(Announced) Retirement year",
+            "Unit status (detailled)",
+            "Capacity",
+        ],
+    )
     p_lon, p_lat = _coordinates(plants, plants_path, "Longitude", "Latitude")
     zero = (p_lon == 0) & (p_lat == 0)
     xy = pd.DataFrame({"lon": p_lon.where(~zero), "lat": p_lat.where(~zero)}).set_axis(plants["EBC plant ID"])
@@ -572,13 +889,31 @@ def ebc_records(plants_path: Path, units_path: Path) -> tuple[pd.DataFrame, pd.D
     status = units["Unit status (detailled)"].str.strip().str.lower()
     closure = year.where(status.isin(EBC_CLOSED) & ~year.isin(EBC_YEAR_CODES))
     return _plants_from_units(
-        units_path, units, source="ebc", key=units["EBC plant ID"], name=units["Plant name"], unit_name=units["Unit name"],
-        status=status, lon=units["EBC plant ID"].map(xy["lon"]), lat=units["EBC plant ID"].map(xy["lat"]),
-        capacity=to_float(units, "Capacity", units_path), closure=closure, country=units["country_iso2"],
+        units_path,
+        units,
+        source="ebc",
+        key=units["EBC plant ID"],
+        name=units["Plant name"],
+        unit_name=units["Unit name"],
+        status=status,
+        lon=units["EBC plant ID"].map(xy["lon"]),
+        lat=units["EBC plant ID"].map(xy["lat"]),
+        capacity=to_float(units, "Capacity", units_path),
+        closure=closure,
+        country=units["country_iso2"],
         former_use=pd.Series("coal_plant", index=units.index),
         former_activity=("Coal plant (" + units["Fuel type"].fillna("coal").astype(str) + ")"),
-        closed=EBC_CLOSED, running=EBC_RUNNING, url=EBC_URL,
-        raw_columns=["EBC unit ID", "Unit name", "Unit status (detailled)", "Capacity", "Commissioning year", "(Announced) Retirement year"],
+        closed=EBC_CLOSED,
+        running=EBC_RUNNING,
+        url=EBC_URL,
+        raw_columns=[
+            "EBC unit ID",
+            "Unit name",
+            "Unit status (detailled)",
+            "Capacity",
+            "Commissioning year",
+            "(Announced) Retirement year",
+        ],
     )
 
 
@@ -596,8 +931,18 @@ def ets_records(path: Path, country_shapes: dict[str, object]) -> tuple[pd.DataF
     import shapely
 
     years = list(range(2005, 2023))
-    cols = ["id", "InstallationName", "Country", "City", "PermitOrPlanID", "MainActivityTypeCode", "MainActivityTypeCodeLookup",
-            "AccountStatus", "Latitude", "Longitude"] + [f"VerifiedEmissions_{y}" for y in years]
+    cols = [
+        "id",
+        "InstallationName",
+        "Country",
+        "City",
+        "PermitOrPlanID",
+        "MainActivityTypeCode",
+        "MainActivityTypeCodeLookup",
+        "AccountStatus",
+        "Latitude",
+        "Longitude",
+    ] + [f"VerifiedEmissions_{y}" for y in years]
     raw = read_csv(path, required=cols, dtype={"id": str, "PermitOrPlanID": str, "City": str, "ZipCode": str})
     _fail(path, raw, raw["id"].duplicated(), "id", "appears twice")
     lon, lat = _coordinates(raw, path, "Longitude", "Latitude")
@@ -608,7 +953,13 @@ def ets_records(path: Path, country_shapes: dict[str, object]) -> tuple[pd.DataF
     registry = raw["Country"].astype(str).str.strip()
     end_year = registry.map(ETS_LAST_YEAR).fillna(ETS_DEFAULT_LAST_YEAR).to_numpy()
     status = raw["AccountStatus"].fillna("").str.strip().str.lower()
-    _fail(path, raw, ~status.isin(["open", "closed", "closure pending"]), "AccountStatus", "is not open, closed or Closure Pending")
+    _fail(
+        path,
+        raw,
+        ~status.isin(["open", "closed", "closure pending"]),
+        "AccountStatus",
+        "is not open, closed or Closure Pending",
+    )
     country = registry.replace({"XI": "GB"})
     inside = np.zeros(len(raw), dtype=bool)
     has_xy = (lon.notna() & lat.notna()).to_numpy()
@@ -620,17 +971,23 @@ def ets_records(path: Path, country_shapes: dict[str, object]) -> tuple[pd.DataF
     open_acct = status.eq("open").to_numpy()
     emitting = (last_year >= end_year) & positive.any(axis=1)
     operating_mask = inside & (open_acct | (registry.eq("GB").to_numpy() & emitting)) & emitting
-    operating = pd.DataFrame({
-        "source": "eu_ets", "name": raw.loc[operating_mask, "InstallationName"].fillna("").astype(str),
-        "country": country[operating_mask], "longitude": lon[operating_mask], "latitude": lat[operating_mask],
-        "status": "emitting in " + pd.Series(last_year[operating_mask]).astype(str).to_numpy(),
-    }).reset_index(drop=True)
+    operating = pd.DataFrame(
+        {
+            "source": "eu_ets",
+            "name": raw.loc[operating_mask, "InstallationName"].fillna("").astype(str),
+            "country": country[operating_mask],
+            "longitude": lon[operating_mask],
+            "latitude": lat[operating_mask],
+            "status": "emitting in " + pd.Series(last_year[operating_mask]).astype(str).to_numpy(),
+        }
+    ).reset_index(drop=True)
     permit = raw["PermitOrPlanID"].fillna("").str.strip().str.lower()
     name_city = raw["InstallationName"].map(fold_text) + "|" + raw["City"].map(fold_text)
     open_permits = set(zip(registry[open_acct], permit[open_acct]))
     open_names = set(zip(registry[open_acct], name_city[open_acct]))
     transferred = np.array([(r, p) in open_permits and p != "" for r, p in zip(registry, permit)]) | np.array(
-        [(r, n) in open_names for r, n in zip(registry, name_city)])
+        [(r, n) in open_names for r, n in zip(registry, name_city)]
+    )
     notes: dict[str, int] = {}
     keep = ~open_acct
     notes["open_account"] = int(open_acct.sum())
@@ -654,17 +1011,30 @@ def ets_records(path: Path, country_shapes: dict[str, object]) -> tuple[pd.DataF
     keep &= ~step
     sel = raw[keep]
     code = to_float(raw, "MainActivityTypeCode", path)[keep]
-    raw_fields = sel[["InstallationOrAircraftOperatorID", "PermitOrPlanID", "City", "MainActivityTypeCode", "AccountStatus"]].astype(object)
+    raw_fields = sel[
+        ["InstallationOrAircraftOperatorID", "PermitOrPlanID", "City", "MainActivityTypeCode", "AccountStatus"]
+    ].astype(object)
     raw_fields = raw_fields.where(raw_fields.notna(), None)
-    raw_list = [{**{k: _jsonable(v) for k, v in r.items()}, "peak_emissions_t": float(p), "last_year_of_emissions": int(y)}
-                for r, p, y in zip(raw_fields.to_dict("records"), peak[keep], last_year[keep])]
+    raw_list = [
+        {**{k: _jsonable(v) for k, v in r.items()}, "peak_emissions_t": float(p), "last_year_of_emissions": int(y)}
+        for r, p, y in zip(raw_fields.to_dict("records"), peak[keep], last_year[keep])
+    ]
     records = _frame(
-        int(keep.sum()), source="eu_ets", record_id=sel["id"].astype(str), kind="installation",
-        name=sel["InstallationName"].fillna("").astype(str), country=country[keep], longitude=lon[keep], latitude=lat[keep],
+        int(keep.sum()),
+        source="eu_ets",
+        record_id=sel["id"].astype(str),
+        kind="installation",
+        name=sel["InstallationName"].fillna("").astype(str),
+        country=country[keep],
+        longitude=lon[keep],
+        latitude=lat[keep],
         status=("account " + status[keep] + ", last emissions " + pd.Series(last_year[keep]).astype(str).to_numpy()),
-        closure_year=pd.Series(last_year[keep].astype(float)), former_use=code.map(lambda c: ETS_USE.get(int(c), "other") if pd.notna(c) else "other"),
+        closure_year=pd.Series(last_year[keep].astype(float)),
+        former_use=code.map(lambda c: ETS_USE.get(int(c), "other") if pd.notna(c) else "other"),
         former_activity=sel["MainActivityTypeCodeLookup"].fillna("").astype(str).str.slice(0, 200),
-        vintage=VINTAGES["eu_ets"], url=ETS_URL, municipality=sel["City"].fillna("").astype(str).str.slice(0, 100),
+        vintage=VINTAGES["eu_ets"],
+        url=ETS_URL,
+        municipality=sel["City"].fillna("").astype(str).str.slice(0, 100),
         raw=raw_list,
     )
     records["municipality"] = ""  # a brownfield's commune only: ETS cities are postal addresses

@@ -128,10 +128,25 @@ class ParsedFile:
 
 # --- the column template -------------------------------------------------------------------
 
-FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shapefile", ".csv": "csv", ".txt": "csv",
-           ".xlsx": "xlsx", ".xlsm": "xlsx", ".ods": "ods"}
-FORMAT_LABELS = {"geojson": "GeoJSON", "gpkg": "GeoPackage", "shapefile": "Shapefile (zip)", "csv": "CSV", "xlsx": "Excel (XLSX)",
-                 "ods": "OpenDocument spreadsheet (ODS)"}
+FORMATS = {
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".gpkg": "gpkg",
+    ".zip": "shapefile",
+    ".csv": "csv",
+    ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".ods": "ods",
+}
+FORMAT_LABELS = {
+    "geojson": "GeoJSON",
+    "gpkg": "GeoPackage",
+    "shapefile": "Shapefile (zip)",
+    "csv": "CSV",
+    "xlsx": "Excel (XLSX)",
+    "ods": "OpenDocument spreadsheet (ODS)",
+}
 SPREADSHEETS = ("xlsx", "ods")
 TABLES = ("csv", *SPREADSHEETS)
 """Formats whose rows are plain cells (positions in columns or WKT), not GIS features."""
@@ -139,10 +154,39 @@ HEADER_SCAN_ROWS = 30
 """A spreadsheet's header is looked for in its first rows (below a title block): the row that
 names the most template columns. [rows]"""
 
-KNOWN_VOLTAGES_KV = tuple(sorted(set(VOLTAGE_CLASSES_KV) | {
-    10.0, 11.0, 15.0, 20.0, 22.0, 30.0, 33.0, 35.0, 45.0, 66.0, 69.0, 110.0, 115.0, 132.0, 138.0, 150.0,
-    161.0, 220.0, 230.0, 275.0, 330.0, 345.0, 380.0, 400.0, 500.0, 750.0,
-}))
+KNOWN_VOLTAGES_KV = tuple(
+    sorted(
+        set(VOLTAGE_CLASSES_KV)
+        | {
+            10.0,
+            11.0,
+            15.0,
+            20.0,
+            22.0,
+            30.0,
+            33.0,
+            35.0,
+            45.0,
+            66.0,
+            69.0,
+            110.0,
+            115.0,
+            132.0,
+            138.0,
+            150.0,
+            161.0,
+            220.0,
+            230.0,
+            275.0,
+            330.0,
+            345.0,
+            380.0,
+            400.0,
+            500.0,
+            750.0,
+        }
+    )
+)
 """Connection voltages accepted [kV]: the scoring model's classes and IEC 60038 nominal
 voltages used in Europe (tables 3–5)."""
 
@@ -182,8 +226,17 @@ class Column:
     default_unit: str | None = None  # unit assumed without a suffix; None = must be stated
 
 
-AREA_UNITS = (("ha", 1.0), ("hectares", 1.0), ("hektar", 1.0), ("ettari", 1.0), ("hectareas", 1.0), ("m2", 1e-4), ("sqm", 1e-4),
-              ("qm", 1e-4), ("km2", 100.0))
+AREA_UNITS = (
+    ("ha", 1.0),
+    ("hectares", 1.0),
+    ("hektar", 1.0),
+    ("ettari", 1.0),
+    ("hectareas", 1.0),
+    ("m2", 1e-4),
+    ("sqm", 1e-4),
+    ("qm", 1e-4),
+    ("km2", 100.0),
+)
 CAPACITY_UNITS = (("mw", 1.0), ("kw", 1e-3), ("gw", 1e3))
 VOLTAGE_UNITS = (("kv", 1.0), ("v", 1e-3))
 
@@ -193,93 +246,537 @@ VOLTAGE_UNITS = (("kv", 1.0), ("v", 1e-3))
 # German), "stato" (a state and a status in Italian), "Datum"/"fecha"/"data"/"year" alone
 # (which date?). A column that matches nothing is listed as not used, never guessed.
 COLUMNS = (
-    Column("external_id", ("external_id", "id", "site_id", "identifier", "identifiant", "ref", "reference", "code_site",
-                           "site_code", "numéro", "Kennung", "Nummer", "Nr", "Objekt-ID", "Standort-ID", "identificador",
-                           "número", "código", "id_sitio", "identificativo", "codice", "id_sito", "nummer", "id_locatie",
-                           "identyfikator", "numer", "kod", "id_obiektu"),
-           gettext_lazy("Your stable id for the site; re-uploading the same id under the same source updates or skips it."), "GE-0001", required=True),
-    Column("name", ("name", "nom", "site_name", "site_nom", "label", "libelle", "title", "nom du site", "dénomination",
-                    "Bezeichnung", "Standort", "Standortname", "Anlagenname", "Kraftwerksname", "nombre", "denominación",
-                    "nombre del sitio", "nome", "denominazione", "nome sito", "naam", "locatienaam", "benaming", "nazwa",
-                    "nazwa obiektu", "nazwa terenu"),
-           gettext_lazy("Site name."), "Ancienne aciérie de Gandrange", required=True),
-    Column("longitude", ("longitude", "lon", "lng", "long", "x", "easting", "coord_x", "Längengrad", "geogr. Länge",
-                         "Rechtswert", "longitud", "longitudine", "lengtegraad", "długość", "długość geograficzna"),
-           gettext_lazy("Longitude (or easting in the file's CRS) when there is no geometry."), "6.0648"),
-    Column("latitude", ("latitude", "lat", "y", "northing", "coord_y", "Breitengrad", "geogr. Breite", "Hochwert", "latitud",
-                        "latitudine", "breedtegraad", "szerokość", "szerokość geograficzna"),
-           gettext_lazy("Latitude (or northing in the file's CRS) when there is no geometry."), "49.2833"),
-    Column("geometry", ("geometry", "wkt", "geom", "the_geom", "geometrie", "geometry_wkt", "wkt_geom", "Geometrie", "geometría",
-                        "geometria", "geometrie_wkt"),
-           gettext_lazy("CSV only: a WKT point or polygon instead of longitude/latitude."), "POINT (6.0648 49.2833)"),
-    Column("country", ("country", "pays", "country_code", "iso2", "iso_a2", "iso3", "iso_a3", "country_name", "code pays",
-                       "Staat", "Ländercode", "Landescode", "país", "código país", "paese", "nazione", "codice paese", "landcode",
-                       "kraj", "państwo", "kod kraju"),
-           gettext_lazy("ISO 3166-1 code (two or three letters) or the country's name; found from the position when empty."), "FR"),
-    Column("region_code", ("region_code", "code_region", "region_insee", "nuts2", "nuts_2", "nuts_code", "código región",
-                           "codice regione", "kod regionu"),
-           gettext_lazy("Region code (INSEE for France, NUTS 2 elsewhere)."), "44"),
-    Column("departement_code", ("departement_code", "departement", "dep", "dept", "code_departement"),
-           gettext_lazy("French département; found from the position when empty."), "57"),
-    Column("municipality", ("municipality", "commune", "comm_nom", "city", "town", "ville", "localité", "gemeinde", "Ort", "Stadt",
-                            "municipio", "localidad", "comune", "località", "gemeente", "plaats", "gmina", "miejscowość", "miasto"),
-           gettext_lazy("Municipality."), "Gandrange"),
-    Column("area_ha", ("area", "surface", "superficie", "site_surface", "site_area", "surface du site", "Fläche", "Grundstücksfläche",
-                       "Flächengröße", "área", "superficie del sitio", "oppervlakte", "oppervlak", "powierzchnia"),
-           gettext_lazy("Site area with its unit in the name: area_ha or area_m2 (or area_km2). Polygons give it when empty."), "105.2",
-           units=AREA_UNITS),
-    Column("former_use", ("former_use", "use", "usage", "ancien_usage", "type", "type de site", "Nutzung", "frühere Nutzung",
-                          "Vornutzung", "Art", "Typ", "uso", "uso anterior", "tipo", "uso precedente", "gebruik", "voormalig gebruik",
-                          "użytkowanie", "dawne użytkowanie", "rodzaj"),
-           gettext_lazy("One of the former-use codes; guessed from former_activity when empty."), "steel"),
-    Column("former_activity", ("former_activity", "activity", "activite", "activite_libelle", "description", "activité ancienne",
-                               "Tätigkeit", "Branche", "Beschreibung", "actividad", "descripción", "attività", "descrizione",
-                               "activiteit", "omschrijving", "beschrijving", "działalność", "opis"),
-           gettext_lazy("What was there, in your words."), "Sidérurgie (laminoir)"),
-    Column("closure_year", ("closure_year", "year_closed", "closed", "closure", "closure_date", "date_closed", "decommissioned",
-                            "decommissioning_year", "retired", "retirement_year", "annee_fermeture", "activite_fin_annee", "dateout",
-                            "fermeture", "date de fermeture", "année de fermeture", "année d'arrêt", "date d'arrêt", "arrêt",
-                            "Stilllegung", "Stilllegungsjahr", "Stilllegungsdatum", "Jahr der Stilllegung", "Schließung",
-                            "Schließungsjahr", "Außerbetriebnahme", "cierre", "año de cierre", "fecha de cierre", "año cierre",
-                            "chiusura", "anno di chiusura", "data di chiusura", "anno chiusura", "dismissione", "anno dismissione",
-                            "sluiting", "sluitingsjaar", "sluitingsdatum", "jaar van sluiting", "buitengebruikstelling",
-                            "zamknięcie", "rok zamknięcia", "data zamknięcia", "likwidacja", "rok likwidacji", "wyłączenie",
-                            "rok wyłączenia"),
-           gettext_lazy("Year the activity stopped, or its date (the year is kept)."), "2008"),
-    Column("grid_capacity_mw", ("grid_capacity", "capacity", "connection_capacity", "installed_capacity", "puissance", "capacite",
-                                "power", "puissance de raccordement", "puissance installée", "Leistung", "Anschlussleistung",
-                                "Netzanschlussleistung", "Nennleistung", "Kapazität", "potencia", "capacidad", "potencia instalada",
-                                "potenza", "capacità", "potenza installata", "vermogen", "aansluitcapaciteit", "capaciteit",
-                                "moc", "moc przyłączeniowa", "moc zainstalowana"),
-           gettext_lazy("Existing grid connection; MW unless the name says kw or gw."), "120", units=CAPACITY_UNITS,
-           default_unit="mw"),
-    Column("grid_voltage_kv", ("grid_voltage", "voltage", "connection_voltage", "tension", "tension de raccordement", "Spannung",
-                               "Netzspannung", "Spannungsebene", "tensión", "tensione", "spanning", "netspanning", "napięcie"),
-           gettext_lazy("Voltage of that connection; kV unless the name says v."), "225", units=VOLTAGE_UNITS, default_unit="kv"),
-    Column("pollution_status", ("pollution_status", "pollution", "sol_pollution_existe", "pollution des sols", "Altlast", "Altlasten",
-                                "Kontamination", "Bodenbelastung", "contaminación", "contaminación del suelo", "contaminazione",
-                                "inquinamento", "verontreiniging", "bodemverontreiniging", "zanieczyszczenie", "skażenie"),
-           gettext_lazy("none, suspected, confirmed, remediated or unknown (or the same words in the upload languages)."), "suspected"),
-    Column("zoning_type", ("zoning_type", "zoning", "zone", "urba_zone_type", "zonage", "zone PLU", "Flächennutzung",
-                           "Nutzungsart", "Widmung", "zonificación", "clasificación del suelo", "zonizzazione",
-                           "destinazione urbanistica", "bestemming", "bestemmingsplan", "strefa", "przeznaczenie"),
-           gettext_lazy("Planning zone: U (urban), AU (to be urbanised), A (agricultural) or N (natural), or those words."), "U"),
-    Column("flood_zone", ("flood_zone", "flood", "zone_inondable", "inondable", "Überschwemmungsgebiet", "Hochwasser",
-                          "zona inundable", "inundable", "zona alluvionale", "overstromingsgebied", "strefa zalewowa"),
-           gettext_lazy("yes or no."), "no"),
-    Column("water_access", ("water_access", "water", "eau", "acces_eau", "Wasser", "Wasserzugang", "agua", "acceso al agua", "acqua",
-                            "accesso all'acqua", "toegang tot water", "woda", "dostęp do wody"),
-           gettext_lazy("river, sea, none or unknown."), "river"),
-    Column("reconverted", ("reconverted", "reconvertie", "reused", "nachgenutzt", "reutilizado", "riconvertito", "herbestemd",
-                           "zagospodarowany"),
-           gettext_lazy("yes when the site is already reused."), "no"),
-    Column("source_status", ("source_status", "status", "statut", "site_statut", "Zustand", "estado", "situazione", "stan"),
-           gettext_lazy("Status in your source."), "friche sans projet"),
-    Column("source_url", ("source_url", "url", "link", "lien", "site_url", "enlace", "collegamento", "odnośnik"),
-           gettext_lazy("http(s) link to the site's record."), "https://example.org/sites/GE-0001"),
-    Column("source_date", ("source_date", "date", "updated", "date_maj", "site_actu_date", "date de mise à jour", "Stand",
-                           "Aktualisierung", "fecha de actualización", "data di aggiornamento", "bijgewerkt", "data aktualizacji"),
-           gettext_lazy("When your source last described the site (YYYY-MM-DD, DD/MM/YYYY or DD.MM.YYYY)."), "2024-03-01"),
+    Column(
+        "external_id",
+        (
+            "external_id",
+            "id",
+            "site_id",
+            "identifier",
+            "identifiant",
+            "ref",
+            "reference",
+            "code_site",
+            "site_code",
+            "numéro",
+            "Kennung",
+            "Nummer",
+            "Nr",
+            "Objekt-ID",
+            "Standort-ID",
+            "identificador",
+            "número",
+            "código",
+            "id_sitio",
+            "identificativo",
+            "codice",
+            "id_sito",
+            "nummer",
+            "id_locatie",
+            "identyfikator",
+            "numer",
+            "kod",
+            "id_obiektu",
+        ),
+        gettext_lazy(
+            "Your stable id for the site; re-uploading the same id under the same source updates or skips it."
+        ),
+        "GE-0001",
+        required=True,
+    ),
+    Column(
+        "name",
+        (
+            "name",
+            "nom",
+            "site_name",
+            "site_nom",
+            "label",
+            "libelle",
+            "title",
+            "nom du site",
+            "dénomination",
+            "Bezeichnung",
+            "Standort",
+            "Standortname",
+            "Anlagenname",
+            "Kraftwerksname",
+            "nombre",
+            "denominación",
+            "nombre del sitio",
+            "nome",
+            "denominazione",
+            "nome sito",
+            "naam",
+            "locatienaam",
+            "benaming",
+            "nazwa",
+            "nazwa obiektu",
+            "nazwa terenu",
+        ),
+        gettext_lazy("Site name."),
+        "Ancienne aciérie de Gandrange",
+        required=True,
+    ),
+    Column(
+        "longitude",
+        (
+            "longitude",
+            "lon",
+            "lng",
+            "long",
+            "x",
+            "easting",
+            "coord_x",
+            "Längengrad",
+            "geogr. Länge",
+            "Rechtswert",
+            "longitud",
+            "longitudine",
+            "lengtegraad",
+            "długość",
+            "długość geograficzna",
+        ),
+        gettext_lazy("Longitude (or easting in the file's CRS) when there is no geometry."),
+        "6.0648",
+    ),
+    Column(
+        "latitude",
+        (
+            "latitude",
+            "lat",
+            "y",
+            "northing",
+            "coord_y",
+            "Breitengrad",
+            "geogr. Breite",
+            "Hochwert",
+            "latitud",
+            "latitudine",
+            "breedtegraad",
+            "szerokość",
+            "szerokość geograficzna",
+        ),
+        gettext_lazy("Latitude (or northing in the file's CRS) when there is no geometry."),
+        "49.2833",
+    ),
+    Column(
+        "geometry",
+        (
+            "geometry",
+            "wkt",
+            "geom",
+            "the_geom",
+            "geometrie",
+            "geometry_wkt",
+            "wkt_geom",
+            "Geometrie",
+            "geometría",
+            "geometria",
+            "geometrie_wkt",
+        ),
+        gettext_lazy("CSV only: a WKT point or polygon instead of longitude/latitude."),
+        "POINT (6.0648 49.2833)",
+    ),
+    Column(
+        "country",
+        (
+            "country",
+            "pays",
+            "country_code",
+            "iso2",
+            "iso_a2",
+            "iso3",
+            "iso_a3",
+            "country_name",
+            "code pays",
+            "Staat",
+            "Ländercode",
+            "Landescode",
+            "país",
+            "código país",
+            "paese",
+            "nazione",
+            "codice paese",
+            "landcode",
+            "kraj",
+            "państwo",
+            "kod kraju",
+        ),
+        gettext_lazy(
+            "ISO 3166-1 code (two or three letters) or the country's name; found from the position when empty."
+        ),
+        "FR",
+    ),
+    Column(
+        "region_code",
+        (
+            "region_code",
+            "code_region",
+            "region_insee",
+            "nuts2",
+            "nuts_2",
+            "nuts_code",
+            "código región",
+            "codice regione",
+            "kod regionu",
+        ),
+        gettext_lazy("Region code (INSEE for France, NUTS 2 elsewhere)."),
+        "44",
+    ),
+    Column(
+        "departement_code",
+        ("departement_code", "departement", "dep", "dept", "code_departement"),
+        gettext_lazy("French département; found from the position when empty."),
+        "57",
+    ),
+    Column(
+        "municipality",
+        (
+            "municipality",
+            "commune",
+            "comm_nom",
+            "city",
+            "town",
+            "ville",
+            "localité",
+            "gemeinde",
+            "Ort",
+            "Stadt",
+            "municipio",
+            "localidad",
+            "comune",
+            "località",
+            "gemeente",
+            "plaats",
+            "gmina",
+            "miejscowość",
+            "miasto",
+        ),
+        gettext_lazy("Municipality."),
+        "Gandrange",
+    ),
+    Column(
+        "area_ha",
+        (
+            "area",
+            "surface",
+            "superficie",
+            "site_surface",
+            "site_area",
+            "surface du site",
+            "Fläche",
+            "Grundstücksfläche",
+            "Flächengröße",
+            "área",
+            "superficie del sitio",
+            "oppervlakte",
+            "oppervlak",
+            "powierzchnia",
+        ),
+        gettext_lazy(
+            "Site area with its unit in the name: area_ha or area_m2 (or area_km2). Polygons give it when empty."
+        ),
+        "105.2",
+        units=AREA_UNITS,
+    ),
+    Column(
+        "former_use",
+        (
+            "former_use",
+            "use",
+            "usage",
+            "ancien_usage",
+            "type",
+            "type de site",
+            "Nutzung",
+            "frühere Nutzung",
+            "Vornutzung",
+            "Art",
+            "Typ",
+            "uso",
+            "uso anterior",
+            "tipo",
+            "uso precedente",
+            "gebruik",
+            "voormalig gebruik",
+            "użytkowanie",
+            "dawne użytkowanie",
+            "rodzaj",
+        ),
+        gettext_lazy("One of the former-use codes; guessed from former_activity when empty."),
+        "steel",
+    ),
+    Column(
+        "former_activity",
+        (
+            "former_activity",
+            "activity",
+            "activite",
+            "activite_libelle",
+            "description",
+            "activité ancienne",
+            "Tätigkeit",
+            "Branche",
+            "Beschreibung",
+            "actividad",
+            "descripción",
+            "attività",
+            "descrizione",
+            "activiteit",
+            "omschrijving",
+            "beschrijving",
+            "działalność",
+            "opis",
+        ),
+        gettext_lazy("What was there, in your words."),
+        "Sidérurgie (laminoir)",
+    ),
+    Column(
+        "closure_year",
+        (
+            "closure_year",
+            "year_closed",
+            "closed",
+            "closure",
+            "closure_date",
+            "date_closed",
+            "decommissioned",
+            "decommissioning_year",
+            "retired",
+            "retirement_year",
+            "annee_fermeture",
+            "activite_fin_annee",
+            "dateout",
+            "fermeture",
+            "date de fermeture",
+            "année de fermeture",
+            "année d'arrêt",
+            "date d'arrêt",
+            "arrêt",
+            "Stilllegung",
+            "Stilllegungsjahr",
+            "Stilllegungsdatum",
+            "Jahr der Stilllegung",
+            "Schließung",
+            "Schließungsjahr",
+            "Außerbetriebnahme",
+            "cierre",
+            "año de cierre",
+            "fecha de cierre",
+            "año cierre",
+            "chiusura",
+            "anno di chiusura",
+            "data di chiusura",
+            "anno chiusura",
+            "dismissione",
+            "anno dismissione",
+            "sluiting",
+            "sluitingsjaar",
+            "sluitingsdatum",
+            "jaar van sluiting",
+            "buitengebruikstelling",
+            "zamknięcie",
+            "rok zamknięcia",
+            "data zamknięcia",
+            "likwidacja",
+            "rok likwidacji",
+            "wyłączenie",
+            "rok wyłączenia",
+        ),
+        gettext_lazy("Year the activity stopped, or its date (the year is kept)."),
+        "2008",
+    ),
+    Column(
+        "grid_capacity_mw",
+        (
+            "grid_capacity",
+            "capacity",
+            "connection_capacity",
+            "installed_capacity",
+            "puissance",
+            "capacite",
+            "power",
+            "puissance de raccordement",
+            "puissance installée",
+            "Leistung",
+            "Anschlussleistung",
+            "Netzanschlussleistung",
+            "Nennleistung",
+            "Kapazität",
+            "potencia",
+            "capacidad",
+            "potencia instalada",
+            "potenza",
+            "capacità",
+            "potenza installata",
+            "vermogen",
+            "aansluitcapaciteit",
+            "capaciteit",
+            "moc",
+            "moc przyłączeniowa",
+            "moc zainstalowana",
+        ),
+        gettext_lazy("Existing grid connection; MW unless the name says kw or gw."),
+        "120",
+        units=CAPACITY_UNITS,
+        default_unit="mw",
+    ),
+    Column(
+        "grid_voltage_kv",
+        (
+            "grid_voltage",
+            "voltage",
+            "connection_voltage",
+            "tension",
+            "tension de raccordement",
+            "Spannung",
+            "Netzspannung",
+            "Spannungsebene",
+            "tensión",
+            "tensione",
+            "spanning",
+            "netspanning",
+            "napięcie",
+        ),
+        gettext_lazy("Voltage of that connection; kV unless the name says v."),
+        "225",
+        units=VOLTAGE_UNITS,
+        default_unit="kv",
+    ),
+    Column(
+        "pollution_status",
+        (
+            "pollution_status",
+            "pollution",
+            "sol_pollution_existe",
+            "pollution des sols",
+            "Altlast",
+            "Altlasten",
+            "Kontamination",
+            "Bodenbelastung",
+            "contaminación",
+            "contaminación del suelo",
+            "contaminazione",
+            "inquinamento",
+            "verontreiniging",
+            "bodemverontreiniging",
+            "zanieczyszczenie",
+            "skażenie",
+        ),
+        gettext_lazy("none, suspected, confirmed, remediated or unknown (or the same words in the upload languages)."),
+        "suspected",
+    ),
+    Column(
+        "zoning_type",
+        (
+            "zoning_type",
+            "zoning",
+            "zone",
+            "urba_zone_type",
+            "zonage",
+            "zone PLU",
+            "Flächennutzung",
+            "Nutzungsart",
+            "Widmung",
+            "zonificación",
+            "clasificación del suelo",
+            "zonizzazione",
+            "destinazione urbanistica",
+            "bestemming",
+            "bestemmingsplan",
+            "strefa",
+            "przeznaczenie",
+        ),
+        gettext_lazy(
+            "Planning zone: U (urban), AU (to be urbanised), A (agricultural) or N (natural), or those words."
+        ),
+        "U",
+    ),
+    Column(
+        "flood_zone",
+        (
+            "flood_zone",
+            "flood",
+            "zone_inondable",
+            "inondable",
+            "Überschwemmungsgebiet",
+            "Hochwasser",
+            "zona inundable",
+            "inundable",
+            "zona alluvionale",
+            "overstromingsgebied",
+            "strefa zalewowa",
+        ),
+        gettext_lazy("yes or no."),
+        "no",
+    ),
+    Column(
+        "water_access",
+        (
+            "water_access",
+            "water",
+            "eau",
+            "acces_eau",
+            "Wasser",
+            "Wasserzugang",
+            "agua",
+            "acceso al agua",
+            "acqua",
+            "accesso all'acqua",
+            "toegang tot water",
+            "woda",
+            "dostęp do wody",
+        ),
+        gettext_lazy("river, sea, none or unknown."),
+        "river",
+    ),
+    Column(
+        "reconverted",
+        (
+            "reconverted",
+            "reconvertie",
+            "reused",
+            "nachgenutzt",
+            "reutilizado",
+            "riconvertito",
+            "herbestemd",
+            "zagospodarowany",
+        ),
+        gettext_lazy("yes when the site is already reused."),
+        "no",
+    ),
+    Column(
+        "source_status",
+        ("source_status", "status", "statut", "site_statut", "Zustand", "estado", "situazione", "stan"),
+        gettext_lazy("Status in your source."),
+        "friche sans projet",
+    ),
+    Column(
+        "source_url",
+        ("source_url", "url", "link", "lien", "site_url", "enlace", "collegamento", "odnośnik"),
+        gettext_lazy("http(s) link to the site's record."),
+        "https://example.org/sites/GE-0001",
+    ),
+    Column(
+        "source_date",
+        (
+            "source_date",
+            "date",
+            "updated",
+            "date_maj",
+            "site_actu_date",
+            "date de mise à jour",
+            "Stand",
+            "Aktualisierung",
+            "fecha de actualización",
+            "data di aggiornamento",
+            "bijgewerkt",
+            "data aktualizacji",
+        ),
+        gettext_lazy("When your source last described the site (YYYY-MM-DD, DD/MM/YYYY or DD.MM.YYYY)."),
+        "2024-03-01",
+    ),
 )
 """The upload template, in order. Names are compared after folding case, accents and
 punctuation ("Surface (m²)" → ``surface_m2``, "Année d'arrêt" → ``annee_d_arret``), by one
@@ -308,40 +805,148 @@ def _column_index() -> dict[str, tuple[Column, str | None]]:
                     put(f"{base}_{unit}".replace("_", ""), (spec, unit))
     return index
 
-TEXT_MAX = {"name": 200, "region_code": 8, "departement_code": 3, "municipality": 100, "former_activity": 200, "source_status": 64}
 
-FORMER_USE_CODES = ("coal_plant", "gas_plant", "oil_plant", "nuclear_plant", "other_plant", "steel", "chemicals",
-                    "refinery", "automotive", "paper", "rail", "military", "other")
+TEXT_MAX = {
+    "name": 200,
+    "region_code": 8,
+    "departement_code": 3,
+    "municipality": 100,
+    "former_activity": 200,
+    "source_status": 64,
+}
+
+FORMER_USE_CODES = (
+    "coal_plant",
+    "gas_plant",
+    "oil_plant",
+    "nuclear_plant",
+    "other_plant",
+    "steel",
+    "chemicals",
+    "refinery",
+    "automotive",
+    "paper",
+    "rail",
+    "military",
+    "other",
+)
 CHOICES = {
-    "former_use": {**{c: c for c in FORMER_USE_CODES}, "coal": "coal_plant", "gas": "gas_plant", "oil": "oil_plant",
-                   "nuclear": "nuclear_plant", "steelworks": "steel", "chemical": "chemicals", "chimie": "chemicals",
-                   "siderurgie": "steel", "raffinerie": "refinery", "papeterie": "paper", "ferroviaire": "rail",
-                   "militaire": "military", "autre": "other"},
-    "pollution_status": {"none": "none", "suspected": "suspected", "confirmed": "confirmed", "remediated": "remediated",
-                         "unknown": "unknown", "aucune": "none", "pollution_inexistante": "none", "pollution_peu_probable": "none",
-                         "supposee": "suspected", "pollution_supposee": "suspected", "averee": "confirmed",
-                         "pollution_averee": "confirmed", "depolluee": "remediated", "inconnu": "unknown", "inconnue": "unknown",
-                         # German, Spanish, Italian, Dutch, Polish
-                         "keine": "none", "verdacht": "suspected", "vermutet": "suspected", "bestatigt": "confirmed",
-                         "nachgewiesen": "confirmed", "saniert": "remediated", "unbekannt": "unknown",
-                         "ninguna": "none", "sospechada": "suspected", "confirmada": "confirmed", "descontaminada": "remediated",
-                         "desconocida": "unknown", "desconocido": "unknown",
-                         "nessuna": "none", "sospetta": "suspected", "accertata": "confirmed", "bonificata": "remediated",
-                         "sconosciuta": "unknown", "sconosciuto": "unknown",
-                         "geen": "none", "vermoed": "suspected", "bevestigd": "confirmed", "gesaneerd": "remediated", "onbekend": "unknown",
-                         "brak": "none", "podejrzewane": "suspected", "potwierdzone": "confirmed", "oczyszczone": "remediated",
-                         "zrekultywowane": "remediated", "nieznane": "unknown"},
-    "zoning_type": {"u": "U", "au": "AU", "a": "A", "n": "N",
-                    "urban": "U", "to_be_urbanised": "AU", "agricultural": "A", "natural": "N",
-                    "urbaine": "U", "zone_urbaine": "U", "a_urbaniser": "AU", "agricole": "A", "naturelle": "N",
-                    "baugebiet": "U", "gewerbegebiet": "U", "industriegebiet": "U", "bauerwartungsland": "AU",
-                    "landwirtschaft": "A", "landwirtschaftlich": "A", "aussenbereich": "N", "grunland": "A", "wald": "N",
-                    "urbano": "U", "urbanizable": "AU", "rustico": "A", "agricola": "A", "no_urbanizable": "N",
-                    "urbanizzabile": "AU", "naturale": "N",
-                    "stedelijk": "U", "bedrijventerrein": "U", "agrarisch": "A", "natuur": "N",
-                    "miejski": "U", "przemyslowy": "U", "rolny": "A", "przyrodniczy": "N", "lesny": "N"},
-    "water_access": {"river": "river", "sea": "sea", "none": "none", "unknown": "unknown", "riviere": "river",
-                     "fleuve": "river", "canal": "river", "mer": "sea", "aucun": "none", "inconnu": "unknown"},
+    "former_use": {
+        **{c: c for c in FORMER_USE_CODES},
+        "coal": "coal_plant",
+        "gas": "gas_plant",
+        "oil": "oil_plant",
+        "nuclear": "nuclear_plant",
+        "steelworks": "steel",
+        "chemical": "chemicals",
+        "chimie": "chemicals",
+        "siderurgie": "steel",
+        "raffinerie": "refinery",
+        "papeterie": "paper",
+        "ferroviaire": "rail",
+        "militaire": "military",
+        "autre": "other",
+    },
+    "pollution_status": {
+        "none": "none",
+        "suspected": "suspected",
+        "confirmed": "confirmed",
+        "remediated": "remediated",
+        "unknown": "unknown",
+        "aucune": "none",
+        "pollution_inexistante": "none",
+        "pollution_peu_probable": "none",
+        "supposee": "suspected",
+        "pollution_supposee": "suspected",
+        "averee": "confirmed",
+        "pollution_averee": "confirmed",
+        "depolluee": "remediated",
+        "inconnu": "unknown",
+        "inconnue": "unknown",
+        # German, Spanish, Italian, Dutch, Polish
+        "keine": "none",
+        "verdacht": "suspected",
+        "vermutet": "suspected",
+        "bestatigt": "confirmed",
+        "nachgewiesen": "confirmed",
+        "saniert": "remediated",
+        "unbekannt": "unknown",
+        "ninguna": "none",
+        "sospechada": "suspected",
+        "confirmada": "confirmed",
+        "descontaminada": "remediated",
+        "desconocida": "unknown",
+        "desconocido": "unknown",
+        "nessuna": "none",
+        "sospetta": "suspected",
+        "accertata": "confirmed",
+        "bonificata": "remediated",
+        "sconosciuta": "unknown",
+        "sconosciuto": "unknown",
+        "geen": "none",
+        "vermoed": "suspected",
+        "bevestigd": "confirmed",
+        "gesaneerd": "remediated",
+        "onbekend": "unknown",
+        "brak": "none",
+        "podejrzewane": "suspected",
+        "potwierdzone": "confirmed",
+        "oczyszczone": "remediated",
+        "zrekultywowane": "remediated",
+        "nieznane": "unknown",
+    },
+    "zoning_type": {
+        "u": "U",
+        "au": "AU",
+        "a": "A",
+        "n": "N",
+        "urban": "U",
+        "to_be_urbanised": "AU",
+        "agricultural": "A",
+        "natural": "N",
+        "urbaine": "U",
+        "zone_urbaine": "U",
+        "a_urbaniser": "AU",
+        "agricole": "A",
+        "naturelle": "N",
+        "baugebiet": "U",
+        "gewerbegebiet": "U",
+        "industriegebiet": "U",
+        "bauerwartungsland": "AU",
+        "landwirtschaft": "A",
+        "landwirtschaftlich": "A",
+        "aussenbereich": "N",
+        "grunland": "A",
+        "wald": "N",
+        "urbano": "U",
+        "urbanizable": "AU",
+        "rustico": "A",
+        "agricola": "A",
+        "no_urbanizable": "N",
+        "urbanizzabile": "AU",
+        "naturale": "N",
+        "stedelijk": "U",
+        "bedrijventerrein": "U",
+        "agrarisch": "A",
+        "natuur": "N",
+        "miejski": "U",
+        "przemyslowy": "U",
+        "rolny": "A",
+        "przyrodniczy": "N",
+        "lesny": "N",
+    },
+    "water_access": {
+        "river": "river",
+        "sea": "sea",
+        "none": "none",
+        "unknown": "unknown",
+        "riviere": "river",
+        "fleuve": "river",
+        "canal": "river",
+        "mer": "sea",
+        "aucun": "none",
+        "inconnu": "unknown",
+    },
 }
 """Accepted values of the coded columns (codes, and words in the upload languages, folded) → code.
 Zoning codes are Cartofriches' ``urba_zone_type`` (U urban, AU to be urbanised, A agricultural, N
@@ -362,7 +967,9 @@ def source_slug(source_name: str) -> str:
     if not slug:
         raise UploadRejected(_("Give the source a name made of letters or digits."))
     if slug in ("cartofriches", "powerplantmatching"):
-        raise UploadRejected(_("The source name “%(name)s” is reserved for the reference data.") % {"name": source_name})
+        raise UploadRejected(
+            _("The source name “%(name)s” is reserved for the reference data.") % {"name": source_name}
+        )
     return slug
 
 
@@ -372,14 +979,18 @@ def source_slug(source_name: str) -> str:
 def _format_of(file_name: str, data: bytes) -> str:
     suffix = Path(file_name).suffix.lower()
     if suffix in (".shp", ".shx", ".dbf"):
-        raise UploadRejected(_("A shapefile is several files (.shp, .shx, .dbf, .prj): put them in one .zip and upload that."))
+        raise UploadRejected(
+            _("A shapefile is several files (.shp, .shx, .dbf, .prj): put them in one .zip and upload that.")
+        )
     if suffix in (".xls", ".xlsb") or (suffix in (".xlsx", ".xlsm") and data.startswith(b"\xd0\xcf\x11\xe0")):
         # The old binary format, or an XLSX saved with a password (an encrypted OLE container).
         raise UploadRejected(_("Save the workbook as .xlsx (Excel 2007 or later) without a password, then upload it."))
     fmt = FORMATS.get(suffix)
     if fmt is None:
         raise UploadRejected(
-            _("Files ending in “%(suffix)s” are not supported: upload GeoJSON, GeoPackage, a zipped Shapefile, CSV, XLSX or ODS.")
+            _(
+                "Files ending in “%(suffix)s” are not supported: upload GeoJSON, GeoPackage, a zipped Shapefile, CSV, XLSX or ODS."
+            )
             % {"suffix": suffix or _("(no extension)")}
         )
     magic_ok = {
@@ -390,7 +1001,10 @@ def _format_of(file_name: str, data: bytes) -> str:
         "geojson": data.lstrip()[:1] in (b"{", b"\xef"),
     }.get(fmt, True)
     if not magic_ok:
-        raise UploadRejected(_("The file is named %(suffix)s but is not a %(format)s file.") % {"suffix": suffix, "format": FORMAT_LABELS[fmt]})
+        raise UploadRejected(
+            _("The file is named %(suffix)s but is not a %(format)s file.")
+            % {"suffix": suffix, "format": FORMAT_LABELS[fmt]}
+        )
     return fmt
 
 
@@ -430,13 +1044,20 @@ def open_checked_zip(path: Path, limits: UploadLimits) -> zipfile.ZipFile:
     try:
         infos = zf.infolist()
         if len(infos) > limits.zip_max_members:
-            raise UploadRejected(_("The archive holds %(n)d files; at most %(max)d are accepted.") % {"n": len(infos), "max": limits.zip_max_members})
+            raise UploadRejected(
+                _("The archive holds %(n)d files; at most %(max)d are accepted.")
+                % {"n": len(infos), "max": limits.zip_max_members}
+            )
         total = 0
         for info in infos:
             if _unsafe_member(info.filename):
-                raise UploadRejected(_("The archive contains an unsafe path (“%(name)s”): refused.") % {"name": info.filename[:100]})
+                raise UploadRejected(
+                    _("The archive contains an unsafe path (“%(name)s”): refused.") % {"name": info.filename[:100]}
+                )
             if stat.S_ISLNK(info.external_attr >> 16):
-                raise UploadRejected(_("The archive contains a link (“%(name)s”): refused.") % {"name": info.filename[:100]})
+                raise UploadRejected(
+                    _("The archive contains a link (“%(name)s”): refused.") % {"name": info.filename[:100]}
+                )
             if info.flag_bits & 0x1:
                 raise UploadRejected(_("The archive is encrypted: upload it without a password."))
             total += info.file_size
@@ -461,8 +1082,13 @@ def extract_zip(path: Path, workdir: Path, limits: UploadLimits) -> tuple[Path, 
     """
     with open_checked_zip(path, limits) as zf:
         infos = zf.infolist()
-        files = [i for i in infos if not i.is_dir() and not i.filename.startswith("__MACOSX/")
-                 and not PurePosixPath(i.filename).name.startswith(".")]
+        files = [
+            i
+            for i in infos
+            if not i.is_dir()
+            and not i.filename.startswith("__MACOSX/")
+            and not PurePosixPath(i.filename).name.startswith(".")
+        ]
         by_suffix: dict[str, list[zipfile.ZipInfo]] = {}
         for info in files:
             by_suffix.setdefault(PurePosixPath(info.filename).suffix.lower(), []).append(info)
@@ -472,10 +1098,16 @@ def extract_zip(path: Path, workdir: Path, limits: UploadLimits) -> tuple[Path, 
             raise UploadRejected(_("The archive holds %(n)d shapefiles; upload one at a time.") % {"n": len(shps)})
         if shps:
             stem = shps[0].filename[: -len(".shp")]
-            parts = {PurePosixPath(i.filename).suffix.lower(): i for i in files if i.filename[: -len(PurePosixPath(i.filename).suffix)] == stem}
+            parts = {
+                PurePosixPath(i.filename).suffix.lower(): i
+                for i in files
+                if i.filename[: -len(PurePosixPath(i.filename).suffix)] == stem
+            }
             missing = [s for s in (".shx", ".dbf") if s not in parts]
             if missing:
-                raise UploadRejected(_("The shapefile comes without its %(parts)s file(s).") % {"parts": ", ".join(missing)})
+                raise UploadRejected(
+                    _("The shapefile comes without its %(parts)s file(s).") % {"parts": ", ".join(missing)}
+                )
             for suffix in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
                 if suffix in parts:
                     _copy_member(zf, parts[suffix], workdir / f"sites{suffix}", budget)
@@ -530,13 +1162,21 @@ def check_csv_shape(data: bytes, limits: UploadLimits, file_name: str = "") -> N
     lengths = ends - starts
     n_lines = int(np.count_nonzero(lengths > 0)) if len(lengths) else 0
     if n_lines > limits.max_rows + 1:
-        raise UploadRejected(_("“%(file)s” has more than %(max)s rows (%(n)s lines after the header).")
-                             % {"file": shown, "n": f"{n_lines - 1:,}", "max": f"{limits.max_rows:,}"})
+        raise UploadRejected(
+            _("“%(file)s” has more than %(max)s rows (%(n)s lines after the header).")
+            % {"file": shown, "n": f"{n_lines - 1:,}", "max": f"{limits.max_rows:,}"}
+        )
     longest = int(np.argmax(lengths)) if len(lengths) else 0
     if len(lengths) and lengths[longest] > limits.max_line_bytes:
-        raise UploadRejected(_("“%(file)s”, line %(line)s: %(n)s bytes long; at most %(max)s bytes a line are accepted.")
-                             % {"file": shown, "line": f"{longest + 1:,}", "n": f"{int(lengths[longest]):,}",
-                                "max": f"{limits.max_line_bytes:,}"})
+        raise UploadRejected(
+            _("“%(file)s”, line %(line)s: %(n)s bytes long; at most %(max)s bytes a line are accepted.")
+            % {
+                "file": shown,
+                "line": f"{longest + 1:,}",
+                "n": f"{int(lengths[longest]):,}",
+                "max": f"{limits.max_line_bytes:,}",
+            }
+        )
 
 
 def read_csv_text(data: bytes, limits: UploadLimits, file_name: str = "") -> tuple[pd.DataFrame, list[str]]:
@@ -549,17 +1189,30 @@ def read_csv_text(data: bytes, limits: UploadLimits, file_name: str = "") -> tup
     sep = _delimiter(header)
     n_columns = header.count(sep) + 1
     if n_columns > limits.max_columns:
-        raise UploadRejected(_("“%(file)s” has %(n)s columns; at most %(max)s are accepted.")
-                             % {"file": file_name or _("The file"), "n": f"{n_columns:,}", "max": f"{limits.max_columns:,}"})
+        raise UploadRejected(
+            _("“%(file)s” has %(n)s columns; at most %(max)s are accepted.")
+            % {"file": file_name or _("The file"), "n": f"{n_columns:,}", "max": f"{limits.max_columns:,}"}
+        )
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""],
-                            skipinitialspace=True, on_bad_lines="error", engine="c")
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skipinitialspace=True,
+            on_bad_lines="error",
+            engine="c",
+        )
     except pd.errors.EmptyDataError as exc:
         raise UploadRejected(_("The file is empty.")) from exc
     except (pd.errors.ParserError, ValueError, csv.Error) as exc:
         line = re.search(r"line (\d+)", str(exc))
         where = _(" near line %(line)s") % {"line": line.group(1)} if line else ""
-        raise UploadRejected(_("The file cannot be read as CSV%(where)s: check the separators and quotes, or whether it was cut short.") % {"where": where}) from exc
+        raise UploadRejected(
+            _("The file cannot be read as CSV%(where)s: check the separators and quotes, or whether it was cut short.")
+            % {"where": where}
+        ) from exc
     names = {"\t": _("tab"), ";": _("semicolon"), ",": _("comma"), "|": "|"}
     return frame, [_("Read as CSV, %(sep)s-separated, %(encoding)s.") % {"sep": names[sep], "encoding": encoding}]
 
@@ -584,8 +1237,9 @@ def _header_row(raw: pd.DataFrame, blank: np.ndarray) -> int:
     return int(filled[0]) if len(filled) else 0
 
 
-def read_spreadsheet(path: Path, fmt: str, limits: UploadLimits, sheet: str | None = None,
-                     file_name: str = "") -> tuple[pd.DataFrame, list[str]]:
+def read_spreadsheet(
+    path: Path, fmt: str, limits: UploadLimits, sheet: str | None = None, file_name: str = ""
+) -> tuple[pd.DataFrame, list[str]]:
     """Return one sheet's rows as cells (index: the sheet's row numbers) and notes on how it was read.
 
     The workbook is a zip archive: it passes the archive checks (:func:`open_checked_zip`)
@@ -597,7 +1251,9 @@ def read_spreadsheet(path: Path, fmt: str, limits: UploadLimits, sheet: str | No
     label = FORMAT_LABELS[fmt]
     shown = file_name or _("The file")
     if not zipfile.is_zipfile(path):
-        raise UploadRejected(_("The file cannot be read as %(format)s: it may be damaged or cut short.") % {"format": label})
+        raise UploadRejected(
+            _("The file cannot be read as %(format)s: it may be damaged or cut short.") % {"format": label}
+        )
     open_checked_zip(path, limits).close()
     try:
         book = pd.ExcelFile(path, engine="openpyxl" if fmt == "xlsx" else "odf")
@@ -605,39 +1261,54 @@ def read_spreadsheet(path: Path, fmt: str, limits: UploadLimits, sheet: str | No
         raise
     except Exception as exc:  # openpyxl, odfpy and the XML parsers raise many kinds
         log.info("upload: %s unreadable: %s", fmt, exc)
-        raise UploadRejected(_("The file cannot be read as %(format)s: it may be damaged or cut short.") % {"format": label}) from exc
+        raise UploadRejected(
+            _("The file cannot be read as %(format)s: it may be damaged or cut short.") % {"format": label}
+        ) from exc
     with book:
         names = [str(n) for n in book.sheet_names]
         if not names:
             raise UploadRejected(_("The workbook holds no sheet."))
         if sheet and sheet not in names:
-            raise UploadRejected(_("The workbook has no sheet “%(sheet)s”; its sheets are: %(names)s.")
-                                 % {"sheet": sheet[:100], "names": ", ".join(names[:50])})
+            raise UploadRejected(
+                _("The workbook has no sheet “%(sheet)s”; its sheets are: %(names)s.")
+                % {"sheet": sheet[:100], "names": ", ".join(names[:50])}
+            )
         if not sheet and len(names) > 1:
-            raise SheetChoiceNeeded(_("“%(file)s” holds %(n)d sheets (%(names)s): choose the one with the sites.")
-                                    % {"file": shown, "n": len(names), "names": ", ".join(names[:50])}, names[:200])
+            raise SheetChoiceNeeded(
+                _("“%(file)s” holds %(n)d sheets (%(names)s): choose the one with the sites.")
+                % {"file": shown, "n": len(names), "names": ", ".join(names[:50])},
+                names[:200],
+            )
         chosen = sheet or names[0]
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # openpyxl's notes on styles and data validation
-                raw = book.parse(book.sheet_names[names.index(chosen)], header=None, dtype=object,
-                                 nrows=limits.max_rows + HEADER_SCAN_ROWS + 1)
+                raw = book.parse(
+                    book.sheet_names[names.index(chosen)],
+                    header=None,
+                    dtype=object,
+                    nrows=limits.max_rows + HEADER_SCAN_ROWS + 1,
+                )
         except MemoryError:
             raise
         except Exception as exc:
             log.info("upload: %s sheet unreadable: %s", fmt, exc)
-            raise UploadRejected(_("The file cannot be read as %(format)s: it may be damaged or cut short.") % {"format": label}) from exc
+            raise UploadRejected(
+                _("The file cannot be read as %(format)s: it may be damaged or cut short.") % {"format": label}
+            ) from exc
     if raw.shape[1] > limits.max_columns:
-        raise UploadRejected(_("“%(file)s” has %(n)s columns; at most %(max)s are accepted.")
-                             % {"file": shown, "n": f"{raw.shape[1]:,}", "max": f"{limits.max_columns:,}"})
+        raise UploadRejected(
+            _("“%(file)s” has %(n)s columns; at most %(max)s are accepted.")
+            % {"file": shown, "n": f"{raw.shape[1]:,}", "max": f"{limits.max_columns:,}"}
+        )
     raw = raw.reset_index(drop=True)
     blank = _blank_cells(raw)
     if blank.all():
         raise UploadRejected(_("The sheet “%(sheet)s” is empty.") % {"sheet": chosen[:100]})
     at = _header_row(raw, blank)
     header = [("" if blank[at, j] else str(raw.iat[at, j]).strip()) for j in range(raw.shape[1])]
-    body = raw.iloc[at + 1:]
-    body_blank = blank[at + 1:]
+    body = raw.iloc[at + 1 :]
+    body_blank = blank[at + 1 :]
     keep_columns = np.asarray([h != "" or not body_blank[:, j].all() for j, h in enumerate(header)], dtype=bool)
     seen: dict[str, int] = {}
     columns = []
@@ -651,11 +1322,16 @@ def read_spreadsheet(path: Path, fmt: str, limits: UploadLimits, sheet: str | No
         raise UploadRejected(_("The file has more than %(max)s rows.") % {"max": f"{limits.max_rows:,}"})
     # Rows are numbered as the spreadsheet shows them (the first row is 1).
     body.index = body.index + 1
-    notes = [_("Read as %(format)s, sheet “%(sheet)s”, header on row %(row)d.") % {"format": label, "sheet": chosen, "row": at + 1}]
+    notes = [
+        _("Read as %(format)s, sheet “%(sheet)s”, header on row %(row)d.")
+        % {"format": label, "sheet": chosen, "row": at + 1}
+    ]
     if at > 0:
         notes.append(_("Rows 1 to %(last)d above the header were skipped (a title block).") % {"last": at})
     if len(names) > 1:
-        notes.append(_("Other sheets not read: %(names)s.") % {"names": ", ".join(n for n in names[:20] if n != chosen)})
+        notes.append(
+            _("Other sheets not read: %(names)s.") % {"names": ", ".join(n for n in names[:20] if n != chosen)}
+        )
     return body, notes
 
 
@@ -664,8 +1340,9 @@ STALE_TMP_AFTER_S = 3600.0
 """A temporary upload directory older than this belongs to a process that was killed. [s]"""
 
 
-def _read_upload(workdir: Path, path: Path, fmt: str, limits: UploadLimits, file_name: str,
-                 sheet: str | None = None) -> tuple[pd.DataFrame, str, list[str], str]:
+def _read_upload(
+    workdir: Path, path: Path, fmt: str, limits: UploadLimits, file_name: str, sheet: str | None = None
+) -> tuple[pd.DataFrame, str, list[str], str]:
     """Return the file's rows, its CRS, notes and the format inside a zip (runs in the bounded child)."""
     inner_fmt = fmt
     if fmt in SPREADSHEETS:
@@ -696,8 +1373,14 @@ def _remove_stale_tmp(tmp_dir: str | Path | None) -> None:
             continue
 
 
-def read_upload_bounded(data: bytes, file_name: str, fmt: str, limits: UploadLimits,
-                        tmp_dir: str | Path | None = None, sheet: str | None = None) -> tuple[pd.DataFrame, str, list[str], str]:
+def read_upload_bounded(
+    data: bytes,
+    file_name: str,
+    fmt: str,
+    limits: UploadLimits,
+    tmp_dir: str | Path | None = None,
+    sheet: str | None = None,
+) -> tuple[pd.DataFrame, str, list[str], str]:
     """Read an uploaded file in a child process with hard time and memory limits.
 
     The file is written into a fresh temporary directory under a fixed name; this process owns
@@ -713,21 +1396,42 @@ def read_upload_bounded(data: bytes, file_name: str, fmt: str, limits: UploadLim
         path = workdir / f"upload{Path(file_name).suffix.lower()}"
         path.write_bytes(data)
         try:
-            return run_bounded(_read_upload, workdir, path, fmt, limits, shown, sheet, workdir=workdir,
-                               timeout_s=limits.parse_timeout_s, memory_bytes=limits.parse_memory_bytes)
+            return run_bounded(
+                _read_upload,
+                workdir,
+                path,
+                fmt,
+                limits,
+                shown,
+                sheet,
+                workdir=workdir,
+                timeout_s=limits.parse_timeout_s,
+                memory_bytes=limits.parse_memory_bytes,
+            )
         except LimitExceeded as exc:
             log.warning("upload %s refused: reading hit a limit (%s)", shown, exc)
             if exc.kind == "time":
                 raise UploadRejected(
-                    _("“%(file)s” could not be read within %(s)s seconds, so it was refused (a file that never ends, or far "
-                      "too much work for its size).") % {"file": shown, "s": f"{limits.parse_timeout_s:g}"}) from exc
+                    _(
+                        "“%(file)s” could not be read within %(s)s seconds, so it was refused (a file that never ends, or far "
+                        "too much work for its size)."
+                    )
+                    % {"file": shown, "s": f"{limits.parse_timeout_s:g}"}
+                ) from exc
             if exc.kind == "memory":
                 raise UploadRejected(
-                    _("“%(file)s” needs more than %(mb)s MB of memory to read, so it was refused: split it into smaller files.")
-                    % {"file": shown, "mb": f"{limits.parse_memory_bytes / 2**20:,.0f}"}) from exc
-            raise UploadRejected(_("“%(file)s” could not be read within the limits (%(mb)s MB of memory, %(s)s seconds), "
-                                   "so it was refused.") % {"file": shown, "mb": f"{limits.parse_memory_bytes / 2**20:,.0f}",
-                                                            "s": f"{limits.parse_timeout_s:g}"}) from exc
+                    _(
+                        "“%(file)s” needs more than %(mb)s MB of memory to read, so it was refused: split it into smaller files."
+                    )
+                    % {"file": shown, "mb": f"{limits.parse_memory_bytes / 2**20:,.0f}"}
+                ) from exc
+            raise UploadRejected(
+                _(
+                    "“%(file)s” could not be read within the limits (%(mb)s MB of memory, %(s)s seconds), "
+                    "so it was refused."
+                )
+                % {"file": shown, "mb": f"{limits.parse_memory_bytes / 2**20:,.0f}", "s": f"{limits.parse_timeout_s:g}"}
+            ) from exc
     finally:
         import shutil
 
@@ -743,7 +1447,9 @@ def _read_gis(path: Path, fmt: str, limits: UploadLimits) -> tuple[pd.DataFrame,
         layers = pyogrio.list_layers(path)
     except Exception as exc:  # pyogrio raises DataSourceError and plain GDAL errors alike
         log.info("upload: %s unreadable: %s", fmt, exc)
-        raise UploadRejected(_("The file cannot be read as %(format)s: it may be damaged or cut short.") % {"format": label}) from exc
+        raise UploadRejected(
+            _("The file cannot be read as %(format)s: it may be damaged or cut short.") % {"format": label}
+        ) from exc
     if len(layers) == 0:
         raise UploadRejected(_("The file holds no layer."))
     if len(layers) > 1:
@@ -755,8 +1461,10 @@ def _read_gis(path: Path, fmt: str, limits: UploadLimits) -> tuple[pd.DataFrame,
         info = pyogrio.read_info(path)
         n_fields = len(info["fields"])
         if n_fields > limits.max_columns:
-            raise UploadRejected(_("The file has %(n)s columns; at most %(max)s are accepted.")
-                                 % {"n": f"{n_fields:,}", "max": f"{limits.max_columns:,}"})
+            raise UploadRejected(
+                _("The file has %(n)s columns; at most %(max)s are accepted.")
+                % {"n": f"{n_fields:,}", "max": f"{limits.max_columns:,}"}
+            )
         with warnings.catch_warnings():
             # Nested JSON values in GeoJSON properties stay text; the checks below report them.
             warnings.simplefilter("ignore", UserWarning)
@@ -770,7 +1478,9 @@ def _read_gis(path: Path, fmt: str, limits: UploadLimits) -> tuple[pd.DataFrame,
         raise
     except Exception as exc:
         log.info("upload: %s unreadable: %s", fmt, exc)
-        raise UploadRejected(_("The file cannot be read as %(format)s: it may be damaged or cut short.") % {"format": label}) from exc
+        raise UploadRejected(
+            _("The file cannot be read as %(format)s: it may be damaged or cut short.") % {"format": label}
+        ) from exc
     crs = ""
     if getattr(frame, "crs", None) is not None:
         crs = frame.crs.to_string()
@@ -891,7 +1601,9 @@ class _Errors:
         return bad
 
 
-def map_columns(columns: Iterable[str], *, area_unit: str | None = None) -> tuple[dict[str, tuple[str, float]], list[str]]:
+def map_columns(
+    columns: Iterable[str], *, area_unit: str | None = None
+) -> tuple[dict[str, tuple[str, float]], list[str]]:
     """Return field → (file column, unit factor) and notes; refuse ambiguous or unit-less columns.
 
     ``area_unit`` (``ha`` or ``m2``) states the unit of an area column whose name has none.
@@ -910,7 +1622,9 @@ def map_columns(columns: Iterable[str], *, area_unit: str | None = None) -> tupl
                 unit = area_unit
             else:
                 raise UploadRejected(
-                    _("Column “%(col)s” gives an area without its unit: name it area_ha or area_m2, or choose the area unit.")
+                    _(
+                        "Column “%(col)s” gives an area without its unit: name it area_ha or area_m2, or choose the area unit."
+                    )
                     % {"col": col}
                 )
         factor = dict(spec.units).get(unit, 1.0) if spec.units else 1.0  # type: ignore[arg-type]
@@ -950,13 +1664,18 @@ def _detect_crs(x: np.ndarray, y: np.ndarray) -> tuple[str, str]:
         return WGS84, "WGS84"
     # The CRS that holds most points wins (stray rows are then reported out of range), as long
     # as it holds at least half of them.
-    inside = [int(np.sum((x[ok] >= x0) & (x[ok] <= x1) & (y[ok] >= y0) & (y[ok] <= y1))) for _c, _l, (x0, y0, x1, y1) in CRS_BY_RANGE]
+    inside = [
+        int(np.sum((x[ok] >= x0) & (x[ok] <= x1) & (y[ok] >= y0) & (y[ok] <= y1)))
+        for _c, _l, (x0, y0, x1, y1) in CRS_BY_RANGE
+    ]
     best = int(np.argmax(inside))
     if inside[best] * 2 >= int(ok.sum()):
         return CRS_BY_RANGE[best][0], CRS_BY_RANGE[best][1]
     raise UploadRejected(
-        _("The file does not say which coordinate system it uses, and its coordinates (x %(x0).0f to %(x1).0f, y %(y0).0f to %(y1).0f) "
-          "fit none that Gigasite can guess (WGS84, Lambert-93, ETRS89-LAEA): state the CRS.")
+        _(
+            "The file does not say which coordinate system it uses, and its coordinates (x %(x0).0f to %(x1).0f, y %(y0).0f to %(y1).0f) "
+            "fit none that Gigasite can guess (WGS84, Lambert-93, ETRS89-LAEA): state the CRS."
+        )
         % {"x0": np.min(x[ok]), "x1": np.max(x[ok]), "y0": np.min(y[ok]), "y1": np.max(y[ok])}
     )
 
@@ -1027,8 +1746,15 @@ class _Geometry:
     geojson: np.ndarray  # GeoJSON text of polygons, '' for points
 
 
-def _geometries(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], fmt: str, file_crs: str,
-                stated_crs: str | None, errors: _Errors, notes: list[str]) -> tuple[_Geometry, str]:
+def _geometries(
+    frame: pd.DataFrame,
+    mapping: dict[str, tuple[str, float]],
+    fmt: str,
+    file_crs: str,
+    stated_crs: str | None,
+    errors: _Errors,
+    notes: list[str],
+) -> tuple[_Geometry, str]:
     """Return each row's position and outline in WGS84, flagging what cannot be used."""
     import geopandas as gpd
 
@@ -1072,11 +1798,17 @@ def _geometries(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], fmt:
     if len(set(used) - point_like) + (1 if set(used) & point_like else 0) > 1:
         described = ", ".join(f"{v} {k}" for k, v in used.items())
         raise UploadRejected(
-            _("The file mixes geometry types (%(kinds)s): give every site as a point, or every site as a polygon.") % {"kinds": described}
+            _("The file mixes geometry types (%(kinds)s): give every site as a point, or every site as a polygon.")
+            % {"kinds": described}
         )
     if used.keys() & {"line", "collection"}:
         raise UploadRejected(_("The file holds lines or geometry collections: sites are points or polygons."))
-    errors.flag(present & (family == "multipoint"), "geometry", np.full(n, "MultiPoint"), _("several points: give one point per site"))
+    errors.flag(
+        present & (family == "multipoint"),
+        "geometry",
+        np.full(n, "MultiPoint"),
+        _("several points: give one point per site"),
+    )
 
     # Repair invalid outlines; what is not polygonal after repair is dropped.
     polygon = present & (family == "polygon")
@@ -1084,10 +1816,17 @@ def _geometries(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], fmt:
     if invalid.any():
         repaired = shapely.make_valid(geoms[invalid])
         parts = [shapely.get_parts(g) for g in repaired]
-        fixed = np.asarray([shapely.union_all([p for p in ps if shapely.get_type_id(p) in (3, 6)]) for ps in parts], dtype=object)
+        fixed = np.asarray(
+            [shapely.union_all([p for p in ps if shapely.get_type_id(p) in (3, 6)]) for ps in parts], dtype=object
+        )
         unusable = shapely.is_empty(fixed) | (shapely.area(fixed) <= 0)
         bad_idx = np.flatnonzero(invalid)[unusable]
-        errors.flag(np.isin(np.arange(n), bad_idx), "geometry", np.full(n, _("invalid polygon")), _("invalid outline that cannot be repaired"))
+        errors.flag(
+            np.isin(np.arange(n), bad_idx),
+            "geometry",
+            np.full(n, _("invalid polygon")),
+            _("invalid outline that cannot be repaired"),
+        )
         good_idx = np.flatnonzero(invalid)[~unusable]
         geoms[good_idx] = fixed[~unusable]
         if len(good_idx):
@@ -1107,13 +1846,19 @@ def _geometries(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], fmt:
     if file_crs:
         crs, crs_label = file_crs, file_crs
         if stated_crs and stated_crs != file_crs:
-            notes.append(_("The file states its CRS (%(file)s); the CRS you gave (%(stated)s) was not used.") % {"file": file_crs, "stated": stated_crs})
+            notes.append(
+                _("The file states its CRS (%(file)s); the CRS you gave (%(stated)s) was not used.")
+                % {"file": file_crs, "stated": stated_crs}
+            )
     elif stated_crs:
         crs, crs_label = stated_crs, stated_crs
     else:
         probe = shapely.get_coordinates(geoms[usable])
         crs, crs_label = _detect_crs(probe[:, 0], probe[:, 1]) if len(probe) else (WGS84, "WGS84")
-        notes.append(_("No CRS in the file: coordinates read as %(crs)s (%(label)s), from their range.") % {"crs": crs, "label": crs_label})
+        notes.append(
+            _("No CRS in the file: coordinates read as %(crs)s (%(label)s), from their range.")
+            % {"crs": crs, "label": crs_label}
+        )
 
     import geopandas as gpd
 
@@ -1140,13 +1885,21 @@ def _geometries(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], fmt:
         area_ha[polys] = shapely.area(laea_polys) / 1e4
         geojson[polys] = shapely.to_geojson(shapely.set_precision(wgs.to_numpy()[polys], 1e-6))
     out_of_range = usable & ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
-    errors.flag(out_of_range, "geometry", np.full(n, ""), _("coordinates out of range for %(crs)s") % {"crs": crs_label})
+    errors.flag(
+        out_of_range, "geometry", np.full(n, ""), _("coordinates out of range for %(crs)s") % {"crs": crs_label}
+    )
     lon[out_of_range] = lat[out_of_range] = np.nan
     return _Geometry(lon, lat, area_ha, geojson), crs
 
 
-def _attributes(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], errors: _Errors, notes: list[str],
-                current_year: int, slug: str) -> dict[str, np.ndarray]:
+def _attributes(
+    frame: pd.DataFrame,
+    mapping: dict[str, tuple[str, float]],
+    errors: _Errors,
+    notes: list[str],
+    current_year: int,
+    slug: str,
+) -> dict[str, np.ndarray]:
     """Return every Site attribute column, converted and checked."""
     n = len(frame)
     out: dict[str, np.ndarray] = {}
@@ -1158,8 +1911,12 @@ def _attributes(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], erro
     ids = _texts(raw("external_id")) if "external_id" in mapping else np.full(n, "", dtype=object)
     errors.flag(ids == "", "external_id", ids, _("missing (required)"))
     max_len = 100 - len(slug) - 1
-    errors.flag(np.asarray([len(i) > max_len for i in ids]), "external_id", ids,
-                _("longer than %(n)d characters") % {"n": max_len})
+    errors.flag(
+        np.asarray([len(i) > max_len for i in ids]),
+        "external_id",
+        ids,
+        _("longer than %(n)d characters") % {"n": max_len},
+    )
     id_series = pd.Series(ids)
     dup = (id_series.duplicated(keep="first") & (id_series != "")).to_numpy()
     if dup.any():
@@ -1167,8 +1924,14 @@ def _attributes(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], erro
         for i, v in enumerate(ids):
             first_row.setdefault(v, int(errors.row_numbers[i]))
         for i in np.flatnonzero(dup):  # type: ignore[assignment]
-            errors.items.append(RowError(int(errors.row_numbers[i]), "external_id", str(ids[i])[:100],
-                                         _("also on row %(row)d of this file") % {"row": first_row[ids[i]]}))
+            errors.items.append(
+                RowError(
+                    int(errors.row_numbers[i]),
+                    "external_id",
+                    str(ids[i])[:100],
+                    _("also on row %(row)d of this file") % {"row": first_row[ids[i]]},
+                )
+            )
     out["file_id"] = ids
 
     names = _texts(raw("name")) if "name" in mapping else np.full(n, "", dtype=object)
@@ -1177,17 +1940,26 @@ def _attributes(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], erro
         values = names if name == "name" else (_texts(raw(name)) if name in mapping else np.full(n, "", dtype=object))
         too_long = np.asarray([len(v) > limit for v in values])
         if too_long.any():
-            notes.append(_("%(field)s cut to %(n)d characters on %(count)d row(s).") % {"field": name, "n": limit, "count": int(too_long.sum())})
+            notes.append(
+                _("%(field)s cut to %(n)d characters on %(count)d row(s).")
+                % {"field": name, "n": limit, "count": int(too_long.sum())}
+            )
             values = np.asarray([v[:limit] for v in values], dtype=object)
         out[name] = values
-    out["departement_code"] = np.asarray([v.zfill(2) if v.isdigit() else v.upper() for v in out["departement_code"]], dtype=object)
+    out["departement_code"] = np.asarray(
+        [v.zfill(2) if v.isdigit() else v.upper() for v in out["departement_code"]], dtype=object
+    )
 
     # Codes (ISO 3166-1 alpha-2 or alpha-3, Eurostat's EL and UK) and names in the analysts'
     # languages and each country's own (see ``countries``); blank: found from the position.
     country_texts = _texts(raw("country")) if "country" in mapping else np.full(n, "", dtype=object)
     countries, unknown_country = resolve_countries(country_texts)
-    errors.flag(unknown_country, "country", country_texts,
-                _("not a country code (ISO 3166-1 two or three letters) or a country name Gigasite knows"))
+    errors.flag(
+        unknown_country,
+        "country",
+        country_texts,
+        _("not a country code (ISO 3166-1 two or three letters) or a country name Gigasite knows"),
+    )
     out["country"] = countries
     out["country_text"] = country_texts
 
@@ -1203,18 +1975,32 @@ def _attributes(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], erro
 
     area, shown = number("area_ha")
     errors.flag(area <= 0, "area_ha", shown, _("must be greater than 0"))
-    errors.flag(area > MAX_AREA_HA, "area_ha", shown, _("larger than %(max)s ha: check the unit (ha or m²)") % {"max": f"{MAX_AREA_HA:,.0f}"})
+    errors.flag(
+        area > MAX_AREA_HA,
+        "area_ha",
+        shown,
+        _("larger than %(max)s ha: check the unit (ha or m²)") % {"max": f"{MAX_AREA_HA:,.0f}"},
+    )
     out["area_ha"] = area
     capacity, shown = number("grid_capacity_mw")
     errors.flag(capacity <= 0, "grid_capacity_mw", shown, _("must be greater than 0"))
-    errors.flag(capacity > MAX_CAPACITY_MW, "grid_capacity_mw", shown, _("larger than %(max)s MW: check the unit") % {"max": f"{MAX_CAPACITY_MW:,.0f}"})
+    errors.flag(
+        capacity > MAX_CAPACITY_MW,
+        "grid_capacity_mw",
+        shown,
+        _("larger than %(max)s MW: check the unit") % {"max": f"{MAX_CAPACITY_MW:,.0f}"},
+    )
     out["grid_capacity_mw"] = capacity
     voltage, shown = number("grid_voltage_kv")
     known = np.asarray(KNOWN_VOLTAGES_KV)
     nearest = known[np.abs(np.nan_to_num(voltage)[:, None] - known[None, :]).argmin(axis=1)] if n else np.zeros(0)
     unknown_class = np.isfinite(voltage) & (np.abs(voltage - nearest) > 0.5)
-    errors.flag(unknown_class, "grid_voltage_kv", shown,
-                _("not a known voltage class (%(classes)s kV)") % {"classes": ", ".join(f"{v:g}" for v in known)})
+    errors.flag(
+        unknown_class,
+        "grid_voltage_kv",
+        shown,
+        _("not a known voltage class (%(classes)s kV)") % {"classes": ", ".join(f"{v:g}" for v in known)},
+    )
     out["grid_voltage_kv"] = np.where(np.isfinite(voltage) & ~unknown_class, nearest, np.nan)
     # A closure column may hold years or dates (Stilllegungsdatum, date de fermeture, or a
     # spreadsheet's date cells): a date gives its year.
@@ -1230,20 +2016,35 @@ def _attributes(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], erro
     else:
         year, shown = np.full(n, np.nan), np.full(n, "", dtype=object)
     errors.flag(np.isfinite(year) & (year != np.round(year)), "closure_year", shown, _("not a whole year"))
-    errors.flag((year < CLOSURE_YEAR_MIN) | (year > current_year + CLOSURE_YEARS_AHEAD), "closure_year", shown,
-                _("not between %(a)d and %(b)d") % {"a": CLOSURE_YEAR_MIN, "b": current_year + CLOSURE_YEARS_AHEAD})
+    errors.flag(
+        (year < CLOSURE_YEAR_MIN) | (year > current_year + CLOSURE_YEARS_AHEAD),
+        "closure_year",
+        shown,
+        _("not between %(a)d and %(b)d") % {"a": CLOSURE_YEAR_MIN, "b": current_year + CLOSURE_YEARS_AHEAD},
+    )
     out["closure_year"] = year
 
-    for name, default in (("former_use", ""), ("pollution_status", "unknown"), ("water_access", "unknown"), ("zoning_type", "")):
+    for name, default in (
+        ("former_use", ""),
+        ("pollution_status", "unknown"),
+        ("water_access", "unknown"),
+        ("zoning_type", ""),
+    ):
         texts = _texts(raw(name)) if name in mapping else np.full(n, "", dtype=object)
         lookup = {t: (CHOICES[name].get(fold(t)) if t else default) for t in set(texts.tolist())}
         codes = np.asarray([lookup[t] for t in texts], dtype=object)
         accepted = sorted(set(CHOICES[name].values()))
-        errors.flag(np.asarray([c is None for c in codes]), name, texts,
-                    _("unknown value; use one of: %(codes)s") % {"codes": ", ".join(accepted)})
+        errors.flag(
+            np.asarray([c is None for c in codes]),
+            name,
+            texts,
+            _("unknown value; use one of: %(codes)s") % {"codes": ", ".join(accepted)},
+        )
         out[name] = codes
     guessed = {a: former_use_from_text(a) for a in set(out["former_activity"][out["former_use"] == ""].tolist())}
-    out["former_use"] = np.asarray([c if c else guessed[a] for c, a in zip(out["former_use"], out["former_activity"])], dtype=object)
+    out["former_use"] = np.asarray(
+        [c if c else guessed[a] for c, a in zip(out["former_use"], out["former_activity"])], dtype=object
+    )
 
     for name, default in (("flood_zone", None), ("reconverted", False)):  # type: ignore[assignment]
         if name not in mapping:
@@ -1262,7 +2063,9 @@ def _attributes(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], erro
     out["source_url"] = urls
     if "source_date" in mapping:
         dates, bad = _parse_date(raw("source_date"))
-        errors.flag(bad, "source_date", _texts(raw("source_date")), _("not a date (YYYY-MM-DD, DD/MM/YYYY or DD.MM.YYYY)"))
+        errors.flag(
+            bad, "source_date", _texts(raw("source_date")), _("not a date (YYYY-MM-DD, DD/MM/YYYY or DD.MM.YYYY)")
+        )
         future = np.asarray([d is not None and (d.year < 1900 or d > date(current_year, 12, 31)) for d in dates])
         errors.flag(future, "source_date", dates, _("not between 1900 and this year"))
         out["source_date"] = dates
@@ -1271,8 +2074,15 @@ def _attributes(frame: pd.DataFrame, mapping: dict[str, tuple[str, float]], erro
     return out
 
 
-def _locate(attrs: dict[str, np.ndarray], geo: _Geometry, countries: PlaceLocator, departements: PlaceLocator | None,
-            departement_regions: dict[str, str], errors: _Errors, notes: list[str]) -> None:
+def _locate(
+    attrs: dict[str, np.ndarray],
+    geo: _Geometry,
+    countries: PlaceLocator,
+    departements: PlaceLocator | None,
+    departement_regions: dict[str, str],
+    errors: _Errors,
+    notes: list[str],
+) -> None:
     """Check every position lies in a known country, and fill country and département codes."""
     n = len(geo.lon)
     has_pos = np.isfinite(geo.lon) & np.isfinite(geo.lat)
@@ -1282,8 +2092,15 @@ def _locate(attrs: dict[str, np.ndarray], geo: _Geometry, countries: PlaceLocato
     if nowhere.any():
         swapped = np.full(n, "", dtype=object)
         swapped[nowhere] = countries.locate(geo.lat[nowhere], geo.lon[nowhere])
-        shown = np.asarray([f"{x:.5f}, {y:.5f}" if np.isfinite(x) else "" for x, y in zip(geo.lon, geo.lat)], dtype=object)
-        errors.flag(nowhere & (swapped != ""), "geometry", shown, _("outside every known country (longitude and latitude swapped?)"))
+        shown = np.asarray(
+            [f"{x:.5f}, {y:.5f}" if np.isfinite(x) else "" for x, y in zip(geo.lon, geo.lat)], dtype=object
+        )
+        errors.flag(
+            nowhere & (swapped != ""),
+            "geometry",
+            shown,
+            _("outside every known country (longitude and latitude swapped?)"),
+        )
         errors.flag(nowhere & (swapped == ""), "geometry", shown, _("outside every known country"))
     stated = attrs["country"]
     shown = attrs.pop("country_text")
@@ -1293,14 +2110,26 @@ def _locate(attrs: dict[str, np.ndarray], geo: _Geometry, countries: PlaceLocato
         agrees[check] = countries.near(geo.lon[check], geo.lat[check], stated[check])
         mismatch = check & ~agrees
         for i in np.flatnonzero(mismatch):
-            errors.items.append(RowError(
-                int(errors.row_numbers[i]), "country", str(shown[i])[:100],
-                _("the file says %(stated)s (%(stated_code)s) but the position lies in %(found)s (%(found_code)s)")
-                % {"stated": country_name(stated[i]), "stated_code": stated[i], "found": country_name(found[i]),
-                   "found_code": found[i]}))
+            errors.items.append(
+                RowError(
+                    int(errors.row_numbers[i]),
+                    "country",
+                    str(shown[i])[:100],
+                    _("the file says %(stated)s (%(stated_code)s) but the position lies in %(found)s (%(found_code)s)")
+                    % {
+                        "stated": country_name(stated[i]),
+                        "stated_code": stated[i],
+                        "found": country_name(found[i]),
+                        "found_code": found[i],
+                    },
+                )
+            )
     from_position = (stated == "") & (found != "")
     if from_position.any():
-        notes.append(_("Country taken from the position on %(n)d row(s) where the file gives none.") % {"n": int(from_position.sum())})
+        notes.append(
+            _("Country taken from the position on %(n)d row(s) where the file gives none.")
+            % {"n": int(from_position.sum())}
+        )
     attrs["country"] = np.where(stated != "", stated, found)
     if departements is not None and len(departements):
         fill = has_pos & (attrs["country"] == "FR") & (attrs["departement_code"] == "")
@@ -1308,7 +2137,9 @@ def _locate(attrs: dict[str, np.ndarray], geo: _Geometry, countries: PlaceLocato
             codes = departements.locate(geo.lon[fill], geo.lat[fill])
             attrs["departement_code"][fill] = codes
         fill_region = (attrs["country"] == "FR") & (attrs["region_code"] == "") & (attrs["departement_code"] != "")
-        attrs["region_code"][fill_region] = [departement_regions.get(d, "") for d in attrs["departement_code"][fill_region]]
+        attrs["region_code"][fill_region] = [
+            departement_regions.get(d, "") for d in attrs["departement_code"][fill_region]
+        ]
 
 
 def parse_sites_file(
@@ -1374,7 +2205,9 @@ def parse_sites_file(
     if len(data) > limits.max_bytes:
         raise UploadRejected(_("The file is larger than %(max).0f MB.") % {"max": limits.max_bytes / 1e6})
     if not len(countries):
-        raise UploadRejected(_("Country outlines are not loaded, so sites cannot be checked: load the reference data first."))
+        raise UploadRejected(
+            _("Country outlines are not loaded, so sites cannot be checked: load the reference data first.")
+        )
     slug = source_slug(source_name)
     stated_crs = parse_crs(crs)
     if area_unit not in (None, "", "ha", "m2"):
@@ -1408,21 +2241,33 @@ def parse_sites_file(
     both = np.isfinite(stated_area) & np.isfinite(geo.area_ha) & (stated_area > 0)
     off = both & ((stated_area / np.where(geo.area_ha > 0, geo.area_ha, np.nan) > 2) | (geo.area_ha / stated_area > 2))
     if off.any():
-        notes.append(_("On %(n)d row(s) the stated area differs from the outline's by more than a factor 2 (the stated one is kept): check the unit.") % {"n": int(off.sum())})
+        notes.append(
+            _(
+                "On %(n)d row(s) the stated area differs from the outline's by more than a factor 2 (the stated one is kept): check the unit."
+            )
+            % {"n": int(off.sum())}
+        )
     attrs["area_ha"] = np.where(np.isfinite(stated_area), stated_area, geo.area_ha)
     _locate(attrs, geo, countries, departements, departement_regions or {}, errors, notes)
     bad = errors.rows(len(frame))
-    sites = pd.DataFrame({
-        "row": row_numbers,
-        "external_id": np.asarray([f"{slug}:{i}" for i in attrs["file_id"]], dtype=object),
-        **attrs,
-        "longitude": geo.lon,
-        "latitude": geo.lat,
-        "geometry_geojson": geo.geojson,
-    })[~bad].reset_index(drop=True)
+    sites = pd.DataFrame(
+        {
+            "row": row_numbers,
+            "external_id": np.asarray([f"{slug}:{i}" for i in attrs["file_id"]], dtype=object),
+            **attrs,
+            "longitude": geo.lon,
+            "latitude": geo.lat,
+            "geometry_geojson": geo.geojson,
+        }
+    )[~bad].reset_index(drop=True)
     errors.items.sort(key=lambda e: (e.row, e.field))
     return ParsedFile(
-        sites=sites, errors=errors.items, rows_read=len(frame), file_format=fmt, crs=crs_used, notes=notes,
+        sites=sites,
+        errors=errors.items,
+        rows_read=len(frame),
+        file_format=fmt,
+        crs=crs_used,
+        notes=notes,
         columns={f: col for f, (col, _factor) in mapping.items()},
     )
 

@@ -16,7 +16,9 @@ def upload_file_path(name: str) -> Path:
     if not path.is_file():
         raise CommandError(f"{path}: no such file.")
     if path.stat().st_size > settings.GIGASITE_UPLOAD_MAX_BYTES:
-        raise CommandError(f"{path.name}: larger than {settings.GIGASITE_UPLOAD_MAX_BYTES / 1e6:.0f} MB (GIGASITE_UPLOAD_MAX_BYTES).")
+        raise CommandError(
+            f"{path.name}: larger than {settings.GIGASITE_UPLOAD_MAX_BYTES / 1e6:.0f} MB (GIGASITE_UPLOAD_MAX_BYTES)."
+        )
     return path
 
 

@@ -89,7 +89,9 @@ class PortfolioProblem:
             raise ProblemError(f"objective: one of {', '.join(OBJECTIVES)}")
         both = set(self.include) & set(self.exclude)
         if both:
-            raise ProblemError(f"include/exclude: site(s) {', '.join(map(str, sorted(both)))} are both forced in and out")
+            raise ProblemError(
+                f"include/exclude: site(s) {', '.join(map(str, sorted(both)))} are both forced in and out"
+            )
         if not (0 <= self.mip_rel_gap < 1):
             raise ProblemError("mip_rel_gap: in [0, 1)")
         if not (self.time_limit_s > 0):
@@ -120,7 +122,9 @@ class PortfolioProblem:
                 if key in kwargs:
                     kwargs[key] = tuple(int(v) for v in (kwargs[key] or ()))
             if "countries" in kwargs:
-                kwargs["countries"] = tuple(str(c).strip().upper() for c in (kwargs["countries"] or ()) if str(c).strip())
+                kwargs["countries"] = tuple(
+                    str(c).strip().upper() for c in (kwargs["countries"] or ()) if str(c).strip()
+                )
             for key in ("target_mw_it", "deadline_months"):
                 if kwargs.get(key) is not None:
                     kwargs[key] = float(kwargs[key])
@@ -179,8 +183,12 @@ def parse_clusters(text: str) -> tuple[tuple[int, int], ...]:
 
 def parse_sizes(text: str) -> tuple[int, ...]:
     """Return sizes [H100e] from text like ``"100000, 160k"``."""
-    return tuple(size for size, _count in parse_clusters(",".join(
-        f"1x{part.strip()}" for part in (text or "").replace(";", ",").split(",") if part.strip())))
+    return tuple(
+        size
+        for size, _count in parse_clusters(
+            ",".join(f"1x{part.strip()}" for part in (text or "").replace(";", ",").split(",") if part.strip())
+        )
+    )
 
 
 __all__ = ["OBJECTIVES", "PortfolioProblem", "ProblemError", "parse_clusters", "parse_sizes"]

@@ -54,14 +54,23 @@ class Robustness:
     method: str = "re-drawn with the engine's Monte Carlo from the run's input snapshot and seed"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"draws": self.draws, "p_meets_target": self.p_meets_target,
-                "p_site_ok": {str(k): v for k, v in self.p_site_ok.items()},
-                "p_site_feasible": {str(k): v for k, v in self.p_site_feasible.items()},
-                "responsible": self.responsible, "method": self.method}
+        return {
+            "draws": self.draws,
+            "p_meets_target": self.p_meets_target,
+            "p_site_ok": {str(k): v for k, v in self.p_site_ok.items()},
+            "p_site_feasible": {str(k): v for k, v in self.p_site_feasible.items()},
+            "responsible": self.responsible,
+            "method": self.method,
+        }
 
 
 def portfolio_robustness(
-    inputs, params, chosen: pd.DataFrame, problem: PortfolioProblem, *, draws: int,
+    inputs,
+    params,
+    chosen: pd.DataFrame,
+    problem: PortfolioProblem,
+    *,
+    draws: int,
     progress: Callable[[float], None] | None = None,
 ) -> Robustness:
     """Return the probability that the chosen sites meet ``problem``'s target by its deadline.
@@ -81,8 +90,13 @@ def portfolio_robustness(
     all_ids = np.sort(inputs.sites["site_id"].to_numpy(np.int64))
     full_n = len(all_ids)
     sub_inputs = scoring.ScoringInputs(
-        sites=inputs.sites[inputs.sites["site_id"].isin(site_ids)], grid=inputs.grid, zones=inputs.zones,
-        hourly_carbon=inputs.hourly_carbon or {}, lines=inputs.lines, outlines=inputs.outlines)
+        sites=inputs.sites[inputs.sites["site_id"].isin(site_ids)],
+        grid=inputs.grid,
+        zones=inputs.zones,
+        hourly_carbon=inputs.hourly_carbon or {},
+        lines=inputs.lines,
+        outlines=inputs.outlines,
+    )
     # The engine's own preparation and draws (private helpers of siting.scoring, used here so
     # that the portfolio sees the very factors the run drew; the equality test guards them).
     prep = scoring._prepare(sub_inputs, params, cache=False)
@@ -136,10 +150,16 @@ def portfolio_robustness(
         share = (~ok[failing]).sum(axis=0) / n_fail
         for j in np.argsort(-share, kind="stable"):
             if share[j] > 0:
-                responsible.append({"site_id": int(site_ids[j]), "share_of_failures": float(share[j]),
-                                    "p_infeasible": float(1 - feasible[:, j].mean())})
+                responsible.append(
+                    {
+                        "site_id": int(site_ids[j]),
+                        "share_of_failures": float(share[j]),
+                        "p_infeasible": float(1 - feasible[:, j].mean()),
+                    }
+                )
     return Robustness(
-        draws=draws, p_meets_target=float(met.mean()) if draws else float("nan"),
+        draws=draws,
+        p_meets_target=float(met.mean()) if draws else float("nan"),
         p_site_ok={int(site_ids[j]): float(ok[:, j].mean()) for j in range(n_sites)} if draws else {},
         p_site_feasible={int(site_ids[j]): float(feasible[:, j].mean()) for j in range(n_sites)} if draws else {},
         responsible=responsible,

@@ -46,11 +46,33 @@ MAX_ROBUSTNESS_DRAWS = 1000
 VIEW_ROLES = (accounts.PLANNER, accounts.OFFICIAL)
 """Roles that work with portfolios (admins hold every role)."""
 
-RESULT_COLUMNS = ("site_id", "size_h100e", "it_load_mw", "facility_load_mw", "score", "rank", "capex_total_meur",
-                  "tco_eur_per_gpu_hour", "site_cost_eur_per_gpu_hour", "emissions_t_per_yr", "time_to_power_months",
-                  "connection_kind", "connection_point_id", "connection_line_id", "connection_voltage_kv",
-                  "connection_longitude", "connection_latitude", "headroom_mw", "headroom_source", "resource",
-                  "longitude", "latitude", "country", "region", "mc_p_feasible")
+RESULT_COLUMNS = (
+    "site_id",
+    "size_h100e",
+    "it_load_mw",
+    "facility_load_mw",
+    "score",
+    "rank",
+    "capex_total_meur",
+    "tco_eur_per_gpu_hour",
+    "site_cost_eur_per_gpu_hour",
+    "emissions_t_per_yr",
+    "time_to_power_months",
+    "connection_kind",
+    "connection_point_id",
+    "connection_line_id",
+    "connection_voltage_kv",
+    "connection_longitude",
+    "connection_latitude",
+    "headroom_mw",
+    "headroom_source",
+    "resource",
+    "longitude",
+    "latitude",
+    "country",
+    "region",
+    "mc_p_feasible",
+)
 """Columns of each chosen site kept in ``Portfolio.result``."""
 
 
@@ -69,8 +91,11 @@ def portfolio_table(run: ScoringRun) -> pd.DataFrame:
         raise ProblemError("run: it has no results")
     ids = table["site_id"].unique().tolist()
     sites = pd.DataFrame.from_records(
-        list(Site.objects.filter(id__in=ids, withdrawn=False).values_list("id", "name", "longitude", "latitude",
-                                                                            "country", "region_code")),
+        list(
+            Site.objects.filter(id__in=ids, withdrawn=False).values_list(
+                "id", "name", "longitude", "latitude", "country", "region_code"
+            )
+        ),
         columns=["site_id", "site_name", "longitude", "latitude", "country", "region"],
     )
     return table.merge(sites, on="site_id", how="inner")
@@ -109,8 +134,10 @@ def solution_dict(solution: PortfolioSolution, names: dict[int, str] | None = No
         "chosen": chosen,
         "totals": {k: _clean(v) for k, v in solution.totals.items()},
         "solver": solver,
-        "greedy": {k: (_clean(v) if not isinstance(v, dict) else {kk: _clean(vv) for kk, vv in v.items()})
-                   for k, v in solution.greedy.items()},
+        "greedy": {
+            k: (_clean(v) if not isinstance(v, dict) else {kk: _clean(vv) for kk, vv in v.items()})
+            for k, v in solution.greedy.items()
+        },
         "explanation": vars(solution.explanation) if solution.explanation is not None else None,
         "pool_size": solution.pool_size,
         "removed": solution.removed,
@@ -123,7 +150,12 @@ def solution_dict(solution: PortfolioSolution, names: dict[int, str] | None = No
 
 
 def portfolio_start(
-    *, run: ScoringRun, problem: PortfolioProblem, name: str = "", user=None, dispatch: bool = True,
+    *,
+    run: ScoringRun,
+    problem: PortfolioProblem,
+    name: str = "",
+    user=None,
+    dispatch: bool = True,
 ) -> Portfolio:
     """Create a queued portfolio on a succeeded run and publish its task once the transaction commits.
 
@@ -141,11 +173,16 @@ def portfolio_start(
         sizes = set(int(s) for s in run.params.get("sizes", []))
         absent = [s for s, _ in problem.clusters if s not in sizes]
         if absent:
-            raise ProblemError(f"clusters: size(s) {', '.join(f'{s:,}' for s in absent)} H100e are not on this run's "
-                               f"ladder ({', '.join(f'{s:,}' for s in sorted(sizes))})")
+            raise ProblemError(
+                f"clusters: size(s) {', '.join(f'{s:,}' for s in absent)} H100e are not on this run's "
+                f"ladder ({', '.join(f'{s:,}' for s in sorted(sizes))})"
+            )
     with transaction.atomic():
         portfolio = Portfolio.objects.create(
-            name=(name or problem.describe())[:150], run=run, problem=problem.to_dict(), stage="queued",
+            name=(name or problem.describe())[:150],
+            run=run,
+            problem=problem.to_dict(),
+            stage="queued",
             created_by=user if user is not None and user.is_authenticated else None,
         )
         if dispatch:
@@ -158,7 +195,8 @@ def portfolio_dispatch(*, portfolio_id: int) -> bool:
     """Publish the task of a queued portfolio; return False if the broker refused."""
     if not queue.task_publish(queue.PORTFOLIO_EXECUTE, portfolio_id, what=f"Portfolio {portfolio_id}"):
         Portfolio.objects.filter(id=portfolio_id, status=Portfolio.Status.QUEUED).update(
-            stage="waiting for the job queue (broker unreachable)")
+            stage="waiting for the job queue (broker unreachable)"
+        )
         return False
     Portfolio.objects.filter(id=portfolio_id, dispatched_at__isnull=True).update(dispatched_at=timezone.now())
     return True
@@ -188,9 +226,14 @@ def portfolio_compute(*, run: ScoringRun, problem: PortfolioProblem, progress=No
         inputs = dashboard.run_scoring_inputs(run)
         if inputs is not None:
             report(0.55, "robustness over the Monte Carlo draws")
-            rob = portfolio_robustness(inputs, ScenarioParams.from_dict(run.params), solution.chosen, problem,
-                                       draws=draws, progress=lambda share: report(0.55 + 0.43 * share,
-                                                                                  "robustness over the Monte Carlo draws"))
+            rob = portfolio_robustness(
+                inputs,
+                ScenarioParams.from_dict(run.params),
+                solution.chosen,
+                problem,
+                draws=draws,
+                progress=lambda share: report(0.55 + 0.43 * share, "robustness over the Monte Carlo draws"),
+            )
             result["robustness"] = rob.to_dict()
             names.update(Site.objects.filter(id__in=[r["site_id"] for r in rob.responsible]).values_list("id", "name"))
             for r in result["robustness"]["responsible"]:
@@ -202,7 +245,10 @@ def portfolio_execute(*, portfolio_id: int) -> None:
     """Claim a queued portfolio, solve it and store the result (or the reason it failed)."""
     now = timezone.now()
     claimed = Portfolio.objects.filter(id=portfolio_id, status=Portfolio.Status.QUEUED).update(
-        status=Portfolio.Status.RUNNING, started_at=now, attempts=F("attempts") + 1, stage="reading the run",
+        status=Portfolio.Status.RUNNING,
+        started_at=now,
+        attempts=F("attempts") + 1,
+        stage="reading the run",
         progress_pct=1.0,
     )
     if claimed != 1:
@@ -211,7 +257,8 @@ def portfolio_execute(*, portfolio_id: int) -> None:
 
     def progress(share: float, stage: str) -> None:
         Portfolio.objects.filter(id=portfolio_id, status=Portfolio.Status.RUNNING).update(
-            progress_pct=round(min(max(100.0 * share, 0.0), 100.0), 1), stage=stage[:100])
+            progress_pct=round(min(max(100.0 * share, 0.0), 100.0), 1), stage=stage[:100]
+        )
 
     try:
         problem = PortfolioProblem.from_dict(portfolio.problem)
@@ -220,11 +267,17 @@ def portfolio_execute(*, portfolio_id: int) -> None:
         if not isinstance(exc, ProblemError):
             log.exception("Portfolio %s failed", portfolio_id)
         Portfolio.objects.filter(id=portfolio_id, status=Portfolio.Status.RUNNING).update(
-            status=Portfolio.Status.FAILED, error=str(exc)[:4000], stage="failed", finished_at=timezone.now())
+            status=Portfolio.Status.FAILED, error=str(exc)[:4000], stage="failed", finished_at=timezone.now()
+        )
         return
     Portfolio.objects.filter(id=portfolio_id, status=Portfolio.Status.RUNNING).update(
-        status=Portfolio.Status.SUCCEEDED, result=result, feasible=bool(result["feasible"]), progress_pct=100.0,
-        stage="done", finished_at=timezone.now())
+        status=Portfolio.Status.SUCCEEDED,
+        result=result,
+        feasible=bool(result["feasible"]),
+        progress_pct=100.0,
+        stage="done",
+        finished_at=timezone.now(),
+    )
 
 
 def portfolio_produce(*, run: ScoringRun, problem: PortfolioProblem, name: str = "", user=None) -> Portfolio:
@@ -247,13 +300,24 @@ def portfolio_recover(*, portfolio: Portfolio, dispatch: bool = True) -> Portfol
     if portfolio.status == Portfolio.Status.RUNNING and portfolio.started_at and portfolio.started_at < stale:
         if portfolio.attempts >= MAX_ATTEMPTS:
             Portfolio.objects.filter(id=portfolio.id, status=Portfolio.Status.RUNNING, started_at__lt=stale).update(
-                status=Portfolio.Status.FAILED, stage="failed", finished_at=now,
-                error=f"The worker solving this portfolio stopped {portfolio.attempts} times.")
-        elif Portfolio.objects.filter(id=portfolio.id, status=Portfolio.Status.RUNNING, started_at__lt=stale).update(
-                status=Portfolio.Status.QUEUED, stage="retrying after a lost worker", dispatched_at=None) and dispatch:
+                status=Portfolio.Status.FAILED,
+                stage="failed",
+                finished_at=now,
+                error=f"The worker solving this portfolio stopped {portfolio.attempts} times.",
+            )
+        elif (
+            Portfolio.objects.filter(id=portfolio.id, status=Portfolio.Status.RUNNING, started_at__lt=stale).update(
+                status=Portfolio.Status.QUEUED, stage="retrying after a lost worker", dispatched_at=None
+            )
+            and dispatch
+        ):
             portfolio_dispatch(portfolio_id=portfolio.id)
-    elif (dispatch and portfolio.status == Portfolio.Status.QUEUED and portfolio.dispatched_at is None
-          and portfolio.created_at < now - timedelta(seconds=REDISPATCH_AFTER_S)):
+    elif (
+        dispatch
+        and portfolio.status == Portfolio.Status.QUEUED
+        and portfolio.dispatched_at is None
+        and portfolio.created_at < now - timedelta(seconds=REDISPATCH_AFTER_S)
+    ):
         portfolio_dispatch(portfolio_id=portfolio.id)
     portfolio.refresh_from_db()
     return portfolio
@@ -261,8 +325,11 @@ def portfolio_recover(*, portfolio: Portfolio, dispatch: bool = True) -> Portfol
 
 def portfolio_stuck_without_broker(*, portfolio: Portfolio) -> bool:
     """Tell whether a queued portfolio has waited for the broker longer than ``REDISPATCH_AFTER_S``."""
-    return (portfolio.status == Portfolio.Status.QUEUED and portfolio.dispatched_at is None
-            and portfolio.created_at < timezone.now() - timedelta(seconds=REDISPATCH_AFTER_S))
+    return (
+        portfolio.status == Portfolio.Status.QUEUED
+        and portfolio.dispatched_at is None
+        and portfolio.created_at < timezone.now() - timedelta(seconds=REDISPATCH_AFTER_S)
+    )
 
 
 # --- read --------------------------------------------------------------------------------------

@@ -46,9 +46,24 @@ from .problem import PortfolioProblem, ProblemError
 EARTH_RADIUS_KM = 6371.0088
 """Mean Earth radius (IUGG) for great-circle distances. [km]"""
 
-CANDIDATE_COLUMNS = ("site_id", "size_h100e", "it_load_mw", "facility_load_mw", "feasible", "time_to_power_months",
-                     "score", "capex_total_meur", "tco_eur_per_gpu_hour", "emissions_t_per_yr", "connection_kind",
-                     "connection_point_id", "headroom_mw", "longitude", "latitude", "country")
+CANDIDATE_COLUMNS = (
+    "site_id",
+    "size_h100e",
+    "it_load_mw",
+    "facility_load_mw",
+    "feasible",
+    "time_to_power_months",
+    "score",
+    "capex_total_meur",
+    "tco_eur_per_gpu_hour",
+    "emissions_t_per_yr",
+    "connection_kind",
+    "connection_point_id",
+    "headroom_mw",
+    "longitude",
+    "latitude",
+    "country",
+)
 """Columns :func:`solve` needs (``connection_line_id``, ``region``, ``site_cost_eur_per_gpu_hour``
 and ``headroom_source`` are used where present)."""
 
@@ -126,8 +141,11 @@ def _resource_keys(cand: pd.DataFrame) -> np.ndarray:
     """Return, per candidate, the shared grid resource it draws on ("point:ID", "line:ID") or ""."""
     kind = cand["connection_kind"].astype(str).to_numpy()
     point = pd.to_numeric(cand["connection_point_id"], errors="coerce").fillna(-1).to_numpy(np.int64)
-    line = (pd.to_numeric(cand["connection_line_id"], errors="coerce").fillna(-1).to_numpy(np.int64)
-            if "connection_line_id" in cand.columns else np.full(len(cand), -1))
+    line = (
+        pd.to_numeric(cand["connection_line_id"], errors="coerce").fillna(-1).to_numpy(np.int64)
+        if "connection_line_id" in cand.columns
+        else np.full(len(cand), -1)
+    )
     keys = np.full(len(cand), "", dtype=object)
     on_point = (kind != "own") & (point >= 0)
     keys[on_point] = ["point:%d" % p for p in point[on_point]]
@@ -204,8 +222,17 @@ def close_site_pairs(lon: np.ndarray, lat: np.ndarray, min_distance_km: float) -
 
 
 def _site_coords(pool: Pool) -> tuple[np.ndarray, np.ndarray]:
-    first = pd.DataFrame({"s": pool.site_index, "lon": pool.cand["longitude"].to_numpy(float),
-                          "lat": pool.cand["latitude"].to_numpy(float)}).groupby("s").first()
+    first = (
+        pd.DataFrame(
+            {
+                "s": pool.site_index,
+                "lon": pool.cand["longitude"].to_numpy(float),
+                "lat": pool.cand["latitude"].to_numpy(float),
+            }
+        )
+        .groupby("s")
+        .first()
+    )
     return first["lon"].to_numpy(), first["lat"].to_numpy()
 
 
@@ -262,8 +289,10 @@ def _constraints(pool: Pool, problem: PortfolioProblem, relax: frozenset[str]) -
         rows.add(np.arange(n), c["it_load_mw"].to_numpy(float), problem.target_mw_it, np.inf, "target")  # type: ignore[arg-type]
     if problem.max_sites and "max_sites" not in relax:
         rows.add(np.arange(n), 1.0, -np.inf, problem.max_sites, "max_sites")
-    for name, column, cap in (("max_per_country", "country", problem.max_per_country),
-                              ("max_per_region", "region_key", problem.max_per_region)):
+    for name, column, cap in (
+        ("max_per_country", "country", problem.max_per_country),
+        ("max_per_region", "region_key", problem.max_per_region),
+    ):
         if cap and name not in relax:
             for _key, idx in c.groupby(column).indices.items():
                 if len(np.unique(pool.site_index[idx])) > cap:
@@ -287,18 +316,29 @@ def _constraints(pool: Pool, problem: PortfolioProblem, relax: frozenset[str]) -
     return rows
 
 
-def _solve_milp(pool: Pool, problem: PortfolioProblem, relax: frozenset[str], *, objective: bool = True,
-                time_limit_s: float | None = None) -> tuple[Any, SolverInfo, np.ndarray | None]:
+def _solve_milp(
+    pool: Pool,
+    problem: PortfolioProblem,
+    relax: frozenset[str],
+    *,
+    objective: bool = True,
+    time_limit_s: float | None = None,
+) -> tuple[Any, SolverInfo, np.ndarray | None]:
     n = len(pool.cand)
     rows = _constraints(pool, problem, relax)
     c = _objective(pool, problem) if objective else np.zeros(n)
     A = sparse.csr_array((rows.vals, (rows.rows, rows.cols)), shape=(len(rows.lb), n))
     t0 = time.perf_counter()
     res = milp(
-        c, integrality=np.ones(n), bounds=Bounds(0, 1),
+        c,
+        integrality=np.ones(n),
+        bounds=Bounds(0, 1),
         constraints=[LinearConstraint(A, np.asarray(rows.lb), np.asarray(rows.ub))] if len(rows.lb) else None,
-        options={"time_limit": float(time_limit_s or problem.time_limit_s), "mip_rel_gap": problem.mip_rel_gap,
-                 "disp": False},
+        options={
+            "time_limit": float(time_limit_s or problem.time_limit_s),
+            "mip_rel_gap": problem.mip_rel_gap,
+            "disp": False,
+        },
     )
     elapsed = time.perf_counter() - t0
     status = SCIPY_STATUS.get(int(res.status), "error")
@@ -308,9 +348,14 @@ def _solve_milp(pool: Pool, problem: PortfolioProblem, relax: frozenset[str], *,
     if problem.objective == "score" and bound is not None and objective:
         bound = -bound  # reported for the maximised score
     info = SolverInfo(
-        status=status, message=str(res.message), mip_gap=None if gap is None or not np.isfinite(gap) else float(gap),
+        status=status,
+        message=str(res.message),
+        mip_gap=None if gap is None or not np.isfinite(gap) else float(gap),
         dual_bound=None if bound is None or not np.isfinite(bound) else float(bound),
-        node_count=getattr(res, "mip_node_count", None), solve_s=elapsed, n_variables=n, n_constraints=len(rows.lb),
+        node_count=getattr(res, "mip_node_count", None),
+        solve_s=elapsed,
+        n_variables=n,
+        n_constraints=len(rows.lb),
     )
     return res, info, x
 
@@ -384,7 +429,11 @@ def check_portfolio(pool: Pool, problem: PortfolioProblem, chosen: list[int]) ->
 
 
 def _objective_total(pool: Pool, problem: PortfolioProblem, chosen: list[int]) -> float:
-    return float(-_objective(pool, problem)[chosen].sum() if problem.objective == "score" else _objective(pool, problem)[chosen].sum())
+    return float(
+        -_objective(pool, problem)[chosen].sum()
+        if problem.objective == "score"
+        else _objective(pool, problem)[chosen].sum()
+    )
 
 
 def greedy(pool: Pool, problem: PortfolioProblem) -> list[int] | None:
@@ -403,7 +452,12 @@ def greedy(pool: Pool, problem: PortfolioProblem) -> list[int] | None:
         options = [k for k in order if int(c["site_id"].iloc[k]) == site and state.allows(k)]
         if problem.clusters:
             need = {s: n for s, n in problem.clusters}
-            options = [k for k in options if sum(c["size_h100e"].iloc[j] == c["size_h100e"].iloc[k] for j in state.chosen) < need[int(c["size_h100e"].iloc[k])]]
+            options = [
+                k
+                for k in options
+                if sum(c["size_h100e"].iloc[j] == c["size_h100e"].iloc[k] for j in state.chosen)
+                < need[int(c["size_h100e"].iloc[k])]
+            ]
         if not options:
             return None
         state.chosen.append(options[0])
@@ -470,13 +524,18 @@ def alternatives(pool: Pool, problem: PortfolioProblem, chosen: list[int]) -> di
             out[site] = None
         else:
             row = c.iloc[best]
-            out[site] = {"site_id": int(row["site_id"]), "size_h100e": int(row["size_h100e"]),
-                         "score": float(row["score"]), "capex_total_meur": float(row["capex_total_meur"]),
-                         "emissions_t_per_yr": float(row["emissions_t_per_yr"]),
-                         "time_to_power_months": float(row["time_to_power_months"]),
-                         "longitude": float(row["longitude"]), "latitude": float(row["latitude"]),
-                         "country": str(row["country"]),
-                         "objective_change": float(cost[best] - cost[k]) * (-1 if problem.objective == "score" else 1)}
+            out[site] = {
+                "site_id": int(row["site_id"]),
+                "size_h100e": int(row["size_h100e"]),
+                "score": float(row["score"]),
+                "capex_total_meur": float(row["capex_total_meur"]),
+                "emissions_t_per_yr": float(row["emissions_t_per_yr"]),
+                "time_to_power_months": float(row["time_to_power_months"]),
+                "longitude": float(row["longitude"]),
+                "latitude": float(row["latitude"]),
+                "country": str(row["country"]),
+                "objective_change": float(cost[best] - cost[k]) * (-1 if problem.objective == "score" else 1),
+            }
     return out
 
 
@@ -504,7 +563,8 @@ def portfolio_totals(chosen: pd.DataFrame) -> dict[str, Any]:
     }
     if "site_cost_eur_per_gpu_hour" in chosen.columns:
         totals["site_cost_eur_per_gpu_hour"] = float(
-            (chosen["site_cost_eur_per_gpu_hour"].to_numpy(float) * gpus).sum() / gpus.sum())
+            (chosen["site_cost_eur_per_gpu_hour"].to_numpy(float) * gpus).sum() / gpus.sum()
+        )
     return totals
 
 
@@ -513,10 +573,15 @@ def shared_points(pool: Pool, chosen: list[int]) -> list[dict[str, Any]]:
     c = pool.cand.iloc[chosen]
     out = []
     for key, g in c[c["resource"] != ""].groupby("resource"):
-        out.append({"resource": key, "site_ids": [int(s) for s in g["site_id"]],
-                    "facility_load_mw": float(g["facility_load_mw"].sum()),
-                    "headroom_mw": float(pool.cand.loc[pool.cand["resource"] == key, "headroom_mw"].min()),
-                    "shared": len(g) > 1})
+        out.append(
+            {
+                "resource": key,
+                "site_ids": [int(s) for s in g["site_id"]],
+                "facility_load_mw": float(g["facility_load_mw"].sum()),
+                "headroom_mw": float(pool.cand.loc[pool.cand["resource"] == key, "headroom_mw"].min()),
+                "shared": len(g) > 1,
+            }
+        )
     return sorted(out, key=lambda r: (not r["shared"], r["resource"]))
 
 
@@ -530,13 +595,17 @@ def _facts(pool: Pool, problem: PortfolioProblem) -> list[str]:
             facts.append(f"{n:,} sites can host {size:,} H100e; {count} asked.")
             if problem.max_per_country:
                 per = c.loc[c["size_h100e"] == size].groupby("country")["site_id"].nunique()
-                facts.append(f"With at most {problem.max_per_country} per country, the {len(per)} countries that have "
-                             f"such sites give at most {int(np.minimum(per, problem.max_per_country).sum())}.")
+                facts.append(
+                    f"With at most {problem.max_per_country} per country, the {len(per)} countries that have "
+                    f"such sites give at most {int(np.minimum(per, problem.max_per_country).sum())}."
+                )
     else:
         best = c.groupby("site_id")["it_load_mw"].max().sort_values(ascending=False)
         k = problem.max_sites or len(best)
-        facts.append(f"The {min(k, len(best))} largest sites give at most {best.head(k).sum():,.1f} MW IT; "
-                     f"{problem.target_mw_it:,.1f} MW asked.")
+        facts.append(
+            f"The {min(k, len(best))} largest sites give at most {best.head(k).sum():,.1f} MW IT; "
+            f"{problem.target_mw_it:,.1f} MW asked."
+        )
     return facts
 
 
@@ -545,8 +614,10 @@ def explain_infeasible(table: pd.DataFrame, problem: PortfolioProblem, pool: Poo
     facts = _facts(pool, problem)
     for site in problem.include:
         if site not in set(pool.sites.tolist()):
-            facts.append(f"Site {site} is forced in but has no candidate (not feasible at an allowed size, outside "
-                         f"the countries or powered after the deadline).")
+            facts.append(
+                f"Site {site} is forced in but has no candidate (not feasible at an allowed size, outside "
+                f"the countries or powered after the deadline)."
+            )
     active = []
     if problem.deadline_months is not None:
         active.append("deadline")
@@ -570,7 +641,9 @@ def explain_infeasible(table: pd.DataFrame, problem: PortfolioProblem, pool: Poo
     for family in active:
         relax = frozenset({family})
         p = dataclasses.replace(problem, include=()) if family == "include" else problem
-        relaxed = candidate_pool(table, p, relax=relax) if family in ("deadline", "countries", "sizes", "include") else pool
+        relaxed = (
+            candidate_pool(table, p, relax=relax) if family in ("deadline", "countries", "sizes", "include") else pool
+        )
         if not len(relaxed.cand):
             continue
         if family == "include" and not problem.clusters and relaxed.cand["it_load_mw"].sum() < problem.target_mw_it:
@@ -582,8 +655,10 @@ def explain_infeasible(table: pd.DataFrame, problem: PortfolioProblem, pool: Poo
         words = ", ".join(FAMILIES[f] for f in binding)
         message = f"No portfolio meets the target under every constraint; dropping any one of these alone would allow one: {words}."
     elif active:
-        message = ("No portfolio meets the target, and dropping any single constraint is not enough: the candidates "
-                   "themselves fall short, or several constraints bind together.")
+        message = (
+            "No portfolio meets the target, and dropping any single constraint is not enough: the candidates "
+            "themselves fall short, or several constraints bind together."
+        )
     else:
         message = "No portfolio meets the target: the candidates fall short of it."
     return Explanation(binding=binding, facts=facts, message=message)
@@ -592,8 +667,9 @@ def explain_infeasible(table: pd.DataFrame, problem: PortfolioProblem, pool: Poo
 # --- entry point ------------------------------------------------------------------------------
 
 
-def solve(table: pd.DataFrame, problem: PortfolioProblem, *,
-          progress: Callable[[float, str], None] | None = None) -> PortfolioSolution:
+def solve(
+    table: pd.DataFrame, problem: PortfolioProblem, *, progress: Callable[[float, str], None] | None = None
+) -> PortfolioSolution:
     """Return the best portfolio for ``problem`` over ``table``, or the reason there is none.
 
     Parameters
@@ -612,37 +688,68 @@ def solve(table: pd.DataFrame, problem: PortfolioProblem, *,
         run_sizes = set(int(s) for s in table["size_h100e"].unique())
         absent = [s for s, _ in problem.clusters if s not in run_sizes]
         if absent:
-            raise ProblemError(f"clusters: size(s) {', '.join(f'{s:,}' for s in absent)} H100e are not on this run's "
-                               f"ladder ({', '.join(f'{s:,}' for s in sorted(run_sizes))})")
+            raise ProblemError(
+                f"clusters: size(s) {', '.join(f'{s:,}' for s in absent)} H100e are not on this run's "
+                f"ladder ({', '.join(f'{s:,}' for s in sorted(run_sizes))})"
+            )
     if problem.objective == "score" and problem.target_mw_it is not None and not problem.max_sites:
-        raise ProblemError("max_sites: needed with an MW target and the score objective (the best total score "
-                           "would otherwise take every site)")
+        raise ProblemError(
+            "max_sites: needed with an MW target and the score objective (the best total score "
+            "would otherwise take every site)"
+        )
     pool = candidate_pool(table, problem)
     empty = pool.cand.iloc[0:0]
     # A site forced in without a candidate cannot be placed: no portfolio, and the reason.
     if not len(pool.cand) or set(problem.include) - set(pool.sites.tolist()):
         report(0.5, "explaining why no portfolio exists")
-        return PortfolioSolution(problem, False, empty, {"n_sites": 0}, None, {"feasible": False},
-                                 explain_infeasible(table, problem, pool), 0, pool.removed)
+        return PortfolioSolution(
+            problem,
+            False,
+            empty,
+            {"n_sites": 0},
+            None,
+            {"feasible": False},
+            explain_infeasible(table, problem, pool),
+            0,
+            pool.removed,
+        )
     report(0.1, "solving the mixed-integer program")
     res, info, x = _solve_milp(pool, problem, frozenset())
     report(0.5, "greedy baseline")
     g = greedy(pool, problem)
     greedy_out: dict[str, Any] = {"feasible": g is not None}
     if g is not None:
-        greedy_out.update(objective=_objective_total(pool, problem, g), totals=portfolio_totals(pool.cand.iloc[g]),
-                          site_ids=[int(pool.cand["site_id"].iloc[k]) for k in g])
+        greedy_out.update(
+            objective=_objective_total(pool, problem, g),
+            totals=portfolio_totals(pool.cand.iloc[g]),
+            site_ids=[int(pool.cand["site_id"].iloc[k]) for k in g],
+        )
     if x is None and info.status == "limit_reached":
         # Out of time before any portfolio was found: say so, not that none exists.
-        explanation = Explanation(binding=[], facts=_facts(pool, problem), message=(
-            f"The solver found no portfolio within its time limit ({problem.time_limit_s:g} s); none is proven "
-            f"impossible. Allow more time or relax a constraint."))
-        return PortfolioSolution(problem, False, empty, {"n_sites": 0}, info, greedy_out, explanation, len(pool.cand),
-                                 pool.removed)
+        explanation = Explanation(
+            binding=[],
+            facts=_facts(pool, problem),
+            message=(
+                f"The solver found no portfolio within its time limit ({problem.time_limit_s:g} s); none is proven "
+                f"impossible. Allow more time or relax a constraint."
+            ),
+        )
+        return PortfolioSolution(
+            problem, False, empty, {"n_sites": 0}, info, greedy_out, explanation, len(pool.cand), pool.removed
+        )
     if x is None or info.status not in ("optimal", "limit_reached"):
         report(0.6, "explaining why no portfolio exists")
-        return PortfolioSolution(problem, False, empty, {"n_sites": 0}, info, greedy_out,
-                                 explain_infeasible(table, problem, pool), len(pool.cand), pool.removed)
+        return PortfolioSolution(
+            problem,
+            False,
+            empty,
+            {"n_sites": 0},
+            info,
+            greedy_out,
+            explain_infeasible(table, problem, pool),
+            len(pool.cand),
+            pool.removed,
+        )
     chosen_idx = [int(k) for k in np.flatnonzero(x)]
     chosen = pool.cand.iloc[chosen_idx].copy()
     chosen["candidate"] = chosen_idx
@@ -655,5 +762,16 @@ def solve(table: pd.DataFrame, problem: PortfolioProblem, *,
     report(0.7, "next-best alternatives")
     alts = alternatives(pool, problem, chosen_idx)
     order = chosen.sort_values(["size_h100e", "score"], ascending=[False, False]).index
-    return PortfolioSolution(problem, True, chosen.loc[order].reset_index(drop=True), totals, info, greedy_out, None,
-                             len(pool.cand), pool.removed, shared_points(pool, chosen_idx), alts)
+    return PortfolioSolution(
+        problem,
+        True,
+        chosen.loc[order].reset_index(drop=True),
+        totals,
+        info,
+        greedy_out,
+        None,
+        len(pool.cand),
+        pool.removed,
+        shared_points(pool, chosen_idx),
+        alts,
+    )

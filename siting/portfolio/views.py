@@ -55,15 +55,29 @@ def _get(request: HttpRequest, code: UUID) -> Portfolio:
 
 
 def _error_message(request: HttpRequest, portfolio: Portfolio) -> str:
-    return accounts.error_shown(request.user, portfolio.error, _(
-        "This portfolio could not be solved. Ask again; if it fails again, an administrator can find the reason in the log."))
+    return accounts.error_shown(
+        request.user,
+        portfolio.error,
+        _(
+            "This portfolio could not be solved. Ask again; if it fails again, an administrator can find the reason in the log."
+        ),
+    )
 
 
 def map_labels() -> dict[str, str]:
-    return {"point": _("Grid point"), "points": _("Grid points"), "shared": _("shared"), "own_point": _("one site"),
-            "load": _("load"), "headroom": _("headroom"), "alternative": _("Next best"),
-            "alternatives": _("Next-best alternatives"), "score": _("score"), "months": _("months to power"),
-            "chosen": _("Chosen sites")}
+    return {
+        "point": _("Grid point"),
+        "points": _("Grid points"),
+        "shared": _("shared"),
+        "own_point": _("one site"),
+        "load": _("load"),
+        "headroom": _("headroom"),
+        "alternative": _("Next best"),
+        "alternatives": _("Next-best alternatives"),
+        "score": _("score"),
+        "months": _("months to power"),
+        "chosen": _("Chosen sites"),
+    }
 
 
 @login_required
@@ -75,14 +89,23 @@ def portfolio_list(request: HttpRequest) -> HttpResponse:
         form = PortfolioForm(request.POST)
         if form.is_valid():
             try:
-                portfolio = services.portfolio_start(run=form.cleaned_data["run"], problem=form.problem,
-                                                     name=form.cleaned_data["name"], user=request.user)
+                portfolio = services.portfolio_start(
+                    run=form.cleaned_data["run"],
+                    problem=form.problem,
+                    name=form.cleaned_data["name"],
+                    user=request.user,
+                )
             except services.ProblemError as exc:
                 form.add_error(None, str(exc))
             else:
                 if portfolio.dispatched_at is None:
-                    messages.warning(request, _("The job queue is unreachable right now. The portfolio is saved and "
-                                                "will be solved as soon as it is back."))
+                    messages.warning(
+                        request,
+                        _(
+                            "The job queue is unreachable right now. The portfolio is saved and "
+                            "will be solved as soon as it is back."
+                        ),
+                    )
                 return redirect("siting-portfolio-detail", portfolio.code)
         status = 400
     else:
@@ -106,13 +129,26 @@ def portfolio_detail(request: HttpRequest, code: UUID) -> HttpResponse:
     robustness = result.get("robustness") or {}
     ok = robustness.get("p_site_ok") or {}
     alternatives = result.get("alternatives") or {}
-    rows = [{**c, "p_ok": ok.get(str(c["site_id"])), "alternative": alternatives.get(str(c["site_id"]))} for c in chosen]
-    return render(request, "portfolio/portfolio_detail.html", {
-        "portfolio": portfolio, "result": result, "rows": rows, "figure": figure, "robustness": robustness,
-        "error_message": _error_message(request, portfolio), "problem": portfolio.problem,
-        "can_pdf": accounts.has_role(request.user, accounts.OFFICIAL) and result.get("feasible") and len(chosen) >= reports.MIN_SITES,
-        "boundary_urls": {"countries": reverse("siting-api-boundaries", args=["country"])},
-    })
+    rows = [
+        {**c, "p_ok": ok.get(str(c["site_id"])), "alternative": alternatives.get(str(c["site_id"]))} for c in chosen
+    ]
+    return render(
+        request,
+        "portfolio/portfolio_detail.html",
+        {
+            "portfolio": portfolio,
+            "result": result,
+            "rows": rows,
+            "figure": figure,
+            "robustness": robustness,
+            "error_message": _error_message(request, portfolio),
+            "problem": portfolio.problem,
+            "can_pdf": accounts.has_role(request.user, accounts.OFFICIAL)
+            and result.get("feasible")
+            and len(chosen) >= reports.MIN_SITES,
+            "boundary_urls": {"countries": reverse("siting-api-boundaries", args=["country"])},
+        },
+    )
 
 
 @login_required
@@ -120,11 +156,18 @@ def portfolio_detail(request: HttpRequest, code: UUID) -> HttpResponse:
 def portfolio_progress(request: HttpRequest, code: UUID) -> JsonResponse:
     """Return a portfolio's state as JSON (its page polls it)."""
     portfolio = _get(request, code)
-    return JsonResponse({
-        "code": str(portfolio.code), "status": portfolio.status, "status_label": portfolio.get_status_display(),
-        "progress_pct": round(portfolio.progress_pct, 1), "stage": portfolio.stage,
-        "error": _error_message(request, portfolio), "finished": portfolio.is_finished, "feasible": portfolio.feasible,
-    })
+    return JsonResponse(
+        {
+            "code": str(portfolio.code),
+            "status": portfolio.status,
+            "status_label": portfolio.get_status_display(),
+            "progress_pct": round(portfolio.progress_pct, 1),
+            "stage": portfolio.stage,
+            "error": _error_message(request, portfolio),
+            "finished": portfolio.is_finished,
+            "feasible": portfolio.feasible,
+        }
+    )
 
 
 @login_required
@@ -139,9 +182,21 @@ def portfolio_pdf_download(request: HttpRequest, code: UUID) -> HttpResponse:
     asked = (request.GET.get("lang") or translation.get_language() or "en")[:2].lower()
     language = asked if asked in reports.LANGUAGES else "en"
     author = author_name(request.user)
-    key = "portfolio-pdf:" + hashlib.sha256("\x1f".join([
-        str(portfolio.code), hashlib.sha256(json.dumps(portfolio.result, sort_keys=True).encode()).hexdigest(),
-        language, author, str(request.user.pk), reports.report_code_version()]).encode()).hexdigest()
+    key = (
+        "portfolio-pdf:"
+        + hashlib.sha256(
+            "\x1f".join(
+                [
+                    str(portfolio.code),
+                    hashlib.sha256(json.dumps(portfolio.result, sort_keys=True).encode()).hexdigest(),
+                    language,
+                    author,
+                    str(request.user.pk),
+                    reports.report_code_version(),
+                ]
+            ).encode()
+        ).hexdigest()
+    )
     pdf = cache.get(key)
     if pdf is None:
         try:
@@ -150,6 +205,8 @@ def portfolio_pdf_download(request: HttpRequest, code: UUID) -> HttpResponse:
             return render(request, "reports/error.html", {"message": str(exc)}, status=400)
         cache.set(key, pdf, PDF_CACHE_S)
     response = HttpResponse(bytes(pdf), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="gigasite-portfolio-{portfolio.code.hex[:8]}-{language}.pdf"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="gigasite-portfolio-{portfolio.code.hex[:8]}-{language}.pdf"'
+    )
     response["Cache-Control"] = "private, max-age=3600"
     return response

@@ -67,17 +67,47 @@ OVERVIEW_POINTS_MAX_SPAN_DEG = 3.0
 SUBDIVISIONS_MAX_SPAN_DEG = 9.0
 """Département outlines are drawn when the map spans less than this many degrees of longitude."""
 
-SITE_COLORS = ("#1b6ca8", "#e07b00", "#2a9d5c", "#c0392b", "#7b4fa0", "#8c564b", "#d1459b", "#5f6b73", "#8f8f00", "#138a9e")
+SITE_COLORS = (
+    "#1b6ca8",
+    "#e07b00",
+    "#2a9d5c",
+    "#c0392b",
+    "#7b4fa0",
+    "#8c564b",
+    "#d1459b",
+    "#5f6b73",
+    "#8f8f00",
+    "#138a9e",
+)
 GRID_LINE_COLOR, INK_COLOR, BAD_COLOR = "#d9e1e8", "#1c2733", "#b3261e"
-CRITERION_COLORS = {"tco": "#14365d", "emissions": "#1f7a5a", "time_to_power": "#e07b00", "land": "#8c6d31",
-                    "water": "#17a2b8", "reliability": "#7b4fa0"}
+CRITERION_COLORS = {
+    "tco": "#14365d",
+    "emissions": "#1f7a5a",
+    "time_to_power": "#e07b00",
+    "land": "#8c6d31",
+    "water": "#17a2b8",
+    "reliability": "#7b4fa0",
+}
 
-CRITERION_UNITS = {"tco": "EUR/GPU-h", "emissions": "tCO₂e/yr/MW", "time_to_power": gettext_lazy("in months"),
-                   "land": "×", "water": "L/GPU-h", "reliability": "0–1"}
+CRITERION_UNITS = {
+    "tco": "EUR/GPU-h",
+    "emissions": "tCO₂e/yr/MW",
+    "time_to_power": gettext_lazy("in months"),
+    "land": "×",
+    "water": "L/GPU-h",
+    "reliability": "0–1",
+}
 CRITERION_DECIMALS = {"tco": 2, "emissions": 0, "time_to_power": 1, "land": 2, "water": 2, "reliability": 2}
 
-READINESS_COLUMNS = ("permit_months", "rezoning_months", "remediation_months", "demolition_months", "site_months",
-                     "grid_months", "time_to_power_months")
+READINESS_COLUMNS = (
+    "permit_months",
+    "rezoning_months",
+    "remediation_months",
+    "demolition_months",
+    "site_months",
+    "grid_months",
+    "time_to_power_months",
+)
 """The site-readiness table, in months (MODEL.md §2: time to power = max(grid, site))."""
 
 SUMMARY_COLUMNS = (
@@ -171,7 +201,9 @@ def _known_headroom_text(row: dict[str, Any] | pd.Series) -> str:
     known = known_headroom_of(dict(row))
     if known is None:
         return _("known")
-    parts = [str(known["source"])] + ([formats.date_format(known["as_of"], "SHORT_DATE_FORMAT")] if known.get("as_of") else [])
+    parts = [str(known["source"])] + (
+        [formats.date_format(known["as_of"], "SHORT_DATE_FORMAT")] if known.get("as_of") else []
+    )
     return _("known: %(provenance)s") % {"provenance": ", ".join(parts)}
 
 
@@ -249,7 +281,9 @@ def comparison_validate(*, run: ScoringRun, size_h100e: int, site_ids: list[int]
         raise ComparisonError(_("This run has not finished successfully: there is nothing to compare."))
     ids = tuple(sorted({int(s) for s in site_ids}))
     if not MIN_SITES <= len(ids) <= MAX_SITES:
-        raise ComparisonError(_("Choose between %(min)s and %(max)s different sites.") % {"min": MIN_SITES, "max": MAX_SITES})
+        raise ComparisonError(
+            _("Choose between %(min)s and %(max)s different sites.") % {"min": MIN_SITES, "max": MAX_SITES}
+        )
     sizes = list(RunResult.objects.filter(run=run).values_list("size_h100e", flat=True))
     if int(size_h100e) not in sizes:
         raise ComparisonError(_("%(size)s H100e is not a cluster size of this run.") % {"size": size_h100e})
@@ -260,8 +294,15 @@ def comparison_validate(*, run: ScoringRun, size_h100e: int, site_ids: list[int]
     return ids
 
 
-LADDER_COLUMNS = {"site_id", "feasible", "rank", "rank_shared", "exclusion_mask", "tco_eur_per_gpu_hour",
-                  "time_to_power_months"}
+LADDER_COLUMNS = {
+    "site_id",
+    "feasible",
+    "rank",
+    "rank_shared",
+    "exclusion_mask",
+    "tco_eur_per_gpu_hour",
+    "time_to_power_months",
+}
 """Result columns read at the sizes other than the compared one (the ladder needs no more)."""
 
 
@@ -280,7 +321,14 @@ def _ordered_sites(rows: pd.DataFrame, site_ids: tuple[int, ...]) -> list[int]:
     """Return the site ids by rank at this size (feasible first), then by id."""
     present = [i for i in site_ids if i in rows.index]
     absent = [i for i in site_ids if i not in rows.index]
-    ranked = sorted(present, key=lambda i: (not bool(rows.at[i, "feasible"]), float(rows.at[i, "rank"]) if np.isfinite(rows.at[i, "rank"]) else math.inf, i))
+    ranked = sorted(
+        present,
+        key=lambda i: (
+            not bool(rows.at[i, "feasible"]),
+            float(rows.at[i, "rank"]) if np.isfinite(rows.at[i, "rank"]) else math.inf,
+            i,
+        ),
+    )
     return ranked + absent
 
 
@@ -298,20 +346,27 @@ def _maps(sites: list[dict[str, Any]], at_size: pd.DataFrame) -> dict[str, Any]:
     map_sites = []
     for s in sites:
         p = chosen.get(point_id(s["id"]))
-        map_sites.append(report_svg.MapSite(s["number"], s["longitude"], s["latitude"], s["color"],
-                                            (p.longitude, p.latitude) if p else None))
+        map_sites.append(
+            report_svg.MapSite(
+                s["number"], s["longitude"], s["latitude"], s["color"], (p.longitude, p.latitude) if p else None
+            )
+        )
     insets = []
     for m in map_sites:
         reach = 0.0
         if m.connection:
-            reach = max(abs(m.connection[0] - m.longitude), abs(m.connection[1] - m.latitude) / math.cos(math.radians(m.latitude)))
+            reach = max(
+                abs(m.connection[0] - m.longitude),
+                abs(m.connection[1] - m.latitude) / math.cos(math.radians(m.latitude)),
+            )
         insets.append(report_svg.square_bounds(m.longitude, m.latitude, max(INSET_HALF_SPAN_DEG, 1.3 * reach)))
     near = Q()
     for west, south, east, north in insets:
         near |= Q(longitude__gte=west, longitude__lte=east, latitude__gte=south, latitude__lte=north)
     rows = list(
-        GridConnectionPoint.objects.filter(near, status=GridConnectionPoint.Status.IN_SERVICE, voltage_kv__isnull=False)
-        .values_list("id", "longitude", "latitude", "voltage_kv")
+        GridConnectionPoint.objects.filter(
+            near, status=GridConnectionPoint.Status.IN_SERVICE, voltage_kv__isnull=False
+        ).values_list("id", "longitude", "latitude", "voltage_kv")
     )
     points = {r[0]: report_svg.MapPoint(r[1], r[2], r[3]) for r in rows}
     points.update({pid: report_svg.MapPoint(p.longitude, p.latitude, p.voltage_kv or 0.0) for pid, p in chosen.items()})
@@ -326,17 +381,36 @@ def _maps(sites: list[dict[str, Any]], at_size: pd.DataFrame) -> dict[str, Any]:
     small_area = overview_bounds[2] - overview_bounds[0] < OVERVIEW_POINTS_MAX_SPAN_DEG
     scale_label = lambda km: f"{fmt_number(km)} km"  # noqa: E731
     overview = report_svg.map_svg(
-        sites=map_sites, points=list(points.values()) if small_area else [points[i] for i in chosen], layers=overview_layers,
-        title=_("Map of the shortlisted sites"), scale_label=scale_label, max_height=520.0,
+        sites=map_sites,
+        points=list(points.values()) if small_area else [points[i] for i in chosen],
+        layers=overview_layers,
+        title=_("Map of the shortlisted sites"),
+        scale_label=scale_label,
+        max_height=520.0,
     )
     closeups = []
-    for s, m, bounds in zip(sites, map_sites, insets):
+    for s, _m, bounds in zip(sites, map_sites, insets):
         west, south, east, north = bounds
         inside = [p for p in points.values() if west <= p.longitude <= east and south <= p.latitude <= north]
-        svg = report_svg.map_svg(sites=map_sites, points=inside, layers=layers, title=s["name"], scale_label=scale_label,
-                                 width=INSET_WIDTH, bounds=bounds, site_radius=6.0, labels=False)
-        closeups.append({"site": s, "map": report_svg.data_uri(svg), "n_points": len(inside),
-                         "scale": scale_label(report_svg.scale_bar_km(bounds, INSET_WIDTH)[0])})
+        svg = report_svg.map_svg(
+            sites=map_sites,
+            points=inside,
+            layers=layers,
+            title=s["name"],
+            scale_label=scale_label,
+            width=INSET_WIDTH,
+            bounds=bounds,
+            site_radius=6.0,
+            labels=False,
+        )
+        closeups.append(
+            {
+                "site": s,
+                "map": report_svg.data_uri(svg),
+                "n_points": len(inside),
+                "scale": scale_label(report_svg.scale_bar_km(bounds, INSET_WIDTH)[0]),
+            }
+        )
     return {"overview": report_svg.data_uri(overview), "closeups": closeups}
 
 
@@ -370,21 +444,34 @@ def _map_layers(in_france: bool) -> report_svg.MapLayers:
 
 
 def _site_facts(site: Site) -> dict[str, Any]:
-    place = " · ".join(x for x in (site.municipality, site.departement_code and f"{_('dép.')} {site.departement_code}", site.country) if x)
+    place = " · ".join(
+        x
+        for x in (site.municipality, site.departement_code and f"{_('dép.')} {site.departement_code}", site.country)
+        if x
+    )
     existing = "—"
     if site.grid_capacity_mw:
         existing = f"{fmt_number(site.grid_capacity_mw)} MW"
         if site.grid_voltage_kv:
             existing += f" · {fmt_number(site.grid_voltage_kv)} kV"
     return {
-        "id": site.id, "name": site.name, "external_id": site.external_id, "country": site.country, "place": place,
-        "longitude": site.longitude, "latitude": site.latitude,
+        "id": site.id,
+        "name": site.name,
+        "external_id": site.external_id,
+        "country": site.country,
+        "place": place,
+        "longitude": site.longitude,
+        "latitude": site.latitude,
         "former_use": FormerUse(site.former_use).label if site.former_use in FormerUse.values else site.former_use,
-        "area": fmt_number(site.area_ha, 1), "existing": existing,
-        "pollution": PollutionStatus(site.pollution_status).label if site.pollution_status in PollutionStatus.values else site.pollution_status,
+        "area": fmt_number(site.area_ha, 1),
+        "existing": existing,
+        "pollution": PollutionStatus(site.pollution_status).label
+        if site.pollution_status in PollutionStatus.values
+        else site.pollution_status,
         # A vintage often names its dataset already ("powerplantmatching v0.6.1 (…)").
-        "source": site.source_vintage if site.source_vintage.lower().startswith(site.source) else
-        f"{site.get_source_display()} ({site.source_vintage})",
+        "source": site.source_vintage
+        if site.source_vintage.lower().startswith(site.source)
+        else f"{site.get_source_display()} ({site.source_vintage})",
         "withdrawn": site.withdrawn,
     }
 
@@ -396,8 +483,14 @@ def _criteria_matrix(sites: list[dict[str, Any]], at_size: pd.DataFrame, weights
     times faster than SVG text, and the bars are drawn as vector rectangles all the same.
     """
     total_w = sum(weights.values()) or 1.0
-    header = [{"title": str(CRITERION_SHORT_TITLES[c]), "unit": str(CRITERION_UNITS[c]),
-               "weight": fmt_number(100 * weights.get(c, 0.0) / total_w)} for c in CRITERION_NAMES]
+    header = [
+        {
+            "title": str(CRITERION_SHORT_TITLES[c]),
+            "unit": str(CRITERION_UNITS[c]),
+            "weight": fmt_number(100 * weights.get(c, 0.0) / total_w),
+        }
+        for c in CRITERION_NAMES
+    ]
     rows = []
     for s in sites:
         cells, stack, left = [], [], 0.0
@@ -405,15 +498,26 @@ def _criteria_matrix(sites: list[dict[str, Any]], at_size: pd.DataFrame, weights
         for c in CRITERION_NAMES:
             goodness = float(at_size.at[s["id"], f"v_{c}"])
             share = 100.0 * min(max(goodness, 0.0), 1.0) if math.isfinite(goodness) else 0.0
-            cells.append({"text": fmt_number(at_size.at[s["id"], CRITERIA[c].column], CRITERION_DECIMALS[c]),
-                          "bar": css_bar([(s["color"], 0.0, share)], GRID_LINE_COLOR)})
+            cells.append(
+                {
+                    "text": fmt_number(at_size.at[s["id"], CRITERIA[c].column], CRITERION_DECIMALS[c]),
+                    "bar": css_bar([(s["color"], 0.0, share)], GRID_LINE_COLOR),
+                }
+            )
             # The score's points from this criterion: 100 × weight × value (the bar spans 0–100).
             points = 100.0 * weights.get(c, 0.0) / total_w * (goodness if math.isfinite(goodness) else 0.0)
             if feasible and points > 0:
                 stack.append((CRITERION_COLORS[c], left, left + points))
                 left += points
-        rows.append({"site": s, "cells": cells, "stack": css_bar(stack, "#eef2f6"), "feasible": feasible,
-                     "score": fmt_number(at_size.at[s["id"], "score"], 1)})
+        rows.append(
+            {
+                "site": s,
+                "cells": cells,
+                "stack": css_bar(stack, "#eef2f6"),
+                "feasible": feasible,
+                "score": fmt_number(at_size.at[s["id"], "score"], 1),
+            }
+        )
     return {"header": header, "rows": rows}
 
 
@@ -432,12 +536,26 @@ def _ladder(sites: list[dict[str, Any]], by_size: dict[int, pd.DataFrame]) -> di
             out.append(report_svg.Series(s["label"], s["color"], values, ok))
         return out
 
-    common = {"sizes": sizes, "size_label": _("cluster size (H100e)"), "size_format": fmt_size_short, "tick_format": fmt_plain}
+    common = {
+        "sizes": sizes,
+        "size_label": _("cluster size (H100e)"),
+        "size_format": fmt_size_short,
+        "tick_format": fmt_plain,
+    }
     charts = [
-        report_svg.ladder_svg(series=series("tco_eur_per_gpu_hour"), title=_("Full cost of compute along the ladder"),
-                              axis_label="EUR/GPU-h", zero_based=False, **common),
-        report_svg.ladder_svg(series=series("time_to_power_months"), title=_("Months to power along the ladder"),
-                              axis_label=str(_("in months")), **common),
+        report_svg.ladder_svg(
+            series=series("tco_eur_per_gpu_hour"),
+            title=_("Full cost of compute along the ladder"),
+            axis_label="EUR/GPU-h",
+            zero_based=False,
+            **common,
+        ),
+        report_svg.ladder_svg(
+            series=series("time_to_power_months"),
+            title=_("Months to power along the ladder"),
+            axis_label=str(_("in months")),
+            **common,
+        ),
     ]
     table = []
     for s in sites:
@@ -451,21 +569,37 @@ def _ladder(sites: list[dict[str, Any]], by_size: dict[int, pd.DataFrame]) -> di
             ok = bool(r["feasible"])
             if ok:
                 largest = size
-                cells.append({"ok": True, "text": f"#{fmt_rank(r['rank'], _get(r, 'rank_shared'))} · "
-                                                  f"{fmt_number(r['tco_eur_per_gpu_hour'], 2)}"})
+                cells.append(
+                    {
+                        "ok": True,
+                        "text": f"#{fmt_rank(r['rank'], _get(r, 'rank_shared'))} · "
+                        f"{fmt_number(r['tco_eur_per_gpu_hour'], 2)}",
+                    }
+                )
             else:
                 codes = exclusion_codes(int(r["exclusion_mask"]))
                 cells.append({"ok": False, "text": "✗ " + ", ".join(_short_exclusion(c) for c in codes)})
         table.append({"site": s, "cells": cells, "largest": fmt_size(largest) if largest else _("none")})
-    return {"sizes": [fmt_number(x) for x in sizes], "charts": [report_svg.data_uri(c) for c in charts], "table": table,
-            "size_width_pct": f"{70.0 / max(len(sizes), 1):.2f}"}
+    return {
+        "sizes": [fmt_number(x) for x in sizes],
+        "charts": [report_svg.data_uri(c) for c in charts],
+        "table": table,
+        "size_width_pct": f"{70.0 / max(len(sizes), 1):.2f}",
+    }
 
 
 def _short_exclusion(code: str) -> str:
-    return {"land_too_small": _("land"), "no_connection": _("grid"), "time_to_power_too_long": _("delay"),
-            "polluted_unremediated": _("pollution"), "flood_zone": _("flood"), "seveso_upper": "Seveso",
-            "reconverted": _("reconverted"), "outside_scope": _("scope"),
-            "still_operating": _("operating")}.get(code, code)
+    return {
+        "land_too_small": _("land"),
+        "no_connection": _("grid"),
+        "time_to_power_too_long": _("delay"),
+        "polluted_unremediated": _("pollution"),
+        "flood_zone": _("flood"),
+        "seveso_upper": "Seveso",
+        "reconverted": _("reconverted"),
+        "outside_scope": _("scope"),
+        "still_operating": _("operating"),
+    }.get(code, code)
 
 
 def _monte_carlo(sites: list[dict[str, Any]], at_size: pd.DataFrame, run: ScoringRun) -> dict[str, Any] | None:
@@ -490,24 +624,39 @@ def _monte_carlo(sites: list[dict[str, Any]], at_size: pd.DataFrame, run: Scorin
             marks.append((INK_COLOR, position(med) - 0.5, position(med) + 0.5))
         if math.isfinite(rank):
             marks.append((BAD_COLOR, position(rank) - 0.4, position(rank) + 0.4))
-        rows.append({
-            "site": s, "text": f"{fmt_number(med, 1)} [{fmt_number(p05, 1)}–{fmt_number(p95, 1)}]" if math.isfinite(med) else _("never feasible"),
-            "lane": css_bar(marks, "#ffffff"),
-            "rank": fmt_rank(rank, _get(r, "rank_shared")), "p_feasible": fmt_number(100 * float(r["mc_p_feasible"]), 1),
-            "p_top10": fmt_number(100 * float(r["mc_p_top10"]), 1),
-        })
-    return {"rows": rows, "ticks": [{"pos": f"{position(t):.2f}", "label": fmt_plain(t)} for t in ticks], "draws": fmt_number(run.draws)}
+        rows.append(
+            {
+                "site": s,
+                "text": f"{fmt_number(med, 1)} [{fmt_number(p05, 1)}–{fmt_number(p95, 1)}]"
+                if math.isfinite(med)
+                else _("never feasible"),
+                "lane": css_bar(marks, "#ffffff"),
+                "rank": fmt_rank(rank, _get(r, "rank_shared")),
+                "p_feasible": fmt_number(100 * float(r["mc_p_feasible"]), 1),
+                "p_top10": fmt_number(100 * float(r["mc_p_top10"]), 1),
+            }
+        )
+    return {
+        "rows": rows,
+        "ticks": [{"pos": f"{position(t):.2f}", "label": fmt_plain(t)} for t in ticks],
+        "draws": fmt_number(run.draws),
+    }
 
 
 def _parameters(run: ScoringRun) -> list[dict[str, Any]]:
     params = ScenarioParams.from_dict(run.params)
     out = []
     for p in parameter_table(params):
-        out.append({
-            "name": p["name"], "label": str(PARAMETER_LABELS.get(p["name"], p["name"].replace("_", " "))),
-            "value": parameter_value_text(p["value"]), "unit": p["unit"] if p["unit"] != "-" else "",
-            "source": p["source"], "assumption": p["assumption"],
-        })
+        out.append(
+            {
+                "name": p["name"],
+                "label": str(PARAMETER_LABELS.get(p["name"], p["name"].replace("_", " "))),
+                "value": parameter_value_text(p["value"]),
+                "unit": p["unit"] if p["unit"] != "-" else "",
+                "source": p["source"],
+                "assumption": p["assumption"],
+            }
+        )
     return out
 
 
@@ -519,10 +668,18 @@ def _criteria_annex(run: ScoringRun) -> list[dict[str, Any]]:
     for c in CRITERIA.values():
         # The run's own bounds where its scenario has them (MODEL.md v2), else the table's defaults.
         worst, best = params.criterion_bounds(c.name) if hasattr(params, "criterion_bounds") else (c.worst, c.best)
-        out.append({"title": str(CRITERION_TITLES.get(c.name, c.name)), "column": c.column, "unit": c.unit,
-                    "direction": _("higher is better") if c.higher_is_better else _("lower is better"),
-                    "worst": fmt_plain(worst), "best": fmt_plain(best),
-                    "weight": fmt_number(weights.get(c.name, 0.0) / total, 3), "note": c.note})
+        out.append(
+            {
+                "title": str(CRITERION_TITLES.get(c.name, c.name)),
+                "column": c.column,
+                "unit": c.unit,
+                "direction": _("higher is better") if c.higher_is_better else _("lower is better"),
+                "worst": fmt_plain(worst),
+                "best": fmt_plain(best),
+                "weight": fmt_number(weights.get(c.name, 0.0) / total, 3),
+                "note": c.note,
+            }
+        )
     return out
 
 
@@ -537,10 +694,22 @@ def _readiness(sites: list[dict[str, Any]], at_size: pd.DataFrame) -> list[dict[
         cells = {column: fmt_number(_get(r, column)) for column in READINESS_COLUMNS}
         site_months, grid_months = _get(r, "site_months"), _get(r, "grid_months")
         limited = None
-        if site_months is not None and grid_months is not None and math.isfinite(float(site_months)) and math.isfinite(float(grid_months)):
+        if (
+            site_months is not None
+            and grid_months is not None
+            and math.isfinite(float(site_months))
+            and math.isfinite(float(grid_months))
+        ):
             limited = _("site readiness") if float(site_months) > float(grid_months) else _("grid connection")
-        rows.append({"site": s, **cells, "estimated": _flag(_get(r, "readiness_estimated")),
-                     "remediation_capex": fmt_number(_get(r, "remediation_capex_meur"), 1), "limited_by": limited or "—"})
+        rows.append(
+            {
+                "site": s,
+                **cells,
+                "estimated": _flag(_get(r, "readiness_estimated")),
+                "remediation_capex": fmt_number(_get(r, "remediation_capex_meur"), 1),
+                "limited_by": limited or "—",
+            }
+        )
     return rows
 
 
@@ -553,9 +722,16 @@ def _datasets(run: ScoringRun) -> list[dict[str, Any]]:
     for name in sorted(used):
         info = used[name] or {}
         load = loads.get(name)
-        out.append({"dataset": name, "vintage": info.get("vintage", ""), "rows": fmt_number(info.get("rows")),
-                    "sha256": (info.get("sha256") or "")[:12], "source": load.source if load else "",
-                    "licence": load.licence if load else _("see the attribution table")})
+        out.append(
+            {
+                "dataset": name,
+                "vintage": info.get("vintage", ""),
+                "rows": fmt_number(info.get("rows")),
+                "sha256": (info.get("sha256") or "")[:12],
+                "source": load.source if load else "",
+                "licence": load.licence if load else _("see the attribution table"),
+            }
+        )
     return out
 
 
@@ -567,7 +743,12 @@ def shipped_attribution() -> list[dict[str, str]]:
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) < 3 or not line.lstrip().startswith("|") or set(cells[0]) <= {"-", " ", ":"} or cells[0] == "File":
+        if (
+            len(cells) < 3
+            or not line.lstrip().startswith("|")
+            or set(cells[0]) <= {"-", " ", ":"}
+            or cells[0] == "File"
+        ):
             continue
         clean = [re.sub(r"\*\*|`", "", c) for c in cells[:3]]
         rows.append({"files": clean[0], "source": clean[1], "licence": clean[2]})
@@ -575,8 +756,13 @@ def shipped_attribution() -> list[dict[str, str]]:
 
 
 def comparison_context(
-    *, run: ScoringRun, size_h100e: int, site_ids: tuple[int, ...] | list[int], author: str = "",
-    generated_at: datetime | None = None, portfolio: dict[str, Any] | None = None,
+    *,
+    run: ScoringRun,
+    size_h100e: int,
+    site_ids: tuple[int, ...] | list[int],
+    author: str = "",
+    generated_at: datetime | None = None,
+    portfolio: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return the template context of a comparison, formatted in the active language.
 
@@ -604,42 +790,72 @@ def comparison_context(
     sites = []
     for number, site_id in enumerate(order, start=1):
         facts = _site_facts(site_objs[site_id])
-        facts.update(number=number, color=SITE_COLORS[(number - 1) % len(SITE_COLORS)], label=_site_label(number, facts["name"]),
-                     short=_shorten(facts["name"], SHORT_NAME_CHARS))
+        facts.update(
+            number=number,
+            color=SITE_COLORS[(number - 1) % len(SITE_COLORS)],
+            label=_site_label(number, facts["name"]),
+            short=_shorten(facts["name"], SHORT_NAME_CHARS),
+        )
         facts["in_run"] = site_id in at_size.index
         sites.append(facts)
 
     summary, details, exclusions = [], [], []
     for s in sites:
         if not s["in_run"]:
-            exclusions.append({"site": s, "reasons": [_("This site was added after the run: the run has no figures for it.")]})
+            exclusions.append(
+                {"site": s, "reasons": [_("This site was added after the run: the run has no figures for it.")]}
+            )
             continue
         r = at_size.loc[s["id"]]
         s["may_be_unavailable"] = _flag(_get(r, "may_be_unavailable"))
-        summary.append({"site": s, "feasible": bool(r["feasible"]), "rank_shared": _flag(_get(r, "rank_shared")),
-                        **summary_values(r)})
+        summary.append(
+            {
+                "site": s,
+                "feasible": bool(r["feasible"]),
+                "rank_shared": _flag(_get(r, "rank_shared")),
+                **summary_values(r),
+            }
+        )
         delay = _get(r, "delay_cost_meur")
         headroom_source = _get(r, "headroom_source")
-        details.append({
-            "site": s, "facility_mw": fmt_number(r["facility_load_mw"], 1), "pue": fmt_number(r["pue"], 3),
-            "voltage": fmt_number(r["voltage_class_kv"]), "kind": str(CONNECTION_KINDS.get(str(r["connection_kind"]), r["connection_kind"])),
-            "distance": fmt_number(r["connection_distance_km"], 1), "connection_cost": fmt_number(r["connection_cost_meur"], 1),
-            "delay_cost": fmt_number(delay, 1),
-            "cost_with_delay": fmt_number(float(r["connection_cost_meur"]) + float(delay), 1) if delay is not None else "—",
-            "own_estimated": _flag(_get(r, "own_connection_estimated")) and str(r["connection_kind"]) == "own",
-            "headroom": fmt_number(r["headroom_mw"], 0),
-            "headroom_estimated": (headroom_source in ("estimated", "default")) if headroom_source is not None
-            else bool(r["headroom_estimated"]),
-            "headroom_source": _known_headroom_text(r) if str(headroom_source) == "known"
-            else {"estimated": _("network estimate"), "default": _("class default")}.get(str(headroom_source), ""),
-            "land_needed": fmt_number(r["land_needed_ha"], 1), "water": fmt_number(r["water_m3_per_yr"], 0),
-            "fuel": fmt_number(r["backup_fuel_t"], 0), "price": fmt_number(r["price_eur_per_mwh"], 1),
-            "basis": _("hourly") if r["emissions_basis"] == "hourly" else _("annual"),
-            "zone_estimated": bool(r["zone_data_estimated"]),
-        })
+        details.append(
+            {
+                "site": s,
+                "facility_mw": fmt_number(r["facility_load_mw"], 1),
+                "pue": fmt_number(r["pue"], 3),
+                "voltage": fmt_number(r["voltage_class_kv"]),
+                "kind": str(CONNECTION_KINDS.get(str(r["connection_kind"]), r["connection_kind"])),
+                "distance": fmt_number(r["connection_distance_km"], 1),
+                "connection_cost": fmt_number(r["connection_cost_meur"], 1),
+                "delay_cost": fmt_number(delay, 1),
+                "cost_with_delay": fmt_number(float(r["connection_cost_meur"]) + float(delay), 1)
+                if delay is not None
+                else "—",
+                "own_estimated": _flag(_get(r, "own_connection_estimated")) and str(r["connection_kind"]) == "own",
+                "headroom": fmt_number(r["headroom_mw"], 0),
+                "headroom_estimated": (headroom_source in ("estimated", "default"))
+                if headroom_source is not None
+                else bool(r["headroom_estimated"]),
+                "headroom_source": _known_headroom_text(r)
+                if str(headroom_source) == "known"
+                else {"estimated": _("network estimate"), "default": _("class default")}.get(str(headroom_source), ""),
+                "land_needed": fmt_number(r["land_needed_ha"], 1),
+                "water": fmt_number(r["water_m3_per_yr"], 0),
+                "fuel": fmt_number(r["backup_fuel_t"], 0),
+                "price": fmt_number(r["price_eur_per_mwh"], 1),
+                "basis": _("hourly") if r["emissions_basis"] == "hourly" else _("annual"),
+                "zone_estimated": bool(r["zone_data_estimated"]),
+            }
+        )
         if not bool(r["feasible"]):
             codes = exclusion_codes(int(r["exclusion_mask"]))
-            exclusions.append({"site": s, "reasons": [f"{EXCLUSION_TEXTS.get(c, c)} ({c})" for c in codes] or [_("Not feasible at this size.")]})
+            exclusions.append(
+                {
+                    "site": s,
+                    "reasons": [f"{EXCLUSION_TEXTS.get(c, c)} ({c})" for c in codes]
+                    or [_("Not feasible at this size.")],
+                }
+            )
 
     params = ScenarioParams.from_dict(run.params)
     generated_at = generated_at or timezone.now()
@@ -653,15 +869,29 @@ def comparison_context(
         "generated": formats.date_format(timezone.localtime(generated_at), "DATETIME_FORMAT"),
         "author": author or "—",
         "run": {
-            "name": run.scenario_name, "code": str(run.code),
-            "finished": formats.date_format(timezone.localtime(run.finished_at), "DATETIME_FORMAT") if run.finished_at else "—",
-            "n_sites": fmt_number(run.n_sites), "draws": fmt_number(run.draws),
+            "name": run.scenario_name,
+            "code": str(run.code),
+            "finished": formats.date_format(timezone.localtime(run.finished_at), "DATETIME_FORMAT")
+            if run.finished_at
+            else "—",
+            "n_sites": fmt_number(run.n_sites),
+            "draws": fmt_number(run.draws),
             "sizes": ", ".join(fmt_number(s) for s in sorted(by_size)),
-            "n_feasible": fmt_number(int(RunResult.objects.filter(run=run, size_h100e=size_h100e).values_list("n_feasible", flat=True).first() or 0)),
+            "n_feasible": fmt_number(
+                int(
+                    RunResult.objects.filter(run=run, size_h100e=size_h100e)
+                    .values_list("n_feasible", flat=True)
+                    .first()
+                    or 0
+                )
+            ),
         },
-        "scenario": {"name": run.scenario.name if run.scenario else run.scenario_name,
-                     "accelerator": params.accelerator.upper(), "cooling": params.cooling,
-                     "kw_per_h100e": fmt_number(params.k_gpu_kw, 3)},
+        "scenario": {
+            "name": run.scenario.name if run.scenario else run.scenario_name,
+            "accelerator": params.accelerator.upper(),
+            "cooling": params.cooling,
+            "kw_per_h100e": fmt_number(params.k_gpu_kw, 3),
+        },
         "vintage": [{"dataset": k, "vintage": (v or {}).get("vintage", "")} for k, v in sorted(vintage.items())],
         "sites": sites,
         "summary": summary,
@@ -674,11 +904,19 @@ def comparison_context(
         "details": details,
         "exclusions": exclusions,
         "maps": _maps(sites, at_size),
-        "voltage_legend": [{"color": c, "label": f"≥ {fmt_number(kv)} kV" if kv else _("lower or unknown")} for kv, c in report_svg.VOLTAGE_COLORS_KV],
+        "voltage_legend": [
+            {"color": c, "label": f"≥ {fmt_number(kv)} kV" if kv else _("lower or unknown")}
+            for kv, c in report_svg.VOLTAGE_COLORS_KV
+        ],
         "criteria_matrix": _criteria_matrix(in_run, at_size, params.weights),
-        "criterion_legend": [{"color": CRITERION_COLORS[c], "label": str(CRITERION_TITLES[c]),
-                              "weight": fmt_number(params.weights.get(c, 0.0) / (sum(params.weights.values()) or 1.0) * 100, 0)}
-                             for c in CRITERION_NAMES],
+        "criterion_legend": [
+            {
+                "color": CRITERION_COLORS[c],
+                "label": str(CRITERION_TITLES[c]),
+                "weight": fmt_number(params.weights.get(c, 0.0) / (sum(params.weights.values()) or 1.0) * 100, 0),
+            }
+            for c in CRITERION_NAMES
+        ],
         "ladder": _ladder(in_run, by_size),
         "monte_carlo": _monte_carlo(in_run, at_size, run),
         "parameters": _parameters(run),
@@ -698,8 +936,14 @@ def comparison_html(context: dict[str, Any]) -> str:
 
 
 def comparison_pdf(
-    *, run: ScoringRun, size_h100e: int, site_ids: tuple[int, ...] | list[int], language: str, author: str = "",
-    generated_at: datetime | None = None, progress: Callable[[float, str], None] | None = None,
+    *,
+    run: ScoringRun,
+    size_h100e: int,
+    site_ids: tuple[int, ...] | list[int],
+    language: str,
+    author: str = "",
+    generated_at: datetime | None = None,
+    progress: Callable[[float, str], None] | None = None,
     portfolio: dict[str, Any] | None = None,
 ) -> RenderedComparison:
     """Return the comparison of ``site_ids`` at ``size_h100e`` as a PDF in ``language``.
@@ -715,10 +959,16 @@ def comparison_pdf(
     report = progress or (lambda share, stage: None)
     started = time.perf_counter()
     with translation.override(language):
-        html = comparison_html(comparison_context(
-            run=run, size_h100e=size_h100e, site_ids=site_ids, author=author, generated_at=generated_at,
-            portfolio=portfolio,
-        ))
+        html = comparison_html(
+            comparison_context(
+                run=run,
+                size_h100e=size_h100e,
+                site_ids=site_ids,
+                author=author,
+                generated_at=generated_at,
+                portfolio=portfolio,
+            )
+        )
     report(0.3, "laying out the pages")
     document = weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR)).render()
     report(0.7, "writing the PDF")
@@ -740,5 +990,3 @@ def report_code_version() -> str:
         digest.update(path.name.encode())
         digest.update(path.read_bytes() if path.exists() else b"")
     return digest.hexdigest()[:16]
-
-

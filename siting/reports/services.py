@@ -40,8 +40,18 @@ REDISPATCH_AFTER_S = 10.0
 MAX_ATTEMPTS = 3
 """Renders tried per document before it is failed with the reason."""
 
-__all__ = ["ComparisonError", "comparison_cache_key", "comparison_request", "comparison_execute", "comparison_produce",
-           "comparison_recover", "comparison_stuck_without_broker", "comparison_candidates", "comparison_get", "author_name"]
+__all__ = [
+    "ComparisonError",
+    "comparison_cache_key",
+    "comparison_request",
+    "comparison_execute",
+    "comparison_produce",
+    "comparison_recover",
+    "comparison_stuck_without_broker",
+    "comparison_candidates",
+    "comparison_get",
+    "author_name",
+]
 
 
 def author_name(user) -> str:
@@ -52,7 +62,13 @@ def author_name(user) -> str:
 
 
 def comparison_cache_key(
-    *, run_id: int, size_h100e: int, site_ids: tuple[int, ...], language: str, author: str, owner_id: int | None = None,
+    *,
+    run_id: int,
+    size_h100e: int,
+    site_ids: tuple[int, ...],
+    language: str,
+    author: str,
+    owner_id: int | None = None,
 ) -> str:
     """Return the document's identity: a SHA-256 of everything that changes its bytes, and its owner.
 
@@ -61,16 +77,28 @@ def comparison_cache_key(
     part of it because a document is its owner's alone (``roles.may_manage``): two officials
     with the same name each get their own.
     """
-    parts = [str(run_id), str(int(size_h100e)), ",".join(str(i) for i in sorted(site_ids)), language, author,
-             reports.report_code_version()]
+    parts = [
+        str(run_id),
+        str(int(size_h100e)),
+        ",".join(str(i) for i in sorted(site_ids)),
+        language,
+        author,
+        reports.report_code_version(),
+    ]
     if owner_id is not None:
         parts.append(f"owner={owner_id}")
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
 def comparison_request(
-    *, run: ScoringRun, size_h100e: int, site_ids: list[int] | tuple[int, ...], language: str, user=None,
-    author: str | None = None, dispatch: bool = True,
+    *,
+    run: ScoringRun,
+    size_h100e: int,
+    site_ids: list[int] | tuple[int, ...],
+    language: str,
+    user=None,
+    author: str | None = None,
+    dispatch: bool = True,
 ) -> ComparisonReport:
     """Return the document for this request: stored, or queued for a worker.
 
@@ -82,20 +110,28 @@ def comparison_request(
     if language not in reports.LANGUAGES:
         raise ComparisonError(f"language: one of {', '.join(reports.LANGUAGES)}")
     if any(not 1 <= int(i) <= MAX_DB_ID for i in site_ids):
-        raise ComparisonError(_("Unknown site id(s): %(ids)s.") % {
-            "ids": ", ".join(str(i) for i in site_ids if not 1 <= int(i) <= MAX_DB_ID)})
+        raise ComparisonError(
+            _("Unknown site id(s): %(ids)s.")
+            % {"ids": ", ".join(str(i) for i in site_ids if not 1 <= int(i) <= MAX_DB_ID)}
+        )
     ids = reports.comparison_validate(run=run, size_h100e=size_h100e, site_ids=site_ids)
     author = author_name(user) if author is None else author
     owner_id = user.pk if user is not None and user.is_authenticated else None
-    key = comparison_cache_key(run_id=run.id, size_h100e=size_h100e, site_ids=ids, language=language, author=author,
-                               owner_id=owner_id)
+    key = comparison_cache_key(
+        run_id=run.id, size_h100e=size_h100e, site_ids=ids, language=language, author=author, owner_id=owner_id
+    )
     report = ComparisonReport.objects.filter(cache_key=key).first()
     if report is None:
         try:
             with transaction.atomic():
                 report = ComparisonReport.objects.create(
-                    cache_key=key, run=run, size_h100e=int(size_h100e), site_ids=list(ids), language=language,
-                    author_name=author, created_by=user if user is not None and user.is_authenticated else None,
+                    cache_key=key,
+                    run=run,
+                    size_h100e=int(size_h100e),
+                    site_ids=list(ids),
+                    language=language,
+                    author_name=author,
+                    created_by=user if user is not None and user.is_authenticated else None,
                     stage="queued",
                 )
         except IntegrityError:
@@ -106,9 +142,17 @@ def comparison_request(
             return report
     if report.status == ComparisonReport.Status.FAILED:
         # Asked again after a failure: try once more (the cause may be gone).
-        if ComparisonReport.objects.filter(id=report.id, status=ComparisonReport.Status.FAILED).update(
-            status=ComparisonReport.Status.QUEUED, error="", stage="queued", progress_pct=0.0, attempts=0, dispatched_at=None,
-        ) and dispatch:
+        if (
+            ComparisonReport.objects.filter(id=report.id, status=ComparisonReport.Status.FAILED).update(
+                status=ComparisonReport.Status.QUEUED,
+                error="",
+                stage="queued",
+                progress_pct=0.0,
+                attempts=0,
+                dispatched_at=None,
+            )
+            and dispatch
+        ):
             transaction.on_commit(lambda: comparison_dispatch(report_id=report.id))  # type: ignore[union-attr]
         report.refresh_from_db()
     elif dispatch and report.status != ComparisonReport.Status.SUCCEEDED:
@@ -139,7 +183,10 @@ def comparison_execute(*, report_id: int) -> None:
     """Claim a queued document, render it and store the PDF (or the reason it failed)."""
     now = timezone.now()
     claimed = ComparisonReport.objects.filter(id=report_id, status=ComparisonReport.Status.QUEUED).update(
-        status=ComparisonReport.Status.RUNNING, started_at=now, attempts=F("attempts") + 1, stage="reading the run",
+        status=ComparisonReport.Status.RUNNING,
+        started_at=now,
+        attempts=F("attempts") + 1,
+        stage="reading the run",
         progress_pct=5.0,
     )
     if claimed != 1:
@@ -153,8 +200,13 @@ def comparison_execute(*, report_id: int) -> None:
 
     try:
         rendered = reports.comparison_pdf(
-            run=report.run, size_h100e=report.size_h100e, site_ids=report.site_ids, language=report.language,
-            author=report.author_name, generated_at=report.created_at, progress=progress,
+            run=report.run,
+            size_h100e=report.size_h100e,
+            site_ids=report.site_ids,
+            language=report.language,
+            author=report.author_name,
+            generated_at=report.created_at,
+            progress=progress,
         )
     except Exception as exc:
         log.exception("Comparison %s failed", report_id)
@@ -163,13 +215,24 @@ def comparison_execute(*, report_id: int) -> None:
         )
         return
     ComparisonReport.objects.filter(id=report_id, status=ComparisonReport.Status.RUNNING).update(
-        status=ComparisonReport.Status.SUCCEEDED, pdf=rendered.pdf, pdf_sha256=hashlib.sha256(rendered.pdf).hexdigest(),
-        n_pages=rendered.n_pages, render_s=rendered.render_s, progress_pct=100.0, stage="done", finished_at=timezone.now(),
+        status=ComparisonReport.Status.SUCCEEDED,
+        pdf=rendered.pdf,
+        pdf_sha256=hashlib.sha256(rendered.pdf).hexdigest(),
+        n_pages=rendered.n_pages,
+        render_s=rendered.render_s,
+        progress_pct=100.0,
+        stage="done",
+        finished_at=timezone.now(),
     )
 
 
 def comparison_produce(
-    *, run: ScoringRun, size_h100e: int, site_ids: list[int] | tuple[int, ...], language: str, user=None,
+    *,
+    run: ScoringRun,
+    size_h100e: int,
+    site_ids: list[int] | tuple[int, ...],
+    language: str,
+    user=None,
     author: str | None = None,
 ) -> tuple[ComparisonReport, bool]:
     """Return the finished document and whether it came from the cache, rendering here if needed.
@@ -177,8 +240,9 @@ def comparison_produce(
     For the command line, the bench and a web request whose broker is down: the same claim
     and store as a worker, in this process.
     """
-    report = comparison_request(run=run, size_h100e=size_h100e, site_ids=site_ids, language=language, user=user,
-                                author=author, dispatch=False)
+    report = comparison_request(
+        run=run, size_h100e=size_h100e, site_ids=site_ids, language=language, user=user, author=author, dispatch=False
+    )
     if report.status == ComparisonReport.Status.SUCCEEDED:
         return report, True
     if report.status == ComparisonReport.Status.RUNNING:
@@ -199,16 +263,27 @@ def comparison_recover(*, report: ComparisonReport, dispatch: bool = True) -> Co
     stale = now - timedelta(seconds=STALE_AFTER_S)
     if report.status == ComparisonReport.Status.RUNNING and report.started_at and report.started_at < stale:
         if report.attempts >= MAX_ATTEMPTS:
-            ComparisonReport.objects.filter(id=report.id, status=ComparisonReport.Status.RUNNING, started_at__lt=stale).update(
-                status=ComparisonReport.Status.FAILED, stage="failed", finished_at=now,
+            ComparisonReport.objects.filter(
+                id=report.id, status=ComparisonReport.Status.RUNNING, started_at__lt=stale
+            ).update(
+                status=ComparisonReport.Status.FAILED,
+                stage="failed",
+                finished_at=now,
                 error=f"The worker rendering this document stopped {report.attempts} times.",
             )
-        elif ComparisonReport.objects.filter(id=report.id, status=ComparisonReport.Status.RUNNING, started_at__lt=stale).update(
-            status=ComparisonReport.Status.QUEUED, stage="retrying after a lost worker", dispatched_at=None
-        ) and dispatch:
+        elif (
+            ComparisonReport.objects.filter(
+                id=report.id, status=ComparisonReport.Status.RUNNING, started_at__lt=stale
+            ).update(status=ComparisonReport.Status.QUEUED, stage="retrying after a lost worker", dispatched_at=None)
+            and dispatch
+        ):
             comparison_dispatch(report_id=report.id)
-    elif (dispatch and report.status == ComparisonReport.Status.QUEUED and report.dispatched_at is None
-          and report.created_at < now - timedelta(seconds=REDISPATCH_AFTER_S)):
+    elif (
+        dispatch
+        and report.status == ComparisonReport.Status.QUEUED
+        and report.dispatched_at is None
+        and report.created_at < now - timedelta(seconds=REDISPATCH_AFTER_S)
+    ):
         comparison_dispatch(report_id=report.id)
     report.refresh_from_db()
     return report
@@ -221,8 +296,11 @@ def comparison_stuck_without_broker(*, report: ComparisonReport) -> bool:
     queue that is down (a few seconds of work; ``comparison_execute`` claims it, so a worker
     that gets the message later does nothing).
     """
-    return (report.status == ComparisonReport.Status.QUEUED and report.dispatched_at is None
-            and report.created_at < timezone.now() - timedelta(seconds=REDISPATCH_AFTER_S))
+    return (
+        report.status == ComparisonReport.Status.QUEUED
+        and report.dispatched_at is None
+        and report.created_at < timezone.now() - timedelta(seconds=REDISPATCH_AFTER_S)
+    )
 
 
 def comparison_candidates(*, run: ScoringRun, size_h100e: int, limit: int = 30) -> pd.DataFrame:
@@ -234,11 +312,20 @@ def comparison_candidates(*, run: ScoringRun, size_h100e: int, limit: int = 30) 
     blob = RunResult.objects.filter(run=run, size_h100e=size_h100e).values_list("table", flat=True).first()
     if blob is None:
         raise ComparisonError(f"size: {size_h100e} is not a cluster size of this run")
-    columns = {"site_id", "feasible", "rank", "score", "tco_eur_per_gpu_hour", "capex_total_meur", "time_to_power_months"}
+    columns = {
+        "site_id",
+        "feasible",
+        "rank",
+        "score",
+        "tco_eur_per_gpu_hour",
+        "capex_total_meur",
+        "time_to_power_months",
+    }
     table = frames.frames_unpack(blob, columns=columns)[0]["table"]
     top = table[table["feasible"].astype(bool)].sort_values(["rank", "site_id"]).head(limit)
     names: dict[int, Any] = {
-        i: (name, country) for i, name, country in Site.objects.filter(id__in=top["site_id"].tolist()).values_list("id", "name", "country")
+        i: (name, country)
+        for i, name, country in Site.objects.filter(id__in=top["site_id"].tolist()).values_list("id", "name", "country")
     }
     top = top.assign(
         site_name=[names.get(int(i), (f"#{i}", ""))[0] for i in top["site_id"]],

@@ -24,7 +24,14 @@ UNITS_PER_MM = 4.0
 """SVG user units per millimetre on the page: a 680-unit chart prints 170 mm wide."""
 INK, MUTED, GRID_LINE, BAD = "#1c2733", "#5b6b7b", "#d9e1e8", "#b3261e"
 SEA, LAND, COUNTRY_EDGE, SUBDIVISION_EDGE = "#e8eff5", "#ffffff", "#8a99a8", "#cfd7df"
-VOLTAGE_COLORS_KV = ((400.0, "#b2182b"), (225.0, "#ef8a62"), (150.0, "#f4a582"), (90.0, "#67a9cf"), (63.0, "#2166ac"), (0.0, "#7f7f7f"))
+VOLTAGE_COLORS_KV = (
+    (400.0, "#b2182b"),
+    (225.0, "#ef8a62"),
+    (150.0, "#f4a582"),
+    (90.0, "#67a9cf"),
+    (63.0, "#2166ac"),
+    (0.0, "#7f7f7f"),
+)
 """Substation colour by the lowest voltage [kV] of each band, highest first (as on the web map)."""
 EARTH_RADIUS_KM = 6371.0088
 
@@ -51,7 +58,9 @@ def data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
-def _text(x: float, y: float, text: str, *, anchor: str = "start", size: float = 11, fill: str = INK, weight: str = "normal") -> str:
+def _text(
+    x: float, y: float, text: str, *, anchor: str = "start", size: float = 11, fill: str = INK, weight: str = "normal"
+) -> str:
     bold = ' font-weight="bold"' if weight == "bold" else ""
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size:g}" fill="{fill}"{bold}>{_esc(text)}</text>'
 
@@ -97,8 +106,16 @@ class Series:
 
 
 def ladder_svg(
-    *, sizes: Sequence[int], series: Sequence[Series], title: str, axis_label: str, size_label: str,
-    size_format: Callable[[int], str], tick_format: Callable[[float], str], width: float = 330.0, zero_based: bool = True,
+    *,
+    sizes: Sequence[int],
+    series: Sequence[Series],
+    title: str,
+    axis_label: str,
+    size_label: str,
+    size_format: Callable[[int], str],
+    tick_format: Callable[[float], str],
+    width: float = 330.0,
+    zero_based: bool = True,
 ) -> str:
     """Return a line chart of one quantity along the cluster-size ladder, one line per site.
 
@@ -128,7 +145,9 @@ def ladder_svg(
 
     parts = [_text(0, 13, title, size=12, weight="bold")]
     for t in ticks:
-        parts.append(f'<line x1="{left:.1f}" y1="{sy(t):.1f}" x2="{width - right:.1f}" y2="{sy(t):.1f}" stroke="{GRID_LINE}" stroke-width="0.7"/>')
+        parts.append(
+            f'<line x1="{left:.1f}" y1="{sy(t):.1f}" x2="{width - right:.1f}" y2="{sy(t):.1f}" stroke="{GRID_LINE}" stroke-width="0.7"/>'
+        )
         parts.append(_text(left - 4, sy(t) + 3, tick_format(t), anchor="end", size=9, fill=MUTED))
     for i, size in enumerate(sizes):
         parts.append(_text(sx(i), top + plot_h + 12, size_format(size), anchor="middle", size=8.5, fill=MUTED))
@@ -141,7 +160,9 @@ def ladder_svg(
             parts.append(f'<polyline points="{path}" fill="none" stroke="{s.color}" stroke-width="1.6"/>')
         for x, y, ok in points:
             fill = s.color if ok else "#ffffff"
-            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{fill}" stroke="{s.color}" stroke-width="1.3"/>')
+            parts.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{fill}" stroke="{s.color}" stroke-width="1.3"/>'
+            )
     return _svg(width, height, "".join(parts), title=title)
 
 
@@ -219,7 +240,9 @@ def _mercator_lat(y_deg: float) -> float:
     return float(np.degrees(2.0 * np.arctan(np.exp(np.radians(y_deg))) - np.pi / 2.0))
 
 
-def map_bounds(lons: Sequence[float], lats: Sequence[float], *, pad_share: float = 0.18, min_span_deg: float = 0.8) -> tuple[float, float, float, float]:
+def map_bounds(
+    lons: Sequence[float], lats: Sequence[float], *, pad_share: float = 0.18, min_span_deg: float = 0.8
+) -> tuple[float, float, float, float]:
     """Return (west, south, east, north) [degrees] around the points, padded, at least ``min_span_deg`` wide."""
     west, east, south, north = min(lons), max(lons), min(lats), max(lats)
     span_x = max(east - west, min_span_deg)
@@ -233,7 +256,12 @@ def map_bounds(lons: Sequence[float], lats: Sequence[float], *, pad_share: float
 def square_bounds(longitude: float, latitude: float, half_span_deg: float) -> tuple[float, float, float, float]:
     """Return bounds centred on a point that project to a square, ``half_span_deg`` of longitude each side."""
     y = float(_mercator_y(latitude))
-    return (longitude - half_span_deg, _mercator_lat(y - half_span_deg), longitude + half_span_deg, _mercator_lat(y + half_span_deg))
+    return (
+        longitude - half_span_deg,
+        _mercator_lat(y - half_span_deg),
+        longitude + half_span_deg,
+        _mercator_lat(y + half_span_deg),
+    )
 
 
 def voltage_color(voltage_kv: float) -> str:
@@ -253,7 +281,9 @@ def scale_bar_km(bounds: tuple[float, float, float, float], width: float) -> tup
     return max(t for t in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000) if t <= max(target_km, 1)), km_per_unit
 
 
-def _outline_path(geometries: Sequence, bounds: tuple[float, float, float, float], project, tolerance_deg: float) -> str:
+def _outline_path(
+    geometries: Sequence, bounds: tuple[float, float, float, float], project, tolerance_deg: float
+) -> str:
     """Return SVG path data of ``geometries`` clipped to ``bounds`` and simplified.
 
     Clipping and simplifying with GEOS before drawing keeps the map a few kilobytes even
@@ -269,7 +299,9 @@ def _outline_path(geometries: Sequence, bounds: tuple[float, float, float, float
         xmin, ymin, xmax, ymax = geom.bounds
         if xmax < west - mx or xmin > east + mx or ymax < south - my or ymin > north + my:
             continue
-        clipped = shapely.clip_by_rect(geom, west - mx, south - my, east + mx, north + my).simplify(tolerance_deg, preserve_topology=False)
+        clipped = shapely.clip_by_rect(geom, west - mx, south - my, east + mx, north + my).simplify(
+            tolerance_deg, preserve_topology=False
+        )
         for poly in getattr(clipped, "geoms", [clipped]):
             if poly.geom_type != "Polygon" or poly.is_empty:
                 continue
@@ -284,13 +316,23 @@ def _outline_path(geometries: Sequence, bounds: tuple[float, float, float, float
 
 def _rects_path(centres: Sequence[tuple[float, float]], half: float) -> str:
     """Return one path drawing a square of side ``2 × half`` at each centre (one node, not many)."""
-    return " ".join(f"M{x - half:.1f},{y - half:.1f} h{2 * half:.1f} v{2 * half:.1f} h{-2 * half:.1f} Z" for x, y in centres)
+    return " ".join(
+        f"M{x - half:.1f},{y - half:.1f} h{2 * half:.1f} v{2 * half:.1f} h{-2 * half:.1f} Z" for x, y in centres
+    )
 
 
 def map_svg(
-    *, sites: Sequence[MapSite], points: Sequence[MapPoint], layers: MapLayers, title: str, scale_label: Callable[[float], str],
-    width: float = 680.0, max_height: float = 620.0, bounds: tuple[float, float, float, float] | None = None,
-    site_radius: float = 8.0, labels: bool = True,
+    *,
+    sites: Sequence[MapSite],
+    points: Sequence[MapPoint],
+    layers: MapLayers,
+    title: str,
+    scale_label: Callable[[float], str],
+    width: float = 680.0,
+    max_height: float = 620.0,
+    bounds: tuple[float, float, float, float] | None = None,
+    site_radius: float = 8.0,
+    labels: bool = True,
 ) -> str:
     """Return a static map: boundaries, substations, chosen connections and numbered sites.
 
@@ -320,14 +362,19 @@ def map_svg(
         return (np.asarray(lon) - west) * scale, (y_top - _mercator_y(np.asarray(lat))) * scale
 
     parts = [
-        '<defs><clipPath id="mapframe"><rect x="0" y="0" width="%.1f" height="%.1f"/></clipPath></defs>' % (width, height),
+        '<defs><clipPath id="mapframe"><rect x="0" y="0" width="%.1f" height="%.1f"/></clipPath></defs>'
+        % (width, height),
         '<g clip-path="url(#mapframe)">',
     ]
     tolerance_deg = (east - west) / width * 0.8  # under a unit of drawing
     country_path = _outline_path(layers.countries, bounds, project, tolerance_deg)
-    parts.append(f'<rect x="0" y="0" width="{width:.1f}" height="{height:.1f}" fill="{SEA if country_path else LAND}"/>')
+    parts.append(
+        f'<rect x="0" y="0" width="{width:.1f}" height="{height:.1f}" fill="{SEA if country_path else LAND}"/>'
+    )
     if country_path:
-        parts.append(f'<path d="{country_path}" fill="{LAND}" stroke="{COUNTRY_EDGE}" stroke-width="0.9" fill-rule="evenodd"/>')
+        parts.append(
+            f'<path d="{country_path}" fill="{LAND}" stroke="{COUNTRY_EDGE}" stroke-width="0.9" fill-rule="evenodd"/>'
+        )
     sub_path = _outline_path(layers.subdivisions, bounds, project, tolerance_deg)
     if sub_path:
         parts.append(f'<path d="{sub_path}" fill="none" stroke="{SUBDIVISION_EDGE}" stroke-width="0.6"/>')
@@ -342,22 +389,44 @@ def map_svg(
     for s in sites:
         if s.connection:
             (x0, y0), (x1, y1) = project(s.longitude, s.latitude), project(*s.connection)
-            parts.append(f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}" stroke="{s.color}" '
-                         'stroke-width="1.8" stroke-dasharray="4 2"/>')
-            parts.append(f'<circle cx="{x1:.1f}" cy="{y1:.1f}" r="5" fill="none" stroke="{s.color}" stroke-width="1.5"/>')
+            parts.append(
+                f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}" stroke="{s.color}" '
+                'stroke-width="1.8" stroke-dasharray="4 2"/>'
+            )
+            parts.append(
+                f'<circle cx="{x1:.1f}" cy="{y1:.1f}" r="5" fill="none" stroke="{s.color}" stroke-width="1.5"/>'
+            )
     for s in sites:
         x, y = project(s.longitude, s.latitude)
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{site_radius:g}" fill="{s.color}" stroke="#ffffff" stroke-width="1.5"/>')
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{site_radius:g}" fill="{s.color}" stroke="#ffffff" stroke-width="1.5"/>'
+        )
         if labels:
-            parts.append(_text(x, y + site_radius * 0.45, str(s.number), anchor="middle", size=site_radius * 1.25, fill="#ffffff", weight="bold"))
+            parts.append(
+                _text(
+                    x,
+                    y + site_radius * 0.45,
+                    str(s.number),
+                    anchor="middle",
+                    size=site_radius * 1.25,
+                    fill="#ffffff",
+                    weight="bold",
+                )
+            )
     parts.append("</g>")
     bar_km, km_per_unit = scale_bar_km((west, south, east, north), width)
     bar_w = bar_km / km_per_unit
     y = height - 8
     box_top, box_h = (y - 13, 19) if labels else (y - 7, 13)
-    parts.append(f'<rect x="4" y="{box_top:.1f}" width="{bar_w + 12:.1f}" height="{box_h}" fill="#ffffff" fill-opacity="0.85"/>')
-    parts.append(f'<path d="M10,{y - 3:.1f} L10,{y + 2:.1f} L{10 + bar_w:.1f},{y + 2:.1f} L{10 + bar_w:.1f},{y - 3:.1f}" fill="none" stroke="{INK}" stroke-width="1.2"/>')
+    parts.append(
+        f'<rect x="4" y="{box_top:.1f}" width="{bar_w + 12:.1f}" height="{box_h}" fill="#ffffff" fill-opacity="0.85"/>'
+    )
+    parts.append(
+        f'<path d="M10,{y - 3:.1f} L10,{y + 2:.1f} L{10 + bar_w:.1f},{y + 2:.1f} L{10 + bar_w:.1f},{y - 3:.1f}" fill="none" stroke="{INK}" stroke-width="1.2"/>'
+    )
     if labels:
         parts.append(_text(10 + bar_w / 2, y - 4, scale_label(bar_km), anchor="middle", size=9))
-    parts.append(f'<rect x="0.5" y="0.5" width="{width - 1:.1f}" height="{height - 1:.1f}" fill="none" stroke="{MUTED}" stroke-width="0.8"/>')
+    parts.append(
+        f'<rect x="0.5" y="0.5" width="{width - 1:.1f}" height="{height - 1:.1f}" fill="none" stroke="{MUTED}" stroke-width="0.8"/>'
+    )
     return _svg(width, height, "".join(parts), title=title, css_class="map")

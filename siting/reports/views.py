@@ -63,8 +63,11 @@ def _get_report(request: HttpRequest, code: UUID) -> ComparisonReport:
 def _error_message(request: HttpRequest, report: ComparisonReport) -> str:
     """Return the failure as this user may read it: the recorded reason for admins, a message otherwise."""
     return accounts.error_shown(
-        request.user, report.error,
-        _("The document could not be produced. Ask for it again; if it fails again, an administrator can find the reason in the log."),
+        request.user,
+        report.error,
+        _(
+            "The document could not be produced. Ask for it again; if it fails again, an administrator can find the reason in the log."
+        ),
     )
 
 
@@ -76,17 +79,29 @@ def report_select(request: HttpRequest, code: UUID) -> HttpResponse:
     run = get_object_or_404(ScoringRun, code=code, status=ScoringRun.Status.SUCCEEDED)
     sizes = list(RunResult.objects.filter(run=run).order_by("size_h100e").values_list("size_h100e", flat=True))
     try:
-        size = int(request.GET.get("size") or (SELECT_DEFAULT_SIZE_H100E if SELECT_DEFAULT_SIZE_H100E in sizes else sizes[0]))
+        size = int(
+            request.GET.get("size") or (SELECT_DEFAULT_SIZE_H100E if SELECT_DEFAULT_SIZE_H100E in sizes else sizes[0])
+        )
         limit = int(request.GET.get("n") or SELECT_LIMITS[0])
     except (ValueError, IndexError):
         raise Http404 from None
     if size not in sizes or limit not in SELECT_LIMITS:
         raise Http404
     candidates = services.comparison_candidates(run=run, size_h100e=size, limit=limit)
-    return render(request, "reports/select.html", {
-        "run": run, "sizes": sizes, "size": size, "limit": limit, "limits": SELECT_LIMITS,
-        "candidates": candidates.to_dict("records"), "min_sites": MIN_SITES, "max_sites": MAX_SITES,
-    })
+    return render(
+        request,
+        "reports/select.html",
+        {
+            "run": run,
+            "sizes": sizes,
+            "size": size,
+            "limit": limit,
+            "limits": SELECT_LIMITS,
+            "candidates": candidates.to_dict("records"),
+            "min_sites": MIN_SITES,
+            "max_sites": MAX_SITES,
+        },
+    )
 
 
 @login_required
@@ -102,8 +117,11 @@ def report_create(request: HttpRequest) -> HttpResponse:
         raise Http404
     try:
         report = services.comparison_request(
-            run=run, size_h100e=form.cleaned_data["size"], site_ids=form.cleaned_data["site"],
-            language=_language(request, form.cleaned_data["language"]), user=request.user,
+            run=run,
+            size_h100e=form.cleaned_data["size"],
+            site_ids=form.cleaned_data["site"],
+            language=_language(request, form.cleaned_data["language"]),
+            user=request.user,
         )
     except ComparisonError as exc:
         return render(request, "reports/error.html", {"message": str(exc)}, status=400)
@@ -125,11 +143,18 @@ def report_status(request: HttpRequest, code: UUID) -> HttpResponse:
 def report_progress(request: HttpRequest, code: UUID) -> JsonResponse:
     """Return a document's state as JSON (the status page polls it)."""
     report = _get_report(request, code)
-    return JsonResponse({
-        "code": str(report.code), "status": report.status, "status_label": report.get_status_display(),
-        "progress_pct": round(report.progress_pct, 1), "stage": report.stage, "error": _error_message(request, report),
-        "finished": report.is_finished, "n_pages": report.n_pages,
-    })
+    return JsonResponse(
+        {
+            "code": str(report.code),
+            "status": report.status,
+            "status_label": report.get_status_display(),
+            "progress_pct": round(report.progress_pct, 1),
+            "stage": report.stage,
+            "error": _error_message(request, report),
+            "finished": report.is_finished,
+            "n_pages": report.n_pages,
+        }
+    )
 
 
 @login_required

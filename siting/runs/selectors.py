@@ -83,11 +83,14 @@ def scoring_inputs_unpack(frames_in: dict[str, pd.DataFrame], arrays: dict[str, 
     outlines: dict[str, object] | None = None
     if OUTLINE_CODES in arrays:
         offsets, data = arrays[OUTLINE_OFFSETS], arrays[OUTLINE_BYTES].tobytes()
-        outlines = {str(c): data[offsets[i]:offsets[i + 1]] for i, c in enumerate(arrays[OUTLINE_CODES])}
+        outlines = {str(c): data[offsets[i] : offsets[i + 1]] for i, c in enumerate(arrays[OUTLINE_CODES])}
     return ScoringInputs(
-        sites=frames_in["sites"], grid=frames_in["grid"], zones=frames_in["zones"],
+        sites=frames_in["sites"],
+        grid=frames_in["grid"],
+        zones=frames_in["zones"],
         hourly_carbon={k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("hourly/")},
-        lines=frames_in.get("lines"), outlines=outlines,
+        lines=frames_in.get("lines"),
+        outlines=outlines,
     )
 
 
@@ -100,7 +103,9 @@ def score_loaded_sites(*, params, draws: int = 0):
 
 def run_table(run: ScoringRun) -> pd.DataFrame:
     """Return a finished run's full result table (all sizes), as scoring produced it."""
-    parts = [frames.frames_unpack(r.table)[0]["table"] for r in RunResult.objects.filter(run=run).order_by("size_h100e")]
+    parts = [
+        frames.frames_unpack(r.table)[0]["table"] for r in RunResult.objects.filter(run=run).order_by("size_h100e")
+    ]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 

@@ -108,7 +108,9 @@ def with_db_retry(fn: Callable[[], T], *, what: str, budget_s: float | None = No
                 raise DatabaseUnavailable(
                     f"the database was unavailable for {budget:.0f} s while {what} ({tries} tries; last error: {exc})"
                 ) from exc
-            log.warning("%s: database unavailable (%s); try %d, retrying in %.1f s", what, exc, tries, min(wait, remaining))
+            log.warning(
+                "%s: database unavailable (%s); try %d, retrying in %.1f s", what, exc, tries, min(wait, remaining)
+            )
             _drop_broken_connection()
             time.sleep(min(wait, remaining))
             wait = min(wait * 2, DB_RETRY_MAX_WAIT_S)
@@ -182,7 +184,9 @@ def _data_vintage(n_sites: int, n_points: int) -> dict[str, Any]:
     from grid.models import DatasetLoad
 
     return {
-        "datasets": {d.dataset: {"sha256": d.sha256, "rows": d.rows, "vintage": d.vintage} for d in DatasetLoad.objects.all()},
+        "datasets": {
+            d.dataset: {"sha256": d.sha256, "rows": d.rows, "vintage": d.vintage} for d in DatasetLoad.objects.all()
+        },
         "n_sites": n_sites,
         "n_grid_points": n_points,
     }
@@ -217,17 +221,28 @@ def scoring_run_execute(*, run_id: int, publish: bool = True, inputs=None) -> No
 
             input_frames, arrays = selectors.scoring_inputs_pack(inputs)
         blob = frames.frames_pack(input_frames, arrays)
-        data_vintage = with_db_retry(lambda: _data_vintage(len(input_frames["sites"]), len(input_frames["grid"])),
-                                     what=f"reading run {run_id}'s data vintage")
-        with_db_retry(lambda: _snapshot_write(run_id, params, run.draws, input_frames, blob, data_vintage, publish),
-                      what=f"saving run {run_id}'s snapshot")
+        data_vintage = with_db_retry(
+            lambda: _data_vintage(len(input_frames["sites"]), len(input_frames["grid"])),
+            what=f"reading run {run_id}'s data vintage",
+        )
+        with_db_retry(
+            lambda: _snapshot_write(run_id, params, run.draws, input_frames, blob, data_vintage, publish),
+            what=f"saving run {run_id}'s snapshot",
+        )
     except Exception as exc:
         log.exception("Run %s failed while preparing", run_id)
         _fail_run(run_id, f"Preparing the inputs failed: {exc}")
 
 
-def _snapshot_write(run_id: int, params, draws: int, input_frames: dict[str, Any], blob: bytes,
-                    data_vintage: dict[str, Any], publish: bool) -> None:
+def _snapshot_write(
+    run_id: int,
+    params,
+    draws: int,
+    input_frames: dict[str, Any],
+    blob: bytes,
+    data_vintage: dict[str, Any],
+    publish: bool,
+) -> None:
     """Save a run's input snapshot and its chunks in one transaction (safe to run again)."""
     with transaction.atomic():
         # The snapshot may exist from an attempt that died after writing it: replace it.
@@ -327,8 +342,9 @@ def _check_not_cancelled(run_id: int) -> None:
         raise RunCancelled(status)
 
 
-def score_chunk(*, input_blob: bytes, params_dict: dict[str, Any], size_h100e: int, draw_start: int, draw_stop: int,
-                progress=None) -> bytes:
+def score_chunk(
+    *, input_blob: bytes, params_dict: dict[str, Any], size_h100e: int, draw_start: int, draw_stop: int, progress=None
+) -> bytes:
     """Compute one chunk from a run's input snapshot; return what it keeps until its size merges.
 
     The block's rank sketch over draws [draw_start, draw_stop), and for the first block
@@ -361,15 +377,21 @@ def scoring_chunk_execute(*, chunk_id: int) -> None:
     claimed = RunChunk.objects.filter(
         id=chunk_id, status=RunChunk.Status.PENDING, run__status=ScoringRun.Status.RUNNING
     ).update(
-        status=RunChunk.Status.RUNNING, worker=_worker_name(), started_at=now, heartbeat_at=now,
-        attempts=F("attempts") + 1, error="",
+        status=RunChunk.Status.RUNNING,
+        worker=_worker_name(),
+        started_at=now,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        error="",
     )
     if claimed != 1:
         return
     # Every database step below retries a blip (a lock, a restarting server) with back-off;
     # the run fails only when a step's retries are spent, and says so.
-    chunk = with_db_retry(lambda: RunChunk.objects.select_related("run").defer("partial").get(id=chunk_id),
-                          what=f"loading chunk {chunk_id}")
+    chunk = with_db_retry(
+        lambda: RunChunk.objects.select_related("run").defer("partial").get(id=chunk_id),
+        what=f"loading chunk {chunk_id}",
+    )
     run = chunk.run
 
     def progress(share: float) -> None:
@@ -382,11 +404,16 @@ def scoring_chunk_execute(*, chunk_id: int) -> None:
         with_db_retry(write, what=f"reporting progress of chunk {chunk_id}")
 
     try:
-        input_blob = with_db_retry(lambda: bytes(RunInput.objects.get(run_id=run.id).payload), what=f"reading run {run.id}'s inputs")
+        input_blob = with_db_retry(
+            lambda: bytes(RunInput.objects.get(run_id=run.id).payload), what=f"reading run {run.id}'s inputs"
+        )
         with _Heartbeat(chunk.id, run.id):
             partial = score_chunk(
-                input_blob=input_blob, params_dict=run.params, size_h100e=chunk.size_h100e,
-                draw_start=chunk.draw_start, draw_stop=chunk.draw_stop,
+                input_blob=input_blob,
+                params_dict=run.params,
+                size_h100e=chunk.size_h100e,
+                draw_start=chunk.draw_start,
+                draw_stop=chunk.draw_stop,
                 progress=progress if chunk.draw_stop > chunk.draw_start else None,
             )
             del input_blob
@@ -394,8 +421,10 @@ def scoring_chunk_execute(*, chunk_id: int) -> None:
             # Under the heartbeat: the last block of a size merges the size while storing.
             with_db_retry(lambda: _store_chunk_result(chunk, partial), what=f"storing chunk {chunk_id}")
     except RunCancelled:
-        with_db_retry(lambda: RunChunk.objects.filter(id=chunk_id).update(status=RunChunk.Status.FAILED, error="run cancelled"),
-                      what=f"closing chunk {chunk_id}")
+        with_db_retry(
+            lambda: RunChunk.objects.filter(id=chunk_id).update(status=RunChunk.Status.FAILED, error="run cancelled"),
+            what=f"closing chunk {chunk_id}",
+        )
     except Exception as exc:
         log.exception("Chunk %s of run %s failed", chunk_id, run.id)
         what = f"Scoring size {chunk.size_h100e:,} H100e"
@@ -403,8 +432,10 @@ def scoring_chunk_execute(*, chunk_id: int) -> None:
             what += f" (draws {chunk.draw_start}–{chunk.draw_stop - 1})"
         reason = f"{what} {'stopped' if isinstance(exc, DatabaseUnavailable) else 'failed'}: {exc}"
         error = str(exc)[:2000]  # ``exc`` is unbound once the except block ends; the retry closure needs the text
-        with_db_retry(lambda: RunChunk.objects.filter(id=chunk_id).update(status=RunChunk.Status.FAILED, error=error),
-                      what=f"failing chunk {chunk_id}")
+        with_db_retry(
+            lambda: RunChunk.objects.filter(id=chunk_id).update(status=RunChunk.Status.FAILED, error=error),
+            what=f"failing chunk {chunk_id}",
+        )
         _fail_run(run.id, reason)
 
 
@@ -440,8 +471,10 @@ def size_merge(*, partials: list[bytes], draws: int) -> dict[str, Any]:
     if draws:
         merged = sketch.merge(sketches)
         if (merged.draw_start, merged.draw_stop) != (0, draws) or merged.n_sites != len(table):
-            raise ValueError(f"the blocks cover draws [{merged.draw_start}, {merged.draw_stop}) of {merged.n_sites} "
-                             f"sites, not [0, {draws}) of {len(table)}")
+            raise ValueError(
+                f"the blocks cover draws [{merged.draw_start}, {merged.draw_stop}) of {merged.n_sites} "
+                f"sites, not [0, {draws}) of {len(table)}"
+            )
         for name, values in sketch.rank_stats(merged).items():
             table[name] = values
     feasible = table[table["feasible"].astype(bool)]
@@ -539,15 +572,22 @@ def scoring_runs_sweep(*, stale_after_s: float | None = None) -> dict[str, int]:
     close_old_connections()
     stale = timezone.now() - timedelta(seconds=STALE_AFTER_S if stale_after_s is None else stale_after_s)
     counts = {"chunks_requeued": 0, "chunks_failed": 0, "runs_requeued": 0, "runs_dispatched": 0, "runs_failed": 0}
-    for chunk in RunChunk.objects.filter(
-        status=RunChunk.Status.RUNNING, heartbeat_at__lt=stale, run__status=ScoringRun.Status.RUNNING
-    ).select_related("run").defer("partial"):
+    for chunk in (
+        RunChunk.objects.filter(
+            status=RunChunk.Status.RUNNING, heartbeat_at__lt=stale, run__status=ScoringRun.Status.RUNNING
+        )
+        .select_related("run")
+        .defer("partial")
+    ):
         if chunk.attempts >= MAX_ATTEMPTS:
             if RunChunk.objects.filter(id=chunk.id, status=RunChunk.Status.RUNNING, heartbeat_at__lt=stale).update(
                 status=RunChunk.Status.FAILED, error="worker lost"
             ):
-                _fail_run(chunk.run_id, f"The worker scoring size {chunk.size_h100e:,} H100e stopped "
-                          f"{chunk.attempts} times (last on {chunk.worker}); the run was stopped.")
+                _fail_run(
+                    chunk.run_id,
+                    f"The worker scoring size {chunk.size_h100e:,} H100e stopped "
+                    f"{chunk.attempts} times (last on {chunk.worker}); the run was stopped.",
+                )
                 counts["chunks_failed"] += 1
             continue
         if RunChunk.objects.filter(id=chunk.id, status=RunChunk.Status.RUNNING, heartbeat_at__lt=stale).update(
@@ -566,9 +606,9 @@ def scoring_runs_sweep(*, stale_after_s: float | None = None) -> dict[str, int]:
         if run.attempts >= MAX_ATTEMPTS:
             _fail_run(run.id, f"The worker preparing this run stopped {run.attempts} times.")
             counts["runs_failed"] += 1
-        elif ScoringRun.objects.filter(id=run.id, status=ScoringRun.Status.RUNNING, n_chunks=0, heartbeat_at__lt=stale).update(
-            status=ScoringRun.Status.QUEUED, stage="retrying after a lost worker", dispatched_at=None
-        ):
+        elif ScoringRun.objects.filter(
+            id=run.id, status=ScoringRun.Status.RUNNING, n_chunks=0, heartbeat_at__lt=stale
+        ).update(status=ScoringRun.Status.QUEUED, stage="retrying after a lost worker", dispatched_at=None):
             counts["runs_requeued"] += 1
             scoring_run_dispatch(run_id=run.id)
 

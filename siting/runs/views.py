@@ -22,8 +22,17 @@ def _size_work(run: ScoringRun, *, admin: bool) -> list[dict]:
     """Return the run's work per cluster size: its blocks of draws, how many are done, status."""
     sizes: dict[int, dict] = {}
     for c in run.chunks.only("size_h100e", "status", "attempts", "worker", "draw_start", "draw_stop").order_by("index"):
-        size = sizes.setdefault(c.size_h100e, {"size_h100e": c.size_h100e, "blocks": 0, "blocks_done": 0, "attempts": 0,
-                                               "statuses": set(), "workers": []})
+        size = sizes.setdefault(
+            c.size_h100e,
+            {
+                "size_h100e": c.size_h100e,
+                "blocks": 0,
+                "blocks_done": 0,
+                "attempts": 0,
+                "statuses": set(),
+                "workers": [],
+            },
+        )
         size["blocks"] += 1
         size["blocks_done"] += c.status == c.Status.DONE
         size["attempts"] = max(size["attempts"], c.attempts)
@@ -34,8 +43,11 @@ def _size_work(run: ScoringRun, *, admin: bool) -> list[dict]:
     for size in sizes.values():
         statuses = size.pop("statuses")
         # The size's status is its least advanced block's: failed, then running, pending, done.
-        status = next(s for s in (RunChunk.Status.FAILED, RunChunk.Status.RUNNING, RunChunk.Status.PENDING,
-                                  RunChunk.Status.DONE) if s in statuses)
+        status = next(
+            s
+            for s in (RunChunk.Status.FAILED, RunChunk.Status.RUNNING, RunChunk.Status.PENDING, RunChunk.Status.DONE)
+            if s in statuses
+        )
         size.update(status=str(status), status_label=str(RunChunk.Status(status).label))
         if not admin:
             size.pop("workers")
@@ -68,7 +80,10 @@ def run_start(request: HttpRequest) -> HttpResponse:
         page = Paginator(ScoringRun.objects.order_by("-created_at"), 25).get_page(1)
         return render(request, "runs/run_list.html", {"page": page, "form": form}, status=400)
     run = services.scoring_run_start(
-        params=form.params().to_dict(), draws=form.cleaned_data["draws"], name=form.cleaned_data["name"], user=request.user
+        params=form.params().to_dict(),
+        draws=form.cleaned_data["draws"],
+        name=form.cleaned_data["name"],
+        user=request.user,
     )
     if run.dispatched_at is None:
         messages.warning(
@@ -82,17 +97,25 @@ def run_start(request: HttpRequest) -> HttpResponse:
 @require_GET
 def run_detail(request: HttpRequest, code: UUID) -> HttpResponse:
     run = _get_run_for_user(request, code)
-    return render(request, "runs/run_detail.html", {
-        "run": run, "sizes": _size_work(run, admin=accounts.is_admin(request.user)), "results": run.results.select_related("best_site").defer("table", "options"),
-        "withdrawn": upload_selectors.run_withdrawn_sites(run), "error_message": _error_message(request, run),
-        "show_workers": accounts.is_admin(request.user),
-    })
+    return render(
+        request,
+        "runs/run_detail.html",
+        {
+            "run": run,
+            "sizes": _size_work(run, admin=accounts.is_admin(request.user)),
+            "results": run.results.select_related("best_site").defer("table", "options"),
+            "withdrawn": upload_selectors.run_withdrawn_sites(run),
+            "error_message": _error_message(request, run),
+            "show_workers": accounts.is_admin(request.user),
+        },
+    )
 
 
 def _error_message(request: HttpRequest, run: ScoringRun) -> str:
     """Return the failure as this user may read it: the recorded reason for admins, a message otherwise."""
     return accounts.error_shown(
-        request.user, run.error,
+        request.user,
+        run.error,
         _("This run failed. Start it again; if it fails again, an administrator can find the reason in the log."),
     )
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -27,29 +27,155 @@ from . import kernels, reference, sketch
 from .candidates import DenseLines, LandCheck, densify_lines, nearest_by_class, nearest_on_lines, voltage_class_index
 from .criteria import CRITERIA, CRITERION_NAMES
 from .layout import (
-    EXCLUSION_LABELS, EXCLUSIONS, H_DEFAULT, H_ESTIMATED, H_KNOWN, HEADROOM_SOURCES, KIND_NAMES, N_CLASSES, N_OUT,
-    N_SCALARS, N_SITE, N_TABLE, O_CAPEX_FAC, O_CAPEX_IT, O_CAPEX_TOTAL, O_CHOSEN_TOTAL, O_CLASS_KV, O_CONN_COST,
-    O_CONN_KV, O_CUT_VERTEX, O_DELAY_COST, O_EMISSIONS, O_EMISSIONS_PER_MW, O_ENERGY, O_FACILITY_MW, O_FEASIBLE,
-    O_FUEL_T, O_GRID_MONTHS, O_HEADROOM, O_HEADROOM_EST, O_HEADROOM_SRC, O_KIND, O_LAND_FIT, O_LAND_MARGIN,
-    O_LAND_NEEDED, O_LINE_COST, O_LINE_KM, O_MASK, O_POINT, O_PRICE, O_PUE, O_RELIABILITY, O_REMED_CAPEX,
-    O_RUNNER_KIND, O_RUNNER_TOTAL, O_SCORE, O_SEVESO, O_SITE_COST, O_SITE_MONTHS, O_SUB_COST, O_TCO, O_TTP, O_V0,
-    O_WATER_L_GPUH, O_WATER_M3, P_BACKUP_H, P_C_FAC, P_C_GPU_KEUR, P_CRF_FAC, P_CRF_GRID, P_CRF_IT, P_CUT_BAYS,
-    P_CUT_EXTRA, P_CUT_MIN_CLASS, P_EUR_PER_USD, P_EXCL_SEVESO, P_FUEL_T_PER_MWH, P_LAND_HA_PER_MW, P_MAX_TTP,
-    P_EST_CREDIT, P_N_GPU, P_OM, P_OWN_REFURB, P_P_IT_MW, P_RATE_MONTH, P_REMED_AREA, P_ROUTING, P_SEVESO_HIGH, P_SEVESO_LOW,
-    P_SUB_A, P_SUB_B, P_SUB_EXP, P_SUB_FIXED, P_TTP_FREE_KM, P_TTP_OWN, P_TTP_SLOPE, P_UTIL, P_WUE, S_AREA, S_CARBON,
-    S_CONN_F, S_GRID_F, S_MASK, S_OBSERVED, S_OWN_CAP, S_OWN_KV, S_PRICE, S_PUE, S_REMED_MEUR_PER_HA,
-    S_SITE_MONTHS, T_BAY, T_KV, T_LINE_COST, T_RATING, T_TTP_BASE, X_FLOOD, X_OPERATING, X_OUTSIDE_SCOPE,
-    X_POLLUTED, X_RECONVERTED,
+    EXCLUSION_LABELS,
+    EXCLUSIONS,
+    H_DEFAULT,
+    H_ESTIMATED,
+    H_KNOWN,
+    HEADROOM_SOURCES,
+    KIND_NAMES,
+    N_CLASSES,
+    N_OUT,
+    N_SCALARS,
+    N_SITE,
+    N_TABLE,
+    O_CAPEX_FAC,
+    O_CAPEX_IT,
+    O_CAPEX_TOTAL,
+    O_CHOSEN_TOTAL,
+    O_CLASS_KV,
+    O_CONN_COST,
+    O_CONN_KV,
+    O_CUT_VERTEX,
+    O_DELAY_COST,
+    O_EMISSIONS,
+    O_EMISSIONS_PER_MW,
+    O_ENERGY,
+    O_FACILITY_MW,
+    O_FEASIBLE,
+    O_FUEL_T,
+    O_GRID_MONTHS,
+    O_HEADROOM,
+    O_HEADROOM_EST,
+    O_HEADROOM_SRC,
+    O_KIND,
+    O_LAND_FIT,
+    O_LAND_MARGIN,
+    O_LAND_NEEDED,
+    O_LINE_COST,
+    O_LINE_KM,
+    O_MASK,
+    O_POINT,
+    O_PRICE,
+    O_PUE,
+    O_RELIABILITY,
+    O_REMED_CAPEX,
+    O_RUNNER_KIND,
+    O_RUNNER_TOTAL,
+    O_SCORE,
+    O_SEVESO,
+    O_SITE_COST,
+    O_SITE_MONTHS,
+    O_SUB_COST,
+    O_TCO,
+    O_TTP,
+    O_V0,
+    O_WATER_L_GPUH,
+    O_WATER_M3,
+    P_BACKUP_H,
+    P_C_FAC,
+    P_C_GPU_KEUR,
+    P_CRF_FAC,
+    P_CRF_GRID,
+    P_CRF_IT,
+    P_CUT_BAYS,
+    P_CUT_EXTRA,
+    P_CUT_MIN_CLASS,
+    P_EUR_PER_USD,
+    P_EXCL_SEVESO,
+    P_FUEL_T_PER_MWH,
+    P_LAND_HA_PER_MW,
+    P_MAX_TTP,
+    P_EST_CREDIT,
+    P_N_GPU,
+    P_OM,
+    P_OWN_REFURB,
+    P_P_IT_MW,
+    P_RATE_MONTH,
+    P_REMED_AREA,
+    P_ROUTING,
+    P_SEVESO_HIGH,
+    P_SEVESO_LOW,
+    P_SUB_A,
+    P_SUB_B,
+    P_SUB_EXP,
+    P_SUB_FIXED,
+    P_TTP_FREE_KM,
+    P_TTP_OWN,
+    P_TTP_SLOPE,
+    P_UTIL,
+    P_WUE,
+    S_AREA,
+    S_CARBON,
+    S_CONN_F,
+    S_GRID_F,
+    S_MASK,
+    S_OBSERVED,
+    S_OWN_CAP,
+    S_OWN_KV,
+    S_PRICE,
+    S_PUE,
+    S_REMED_MEUR_PER_HA,
+    S_SITE_MONTHS,
+    T_BAY,
+    T_KV,
+    T_LINE_COST,
+    T_RATING,
+    T_TTP_BASE,
+    X_FLOOD,
+    X_OPERATING,
+    X_OUTSIDE_SCOPE,
+    X_POLLUTED,
+    X_RECONVERTED,
 )
 from .params import ScenarioParams, presets
 
-__all__ = ["ScenarioParams", "ScoringInputs", "ScoringResult", "presets", "score_sites", "score_inputs", "score_draws",
-           "exclusion_codes", "CRITERIA", "EXCLUSIONS", "EXCLUSION_LABELS"]
+__all__ = [
+    "ScenarioParams",
+    "ScoringInputs",
+    "ScoringResult",
+    "presets",
+    "score_sites",
+    "score_inputs",
+    "score_draws",
+    "exclusion_codes",
+    "CRITERIA",
+    "EXCLUSIONS",
+    "EXCLUSION_LABELS",
+]
 
-SITE_COLUMNS = ("site_id", "longitude", "latitude", "country", "area_ha", "grid_capacity_mw", "grid_voltage_kv",
-                "pollution_status", "flood_zone", "water_access", "reconverted")
-SITE_OPTIONAL = {"closure_year": np.nan, "former_use": "", "still_operating": False, "zoning_type": "",
-                 "buildings_state": "", "has_project": False, "area_estimated": False}
+SITE_COLUMNS = (
+    "site_id",
+    "longitude",
+    "latitude",
+    "country",
+    "area_ha",
+    "grid_capacity_mw",
+    "grid_voltage_kv",
+    "pollution_status",
+    "flood_zone",
+    "water_access",
+    "reconverted",
+)
+SITE_OPTIONAL = {
+    "closure_year": np.nan,
+    "former_use": "",
+    "still_operating": False,
+    "zoning_type": "",
+    "buildings_state": "",
+    "has_project": False,
+    "area_estimated": False,
+}
 """Site columns of version 2 and the value used where a frame lacks them."""
 GRID_COLUMNS = ("point_id", "longitude", "latitude", "voltage_kv", "headroom_mw")
 ZONE_COLUMNS = ("country", "carbon_intensity_g_per_kwh", "price_eur_per_mwh", "cooling_degree_days")
@@ -194,16 +320,23 @@ def _readiness(params: ScenarioParams, zoning: np.ndarray, pollution: np.ndarray
     n = len(zoning)
     zoning_u = _per_distinct(zoning, str.upper)
     zoning_known = zoning_u != ""
-    rezoning = np.where(np.isin(zoning_u, list(ZONING_NEEDS_CHANGE)), params.rezoning_months,
-                        np.where(zoning_known, 0.0, params.rezoning_unknown_months))
+    rezoning = np.where(
+        np.isin(zoning_u, list(ZONING_NEEDS_CHANGE)),
+        params.rezoning_months,
+        np.where(zoning_known, 0.0, params.rezoning_unknown_months),
+    )
     confirmed = pollution == "confirmed"
     pollution_known = confirmed | np.isin(pollution, list(POLLUTION_CLEAR))
-    remediation = np.where(confirmed, params.remediation_months,
-                           np.where(pollution_known, 0.0, params.remediation_unknown_months))
+    remediation = np.where(
+        confirmed, params.remediation_months, np.where(pollution_known, 0.0, params.remediation_unknown_months)
+    )
     buildings_l = _per_distinct(buildings, str.lower)
     buildings_known = np.isin(buildings_l, ["standing", "none"])
-    demolition = np.where(buildings_l == "standing", params.demolition_months,
-                          np.where(buildings_known, 0.0, params.demolition_unknown_months))
+    demolition = np.where(
+        buildings_l == "standing",
+        params.demolition_months,
+        np.where(buildings_known, 0.0, params.demolition_unknown_months),
+    )
     permit = np.full(n, params.permit_months)
     estimated = ~zoning_known | ~pollution_known | ~buildings_known
     remed_rate = np.where(confirmed, params.remediation_meur_per_ha, 0.0)
@@ -218,11 +351,24 @@ and the candidates (KD-trees, over-land tests) do not depend on the size."""
 
 def _geometry_key(params, *arrays, lines, outlines) -> bytes:
     digest = hashlib.sha256()
-    for name in ("voltage_classes_kv", "voltage_class_tolerance", "k_nearest", "max_line_km", "routing_factor",
-                 "search_radius_km", "outline_tolerance_km", "line_densify_km", "cut_in_min_kv"):
+    for name in (
+        "voltage_classes_kv",
+        "voltage_class_tolerance",
+        "k_nearest",
+        "max_line_km",
+        "routing_factor",
+        "search_radius_km",
+        "outline_tolerance_km",
+        "line_densify_km",
+        "cut_in_min_kv",
+    ):
         digest.update(repr(getattr(params, name)).encode())
     for a in arrays:
-        digest.update(b"|" if a is None else np.ascontiguousarray(np.asarray(a, dtype=str if a.dtype == object else None)).tobytes())
+        digest.update(
+            b"|"
+            if a is None
+            else np.ascontiguousarray(np.asarray(a, dtype=str if a.dtype == object else None)).tobytes()
+        )
     if lines is not None:
         digest.update(pd.util.hash_pandas_object(lines, index=False).to_numpy().tobytes())
     for code in sorted(outlines or {}):
@@ -233,8 +379,13 @@ def _geometry_key(params, *arrays, lines, outlines) -> bytes:
 
 def _geometry(params, lon, lat, country, point_lon, point_lat, point_kv, point_country, lines, outlines, cache=True):
     """Return the connection candidates (new lines and cut-ins) under the geometry limits."""
-    key = _geometry_key(params, lon, lat, country, point_lon, point_lat, point_kv, point_country, lines=lines,
-                        outlines=outlines) if cache else b""
+    key = (
+        _geometry_key(
+            params, lon, lat, country, point_lon, point_lat, point_kv, point_country, lines=lines, outlines=outlines
+        )
+        if cache
+        else b""
+    )
     if cache and key in _GEOMETRY_CACHE:
         return _GEOMETRY_CACHE[key]
     class_kv = np.asarray(params.voltage_classes_kv)
@@ -244,13 +395,31 @@ def _geometry(params, lon, lat, country, point_lon, point_lat, point_kv, point_c
     max_gc_km = np.minimum(np.asarray(params.max_line_km) / params.routing_factor, params.search_radius_km)
     land = LandCheck(outlines, params.outline_tolerance_km) if outlines else None
     cand_point, cand_dist = nearest_by_class(
-        lon, lat, point_lon, point_lat, point_kv, class_kv, params.k_nearest, tolerance=tol,
-        site_country=country, point_country=point_country, max_km=max_gc_km, land=land,
+        lon,
+        lat,
+        point_lon,
+        point_lat,
+        point_kv,
+        class_kv,
+        params.k_nearest,
+        tolerance=tol,
+        site_country=country,
+        point_country=point_country,
+        max_km=max_gc_km,
+        land=land,
     )
     dense = densify_lines(lines, params.line_densify_km)
     cut_min = int(np.searchsorted(class_kv, params.cut_in_min_kv, side="left"))
     cut_vertex, cut_dist = nearest_on_lines(
-        lon, lat, dense, class_kv, cut_min, tolerance=tol, site_country=country, max_km=max_gc_km, land=land,
+        lon,
+        lat,
+        dense,
+        class_kv,
+        cut_min,
+        tolerance=tol,
+        site_country=country,
+        max_km=max_gc_km,
+        land=land,
     )
     result = (cand_point, cand_dist, dense, cut_vertex, cut_dist)
     if not cache:
@@ -286,7 +455,9 @@ def _prepare(inputs: ScoringInputs, params: ScenarioParams, *, cache: bool = Tru
     water = sites["water_access"].fillna("unknown").astype(str).to_numpy()
     reconverted = sites["reconverted"].fillna(False).astype(bool).to_numpy()
     still = _flag(sites, "still_operating")
-    closure = _num(sites["closure_year"], "sites.closure_year") if "closure_year" in sites else np.full(len(sites), np.nan)
+    closure = (
+        _num(sites["closure_year"], "sites.closure_year") if "closure_year" in sites else np.full(len(sites), np.nan)
+    )
     mask = np.zeros(len(sites), dtype=np.int64)
     if params.exclude_polluted_unremediated:
         mask |= np.where(pollution == "confirmed", X_POLLUTED, 0)
@@ -319,11 +490,13 @@ def _prepare(inputs: ScoringInputs, params: ScenarioParams, *, cache: bool = Tru
     # An area that is not an observation (an unverified candidate's land unit) still serves the
     # land check, but does not count as observed in data reliability.
     area_observed = np.isfinite(area) & ~_flag(sites, "area_estimated")
-    observed = (area_observed.astype(float) + (pollution != "unknown") + np.isfinite(flood) + (water != "unknown")
-                + has_own)
+    observed = (
+        area_observed.astype(float) + (pollution != "unknown") + np.isfinite(flood) + (water != "unknown") + has_own
+    )
 
     permit, rezoning, remediation, demolition, ready_est, remed_rate = _readiness(
-        params, _text(sites, "zoning_type"), pollution, _text(sites, "buildings_state"))
+        params, _text(sites, "zoning_type"), pollution, _text(sites, "buildings_state")
+    )
 
     zones = zones.drop_duplicates("country").reset_index(drop=True)
     codes = zones["country"].astype(str).tolist()
@@ -359,17 +532,20 @@ def _prepare(inputs: ScoringInputs, params: ScenarioParams, *, cache: bool = Tru
     grid, point_kv = grid[keep].reset_index(drop=True), point_kv[keep]
     point_class = voltage_class_index(point_kv, class_kv, tol)
     known = _num(grid["headroom_mw"], "grid.headroom_mw")
-    estimate = (_num(grid["headroom_estimate_mw"], "grid.headroom_estimate_mw") if "headroom_estimate_mw" in grid
-                else np.full(len(grid), np.nan))
+    estimate = (
+        _num(grid["headroom_estimate_mw"], "grid.headroom_estimate_mw")
+        if "headroom_estimate_mw" in grid
+        else np.full(len(grid), np.nan)
+    )
     default = np.asarray(params.headroom_default_mw)[np.maximum(point_class, 0)]
     point_source = np.where(np.isfinite(known), H_KNOWN, np.where(np.isfinite(estimate), H_ESTIMATED, H_DEFAULT))
     point_headroom = np.where(np.isfinite(known), known, np.where(np.isfinite(estimate), estimate, default))
-    point_country = (_upper_text(grid["country"])
-                     if "country" in grid.columns else None)
+    point_country = _upper_text(grid["country"]) if "country" in grid.columns else None
     point_lon = _num(grid["longitude"], "grid.longitude", allow_nan=False)
     point_lat = _num(grid["latitude"], "grid.latitude", allow_nan=False)
     cand_point, cand_dist, dense, cut_vertex, cut_dist = _geometry(
-        params, lon, lat, country, point_lon, point_lat, point_kv, point_country, inputs.lines, inputs.outlines, cache)
+        params, lon, lat, country, point_lon, point_lat, point_kv, point_country, inputs.lines, inputs.outlines, cache
+    )
     line_class = voltage_class_index(dense.line_kv, class_kv, tol)
     line_rating = dense.line_rating_mw
     line_default = np.asarray(params.headroom_default_mw)[np.maximum(line_class, 0)]
@@ -377,17 +553,43 @@ def _prepare(inputs: ScoringInputs, params: ScenarioParams, *, cache: bool = Tru
     line_headroom = np.where(np.isfinite(line_rating), params.cut_in_headroom_share * line_rating, line_default)
     line_source = np.where(np.isfinite(line_rating), H_ESTIMATED, H_DEFAULT)
     return _Prepared(
-        site_id=site_id, site_key=site_id.astype(np.float64), zone_index=zone_index, zone_codes=codes, cdd=cdd,
-        price_zone=price, carbon_zone=carbon, hourly_zone=hourly, estimated_zone=estimated_zone,
-        own_former_mw=former, own_cap=own_cap, own_kv=own_kv, own_status=status, own_estimated=own_estimated,
-        area=area, site_mask=mask, observed=np.ascontiguousarray(observed, dtype=np.float64),
-        permit_m=permit, rezoning_m=rezoning, remediation_m=remediation, demolition_m=demolition,
-        readiness_estimated=ready_est, remed_meur_per_ha=remed_rate, may_be_unavailable=_flag(sites, "has_project"),
-        cand_point=cand_point, cand_dist=cand_dist, point_id=grid["point_id"].to_numpy(dtype=np.int64),
-        point_lon=point_lon, point_lat=point_lat, point_headroom=point_headroom.astype(np.float64),
-        point_source=point_source.astype(np.float64), lines=dense, line_class=line_class,
-        line_headroom=line_headroom.astype(np.float64), line_source=line_source.astype(np.float64),
-        cut_vertex=cut_vertex, cut_dist=cut_dist,
+        site_id=site_id,
+        site_key=site_id.astype(np.float64),
+        zone_index=zone_index,
+        zone_codes=codes,
+        cdd=cdd,
+        price_zone=price,
+        carbon_zone=carbon,
+        hourly_zone=hourly,
+        estimated_zone=estimated_zone,
+        own_former_mw=former,
+        own_cap=own_cap,
+        own_kv=own_kv,
+        own_status=status,
+        own_estimated=own_estimated,
+        area=area,
+        site_mask=mask,
+        observed=np.ascontiguousarray(observed, dtype=np.float64),
+        permit_m=permit,
+        rezoning_m=rezoning,
+        remediation_m=remediation,
+        demolition_m=demolition,
+        readiness_estimated=ready_est,
+        remed_meur_per_ha=remed_rate,
+        may_be_unavailable=_flag(sites, "has_project"),
+        cand_point=cand_point,
+        cand_dist=cand_dist,
+        point_id=grid["point_id"].to_numpy(dtype=np.int64),
+        point_lon=point_lon,
+        point_lat=point_lat,
+        point_headroom=point_headroom.astype(np.float64),
+        point_source=point_source.astype(np.float64),
+        lines=dense,
+        line_class=line_class,
+        line_headroom=line_headroom.astype(np.float64),
+        line_source=line_source.astype(np.float64),
+        cut_vertex=cut_vertex,
+        cut_dist=cut_dist,
     )
 
 
@@ -450,7 +652,9 @@ def _pack_scalars(params: ScenarioParams, size: int, draw: _Draw) -> np.ndarray:
     sp[P_MAX_TTP] = np.inf if params.max_time_to_power_months is None else params.max_time_to_power_months
     sp[P_EXCL_SEVESO] = 1.0 if params.exclude_seveso_upper else 0.0
     sp[P_RATE_MONTH] = draw.rate / 12.0
-    sp[P_CUT_MIN_CLASS] = float(np.searchsorted(np.asarray(params.voltage_classes_kv), params.cut_in_min_kv, side="left"))
+    sp[P_CUT_MIN_CLASS] = float(
+        np.searchsorted(np.asarray(params.voltage_classes_kv), params.cut_in_min_kv, side="left")
+    )
     sp[P_CUT_EXTRA] = params.cut_in_extra_months
     sp[P_CUT_BAYS] = params.cut_in_bays
     sp[P_REMED_AREA] = np.nan if params.remediation_default_area_ha is None else params.remediation_default_area_ha
@@ -484,15 +688,33 @@ def _draw(params: ScenarioParams, prep: _Prepared, index: int | None) -> _Draw:
     m, nl = len(prep.point_id), len(prep.line_headroom)
     w = _weights(params)
     if index is None:
-        return _Draw(1.0, 1.0, params.discount_rate, np.ones(z), np.ones(z), np.ones(n), np.ones(n), np.ones(n),
-                     np.zeros(n), np.ones(m), np.ones(nl), w)
+        return _Draw(
+            1.0,
+            1.0,
+            params.discount_rate,
+            np.ones(z),
+            np.ones(z),
+            np.ones(n),
+            np.ones(n),
+            np.ones(n),
+            np.zeros(n),
+            np.ones(m),
+            np.ones(nl),
+            w,
+        )
     rng = np.random.default_rng([params.mc_seed, index])
     s = params
     # Common to every site of the draw.
     gpu = float(_triangular(rng, 1 - s.mc_capex_spread, 1.0, 1 + s.mc_capex_spread))
     fac = float(_triangular(rng, 1 - s.mc_capex_spread, 1.0, 1 + s.mc_capex_spread))
-    rate = float(_triangular(rng, s.discount_rate - s.mc_discount_rate_points, s.discount_rate,
-                             s.discount_rate + s.mc_discount_rate_points))
+    rate = float(
+        _triangular(
+            rng,
+            s.discount_rate - s.mc_discount_rate_points,
+            s.discount_rate,
+            s.discount_rate + s.mc_discount_rate_points,
+        )
+    )
     # Per zone.
     price = _triangular(rng, 1 - s.mc_price_spread, 1.0, 1 + s.mc_price_spread, z)
     carbon = _triangular(rng, 1 - s.mc_carbon_spread, 1.0, 1 + s.mc_carbon_spread, z)
@@ -528,18 +750,30 @@ def _site_matrix(params: ScenarioParams, prep: _Prepared, draw: _Draw, out: np.n
     # Per zone, then per site; a site without a zone (index −1) takes the fallback, last.
     price = np.append(prep.price_zone * draw.price_zone, params.fallback_price_eur_per_mwh)
     site[:, S_PRICE] = price[prep.zone_index] + params.price_adder_eur_per_mwh
-    site[:, S_CARBON] = np.append(prep.carbon_zone * draw.carbon_zone, params.fallback_carbon_g_per_kwh)[prep.zone_index]
+    site[:, S_CARBON] = np.append(prep.carbon_zone * draw.carbon_zone, params.fallback_carbon_g_per_kwh)[
+        prep.zone_index
+    ]
     site[:, S_CONN_F] = draw.conn
     site[:, S_GRID_F] = draw.grid_months
-    site[:, S_SITE_MONTHS] = (prep.permit_m + prep.rezoning_m + prep.remediation_m + prep.demolition_m) * draw.site_months
+    site[:, S_SITE_MONTHS] = (
+        prep.permit_m + prep.rezoning_m + prep.remediation_m + prep.demolition_m
+    ) * draw.site_months
     return site
 
 
 def _grid_arrays(prep: _Prepared, draw: _Draw):
     point = np.where(prep.point_source == H_KNOWN, prep.point_headroom, prep.point_headroom * draw.headroom_point)
     line = np.where(prep.line_source == H_KNOWN, prep.line_headroom, prep.line_headroom * draw.headroom_line)
-    return (np.ascontiguousarray(point), prep.point_source, prep.cut_vertex, prep.cut_dist, prep.lines.vertex_line,
-            prep.line_class, np.ascontiguousarray(line), prep.line_source)
+    return (
+        np.ascontiguousarray(point),
+        prep.point_source,
+        prep.cut_vertex,
+        prep.cut_dist,
+        prep.lines.vertex_line,
+        prep.line_class,
+        np.ascontiguousarray(line),
+        prep.line_source,
+    )
 
 
 def _evaluate(params, prep, size, draw, impl, buffers=None, site=None):
@@ -549,8 +783,20 @@ def _evaluate(params, prep, size, draw, impl, buffers=None, site=None):
     site = _site_matrix(params, prep, draw) if site is None else site
     point_h, point_src, cut_v, cut_d, v_line, l_class, line_h, line_src = _grid_arrays(prep, draw)
     args = (
-        _pack_scalars(params, size, draw), _class_table(params), site, prep.cand_point, prep.cand_dist,
-        point_h, point_src, cut_v, cut_d, v_line, l_class, line_h, line_src, _bounds(params),
+        _pack_scalars(params, size, draw),
+        _class_table(params),
+        site,
+        prep.cand_point,
+        prep.cand_dist,
+        point_h,
+        point_src,
+        cut_v,
+        cut_d,
+        v_line,
+        l_class,
+        line_h,
+        line_src,
+        _bounds(params),
         np.ascontiguousarray(draw.weights),
     )
     if impl == "kernel":
@@ -583,8 +829,18 @@ def _mc_setup(params: ScenarioParams, prep: _Prepared, sizes, impl: str = "kerne
     """Return the per-run state :func:`_mc_draw` needs for ``sizes``."""
     n = len(prep.site_id)
     site = _site_matrix(params, prep, _draw(params, prep, None))
-    return _MonteCarlo(params, prep, tuple(sizes), impl, _class_table(params), _bounds(params), site,
-                       np.empty((n, N_OUT)), np.empty((len(sizes), n)), np.empty((len(sizes), n)))
+    return _MonteCarlo(
+        params,
+        prep,
+        tuple(sizes),
+        impl,
+        _class_table(params),
+        _bounds(params),
+        site,
+        np.empty((n, N_OUT)),
+        np.empty((len(sizes), n)),
+        np.empty((len(sizes), n)),
+    )
 
 
 def _mc_draw(mc: _MonteCarlo, index: int, ranks_out: np.ndarray) -> None:
@@ -606,8 +862,23 @@ def _mc_draw(mc: _MonteCarlo, index: int, ranks_out: np.ndarray) -> None:
     sp_sizes = np.stack([_pack_scalars(params, size, draw) for size in mc.sizes])
     # One fused call for every size, keeping only what ranking needs.
     kernels.mc_scores(
-        sp_sizes, mc.tab, site, prep.cand_point, prep.cand_dist, point_h, point_src, cut_v, cut_d,
-        v_line, l_class, line_h, line_src, mc.bounds, np.ascontiguousarray(draw.weights), mc.work, mc.scores,
+        sp_sizes,
+        mc.tab,
+        site,
+        prep.cand_point,
+        prep.cand_dist,
+        point_h,
+        point_src,
+        cut_v,
+        cut_d,
+        v_line,
+        l_class,
+        line_h,
+        line_src,
+        mc.bounds,
+        np.ascontiguousarray(draw.weights),
+        mc.work,
+        mc.scores,
         mc.feasible,
     )
     kernels.rank_many(mc.scores, mc.feasible, prep.site_key, ranks_out)
@@ -645,8 +916,14 @@ def _monte_carlo(params, prep, sizes, draw_range, impl, progress) -> dict[int, s
     return {size: sketch.merge(p) for size, p in parts.items()}
 
 
-def score_draws(inputs: ScoringInputs, params: ScenarioParams, *, draw_range: tuple[int, int], impl: str = "kernel",
-                progress: Callable[[float], None] | None = None) -> dict[int, sketch.RankSketch]:
+def score_draws(
+    inputs: ScoringInputs,
+    params: ScenarioParams,
+    *,
+    draw_range: tuple[int, int],
+    impl: str = "kernel",
+    progress: Callable[[float], None] | None = None,
+) -> dict[int, sketch.RankSketch]:
     """Return each size's Monte Carlo rank sketch over draws [first, stop) of ``draw_range``.
 
     A run computes blocks of draws on different workers with this and merges the sketches;
@@ -661,8 +938,16 @@ def score_draws(inputs: ScoringInputs, params: ScenarioParams, *, draw_range: tu
 
 def score_inputs(inputs: ScoringInputs, params: ScenarioParams, **kwargs) -> ScoringResult:
     """Score a :class:`ScoringInputs` (keyword arguments as :func:`score_sites`)."""
-    return score_sites(inputs.sites, inputs.grid, inputs.zones, params, hourly_carbon=inputs.hourly_carbon or None,
-                       lines=inputs.lines, outlines=inputs.outlines, **kwargs)
+    return score_sites(
+        inputs.sites,
+        inputs.grid,
+        inputs.zones,
+        params,
+        hourly_carbon=inputs.hourly_carbon or None,
+        lines=inputs.lines,
+        outlines=inputs.outlines,
+        **kwargs,
+    )
 
 
 def _shared(ranks: np.ndarray) -> np.ndarray:
@@ -731,31 +1016,104 @@ def score_sites(
 
 
 OUT_COLUMNS = {
-    "pue": O_PUE, "facility_load_mw": O_FACILITY_MW, "voltage_class_kv": O_CLASS_KV, "connection_voltage_kv": O_CONN_KV,
-    "connection_distance_km": O_LINE_KM, "line_cost_meur": O_LINE_COST, "substation_cost_meur": O_SUB_COST,
-    "connection_cost_meur": O_CONN_COST, "delay_cost_meur": O_DELAY_COST, "connection_total_meur": O_CHOSEN_TOTAL,
-    "runner_up_total_meur": O_RUNNER_TOTAL, "headroom_mw": O_HEADROOM, "grid_months": O_GRID_MONTHS,
-    "site_months": O_SITE_MONTHS, "time_to_power_months": O_TTP, "remediation_capex_meur": O_REMED_CAPEX,
-    "capex_facility_meur": O_CAPEX_FAC, "capex_it_meur": O_CAPEX_IT, "capex_total_meur": O_CAPEX_TOTAL,
-    "energy_mwh_per_yr": O_ENERGY, "price_eur_per_mwh": O_PRICE, "site_cost_eur_per_gpu_hour": O_SITE_COST,
-    "tco_eur_per_gpu_hour": O_TCO, "emissions_t_per_yr": O_EMISSIONS, "emissions_t_per_yr_per_mw_it": O_EMISSIONS_PER_MW,
-    "water_m3_per_yr": O_WATER_M3, "water_l_per_gpu_hour": O_WATER_L_GPUH, "land_needed_ha": O_LAND_NEEDED,
-    "land_fit": O_LAND_FIT, "land_margin": O_LAND_MARGIN, "backup_fuel_t": O_FUEL_T, "reliability": O_RELIABILITY,
-    "score": O_SCORE, **{f"v_{name}": O_V0 + j for j, name in enumerate(CRITERION_NAMES)},
+    "pue": O_PUE,
+    "facility_load_mw": O_FACILITY_MW,
+    "voltage_class_kv": O_CLASS_KV,
+    "connection_voltage_kv": O_CONN_KV,
+    "connection_distance_km": O_LINE_KM,
+    "line_cost_meur": O_LINE_COST,
+    "substation_cost_meur": O_SUB_COST,
+    "connection_cost_meur": O_CONN_COST,
+    "delay_cost_meur": O_DELAY_COST,
+    "connection_total_meur": O_CHOSEN_TOTAL,
+    "runner_up_total_meur": O_RUNNER_TOTAL,
+    "headroom_mw": O_HEADROOM,
+    "grid_months": O_GRID_MONTHS,
+    "site_months": O_SITE_MONTHS,
+    "time_to_power_months": O_TTP,
+    "remediation_capex_meur": O_REMED_CAPEX,
+    "capex_facility_meur": O_CAPEX_FAC,
+    "capex_it_meur": O_CAPEX_IT,
+    "capex_total_meur": O_CAPEX_TOTAL,
+    "energy_mwh_per_yr": O_ENERGY,
+    "price_eur_per_mwh": O_PRICE,
+    "site_cost_eur_per_gpu_hour": O_SITE_COST,
+    "tco_eur_per_gpu_hour": O_TCO,
+    "emissions_t_per_yr": O_EMISSIONS,
+    "emissions_t_per_yr_per_mw_it": O_EMISSIONS_PER_MW,
+    "water_m3_per_yr": O_WATER_M3,
+    "water_l_per_gpu_hour": O_WATER_L_GPUH,
+    "land_needed_ha": O_LAND_NEEDED,
+    "land_fit": O_LAND_FIT,
+    "land_margin": O_LAND_MARGIN,
+    "backup_fuel_t": O_FUEL_T,
+    "reliability": O_RELIABILITY,
+    "score": O_SCORE,
+    **{f"v_{name}": O_V0 + j for j, name in enumerate(CRITERION_NAMES)},
 }
 """Table columns copied as they are from the kernels' output (float64)."""
 TABLE_COLUMNS = (
-    "site_id", "size_h100e", "it_load_mw", "pue", "facility_load_mw", "voltage_class_kv", "connection_kind",
-    "connection_voltage_kv", "connection_point_id", "connection_line_id", "connection_longitude", "connection_latitude",
-    "connection_distance_km", "line_cost_meur", "substation_cost_meur", "connection_cost_meur", "delay_cost_meur",
-    "connection_total_meur", "runner_up_kind", "runner_up_total_meur", "own_connection_status",
-    "own_connection_capacity_mw", "own_connection_estimated", "headroom_mw", "headroom_estimated", "headroom_source",
-    "grid_months", "site_months", "permit_months", "rezoning_months", "remediation_months", "demolition_months",
-    "readiness_estimated", "time_to_power_months", "remediation_capex_meur", "capex_facility_meur", "capex_it_meur",
-    "capex_total_meur", "energy_mwh_per_yr", "price_eur_per_mwh", "site_cost_eur_per_gpu_hour", "tco_eur_per_gpu_hour",
-    "emissions_t_per_yr", "emissions_basis", "emissions_t_per_yr_per_mw_it", "water_m3_per_yr", "water_l_per_gpu_hour",
-    "land_needed_ha", "land_fit", "land_margin", "backup_fuel_t", "seveso_tier", "exclusion_mask", "exclusion_reasons",
-    "feasible", "may_be_unavailable", "reliability", "zone_data_estimated", "score", "rank", "rank_shared",
+    "site_id",
+    "size_h100e",
+    "it_load_mw",
+    "pue",
+    "facility_load_mw",
+    "voltage_class_kv",
+    "connection_kind",
+    "connection_voltage_kv",
+    "connection_point_id",
+    "connection_line_id",
+    "connection_longitude",
+    "connection_latitude",
+    "connection_distance_km",
+    "line_cost_meur",
+    "substation_cost_meur",
+    "connection_cost_meur",
+    "delay_cost_meur",
+    "connection_total_meur",
+    "runner_up_kind",
+    "runner_up_total_meur",
+    "own_connection_status",
+    "own_connection_capacity_mw",
+    "own_connection_estimated",
+    "headroom_mw",
+    "headroom_estimated",
+    "headroom_source",
+    "grid_months",
+    "site_months",
+    "permit_months",
+    "rezoning_months",
+    "remediation_months",
+    "demolition_months",
+    "readiness_estimated",
+    "time_to_power_months",
+    "remediation_capex_meur",
+    "capex_facility_meur",
+    "capex_it_meur",
+    "capex_total_meur",
+    "energy_mwh_per_yr",
+    "price_eur_per_mwh",
+    "site_cost_eur_per_gpu_hour",
+    "tco_eur_per_gpu_hour",
+    "emissions_t_per_yr",
+    "emissions_basis",
+    "emissions_t_per_yr_per_mw_it",
+    "water_m3_per_yr",
+    "water_l_per_gpu_hour",
+    "land_needed_ha",
+    "land_fit",
+    "land_margin",
+    "backup_fuel_t",
+    "seveso_tier",
+    "exclusion_mask",
+    "exclusion_reasons",
+    "feasible",
+    "may_be_unavailable",
+    "reliability",
+    "zone_data_estimated",
+    "score",
+    "rank",
+    "rank_shared",
     *(f"v_{name}" for name in CRITERION_NAMES),
 )
 """Columns of the result table, in order (then the Monte Carlo statistics, when drawn)."""
@@ -767,8 +1125,15 @@ COMPACT_TABLE_ROWS = 2_000_000
 the shipped data gives 133,000 rows, a million synthetic sites 7,000,000): the kernels' display
 columns in float32 (7 significant digits) and the repeated texts categorical. Below it, every
 float is float64 and every text a string column."""
-EXACT_COLUMNS = frozenset({"score", "tco_eur_per_gpu_hour", "capex_total_meur", "time_to_power_months",
-                           *(f"v_{name}" for name in CRITERION_NAMES)})
+EXACT_COLUMNS = frozenset(
+    {
+        "score",
+        "tco_eur_per_gpu_hour",
+        "capex_total_meur",
+        "time_to_power_months",
+        *(f"v_{name}" for name in CRITERION_NAMES),
+    }
+)
 """Kernel columns kept in float64 in a compact table: the score and the criteria that reweighting
 recomputes it from, and the ladder's figures."""
 
@@ -794,7 +1159,8 @@ def _table(params: ScenarioParams, prep: _Prepared, impl: str, mc: dict) -> tupl
     compact = total >= COMPACT_TABLE_ROWS
     col: dict[str, np.ndarray] = {
         name: np.empty(total, dtype=np.float32 if compact and name not in EXACT_COLUMNS else np.float64)
-        for name in OUT_COLUMNS}
+        for name in OUT_COLUMNS
+    }
     # Compact: ranks (whole numbers below 2**24) in float32 and small codes in small integers, exactly.
     col["rank"] = np.empty(total, dtype=np.float32 if compact else np.float64)
     # Small codes in small integers: at a million sites each int64 column is 56 MB.
@@ -820,7 +1186,9 @@ def _table(params: ScenarioParams, prep: _Prepared, impl: str, mc: dict) -> tupl
         codes["runner"][rows] = out[:, O_RUNNER_KIND]
         src = out[:, O_HEADROOM_SRC]
         codes["source"][rows] = np.where(np.isfinite(src), src, len(SOURCE_LABELS) - 1)
-        codes["own"][rows] = np.where((prep.own_status == 1) & (prep.own_cap < out[:, O_FACILITY_MW]), 4, prep.own_status)
+        codes["own"][rows] = np.where(
+            (prep.own_status == 1) & (prep.own_cap < out[:, O_FACILITY_MW]), 4, prep.own_status
+        )
         codes["point"][rows] = out[:, O_POINT]
         codes["vertex"][rows] = out[:, O_CUT_VERTEX]
         codes["mask"][rows] = out[:, O_MASK]
@@ -841,36 +1209,46 @@ def _table(params: ScenarioParams, prep: _Prepared, impl: str, mc: dict) -> tupl
     def at_point_or_vertex(point_values: np.ndarray, vertex_values: np.ndarray) -> np.ndarray:
         point_values, vertex_values = point_values.astype(real, copy=False), vertex_values.astype(real, copy=False)
         at_vertex = np.where(has_v, vertex_values[safe_v] if len(vertex_values) else np.nan, np.nan)
-        return np.where(has_p, point_values[safe_p] if len(point_values) else np.nan, at_vertex).astype(real, copy=False)
+        return np.where(has_p, point_values[safe_p] if len(point_values) else np.nan, at_vertex).astype(
+            real, copy=False
+        )
 
-    col.update({
-        "site_id": per_site(prep.site_id),
-        "size_h100e": np.repeat(sizes.astype(np.int32) if compact else sizes, n),
-        "it_load_mw": np.repeat(np.array([size * params.k_gpu_kw / 1000.0 for size in params.sizes], dtype=real), n),
-        "connection_kind": _labels(codes["kind"], KIND_LABELS, compact),
-        "connection_point_id": np.where(has_p, prep.point_id[safe_p] if len(prep.point_id) else -1, -1),
-        "connection_line_id": np.where(has_v, lines.line_id[lines.vertex_line[safe_v]] if len(lines.vertex_line) else -1, -1),
-        "connection_longitude": at_point_or_vertex(prep.point_lon, lines.vertex_lon),
-        "connection_latitude": at_point_or_vertex(prep.point_lat, lines.vertex_lat),
-        "runner_up_kind": _labels(codes["runner"], KIND_LABELS, compact),
-        "own_connection_status": _labels(codes["own"], OWN_STATUS, compact),
-        "own_connection_capacity_mw": per_site(prep.own_cap),
-        "own_connection_estimated": per_site(prep.own_estimated),
-        "headroom_source": _labels(codes["source"], SOURCE_LABELS, compact),
-        "permit_months": per_site(prep.permit_m),
-        "rezoning_months": per_site(prep.rezoning_m),
-        "remediation_months": per_site(prep.remediation_m),
-        "demolition_months": per_site(prep.demolition_m),
-        "readiness_estimated": per_site(prep.readiness_estimated),
-        "emissions_basis": _labels(per_site((has_zone & prep.hourly_zone[zi]).astype(np.int8)), BASIS_LABELS, compact),
-        "exclusion_mask": codes["mask"],
-        "exclusion_reasons": _reason_text(codes["mask"], compact),
-        "may_be_unavailable": per_site(prep.may_be_unavailable),
-        "zone_data_estimated": per_site(~has_zone | prep.estimated_zone[zi]),
-    })
+    col.update(
+        {
+            "site_id": per_site(prep.site_id),
+            "size_h100e": np.repeat(sizes.astype(np.int32) if compact else sizes, n),
+            "it_load_mw": np.repeat(
+                np.array([size * params.k_gpu_kw / 1000.0 for size in params.sizes], dtype=real), n
+            ),
+            "connection_kind": _labels(codes["kind"], KIND_LABELS, compact),
+            "connection_point_id": np.where(has_p, prep.point_id[safe_p] if len(prep.point_id) else -1, -1),
+            "connection_line_id": np.where(
+                has_v, lines.line_id[lines.vertex_line[safe_v]] if len(lines.vertex_line) else -1, -1
+            ),
+            "connection_longitude": at_point_or_vertex(prep.point_lon, lines.vertex_lon),
+            "connection_latitude": at_point_or_vertex(prep.point_lat, lines.vertex_lat),
+            "runner_up_kind": _labels(codes["runner"], KIND_LABELS, compact),
+            "own_connection_status": _labels(codes["own"], OWN_STATUS, compact),
+            "own_connection_capacity_mw": per_site(prep.own_cap),
+            "own_connection_estimated": per_site(prep.own_estimated),
+            "headroom_source": _labels(codes["source"], SOURCE_LABELS, compact),
+            "permit_months": per_site(prep.permit_m),
+            "rezoning_months": per_site(prep.rezoning_m),
+            "remediation_months": per_site(prep.remediation_m),
+            "demolition_months": per_site(prep.demolition_m),
+            "readiness_estimated": per_site(prep.readiness_estimated),
+            "emissions_basis": _labels(
+                per_site((has_zone & prep.hourly_zone[zi]).astype(np.int8)), BASIS_LABELS, compact
+            ),
+            "exclusion_mask": codes["mask"],
+            "exclusion_reasons": _reason_text(codes["mask"], compact),
+            "may_be_unavailable": per_site(prep.may_be_unavailable),
+            "zone_data_estimated": per_site(~has_zone | prep.estimated_zone[zi]),
+        }
+    )
     del codes
     columns = {name: col.pop(name) for name in TABLE_COLUMNS}
-    for key in (mc[params.sizes[0]] if mc else ()):
+    for key in mc[params.sizes[0]] if mc else ():
         columns[key] = np.concatenate([mc[size][key] for size in params.sizes])
     table = pd.DataFrame(columns, copy=False)
     return table, _ladder(prep.site_id, sizes, columns)
@@ -890,8 +1268,13 @@ def _ladder(site_id: np.ndarray, sizes: np.ndarray, columns: dict[str, np.ndarra
         for name, values in picked.items():
             values[ok] = columns[name][rows][ok]
     found = largest >= 0
-    return pd.DataFrame({"site_id": site_id, "largest_size_h100e": largest if found.all() else np.where(found, largest, np.nan),
-                         **picked})
+    return pd.DataFrame(
+        {
+            "site_id": site_id,
+            "largest_size_h100e": largest if found.all() else np.where(found, largest, np.nan),
+            **picked,
+        }
+    )
 
 
 def site_ladder(table: pd.DataFrame) -> pd.DataFrame:
@@ -901,7 +1284,11 @@ def site_ladder(table: pd.DataFrame) -> pd.DataFrame:
     ladder = pd.DataFrame({"site_id": np.unique(table["site_id"].to_numpy())})
     ladder = ladder.merge(
         best[["site_id", "size_h100e", "tco_eur_per_gpu_hour", "capex_total_meur", "time_to_power_months"]].rename(
-            columns={"size_h100e": "largest_size_h100e"}), on="site_id", how="left")
+            columns={"size_h100e": "largest_size_h100e"}
+        ),
+        on="site_id",
+        how="left",
+    )
     return ladder
 
 
@@ -915,9 +1302,13 @@ def reweight(table: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
     v = table[[f"v_{c}" for c in CRITERION_NAMES]].to_numpy(dtype=np.float64)
     feasible = table["feasible"].to_numpy(dtype=bool)
     score = np.where(feasible, 100.0 * np.where(w != 0, np.nan_to_num(v) * w, 0.0).sum(axis=1), np.nan)
-    out = pd.DataFrame({"site_id": table["site_id"].to_numpy(), "size_h100e": table["size_h100e"].to_numpy(), "score": score})
+    out = pd.DataFrame(
+        {"site_id": table["site_id"].to_numpy(), "size_h100e": table["size_h100e"].to_numpy(), "score": score}
+    )
     out["rank"] = np.nan
-    for size, idx in out.groupby("size_h100e").groups.items():
+    for _size, idx in out.groupby("size_h100e").groups.items():
         sub = out.loc[idx]
-        out.loc[idx, "rank"] = reference.rank_scores(sub["score"].to_numpy(), feasible[idx].astype(float), sub["site_id"].to_numpy(dtype=float))
+        out.loc[idx, "rank"] = reference.rank_scores(
+            sub["score"].to_numpy(), feasible[idx].astype(float), sub["site_id"].to_numpy(dtype=float)
+        )
     return out

@@ -121,8 +121,16 @@ class LandCheck:
         self._margins = (key, (inside, margin))
         return inside, margin
 
-    def routes_inside(self, country: np.ndarray, site: np.ndarray, lon: np.ndarray, lat: np.ndarray,
-                      margins: tuple[np.ndarray, np.ndarray], x1: np.ndarray, y1: np.ndarray) -> np.ndarray:
+    def routes_inside(
+        self,
+        country: np.ndarray,
+        site: np.ndarray,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        margins: tuple[np.ndarray, np.ndarray],
+        x1: np.ndarray,
+        y1: np.ndarray,
+    ) -> np.ndarray:
         """Return, per route from site ``site[r]`` (of ``lon``/``lat``/``country``) to (x1, y1),
         True when the straight segment lies inside the site country's outline (≤ 80 km, so
         within metres of the great circle). ``margins`` comes from :meth:`site_margins`."""
@@ -159,13 +167,19 @@ def _country_codes(*arrays: np.ndarray | None) -> list[np.ndarray | None]:
         if a is None:
             out.append(None)
         else:
-            out.append(inverse[at:at + len(a)].astype(np.int64))
+            out.append(inverse[at : at + len(a)].astype(np.int64))
             at += len(a)
     return out
 
 
-def _knn(site_xyz: np.ndarray, site_country: np.ndarray | None, point_xyz: np.ndarray, point_country: np.ndarray | None,
-         eligible: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _knn(
+    site_xyz: np.ndarray,
+    site_country: np.ndarray | None,
+    point_xyz: np.ndarray,
+    point_country: np.ndarray | None,
+    eligible: np.ndarray,
+    k: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Return the k nearest eligible points per site (same country when both are given, as
     int codes)."""
     n = len(site_xyz)
@@ -201,15 +215,26 @@ def _compact(pts: np.ndarray, dist: np.ndarray, keep: np.ndarray) -> tuple[np.nd
     """Return ``pts``/``dist`` with the rows' kept entries moved first, in order; −1/NaN after."""
     order = np.argsort(~keep, axis=1, kind="stable")
     kept = np.take_along_axis(keep, order, axis=1)
-    return (np.where(kept, np.take_along_axis(pts, order, axis=1), -1),
-            np.where(kept, np.take_along_axis(dist, order, axis=1), np.nan))
+    return (
+        np.where(kept, np.take_along_axis(pts, order, axis=1), -1),
+        np.where(kept, np.take_along_axis(dist, order, axis=1), np.nan),
+    )
 
 
 def nearest_by_class(
-    site_lon: np.ndarray, site_lat: np.ndarray, point_lon: np.ndarray, point_lat: np.ndarray,
-    point_kv: np.ndarray, class_kv: np.ndarray, k: int, *, tolerance: float = 0.0,
-    site_country: np.ndarray | None = None, point_country: np.ndarray | None = None,
-    max_km: np.ndarray | None = None, land: LandCheck | None = None,
+    site_lon: np.ndarray,
+    site_lat: np.ndarray,
+    point_lon: np.ndarray,
+    point_lat: np.ndarray,
+    point_kv: np.ndarray,
+    class_kv: np.ndarray,
+    k: int,
+    *,
+    tolerance: float = 0.0,
+    site_country: np.ndarray | None = None,
+    point_country: np.ndarray | None = None,
+    max_km: np.ndarray | None = None,
+    land: LandCheck | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return, per voltage class, the nearest points that can take a new line from each site.
 
@@ -278,8 +303,15 @@ class DenseLines:
 
     @classmethod
     def empty(cls) -> DenseLines:
-        return cls(np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64), None, np.zeros(0, dtype=np.int64),
-                   np.zeros(0), np.zeros(0))
+        return cls(
+            np.zeros(0),
+            np.zeros(0),
+            np.zeros(0, dtype=np.int64),
+            None,
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0),
+            np.zeros(0),
+        )
 
 
 LINE_COLUMNS = ("line_id", "seq", "longitude", "latitude", "voltage_kv", "rating_mw")
@@ -333,8 +365,15 @@ def densify_lines(lines: pd.DataFrame | None, step_km: float) -> DenseLines:
 
 
 def nearest_on_lines(
-    site_lon: np.ndarray, site_lat: np.ndarray, lines: DenseLines, class_kv: np.ndarray, min_class: int,
-    *, tolerance: float = 0.0, site_country: np.ndarray | None = None, max_km: np.ndarray | None = None,
+    site_lon: np.ndarray,
+    site_lat: np.ndarray,
+    lines: DenseLines,
+    class_kv: np.ndarray,
+    min_class: int,
+    *,
+    tolerance: float = 0.0,
+    site_country: np.ndarray | None = None,
+    max_km: np.ndarray | None = None,
     land: LandCheck | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return, per class from ``min_class`` up, the nearest line point a cut-in can use.
@@ -374,8 +413,9 @@ def nearest_on_lines(
             v = pts[si, slot]
             if margins is None:
                 margins = land.site_margins(site_country, site_lon, site_lat)
-            keep[si, slot] = land.routes_inside(site_country, si, site_lon, site_lat, margins,
-                                                lines.vertex_lon[v], lines.vertex_lat[v])
+            keep[si, slot] = land.routes_inside(
+                site_country, si, site_lon, site_lat, margins, lines.vertex_lon[v], lines.vertex_lat[v]
+            )
         first = keep.argmax(axis=1)
         found = keep.any(axis=1)
         rows = np.arange(n)

@@ -49,12 +49,30 @@ def _criterion(name: str, column: str, unit: str, higher: bool, weight: float, n
 CRITERIA = {
     c.name: c
     for c in (
-        _criterion("tco", "site_cost_eur_per_gpu_hour", "EUR/GPU-h", False, 0.35,
-                   "site cost: facility, grid, remediation, energy and O&M per GPU-hour, without the IT hardware"),
-        _criterion("emissions", "emissions_t_per_yr_per_mw_it", "tCO2e/yr/MW IT", False, 0.25,
-                   "690 g/kWh × 8,760 h × 0.8 × PUE 1.2 ≈ 6,000"),
-        _criterion("time_to_power", "time_to_power_months", "month", False, 0.20,
-                   "max(grid months, site months); RTE: up to 7 years"),
+        _criterion(
+            "tco",
+            "site_cost_eur_per_gpu_hour",
+            "EUR/GPU-h",
+            False,
+            0.35,
+            "site cost: facility, grid, remediation, energy and O&M per GPU-hour, without the IT hardware",
+        ),
+        _criterion(
+            "emissions",
+            "emissions_t_per_yr_per_mw_it",
+            "tCO2e/yr/MW IT",
+            False,
+            0.25,
+            "690 g/kWh × 8,760 h × 0.8 × PUE 1.2 ≈ 6,000",
+        ),
+        _criterion(
+            "time_to_power",
+            "time_to_power_months",
+            "month",
+            False,
+            0.20,
+            "max(grid months, site months); RTE: up to 7 years",
+        ),
         _criterion("land", "land_margin", "-", True, 0.05, "min(area / needed, 3); unknown area counts as 1"),
         _criterion("water", "water_l_per_gpu_hour", "L/GPU-h", False, 0.05, "air + evaporative ≈ 2.3 L/GPU-h"),
         _criterion("reliability", "reliability", "-", True, 0.10, "share of observed inputs"),

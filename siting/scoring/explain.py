@@ -100,9 +100,12 @@ def voltage_class_index_for_load(params: ScenarioParams, facility_load_mw: float
     return -1
 
 
-
 def connection_options(
-    params: ScenarioParams, longitude: float, latitude: float, facility_load_mw: float, grid: pd.DataFrame,
+    params: ScenarioParams,
+    longitude: float,
+    latitude: float,
+    facility_load_mw: float,
+    grid: pd.DataFrame,
 ) -> list[ConnectionOption]:
     """Return the new-line candidates of one site at one load, nearest first (no country,
     land or readiness information: the site page's short list; see
@@ -122,9 +125,14 @@ def connection_options(
     nearest = eligible[np.argsort(all_km[eligible], kind="stable")[: params.k_nearest]]
     headroom, source = _point_headroom(params, grid)
     sub_meur = substation_cost_meur(
-        params.voltage_classes_kv[cls], facility_load_mw, params.substation_usd_per_kv_plus_mw,
-        params.substation_usd_per_mw_pow, params.substation_mw_exponent, params.substation_usd_fixed,
-        params.eur_per_usd, params.bay_cost_meur[cls],
+        params.voltage_classes_kv[cls],
+        facility_load_mw,
+        params.substation_usd_per_kv_plus_mw,
+        params.substation_usd_per_mw_pow,
+        params.substation_mw_exponent,
+        params.substation_usd_fixed,
+        params.eur_per_usd,
+        params.bay_cost_meur[cls],
     )
     max_km = min(params.max_line_km[cls] / params.routing_factor, params.search_radius_km)
     options = []
@@ -133,14 +141,26 @@ def connection_options(
         line_km = d * params.routing_factor
         line_cost = line_km * params.line_cost_meur_per_km[cls]
         grid_months = params.ttp_base_months[cls] + params.ttp_months_per_km * max(line_km - params.ttp_free_km, 0.0)
-        options.append(ConnectionOption(
-            point_id=int(grid["point_id"].iloc[q]), longitude=float(grid["longitude"].iloc[q]),
-            latitude=float(grid["latitude"].iloc[q]), voltage_kv=float(point_kv[q]), distance_km=d,
-            line_km=line_km, line_cost_meur=line_cost, substation_cost_meur=sub_meur, cost_meur=line_cost + sub_meur,
-            time_to_power_months=grid_months, grid_months=grid_months, headroom_mw=float(headroom[q]),
-            headroom_estimated=bool(source[q] != 0), headroom_source=HEADROOM_SOURCES[int(source[q])],
-            within_radius=bool(d <= max_km), enough_headroom=bool(headroom[q] >= facility_load_mw),
-        ))
+        options.append(
+            ConnectionOption(
+                point_id=int(grid["point_id"].iloc[q]),
+                longitude=float(grid["longitude"].iloc[q]),
+                latitude=float(grid["latitude"].iloc[q]),
+                voltage_kv=float(point_kv[q]),
+                distance_km=d,
+                line_km=line_km,
+                line_cost_meur=line_cost,
+                substation_cost_meur=sub_meur,
+                cost_meur=line_cost + sub_meur,
+                time_to_power_months=grid_months,
+                grid_months=grid_months,
+                headroom_mw=float(headroom[q]),
+                headroom_estimated=bool(source[q] != 0),
+                headroom_source=HEADROOM_SOURCES[int(source[q])],
+                within_radius=bool(d <= max_km),
+                enough_headroom=bool(headroom[q] >= facility_load_mw),
+            )
+        )
     return options
 
 
@@ -149,15 +169,20 @@ def _point_headroom(params: ScenarioParams, grid: pd.DataFrame) -> tuple[np.ndar
     default), as the engine takes them."""
     class_kv = np.asarray(params.voltage_classes_kv)
     known = pd.to_numeric(grid["headroom_mw"], errors="coerce").to_numpy(dtype=float)
-    estimate = (pd.to_numeric(grid["headroom_estimate_mw"], errors="coerce").to_numpy(dtype=float)
-                if "headroom_estimate_mw" in grid.columns else np.full(len(grid), np.nan))
+    estimate = (
+        pd.to_numeric(grid["headroom_estimate_mw"], errors="coerce").to_numpy(dtype=float)
+        if "headroom_estimate_mw" in grid.columns
+        else np.full(len(grid), np.nan)
+    )
     cls = voltage_class_index(grid["voltage_kv"].to_numpy(dtype=float), class_kv, params.voltage_class_tolerance)
     default = np.asarray(params.headroom_default_mw)[np.maximum(cls, 0)]
     source = np.where(np.isfinite(known), 0, np.where(np.isfinite(estimate), 1, 2))
     return np.where(np.isfinite(known), known, np.where(np.isfinite(estimate), estimate, default)), source
 
 
-def site_connection_options(params: ScenarioParams, inputs: ScoringInputs, site_id: int, size_h100e: int) -> list[ConnectionOption]:
+def site_connection_options(
+    params: ScenarioParams, inputs: ScoringInputs, site_id: int, size_h100e: int
+) -> list[ConnectionOption]:
     """Return every connection option of one site at one size, the engine's choice marked.
 
     ``inputs`` is the :class:`siting.scoring.ScoringInputs` the run used (its snapshot). The
@@ -181,8 +206,11 @@ def site_connection_options(params: ScenarioParams, inputs: ScoringInputs, site_
         remed_area = min(area, needed)
     else:
         remed_area = needed if params.remediation_default_area_ha is None else params.remediation_default_area_ha
-    base = p_it * params.facility_capex_meur_per_mw_it + n_gpu * params.gpu_capex_keur_per_h100e / 1000.0 \
+    base = (
+        p_it * params.facility_capex_meur_per_mw_it
+        + n_gpu * params.gpu_capex_keur_per_h100e / 1000.0
         + site[S_REMED_MEUR_PER_HA] * remed_area
+    )
     site_months = site[S_SITE_MONTHS]
     rate_m = params.discount_rate / 12.0
     lon = float(one["longitude"].iloc[0])
@@ -202,13 +230,30 @@ def site_connection_options(params: ScenarioParams, inputs: ScoringInputs, site_
         conn = params.own_connection_refurb_meur
         gm = params.ttp_base_own_months
         ttp, delay, tot = total(conn, gm)
-        options.append(ConnectionOption(
-            point_id=-1, longitude=lon, latitude=lat, voltage_kv=float(site[S_OWN_KV]), distance_km=0.0, line_km=0.0,
-            line_cost_meur=0.0, substation_cost_meur=0.0, cost_meur=conn, time_to_power_months=ttp,
-            headroom_mw=float(cap) if usable else float(former), headroom_estimated=True, within_radius=True,
-            enough_headroom=bool(usable and cap >= p_fac), kind="own", grid_months=gm, delay_cost_meur=delay,
-            total_meur=tot, headroom_source="estimated", usable=usable,
-        ))
+        options.append(
+            ConnectionOption(
+                point_id=-1,
+                longitude=lon,
+                latitude=lat,
+                voltage_kv=float(site[S_OWN_KV]),
+                distance_km=0.0,
+                line_km=0.0,
+                line_cost_meur=0.0,
+                substation_cost_meur=0.0,
+                cost_meur=conn,
+                time_to_power_months=ttp,
+                headroom_mw=float(cap) if usable else float(former),
+                headroom_estimated=True,
+                within_radius=True,
+                enough_headroom=bool(usable and cap >= p_fac),
+                kind="own",
+                grid_months=gm,
+                delay_cost_meur=delay,
+                total_meur=tot,
+                headroom_source="estimated",
+                usable=usable,
+            )
+        )
 
     cls = voltage_class_index_for_load(params, p_fac)
     class_kv = np.asarray(params.voltage_classes_kv)
@@ -219,18 +264,35 @@ def site_connection_options(params: ScenarioParams, inputs: ScoringInputs, site_
     grid = grid[np.isfinite(pd.to_numeric(grid["voltage_kv"], errors="coerce")) & (grid["voltage_kv"] > 0)]
     grid = grid.sort_values("point_id", kind="stable").reset_index(drop=True)
     if cls >= 0 and len(grid):
-        point_country = (grid["country"].fillna("").astype(str).str.upper().to_numpy(dtype=object)
-                         if "country" in grid.columns else None)
+        point_country = (
+            grid["country"].fillna("").astype(str).str.upper().to_numpy(dtype=object)
+            if "country" in grid.columns
+            else None
+        )
         cand, dist = nearest_by_class(
-            np.array([lon]), np.array([lat]), grid["longitude"].to_numpy(dtype=float),
-            grid["latitude"].to_numpy(dtype=float), grid["voltage_kv"].to_numpy(dtype=float), class_kv,
-            params.k_nearest, tolerance=tol, site_country=np.array([country], dtype=object), point_country=point_country,
+            np.array([lon]),
+            np.array([lat]),
+            grid["longitude"].to_numpy(dtype=float),
+            grid["latitude"].to_numpy(dtype=float),
+            grid["voltage_kv"].to_numpy(dtype=float),
+            class_kv,
+            params.k_nearest,
+            tolerance=tol,
+            site_country=np.array([country], dtype=object),
+            point_country=point_country,
         )
         headroom, source = _point_headroom(params, grid)
         kv = class_kv[cls]
-        sub = substation_cost_meur(kv, p_fac, params.substation_usd_per_kv_plus_mw, params.substation_usd_per_mw_pow,
-                                   params.substation_mw_exponent, params.substation_usd_fixed, params.eur_per_usd,
-                                   params.bay_cost_meur[cls])
+        sub = substation_cost_meur(
+            kv,
+            p_fac,
+            params.substation_usd_per_kv_plus_mw,
+            params.substation_usd_per_mw_pow,
+            params.substation_mw_exponent,
+            params.substation_usd_fixed,
+            params.eur_per_usd,
+            params.bay_cost_meur[cls],
+        )
         for q, d in zip(cand[cls, 0], dist[cls, 0]):
             if q < 0:
                 break
@@ -238,27 +300,61 @@ def site_connection_options(params: ScenarioParams, inputs: ScoringInputs, site_
             over = True
             if land is not None:
                 margins = land.site_margins(np.array([country], dtype=object), np.array([lon]), np.array([lat]))
-                over = bool(land.routes_inside(np.array([country], dtype=object), np.array([0]), np.array([lon]),
-                                               np.array([lat]), margins, np.array([px]), np.array([py]))[0])
+                over = bool(
+                    land.routes_inside(
+                        np.array([country], dtype=object),
+                        np.array([0]),
+                        np.array([lon]),
+                        np.array([lat]),
+                        margins,
+                        np.array([px]),
+                        np.array([py]),
+                    )[0]
+                )
             length = float(d) * params.routing_factor
             lc = length * params.line_cost_meur_per_km[cls]
             conn = lc + sub
             gm = params.ttp_base_months[cls] + params.ttp_months_per_km * max(length - params.ttp_free_km, 0.0)
             ttp, delay, tot = total(conn, gm)
-            options.append(ConnectionOption(
-                point_id=int(grid["point_id"].iloc[q]), longitude=px, latitude=py, voltage_kv=float(grid["voltage_kv"].iloc[q]),
-                distance_km=float(d), line_km=length, line_cost_meur=lc, substation_cost_meur=sub, cost_meur=conn,
-                time_to_power_months=ttp, headroom_mw=float(headroom[q]), headroom_estimated=bool(source[q] != 0),
-                within_radius=bool(d <= max_gc[cls]), enough_headroom=bool(headroom[q] >= p_fac), kind="new_line",
-                grid_months=gm, delay_cost_meur=delay, total_meur=tot, headroom_source=HEADROOM_SOURCES[int(source[q])],
-                over_land=over,
-            ))
+            options.append(
+                ConnectionOption(
+                    point_id=int(grid["point_id"].iloc[q]),
+                    longitude=px,
+                    latitude=py,
+                    voltage_kv=float(grid["voltage_kv"].iloc[q]),
+                    distance_km=float(d),
+                    line_km=length,
+                    line_cost_meur=lc,
+                    substation_cost_meur=sub,
+                    cost_meur=conn,
+                    time_to_power_months=ttp,
+                    headroom_mw=float(headroom[q]),
+                    headroom_estimated=bool(source[q] != 0),
+                    within_radius=bool(d <= max_gc[cls]),
+                    enough_headroom=bool(headroom[q] >= p_fac),
+                    kind="new_line",
+                    grid_months=gm,
+                    delay_cost_meur=delay,
+                    total_meur=tot,
+                    headroom_source=HEADROOM_SOURCES[int(source[q])],
+                    over_land=over,
+                )
+            )
 
     cut_min = int(np.searchsorted(class_kv, params.cut_in_min_kv, side="left"))
     dense = prep.lines
     if cls >= cut_min and len(dense.vertex_lon):
-        vertex, dist = nearest_on_lines(np.array([lon]), np.array([lat]), dense, class_kv, cut_min, tolerance=tol,
-                                        site_country=np.array([country], dtype=object), max_km=max_gc, land=land)
+        vertex, dist = nearest_on_lines(
+            np.array([lon]),
+            np.array([lat]),
+            dense,
+            class_kv,
+            cut_min,
+            tolerance=tol,
+            site_country=np.array([country], dtype=object),
+            max_km=max_gc,
+            land=land,
+        )
         v = int(vertex[cls, 0])
         if v >= 0:
             ln = int(dense.vertex_line[v])
@@ -266,23 +362,48 @@ def site_connection_options(params: ScenarioParams, inputs: ScoringInputs, site_
             d = float(dist[cls, 0])
             length = d * params.routing_factor
             lc = length * params.line_cost_meur_per_km[lcl]
-            sub = substation_cost_meur(class_kv[lcl], p_fac, params.substation_usd_per_kv_plus_mw,
-                                       params.substation_usd_per_mw_pow, params.substation_mw_exponent,
-                                       params.substation_usd_fixed, params.eur_per_usd,
-                                       params.cut_in_bays * params.bay_cost_meur[lcl])
+            sub = substation_cost_meur(
+                class_kv[lcl],
+                p_fac,
+                params.substation_usd_per_kv_plus_mw,
+                params.substation_usd_per_mw_pow,
+                params.substation_mw_exponent,
+                params.substation_usd_fixed,
+                params.eur_per_usd,
+                params.cut_in_bays * params.bay_cost_meur[lcl],
+            )
             conn = lc + sub
-            gm = (params.ttp_base_months[lcl] + params.ttp_months_per_km * max(length - params.ttp_free_km, 0.0)
-                  + params.cut_in_extra_months)
+            gm = (
+                params.ttp_base_months[lcl]
+                + params.ttp_months_per_km * max(length - params.ttp_free_km, 0.0)
+                + params.cut_in_extra_months
+            )
             ttp, delay, tot = total(conn, gm)
             head = float(prep.line_headroom[ln])
-            options.append(ConnectionOption(
-                point_id=-1, longitude=float(dense.vertex_lon[v]), latitude=float(dense.vertex_lat[v]),
-                voltage_kv=float(dense.line_kv[ln]), distance_km=d, line_km=length, line_cost_meur=lc,
-                substation_cost_meur=sub, cost_meur=conn, time_to_power_months=ttp, headroom_mw=head,
-                headroom_estimated=True, within_radius=True, enough_headroom=bool(head >= p_fac), kind="cut_in",
-                line_id=int(dense.line_id[ln]), grid_months=gm, delay_cost_meur=delay, total_meur=tot,
-                headroom_source=HEADROOM_SOURCES[int(prep.line_source[ln])],
-            ))
+            options.append(
+                ConnectionOption(
+                    point_id=-1,
+                    longitude=float(dense.vertex_lon[v]),
+                    latitude=float(dense.vertex_lat[v]),
+                    voltage_kv=float(dense.line_kv[ln]),
+                    distance_km=d,
+                    line_km=length,
+                    line_cost_meur=lc,
+                    substation_cost_meur=sub,
+                    cost_meur=conn,
+                    time_to_power_months=ttp,
+                    headroom_mw=head,
+                    headroom_estimated=True,
+                    within_radius=True,
+                    enough_headroom=bool(head >= p_fac),
+                    kind="cut_in",
+                    line_id=int(dense.line_id[ln]),
+                    grid_months=gm,
+                    delay_cost_meur=delay,
+                    total_meur=tot,
+                    headroom_source=HEADROOM_SOURCES[int(prep.line_source[ln])],
+                )
+            )
 
     # The engine's choice: the lowest total among qualifying options; among new lines only
     # the first qualifying one (nearest) competes; equal totals keep the earlier kind.

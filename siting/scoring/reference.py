@@ -5,28 +5,120 @@ from __future__ import annotations
 import numpy as np
 
 from .layout import (
-    H_ESTIMATED, H_KNOWN, P_EST_CREDIT, K_CUT_IN, K_NEW_LINE, K_OWN, N_OUT, O_CAPEX_FAC, O_CAPEX_IT, O_CAPEX_TOTAL, O_CHOSEN_TOTAL,
-    O_CLASS_KV, O_CONN_COST, O_CONN_KV, O_CUT_VERTEX, O_DELAY_COST, O_EMISSIONS, O_EMISSIONS_PER_MW, O_ENERGY,
-    O_FACILITY_MW, O_FEASIBLE, O_FUEL_T, O_GRID_MONTHS, O_HEADROOM, O_HEADROOM_EST, O_HEADROOM_SRC, O_KIND,
-    O_LAND_FIT, O_LAND_MARGIN, O_LAND_NEEDED, O_LINE_COST, O_LINE_KM, O_MASK, O_POINT, O_PRICE, O_PUE, O_RELIABILITY,
-    O_REMED_CAPEX, O_RUNNER_KIND, O_RUNNER_TOTAL, O_SCORE, O_SEVESO, O_SITE_COST, O_SITE_MONTHS, O_SUB_COST, O_TCO,
-    O_TTP, O_V0, O_WATER_L_GPUH, O_WATER_M3, P_BACKUP_H, P_C_FAC, P_C_GPU_KEUR, P_CRF_FAC, P_CRF_GRID, P_CRF_IT,
-    P_CUT_BAYS, P_CUT_EXTRA, P_CUT_MIN_CLASS, P_EUR_PER_USD, P_EXCL_SEVESO, P_FUEL_T_PER_MWH, P_LAND_HA_PER_MW,
-    P_MAX_TTP, P_N_GPU, P_OM, P_OWN_REFURB, P_P_IT_MW, P_RATE_MONTH, P_REMED_AREA, P_ROUTING, P_SEVESO_HIGH,
-    P_SEVESO_LOW, P_SUB_A, P_SUB_B, P_SUB_EXP, P_SUB_FIXED, P_TTP_FREE_KM, P_TTP_OWN, P_TTP_SLOPE, P_UTIL, P_WUE,
-    S_AREA, S_CARBON, S_CONN_F, S_GRID_F, S_MASK, S_OBSERVED, S_OWN_CAP, S_OWN_KV, S_PRICE, S_PUE,
-    S_REMED_MEUR_PER_HA, S_SITE_MONTHS, T_BAY, T_KV, T_LINE_COST, T_RATING, T_TTP_BASE, X_LAND, X_NO_CONN, X_SEVESO,
+    H_ESTIMATED,
+    H_KNOWN,
+    P_EST_CREDIT,
+    K_CUT_IN,
+    K_NEW_LINE,
+    K_OWN,
+    N_OUT,
+    O_CAPEX_FAC,
+    O_CAPEX_IT,
+    O_CAPEX_TOTAL,
+    O_CHOSEN_TOTAL,
+    O_CLASS_KV,
+    O_CONN_COST,
+    O_CONN_KV,
+    O_CUT_VERTEX,
+    O_DELAY_COST,
+    O_EMISSIONS,
+    O_EMISSIONS_PER_MW,
+    O_ENERGY,
+    O_FACILITY_MW,
+    O_FEASIBLE,
+    O_FUEL_T,
+    O_GRID_MONTHS,
+    O_HEADROOM,
+    O_HEADROOM_EST,
+    O_HEADROOM_SRC,
+    O_KIND,
+    O_LAND_FIT,
+    O_LAND_MARGIN,
+    O_LAND_NEEDED,
+    O_LINE_COST,
+    O_LINE_KM,
+    O_MASK,
+    O_POINT,
+    O_PRICE,
+    O_PUE,
+    O_RELIABILITY,
+    O_REMED_CAPEX,
+    O_RUNNER_KIND,
+    O_RUNNER_TOTAL,
+    O_SCORE,
+    O_SEVESO,
+    O_SITE_COST,
+    O_SITE_MONTHS,
+    O_SUB_COST,
+    O_TCO,
+    O_TTP,
+    O_V0,
+    O_WATER_L_GPUH,
+    O_WATER_M3,
+    P_BACKUP_H,
+    P_C_FAC,
+    P_C_GPU_KEUR,
+    P_CRF_FAC,
+    P_CRF_GRID,
+    P_CRF_IT,
+    P_CUT_BAYS,
+    P_CUT_EXTRA,
+    P_CUT_MIN_CLASS,
+    P_EUR_PER_USD,
+    P_EXCL_SEVESO,
+    P_FUEL_T_PER_MWH,
+    P_LAND_HA_PER_MW,
+    P_MAX_TTP,
+    P_N_GPU,
+    P_OM,
+    P_OWN_REFURB,
+    P_P_IT_MW,
+    P_RATE_MONTH,
+    P_REMED_AREA,
+    P_ROUTING,
+    P_SEVESO_HIGH,
+    P_SEVESO_LOW,
+    P_SUB_A,
+    P_SUB_B,
+    P_SUB_EXP,
+    P_SUB_FIXED,
+    P_TTP_FREE_KM,
+    P_TTP_OWN,
+    P_TTP_SLOPE,
+    P_UTIL,
+    P_WUE,
+    S_AREA,
+    S_CARBON,
+    S_CONN_F,
+    S_GRID_F,
+    S_MASK,
+    S_OBSERVED,
+    S_OWN_CAP,
+    S_OWN_KV,
+    S_PRICE,
+    S_PUE,
+    S_REMED_MEUR_PER_HA,
+    S_SITE_MONTHS,
+    T_BAY,
+    T_KV,
+    T_LINE_COST,
+    T_RATING,
+    T_TTP_BASE,
+    X_LAND,
+    X_NO_CONN,
+    X_SEVESO,
     X_TTP,
 )
 
 from .layout import HOURS_PER_YEAR  # one definition for the kernels and their reference
 
 
-def substation_cost_meur(kv, facility_mw, usd_per_kv_plus_mw, usd_per_mw_pow, mw_exponent, usd_fixed, eur_per_usd,
-                         bay_meur):
+def substation_cost_meur(
+    kv, facility_mw, usd_per_kv_plus_mw, usd_per_mw_pow, mw_exponent, usd_fixed, eur_per_usd, bay_meur
+):
     """Return the substation and bay cost [M€] at ``kv`` for a ``facility_mw`` load (NREL
     LandBOSSE SubstationCost in USD, converted, plus the bays; siting model §2)."""
-    usd = usd_per_kv_plus_mw * (kv + facility_mw) + usd_per_mw_pow * facility_mw ** mw_exponent + usd_fixed
+    usd = usd_per_kv_plus_mw * (kv + facility_mw) + usd_per_mw_pow * facility_mw**mw_exponent + usd_fixed
     return usd * eur_per_usd / 1e6 + bay_meur
 
 
@@ -43,8 +135,21 @@ def option_total_meur(conn_meur, grid_months, site_months, base_capex_meur, rate
 
 
 def evaluate_size(
-    sp, tab, site, cand_point, cand_dist_km, point_headroom_mw, point_source, cut_vertex, cut_dist_km,
-    vertex_line, line_class, line_headroom_mw, line_source, bounds, weights,
+    sp,
+    tab,
+    site,
+    cand_point,
+    cand_dist_km,
+    point_headroom_mw,
+    point_source,
+    cut_vertex,
+    cut_dist_km,
+    vertex_line,
+    line_class,
+    line_headroom_mw,
+    line_source,
+    bounds,
+    weights,
 ) -> np.ndarray:
     """Return the ``out[N_OUT, n_sites]`` matrix that ``kernels.evaluate_size`` fills."""
     n = site.shape[0]
@@ -117,12 +222,14 @@ def evaluate_size(
     length_cut = cut_dist_km[c, rows] * sp[P_ROUTING]
     lc_cut = length_cut * tab[T_LINE_COST, lcl]
     c_cut = (lc_cut + sub_cut) * conn_f
-    g_cut = (tab[T_TTP_BASE, lcl] + sp[P_TTP_SLOPE] * np.maximum(length_cut - sp[P_TTP_FREE_KM], 0.0)
-             + sp[P_CUT_EXTRA]) * grid_f
+    g_cut = (
+        tab[T_TTP_BASE, lcl] + sp[P_TTP_SLOPE] * np.maximum(length_cut - sp[P_TTP_FREE_KM], 0.0) + sp[P_CUT_EXTRA]
+    ) * grid_f
     _, t_cut = option_total_meur(c_cut, g_cut, site_months, base, rate_m)
 
-    totals = np.stack([np.where(own_ok, t_own, np.inf), np.where(new_ok, t_new, np.inf),
-                       np.where(cut_ok, t_cut, np.inf)], axis=1)
+    totals = np.stack(
+        [np.where(own_ok, t_own, np.inf), np.where(new_ok, t_new, np.inf), np.where(cut_ok, t_cut, np.inf)], axis=1
+    )
     pick = totals.argmin(axis=1)  # the first of equal totals: own, then new line, then cut-in
     best = totals[rows, pick]
     has = np.isfinite(best)
@@ -173,8 +280,12 @@ def evaluate_size(
     out[:, O_ENERGY] = energy
     price = site[:, S_PRICE]
     out[:, O_PRICE] = price
-    annual_site = (capex_fac * 1e6 * (sp[P_CRF_FAC] + sp[P_OM]) + remed * 1e6 * sp[P_CRF_FAC]
-                   + conn * 1e6 * sp[P_CRF_GRID] + energy * price)
+    annual_site = (
+        capex_fac * 1e6 * (sp[P_CRF_FAC] + sp[P_OM])
+        + remed * 1e6 * sp[P_CRF_FAC]
+        + conn * 1e6 * sp[P_CRF_GRID]
+        + energy * price
+    )
     annual = annual_site + capex_it * 1e6 * sp[P_CRF_IT]
     tco = annual / gpu_hours
     site_cost = annual_site / gpu_hours
@@ -199,8 +310,11 @@ def evaluate_size(
     out[:, O_SEVESO] = tier
     if sp[P_EXCL_SEVESO] > 0.0:
         mask |= np.where(tier == 2.0, X_SEVESO, 0)
-    observed = (site[:, S_OBSERVED] + ((kind > 0) & (source == H_KNOWN))
-                + np.where((kind > 0) & (source == H_ESTIMATED), sp[P_EST_CREDIT], 0.0))
+    observed = (
+        site[:, S_OBSERVED]
+        + ((kind > 0) & (source == H_KNOWN))
+        + np.where((kind > 0) & (source == H_ESTIMATED), sp[P_EST_CREDIT], 0.0)
+    )
     reliability = observed / 6.0
     out[:, O_RELIABILITY] = reliability
     out[:, O_MASK] = mask
@@ -208,7 +322,7 @@ def evaluate_size(
     out[:, O_FEASIBLE] = feasible
     values = np.stack([site_cost, emissions / p_it, ttp, margin, water_l, reliability], axis=1)
     v01 = np.clip((values - bounds[0]) / (bounds[1] - bounds[0]), 0.0, 1.0)
-    out[:, O_V0:O_V0 + 6] = v01
+    out[:, O_V0 : O_V0 + 6] = v01
     weighted = np.where(weights != 0.0, v01 * weights, 0.0)
     score = 100.0 * weighted.sum(axis=1)
     out[:, O_SCORE] = np.where(feasible, score, np.nan)
@@ -236,4 +350,6 @@ def triangular(u, low, mode, high) -> np.ndarray:
     base = high - low
     left_base = mode - low
     right_prod = (high - mode) * base
-    return np.where(u <= left_base / base, low + np.sqrt(u * (left_base * base)), high - np.sqrt((1.0 - u) * right_prod))
+    return np.where(
+        u <= left_base / base, low + np.sqrt(u * (left_base * base)), high - np.sqrt((1.0 - u) * right_prod)
+    )

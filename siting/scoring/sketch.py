@@ -39,8 +39,8 @@ Size
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 from numba import njit, prange
@@ -127,8 +127,9 @@ _KERNEL_PARTS = 64
 
 
 @njit(parallel=True, cache=True)
-def _block_kernel(by_site, table, n_buckets, top_rank, out_bucket, out_count, n_entries, n_feasible, n_top,
-                  rank_min, rank_max):
+def _block_kernel(
+    by_site, table, n_buckets, top_rank, out_bucket, out_count, n_entries, n_feasible, n_top, rank_min, rank_max
+):
     """Fill per-site bucket counts of a block, sites in parallel; see :func:`sketch_block`.
 
     ``by_site[n, n_draws]`` holds one site's ranks side by side. Counts go into a scratch
@@ -207,13 +208,30 @@ def sketch_block(ranks: np.ndarray, draw_start: int, impl: str = "kernel") -> Ra
         n_entries = np.empty(n, dtype=np.int64)
         n_feasible, n_top = np.empty(n, dtype=np.uint32), np.empty(n, dtype=np.uint32)
         rank_min, rank_max = np.empty(n), np.empty(n)
-        _block_kernel(np.ascontiguousarray(ranks.T), table, int(table.max()) + 1, TOP_RANK, out_bucket, out_count,
-                      n_entries, n_feasible, n_top, rank_min, rank_max)
+        _block_kernel(
+            np.ascontiguousarray(ranks.T),
+            table,
+            int(table.max()) + 1,
+            TOP_RANK,
+            out_bucket,
+            out_count,
+            n_entries,
+            n_feasible,
+            n_top,
+            rank_min,
+            rank_max,
+        )
         used = np.arange(width)[None, :] < n_entries[:, None]
         return RankSketch(
-            draw_start=int(draw_start), draw_stop=int(draw_start) + n_draws, n_feasible=n_feasible, n_top=n_top,
-            rank_min=rank_min, rank_max=rank_max, site=np.repeat(np.arange(n, dtype=np.int32), n_entries),
-            bucket=out_bucket[used], count=out_count[used],
+            draw_start=int(draw_start),
+            draw_stop=int(draw_start) + n_draws,
+            n_feasible=n_feasible,
+            n_top=n_top,
+            rank_min=rank_min,
+            rank_max=rank_max,
+            site=np.repeat(np.arange(n, dtype=np.int32), n_entries),
+            bucket=out_bucket[used],
+            count=out_count[used],
         )
     if impl != "reference":
         raise ValueError("impl: 'kernel' or 'reference'")
@@ -236,9 +254,14 @@ def sketch_block(ranks: np.ndarray, draw_start: int, impl: str = "kernel") -> Ra
     keep = flat[first] >= 0
     first, lengths = first[keep], lengths[keep]
     return RankSketch(
-        draw_start=int(draw_start), draw_stop=int(draw_start) + n_draws, n_feasible=n_feasible, n_top=n_top,
-        rank_min=rank_min.astype(np.float64), rank_max=rank_max.astype(np.float64),
-        site=(first // max(n_draws, 1)).astype(np.int32), bucket=flat[first].astype(np.int32),
+        draw_start=int(draw_start),
+        draw_stop=int(draw_start) + n_draws,
+        n_feasible=n_feasible,
+        n_top=n_top,
+        rank_min=rank_min.astype(np.float64),
+        rank_max=rank_max.astype(np.float64),
+        site=(first // max(n_draws, 1)).astype(np.int32),
+        bucket=flat[first].astype(np.int32),
         count=lengths.astype(np.uint32),
     )
 
@@ -254,8 +277,10 @@ def merge(sketches: Iterable[RankSketch]) -> RankSketch:
         raise ValueError("nothing to merge")
     for a, b in zip(parts, parts[1:]):
         if a.draw_stop != b.draw_start:
-            raise ValueError(f"draw blocks [{a.draw_start}, {a.draw_stop}) and [{b.draw_start}, {b.draw_stop}) "
-                             "overlap or leave a gap")
+            raise ValueError(
+                f"draw blocks [{a.draw_start}, {a.draw_stop}) and [{b.draw_start}, {b.draw_stop}) "
+                "overlap or leave a gap"
+            )
         if a.n_sites != b.n_sites:
             raise ValueError(f"draw blocks cover {a.n_sites} and {b.n_sites} sites")
     if len(parts) == 1:
@@ -272,11 +297,15 @@ def merge(sketches: Iterable[RankSketch]) -> RankSketch:
     rank_min = np.fmin.reduce(np.stack([p.rank_min for p in parts]), axis=0)
     rank_max = np.fmax.reduce(np.stack([p.rank_max for p in parts]), axis=0)
     return RankSketch(
-        draw_start=parts[0].draw_start, draw_stop=parts[-1].draw_stop,
+        draw_start=parts[0].draw_start,
+        draw_stop=parts[-1].draw_stop,
         n_feasible=np.sum([p.n_feasible for p in parts], axis=0, dtype=np.uint32).reshape(n),
         n_top=np.sum([p.n_top for p in parts], axis=0, dtype=np.uint32).reshape(n),
-        rank_min=rank_min, rank_max=rank_max,
-        site=(key[first] // n_buckets).astype(np.int32), bucket=(key[first] % n_buckets).astype(np.int32), count=summed,
+        rank_min=rank_min,
+        rank_max=rank_max,
+        site=(key[first] // n_buckets).astype(np.int32),
+        bucket=(key[first] % n_buckets).astype(np.int32),
+        count=summed,
     )
 
 
@@ -319,9 +348,13 @@ def sketch_arrays(sketch: RankSketch) -> dict[str, np.ndarray]:
     """Return a sketch as named arrays, for ``frames.frames_pack`` (compact dtypes)."""
     return {
         "draw_range": np.array([sketch.draw_start, sketch.draw_stop], dtype=np.int64),
-        "n_feasible": sketch.n_feasible, "n_top": sketch.n_top,
-        "rank_min": sketch.rank_min.astype(np.float32), "rank_max": sketch.rank_max.astype(np.float32),
-        "site": sketch.site, "bucket": sketch.bucket.astype(np.uint16), "count": sketch.count,
+        "n_feasible": sketch.n_feasible,
+        "n_top": sketch.n_top,
+        "rank_min": sketch.rank_min.astype(np.float32),
+        "rank_max": sketch.rank_max.astype(np.float32),
+        "site": sketch.site,
+        "bucket": sketch.bucket.astype(np.uint16),
+        "count": sketch.count,
     }
 
 
@@ -329,9 +362,13 @@ def sketch_from_arrays(arrays: dict[str, np.ndarray]) -> RankSketch:
     """Return the sketch :func:`sketch_arrays` stored."""
     start, stop = (int(v) for v in arrays["draw_range"])
     return RankSketch(
-        draw_start=start, draw_stop=stop,
-        n_feasible=arrays["n_feasible"].astype(np.uint32), n_top=arrays["n_top"].astype(np.uint32),
-        rank_min=arrays["rank_min"].astype(np.float64), rank_max=arrays["rank_max"].astype(np.float64),
-        site=arrays["site"].astype(np.int32), bucket=arrays["bucket"].astype(np.int32),
+        draw_start=start,
+        draw_stop=stop,
+        n_feasible=arrays["n_feasible"].astype(np.uint32),
+        n_top=arrays["n_top"].astype(np.uint32),
+        rank_min=arrays["rank_min"].astype(np.float64),
+        rank_max=arrays["rank_max"].astype(np.float64),
+        site=arrays["site"].astype(np.int32),
+        bucket=arrays["bucket"].astype(np.int32),
         count=arrays["count"].astype(np.uint32),
     )

@@ -16,9 +16,23 @@ from siting.models import Site
 from siting.scoring.criteria import CRITERION_NAMES
 
 SITE_FRAME_COLUMNS = (
-    "site_id", "longitude", "latitude", "country", "area_ha", "grid_capacity_mw", "grid_voltage_kv",
-    "pollution_status", "flood_zone", "water_access", "reconverted",
-    "closure_year", "former_use", "still_operating", "zoning_type", "buildings_state", "has_project",
+    "site_id",
+    "longitude",
+    "latitude",
+    "country",
+    "area_ha",
+    "grid_capacity_mw",
+    "grid_voltage_kv",
+    "pollution_status",
+    "flood_zone",
+    "water_access",
+    "reconverted",
+    "closure_year",
+    "former_use",
+    "still_operating",
+    "zoning_type",
+    "buildings_state",
+    "has_project",
     "area_estimated",
 )
 
@@ -37,9 +51,23 @@ def site_frame(*, include_withdrawn: bool = False) -> pd.DataFrame:
     """
     qs = Site.objects.all() if include_withdrawn else Site.objects.filter(withdrawn=False)
     rows = qs.order_by("id").values_list(
-        "id", "longitude", "latitude", "country", "area_ha", "grid_capacity_mw", "grid_voltage_kv",
-        "pollution_status", "flood_zone", "water_access", "reconverted",
-        "closure_year", "former_use", "still_operating", "zoning_type", "buildings_state", "has_project",
+        "id",
+        "longitude",
+        "latitude",
+        "country",
+        "area_ha",
+        "grid_capacity_mw",
+        "grid_voltage_kv",
+        "pollution_status",
+        "flood_zone",
+        "water_access",
+        "reconverted",
+        "closure_year",
+        "former_use",
+        "still_operating",
+        "zoning_type",
+        "buildings_state",
+        "has_project",
         "area_estimated",
     )
     frame = pd.DataFrame.from_records(list(rows), columns=list(SITE_FRAME_COLUMNS))
@@ -65,10 +93,15 @@ def data_summary() -> dict[str, object]:
     from grid.models import Boundary, DatasetLoad, GridConnectionPoint, HourlyCarbonSeries, MonthlyCarbonIntensity, Zone
 
     sites = list(
-        Site.objects.filter(withdrawn=False).values("source", "country").annotate(n=Count("id")).order_by("source", "-n")
+        Site.objects.filter(withdrawn=False)
+        .values("source", "country")
+        .annotate(n=Count("id"))
+        .order_by("source", "-n")
     )
     points = list(
-        GridConnectionPoint.objects.values("source", "voltage_kv").annotate(n=Count("id")).order_by("source", "-voltage_kv")
+        GridConnectionPoint.objects.values("source", "voltage_kv")
+        .annotate(n=Count("id"))
+        .order_by("source", "-voltage_kv")
     )
     return {
         "n_sites": sum(r["n"] for r in sites),
@@ -100,22 +133,34 @@ def _grid_network_summary() -> dict[str, object]:
     from grid.models import DatasetLoad, GridConnectionPoint, GridLine
 
     by_country = list(
-        GridConnectionPoint.objects.values("country", "voltage_kv").annotate(n=Count("id")).order_by("country", "-voltage_kv")
+        GridConnectionPoint.objects.values("country", "voltage_kv")
+        .annotate(n=Count("id"))
+        .order_by("country", "-voltage_kv")
     )
     lines = list(
         GridLine.objects.values("voltage_kv", "status")
         .annotate(n=Count("id"), length_km=Sum("length_km"), rating_mw=Sum("rating_mw"))
         .order_by("-voltage_kv", "status")
     )
-    methods = list(GridConnectionPoint.objects.values("source", "headroom_method").annotate(n=Count("id")).order_by("source", "headroom_method"))
+    methods = list(
+        GridConnectionPoint.objects.values("source", "headroom_method")
+        .annotate(n=Count("id"))
+        .order_by("source", "headroom_method")
+    )
     dropped = [
         {"dataset": d.dataset, "reason": reason.replace("_", " "), "n": n}
-        for d in DatasetLoad.objects.filter(dataset__in=["gridkit_buses", "gridkit_lines", "rte_substations", "capareseau"]).order_by("dataset")
-        for reason, n in (d.notes or {}).items() if n
+        for d in DatasetLoad.objects.filter(
+            dataset__in=["gridkit_buses", "gridkit_lines", "rte_substations", "capareseau"]
+        ).order_by("dataset")
+        for reason, n in (d.notes or {}).items()
+        if n
     ]
     return {
-        "grid_by_country_voltage": by_country, "grid_lines_by_voltage": lines, "n_grid_lines": sum(r["n"] for r in lines),
-        "grid_headroom_methods": methods, "grid_dropped": dropped,
+        "grid_by_country_voltage": by_country,
+        "grid_lines_by_voltage": lines,
+        "n_grid_lines": sum(r["n"] for r in lines),
+        "grid_headroom_methods": methods,
+        "grid_dropped": dropped,
     }
 
 
@@ -135,7 +180,9 @@ def site_coverage() -> dict[str, object]:
     by_country: dict[str, dict[str, object]] = {}
     reference = Site.objects.filter(withdrawn=False).exclude(source="upload")
     for country, still, n in reference.values_list("country", "still_operating").annotate(n=Count("id")):
-        row = by_country.setdefault(country, {"country": country, "sites": 0, "still_operating": 0, "records": dict.fromkeys(sources, 0)})
+        row = by_country.setdefault(
+            country, {"country": country, "sites": 0, "still_operating": 0, "records": dict.fromkeys(sources, 0)}
+        )
         row["sites"] += n
         if still:
             row["still_operating"] += n
@@ -246,9 +293,18 @@ def size_arrays(run, size_h100e: int) -> SizeArrays:
     cached = _lru_get(_size_arrays, key)
     if cached is not None and cached.frame is frame:
         return cached
-    light_columns = {"site_id", "feasible", "score", "rank", "time_to_power_months", "flood_zone", "withdrawn",
-                     *FILTER_TEXT_COLUMNS, *(f"v_{c}" for c in CRITERION_NAMES),
-                     *(column for column, _ascending in dashboard.ORDERINGS.values())}
+    light_columns = {
+        "site_id",
+        "feasible",
+        "score",
+        "rank",
+        "time_to_power_months",
+        "flood_zone",
+        "withdrawn",
+        *FILTER_TEXT_COLUMNS,
+        *(f"v_{c}" for c in CRITERION_NAMES),
+        *(column for column, _ascending in dashboard.ORDERINGS.values()),
+    }
     light = frame[[c for c in frame.columns if c in light_columns]].copy()
     for column in FILTER_TEXT_COLUMNS:
         if column in light.columns:
@@ -270,8 +326,9 @@ def _column_values(values: np.ndarray) -> list[Any]:
     return [dashboard._clean(v) for v in values]
 
 
-def rows_records(columns: dict[str, np.ndarray], positions: np.ndarray,
-                 replaced: dict[str, np.ndarray] | None = None) -> list[dict[str, Any]]:
+def rows_records(
+    columns: dict[str, np.ndarray], positions: np.ndarray, replaced: dict[str, np.ndarray] | None = None
+) -> list[dict[str, Any]]:
     """Return the rows at ``positions`` as dicts of the exported columns, in their order.
 
     ``replaced`` gives columns (already cut to ``positions``) that replace the run's own.
@@ -315,13 +372,22 @@ def ranked_page(run, query) -> RankedPage:
     positions = dashboard.order_positions(light, positions, order, score, rank)
     total = len(positions)
     if page_size:
-        positions = positions[(page - 1) * page_size: page * page_size]
+        positions = positions[(page - 1) * page_size : page * page_size]
     replaced = None
     if weights is not None:
-        replaced = {"score": score[positions], "rank": rank[positions],
-                    "rank_shared": dashboard.shared_ranks(rank)[positions]}
-    return RankedPage(size_h100e=size, total=total, page=page, page_size=page_size, weights=weights,
-                      sites=rows_records(arrays.columns, positions, replaced))
+        replaced = {
+            "score": score[positions],
+            "rank": rank[positions],
+            "rank_shared": dashboard.shared_ranks(rank)[positions],
+        }
+    return RankedPage(
+        size_h100e=size,
+        total=total,
+        page=page,
+        page_size=page_size,
+        weights=weights,
+        sites=rows_records(arrays.columns, positions, replaced),
+    )
 
 
 def run_sizes(run) -> list[int]:
@@ -343,8 +409,9 @@ def run_results(run) -> dict[str, Any]:
         return cached
     rows = [
         {"size_h100e": size, "n_sites": n_sites, "n_feasible": n_feasible, "best_site_id": best, "best_score": score}
-        for size, n_sites, n_feasible, best, score in RunResult.objects.filter(run=run).order_by("size_h100e").values_list(
-            "size_h100e", "n_sites", "n_feasible", "best_site_id", "best_score")
+        for size, n_sites, n_feasible, best, score in RunResult.objects.filter(run=run)
+        .order_by("size_h100e")
+        .values_list("size_h100e", "n_sites", "n_feasible", "best_site_id", "best_score")
     ]
     facts = {"results": rows, "sizes": [r["size_h100e"] for r in rows]}
     if finished:
@@ -361,16 +428,27 @@ def site_run_detail(run, site: Site, size_h100e: int) -> dict[str, Any]:
     may be withdrawn meanwhile).
     """
     # The site as it is now stands in for a site the run's snapshot lacks: part of the key.
-    key = (*run_key(run), size_h100e, site.id, site.longitude, site.latitude, site.area_ha, site.pollution_status,
-           site.flood_zone)
+    key = (
+        *run_key(run),
+        size_h100e,
+        site.id,
+        site.longitude,
+        site.latitude,
+        site.area_ha,
+        site.pollution_status,
+        site.flood_zone,
+    )
     tables = dashboard.run_tables(run)  # cached; a new object once the dashboard's caches are cleared
     cached = _lru_get(_site_details, key)
     if cached is None or cached["tables"] is not tables:
         detail = dashboard.site_detail(run, site, size_h100e)
         cached = {
             "tables": tables,
-            "result": detail.row, "ladder": detail.ladder, "breakdown": detail.breakdown,
-            "exclusion_reasons": detail.reasons, "estimated_inputs": detail.estimated_inputs,
+            "result": detail.row,
+            "ladder": detail.ladder,
+            "breakdown": detail.breakdown,
+            "exclusion_reasons": detail.reasons,
+            "estimated_inputs": detail.estimated_inputs,
             "connection_options": [dict(o.__dict__, qualifies=o.qualifies) for o in detail.options],
             "chosen_point_id": detail.chosen_point_id,
         }

@@ -103,32 +103,57 @@ def _preview_values(values, limit: int) -> list[dict[str, Any]]:
     rows = []
     for r in shown.itertuples(index=False):
         point = now[int(r.point_id)]
-        rows.append({
-            "row": int(r.row), "point_external_id": r.point_external_id, "point_name": r.point_name,
-            "headroom_mw": float(r.headroom_mw), "as_of": r.as_of.isoformat() if r.as_of is not None else "",
-            "source": r.source, "matched_by": r.matched_by,
-            "distance_km": None if r.distance_km != r.distance_km else float(r.distance_km),
-            "known_now_mw": point.headroom_mw, "estimate_now_mw": point.headroom_estimate_mw,
-        })
+        rows.append(
+            {
+                "row": int(r.row),
+                "point_external_id": r.point_external_id,
+                "point_name": r.point_name,
+                "headroom_mw": float(r.headroom_mw),
+                "as_of": r.as_of.isoformat() if r.as_of is not None else "",
+                "source": r.source,
+                "matched_by": r.matched_by,
+                "distance_km": None if r.distance_km != r.distance_km else float(r.distance_km),
+                "known_now_mw": point.headroom_mw,
+                "estimate_now_mw": point.headroom_estimate_mw,
+            }
+        )
     return rows
 
 
-def headroom_stage(*, data: bytes, file_name: str, source_name: str, user, match_distance_km: float = 0.0,
-                   sheet: str | None = None) -> StagedHeadroom:
+def headroom_stage(
+    *, data: bytes, file_name: str, source_name: str, user, match_distance_km: float = 0.0, sheet: str | None = None
+) -> StagedHeadroom:
     """Dry-run a file of known headroom and keep it for the analyst to confirm; nothing is imported.
 
     Raises :class:`UploadRejected` (``exc.plan`` holds the rejected rows) like ``headroom_import``.
     """
     headroom_staged_expire()
-    result = headroom_import(data=data, file_name=file_name, source_name=source_name, user=user,
-                             match_distance_km=match_distance_km, sheet=sheet, dry_run=True, limits=upload_limits())
+    result = headroom_import(
+        data=data,
+        file_name=file_name,
+        source_name=source_name,
+        user=user,
+        match_distance_km=match_distance_km,
+        sheet=sheet,
+        dry_run=True,
+        limits=upload_limits(),
+    )
     values = result.plan.values
     staged = StagedHeadroom(
-        token=str(uuid.uuid4()), owner_id=user.pk, file_name=file_name[:255], source_name=source_name[:100],
-        match_distance_km=match_distance_km, sheet=sheet, sha256=hashlib.sha256(data).hexdigest(),
-        digest=plan_digest(result.plan), staged_at=timezone.now().isoformat(), rows_read=result.plan.rows_read,
-        n_by_id=int((values["matched_by"] == "id").sum()), n_by_position=int((values["matched_by"] == "position").sum()),
-        notes=[str(n) for n in result.plan.notes], values=_preview_values(values, SHOWN_VALUES),
+        token=str(uuid.uuid4()),
+        owner_id=user.pk,
+        file_name=file_name[:255],
+        source_name=source_name[:100],
+        match_distance_km=match_distance_km,
+        sheet=sheet,
+        sha256=hashlib.sha256(data).hexdigest(),
+        digest=plan_digest(result.plan),
+        staged_at=timezone.now().isoformat(),
+        rows_read=result.plan.rows_read,
+        n_by_id=int((values["matched_by"] == "id").sum()),
+        n_by_position=int((values["matched_by"] == "position").sum()),
+        notes=[str(n) for n in result.plan.notes],
+        values=_preview_values(values, SHOWN_VALUES),
     )
     folder = staging_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -180,9 +205,17 @@ def headroom_staged_confirm(*, staged: StagedHeadroom, user) -> HeadroomUpload:
         raise UploadRejected(_("The previewed file is no longer here: upload it again."))
     owner = get_user_model().objects.filter(pk=staged.owner_id).first() if staged.owner_id is not None else None
     try:
-        result = headroom_import(data=data, file_name=staged.file_name, source_name=staged.source_name, user=owner,
-                                 match_distance_km=staged.match_distance_km, sheet=staged.sheet, limits=upload_limits(),
-                                 code=code, expected_digest=staged.digest)
+        result = headroom_import(
+            data=data,
+            file_name=staged.file_name,
+            source_name=staged.source_name,
+            user=owner,
+            match_distance_km=staged.match_distance_km,
+            sheet=staged.sheet,
+            limits=upload_limits(),
+            code=code,
+            expected_digest=staged.digest,
+        )
     except IntegrityError:
         # Another request confirmed this preview meanwhile: its upload is the one.
         done = HeadroomUpload.objects.filter(code=code).first()

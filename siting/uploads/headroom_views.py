@@ -55,8 +55,15 @@ def _get_staged_for_user(request: HttpRequest, token: UUID) -> headroom_services
     return staged
 
 
-def _list_page(request: HttpRequest, form: HeadroomUploadForm, *, error: str = "", file_name: str = "",
-               row_errors: list | None = None, status: int = 200) -> HttpResponse:
+def _list_page(
+    request: HttpRequest,
+    form: HeadroomUploadForm,
+    *,
+    error: str = "",
+    file_name: str = "",
+    row_errors: list | None = None,
+    status: int = 200,
+) -> HttpResponse:
     row_errors = row_errors or []
     context = {
         "form": form,
@@ -101,20 +108,36 @@ def _headroom_create(request: HttpRequest) -> HttpResponse:
         return _list_page(request, form, error=f"{file_name}: {too_large_message()}", status=413)
     try:
         staged = headroom_services.headroom_stage(
-            data=upload_file.read(), file_name=file_name, source_name=form.cleaned_data["source_name"], user=request.user,
-            match_distance_km=form.cleaned_data["match_distance_km"], sheet=form.cleaned_data["sheet"] or None,
+            data=upload_file.read(),
+            file_name=file_name,
+            source_name=form.cleaned_data["source_name"],
+            user=request.user,
+            match_distance_km=form.cleaned_data["match_distance_km"],
+            sheet=form.cleaned_data["sheet"] or None,
         )
     except SheetChoiceNeeded as exc:
         initial = {k: form.cleaned_data[k] for k in ("source_name", "match_distance_km")}
-        return _list_page(request, HeadroomUploadForm(initial=initial, sheets=exc.sheets), error=f"{file_name}: {exc}", status=400)
+        return _list_page(
+            request, HeadroomUploadForm(initial=initial, sheets=exc.sheets), error=f"{file_name}: {exc}", status=400
+        )
     except UploadRejected as exc:
         plan = getattr(exc, "plan", None)
-        return _list_page(request, form, error=f"{file_name}: {exc}", file_name=file_name,
-                          row_errors=plan.errors if plan is not None else [], status=400)
+        return _list_page(
+            request,
+            form,
+            error=f"{file_name}: {exc}",
+            file_name=file_name,
+            row_errors=plan.errors if plan is not None else [],
+            status=400,
+        )
     except Exception:
         log.exception("headroom upload of %r by %s failed unexpectedly", file_name, request.user)
-        return _list_page(request, form, error=_("The file could not be read. Check it against the column names below, or ask an administrator."),
-                          status=400)
+        return _list_page(
+            request,
+            form,
+            error=_("The file could not be read. Check it against the column names below, or ask an administrator."),
+            status=400,
+        )
     return redirect("siting-headroom-preview", staged.token)
 
 
@@ -175,5 +198,7 @@ def headroom_withdraw(request: HttpRequest, code: UUID) -> HttpResponse:
     if n is None:
         messages.error(request, _("This upload cannot be withdrawn."))
     else:
-        messages.success(request, _("Upload withdrawn: %(n)d grid point(s) got their previous headroom back.") % {"n": n})
+        messages.success(
+            request, _("Upload withdrawn: %(n)d grid point(s) got their previous headroom back.") % {"n": n}
+        )
     return redirect("siting-headroom-detail", upload.code)

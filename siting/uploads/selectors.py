@@ -24,7 +24,12 @@ def site_upload_list(*, user) -> QuerySet[SiteUpload]:
 
 def source_names() -> list[str]:
     """Return the source names used by earlier uploads (to offer them again)."""
-    return list(SiteUpload.objects.exclude(status=SiteUpload.Status.STAGED).values_list("source_name", flat=True).distinct().order_by("source_name"))
+    return list(
+        SiteUpload.objects.exclude(status=SiteUpload.Status.STAGED)
+        .values_list("source_name", flat=True)
+        .distinct()
+        .order_by("source_name")
+    )
 
 
 def countries_outline_geojson(*, tolerance_deg: float = 0.02) -> dict[str, Any] | None:
@@ -34,12 +39,19 @@ def countries_outline_geojson(*, tolerance_deg: float = 0.02) -> dict[str, Any] 
 
     from grid.models import Boundary
 
-    rows = list(Boundary.objects.filter(kind=Boundary.Kind.COUNTRY).order_by("code").values_list("id", "code", "geometry_geojson"))
+    rows = list(
+        Boundary.objects.filter(kind=Boundary.Kind.COUNTRY)
+        .order_by("code")
+        .values_list("id", "code", "geometry_geojson")
+    )
     key = tuple(r[0] for r in rows)
     if _OUTLINE_CACHE.get("key") != key:
         features = [
-            {"type": "Feature", "properties": {"iso_a2": code},
-             "geometry": mapping(shapely.simplify(shape(geometry), tolerance_deg, preserve_topology=True))}
+            {
+                "type": "Feature",
+                "properties": {"iso_a2": code},
+                "geometry": mapping(shapely.simplify(shape(geometry), tolerance_deg, preserve_topology=True)),
+            }
             for _id, code, geometry in rows
         ]
         _OUTLINE_CACHE.update(key=key, value={"type": "FeatureCollection", "features": features} if features else None)
@@ -69,4 +81,7 @@ def run_withdrawn_sites(run: ScoringRun) -> dict[str, Any]:
     if not len(hit):
         return empty
     upload_ids = {candidates[int(i)] for i in hit}
-    return {"n_sites": int(len(hit)), "uploads": list(SiteUpload.objects.filter(id__in=upload_ids).order_by("withdrawn_at"))}
+    return {
+        "n_sites": int(len(hit)),
+        "uploads": list(SiteUpload.objects.filter(id__in=upload_ids).order_by("withdrawn_at")),
+    }

@@ -59,9 +59,28 @@ STAGED_TTL = timedelta(hours=24)
 WRITE_BATCH = 2_000
 
 SITE_FIELDS = (
-    "name", "country", "region_code", "departement_code", "municipality", "longitude", "latitude", "geometry_geojson",
-    "area_ha", "former_use", "former_activity", "closure_year", "grid_capacity_mw", "grid_voltage_kv", "pollution_status",
-    "flood_zone", "water_access", "reconverted", "source_status", "source_url", "source_date", "zoning_type",
+    "name",
+    "country",
+    "region_code",
+    "departement_code",
+    "municipality",
+    "longitude",
+    "latitude",
+    "geometry_geojson",
+    "area_ha",
+    "former_use",
+    "former_activity",
+    "closure_year",
+    "grid_capacity_mw",
+    "grid_voltage_kv",
+    "pollution_status",
+    "flood_zone",
+    "water_access",
+    "reconverted",
+    "source_status",
+    "source_url",
+    "source_date",
+    "zoning_type",
 )
 """Site fields an upload sets (plus ``external_id``, ``source``, ``source_vintage``, ``upload``)."""
 
@@ -71,8 +90,15 @@ ON_REFERENCE_MATCH = ("update", "separate", "error")
 """What a new row within the conflation distance of a reference site does: update that site,
 stay a separate candidate, or be rejected."""
 MERGE_FIELDS = (
-    "area_ha", "closure_year", "grid_capacity_mw", "grid_voltage_kv", "pollution_status", "flood_zone", "water_access",
-    "reconverted", "zoning_type",
+    "area_ha",
+    "closure_year",
+    "grid_capacity_mw",
+    "grid_voltage_kv",
+    "pollution_status",
+    "flood_zone",
+    "water_access",
+    "reconverted",
+    "zoning_type",
 )
 """Reference-site fields an uploaded row may update (where it gives a value): what analysts
 know better than the inventories. Identity (name, position, country, ids) stays the reference's."""
@@ -122,13 +148,22 @@ def _locators() -> tuple[PlaceLocator, PlaceLocator, dict[str, str]]:
     return _LOCATOR_CACHE["countries"], _LOCATOR_CACHE["departements"], _LOCATOR_CACHE["regions"]
 
 
-def _parse(*, data: bytes, file_name: str, source_name: str, crs: str | None, area_unit: str | None,
-           sheet: str | None = None) -> ParsedFile:
+def _parse(
+    *, data: bytes, file_name: str, source_name: str, crs: str | None, area_unit: str | None, sheet: str | None = None
+) -> ParsedFile:
     countries, departements, regions = _locators()
     return parse_sites_file(
-        data, file_name, source_name=source_name, countries=countries, departements=departements,
-        departement_regions=regions, limits=upload_limits(), crs=crs, area_unit=area_unit,
-        tmp_dir=getattr(settings, "GIGASITE_UPLOAD_TMP_DIR", None), sheet=sheet,
+        data,
+        file_name,
+        source_name=source_name,
+        countries=countries,
+        departements=departements,
+        departement_regions=regions,
+        limits=upload_limits(),
+        crs=crs,
+        area_unit=area_unit,
+        tmp_dir=getattr(settings, "GIGASITE_UPLOAD_TMP_DIR", None),
+        sheet=sheet,
     )
 
 
@@ -147,24 +182,35 @@ def reference_matches(sites: pd.DataFrame) -> pd.DataFrame:
     from scipy.spatial import cKDTree
 
     n = len(sites)
-    out = pd.DataFrame({k: np.full(n, v, dtype=np.int64 if k == "ref_site_id" else (float if k == "ref_distance_m" else object))
-                        for k, v in MATCH_COLUMNS.items()})
+    out = pd.DataFrame(
+        {
+            k: np.full(n, v, dtype=np.int64 if k == "ref_site_id" else (float if k == "ref_distance_m" else object))
+            for k, v in MATCH_COLUMNS.items()
+        }
+    )
     if n == 0:
         return out
     lon = sites["longitude"].to_numpy(dtype=float)
     lat = sites["latitude"].to_numpy(dtype=float)
     margin_deg = 0.1  # well above 500 m at any European latitude; the tree does the exact test
     refs = list(
-        Site.objects.filter(withdrawn=False, longitude__gte=np.nanmin(lon) - margin_deg, longitude__lte=np.nanmax(lon) + margin_deg,
-                            latitude__gte=np.nanmin(lat) - margin_deg, latitude__lte=np.nanmax(lat) + margin_deg)
-        .exclude(source=SiteSource.UPLOAD).values_list("id", "external_id", "name", "longitude", "latitude")
+        Site.objects.filter(
+            withdrawn=False,
+            longitude__gte=np.nanmin(lon) - margin_deg,
+            longitude__lte=np.nanmax(lon) + margin_deg,
+            latitude__gte=np.nanmin(lat) - margin_deg,
+            latitude__lte=np.nanmax(lat) + margin_deg,
+        )
+        .exclude(source=SiteSource.UPLOAD)
+        .values_list("id", "external_id", "name", "longitude", "latitude")
     )
     if not refs:
         return out
     ids, ext, names, rlon, rlat = (np.asarray(c) for c in zip(*refs))
     chord = 2.0 * np.sin(CONFLATION_DISTANCE_M / (2.0 * EARTH_RADIUS_M))
     dist, idx = cKDTree(_unit_vectors(rlon.astype(float), rlat.astype(float))).query(
-        _unit_vectors(lon, lat), distance_upper_bound=chord)
+        _unit_vectors(lon, lat), distance_upper_bound=chord
+    )
     hit = np.isfinite(dist)
     out.loc[hit, "ref_site_id"] = ids[idx[hit]].astype(np.int64)
     out.loc[hit, "ref_external_id"] = ext[idx[hit]]
@@ -200,7 +246,13 @@ class Plan:
 
 
 def _plan(
-    sites: pd.DataFrame, errors: list[RowError], rows_read: int, *, source_name: str, on_duplicate: str, user,
+    sites: pd.DataFrame,
+    errors: list[RowError],
+    rows_read: int,
+    *,
+    source_name: str,
+    on_duplicate: str,
+    user,
     on_reference_match: str | None = "error",
 ) -> Plan:
     """Meet the parsed sites with the existing ones (by external id) and decide each row's action.
@@ -216,7 +268,9 @@ def _plan(
     if on_duplicate not in SiteUpload.OnDuplicate.values:
         raise UploadRejected(_("Choose what to do with sites already imported: error, update or skip."))
     slug = source_slug(source_name)
-    rows = Site.objects.filter(external_id__startswith=f"{slug}:").values_list("external_id", "id", "upload__uploaded_by_id")
+    rows = Site.objects.filter(external_id__startswith=f"{slug}:").values_list(
+        "external_id", "id", "upload__uploaded_by_id"
+    )
     existing, owners = {}, {}
     for external_id, site_id, owner_id in rows:
         existing[external_id], owners[external_id] = site_id, owner_id
@@ -238,15 +292,19 @@ def _plan(
         errors.sort(key=lambda e: (e.row, e.field))
     action = np.where(seen, "update" if on_duplicate == SiteUpload.OnDuplicate.UPDATE else "skip", "create")
     sites["action"] = action
-    sites, errors = _plan_reference_matches(sites, errors, slug=slug, on_duplicate=on_duplicate,
-                                            on_reference_match=on_reference_match)
+    sites, errors = _plan_reference_matches(
+        sites, errors, slug=slug, on_duplicate=on_duplicate, on_reference_match=on_reference_match
+    )
     return Plan(sites=sites, errors=errors, rows_read=rows_read, existing_ids=existing)
 
 
-def _plan_reference_matches(sites: pd.DataFrame, errors: list[RowError], *, slug: str, on_duplicate: str,
-                            on_reference_match: str | None) -> tuple[pd.DataFrame, list[RowError]]:
+def _plan_reference_matches(
+    sites: pd.DataFrame, errors: list[RowError], *, slug: str, on_duplicate: str, on_reference_match: str | None
+) -> tuple[pd.DataFrame, list[RowError]]:
     if on_reference_match is not None and on_reference_match not in ON_REFERENCE_MATCH:
-        raise UploadRejected(_("Choose what to do with rows near a reference site: update it, keep them separate, or error."))
+        raise UploadRejected(
+            _("Choose what to do with rows near a reference site: update it, keep them separate, or error.")
+        )
     sites = sites.drop(columns=[c for c in MATCH_COLUMNS if c in sites.columns]).reset_index(drop=True)
     matches = reference_matches(sites)
     for col in MATCH_COLUMNS:
@@ -256,34 +314,58 @@ def _plan_reference_matches(sites: pd.DataFrame, errors: list[RowError], *, slug
     errors = list(errors)
     refused: dict[int, tuple[str, str]] = {}  # position → (field, reason)
     # A row already merged into a reference site by an earlier upload of this source.
-    merged_before = dict(SourceRecord.objects.filter(source=SiteSource.UPLOAD, record_id__startswith=f"{slug}:")
-                         .values_list("record_id", "site__name"))
+    merged_before = dict(
+        SourceRecord.objects.filter(source=SiteSource.UPLOAD, record_id__startswith=f"{slug}:").values_list(
+            "record_id", "site__name"
+        )
+    )
     for i in np.flatnonzero(sites["external_id"].isin(merged_before.keys()).to_numpy()):
         if on_duplicate == SiteUpload.OnDuplicate.SKIP:
             sites.loc[i, "action"] = "skip"
         else:
-            refused[i] = ("external_id", _("already imported as an update of the reference site “%(name)s”: withdraw that "  # type: ignore[index]
-                                           "upload first") % {"name": merged_before[sites.loc[i, "external_id"]]})
+            refused[i] = (
+                "external_id",
+                _(
+                    "already imported as an update of the reference site “%(name)s”: withdraw that "  # type: ignore[index]
+                    "upload first"
+                )
+                % {"name": merged_before[sites.loc[i, "external_id"]]},
+            )
     near = (sites["action"] == "create").to_numpy() & (sites["ref_site_id"] >= 0).to_numpy()
     if on_reference_match == "error":
         for i in np.flatnonzero(near):
-            refused[i] = ("geometry", _("%(m).0f m from the reference site “%(name)s” (%(id)s): choose to update it or to keep "  # type: ignore[index]
-                                        "this row as a separate site") % {"m": sites.loc[i, "ref_distance_m"],
-                                                                          "name": sites.loc[i, "ref_name"], "id": sites.loc[i, "ref_external_id"]})
+            refused[i] = (
+                "geometry",
+                _(
+                    "%(m).0f m from the reference site “%(name)s” (%(id)s): choose to update it or to keep "  # type: ignore[index]
+                    "this row as a separate site"
+                )
+                % {
+                    "m": sites.loc[i, "ref_distance_m"],
+                    "name": sites.loc[i, "ref_name"],
+                    "id": sites.loc[i, "ref_external_id"],
+                },
+            )
     elif on_reference_match == "update":
         first_row: dict[int, int] = {}
         for i in np.flatnonzero(near):
             ref = int(sites.loc[i, "ref_site_id"])
             if ref in first_row:
-                refused[i] = ("geometry", _("the reference site “%(name)s” is already updated by row %(row)d of this file")  # type: ignore[index]
-                              % {"name": sites.loc[i, "ref_name"], "row": first_row[ref]})
+                refused[i] = (
+                    "geometry",
+                    _("the reference site “%(name)s” is already updated by row %(row)d of this file")  # type: ignore[index]
+                    % {"name": sites.loc[i, "ref_name"], "row": first_row[ref]},
+                )
             else:
                 first_row[ref] = int(sites.loc[i, "row"])
                 sites.loc[i, "action"] = "merge"
     if refused:
         for i, (field_name, reason) in refused.items():  # type: ignore[assignment]
-            value = (f"{sites.loc[i, 'longitude']:.5f}, {sites.loc[i, 'latitude']:.5f}" if field_name == "geometry"
-                     else str(sites.loc[i, "file_id"])[:100])
+            value = (
+                f"{sites.loc[i, 'longitude']:.5f}, {sites.loc[i, 'latitude']:.5f}"
+                if field_name == "geometry"
+                else str(sites.loc[i, "file_id"])[:100]
+            )
             errors.append(RowError(int(sites.loc[i, "row"]), field_name, value, reason))
         keep = ~np.isin(np.arange(len(sites)), list(refused))
         sites = sites[keep].reset_index(drop=True)
@@ -335,7 +417,9 @@ def _merge(plan: Plan, upload: SiteUpload) -> int:
     for row in merges.itertuples(index=False):
         site = targets.get(int(row.ref_site_id))
         if site is None or site.withdrawn:
-            raise UploadRejected(_("A reference site this upload would update was removed meanwhile: nothing was saved; try again."))
+            raise UploadRejected(
+                _("A reference site this upload would update was removed meanwhile: nothing was saved; try again.")
+            )
         values = _site_values(row)
         previous, applied = {}, {}
         for name in MERGE_FIELDS:
@@ -344,14 +428,30 @@ def _merge(plan: Plan, upload: SiteUpload) -> int:
                 previous[name], applied[name] = _json_value(getattr(site, name)), _json_value(new)
                 setattr(site, name, new)
         changed.append(site)
-        records.append(SourceRecord(
-            site=site, source=SiteSource.UPLOAD, record_id=row.external_id[:100], name=str(row.name)[:300],
-            vintage=upload.source_name[:64], url=str(row.source_url)[:300], longitude=float(row.longitude),
-            latitude=float(row.latitude), status=str(row.source_status)[:64], capacity_mw=values["grid_capacity_mw"],
-            closure_year=values["closure_year"], former_use=row.former_use or "other",
-            raw={"upload_id": upload.id, "upload": str(upload.code), "row": int(row.row),
-                 "distance_m": round(float(row.ref_distance_m), 1), "previous": previous, "applied": applied},
-        ))
+        records.append(
+            SourceRecord(
+                site=site,
+                source=SiteSource.UPLOAD,
+                record_id=row.external_id[:100],
+                name=str(row.name)[:300],
+                vintage=upload.source_name[:64],
+                url=str(row.source_url)[:300],
+                longitude=float(row.longitude),
+                latitude=float(row.latitude),
+                status=str(row.source_status)[:64],
+                capacity_mw=values["grid_capacity_mw"],
+                closure_year=values["closure_year"],
+                former_use=row.former_use or "other",
+                raw={
+                    "upload_id": upload.id,
+                    "upload": str(upload.code),
+                    "row": int(row.row),
+                    "distance_m": round(float(row.ref_distance_m), 1),
+                    "previous": previous,
+                    "applied": applied,
+                },
+            )
+        )
     Site.objects.bulk_update(changed, list(MERGE_FIELDS), batch_size=500)
     SourceRecord.objects.bulk_create(records, batch_size=WRITE_BATCH)
     return len(changed)
@@ -369,8 +469,11 @@ def _column_values(sites: pd.DataFrame) -> dict[str, list[Any]]:
             numbers = column.to_numpy(dtype=np.float64)
             finite = np.isfinite(numbers)
             cast = numbers.astype(np.int64, copy=False) if name == "closure_year" else numbers
-            values = np.where(finite, cast.astype(object), None).tolist() if name == "closure_year" else \
-                [v if f else None for v, f in zip(numbers.tolist(), finite.tolist())]
+            values = (
+                np.where(finite, cast.astype(object), None).tolist()
+                if name == "closure_year"
+                else [v if f else None for v, f in zip(numbers.tolist(), finite.tolist())]
+            )
         elif name == "flood_zone":
             values = [None if v is None or (isinstance(v, float) and np.isnan(v)) else bool(v) for v in column.tolist()]
         elif name == "source_date":
@@ -397,8 +500,12 @@ def _insert_sites(sites: pd.DataFrame, upload: SiteUpload) -> int:
         return 0
     given = _column_values(sites)
     given.update(external_id=sites["external_id"].tolist())
-    constant = {"source": SiteSource.UPLOAD, "source_vintage": upload.source_name[:64], "upload": upload.id,
-                "withdrawn": False}
+    constant = {
+        "source": SiteSource.UPLOAD,
+        "source_vintage": upload.source_name[:64],
+        "upload": upload.id,
+        "withdrawn": False,
+    }
     fields = [f for f in Site._meta.concrete_fields if not f.primary_key]
     columns: list[list[Any] | Any] = []
     for f in fields:
@@ -416,13 +523,15 @@ def _insert_sites(sites: pd.DataFrame, upload: SiteUpload) -> int:
         columns.append(values)
     per_row = [c if isinstance(c, list) else [c] * n for c in columns]
     names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    sql = (f"INSERT INTO {connection.ops.quote_name(Site._meta.db_table)} ({names}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(Site._meta.db_table)} ({names}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
     rows = list(zip(*per_row))
     # One prepared statement, many rows: SQLite reuses it, psycopg 3 pipelines it.
     with connection.cursor() as cursor:
         for start in range(0, n, WRITE_BATCH):
-            cursor.executemany(sql, rows[start:start + WRITE_BATCH])
+            cursor.executemany(sql, rows[start : start + WRITE_BATCH])
     return n
 
 
@@ -434,8 +543,14 @@ def _write(plan: Plan, upload: SiteUpload) -> tuple[int, int, int, int]:
     created = _insert_sites(plan.sites[actions == "create"], upload)
     updates = []
     for row in plan.sites[actions == "update"].itertuples(index=False):
-        site = Site(external_id=row.external_id, source=SiteSource.UPLOAD, source_vintage=vintage, upload=upload,
-                    withdrawn=False, **_site_values(row))
+        site = Site(
+            external_id=row.external_id,
+            source=SiteSource.UPLOAD,
+            source_vintage=vintage,
+            upload=upload,
+            withdrawn=False,
+            **_site_values(row),
+        )
         site.id = plan.existing_ids[row.external_id]
         updates.append(site)
     if updates:
@@ -448,7 +563,8 @@ def _write(plan: Plan, upload: SiteUpload) -> tuple[int, int, int, int]:
 def _refuse_unless_importable(plan: Plan, only_valid: bool) -> None:
     if plan.errors and not only_valid:
         raise UploadRejected(
-            _("%(n)d row(s) rejected, so nothing was imported: fix them, or import only the valid rows.") % {"n": plan.rows_rejected}
+            _("%(n)d row(s) rejected, so nothing was imported: fix them, or import only the valid rows.")
+            % {"n": plan.rows_rejected}
         )
     counts = plan.counts
     if counts["create"] + counts["update"] + counts["merge"] == 0:
@@ -478,11 +594,18 @@ def _match_notes(plan: Plan, on_reference_match: str | None) -> list[str]:
     n_separate = int((matches["action"] == "create").sum()) if len(matches) else 0
     notes = []
     if n_merge:
-        notes.append(_("%(n)d row(s) updated the reference site within %(m).0f m of them (withdrawing the upload restores "
-                       "what they replaced).") % {"n": n_merge, "m": CONFLATION_DISTANCE_M})
+        notes.append(
+            _(
+                "%(n)d row(s) updated the reference site within %(m).0f m of them (withdrawing the upload restores "
+                "what they replaced)."
+            )
+            % {"n": n_merge, "m": CONFLATION_DISTANCE_M}
+        )
     if n_separate and on_reference_match == "separate":
-        notes.append(_("%(n)d row(s) within %(m).0f m of a reference site were kept as separate sites, as chosen.")
-                     % {"n": n_separate, "m": CONFLATION_DISTANCE_M})
+        notes.append(
+            _("%(n)d row(s) within %(m).0f m of a reference site were kept as separate sites, as chosen.")
+            % {"n": n_separate, "m": CONFLATION_DISTANCE_M}
+        )
     return notes
 
 
@@ -551,8 +674,15 @@ def sites_import(
         is written. ``exc.result`` holds the ``ImportResult`` when rows were rejected.
     """
     parsed = _parse(data=data, file_name=file_name, source_name=source_name, crs=crs, area_unit=area_unit, sheet=sheet)
-    plan = _plan(parsed.sites, parsed.errors, parsed.rows_read, source_name=source_name, on_duplicate=on_duplicate,
-                 user=user, on_reference_match=on_reference_match)
+    plan = _plan(
+        parsed.sites,
+        parsed.errors,
+        parsed.rows_read,
+        source_name=source_name,
+        on_duplicate=on_duplicate,
+        user=user,
+        on_reference_match=on_reference_match,
+    )
     result = ImportResult(parsed=parsed, plan=plan, upload=None, dry_run=dry_run)
     try:
         _refuse_unless_importable(plan, only_valid)
@@ -567,13 +697,19 @@ def sites_import(
     try:
         with transaction.atomic():
             upload = SiteUpload.objects.create(
-                status=SiteUpload.Status.IMPORTED, source_name=source_name[:100], on_duplicate=on_duplicate,
-                only_valid=only_valid, uploaded_by=user if user is not None and user.is_authenticated else None,
-                imported_at=timezone.now(), **_upload_fields(parsed, plan, data, file_name),
+                status=SiteUpload.Status.IMPORTED,
+                source_name=source_name[:100],
+                on_duplicate=on_duplicate,
+                only_valid=only_valid,
+                uploaded_by=user if user is not None and user.is_authenticated else None,
+                imported_at=timezone.now(),
+                **_upload_fields(parsed, plan, data, file_name),
             )
             result.created, result.updated, result.skipped, result.merged = _write(plan, upload)
             SiteUpload.objects.filter(id=upload.id).update(
-                sites_created=result.created, sites_updated=result.updated + result.merged, sites_skipped=result.skipped,
+                sites_created=result.created,
+                sites_updated=result.updated + result.merged,
+                sites_skipped=result.skipped,
                 notes=[*parsed.notes, *_match_notes(plan, on_reference_match)],
             )
             transaction.on_commit(_sites_changed)
@@ -643,17 +779,32 @@ def site_upload_stage(
     """
     site_uploads_expire()
     parsed = _parse(data=data, file_name=file_name, source_name=source_name, crs=crs, area_unit=area_unit, sheet=sheet)
-    plan = _plan(parsed.sites, parsed.errors, parsed.rows_read, source_name=source_name, on_duplicate=on_duplicate,
-                 user=user, on_reference_match=None)
+    plan = _plan(
+        parsed.sites,
+        parsed.errors,
+        parsed.rows_read,
+        source_name=source_name,
+        on_duplicate=on_duplicate,
+        user=user,
+        on_reference_match=None,
+    )
     counts = plan.counts
     return SiteUpload.objects.create(
-        status=SiteUpload.Status.STAGED, source_name=source_name[:100], on_duplicate=on_duplicate,
-        uploaded_by=user, staged_sites=_pack(plan.sites), sites_created=counts["create"],
-        sites_updated=counts["update"], sites_skipped=counts["skip"], **_upload_fields(parsed, plan, data, file_name),
+        status=SiteUpload.Status.STAGED,
+        source_name=source_name[:100],
+        on_duplicate=on_duplicate,
+        uploaded_by=user,
+        staged_sites=_pack(plan.sites),
+        sites_created=counts["create"],
+        sites_updated=counts["update"],
+        sites_skipped=counts["skip"],
+        **_upload_fields(parsed, plan, data, file_name),
     )
 
 
-def site_upload_confirm(*, upload: SiteUpload, user, only_valid: bool = False, on_reference_match: str | None = None) -> SiteUpload:
+def site_upload_confirm(
+    *, upload: SiteUpload, user, only_valid: bool = False, on_reference_match: str | None = None
+) -> SiteUpload:
     """Import a staged upload's sites, checking duplicates (and whose sites they are) again.
 
     Rows near a reference site are found again; if there are any, ``on_reference_match``
@@ -667,28 +818,46 @@ def site_upload_confirm(*, upload: SiteUpload, user, only_valid: bool = False, o
     accounts.require_manage(user, upload.uploaded_by_id)
     try:
         with transaction.atomic():
-            locked = SiteUpload.objects.select_for_update().filter(id=upload.id, status=SiteUpload.Status.STAGED).first()
+            locked = (
+                SiteUpload.objects.select_for_update().filter(id=upload.id, status=SiteUpload.Status.STAGED).first()
+            )
             if locked is None:
                 raise UploadRejected(_("This upload was already imported or discarded."))
             sites = staged_sites(locked)
             # Rows the stage refused as duplicates stay refused; new duplicates are found here.
             author = locked.uploaded_by if locked.uploaded_by_id is not None else user
             choice = on_reference_match if on_reference_match in ("update", "separate") else None
-            plan = _plan(sites.drop(columns=["action"]), _staged_errors(locked), locked.rows_read,
-                         source_name=locked.source_name, on_duplicate=locked.on_duplicate, user=author,
-                         on_reference_match=choice)
+            plan = _plan(
+                sites.drop(columns=["action"]),
+                _staged_errors(locked),
+                locked.rows_read,
+                source_name=locked.source_name,
+                on_duplicate=locked.on_duplicate,
+                user=author,
+                on_reference_match=choice,
+            )
             if choice is None and len(plan.reference_matches):
                 raise UploadRejected(
-                    _("%(n)d row(s) lie within %(m).0f m of a reference site: choose whether they update it or stay separate sites.")
-                    % {"n": len(plan.reference_matches), "m": CONFLATION_DISTANCE_M})
+                    _(
+                        "%(n)d row(s) lie within %(m).0f m of a reference site: choose whether they update it or stay separate sites."
+                    )
+                    % {"n": len(plan.reference_matches), "m": CONFLATION_DISTANCE_M}
+                )
             _refuse_unless_importable(plan, only_valid)
             created, updated, skipped, merged = _write(plan, locked)
             transaction.on_commit(_sites_changed)
             SiteUpload.objects.filter(id=locked.id).update(
-                status=SiteUpload.Status.IMPORTED, imported_at=timezone.now(), only_valid=only_valid, staged_sites=None,
-                sites_created=created, sites_updated=updated + merged, sites_skipped=skipped, rows_valid=len(plan.sites),
+                status=SiteUpload.Status.IMPORTED,
+                imported_at=timezone.now(),
+                only_valid=only_valid,
+                staged_sites=None,
+                sites_created=created,
+                sites_updated=updated + merged,
+                sites_skipped=skipped,
+                rows_valid=len(plan.sites),
                 notes=[*locked.notes, *_match_notes(plan, choice)],
-                rows_rejected=plan.rows_rejected, errors=[e.as_dict() for e in plan.errors[:MAX_STORED_ERRORS]],
+                rows_rejected=plan.rows_rejected,
+                errors=[e.as_dict() for e in plan.errors[:MAX_STORED_ERRORS]],
                 errors_total=locked.errors_total + len(plan.errors) - len(locked.errors),
             )
     except IntegrityError as exc:
@@ -721,7 +890,8 @@ def site_upload_withdraw(*, upload: SiteUpload, user) -> int | None:
     """
     accounts.require_manage(user, upload.uploaded_by_id)
     claimed = SiteUpload.objects.filter(id=upload.id, status=SiteUpload.Status.IMPORTED).update(
-        status=SiteUpload.Status.WITHDRAWN, withdrawn_at=timezone.now(),
+        status=SiteUpload.Status.WITHDRAWN,
+        withdrawn_at=timezone.now(),
         withdrawn_by=user if user is not None and user.is_authenticated else None,
     )
     if claimed != 1:
@@ -729,8 +899,13 @@ def site_upload_withdraw(*, upload: SiteUpload, user) -> int | None:
     n = Site.objects.filter(upload_id=upload.id, withdrawn=False).update(withdrawn=True)
     restored = _unmerge(upload)
     if restored:
-        SiteUpload.objects.filter(id=upload.id).update(notes=[*upload.notes, _(
-            "Withdrawn: %(n)d reference site(s) it had updated got their previous values back.") % {"n": restored}])
+        SiteUpload.objects.filter(id=upload.id).update(
+            notes=[
+                *upload.notes,
+                _("Withdrawn: %(n)d reference site(s) it had updated got their previous values back.")
+                % {"n": restored},
+            ]
+        )
     transaction.on_commit(_sites_changed)
     upload.refresh_from_db()
     return n
@@ -742,7 +917,9 @@ def _unmerge(upload: SiteUpload) -> int:
     A field goes back only if it still holds the value this upload gave it: a later upload's
     (or a reload's) value is not overwritten. The upload's source records are deleted.
     """
-    records = list(SourceRecord.objects.select_related("site").filter(source=SiteSource.UPLOAD, raw__upload_id=upload.id))
+    records = list(
+        SourceRecord.objects.select_related("site").filter(source=SiteSource.UPLOAD, raw__upload_id=upload.id)
+    )
     for record in records:
         site, raw = record.site, record.raw or {}
         fields = []

@@ -108,19 +108,31 @@ def _upload_create(request: HttpRequest) -> HttpResponse:
     file_name = Path(upload_file.name or "upload").name
     try:
         upload = services.site_upload_stage(
-            data=upload_file.read(), file_name=file_name, source_name=form.cleaned_data["source_name"], user=request.user,
-            on_duplicate=form.cleaned_data["on_duplicate"], crs=form.cleaned_data["crs"] or None,
-            area_unit=form.cleaned_data["area_unit"] or None, sheet=form.cleaned_data["sheet"] or None,
+            data=upload_file.read(),
+            file_name=file_name,
+            source_name=form.cleaned_data["source_name"],
+            user=request.user,
+            on_duplicate=form.cleaned_data["on_duplicate"],
+            crs=form.cleaned_data["crs"] or None,
+            area_unit=form.cleaned_data["area_unit"] or None,
+            sheet=form.cleaned_data["sheet"] or None,
         )
     except SheetChoiceNeeded as exc:
         # The sheet picker: the same form, with the workbook's sheets to choose from.
         initial = {k: form.cleaned_data[k] for k in ("source_name", "on_duplicate", "crs", "area_unit")}
-        return _list_page(request, SiteUploadForm(initial=initial, sheets=exc.sheets), error=f"{file_name}: {exc}", status=400)
+        return _list_page(
+            request, SiteUploadForm(initial=initial, sheets=exc.sheets), error=f"{file_name}: {exc}", status=400
+        )
     except UploadRejected as exc:
         return _list_page(request, form, error=f"{file_name}: {exc}", status=400)
     except Exception:
         log.exception("upload of %r by %s failed unexpectedly", file_name, request.user)
-        return _list_page(request, form, error=_("The file could not be read. Check it against the column template, or ask an administrator."), status=400)
+        return _list_page(
+            request,
+            form,
+            error=_("The file could not be read. Check it against the column template, or ask an administrator."),
+            status=400,
+        )
     return redirect("siting-upload-detail", upload.code)
 
 
@@ -136,13 +148,22 @@ def upload_detail(request: HttpRequest, code: UUID) -> HttpResponse:
         fig = maps.upload_preview_figure(
             sites=sites, labels=labels, countries_geojson=selectors.countries_outline_geojson()
         )
-        figure_html = html_nonce.figure_html_with_nonce(fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False}), request)
+        figure_html = html_nonce.figure_html_with_nonce(
+            fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False}), request
+        )
     matches = []
     if upload.status == SiteUpload.Status.STAGED:
         near = sites[(sites["ref_site_id"] >= 0) & (sites["action"] == "create")]
         matches = [
-            {"row": int(r.row), "file_id": r.file_id, "name": r.name, "ref_site_id": int(r.ref_site_id), "ref_name": r.ref_name,
-             "ref_external_id": r.ref_external_id, "distance_m": float(r.ref_distance_m)}
+            {
+                "row": int(r.row),
+                "file_id": r.file_id,
+                "name": r.name,
+                "ref_site_id": int(r.ref_site_id),
+                "ref_name": r.ref_name,
+                "ref_external_id": r.ref_external_id,
+                "distance_m": float(r.ref_distance_m),
+            }
             for r in near.head(SHOWN_MATCHES).itertuples(index=False)
         ]
         n_matches = len(near)
@@ -161,7 +182,9 @@ def upload_detail(request: HttpRequest, code: UUID) -> HttpResponse:
         "can_import": upload.status == SiteUpload.Status.STAGED and counts["create"] + counts["update"] > 0,
         # The buttons only for whom the services will let act (owner or admin).
         "can_manage": accounts.may_manage(request.user, upload.uploaded_by_id),
-        "n_sites_withdrawable": upload.sites.filter(withdrawn=False).count() if upload.status == SiteUpload.Status.IMPORTED else 0,
+        "n_sites_withdrawable": upload.sites.filter(withdrawn=False).count()
+        if upload.status == SiteUpload.Status.IMPORTED
+        else 0,
     }
     return render(request, "uploads/upload_detail.html", context)
 
@@ -176,8 +199,9 @@ def upload_confirm(request: HttpRequest, code: UUID) -> HttpResponse:
     match_form = ReferenceMatchForm(request.POST)
     on_reference_match = match_form.cleaned_data["on_reference_match"] if match_form.is_valid() else None
     try:
-        upload = services.site_upload_confirm(upload=upload, user=request.user, only_valid=only_valid,
-                                             on_reference_match=on_reference_match)
+        upload = services.site_upload_confirm(
+            upload=upload, user=request.user, only_valid=only_valid, on_reference_match=on_reference_match
+        )
     except UploadRejected as exc:
         messages.error(request, str(exc))
         return redirect("siting-upload-detail", upload.code)
@@ -216,7 +240,9 @@ def upload_withdraw(request: HttpRequest, code: UUID) -> HttpResponse:
 @require_GET
 def upload_errors_csv(request: HttpRequest, code: UUID) -> HttpResponse:
     upload = _get_upload_for_user(request, code)
-    response = HttpResponse(services.errors_csv(upload.errors, total=upload.errors_total), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(
+        services.errors_csv(upload.errors, total=upload.errors_total), content_type="text/csv; charset=utf-8"
+    )
     stem = Path(upload.file_name).stem[:60] or "upload"
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in stem)
     response["Content-Disposition"] = f'attachment; filename="{safe}-errors.csv"'

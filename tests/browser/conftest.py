@@ -68,4 +68,6 @@ class Journey:
         self.page.wait_for_load_state()
 
     def table_ids(self) -> list[str]:
-        return self.page.eval_on_selector_all("#ranked-table tbody tr[data-site-id]", "rows => rows.map(r => r.dataset.siteId)")
+        return self.page.eval_on_selector_all(
+            "#ranked-table tbody tr[data-site-id]", "rows => rows.map(r => r.dataset.siteId)"
+        )

@@ -33,6 +33,7 @@ def _wait(page, expression: str, timeout_s: float = 60.0) -> None:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {expression}")
         page.wait_for_timeout(50)
 
+
 @pytest.fixture
 def ranked_50k(live_server):
     """Score a small world and add a planner (before the browser starts: the ORM refuses to
@@ -53,8 +54,10 @@ def ranked_50k(live_server):
     table = dashboard.run_tables(run)[50000]
     ranked = table[table["feasible"]].sort_values(["rank", "site_id"])
     assert ranked.set_index("site_id").loc[[best, twin.id], "rank_shared"].all()
-    return {"ids": ranked["site_id"].astype(str).tolist(),
-            "ranks": [dashboard.rank_text(r, s) for r, s in zip(ranked["rank"], ranked["rank_shared"])]}
+    return {
+        "ids": ranked["site_id"].astype(str).tolist(),
+        "ranks": [dashboard.rank_text(r, s) for r, s in zip(ranked["rank"], ranked["rank_shared"])],
+    }
 
 
 def test_it_walks_a_planner_through_the_dashboard(live_server, ranked_50k, browser):
@@ -72,17 +75,24 @@ def test_it_walks_a_planner_through_the_dashboard(live_server, ranked_50k, brows
     j.shot("ranked-map-1000")
 
     page.click(".size-btn[data-size='50000']")
-    _wait(page, "document.getElementById('ranked-map').dataset.size === '50000'"
-                           " && Number(document.getElementById('ranked-map').dataset.drawn) >= 2")
+    _wait(
+        page,
+        "document.getElementById('ranked-map').dataset.size === '50000'"
+        " && Number(document.getElementById('ranked-map').dataset.drawn) >= 2",
+    )
     large = j.table_ids()
     assert large and large != small
-    assert large == ranked_50k["ids"][:len(large)]
+    assert large == ranked_50k["ids"][: len(large)]
     # The twins share the first rank, shown "=1" in the table and in the map's hover data.
-    ranks = page.eval_on_selector_all("#ranked-table tbody tr[data-site-id] td:first-child", "xs => xs.map(x => x.innerText)")
-    assert ranks == ranked_50k["ranks"][:len(ranks)] and ranks[:2] == ["=1", "=1"]
+    ranks = page.eval_on_selector_all(
+        "#ranked-table tbody tr[data-site-id] td:first-child", "xs => xs.map(x => x.innerText)"
+    )
+    assert ranks == ranked_50k["ranks"][: len(ranks)] and ranks[:2] == ["=1", "=1"]
     # The ranked sites are drawn as two traces (the best, large, and the others), one legend group.
-    hover = page.evaluate("document.getElementById('ranked-map').data.filter(t => t.legendgroup === 'sites' && t.customdata)"
-                          ".flatMap(t => t.customdata.map(c => c[1]))")
+    hover = page.evaluate(
+        "document.getElementById('ranked-map').data.filter(t => t.legendgroup === 'sites' && t.customdata)"
+        ".flatMap(t => t.customdata.map(c => c[1]))"
+    )
     assert hover.count("=1") == ranked_50k["ranks"].count("=1") >= 2
     assert "size=50000" in page.url
     j.shot("ranked-map-50000")
@@ -101,8 +111,11 @@ def test_it_walks_a_planner_through_the_dashboard(live_server, ranked_50k, brows
     page.keyboard.press("Home")  # cost no longer counts
     page.focus("#w-emissions")
     page.keyboard.press("End")  # emissions count most
-    _wait(page, "(() => { const w = JSON.parse(document.getElementById('ranked-table').dataset.weights"
-                           " || '{}'); return w.emissions === 1 && w.tco === 0; })()")
+    _wait(
+        page,
+        "(() => { const w = JSON.parse(document.getElementById('ranked-table').dataset.weights"
+        " || '{}'); return w.emissions === 1 && w.tco === 0; })()",
+    )
     after = j.table_ids()
     assert after != before
     assert "ms" in page.inner_text("#reweight-status")
@@ -115,7 +128,7 @@ def test_it_walks_a_planner_through_the_dashboard(live_server, ranked_50k, brows
     csv_text = page.request.get(live_server.url + page.get_attribute("#export-csv", "href")).text()
     exported = [row["site_id"] for row in csv.DictReader(io.StringIO(csv_text))]
     total = int("".join(ch for ch in page.inner_text("#table-summary").split(" ")[0] if ch.isdigit()))
-    assert exported[:len(shown)] == shown and len(exported) == total
+    assert exported[: len(shown)] == shown and len(exported) == total
     j.shot("filtered")
 
     page.locator("#ranked-table tbody tr[data-site-id]").nth(2).locator("td").nth(3).click()
@@ -126,7 +139,9 @@ def test_it_walks_a_planner_through_the_dashboard(live_server, ranked_50k, brows
     page.locator("#ranked-table a.site-link").first.click()
     _wait(page, "document.getElementById('site-map') && document.getElementById('site-map').dataset.drawn === '1'")
     assert page.inner_text("#site-name") == name
-    assert page.locator("#breakdown-chart .main-svg").count() >= 1 and page.locator("#ladder-chart .main-svg").count() >= 1
+    assert (
+        page.locator("#breakdown-chart .main-svg").count() >= 1 and page.locator("#ladder-chart .main-svg").count() >= 1
+    )
     j.shot("site-page")
 
     page.click(".langswitch button[value='fr']")
@@ -168,8 +183,9 @@ def _map(page, expression: str):
     return page.evaluate(f"(() => {{ const m = document.getElementById('ranked-map'); return {expression}; }})()")
 
 
-def test_it_aggregates_other_sites_into_cells_at_low_zoom_and_opens_them_on_zoom(live_server, ranked_50k, browser,
-                                                                                 monkeypatch):
+def test_it_aggregates_other_sites_into_cells_at_low_zoom_and_opens_them_on_zoom(
+    live_server, ranked_50k, browser, monkeypatch
+):
     monkeypatch.setattr(dashboard_views, "MAP_TOP_SITES", 10)  # the small world has fewer than 100 feasible sites
     j = Journey(browser, live_server.url, "cells")
     page = j.page
@@ -218,15 +234,41 @@ def known_headroom_run(live_server):
     from grid.models import GridConnectionPoint, Zone
     from siting.scoring import presets
 
-    Zone.objects.create(code="FR", name="France", carbon_intensity_g_per_kwh=60.0, price_eur_per_mwh=60.0, cooling_degree_days=50.0)
-    Site.objects.create(external_id="survey:S1", name="Former plant", country="FR", longitude=2.0, latitude=48.0,
-                        area_ha=500.0, pollution_status="none", water_access="river", flood_zone=False,
-                        zoning_type="U", buildings_state="none", source="upload", source_vintage="test")
-    GridConnectionPoint.objects.create(external_id="rte:VILLE", name="Ville 400", country="FR", longitude=2.0, latitude=48.1,
-                                       voltage_kv=400.0, headroom_estimate_mw=50.0, headroom_method="lines_n1",
-                                       source="rte", source_vintage="2025")
-    headroom_import(data=b"point_id,headroom_mw,date,source\nrte:VILLE,300,2025-09-30,RTE capacity register\n",
-                    file_name="rte.csv", source_name="RTE 2025-Q3")
+    Zone.objects.create(
+        code="FR", name="France", carbon_intensity_g_per_kwh=60.0, price_eur_per_mwh=60.0, cooling_degree_days=50.0
+    )
+    Site.objects.create(
+        external_id="survey:S1",
+        name="Former plant",
+        country="FR",
+        longitude=2.0,
+        latitude=48.0,
+        area_ha=500.0,
+        pollution_status="none",
+        water_access="river",
+        flood_zone=False,
+        zoning_type="U",
+        buildings_state="none",
+        source="upload",
+        source_vintage="test",
+    )
+    GridConnectionPoint.objects.create(
+        external_id="rte:VILLE",
+        name="Ville 400",
+        country="FR",
+        longitude=2.0,
+        latitude=48.1,
+        voltage_kv=400.0,
+        headroom_estimate_mw=50.0,
+        headroom_method="lines_n1",
+        source="rte",
+        source_vintage="2025",
+    )
+    headroom_import(
+        data=b"point_id,headroom_mw,date,source\nrte:VILLE,300,2025-09-30,RTE capacity register\n",
+        file_name="rte.csv",
+        source_name="RTE 2025-Q3",
+    )
     params = dataclasses.replace(presets()["default"], sizes=(100_000,))
     run = runs.scoring_run_start(params=params.to_dict(), draws=0, name="known headroom", dispatch=False)
     run = runs.scoring_run_execute_inline(run_id=run.id)
@@ -242,7 +284,9 @@ def test_the_map_hover_says_where_a_known_headroom_comes_from(live_server, known
     j.log_in("pia", "a-long-test-password")
     page.goto(f"{live_server.url}/runs/{known_headroom_run.code}/map/?size=100000")
     _wait(page, "document.getElementById('ranked-map').dataset.drawn >= '1'")
-    hover = _map(page, "m.data.filter(t => t.legendgroup === 'sites' && t.customdata).flatMap(t => t.customdata.map(c => c[6]))")
+    hover = _map(
+        page, "m.data.filter(t => t.legendgroup === 'sites' && t.customdata).flatMap(t => t.customdata.map(c => c[6]))"
+    )
     assert len(hover) == 1
     assert "Headroom: known, 300 MW (RTE capacity register" in hover[0] and "upload RTE 2025-Q3" in hover[0]
     assert j.errors == [] and j.outside == []

@@ -50,16 +50,43 @@ def _session_cookie(user) -> dict[str, str]:
 @pytest.fixture
 def production_server(tmp_path):
     """Start gunicorn on the test database with static files collected (hashed, gzip, brotli)."""
-    env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "config.settings",
-           "GIGASITE_STATIC": "collected", "GIGASITE_VAR_DIR": str(tmp_path), "GIGASITE_DEBUG": "0",
-           "PYTHONUNBUFFERED": "1"}
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env,
-                   check=True, timeout=600)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "GIGASITE_STATIC": "collected",
+        "GIGASITE_VAR_DIR": str(tmp_path),
+        "GIGASITE_DEBUG": "0",
+        "PYTHONUNBUFFERED": "1",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=600,
+    )
     port = _free_port()
     log = (tmp_path / "gunicorn.log").open("wb")
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
-                               "--workers", "2", "--timeout", "120"], cwd=ROOT, env=env, stdout=log,
-                              stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--timeout",
+            "120",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120

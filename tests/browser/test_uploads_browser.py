@@ -22,8 +22,14 @@ def analyst(live_server):
     user = User.objects.create_user("ana", password="an-analyst-password")
     user.groups.add(Group.objects.get_or_create(name="analyst")[0])
     Boundary.objects.create(
-        kind="country", code="FR", name="France", source="natural_earth",
-        geometry_geojson={"type": "Polygon", "coordinates": [[[-5.5, 41.0], [10.0, 41.0], [10.0, 51.5], [-5.5, 51.5], [-5.5, 41.0]]]},
+        kind="country",
+        code="FR",
+        name="France",
+        source="natural_earth",
+        geometry_geojson={
+            "type": "Polygon",
+            "coordinates": [[[-5.5, 41.0], [10.0, 41.0], [10.0, 51.5], [-5.5, 51.5], [-5.5, 41.0]]],
+        },
     )
     return user
 

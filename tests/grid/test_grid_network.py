@@ -78,8 +78,14 @@ class GridPointScopeTests:
         # agree for every such bus except those within the border tolerance, so the count holds.
         seen = set()
         for r in _gridkit("buses"):
-            if (r["dc"] == "f" and r["under_construction"] == "f" and r["symbol"] != "joint" and r["voltage"]
-                    and float(r["voltage"]) >= 220 and _tag(r) in DEFAULT_SCOPE_ISO2 - {"FR"}):
+            if (
+                r["dc"] == "f"
+                and r["under_construction"] == "f"
+                and r["symbol"] != "joint"
+                and r["voltage"]
+                and float(r["voltage"]) >= 220
+                and _tag(r) in DEFAULT_SCOPE_ISO2 - {"FR"}
+            ):
                 seen.add((r["station_id"], r["voltage"]))
         got = GridConnectionPoint.objects.filter(source="gridkit").count()
         print(f"GridKit points in scope: {got:,} (independent count {len(seen):,})")
@@ -92,7 +98,9 @@ class GridLineTests:
     def test_it_loads_every_line_of_220_kv_and_above_that_touches_the_scope(self, loaded):
         outlines = read_countries(FIXTURES / "boundaries" / "ne_50m_admin_0_countries_europe.geojson.gz")
         outline_code = outlines["code"].replace({"AX": "FI"})
-        scope_union = shapely.union_all([shape(g) for g, c in zip(outlines["geometry_geojson"], outline_code) if c in DEFAULT_SCOPE_ISO2])
+        scope_union = shapely.union_all(
+            [shape(g) for g, c in zip(outlines["geometry_geojson"], outline_code) if c in DEFAULT_SCOPE_ISO2]
+        )
         land = shapely.union_all([shape(g) for g in outlines["geometry_geojson"]])
         bus_tag = {r["bus_id"]: _tag(r) for r in _gridkit("buses")}
         expected = set()
@@ -145,8 +153,11 @@ class HeadroomEstimateTests:
         # Σ = 6 × 1,188.67 = 7,132.03; N-1 loses the largest circuit, 1,188.67;
         # 0.3 × (7,132.03 − 1,188.67) = 1,783.01 MW.
         per_circuit_mw = SQRT3 * 380 * 2.58 * 0.7
-        circuits = [int(r["circuits"]) for r in _gridkit("lines")
-                    if "3798" in (r["bus0"], r["bus1"]) and r["under_construction"] == "False"]
+        circuits = [
+            int(r["circuits"])
+            for r in _gridkit("lines")
+            if "3798" in (r["bus0"], r["bus1"]) and r["under_construction"] == "False"
+        ]
         assert len(circuits) == 3
         expected = 0.3 * (sum(circuits) - 1) * per_circuit_mw
         assert expected == pytest.approx(1783.01, abs=0.01)
@@ -158,9 +169,18 @@ class HeadroomEstimateTests:
     def test_it_estimates_french_substations_from_capareseau_transformers(self, loaded):
         # CIVRAY (90 kV): 72 MVA in 2 transformers (first operator) + 116 MVA in 3 (second):
         # 188 × (5 − 1) / 5 = 150.4 MW. AIX-LES-BAINS (63 kV): 72 × (2 − 1) / 2 = 36 MW.
-        rows = {r["Code"].strip(): r for r in _rows("grid/capareseau_2026-04-28.csv.gz", delimiter=";") if r["Code"].strip() in {"CIVRA", "A.BAI"}}
+        rows = {
+            r["Code"].strip(): r
+            for r in _rows("grid/capareseau_2026-04-28.csv.gz", delimiter=";")
+            if r["Code"].strip() in {"CIVRA", "A.BAI"}
+        }
         civray, aix = rows["CIVRA"], rows["A.BAI"]
-        assert (civray["GRD1_PTRE"], civray["GRD1_TRE"], civray["GRD2_PTRE"], civray["GRD2_TRE"]) == ("72", "2", "116", "3.0")
+        assert (civray["GRD1_PTRE"], civray["GRD1_TRE"], civray["GRD2_PTRE"], civray["GRD2_TRE"]) == (
+            "72",
+            "2",
+            "116",
+            "3.0",
+        )
         assert (aix["GRD1_PTRE"], aix["GRD1_TRE"]) == ("72", "2")
         for code, expected in (("CIVRA", 150.4), ("A.BAI", 36.0)):
             point = GridConnectionPoint.objects.get(external_id=f"rte:{code}")
@@ -171,15 +191,24 @@ class HeadroomEstimateTests:
         lines_n1 = GridConnectionPoint.objects.filter(source="rte", headroom_method="lines_n1")
         assert lines_n1.count() > 300
         assert set(lines_n1.values_list("voltage_kv", flat=True)) == {225.0, 400.0}
-        fr_buses = np.array([(float(r["x"]), float(r["y"])) for r in _gridkit("buses")
-                             if _tag(r) == "FR" and r["symbol"] != "joint" and r["voltage"] in ("220", "380")])
+        fr_buses = np.array(
+            [
+                (float(r["x"]), float(r["y"]))
+                for r in _gridkit("buses")
+                if _tag(r) == "FR" and r["symbol"] != "joint" and r["voltage"] in ("220", "380")
+            ]
+        )
         for p in lines_n1[:100]:
             dx = (fr_buses[:, 0] - p.longitude) * 111.32 * math.cos(math.radians(p.latitude))
             dy = (fr_buses[:, 1] - p.latitude) * 110.57
             assert np.sqrt(dx**2 + dy**2).min() <= 10.5
         # Every estimate is flagged with its method, and only a method carries an estimate.
         assert not GridConnectionPoint.objects.filter(headroom_method="", headroom_estimate_mw__isnull=False).exists()
-        assert not GridConnectionPoint.objects.exclude(headroom_method="").filter(headroom_estimate_mw__isnull=True).exists()
+        assert (
+            not GridConnectionPoint.objects.exclude(headroom_method="")
+            .filter(headroom_estimate_mw__isnull=True)
+            .exists()
+        )
 
 
 class SelectorTests:
@@ -203,7 +232,6 @@ class SelectorTests:
         one = live.get(external_id="gridkit-line:2691")
         assert frame.loc[frame["line_id"] == one.pk, "rating_mw"].iloc[0] == pytest.approx(688.18, abs=0.01)
 
-
     def test_it_summarises_the_grid_for_the_home_and_sources_pages(self, loaded):
         from django.template.loader import render_to_string
 
@@ -212,26 +240,45 @@ class SelectorTests:
         summary = data_summary()
         by_country = {(r["country"], r["voltage_kv"]): r["n"] for r in summary["grid_by_country_voltage"]}
         assert by_country[("DE", 400.0)] == GridConnectionPoint.objects.filter(country="DE", voltage_kv=400).count() > 0
-        assert sum(r["n"] for r in summary["grid_lines_by_voltage"]) == summary["n_grid_lines"] == GridLine.objects.count()
+        assert (
+            sum(r["n"] for r in summary["grid_lines_by_voltage"]) == summary["n_grid_lines"] == GridLine.objects.count()
+        )
         dropped = {(d["dataset"], d["reason"]): d["n"] for d in summary["grid_dropped"]}
         assert dropped[("gridkit_buses", "outside scope")] == loaded.notes["gridkit_buses"]["outside_scope"]
         assert dropped[("gridkit_lines", "below 220 kv")] > 0
         html = render_to_string("grid/_grid_network.html", {"summary": summary})
         assert 'id="grid-lines-by-voltage"' in html and "outside scope" in html and "transformers_n1" in html
 
+
 class ReloadTests:
     def test_it_changes_nothing_on_a_second_load_and_keeps_a_known_headroom(self, loaded):
         GridConnectionPoint.objects.filter(external_id="gridkit:3798").update(headroom_mw=500.0)
         before = (
-            list(GridLine.objects.order_by("external_id").values_list("external_id", "rating_mw", "country", "countries", "status")),
-            list(GridConnectionPoint.objects.order_by("external_id").values_list("external_id", "headroom_estimate_mw", "headroom_method")),
+            list(
+                GridLine.objects.order_by("external_id").values_list(
+                    "external_id", "rating_mw", "country", "countries", "status"
+                )
+            ),
+            list(
+                GridConnectionPoint.objects.order_by("external_id").values_list(
+                    "external_id", "headroom_estimate_mw", "headroom_method"
+                )
+            ),
         )
         report = reference_data_load(current_year=2026)
         assert not report.changed, {k: v for k, v in report.tables.items() if v.changed}
         assert report.tables["grid lines"].unchanged == GridLine.objects.count()
         after = (
-            list(GridLine.objects.order_by("external_id").values_list("external_id", "rating_mw", "country", "countries", "status")),
-            list(GridConnectionPoint.objects.order_by("external_id").values_list("external_id", "headroom_estimate_mw", "headroom_method")),
+            list(
+                GridLine.objects.order_by("external_id").values_list(
+                    "external_id", "rating_mw", "country", "countries", "status"
+                )
+            ),
+            list(
+                GridConnectionPoint.objects.order_by("external_id").values_list(
+                    "external_id", "headroom_estimate_mw", "headroom_method"
+                )
+            ),
         )
         assert after == before
         assert GridConnectionPoint.objects.get(external_id="gridkit:3798").headroom_mw == 500.0
@@ -248,7 +295,10 @@ class ReloadTests:
 class BadNetworkFileTests:
     def test_it_names_row_and_column_of_a_bad_capareseau_value(self, tmp_path):
         path = tmp_path / "capa.csv"
-        path.write_text("Code;GRD1_PTRE;GRD1_TRE;GRD2_PTRE;GRD2_TRE\nCode;Puissance;Nombre;P2;N2\nAAAAA;72;2;;\nBBBBB;36;two;;\n", encoding="utf-8")
+        path.write_text(
+            "Code;GRD1_PTRE;GRD1_TRE;GRD2_PTRE;GRD2_TRE\nCode;Puissance;Nombre;P2;N2\nAAAAA;72;2;;\nBBBBB;36;two;;\n",
+            encoding="utf-8",
+        )
         with pytest.raises(ReferenceDataError, match=r"capa.csv: row 4, column 'GRD1_TRE': 'two' is not a number"):
             network.capareseau_transformers(path)
 
@@ -261,28 +311,43 @@ class BadNetworkFileTests:
         lines[3] = ",".join(fields)
         path = tmp_path / "lines.csv"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        locator = network.CountryLocator(read_countries(FIXTURES / "boundaries" / "ne_50m_admin_0_countries_europe.geojson.gz"))
+        locator = network.CountryLocator(
+            read_countries(FIXTURES / "boundaries" / "ne_50m_admin_0_countries_europe.geojson.gz")
+        )
         ratings = network.line_type_ratings(FIXTURES / "grid" / "pypsa_line_types.csv")
         with pytest.raises(ReferenceDataError, match=r"lines.csv: row 4, column 'circuits': 'many' is not a number"):
-            network.gridkit_lines(path, ratings=ratings, buses=network.gridkit_bus_table(FIXTURES / "grid" / "entsoegridkit_buses.csv.gz"),
-                                  locator=locator, scope=DEFAULT_SCOPE_ISO2, voltage_classes={220.0: 225.0, 380.0: 400.0})
+            network.gridkit_lines(
+                path,
+                ratings=ratings,
+                buses=network.gridkit_bus_table(FIXTURES / "grid" / "entsoegridkit_buses.csv.gz"),
+                locator=locator,
+                scope=DEFAULT_SCOPE_ISO2,
+                voltage_classes={220.0: 225.0, 380.0: 400.0},
+            )
 
     def test_it_rejects_a_line_type_table_without_the_pypsa_eur_types(self, tmp_path):
         path = tmp_path / "types.csv"
         shutil.copy(FIXTURES / "grid" / "pypsa_line_types.csv", path)
         path.write_text(path.read_text().replace("Al/St 240/40 4-bundle 380.0", "renamed"))
-        with pytest.raises(ReferenceDataError, match=r"types.csv: column 'name': line type 'Al/St 240/40 4-bundle 380.0' not found"):
+        with pytest.raises(
+            ReferenceDataError, match=r"types.csv: column 'name': line type 'Al/St 240/40 4-bundle 380.0' not found"
+        ):
             network.line_type_ratings(path)
 
 
 class CountryFromCoordinatesTests:
     def test_it_trusts_a_tag_near_its_border_and_corrects_one_far_inside_another_country(self):
-        locator = network.CountryLocator(read_countries(FIXTURES / "boundaries" / "ne_50m_admin_0_countries_europe.geojson.gz"))
+        locator = network.CountryLocator(
+            read_countries(FIXTURES / "boundaries" / "ne_50m_admin_0_countries_europe.geojson.gz")
+        )
         import pandas as pd
 
         # Basel-ish point 1 km into France tagged CH stays CH; a point in Lyon tagged DE is
         # corrected to FR; an untagged point in Madrid takes ES; one in the mid-Atlantic has none.
         got = network.resolve_bus_countries(
-            pd.Series(["CH", "DE", "", ""]), pd.Series([7.56, 4.85, -3.70, -30.0]), pd.Series([47.59, 45.76, 40.42, 45.0]), locator
+            pd.Series(["CH", "DE", "", ""]),
+            pd.Series([7.56, 4.85, -3.70, -30.0]),
+            pd.Series([47.59, 45.76, 40.42, 45.0]),
+            locator,
         )
         assert got.tolist() == ["CH", "FR", "ES", ""]

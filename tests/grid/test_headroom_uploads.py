@@ -22,15 +22,46 @@ pytestmark = pytest.mark.django_db
 def network():
     """One ready site at 2.0° E 48.0° N and one 400 kV substation 0.1° north (11.1 km), whose
     network estimate (50 MW) is far below what 100,000 H100e draw (146.6 MW, MODEL.md §2)."""
-    Zone.objects.create(code="FR", name="France", carbon_intensity_g_per_kwh=60.0, price_eur_per_mwh=60.0, cooling_degree_days=50.0)
-    site = Site.objects.create(external_id="survey:S1", name="Former plant", country="FR", longitude=2.0, latitude=48.0,
-                               area_ha=500.0, pollution_status="none", water_access="river", flood_zone=False,
-                               zoning_type="U", buildings_state="none", source="upload", source_vintage="test")
-    point = GridConnectionPoint.objects.create(external_id="rte:VILLE", name="Ville 400", country="FR", longitude=2.0, latitude=48.1,
-                                               voltage_kv=400.0, headroom_estimate_mw=50.0, headroom_method="lines_n1",
-                                               source="rte", source_vintage="2025")
-    GridConnectionPoint.objects.create(external_id="rte:AUTRE", name="Autre 225", country="FR", longitude=3.0, latitude=47.0,
-                                       voltage_kv=225.0, source="rte", source_vintage="2025")
+    Zone.objects.create(
+        code="FR", name="France", carbon_intensity_g_per_kwh=60.0, price_eur_per_mwh=60.0, cooling_degree_days=50.0
+    )
+    site = Site.objects.create(
+        external_id="survey:S1",
+        name="Former plant",
+        country="FR",
+        longitude=2.0,
+        latitude=48.0,
+        area_ha=500.0,
+        pollution_status="none",
+        water_access="river",
+        flood_zone=False,
+        zoning_type="U",
+        buildings_state="none",
+        source="upload",
+        source_vintage="test",
+    )
+    point = GridConnectionPoint.objects.create(
+        external_id="rte:VILLE",
+        name="Ville 400",
+        country="FR",
+        longitude=2.0,
+        latitude=48.1,
+        voltage_kv=400.0,
+        headroom_estimate_mw=50.0,
+        headroom_method="lines_n1",
+        source="rte",
+        source_vintage="2025",
+    )
+    GridConnectionPoint.objects.create(
+        external_id="rte:AUTRE",
+        name="Autre 225",
+        country="FR",
+        longitude=3.0,
+        latitude=47.0,
+        voltage_kv=225.0,
+        source="rte",
+        source_vintage="2025",
+    )
     return site, point
 
 
@@ -59,7 +90,10 @@ class HeadroomUploadTests:
         assert after["headroom_source"] == "known" and after["headroom_mw"] == 300.0
         provenance = known_headroom_provenance([point.id])[point.id]
         assert (provenance["source"], provenance["as_of"].isoformat(), provenance["upload"]) == (
-            "RTE capacity register", "2025-09-30", "RTE 2025-Q3")
+            "RTE capacity register",
+            "2025-09-30",
+            "RTE 2025-Q3",
+        )
         assert headroom_upload_withdraw(upload=result.upload, user=None) == 1
         point.refresh_from_db()
         assert point.headroom_mw is None

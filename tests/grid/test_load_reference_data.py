@@ -31,9 +31,13 @@ def _rows(name: str, **kwargs) -> list[dict[str, str]]:
 
 def _snapshot() -> dict[str, object]:
     return {
-        "sites": Site.objects.count(), "points": GridConnectionPoint.objects.count(), "zones": Zone.objects.count(),
-        "monthly": MonthlyCarbonIntensity.objects.count(), "hourly": HourlyCarbonSeries.objects.count(),
-        "boundaries": Boundary.objects.count(), "datasets": DatasetLoad.objects.count(),
+        "sites": Site.objects.count(),
+        "points": GridConnectionPoint.objects.count(),
+        "zones": Zone.objects.count(),
+        "monthly": MonthlyCarbonIntensity.objects.count(),
+        "hourly": HourlyCarbonSeries.objects.count(),
+        "boundaries": Boundary.objects.count(),
+        "datasets": DatasetLoad.objects.count(),
         "sample": list(Site.objects.order_by("external_id").values_list("external_id", "name", "area_ha")[:5]),
     }
 
@@ -54,7 +58,9 @@ class LoadCountsTests:
         rows = _rows("brownfields/cartofriches_friches_2024-03.csv.gz")
         expected = Counter(r["dep"].zfill(2) for r in rows)
         dep_of = {r["site_id"].strip(): r["dep"].zfill(2) for r in rows}
-        got = Counter(dep_of[i] for i in SourceRecord.objects.filter(source="cartofriches").values_list("record_id", flat=True))
+        got = Counter(
+            dep_of[i] for i in SourceRecord.objects.filter(source="cartofriches").values_list("record_id", flat=True)
+        )
         assert got == expected
         assert sum(got.values()) >= 20_000
         assert Site.objects.filter(records__source="cartofriches").distinct().count() < len(rows)
@@ -66,7 +72,11 @@ class LoadCountsTests:
         # count distinct codes with their highest voltage, as the loader documents.
         best: dict[str, tuple[float, dict]] = {}
         for r in rows:
-            kv = float(r["Tension (kV)"].removesuffix("kV")) if r["Tension (kV)"].endswith("kV") and r["Tension (kV)"][0].isdigit() else -1.0
+            kv = (
+                float(r["Tension (kV)"].removesuffix("kV"))
+                if r["Tension (kV)"].endswith("kV") and r["Tension (kV)"][0].isdigit()
+                else -1.0
+            )
             if r["Code poste"] not in best or kv > best[r["Code poste"]][0]:
                 best[r["Code poste"]] = (kv, r)
         for kv, r in best.values():
@@ -74,7 +84,9 @@ class LoadCountsTests:
                 expected[kv] += 1
             seen.add(r["Code poste"])
         got = Counter(
-            GridConnectionPoint.objects.filter(source="rte", status="in_service", voltage_kv__isnull=False).values_list("voltage_kv", flat=True)
+            GridConnectionPoint.objects.filter(source="rte", status="in_service", voltage_kv__isnull=False).values_list(
+                "voltage_kv", flat=True
+            )
         )
         assert got == expected
         assert GridConnectionPoint.objects.filter(country="FR").count() == len(seen) >= 5_000
@@ -83,9 +95,17 @@ class LoadCountsTests:
         assert SourceRecord.objects.filter(source="powerplantmatching").count() >= 300
         assert Zone.objects.filter(carbon_intensity_g_per_kwh__isnull=False).count() >= 30
         fr = Zone.objects.get(code="FR")
-        assert fr.carbon_basis == "lifecycle" and fr.carbon_year == 2024 and fr.carbon_intensity_g_per_kwh == pytest.approx(44.2, abs=0.1)
+        assert (
+            fr.carbon_basis == "lifecycle"
+            and fr.carbon_year == 2024
+            and fr.carbon_intensity_g_per_kwh == pytest.approx(44.2, abs=0.1)
+        )
         assert fr.cooling_degree_days == pytest.approx(72.2, abs=0.1) and fr.cdd_period == "2015–2024"
-        assert {h.zone.code: len(h.values_g_per_kwh) for h in HourlyCarbonSeries.objects.select_related("zone")} == {"FR": 8760, "ES": 8760, "PT": 8760}
+        assert {h.zone.code: len(h.values_g_per_kwh) for h in HourlyCarbonSeries.objects.select_related("zone")} == {
+            "FR": 8760,
+            "ES": 8760,
+            "PT": 8760,
+        }
 
     def test_it_maps_gridkit_voltages_to_french_classes_and_leaves_france_to_rte(self, loaded):
         kvs = set(GridConnectionPoint.objects.filter(source="gridkit").values_list("voltage_kv", flat=True))
@@ -141,7 +161,9 @@ class BadFixtureTests:
         before = _snapshot()
         path = copy / "climate" / "eurostat_nrg_chdd_a_country_cdd_hdd_1979-2024.csv"
         path.write_text(path.read_text().replace("cdd", "cooling", 1))
-        self._assert_unchanged_after(copy, "eurostat_nrg_chdd_a_country_cdd_hdd_1979-2024.csv: missing column(s) cdd", before)
+        self._assert_unchanged_after(
+            copy, "eurostat_nrg_chdd_a_country_cdd_hdd_1979-2024.csv: missing column(s) cdd", before
+        )
 
     def test_it_names_the_row_and_column_of_a_bad_value(self, copy):
         before = _snapshot()
@@ -150,7 +172,9 @@ class BadFixtureTests:
         frame.loc[2, "lat"] = "north"
         with gzip.open(path, "wt", encoding="utf-8") as fh:
             frame.to_csv(fh, index=False)
-        self._assert_unchanged_after(copy, "cartofriches_friches_2024-03.csv.gz: row 4, column 'lat': 'north' is not a number", before)
+        self._assert_unchanged_after(
+            copy, "cartofriches_friches_2024-03.csv.gz: row 4, column 'lat': 'north' is not a number", before
+        )
 
     def test_it_names_a_truncated_archive(self, copy):
         before = _snapshot()

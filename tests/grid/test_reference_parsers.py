@@ -33,7 +33,9 @@ class RteTests:
             "A;Alpha;Poste;EN EXPLOITATION;999 volts;2.0;48.0\n",
             encoding="utf-8",
         )
-        with pytest.raises(ReferenceDataError, match=r"postes.csv: row 2, column 'Tension \(kV\)': unknown label '999 volts'"):
+        with pytest.raises(
+            ReferenceDataError, match=r"postes.csv: row 2, column 'Tension \(kV\)': unknown label '999 volts'"
+        ):
             grid_points.rte_substations(path)
 
 
@@ -42,19 +44,31 @@ class GridkitTests:
         path = tmp_path / "buses.csv"
         path.write_text(
             "bus_id,station_id,voltage,dc,symbol,under_construction,tags,x,y\n"
-            "1,10,380,f,Substation,f,'\"country\"=>\"DE\", \"TSO\"=>\"Amprion\"',7.0,51.0\n"
-            "2,11,220,f,Substation,f,'\"country\"=>\"ES\"',-3.0,40.0\n"
-            "3,12,380,f,joint,f,'\"country\"=>\"DE\"',7.1,51.1\n"
-            "4,13,380,t,Substation,f,'\"country\"=>\"DE\"',7.2,51.2\n"
-            "5,14,380,f,Substation,f,'\"country\"=>\"FR\"',2.0,48.0\n"
-            "6,10,380,f,Substation,f,'\"country\"=>\"DE\"',7.0,51.0\n",
+            '1,10,380,f,Substation,f,\'"country"=>"DE", "TSO"=>"Amprion"\',7.0,51.0\n'
+            '2,11,220,f,Substation,f,\'"country"=>"ES"\',-3.0,40.0\n'
+            '3,12,380,f,joint,f,\'"country"=>"DE"\',7.1,51.1\n'
+            '4,13,380,t,Substation,f,\'"country"=>"DE"\',7.2,51.2\n'
+            '5,14,380,f,Substation,f,\'"country"=>"FR"\',2.0,48.0\n'
+            '6,10,380,f,Substation,f,\'"country"=>"DE"\',7.0,51.0\n',
             encoding="utf-8",
         )
         frame, notes = grid_points.gridkit_buses(path, exclude_countries={"FR"})
-        assert frame[["external_id", "voltage_kv", "country"]].values.tolist() == [["gridkit:1", 400.0, "DE"], ["gridkit:2", 225.0, "ES"]]
+        assert frame[["external_id", "voltage_kv", "country"]].values.tolist() == [
+            ["gridkit:1", 400.0, "DE"],
+            ["gridkit:2", 225.0, "ES"],
+        ]
         assert frame.loc[0, "operator"] == "Amprion"
-        assert notes == {"dc": 1, "under_construction": 0, "joint": 1, "no_country": 0, "excluded_country": 1,
-                         "unknown_voltage": 0, "below_220_kv": 0, "outside_scope": 0, "same_station_and_voltage": 1}
+        assert notes == {
+            "dc": 1,
+            "under_construction": 0,
+            "joint": 1,
+            "no_country": 0,
+            "excluded_country": 1,
+            "unknown_voltage": 0,
+            "below_220_kv": 0,
+            "outside_scope": 0,
+            "same_station_and_voltage": 1,
+        }
 
 
 class SiteMappingTests:
@@ -75,8 +89,13 @@ class SiteMappingTests:
 
     @pytest.mark.parametrize(
         ("text", "expected"),
-        [("{'17W100P100P0207N', '17W100P100P0208L'}", {"17W100P100P0207N", "17W100P100P0208L"}), ("", set()),
-         (float("nan"), set()), ("not a set", set()), ("{'A'}", {"A"})],
+        [
+            ("{'17W100P100P0207N', '17W100P100P0208L'}", {"17W100P100P0207N", "17W100P100P0208L"}),
+            ("", set()),
+            (float("nan"), set()),
+            ("not a set", set()),
+            ("{'A'}", {"A"}),
+        ],
     )
     def test_it_parses_eic_literals_safely(self, text, expected):
         assert reference._eic_set(text) == expected

@@ -82,7 +82,9 @@ class DatabaseLockedTests:
         assert "database unavailable" in worker.log()  # the lock was met, and ridden out
         assert RunResult.objects.filter(run=run).count() == 4
         expected = run_selectors.score_loaded_sites(params=params, draws=300).table
-        pd.testing.assert_frame_equal(_comparable(run_selectors.run_table(run)), _comparable(expected), check_dtype=False)
+        pd.testing.assert_frame_equal(
+            _comparable(run_selectors.run_table(run)), _comparable(expected), check_dtype=False
+        )
 
 
 def _free_port() -> int:
@@ -100,11 +102,16 @@ def _form_post(opener, url: str, fields: dict[str, str], files: dict[str, tuple[
     for name, value in fields.items():
         parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
     for name, (file_name, data) in (files or {}).items():
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{file_name}"\r\n'
-                     f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{file_name}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n".encode()
+            + data
+            + b"\r\n"
+        )
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}",
-                                                          "Referer": url})
+    req = urllib.request.Request(
+        url, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}", "Referer": url}
+    )
     return opener.open(req, timeout=120)
 
 
@@ -126,12 +133,34 @@ class HostileUploadServerTests:
         upload_tmp.mkdir()
         port = _free_port()
         # The test settings only for their password hasher (the user was made with it).
-        env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "config.settings_test",
-               "GIGASITE_UPLOAD_TMP_DIR": str(upload_tmp), "GIGASITE_UPLOAD_PARSE_TIMEOUT_S": "5", "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "DJANGO_SETTINGS_MODULE": "config.settings_test",
+            "GIGASITE_UPLOAD_TMP_DIR": str(upload_tmp),
+            "GIGASITE_UPLOAD_PARSE_TIMEOUT_S": "5",
+            "PYTHONUNBUFFERED": "1",
+        }
         log = (tmp_path / "gunicorn.log").open("wb")
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
-                                   "--workers", "1", "--timeout", "60"], cwd=ROOT, env=env, stdout=log,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--timeout",
+                "60",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             base = f"http://127.0.0.1:{port}"
             jar = http.cookiejar.CookieJar()
@@ -142,16 +171,25 @@ class HostileUploadServerTests:
                     opener.open(f"{base}/accounts/login/", timeout=5)
                     break
                 except (urllib.error.URLError, ConnectionError):
-                    assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
+                    assert server.poll() is None and time.monotonic() < deadline, (
+                        tmp_path / "gunicorn.log"
+                    ).read_text()
                     time.sleep(0.3)
-            _form_post(opener, f"{base}/accounts/login/", {"username": "ana", "password": "pw", "csrfmiddlewaretoken": _csrf(jar)})
+            _form_post(
+                opener,
+                f"{base}/accounts/login/",
+                {"username": "ana", "password": "pw", "csrfmiddlewaretoken": _csrf(jar)},
+            )
             opener.open(f"{base}/uploads/", timeout=10)
             data = endless_view_gpkg(tmp_path / "endless.gpkg").read_bytes()
             started = time.monotonic()
             with pytest.raises(urllib.error.HTTPError) as err:
-                _form_post(opener, f"{base}/uploads/new/",
-                           {"source_name": "Survey", "on_duplicate": "error", "csrfmiddlewaretoken": _csrf(jar)},
-                           {"file": ("endless.gpkg", data)})
+                _form_post(
+                    opener,
+                    f"{base}/uploads/new/",
+                    {"source_name": "Survey", "on_duplicate": "error", "csrfmiddlewaretoken": _csrf(jar)},
+                    {"file": ("endless.gpkg", data)},
+                )
             elapsed = time.monotonic() - started
             page = err.value.read().decode()
             assert err.value.code == 400, page[:500]

@@ -29,7 +29,9 @@ class ComparisonThroughWorkerTests:
         site_ids = [int(i) for i in at["site_id"].head(3)]
         start_worker("w1").wait_consuming(app)
 
-        report = comparisons.comparison_request(run=run, size_h100e=10000, site_ids=site_ids, language="fr", author="E2E")
+        report = comparisons.comparison_request(
+            run=run, size_h100e=10000, site_ids=site_ids, language="fr", author="E2E"
+        )
         deadline = time.monotonic() + 120
         while report.status not in (ComparisonReport.Status.SUCCEEDED, ComparisonReport.Status.FAILED):
             assert time.monotonic() < deadline, f"still {report.status} ({report.stage}) after 120 s"
@@ -39,5 +41,7 @@ class ComparisonThroughWorkerTests:
         assert report.dispatched_at is not None and report.attempts == 1
         assert bytes(report.pdf).startswith(b"%PDF") and report.n_pages >= 6
 
-        again = comparisons.comparison_request(run=run, size_h100e=10000, site_ids=site_ids[::-1], language="fr", author="E2E")
+        again = comparisons.comparison_request(
+            run=run, size_h100e=10000, site_ids=site_ids[::-1], language="fr", author="E2E"
+        )
         assert again.id == report.id and again.status == ComparisonReport.Status.SUCCEEDED

@@ -24,8 +24,17 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 SIZES = "1000,10000,50000,100000"
-COMPARED = ["site_id", "size_h100e", "feasible", "score", "rank", "tco_eur_per_gpu_hour", "capex_total_meur",
-            "time_to_power_months", "emissions_t_per_yr"]
+COMPARED = [
+    "site_id",
+    "size_h100e",
+    "feasible",
+    "score",
+    "rank",
+    "tco_eur_per_gpu_hour",
+    "capex_total_meur",
+    "time_to_power_months",
+    "emissions_t_per_yr",
+]
 
 
 def _params(draws_seed: int = 7):
@@ -63,7 +72,9 @@ class RunThroughWorkersTests:
         assert len(chunk_workers) >= 2, f"all chunks ran in one process: {chunk_workers}"
         assert workers  # host names recorded
         expected = run_selectors.score_loaded_sites(params=params, draws=50).table
-        pd.testing.assert_frame_equal(_comparable(run_selectors.run_table(run)), _comparable(expected), check_dtype=False)
+        pd.testing.assert_frame_equal(
+            _comparable(run_selectors.run_table(run)), _comparable(expected), check_dtype=False
+        )
         assert RunResult.objects.filter(run=run).count() == 4
 
     def test_it_scores_once_when_messages_are_delivered_twice(self, start_worker):
@@ -98,7 +109,9 @@ class RunThroughWorkersTests:
         assert run.status == ScoringRun.Status.SUCCEEDED, run.error
         assert max(run.chunks.values_list("attempts", flat=True)) >= 2
         expected = run_selectors.score_loaded_sites(params=params, draws=400).table
-        pd.testing.assert_frame_equal(_comparable(run_selectors.run_table(run)), _comparable(expected), check_dtype=False)
+        pd.testing.assert_frame_equal(
+            _comparable(run_selectors.run_table(run)), _comparable(expected), check_dtype=False
+        )
 
     def test_it_cancels_a_running_run(self, start_worker):
         world_create(n_sites=3000, n_points=1500)
@@ -121,12 +134,21 @@ class BrokerDownTests:
     def test_it_keeps_a_run_submitted_while_the_broker_is_down_and_starts_it_later(self, start_worker, test_queue):
         world_create(n_sites=50, n_points=50)
         # Submit from the command line, as a user would, with the broker unreachable.
-        env = {**os.environ, "DATABASE_URL": database_url(), "CELERY_BROKER_URL": "redis://127.0.0.1:1/0",
-               "GIGASITE_QUEUE": test_queue, "DJANGO_SETTINGS_MODULE": "config.settings"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "CELERY_BROKER_URL": "redis://127.0.0.1:1/0",
+            "GIGASITE_QUEUE": test_queue,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+        }
         started = time.monotonic()
         proc = subprocess.run(
-            [sys.executable, "manage.py", "score", "--async", "--sizes", SIZES], cwd=ROOT, env=env,
-            capture_output=True, text=True, timeout=120,
+            [sys.executable, "manage.py", "score", "--async", "--sizes", SIZES],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert proc.returncode == 0, proc.stderr
         assert "job queue is unreachable" in proc.stdout

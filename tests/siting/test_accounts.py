@@ -73,7 +73,9 @@ class LoginTests:
         csrf_client = type(client)(enforce_csrf_checks=True)
         page = csrf_client.get("/accounts/login/")
         token = page.cookies["csrftoken"].value
-        resp = csrf_client.post("/accounts/login/", {"username": "pat", "password": "pw-123456", "csrfmiddlewaretoken": token})
+        resp = csrf_client.post(
+            "/accounts/login/", {"username": "pat", "password": "pw-123456", "csrfmiddlewaretoken": token}
+        )
         assert resp.status_code == 302
         assert "_auth_user_id" in csrf_client.session
 

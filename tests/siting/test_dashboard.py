@@ -53,8 +53,13 @@ class ApiPermissionTests:
 
     def test_it_refuses_users_without_a_role(self, client, run):
         _login(client, None)
-        for url in ("/api/runs/", f"/api/runs/{run.code}/sites/", f"/api/runs/{run.code}/reweight/?size=1000",
-                    "/api/grid/points/", "/api/boundaries/country/"):
+        for url in (
+            "/api/runs/",
+            f"/api/runs/{run.code}/sites/",
+            f"/api/runs/{run.code}/reweight/?size=1000",
+            "/api/grid/points/",
+            "/api/boundaries/country/",
+        ):
             assert client.get(url).status_code == 403, url
 
     def test_it_serves_every_role(self, client, run):
@@ -133,7 +138,11 @@ class RankedSitesApiTests:
         listed = _json(client.get(f"/api/runs/{run.code}/sites/?{query}&page_size=1000"))["sites"]
         resp = client.get(f"/api/runs/{run.code}/sites/?{query}&format=csv")
         assert resp["Content-Type"].startswith("text/csv") and "attachment" in resp["Content-Disposition"]
-        rows = list(csv.DictReader(io.StringIO(b"".join(resp.streaming_content).decode() if resp.streaming else resp.content.decode())))
+        rows = list(
+            csv.DictReader(
+                io.StringIO(b"".join(resp.streaming_content).decode() if resp.streaming else resp.content.decode())
+            )
+        )
         assert [int(r["site_id"]) for r in rows] == [s["site_id"] for s in listed]
         assert [float(r["score"]) for r in rows] == pytest.approx([s["score"] for s in listed], rel=1e-5)
         gj = json.loads(client.get(f"/api/runs/{run.code}/sites/?{query}&format=geojson").content)
@@ -142,12 +151,20 @@ class RankedSitesApiTests:
         f0 = gj["features"][0]
         assert f0["geometry"]["coordinates"] == [f0["properties"]["longitude"], f0["properties"]["latitude"]]
 
-    @pytest.mark.parametrize("query, field", [
-        ("size=77", "size"), ("size=1000&min_score=abc", "min_score"), ("size=1000&min_score=120", "min_score"),
-        ("size=1000&former_use=castle", "former_use"), ("size=1000&w_tco=-1", "weights"), ("size=1000&order=zzz", "order"),
-        ("size=1000&format=xlsx", "format"), ("size=1000&hide_polluted=maybe", "hide_polluted"),
-        ("size=1000&page_size=5000", "page_size"),
-    ])
+    @pytest.mark.parametrize(
+        "query, field",
+        [
+            ("size=77", "size"),
+            ("size=1000&min_score=abc", "min_score"),
+            ("size=1000&min_score=120", "min_score"),
+            ("size=1000&former_use=castle", "former_use"),
+            ("size=1000&w_tco=-1", "weights"),
+            ("size=1000&order=zzz", "order"),
+            ("size=1000&format=xlsx", "format"),
+            ("size=1000&hide_polluted=maybe", "hide_polluted"),
+            ("size=1000&page_size=5000", "page_size"),
+        ],
+    )
     def test_it_names_the_bad_parameter(self, client, run, query, field):
         _login(client)
         resp = client.get(f"/api/runs/{run.code}/sites/?{query}")
@@ -164,7 +181,6 @@ class RankedSitesApiTests:
         queued = ScoringRun.objects.create(scenario_name="q", params={}, status=ScoringRun.Status.QUEUED)
         resp = client.get(f"/api/runs/{queued.code}/sites/?size=1000")
         assert resp.status_code == 400 and "queued" in resp.json()["error"]
-
 
     def test_it_drops_withdrawn_sites(self, client, run):
         _login(client)
@@ -187,7 +203,9 @@ class RankedSitesApiTests:
         user = _login(client, "analyst")
         base = f"/api/runs/{run.code}/sites/?size=1000&page_size=1000"
         listed = [s["site_id"] for s in _json(client.get(base))["sites"]][:3]  # warms the caches
-        upload = SiteUpload.objects.create(file_name="survey.geojson", sha256="0" * 64, source_name="survey", uploaded_by=user)
+        upload = SiteUpload.objects.create(
+            file_name="survey.geojson", sha256="0" * 64, source_name="survey", uploaded_by=user
+        )
         Site.objects.filter(id__in=listed).update(upload=upload)
         try:
             with django_capture_on_commit_callbacks(execute=True):
@@ -209,9 +227,14 @@ class RankedSitesApiTests:
         cols = _json(client.get(f"/api/runs/{strict.code}/map-data/"))["columns"]
         assert len(cols["site_id"]) == 150 and not any(cols["feasible"])
         assert client.get(f"/runs/{strict.code}/map/").status_code == 200
-        slow = cols["site_id"][cols["exclusion_reasons"].index(next(r for r in cols["exclusion_reasons"] if "time_to_power" in r))]
+        slow = cols["site_id"][
+            cols["exclusion_reasons"].index(next(r for r in cols["exclusion_reasons"] if "time_to_power" in r))
+        ]
         resp = client.get(f"/sites/{slow}/?run={strict.code}")
-        assert resp.status_code == 200 and str(dashboard.EXCLUSION_LABELS["time_to_power_too_long"]) in resp.content.decode()
+        assert (
+            resp.status_code == 200
+            and str(dashboard.EXCLUSION_LABELS["time_to_power_too_long"]) in resp.content.decode()
+        )
         strict.delete()
 
 
@@ -228,15 +251,25 @@ class ReweightTests:
         np.testing.assert_array_equal(got_rank, expected_rank)
         got_score = np.array([np.nan if s is None else s for s in data["score"]], dtype=float)
         np.testing.assert_allclose(got_score, fresh.loc[data["site_id"], "score"].to_numpy(), atol=5e-4)
-        assert data["elapsed_ms"] >= 0 and "reweight;dur=" in client.get(
-            f"/api/runs/{run.code}/reweight/?size=10000&{query}")["Server-Timing"]
+        assert (
+            data["elapsed_ms"] >= 0
+            and "reweight;dur=" in client.get(f"/api/runs/{run.code}/reweight/?size=10000&{query}")["Server-Timing"]
+        )
 
     def test_it_changes_the_order_when_weights_change(self, client, run):
         _login(client)
-        a = _json(client.get(f"/api/runs/{run.code}/sites/?size=1000&page_size=20&w_tco=1&w_emissions=0&w_time_to_power=0"
-                             "&w_land=0&w_water=0&w_reliability=0"))
-        b = _json(client.get(f"/api/runs/{run.code}/sites/?size=1000&page_size=20&w_tco=0&w_emissions=1&w_time_to_power=0"
-                             "&w_land=0&w_water=0&w_reliability=0"))
+        a = _json(
+            client.get(
+                f"/api/runs/{run.code}/sites/?size=1000&page_size=20&w_tco=1&w_emissions=0&w_time_to_power=0"
+                "&w_land=0&w_water=0&w_reliability=0"
+            )
+        )
+        b = _json(
+            client.get(
+                f"/api/runs/{run.code}/sites/?size=1000&page_size=20&w_tco=0&w_emissions=1&w_time_to_power=0"
+                "&w_land=0&w_water=0&w_reliability=0"
+            )
+        )
         assert [s["site_id"] for s in a["sites"]] != [s["site_id"] for s in b["sites"]]
         tco = [s["tco_eur_per_gpu_hour"] for s in a["sites"]]
         assert tco == sorted(tco)  # ranked on cost alone, cheapest first
@@ -278,7 +311,7 @@ class SiteDetailTests:
         assert chosen[0]["line_km"] == pytest.approx(row["connection_distance_km"], rel=1e-9)
         assert chosen[0]["time_to_power_months"] == pytest.approx(row["time_to_power_months"], rel=1e-9)
         # The model takes the nearest qualifying point: none before it qualifies.
-        before = data["connection_options"][:data["connection_options"].index(chosen[0])]
+        before = data["connection_options"][: data["connection_options"].index(chosen[0])]
         assert not any(o["qualifies"] for o in before)
         assert sum(b["points"] for b in data["breakdown"]) == pytest.approx(row["score"], rel=1e-9)
         assert [r["size_h100e"] for r in data["ladder"]] == list(SIZES)
@@ -287,7 +320,12 @@ class SiteDetailTests:
         # NaN (no line, no headroom, no score) and infinities come out as null, never as the
         # bare NaN that Python's json writes and a browser's JSON.parse rejects.
         resp = api._json({"a": float("nan"), "b": [np.float64("inf"), 1.5], "c": {"d": np.float64("nan")}, "e": "x"})
-        assert json.loads(resp.content, parse_constant=_reject_constant) == {"a": None, "b": [None, 1.5], "c": {"d": None}, "e": "x"}
+        assert json.loads(resp.content, parse_constant=_reject_constant) == {
+            "a": None,
+            "b": [None, 1.5],
+            "c": {"d": None},
+            "e": "x",
+        }
 
     def test_it_renders_the_site_page_with_its_charts(self, client, run):
         _login(client)
@@ -364,8 +402,12 @@ class OpenApiTests:
             for sub in getattr(pattern, "url_patterns", [pattern]):
                 route = str(sub.pattern)
                 if route.startswith("api/") and route != "api/openapi.json" and route != "api/docs/":
-                    routes.add("/" + route.replace("<uuid:code>", "{code}").replace("<int:site_id>", "{site_id}")
-                               .replace("<str:kind>", "{kind}"))
+                    routes.add(
+                        "/"
+                        + route.replace("<uuid:code>", "{code}")
+                        .replace("<int:site_id>", "{site_id}")
+                        .replace("<str:kind>", "{kind}")
+                    )
         assert routes == documented
 
     def test_it_lists_the_endpoints_on_a_page(self, client):
@@ -428,7 +470,8 @@ class SharedRankTests:
         after = [s["rank"] for s in sites if s["rank"] > a["rank"]]
         assert min(after) == a["rank"] + 2
         assert sum(s["rank_shared"] for s in sites) == sum(
-            sum(1 for t in sites if t["rank"] == s["rank"]) > 1 for s in sites)
+            sum(1 for t in sites if t["rank"] == s["rank"]) > 1 for s in sites
+        )
         rows = list(csv.DictReader(io.StringIO(client.get(base + "&format=csv").content.decode())))
         assert list(rows[0])[:2] == ["rank", "rank_shared"]
         shared = {int(r["site_id"]) for r in rows if r["rank_shared"] == "True"}
@@ -501,15 +544,26 @@ class ReadinessAndConnectionTests:
         chosen = [o for o in options if o.chosen]
         assert len(chosen) == 1 and chosen[0].kind == row["connection_kind"]
         assert chosen[0].total_meur == pytest.approx(row["connection_cost_meur"] + row["delay_cost_meur"], rel=1e-9)
-        assert chosen[0].total_meur == pytest.approx(min(o.total_meur for o in options if o.qualifies and o.usable
-                                                         and o.same_country and o.over_land), rel=1e-9)
+        assert chosen[0].total_meur == pytest.approx(
+            min(o.total_meur for o in options if o.qualifies and o.usable and o.same_country and o.over_land), rel=1e-9
+        )
 
     def test_it_exports_readiness_and_both_costs_and_labels_the_cost_criterion(self, client, run):
         _login(client)
-        rows = list(csv.DictReader(io.StringIO(
-            client.get(f"/api/runs/{run.code}/sites/?size=10000&format=csv").content.decode())))
-        for column in ("site_cost_eur_per_gpu_hour", "tco_eur_per_gpu_hour", "site_months", "grid_months",
-                       "delay_cost_meur", "headroom_source", "may_be_unavailable"):
+        rows = list(
+            csv.DictReader(
+                io.StringIO(client.get(f"/api/runs/{run.code}/sites/?size=10000&format=csv").content.decode())
+            )
+        )
+        for column in (
+            "site_cost_eur_per_gpu_hour",
+            "tco_eur_per_gpu_hour",
+            "site_months",
+            "grid_months",
+            "delay_cost_meur",
+            "headroom_source",
+            "may_be_unavailable",
+        ):
             assert column in rows[0], column
         assert all(float(r["site_cost_eur_per_gpu_hour"]) < float(r["tco_eur_per_gpu_hour"]) for r in rows)
         criteria = {c["name"]: c for c in client.get(f"/runs/{run.code}/map/").context["config"]["criteria"]}
@@ -524,16 +578,39 @@ class OldRunTests:
         from siting import frames
         from siting.models import RunResult
 
-        new = {"rank_shared", "site_cost_eur_per_gpu_hour", "delay_cost_meur", "grid_months", "site_months",
-               "permit_months", "rezoning_months", "remediation_months", "demolition_months", "readiness_estimated",
-               "remediation_capex_meur", "own_connection_estimated", "headroom_source", "may_be_unavailable"}
-        old = ScoringRun.objects.create(scenario_name="v1", params=run.params, status=ScoringRun.Status.SUCCEEDED,
-                                        finished_at=run.finished_at, draws=0)
+        new = {
+            "rank_shared",
+            "site_cost_eur_per_gpu_hour",
+            "delay_cost_meur",
+            "grid_months",
+            "site_months",
+            "permit_months",
+            "rezoning_months",
+            "remediation_months",
+            "demolition_months",
+            "readiness_estimated",
+            "remediation_capex_meur",
+            "own_connection_estimated",
+            "headroom_source",
+            "may_be_unavailable",
+        }
+        old = ScoringRun.objects.create(
+            scenario_name="v1",
+            params=run.params,
+            status=ScoringRun.Status.SUCCEEDED,
+            finished_at=run.finished_at,
+            draws=0,
+        )
         stored = RunResult.objects.get(run=run, size_h100e=1000)
         table = frames.frames_unpack(stored.table)[0]["table"]
         table = table.drop(columns=[c for c in new if c in table.columns])
-        RunResult.objects.create(run=old, size_h100e=1000, n_sites=stored.n_sites, n_feasible=stored.n_feasible,
-                                 table=frames.frames_pack({"table": table}))
+        RunResult.objects.create(
+            run=old,
+            size_h100e=1000,
+            n_sites=stored.n_sites,
+            n_feasible=stored.n_feasible,
+            table=frames.frames_pack({"table": table}),
+        )
         try:
             _login(client)
             site_id = int(table.sort_values("rank").iloc[0]["site_id"])

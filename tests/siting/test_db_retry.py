@@ -35,7 +35,9 @@ class WithDbRetryTests:
         monkeypatch.setattr(runs, "DB_RETRY_FIRST_S", 0.05)
         fn, calls = _flaky(10**6, OperationalError("server closed the connection unexpectedly"))
         started = time.monotonic()
-        with pytest.raises(runs.DatabaseUnavailable, match="unavailable for 0 s while test .*server closed the connection"):
+        with pytest.raises(
+            runs.DatabaseUnavailable, match="unavailable for 0 s while test .*server closed the connection"
+        ):
             runs.with_db_retry(fn, what="test", budget_s=0.4)
         assert 0.4 <= time.monotonic() - started < 2.0 and calls["n"] >= 3
 
@@ -87,7 +89,11 @@ class RunBlipTests:
         run = runs.scoring_run_start(params=_params().to_dict(), draws=0, name="down", dispatch=False)
         run = runs.scoring_run_execute_inline(run_id=run.id)
         assert run.status == ScoringRun.Status.FAILED
-        assert "database was unavailable" in run.error and "storing chunk" in run.error and "database is locked" in run.error
+        assert (
+            "database was unavailable" in run.error
+            and "storing chunk" in run.error
+            and "database is locked" in run.error
+        )
 
     def test_it_keeps_the_heartbeat_beating_through_a_blip(self, monkeypatch):
         world_create(n_sites=10, n_points=10)

@@ -20,10 +20,23 @@ SECRET = "/srv/gigasite/secret/path.npz: [Errno 13] Permission denied"
 @pytest.fixture
 def failed_run():
     """A run failed the way ``runs`` records it: the exception text and the worker's host:thread."""
-    run = ScoringRun.objects.create(scenario_name="t", params={"sizes": [1000]}, status=ScoringRun.Status.FAILED,
-                                    error=f"Scoring size 1,000 H100e failed: {SECRET}", stage="failed", n_chunks=1)
-    RunChunk.objects.create(run=run, index=0, size_h100e=1000, status=RunChunk.Status.FAILED, attempts=1,
-                            worker=runs._worker_name(), error=SECRET)
+    run = ScoringRun.objects.create(
+        scenario_name="t",
+        params={"sizes": [1000]},
+        status=ScoringRun.Status.FAILED,
+        error=f"Scoring size 1,000 H100e failed: {SECRET}",
+        stage="failed",
+        n_chunks=1,
+    )
+    RunChunk.objects.create(
+        run=run,
+        index=0,
+        size_h100e=1000,
+        status=RunChunk.Status.FAILED,
+        attempts=1,
+        worker=runs._worker_name(),
+        error=SECRET,
+    )
     return run
 
 
@@ -54,8 +67,9 @@ class ReportProgressTests:
 
         run = _scored_run(draws=0)
         olga = user("olga", "official")
-        report = comparisons.comparison_request(run=run, size_h100e=SIZE, site_ids=_shortlist(run), language="en",
-                                                user=olga, dispatch=False)
+        report = comparisons.comparison_request(
+            run=run, size_h100e=SIZE, site_ids=_shortlist(run), language="en", user=olga, dispatch=False
+        )
         with patch("siting.reports.document.comparison_pdf", side_effect=OSError(SECRET)):
             comparisons.comparison_execute(report_id=report.id)
         report.refresh_from_db()

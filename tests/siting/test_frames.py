@@ -32,5 +32,7 @@ class FramesTests:
         np.testing.assert_array_equal(arrays["hourly/FR"], [0.0, 1.0, 2.0])
 
     def test_it_keeps_an_empty_frame_with_its_columns(self):
-        out, _ = frames_unpack(frames_pack({"t": pd.DataFrame({"a": pd.Series([], dtype=float), "b": pd.Series([], dtype=object)})}))
+        out, _ = frames_unpack(
+            frames_pack({"t": pd.DataFrame({"a": pd.Series([], dtype=float), "b": pd.Series([], dtype=object)})})
+        )
         assert list(out["t"].columns) == ["a", "b"] and len(out["t"]) == 0

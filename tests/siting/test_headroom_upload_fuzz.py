@@ -20,8 +20,24 @@ pytestmark = pytest.mark.django_db
 
 # Three points; B already has a known value (80 MW) that a withdrawal must give back.
 POINTS = {"test:A": (2.0, 48.1, None), "test:B": (3.0, 47.0, 80.0), "test:C": (6.0, 49.0, None)}
-HEADERS = ["point_id", "code_poste", "longitude", "latitude", "lon", "lat", "headroom_mw", "headroom_kw", "capacité d'accueil (MW)",
-           "freie Kapazität", "headroom", "date", "Stand", "source", "Quelle", "junk"]
+HEADERS = [
+    "point_id",
+    "code_poste",
+    "longitude",
+    "latitude",
+    "lon",
+    "lat",
+    "headroom_mw",
+    "headroom_kw",
+    "capacité d'accueil (MW)",
+    "freie Kapazität",
+    "headroom",
+    "date",
+    "Stand",
+    "source",
+    "Quelle",
+    "junk",
+]
 
 
 def _mostly(good: list[str]):
@@ -36,11 +52,26 @@ COLUMN_VALUES = {
     "date": _mostly(["2025-09-30", "30.09.2025", "30/09/2025", "2999-01-01", "hier"]),
     "text": _mostly(["RTE", "Amprion", ""]),
 }
-KIND = {"point_id": "id", "code_poste": "id", "longitude": "lon", "lon": "lon", "latitude": "lat", "lat": "lat", "date": "date",
-        "Stand": "date", "source": "text", "Quelle": "text", "junk": "text"}
+KIND = {
+    "point_id": "id",
+    "code_poste": "id",
+    "longitude": "lon",
+    "lon": "lon",
+    "latitude": "lat",
+    "lat": "lat",
+    "date": "date",
+    "Stand": "date",
+    "source": "text",
+    "Quelle": "text",
+    "junk": "text",
+}
 
 
-GOOD = {"mw": ["300", "0", "12,5", "4.2e2", "1 200"], "date": ["2025-09-30", "30.09.2025", "30/09/2025", ""], "text": ["RTE", "Amprion", ""]}
+GOOD = {
+    "mw": ["300", "0", "12,5", "4.2e2", "1 200"],
+    "date": ["2025-09-30", "30.09.2025", "30/09/2025", ""],
+    "text": ["RTE", "Amprion", ""],
+}
 
 
 @st.composite
@@ -61,10 +92,16 @@ def clean_tables(draw) -> list[list[str]]:
 
 @st.composite
 def messy_tables(draw) -> list[list[str]]:
-    base = draw(st.sampled_from([["point_id", "headroom_mw"], ["lon", "lat", "headroom_kw"], ["code_poste", "capacité d'accueil (MW)"], []]))
+    base = draw(
+        st.sampled_from(
+            [["point_id", "headroom_mw"], ["lon", "lat", "headroom_kw"], ["code_poste", "capacité d'accueil (MW)"], []]
+        )
+    )
     extra = draw(st.lists(st.sampled_from(HEADERS), max_size=3, unique=True))
     header = base + [h for h in extra if h not in base] or ["junk"]
-    rows = draw(st.lists(st.tuples(*[COLUMN_VALUES[KIND.get(h, "mw")] for h in header]).map(list), min_size=0, max_size=5))
+    rows = draw(
+        st.lists(st.tuples(*[COLUMN_VALUES[KIND.get(h, "mw")] for h in header]).map(list), min_size=0, max_size=5)
+    )
     return [header, *rows]
 
 
@@ -116,9 +153,18 @@ DISTANCES = st.sampled_from(["1", "1", "5", "5", "0", "50", "51", "-1", "nan", "
 def analyst(client, settings, tmp_path):
     settings.GIGASITE_HEADROOM_STAGING_DIR = str(tmp_path / "staged")
     for external_id, (lon, lat, known) in POINTS.items():
-        GridConnectionPoint.objects.create(external_id=external_id, name=external_id[-1], country="FR", longitude=lon, latitude=lat,
-                                           voltage_kv=400.0, headroom_mw=known, headroom_estimate_mw=50.0, source="test",
-                                           source_vintage="2025")
+        GridConnectionPoint.objects.create(
+            external_id=external_id,
+            name=external_id[-1],
+            country="FR",
+            longitude=lon,
+            latitude=lat,
+            voltage_kv=400.0,
+            headroom_mw=known,
+            headroom_estimate_mw=50.0,
+            source="test",
+            source_vintage="2025",
+        )
     client.force_login(user("ana", "analyst"))
     return client
 
@@ -173,6 +219,10 @@ class HeadroomPageFuzzTests:
         _check(analyst, *file, distance)
 
     @FUZZ
-    @given(data=st.binary(max_size=300), name=st.sampled_from(["f.csv", "f.xlsx", "f.ods", "f.geojson"]), distance=DISTANCES)
+    @given(
+        data=st.binary(max_size=300),
+        name=st.sampled_from(["f.csv", "f.xlsx", "f.ods", "f.geojson"]),
+        distance=DISTANCES,
+    )
     def test_it_never_fails_on_arbitrary_bytes(self, analyst, data, name, distance):
         _check(analyst, data, name, distance)

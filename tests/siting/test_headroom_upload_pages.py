@@ -29,12 +29,31 @@ def staging(settings, tmp_path):
 @pytest.fixture
 def points():
     """Two substations: Ville 400 with a network estimate of 50 MW and no known value, Autre 225."""
-    Zone.objects.create(code="FR", name="France", carbon_intensity_g_per_kwh=60.0, price_eur_per_mwh=60.0, cooling_degree_days=50.0)
-    ville = GridConnectionPoint.objects.create(external_id="rte:VILLE", name="Ville 400", country="FR", longitude=2.0, latitude=48.1,
-                                               voltage_kv=400.0, headroom_estimate_mw=50.0, headroom_method="lines_n1",
-                                               source="rte", source_vintage="2025")
-    autre = GridConnectionPoint.objects.create(external_id="rte:AUTRE", name="Autre 225", country="FR", longitude=3.0, latitude=47.0,
-                                               voltage_kv=225.0, source="rte", source_vintage="2025")
+    Zone.objects.create(
+        code="FR", name="France", carbon_intensity_g_per_kwh=60.0, price_eur_per_mwh=60.0, cooling_degree_days=50.0
+    )
+    ville = GridConnectionPoint.objects.create(
+        external_id="rte:VILLE",
+        name="Ville 400",
+        country="FR",
+        longitude=2.0,
+        latitude=48.1,
+        voltage_kv=400.0,
+        headroom_estimate_mw=50.0,
+        headroom_method="lines_n1",
+        source="rte",
+        source_vintage="2025",
+    )
+    autre = GridConnectionPoint.objects.create(
+        external_id="rte:AUTRE",
+        name="Autre 225",
+        country="FR",
+        longitude=3.0,
+        latitude=47.0,
+        voltage_kv=225.0,
+        source="rte",
+        source_vintage="2025",
+    )
     return ville, autre
 
 
@@ -60,7 +79,11 @@ def _preview(client, data: bytes = CSV, **fields) -> str:
 def _nothing_saved(points) -> bool:
     for p in points:
         p.refresh_from_db()
-    return not HeadroomUpload.objects.exists() and not KnownHeadroom.objects.exists() and all(p.headroom_mw is None for p in points)
+    return (
+        not HeadroomUpload.objects.exists()
+        and not KnownHeadroom.objects.exists()
+        and all(p.headroom_mw is None for p in points)
+    )
 
 
 class AccessTests:
@@ -88,8 +111,10 @@ class FlowTests:
         page = analyst.get(_preview(analyst))
         assert page.status_code == 200
         html = page.content.decode()
-        row = html[html.index('id="headroom-matches"'):]
-        assert "rte:VILLE" in row and "Ville 400" in row and "300.0" in row and "50.0" in row  # the estimate it overrides
+        row = html[html.index('id="headroom-matches"') :]
+        assert (
+            "rte:VILLE" in row and "Ville 400" in row and "300.0" in row and "50.0" in row
+        )  # the estimate it overrides
         assert "2025-09-30" in row and "RTE capacity register" in row
         assert _nothing_saved(points)
 
@@ -122,7 +147,7 @@ class FlowTests:
         assert resp.status_code == 400
         html = resp.content.decode()
         assert "capacites.csv" in html and "1 row(s) rejected" in html
-        table = html[html.index('id="headroom-errors"'):]
+        table = html[html.index('id="headroom-errors"') :]
         assert "<td>capacites.csv</td>" in table
         assert '<td class="num">3</td><td>headroom_mw</td><td>beaucoup</td><td>not a number</td>' in table
         assert _nothing_saved(points)
@@ -157,7 +182,10 @@ class FlowTests:
         assert resp.status_code == 400
         html = resp.content.decode()
         assert '<select name="sheet"' in html and '<option value="Capacités">' in html
-        assert "capacites.xlsx: “capacites.xlsx” holds 2 sheets (Lisez-moi, Capacités): choose the one with the headroom." in html
+        assert (
+            "capacites.xlsx: “capacites.xlsx” holds 2 sheets (Lisez-moi, Capacités): choose the one with the headroom."
+            in html
+        )
         html = analyst.get(_preview(analyst, buf.getvalue(), name="capacites.xlsx", sheet="Capacités")).content.decode()
         assert "rte:VILLE" in html and "300.0" in html
         # The header sits under a title and a blank row, and names no column of the site template.
@@ -250,7 +278,12 @@ class CsrfTests:
         # With the page's token, the same post goes through to a preview; confirming without it does not.
         client.get("/uploads/headroom/")
         token = client.cookies["csrftoken"].value
-        payload = {"file": SimpleUploadedFile("rte.csv", CSV), "source_name": "RTE", "match_distance_km": "0", "csrfmiddlewaretoken": token}
+        payload = {
+            "file": SimpleUploadedFile("rte.csv", CSV),
+            "source_name": "RTE",
+            "match_distance_km": "0",
+            "csrfmiddlewaretoken": token,
+        }
         resp = client.post("/uploads/headroom/new/", payload)
         assert resp.status_code == 302
         preview = resp["Location"]

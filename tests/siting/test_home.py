@@ -19,7 +19,13 @@ def _planner() -> User:
 
 def _site(ext: str, country: str) -> Site:
     return Site.objects.create(
-        external_id=ext, name=ext, country=country, longitude=2.0, latitude=48.0, source="cartofriches", source_vintage="2024-03"
+        external_id=ext,
+        name=ext,
+        country=country,
+        longitude=2.0,
+        latitude=48.0,
+        source="cartofriches",
+        source_vintage="2024-03",
     )
 
 
@@ -27,7 +33,14 @@ class HomeTests:
     def test_it_counts_sites_by_country_and_grid_points_by_voltage(self, client):
         _site("a", "FR"), _site("b", "FR"), _site("c", "DE")
         GridConnectionPoint.objects.create(
-            external_id="rte:X", name="X", country="FR", longitude=2, latitude=48, voltage_kv=400, source="rte", source_vintage="2024"
+            external_id="rte:X",
+            name="X",
+            country="FR",
+            longitude=2,
+            latitude=48,
+            voltage_kv=400,
+            source="rte",
+            source_vintage="2024",
         )
         client.force_login(_planner())
         resp = client.get("/")

@@ -42,8 +42,9 @@ class ReportFormTests:
 
         run = _scored_run(draws=0)
         with pytest.raises(comparisons.ComparisonError, match=str(2**63)):
-            comparisons.comparison_request(run=run, size_h100e=SIZE, site_ids=[_shortlist(run)[0], 2**63], language="en",
-                                           dispatch=False)
+            comparisons.comparison_request(
+                run=run, size_h100e=SIZE, site_ids=[_shortlist(run)[0], 2**63], language="en", dispatch=False
+            )
 
 
 class PathAndQueryTests:
@@ -57,8 +58,15 @@ class PathAndQueryTests:
         assert c.get(url.format(id=huge)).status_code in (302, 404)  # the admin redirects to its index
 
     @pytest.mark.parametrize("huge", HUGE)
-    @pytest.mark.parametrize("url", ["/runs/?page={n}", "/api/runs/?limit={n}", "/reports/runs/{code}/select/?size={n}",
-                                     "/reports/runs/{code}/select/?n={n}"])
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "/runs/?page={n}",
+            "/api/runs/?limit={n}",
+            "/reports/runs/{code}/select/?size={n}",
+            "/reports/runs/{code}/select/?n={n}",
+        ],
+    )
     def test_it_never_fails_on_a_huge_number_in_the_query(self, url, huge):
         from siting.models import ScoringRun
 

@@ -21,30 +21,65 @@ DEFAULT = presets()["default"]
 
 def site(**overrides) -> pd.DataFrame:
     # Zoned for industry, no building, no pollution: site readiness is the 18-month permit.
-    row = {"site_id": 1, "longitude": 2.0, "latitude": 48.0, "country": "FR", "area_ha": 500.0,
-           "grid_capacity_mw": np.nan, "grid_voltage_kv": np.nan, "pollution_status": "none", "flood_zone": 0.0,
-           "water_access": "river", "reconverted": False, "closure_year": np.nan, "former_use": "coal_plant",
-           "still_operating": False, "zoning_type": "U", "buildings_state": "none", "has_project": False}
+    row = {
+        "site_id": 1,
+        "longitude": 2.0,
+        "latitude": 48.0,
+        "country": "FR",
+        "area_ha": 500.0,
+        "grid_capacity_mw": np.nan,
+        "grid_voltage_kv": np.nan,
+        "pollution_status": "none",
+        "flood_zone": 0.0,
+        "water_access": "river",
+        "reconverted": False,
+        "closure_year": np.nan,
+        "former_use": "coal_plant",
+        "still_operating": False,
+        "zoning_type": "U",
+        "buildings_state": "none",
+        "has_project": False,
+    }
     row.update(overrides)
     return pd.DataFrame([row])
 
 
 def substation(kv: float = 400.0, headroom_mw: float = 2000.0, dlat: float = 0.1, country: str = "FR") -> pd.DataFrame:
     # 0.1° of latitude north: great circle 11.119508 km, routed × 1.3 = 14.455360 km.
-    return pd.DataFrame([{"point_id": 7, "longitude": 2.0, "latitude": 48.0 + dlat, "voltage_kv": kv,
-                          "headroom_mw": headroom_mw, "country": country}])
+    return pd.DataFrame(
+        [
+            {
+                "point_id": 7,
+                "longitude": 2.0,
+                "latitude": 48.0 + dlat,
+                "voltage_kv": kv,
+                "headroom_mw": headroom_mw,
+                "country": country,
+            }
+        ]
+    )
 
 
 NO_GRID = pd.DataFrame(columns=["point_id", "longitude", "latitude", "voltage_kv", "headroom_mw", "country"])
-ZONE = pd.DataFrame([{"country": "FR", "carbon_intensity_g_per_kwh": 100.0, "price_eur_per_mwh": 60.0,
-                      "cooling_degree_days": 0.0}])
+ZONE = pd.DataFrame(
+    [{"country": "FR", "carbon_intensity_g_per_kwh": 100.0, "price_eur_per_mwh": 60.0, "cooling_degree_days": 0.0}]
+)
 
 
 def line_400kv(rating_mw: float = 1189.0) -> pd.DataFrame:
     # A 400 kV line along latitude 48.1 from 1.95° to 2.05° E (7.4 km): densified to 8 pieces,
     # so one vertex sits at 2.0° E, 0.1° north of the site.
-    return pd.DataFrame({"line_id": [5, 5], "seq": [0, 1], "longitude": [1.95, 2.05], "latitude": [48.1, 48.1],
-                         "voltage_kv": [400.0, 400.0], "rating_mw": [rating_mw, rating_mw], "country": ["FR", "FR"]})
+    return pd.DataFrame(
+        {
+            "line_id": [5, 5],
+            "seq": [0, 1],
+            "longitude": [1.95, 2.05],
+            "latitude": [48.1, 48.1],
+            "voltage_kv": [400.0, 400.0],
+            "rating_mw": [rating_mw, rating_mw],
+            "country": ["FR", "FR"],
+        }
+    )
 
 
 def one(sites, grid, params, impl, **kwargs) -> pd.Series:
@@ -81,8 +116,12 @@ class HandWorkedTests:
 
     def test_it_lets_an_own_connection_lapse_ten_years_after_closure(self, impl):
         params = dataclasses.replace(DEFAULT, sizes=(10000,))
-        recent = one(site(grid_capacity_mw=500.0, grid_voltage_kv=225.0, closure_year=2020.0), substation(), params, impl)
-        lapsed = one(site(grid_capacity_mw=500.0, grid_voltage_kv=225.0, closure_year=2012.0), substation(), params, impl)
+        recent = one(
+            site(grid_capacity_mw=500.0, grid_voltage_kv=225.0, closure_year=2020.0), substation(), params, impl
+        )
+        lapsed = one(
+            site(grid_capacity_mw=500.0, grid_voltage_kv=225.0, closure_year=2012.0), substation(), params, impl
+        )
         # 2026 − 2020 = 6 ≤ 10 years: the connection is reused (2 M€, 12 grid months).
         assert recent["connection_kind"] == "own" and recent["connection_cost_meur"] == 2.0
         assert recent["own_connection_status"] == "usable" and recent["connection_voltage_kv"] == 225.0
@@ -106,19 +145,29 @@ class HandWorkedTests:
 
     def test_it_adds_rezoning_remediation_and_demolition_to_the_site_months(self, impl):
         params = dataclasses.replace(DEFAULT, sizes=(10000,))
-        row = one(site(zoning_type="A", pollution_status="confirmed", buildings_state="standing", area_ha=20.0),
-                  substation(kv=63.0), params, impl)
+        row = one(
+            site(zoning_type="A", pollution_status="confirmed", buildings_state="standing", area_ha=20.0),
+            substation(kv=63.0),
+            params,
+            impl,
+        )
         # Site months = permit 18 + rezoning (zone A) 18 + remediation 12 + demolition 6 = 54 >
         # grid months 36 + (14.45536 − 5) = 45.45536: time to power 54.
         assert (row["permit_months"], row["rezoning_months"], row["remediation_months"], row["demolition_months"]) == (
-            18.0, 18.0, 12.0, 6.0)
+            18.0,
+            18.0,
+            12.0,
+            6.0,
+        )
         assert row["site_months"] == 54.0 and row["time_to_power_months"] == 54.0
         assert row["grid_months"] == pytest.approx(45.45536, abs=1e-4) and not row["readiness_estimated"]
         # Remediation on the land the project needs: 14.6625 MW × 0.25 ha/MW = 3.665625 ha ×
         # 0.5 M€/ha = 1.8328125 M€; capex = 12.75 × 8.4 + 500 + 1.8328125 + 14.057603 = 622.990415.
         assert row["remediation_capex_meur"] == pytest.approx(1.8328125)
         assert row["capex_total_meur"] == pytest.approx(622.990415, abs=1e-5)
-        unknown = one(site(zoning_type="", pollution_status="unknown", buildings_state=""), substation(kv=63.0), params, impl)
+        unknown = one(
+            site(zoning_type="", pollution_status="unknown", buildings_state=""), substation(kv=63.0), params, impl
+        )
         # Unknown: rezoning 0 (industrial land), investigation 6, demolition 6 months, estimated.
         assert unknown["site_months"] == 30.0 and unknown["readiness_estimated"]
 
@@ -135,9 +184,15 @@ class HandWorkedTests:
         assert row["delay_cost_meur"] == pytest.approx(4.3897)
         assert row["runner_up_kind"] == "new_line" and row["runner_up_total_meur"] == pytest.approx(8.474602, abs=1e-5)
         # Without a cost of money, the cheaper line wins.
-        free = one(sites, substation(kv=63.0, dlat=0.01), dataclasses.replace(params, discount_rate=0.0,
-                                                                             mc_discount_rate_points=0.0), impl)
-        assert free["connection_kind"] == "new_line" and free["connection_cost_meur"] == pytest.approx(1.900499, abs=1e-6)
+        free = one(
+            sites,
+            substation(kv=63.0, dlat=0.01),
+            dataclasses.replace(params, discount_rate=0.0, mc_discount_rate_points=0.0),
+            impl,
+        )
+        assert free["connection_kind"] == "new_line" and free["connection_cost_meur"] == pytest.approx(
+            1.900499, abs=1e-6
+        )
 
     def test_it_excludes_a_plant_that_still_runs_and_a_site_outside_scope(self, impl):
         params = dataclasses.replace(DEFAULT, sizes=(1000,))
@@ -145,8 +200,12 @@ class HandWorkedTests:
         assert running["exclusion_reasons"] == "still_operating"
         outside = one(site(country="UA"), substation(country="UA"), params, impl)
         assert outside["exclusion_reasons"] == "outside_scope"
-        widened = one(site(country="UA"), substation(country="UA"),
-                      dataclasses.replace(params, scope_countries=(*params.scope_countries, "UA")), impl)
+        widened = one(
+            site(country="UA"),
+            substation(country="UA"),
+            dataclasses.replace(params, scope_countries=(*params.scope_countries, "UA")),
+            impl,
+        )
         assert widened["feasible"]
 
     def test_it_flags_a_brownfield_with_a_project_without_excluding_it(self, impl):
@@ -164,6 +223,7 @@ class HandWorkedTests:
         assert one(site(), known, params, impl)["reliability"] == pytest.approx(5 / 6)
         assert one(site(), estimated, params, impl)["reliability"] == pytest.approx(4.5 / 6)
         assert one(site(), default, params, impl)["reliability"] == pytest.approx(4 / 6)
+
     def test_it_keeps_an_unverified_area_for_the_land_check_but_not_as_an_observation(self, impl):
         # An unverified candidate's area (a land unit) is not observed: 4.5/6 → 3.5/6 with a
         # network estimate; the land check still uses it (500 ha is plenty at 1k).
@@ -173,6 +233,7 @@ class HandWorkedTests:
         assert row["reliability"] == pytest.approx(3.5 / 6) and row["feasible"] and row["land_margin"] == 3.0
         tiny = one(site(area_ha=0.1, area_estimated=True), estimated, params, impl)
         assert tiny["exclusion_reasons"] == "land_too_small"
+
 
 @pytest.mark.parametrize("impl", IMPLS)
 class GeometryLimitTests:
@@ -197,64 +258,106 @@ class GeometryLimitTests:
         across = one(site(), substation(kv=400.0, dlat=0.5), big, impl, outlines=outlines)
         without_outlines = one(site(), substation(kv=400.0, dlat=0.5), big, impl)
         assert across["exclusion_reasons"] == "no_connection"
-        assert without_outlines["feasible"] and without_outlines["connection_distance_km"] == pytest.approx(72.27680, abs=1e-4)
+        assert without_outlines["feasible"] and without_outlines["connection_distance_km"] == pytest.approx(
+            72.27680, abs=1e-4
+        )
 
 
 def rich_world(n_sites: int, seed: int = 0):
     """Sites, points, lines and outlines that exercise every v2 rule."""
     rng = np.random.default_rng(seed)
     countries = np.array(["FR", "DE", "UA"])
-    sites = pd.DataFrame({
-        "site_id": rng.permutation(np.arange(1, n_sites + 1) * 2),
-        "longitude": rng.uniform(0, 10, n_sites), "latitude": rng.uniform(45, 50, n_sites),
-        "country": rng.choice(countries, n_sites, p=[0.5, 0.4, 0.1]),
-        "area_ha": np.where(rng.random(n_sites) < 0.7, rng.uniform(5, 300, n_sites), np.nan),
-        "grid_capacity_mw": np.where(rng.random(n_sites) < 0.4, rng.uniform(5, 900, n_sites), np.nan),
-        "grid_voltage_kv": rng.choice([np.nan, 12.0, 63.0, 225.0, 380.0], n_sites),
-        "pollution_status": rng.choice(["none", "suspected", "confirmed", "remediated", "unknown"], n_sites),
-        "flood_zone": rng.choice([0.0, 1.0, np.nan], n_sites),
-        "water_access": rng.choice(["river", "none", "unknown"], n_sites),
-        "reconverted": rng.random(n_sites) < 0.03,
-        "closure_year": np.where(rng.random(n_sites) < 0.7, rng.integers(1990, 2026, n_sites), np.nan),
-        "still_operating": rng.random(n_sites) < 0.05,
-        "zoning_type": rng.choice(["", "U", "AU", "A", "N"], n_sites),
-        "buildings_state": rng.choice(["", "standing", "none"], n_sites),
-        "has_project": rng.random(n_sites) < 0.1,
-    })
+    sites = pd.DataFrame(
+        {
+            "site_id": rng.permutation(np.arange(1, n_sites + 1) * 2),
+            "longitude": rng.uniform(0, 10, n_sites),
+            "latitude": rng.uniform(45, 50, n_sites),
+            "country": rng.choice(countries, n_sites, p=[0.5, 0.4, 0.1]),
+            "area_ha": np.where(rng.random(n_sites) < 0.7, rng.uniform(5, 300, n_sites), np.nan),
+            "grid_capacity_mw": np.where(rng.random(n_sites) < 0.4, rng.uniform(5, 900, n_sites), np.nan),
+            "grid_voltage_kv": rng.choice([np.nan, 12.0, 63.0, 225.0, 380.0], n_sites),
+            "pollution_status": rng.choice(["none", "suspected", "confirmed", "remediated", "unknown"], n_sites),
+            "flood_zone": rng.choice([0.0, 1.0, np.nan], n_sites),
+            "water_access": rng.choice(["river", "none", "unknown"], n_sites),
+            "reconverted": rng.random(n_sites) < 0.03,
+            "closure_year": np.where(rng.random(n_sites) < 0.7, rng.integers(1990, 2026, n_sites), np.nan),
+            "still_operating": rng.random(n_sites) < 0.05,
+            "zoning_type": rng.choice(["", "U", "AU", "A", "N"], n_sites),
+            "buildings_state": rng.choice(["", "standing", "none"], n_sites),
+            "has_project": rng.random(n_sites) < 0.1,
+        }
+    )
     # Put countries on their side of 5° E so outlines make sense: FR west, DE east.
     sites.loc[sites["country"] == "FR", "longitude"] = rng.uniform(0, 5, (sites["country"] == "FR").sum())
     sites.loc[sites["country"] == "DE", "longitude"] = rng.uniform(5, 10, (sites["country"] == "DE").sum())
     n_points = max(10, n_sites // 2)
     plon = rng.uniform(0, 10, n_points)
-    grid = pd.DataFrame({
-        "point_id": np.arange(n_points) + 100, "longitude": plon, "latitude": rng.uniform(45, 50, n_points),
-        "voltage_kv": rng.choice([20.0, 63.0, 90.0, 150.0, 220.0, 380.0, 400.0], n_points),
-        "headroom_mw": np.where(rng.random(n_points) < 0.3, rng.uniform(0, 800, n_points), np.nan),
-        "headroom_estimate_mw": np.where(rng.random(n_points) < 0.3, rng.uniform(0, 800, n_points), np.nan),
-        "country": np.where(plon < 5, "FR", "DE"),
-    })
+    grid = pd.DataFrame(
+        {
+            "point_id": np.arange(n_points) + 100,
+            "longitude": plon,
+            "latitude": rng.uniform(45, 50, n_points),
+            "voltage_kv": rng.choice([20.0, 63.0, 90.0, 150.0, 220.0, 380.0, 400.0], n_points),
+            "headroom_mw": np.where(rng.random(n_points) < 0.3, rng.uniform(0, 800, n_points), np.nan),
+            "headroom_estimate_mw": np.where(rng.random(n_points) < 0.3, rng.uniform(0, 800, n_points), np.nan),
+            "country": np.where(plon < 5, "FR", "DE"),
+        }
+    )
     rows = []
     for line in range(12):
         lat = 45.2 + 0.4 * line
         x0 = rng.uniform(0, 4)
         kv = [225.0, 400.0, 380.0, 220.0][line % 4]
         for seq, x in enumerate(np.linspace(x0, x0 + 1.5, 4)):
-            rows.append({"line_id": 900 + line, "seq": seq, "longitude": x, "latitude": lat + 0.05 * seq, "voltage_kv": kv,
-                         "rating_mw": np.nan if line % 5 == 0 else 1200.0, "country": "FR" if x < 5 else "DE"})
+            rows.append(
+                {
+                    "line_id": 900 + line,
+                    "seq": seq,
+                    "longitude": x,
+                    "latitude": lat + 0.05 * seq,
+                    "voltage_kv": kv,
+                    "rating_mw": np.nan if line % 5 == 0 else 1200.0,
+                    "country": "FR" if x < 5 else "DE",
+                }
+            )
     lines = pd.DataFrame(rows)
     # A sea bay cuts France between 47.0° and 47.3° N west of 3° E.
     fr = shapely.difference(box(-1, 44, 5, 51), box(-1, 47.0, 3.0, 47.3))
     outlines = {"FR": shapely.to_wkb(fr), "DE": shapely.to_wkb(box(5, 44, 11, 51))}
-    zones = pd.DataFrame({"country": ["FR", "DE", "UA"], "carbon_intensity_g_per_kwh": [44.0, 344.0, 250.0],
-                          "price_eur_per_mwh": [60.0, 80.0, 50.0], "cooling_degree_days": [65.0, 27.0, 150.0]})
+    zones = pd.DataFrame(
+        {
+            "country": ["FR", "DE", "UA"],
+            "carbon_intensity_g_per_kwh": [44.0, 344.0, 250.0],
+            "price_eur_per_mwh": [60.0, 80.0, 50.0],
+            "cooling_degree_days": [65.0, 27.0, 150.0],
+        }
+    )
     hourly = {"FR": rng.uniform(20, 90, 8760)}
     return ScoringInputs(sites, grid, zones, hourly, lines, outlines)
 
 
-COMPARED = ["connection_cost_meur", "delay_cost_meur", "connection_total_meur", "runner_up_total_meur", "grid_months",
-            "site_months", "time_to_power_months", "remediation_capex_meur", "site_cost_eur_per_gpu_hour",
-            "tco_eur_per_gpu_hour", "headroom_mw", "connection_voltage_kv", "connection_point_id", "connection_line_id",
-            "score", "rank", "v_tco", "v_time_to_power", "reliability", "exclusion_mask"]
+COMPARED = [
+    "connection_cost_meur",
+    "delay_cost_meur",
+    "connection_total_meur",
+    "runner_up_total_meur",
+    "grid_months",
+    "site_months",
+    "time_to_power_months",
+    "remediation_capex_meur",
+    "site_cost_eur_per_gpu_hour",
+    "tco_eur_per_gpu_hour",
+    "headroom_mw",
+    "connection_voltage_kv",
+    "connection_point_id",
+    "connection_line_id",
+    "score",
+    "rank",
+    "v_tco",
+    "v_time_to_power",
+    "reliability",
+    "exclusion_mask",
+]
 
 
 class KernelEqualsReferenceOnTheNewRulesTests:
@@ -265,8 +368,9 @@ class KernelEqualsReferenceOnTheNewRulesTests:
         k = score_inputs(inputs, params, impl="kernel").table
         r = score_inputs(inputs, params, impl="reference").table
         for col in COMPARED:
-            np.testing.assert_allclose(k[col].to_numpy(dtype=float), r[col].to_numpy(dtype=float), rtol=1e-12, atol=1e-12,
-                                       err_msg=col)
+            np.testing.assert_allclose(
+                k[col].to_numpy(dtype=float), r[col].to_numpy(dtype=float), rtol=1e-12, atol=1e-12, err_msg=col
+            )
         for col in ["connection_kind", "runner_up_kind", "headroom_source", "own_connection_status", "rank_shared"]:
             assert list(k[col]) == list(r[col]), col
         if n_sites == 3000:  # every kind and reason occurs
@@ -329,15 +433,21 @@ class ParamsV2Tests:
     def test_it_round_trips_the_new_parameters(self):
         import json
 
-        params = dataclasses.replace(DEFAULT, scope_countries=("FR", "DE"), reference_year=2030,
-                                     tco_bounds_eur_per_gpu_hour=(0.5, 0.2))
+        params = dataclasses.replace(
+            DEFAULT, scope_countries=("FR", "DE"), reference_year=2030, tco_bounds_eur_per_gpu_hour=(0.5, 0.2)
+        )
         again = ScenarioParams.from_dict(json.loads(json.dumps(params.to_dict())))
         assert again == params and again.scope_countries == ("DE", "FR")
 
-    @pytest.mark.parametrize(("change", "message"), [
-        ({"tco_bounds_eur_per_gpu_hour": (0.3, 0.3)}, "tco_bounds"), ({"scope_countries": ("FRA",)}, "scope_countries"),
-        ({"mc_discount_rate_points": 0.5}, "mc_discount_rate_points"), ({"reference_year": 26}, "reference_year"),
-    ])
+    @pytest.mark.parametrize(
+        ("change", "message"),
+        [
+            ({"tco_bounds_eur_per_gpu_hour": (0.3, 0.3)}, "tco_bounds"),
+            ({"scope_countries": ("FRA",)}, "scope_countries"),
+            ({"mc_discount_rate_points": 0.5}, "mc_discount_rate_points"),
+            ({"reference_year": 26}, "reference_year"),
+        ],
+    )
     def test_it_rejects_bad_new_values_naming_the_field(self, change, message):
         with pytest.raises(ValueError, match=message):
             dataclasses.replace(DEFAULT, **change)
@@ -378,7 +488,9 @@ class ShippedDataTests:
         rating = dict(zip(params.voltage_classes_kv, params.circuit_rating_mw))
         f = table[table["feasible"]]
         carried = f["connection_voltage_kv"].map(rating)
-        assert (carried >= f["facility_load_mw"]).all(), f.loc[carried < f["facility_load_mw"], ["site_id", "size_h100e"]]
+        assert (carried >= f["facility_load_mw"]).all(), f.loc[
+            carried < f["facility_load_mw"], ["site_id", "size_h100e"]
+        ]
         own = f[f["connection_kind"] == "own"]
         assert (own["own_connection_capacity_mw"] >= own["facility_load_mw"]).all()
 
@@ -389,11 +501,15 @@ class ShippedDataTests:
         f = table[table["feasible"] & table["connection_kind"].isin(["new_line", "cut_in"])]
         sites = inputs.sites.set_index("site_id").loc[f["site_id"]]
         max_km = dict(zip(params.voltage_classes_kv, params.max_line_km))
-        assert (f["connection_distance_km"].to_numpy() <= f["connection_voltage_kv"].map(max_km).to_numpy() + 1e-9).all()
+        assert (
+            f["connection_distance_km"].to_numpy() <= f["connection_voltage_kv"].map(max_km).to_numpy() + 1e-9
+        ).all()
         points = inputs.grid.set_index("point_id")
         new = f["connection_kind"] == "new_line"
-        assert (points.loc[f.loc[new, "connection_point_id"], "country"].to_numpy()
-                == sites.loc[new.to_numpy(), "country"].to_numpy()).all()
+        assert (
+            points.loc[f.loc[new, "connection_point_id"], "country"].to_numpy()
+            == sites.loc[new.to_numpy(), "country"].to_numpy()
+        ).all()
         tolerance_deg = params.outline_tolerance_km / 111.32
         for code, group in f.assign(country=sites["country"].to_numpy()).groupby("country"):
             raw = (inputs.outlines or {}).get(code)
@@ -401,9 +517,15 @@ class ShippedDataTests:
                 continue
             land = sh.from_wkb(raw).buffer(tolerance_deg)
             s = inputs.sites.set_index("site_id").loc[group["site_id"]]
-            routes = sh.linestrings(np.stack([np.column_stack([s["longitude"], s["latitude"]]),
-                                              np.column_stack([group["connection_longitude"], group["connection_latitude"]])],
-                                             axis=1))
+            routes = sh.linestrings(
+                np.stack(
+                    [
+                        np.column_stack([s["longitude"], s["latitude"]]),
+                        np.column_stack([group["connection_longitude"], group["connection_latitude"]]),
+                    ],
+                    axis=1,
+                )
+            )
             assert sh.contains(land, routes).all(), code
 
     def test_it_ranks_no_running_plant_and_nothing_outside_scope(self, shipped):
@@ -430,9 +552,18 @@ class ShippedDataTests:
     def test_it_keeps_the_order_when_only_common_factors_vary(self, shipped):
         inputs = shipped["inputs"]
         params = dataclasses.replace(
-            shipped["params"], mc_price_spread=0.0, mc_carbon_spread=0.0, mc_ttp_low=0.0, mc_ttp_high=0.0,
-            mc_headroom_low=1.0, mc_headroom_high=1.0, mc_pue_offset=0.0, mc_dirichlet_concentration=1e15,
-            mc_connection_cost_spread=0.0, mc_readiness_low=0.0, mc_readiness_high=0.0,
+            shipped["params"],
+            mc_price_spread=0.0,
+            mc_carbon_spread=0.0,
+            mc_ttp_low=0.0,
+            mc_ttp_high=0.0,
+            mc_headroom_low=1.0,
+            mc_headroom_high=1.0,
+            mc_pue_offset=0.0,
+            mc_dirichlet_concentration=1e15,
+            mc_connection_cost_spread=0.0,
+            mc_readiness_low=0.0,
+            mc_readiness_high=0.0,
         )
         table = score_inputs(inputs, params, draws=30).table
         for size in SIZES:
@@ -463,8 +594,9 @@ class SnapshotTests:
         # A WKB can end with zero bytes (a coordinate of 0.0): they must survive the archive.
         inputs.outlines["XX"] = shapely.to_wkb(box(0, 0, 1, 1))
         assert inputs.outlines["XX"].endswith(b"\x00")
-        again = run_selectors.scoring_inputs_unpack(*frames.frames_unpack(
-            frames.frames_pack(*run_selectors.scoring_inputs_pack(inputs))))
+        again = run_selectors.scoring_inputs_unpack(
+            *frames.frames_unpack(frames.frames_pack(*run_selectors.scoring_inputs_pack(inputs)))
+        )
         assert again.outlines == inputs.outlines and set(again.hourly_carbon) == {"FR"}
         params = dataclasses.replace(DEFAULT, sizes=(1000, 100000))
         pd.testing.assert_frame_equal(score_inputs(inputs, params).table, score_inputs(again, params).table)

@@ -72,7 +72,9 @@ class UpdateOwnershipTests:
     def test_it_refuses_to_update_another_analysts_sites(self, two_analysts):
         _ana, bob, _upload = two_analysts
         with pytest.raises(UploadRejected) as exc:
-            uploads.sites_import(data=RENAMED, file_name="bob.csv", source_name="Survey", user=bob, on_duplicate="update")
+            uploads.sites_import(
+                data=RENAMED, file_name="bob.csv", source_name="Survey", user=bob, on_duplicate="update"
+            )
         assert [(e.row, e.field) for e in exc.value.result.errors] == [(2, "external_id")]
         assert "someone else" in exc.value.result.errors[0].reason
         site = Site.objects.get(external_id="survey:A")
@@ -83,8 +85,14 @@ class UpdateOwnershipTests:
 
         _ana, bob, _upload = two_analysts
         c = _client(bob)
-        c.post("/uploads/new/", {"file": SimpleUploadedFile("bob.csv", RENAMED, content_type="text/csv"),
-                                 "source_name": "Survey", "on_duplicate": "update"})
+        c.post(
+            "/uploads/new/",
+            {
+                "file": SimpleUploadedFile("bob.csv", RENAMED, content_type="text/csv"),
+                "source_name": "Survey",
+                "on_duplicate": "update",
+            },
+        )
         staged = SiteUpload.objects.get(status=SiteUpload.Status.STAGED)
         assert staged.sites_updated == 0 and staged.rows_rejected == 1
         c.post(f"/uploads/{staged.code}/confirm/")
@@ -101,8 +109,13 @@ class UpdateOwnershipTests:
 
     def test_it_still_lets_anyone_skip_another_analysts_sites(self, two_analysts):
         _ana, bob, _upload = two_analysts
-        result = uploads.sites_import(data=CSV + b"C,Site C,49.1,6.1,5\n", file_name="bob.csv", source_name="Survey",
-                                      user=bob, on_duplicate="skip")
+        result = uploads.sites_import(
+            data=CSV + b"C,Site C,49.1,6.1,5\n",
+            file_name="bob.csv",
+            source_name="Survey",
+            user=bob,
+            on_duplicate="skip",
+        )
         assert (result.created, result.updated, result.skipped) == (1, 0, 2)
 
 
@@ -115,9 +128,14 @@ class ReportOwnershipTests:
 
         run = _scored_run(draws=0)
         olga, oscar = user("olga", "official"), user("oscar", "official")
-        report, _cached = comparisons.comparison_produce(run=run, size_h100e=SIZE, site_ids=_shortlist(run), language="en",
-                                                         user=olga)
-        urls = [f"/reports/{report.code}/", f"/reports/{report.code}/progress.json", f"/reports/{report.code}/download/"]
+        report, _cached = comparisons.comparison_produce(
+            run=run, size_h100e=SIZE, site_ids=_shortlist(run), language="en", user=olga
+        )
+        urls = [
+            f"/reports/{report.code}/",
+            f"/reports/{report.code}/progress.json",
+            f"/reports/{report.code}/download/",
+        ]
         for url in urls:
             assert _client(oscar).get(url).status_code == 403, url
             assert _client(olga).get(url).status_code == 200, url
@@ -136,6 +154,10 @@ class ReportOwnershipTests:
         for u in (a, b):
             u.first_name, u.last_name = "Anne", "Martin"
             u.save()
-        first = comparisons.comparison_request(run=run, size_h100e=SIZE, site_ids=ids, language="en", user=a, dispatch=False)
-        second = comparisons.comparison_request(run=run, size_h100e=SIZE, site_ids=ids, language="en", user=b, dispatch=False)
+        first = comparisons.comparison_request(
+            run=run, size_h100e=SIZE, site_ids=ids, language="en", user=a, dispatch=False
+        )
+        second = comparisons.comparison_request(
+            run=run, size_h100e=SIZE, site_ids=ids, language="en", user=b, dispatch=False
+        )
         assert first.id != second.id and (first.created_by, second.created_by) == (a, b)

@@ -37,16 +37,29 @@ def instance(seed: int, n_sites: int = 9, n_points: int = 4) -> pd.DataFrame:
         base_score = rng.uniform(30, 90)
         for size in SIZES:
             mw = size * KW_PER_H100E / 1000.0
-            rows.append({
-                "site_id": 100 + i, "size_h100e": size, "it_load_mw": mw, "facility_load_mw": mw * 1.2,
-                "feasible": bool(rng.random() < 0.85), "time_to_power_months": float(rng.uniform(24, 84)),
-                "score": float(base_score + rng.uniform(-8, 8)), "capex_total_meur": float(mw * rng.uniform(8.5, 10.5) + rng.uniform(5, 60)),
-                "tco_eur_per_gpu_hour": float(rng.uniform(1.5, 2.5)), "emissions_t_per_yr": float(mw * rng.uniform(100, 3000)),
-                "connection_kind": "own" if point < 0 else "new_line", "connection_point_id": point,
-                "connection_line_id": -1, "headroom_mw": float(point_headroom[point]) if point >= 0 else mw * 3,
-                "headroom_source": "estimated", "longitude": lon[i], "latitude": lat[i], "country": country[i],
-                "region": region[i],
-            })
+            rows.append(
+                {
+                    "site_id": 100 + i,
+                    "size_h100e": size,
+                    "it_load_mw": mw,
+                    "facility_load_mw": mw * 1.2,
+                    "feasible": bool(rng.random() < 0.85),
+                    "time_to_power_months": float(rng.uniform(24, 84)),
+                    "score": float(base_score + rng.uniform(-8, 8)),
+                    "capex_total_meur": float(mw * rng.uniform(8.5, 10.5) + rng.uniform(5, 60)),
+                    "tco_eur_per_gpu_hour": float(rng.uniform(1.5, 2.5)),
+                    "emissions_t_per_yr": float(mw * rng.uniform(100, 3000)),
+                    "connection_kind": "own" if point < 0 else "new_line",
+                    "connection_point_id": point,
+                    "connection_line_id": -1,
+                    "headroom_mw": float(point_headroom[point]) if point >= 0 else mw * 3,
+                    "headroom_source": "estimated",
+                    "longitude": lon[i],
+                    "latitude": lat[i],
+                    "country": country[i],
+                    "region": region[i],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -66,8 +79,11 @@ def brute_force(table: pd.DataFrame, problem: PortfolioProblem, max_k: int = 5) 
     for r in rows:
         by_site.setdefault(int(r["site_id"]), []).append(r)
     sites = sorted(by_site)
-    value_of = {"score": lambda r: r["score"], "cost": lambda r: r["capex_total_meur"],
-                "emissions": lambda r: r["emissions_t_per_yr"]}[problem.objective]
+    value_of = {
+        "score": lambda r: r["score"],
+        "cost": lambda r: r["capex_total_meur"],
+        "emissions": lambda r: r["emissions_t_per_yr"],
+    }[problem.objective]
     best = None
 
     def valid(chosen: list[dict]) -> bool:
@@ -80,7 +96,10 @@ def brute_force(table: pd.DataFrame, problem: PortfolioProblem, max_k: int = 5) 
             return False
         if problem.max_sites and len(chosen) > problem.max_sites:
             return False
-        if problem.max_per_country and max(pd.Series([r["country"] for r in chosen]).value_counts()) > problem.max_per_country:
+        if (
+            problem.max_per_country
+            and max(pd.Series([r["country"] for r in chosen]).value_counts()) > problem.max_per_country
+        ):
             return False
         regions = [r["country"] + ":" + r["region"] if r["region"] else r["country"] for r in chosen]
         if problem.max_per_region and max(pd.Series(regions).value_counts()) > problem.max_per_region:
@@ -163,7 +182,9 @@ class ConstraintTests:
         solution = solve(table, problem)
         assert solution.feasible
         assert solution.chosen["facility_load_mw"].sum() <= 400.0
-        assert solution.shared_points[0]["shared"] and solution.shared_points[0]["facility_load_mw"] == pytest.approx(306.0)
+        assert solution.shared_points[0]["shared"] and solution.shared_points[0]["facility_load_mw"] == pytest.approx(
+            306.0
+        )
         three = solve(table, PortfolioProblem(clusters=((100_000, 3),)))
         assert not three.feasible
         assert three.explanation.binding == ["shared_headroom"]
@@ -173,8 +194,14 @@ class ConstraintTests:
     @pytest.mark.parametrize("seed", range(5))
     def test_it_keeps_country_and_region_caps_and_distances(self, seed):
         table = instance(seed, n_sites=16)
-        problem = PortfolioProblem(target_mw_it=450.0, max_sites=6, max_per_country=2, max_per_region=1,
-                                   min_distance_km=120.0, objective="cost")
+        problem = PortfolioProblem(
+            target_mw_it=450.0,
+            max_sites=6,
+            max_per_country=2,
+            max_per_region=1,
+            min_distance_km=120.0,
+            objective="cost",
+        )
         solution = solve(table, problem)
         if not solution.feasible:
             assert solution.explanation.message
@@ -212,7 +239,11 @@ class ConstraintTests:
             alt = solution.alternatives[site]
             if alt is None:
                 continue
-            j = int(pool.cand.index[(pool.cand["site_id"] == alt["site_id"]) & (pool.cand["size_h100e"] == alt["size_h100e"])][0])
+            j = int(
+                pool.cand.index[
+                    (pool.cand["site_id"] == alt["site_id"]) & (pool.cand["size_h100e"] == alt["size_h100e"])
+                ][0]
+            )
             swapped = [c for c in chosen if c != k] + [j]
             assert check_portfolio(pool, problem, swapped) == []
 
@@ -280,12 +311,20 @@ class ProblemTests:
         problem = PortfolioProblem(clusters=((100_000, 5),), max_per_country=2, countries=("FR", "DE"), include=(3,))
         assert PortfolioProblem.from_dict(problem.to_dict()) == problem
 
-    @pytest.mark.parametrize("data, field", [
-        ({}, "target"), ({"target_mw_it": 10, "clusters": [[1000, 1]]}, "target"), ({"target_mw_it": -1}, "target_mw_it"),
-        ({"clusters": [[1000, 0]]}, "clusters"), ({"clusters": [[1000, 1]], "objective": "x"}, "objective"),
-        ({"clusters": [[1000, 1]], "include": [1], "exclude": [1]}, "include"), ({"clusters": [[1000, 1]], "bogus": 1}, "bogus"),
-        ({"clusters": [[1000, 1]], "max_sites": 0}, "max_sites"), ({"clusters": [[1000, 1]], "deadline_months": 0}, "deadline"),
-    ])
+    @pytest.mark.parametrize(
+        "data, field",
+        [
+            ({}, "target"),
+            ({"target_mw_it": 10, "clusters": [[1000, 1]]}, "target"),
+            ({"target_mw_it": -1}, "target_mw_it"),
+            ({"clusters": [[1000, 0]]}, "clusters"),
+            ({"clusters": [[1000, 1]], "objective": "x"}, "objective"),
+            ({"clusters": [[1000, 1]], "include": [1], "exclude": [1]}, "include"),
+            ({"clusters": [[1000, 1]], "bogus": 1}, "bogus"),
+            ({"clusters": [[1000, 1]], "max_sites": 0}, "max_sites"),
+            ({"clusters": [[1000, 1]], "deadline_months": 0}, "deadline"),
+        ],
+    )
     def test_it_names_the_bad_field(self, data, field):
         with pytest.raises(ProblemError, match=field):
             PortfolioProblem.from_dict(data)

@@ -32,7 +32,12 @@ def world(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         run = scored_world_create(n_sites=80, n_points=80, draws=25)
         users = {}
-        for name, role in (("planner", "planner"), ("planner2", "planner"), ("analyst", "analyst"), ("official", "official")):
+        for name, role in (
+            ("planner", "planner"),
+            ("planner2", "planner"),
+            ("analyst", "analyst"),
+            ("official", "official"),
+        ):
             users[name] = User.objects.create_user(f"pf-{name}", password="pw")
             users[name].groups.add(Group.objects.get(name=role))
         portfolio = services.portfolio_produce(run=run, problem=PAIR, user=users["planner"])
@@ -92,14 +97,16 @@ class ServiceTests:
         assert [c["site_id"] for c in p.result["chosen"]] == [c["site_id"] for c in world["portfolio"].result["chosen"]]
 
     def test_it_stores_an_infeasible_target_with_its_reason(self, world):
-        p = services.portfolio_produce(run=world["run"], problem=PortfolioProblem(clusters=((SIZE, 90),)),
-                                       user=world["users"]["planner"])
+        p = services.portfolio_produce(
+            run=world["run"], problem=PortfolioProblem(clusters=((SIZE, 90),)), user=world["users"]["planner"]
+        )
         assert p.status == Portfolio.Status.SUCCEEDED and p.feasible is False
         assert p.result["explanation"]["message"] and p.result["explanation"]["facts"]
 
     def test_a_failure_is_recorded_not_raised(self, world):
-        p = Portfolio.objects.create(name="bad", run=world["run"], problem={"clusters": [[123, 1]]},
-                                     created_by=world["users"]["planner"])
+        p = Portfolio.objects.create(
+            name="bad", run=world["run"], problem={"clusters": [[123, 1]]}, created_by=world["users"]["planner"]
+        )
         services.portfolio_execute(portfolio_id=p.id)
         p.refresh_from_db()
         assert p.status == Portfolio.Status.FAILED and "123" in p.error
@@ -139,16 +146,33 @@ class PageTests:
     def test_the_form_starts_a_portfolio_and_rejects_bad_input(self, world):
         client = client_for(world, "official")
         with patch("siting.tasks.portfolio_execute_task.apply_async"):
-            resp = client.post("/portfolios/", {"run": str(world["run"].code), "target_kind": "mw", "target_mw_it": "30",
-                                                "max_sites": "3", "objective": "cost", "countries": "FR, DE"})
+            resp = client.post(
+                "/portfolios/",
+                {
+                    "run": str(world["run"].code),
+                    "target_kind": "mw",
+                    "target_mw_it": "30",
+                    "max_sites": "3",
+                    "objective": "cost",
+                    "countries": "FR, DE",
+                },
+            )
         assert resp.status_code == 302
         p = Portfolio.objects.get(code=resp["Location"].rstrip("/").split("/")[-1])
-        assert p.problem["target_mw_it"] == 30.0 and p.problem["countries"] == ["FR", "DE"] and p.created_by == world["users"]["official"]
-        bad = client.post("/portfolios/", {"run": str(world["run"].code), "target_kind": "clusters", "clusters": "five",
-                                           "objective": "score"})
+        assert (
+            p.problem["target_mw_it"] == 30.0
+            and p.problem["countries"] == ["FR", "DE"]
+            and p.created_by == world["users"]["official"]
+        )
+        bad = client.post(
+            "/portfolios/",
+            {"run": str(world["run"].code), "target_kind": "clusters", "clusters": "five", "objective": "score"},
+        )
         assert bad.status_code == 400 and "COUNTxSIZE" in bad.content.decode()
-        off_ladder = client.post("/portfolios/", {"run": str(world["run"].code), "target_kind": "clusters",
-                                                  "clusters": "1x777", "objective": "score"})
+        off_ladder = client.post(
+            "/portfolios/",
+            {"run": str(world["run"].code), "target_kind": "clusters", "clusters": "1x777", "objective": "score"},
+        )
         assert off_ladder.status_code == 400 and "777" in off_ladder.content.decode()
 
     def test_progress_json(self, world):
@@ -187,8 +211,9 @@ class PdfTests:
         p = world["portfolio"]
         size, ids = comparison_sites(p.result)
         with translation.override("en"):
-            html = reports.comparison_html(reports.comparison_context(
-                run=p.run, size_h100e=size, site_ids=ids, portfolio=portfolio_section(p)))
+            html = reports.comparison_html(
+                reports.comparison_context(run=p.run, size_h100e=size, site_ids=ids, portfolio=portfolio_section(p))
+            )
         assert 'id="portfolio-section"' in html and "Next best for each site" in html
         with translation.override("en"):
             plain = reports.comparison_html(reports.comparison_context(run=p.run, size_h100e=size, site_ids=ids))
@@ -199,10 +224,25 @@ class PdfTests:
 class CommandTests:
     def test_it_prints_the_portfolio(self, world):
         out = io.StringIO()
-        call_command("portfolio", "--run", str(world["run"].id), "--clusters", f"2x{SIZE}", "--max-per-country", "1",
-                     "--draws", "10", stdout=out)
+        call_command(
+            "portfolio",
+            "--run",
+            str(world["run"].id),
+            "--clusters",
+            f"2x{SIZE}",
+            "--max-per-country",
+            "1",
+            "--draws",
+            "10",
+            stdout=out,
+        )
         text = out.getvalue()
-        assert "status optimal" in text and "Totals: 2 sites" in text and "Greedy baseline" in text and "Robustness" in text
+        assert (
+            "status optimal" in text
+            and "Totals: 2 sites" in text
+            and "Greedy baseline" in text
+            and "Robustness" in text
+        )
 
     def test_it_explains_an_infeasible_target(self, world):
         out = io.StringIO()

@@ -64,12 +64,16 @@ class RankSketchTests:
             np.testing.assert_array_equal(getattr(k, name), getattr(r, name), err_msg=name)
         assert (k.draw_start, k.draw_stop) == (40, 160)
 
-    @pytest.mark.parametrize("cuts", [[0, 1000], [0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000], [0, 1, 333, 999, 1000]])
+    @pytest.mark.parametrize(
+        "cuts", [[0, 1000], [0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000], [0, 1, 333, 999, 1000]]
+    )
     def test_it_gives_the_same_statistics_however_the_draws_are_split(self, cuts):
         ranks = ranks_world(1000, 1_500, seed=3)
         whole = sketch.rank_stats(sketch.sketch_block(ranks, 0))
         blocks = [sketch.sketch_block(ranks[a:b], a) for a, b in zip(cuts, cuts[1:])]
-        stored = [sketch.sketch_from_arrays(sketch.sketch_arrays(b)) for b in blocks[::-1]]  # any order, stored and read
+        stored = [
+            sketch.sketch_from_arrays(sketch.sketch_arrays(b)) for b in blocks[::-1]
+        ]  # any order, stored and read
         merged = sketch.merge(stored)
         assert (merged.draw_start, merged.draw_stop) == (0, 1000)
         for name, values in sketch.rank_stats(merged).items():

@@ -54,18 +54,35 @@ def _chord(m: float) -> float:
 
 
 def _fold(text: object) -> str:
-    return unicodedata.normalize("NFKD", str(text).lower()).encode("ascii", "ignore").decode() if isinstance(text, str) else ""
+    return (
+        unicodedata.normalize("NFKD", str(text).lower()).encode("ascii", "ignore").decode()
+        if isinstance(text, str)
+        else ""
+    )
 
 
 def _sites() -> pd.DataFrame:
-    return pd.DataFrame.from_records(list(
-        Site.objects.filter(source__in=REFERENCE).values("id", "external_id", "country", "longitude", "latitude", "area_ha",
-                                                          "still_operating", "grid_capacity_mw", "former_use")
-    ))
+    return pd.DataFrame.from_records(
+        list(
+            Site.objects.filter(source__in=REFERENCE).values(
+                "id",
+                "external_id",
+                "country",
+                "longitude",
+                "latitude",
+                "area_ha",
+                "still_operating",
+                "grid_capacity_mw",
+                "former_use",
+            )
+        )
+    )
 
 
 def _country_shapes() -> dict[str, object]:
-    with gzip.open(FIXTURES / "boundaries" / "ne_50m_admin_0_countries_europe.geojson.gz", "rt", encoding="utf-8") as fh:
+    with gzip.open(
+        FIXTURES / "boundaries" / "ne_50m_admin_0_countries_europe.geojson.gz", "rt", encoding="utf-8"
+    ) as fh:
         features = json.load(fh)["features"]
     return {f["properties"]["ISO_A2_FIXED"]: shape(f["geometry"]) for f in features}
 
@@ -75,25 +92,47 @@ def _operating_units() -> pd.DataFrame:
     pp = FIXTURES / "power_plants"
     frames = []
     ppm = pd.read_csv(pp / "powerplantmatching_powerplants_v0.6.1.csv.gz", low_memory=False)
-    thermal = ppm["Fueltype"].isin(["Hard Coal", "Lignite", "Natural Gas", "Oil", "Nuclear", "Solid Biomass", "Waste", "Biogas", "Other"])
+    thermal = ppm["Fueltype"].isin(
+        ["Hard Coal", "Lignite", "Natural Gas", "Oil", "Nuclear", "Solid Biomass", "Waste", "Biogas", "Other"]
+    )
     ppm = ppm[thermal & (ppm["DateOut"].isna() | (ppm["DateOut"] >= 2025))]
     frames.append(ppm[["lon", "lat"]].set_axis(["lon", "lat"], axis=1))
     coal = pd.read_csv(pp / "gem_coal_plant_tracker_2024-07_europe_units.csv.gz")
-    frames.append(coal[coal["Status"].isin(["operating", "construction"])][["Longitude", "Latitude"]].set_axis(["lon", "lat"], axis=1))
+    frames.append(
+        coal[coal["Status"].isin(["operating", "construction"])][["Longitude", "Latitude"]].set_axis(
+            ["lon", "lat"], axis=1
+        )
+    )
     gas = pd.read_csv(pp / "gem_gas_plant_tracker_2024-08_europe_units.csv.gz")
-    frames.append(gas[gas["status"].isin(["operating", "construction"])][["lng", "lat"]].set_axis(["lon", "lat"], axis=1))
+    frames.append(
+        gas[gas["status"].isin(["operating", "construction"])][["lng", "lat"]].set_axis(["lon", "lat"], axis=1)
+    )
     steel = pd.read_csv(pp / "gem_iron_steel_tracker_2025-03_europe_units.csv.gz")
-    frames.append(steel[steel["status"].isin(["operating", "operating_pre-retirement", "construction"])][["lng", "lat"]].set_axis(["lon", "lat"], axis=1))
+    frames.append(
+        steel[steel["status"].isin(["operating", "operating_pre-retirement", "construction"])][["lng", "lat"]].set_axis(
+            ["lon", "lat"], axis=1
+        )
+    )
     plants = pd.read_csv(pp / "europe_beyond_coal_2021-07_plants.csv.gz").set_index("EBC plant ID")
     units = pd.read_csv(pp / "europe_beyond_coal_2021-07_units.csv.gz")
     units = units[units["Unit status (detailled)"].isin(["operational", "standby", "retrofitting", "construction"])]
-    frames.append(pd.DataFrame({"lon": units["EBC plant ID"].map(plants["Longitude"]), "lat": units["EBC plant ID"].map(plants["Latitude"])}))
+    frames.append(
+        pd.DataFrame(
+            {
+                "lon": units["EBC plant ID"].map(plants["Longitude"]),
+                "lat": units["EBC plant ID"].map(plants["Latitude"]),
+            }
+        )
+    )
     ets = pd.read_csv(FIXTURES / "industry" / "eu_ets_installations_2005-2022.csv.gz", low_memory=False)
     last = np.where(ets["Country"].eq("GB"), ets["VerifiedEmissions_2020"], ets["VerifiedEmissions_2022"])
     ets = ets[(pd.Series(last).fillna(0).to_numpy() > 0) & ets["Latitude"].notna()]
     ets = ets[ets["AccountStatus"].eq("open") | ets["Country"].eq("GB")]
     shapes = _country_shapes()
-    inside = [c in shapes and shapely.contains_xy(shapes[c], x, y) for c, x, y in zip(ets["Country"].replace({"XI": "GB"}), ets["Longitude"], ets["Latitude"])]
+    inside = [
+        c in shapes and shapely.contains_xy(shapes[c], x, y)
+        for c, x, y in zip(ets["Country"].replace({"XI": "GB"}), ets["Longitude"], ets["Latitude"])
+    ]
     frames.append(ets[inside][["Longitude", "Latitude"]].set_axis(["lon", "lat"], axis=1))
     out = pd.concat(frames, ignore_index=True)
     return out[out["lon"].notna() & out["lat"].notna() & ~((out["lon"] == 0) & (out["lat"] == 0))]
@@ -104,14 +143,17 @@ class EuropeCoverageTests:
         sites = _sites()
         abroad = sites[(sites["country"] != "FR") & sites["country"].isin(DEFAULT_SCOPE_ISO2)]
         free = abroad[~abroad["still_operating"]]
-        print(f"in scope outside France: {len(abroad)} sites in {abroad['country'].nunique()} countries, "
-              f"{len(free)} not still operating in {free['country'].nunique()}")
+        print(
+            f"in scope outside France: {len(abroad)} sites in {abroad['country'].nunique()} countries, "
+            f"{len(free)} not still operating in {free['country'].nunique()}"
+        )
         assert len(abroad) >= 900 and abroad["country"].nunique() >= 20
         assert len(free) >= 600 and free["country"].nunique() >= 20
 
     def test_every_new_source_contributes_sites_in_scope_outside_france(self, loaded):
         counts = Counter(
-            SourceRecord.objects.filter(site__country__in=DEFAULT_SCOPE_ISO2).exclude(site__country="FR")
+            SourceRecord.objects.filter(site__country__in=DEFAULT_SCOPE_ISO2)
+            .exclude(site__country="FR")
             .values_list("source", flat=True)
         )
         print(dict(counts))
@@ -120,7 +162,9 @@ class EuropeCoverageTests:
 
     def test_it_keeps_closed_ets_installations_inside_their_country_only(self, loaded):
         shapes = _country_shapes()
-        raw = pd.read_csv(FIXTURES / "industry" / "eu_ets_installations_2005-2022.csv.gz", low_memory=False).set_index("id")
+        raw = pd.read_csv(FIXTURES / "industry" / "eu_ets_installations_2005-2022.csv.gz", low_memory=False).set_index(
+            "id"
+        )
         records = list(SourceRecord.objects.filter(source="eu_ets").values_list("record_id", "longitude", "latitude"))
         assert len(records) >= 500
         for record_id, lon, lat in records:
@@ -128,7 +172,10 @@ class EuropeCoverageTests:
             assert row["AccountStatus"] in ("closed", "Closure Pending")
             final = "VerifiedEmissions_2020" if row["Country"] == "GB" else "VerifiedEmissions_2022"
             assert not (row[final] > 0)
-            assert max(row[f"VerifiedEmissions_{y}"] for y in range(2005, 2023) if pd.notna(row[f"VerifiedEmissions_{y}"])) >= 2500
+            assert (
+                max(row[f"VerifiedEmissions_{y}"] for y in range(2005, 2023) if pd.notna(row[f"VerifiedEmissions_{y}"]))
+                >= 2500
+            )
             country = "GB" if row["Country"] == "XI" else row["Country"]
             assert shapely.contains_xy(shapes[country], lon, lat), record_id
 
@@ -136,13 +183,20 @@ class EuropeCoverageTests:
         coal = pd.read_csv(FIXTURES / "power_plants" / "gem_coal_plant_tracker_2024-07_europe_units.csv.gz")
         closed = coal[coal["Status"].isin(["retired", "mothballed"])]
         expected = closed.groupby("GEM location ID").agg(mw=("Capacity (MW)", "sum"), year=("Retired year", "max"))
-        got = {r: (mw, y) for r, mw, y in SourceRecord.objects.filter(source="gem_coal").values_list("record_id", "capacity_mw", "closure_year")}
+        got = {
+            r: (mw, y)
+            for r, mw, y in SourceRecord.objects.filter(source="gem_coal").values_list(
+                "record_id", "capacity_mw", "closure_year"
+            )
+        }
         assert set(got) == set(expected.index)
         for loc, row in expected.iterrows():
             assert got[loc][0] == pytest.approx(row["mw"])
             assert got[loc][1] == (None if np.isnan(row["year"]) else int(row["year"]))
         fessenheim = SourceRecord.objects.get(source="powerplantmatching", record_id="8").site
-        assert fessenheim.closure_year == 2020 and fessenheim.grid_voltage_kv == 400.0 and fessenheim.grid_capacity_mw > 0
+        assert (
+            fessenheim.closure_year == 2020 and fessenheim.grid_voltage_kv == 400.0 and fessenheim.grid_capacity_mw > 0
+        )
 
 
 class OneSitePerPlaceTests:
@@ -160,7 +214,9 @@ class OneSitePerPlaceTests:
         different activity; two plants or installations with different names."""
         sites = _sites().set_index("id")
         tree = cKDTree(_xyz(sites["longitude"], sites["latitude"]))
-        recs = pd.DataFrame.from_records(list(SourceRecord.objects.values("site_id", "source", "record_id", "name", "longitude", "latitude", "raw")))
+        recs = pd.DataFrame.from_records(
+            list(SourceRecord.objects.values("site_id", "source", "record_id", "name", "longitude", "latitude", "raw"))
+        )
         by_site = {k: g for k, g in recs.groupby("site_id")}
         kinds = Counter()
         ids = sites.index.to_numpy()
@@ -168,15 +224,19 @@ class OneSitePerPlaceTests:
             a, b = by_site[ids[i]], by_site[ids[j]]
             brown_a, brown_b = set(a["source"]) == {"cartofriches"}, set(b["source"]) == {"cartofriches"}
             if brown_a and brown_b:
+
                 def basias(g):
                     return {r.get("site_numero_basias") for r in g["raw"] if r.get("site_numero_basias")}
+
                 assert not (basias(a) & basias(b))
                 both = pd.concat([a, b])
                 span = float(np.linalg.norm(np.ptp(_xyz(both["longitude"], both["latitude"]), axis=0))) * R_M
                 xa, xb = _xyz(a["longitude"], a["latitude"]), _xyz(b["longitude"], b["latitude"])
                 d = np.linalg.norm(xa[:, None, :] - xb[None, :, :], axis=2) * R_M
+
                 def radius(g):
                     return np.array([np.sqrt(float(r.get("site_surface") or 0) / np.pi) for r in g["raw"]])
+
                 gap = d - radius(a)[:, None] - radius(b)[None, :]
                 assert span > 500.0 or gap.min() > 150.0 - 1e-6, (list(a["name"]), list(b["name"]))
                 kinds["two brownfields, distinct plots"] += 1
@@ -191,12 +251,25 @@ class OneSitePerPlaceTests:
 
     def test_an_unverified_candidates_area_is_flagged_estimated(self, loaded):
         raw = pd.read_csv(FIXTURES / "brownfields" / "cartofriches_friches_2024-03.csv.gz", dtype=str)
-        unverified = set(raw.loc[raw["nature"].fillna("").str.strip().eq("MTE non vérifié")
-                                 & (pd.to_numeric(raw["site_surface"], errors="coerce") > 0), "site_id"])
+        unverified = set(
+            raw.loc[
+                raw["nature"].fillna("").str.strip().eq("MTE non vérifié")
+                & (pd.to_numeric(raw["site_surface"], errors="coerce") > 0),
+                "site_id",
+            ]
+        )
         assert len(unverified) > 10_000
-        flagged = set(SourceRecord.objects.filter(source="cartofriches", site__area_estimated=True).values_list("record_id", flat=True))
+        flagged = set(
+            SourceRecord.objects.filter(source="cartofriches", site__area_estimated=True).values_list(
+                "record_id", flat=True
+            )
+        )
         # Every site holding an unverified surface is flagged; a flagged site holds one.
-        holders = set(SourceRecord.objects.filter(source="cartofriches", record_id__in=unverified).values_list("site_id", flat=True))
+        holders = set(
+            SourceRecord.objects.filter(source="cartofriches", record_id__in=unverified).values_list(
+                "site_id", flat=True
+            )
+        )
         assert set(Site.objects.filter(area_estimated=True).values_list("id", flat=True)) == holders
         assert flagged & unverified
         garage = Site.objects.get(records__record_id="35238_2085")  # "BERTHELOT Yves, garage station-service", 126 ha
@@ -206,12 +279,36 @@ class OneSitePerPlaceTests:
         """Two sources placing the same plant kilometres apart (La Maxe: powerplantmatching at
         6.15, 49.16, GEM on the grounds 3 km east) are one place, as the still-running rule
         treats the same name in the same country as the same plant."""
-        generic = {"power", "station", "plant", "centrale", "thermique", "kraftwerk", "elektrownia", "electrica",
-                   "central", "heizkraftwerk", "termoelettrica", "energy", "energie", "chp", "ccgt"}
-        recs = pd.DataFrame.from_records(list(SourceRecord.objects.exclude(source__in=["cartofriches", "eu_ets"]).values(
-            "site_id", "name", "longitude", "latitude", "site__country")))
-        recs["key"] = [" ".join(w for w in _fold(n).replace("-", " ").split() if len(w) > 2 and not w.isdigit() and w not in generic)
-                       for n in recs["name"]]
+        generic = {
+            "power",
+            "station",
+            "plant",
+            "centrale",
+            "thermique",
+            "kraftwerk",
+            "elektrownia",
+            "electrica",
+            "central",
+            "heizkraftwerk",
+            "termoelettrica",
+            "energy",
+            "energie",
+            "chp",
+            "ccgt",
+        }
+        recs = pd.DataFrame.from_records(
+            list(
+                SourceRecord.objects.exclude(source__in=["cartofriches", "eu_ets"]).values(
+                    "site_id", "name", "longitude", "latitude", "site__country"
+                )
+            )
+        )
+        recs["key"] = [
+            " ".join(
+                w for w in _fold(n).replace("-", " ").split() if len(w) > 2 and not w.isdigit() and w not in generic
+            )
+            for n in recs["name"]
+        ]
         split = []
         for (key, country), g in recs[recs["key"] != ""].groupby(["key", "site__country"]):
             if g["site_id"].nunique() < 2:
@@ -236,11 +333,19 @@ class OneSitePerPlaceTests:
             rest = site.original_name.removeprefix("Appel à projet Fonds Vert 2023 -").strip()
             assert site.name.lower().startswith(rest[:20].lower()) or rest.isupper()
         # Every Cartofriches row is a record of exactly one site.
-        assert set(SourceRecord.objects.filter(source="cartofriches").values_list("record_id", flat=True)) == set(raw["site_id"].str.strip())
+        assert set(SourceRecord.objects.filter(source="cartofriches").values_list("record_id", flat=True)) == set(
+            raw["site_id"].str.strip()
+        )
 
     def test_it_takes_readiness_from_cartofriches(self, loaded):
-        raw = pd.read_csv(FIXTURES / "brownfields" / "cartofriches_friches_2024-03.csv.gz", dtype=str).set_index("site_id")
-        singles = Site.objects.filter(source="cartofriches").annotate(n=__import__("django.db.models", fromlist=["Count"]).Count("records")).filter(n=1)
+        raw = pd.read_csv(FIXTURES / "brownfields" / "cartofriches_friches_2024-03.csv.gz", dtype=str).set_index(
+            "site_id"
+        )
+        singles = (
+            Site.objects.filter(source="cartofriches")
+            .annotate(n=__import__("django.db.models", fromlist=["Count"]).Count("records"))
+            .filter(n=1)
+        )
         mapping = {"sans objet": "none", "inconnu": ""}
         seen = Counter()
         for site in singles.only("external_id", "zoning_type", "buildings_state", "has_project")[:5000]:
@@ -267,8 +372,11 @@ class StillRunningTests:
 
     @pytest.mark.parametrize("name", ["emile huchet", "bouchain", "blenod", "cordemais", "vaires"])
     def test_known_plants_that_still_run_come_out_from_the_data(self, loaded, name):
-        records = [r for r in SourceRecord.objects.exclude(source__in=["cartofriches", "eu_ets"]).select_related("site")
-                   if name in _fold(r.name)]
+        records = [
+            r
+            for r in SourceRecord.objects.exclude(source__in=["cartofriches", "eu_ets"]).select_related("site")
+            if name in _fold(r.name)
+        ]
         assert records, name
         for r in records:
             assert r.site.still_operating and r.site.grid_capacity_mw is None, (r.source, r.name)
@@ -278,12 +386,19 @@ class StillRunningTests:
         site = SourceRecord.objects.get(source="powerplantmatching", name="Chernobyl").site
         assert site.country == "UA" and "UA" not in DEFAULT_SCOPE_ISO2
 
-    @pytest.mark.parametrize("entry", pd.read_csv(FIXTURES / "power_plants" / "known_still_running.csv").to_dict("records"),
-                             ids=lambda e: e["name"])
+    @pytest.mark.parametrize(
+        "entry",
+        pd.read_csv(FIXTURES / "power_plants" / "known_still_running.csv").to_dict("records"),
+        ids=lambda e: e["name"],
+    )
     def test_each_curated_override_marks_its_plant_as_still_operating(self, loaded, entry):
         ppm = pd.read_csv(FIXTURES / "power_plants" / "powerplantmatching_powerplants_v0.6.1.csv.gz", low_memory=False)
-        rows = ppm[(ppm["Name"] == entry["name"]) & (ppm["Country"] == entry["country"]) & (ppm["Fueltype"] == entry["fueltype"])
-                   & (ppm["DateOut"] < 2025)]
+        rows = ppm[
+            (ppm["Name"] == entry["name"])
+            & (ppm["Country"] == entry["country"])
+            & (ppm["Fueltype"] == entry["fueltype"])
+            & (ppm["DateOut"] < 2025)
+        ]
         assert len(rows) >= 1
         for pid in rows["id"].astype(str):
             record = SourceRecord.objects.select_related("site").get(source="powerplantmatching", record_id=pid)
@@ -294,8 +409,15 @@ class StillRunningTests:
 
 class ReloadTests:
     def test_a_second_load_changes_nothing_keeps_ids_and_leaves_uploads_alone(self, loaded):
-        upload = Site.objects.create(external_id="upload:test-1", name="Analyst site", country="DE", longitude=7.0, latitude=51.0,
-                                     source="upload", source_vintage="test")
+        upload = Site.objects.create(
+            external_id="upload:test-1",
+            name="Analyst site",
+            country="DE",
+            longitude=7.0,
+            latitude=51.0,
+            source="upload",
+            source_vintage="test",
+        )
         before_sites = dict(Site.objects.values_list("external_id", "id"))
         before_records = set(SourceRecord.objects.values_list("source", "record_id", "site_id"))
         report = reference_data_load(current_year=2026)
@@ -328,12 +450,20 @@ class BadNewFileTests:
         self._rewrite(copy / "industry" / "eu_ets_installations_2005-2022.csv.gz", 5, "VerifiedEmissions_2010", "lots")
         with pytest.raises(CommandError) as err:
             call_command("load_reference_data", "--fixtures-dir", str(copy), "--current-year", "2026")
-        assert "eu_ets_installations_2005-2022.csv.gz: row 7, column 'VerifiedEmissions_2010': 'lots' is not a number" in str(err.value)
+        assert (
+            "eu_ets_installations_2005-2022.csv.gz: row 7, column 'VerifiedEmissions_2010': 'lots' is not a number"
+            in str(err.value)
+        )
         assert "database is unchanged" in str(err.value)
 
     def test_it_names_file_row_and_column_of_a_bad_gem_latitude(self, copy):
-        self._rewrite(copy / "power_plants" / "gem_coal_plant_tracker_2024-07_europe_units.csv.gz", 0, "Latitude", "123.4")
+        self._rewrite(
+            copy / "power_plants" / "gem_coal_plant_tracker_2024-07_europe_units.csv.gz", 0, "Latitude", "123.4"
+        )
         with pytest.raises(CommandError) as err:
             call_command("load_reference_data", "--fixtures-dir", str(copy), "--current-year", "2026")
-        assert "gem_coal_plant_tracker_2024-07_europe_units.csv.gz: row 2, column 'Latitude': 123.4 is not a latitude" in str(err.value)
+        assert (
+            "gem_coal_plant_tracker_2024-07_europe_units.csv.gz: row 2, column 'Latitude': 123.4 is not a latitude"
+            in str(err.value)
+        )
         assert "database is unchanged" in str(err.value)

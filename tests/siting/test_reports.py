@@ -37,7 +37,10 @@ pytestmark = pytest.mark.django_db
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "reports"
 SIZE = 10_000
-SEVESO = {"en": {0: "no tier", 1: "lower tier", 2: "upper tier"}, "fr": {0: "non classé", 1: "seuil bas", 2: "seuil haut"}}
+SEVESO = {
+    "en": {0: "no tier", 1: "lower tier", 2: "upper tier"},
+    "fr": {0: "non classé", 1: "seuil bas", 2: "seuil haut"},
+}
 ASSUMPTION = {"en": "ASSUMPTION", "fr": "HYPOTHÈSE"}
 
 
@@ -47,10 +50,25 @@ ASSUMPTION = {"en": "ASSUMPTION", "fr": "HYPOTHÈSE"}
 def _scored_run(*, draws: int = 20) -> ScoringRun:
     """Create a small world with a boundary and a dataset record, and score it in-process."""
     world_create(n_sites=45, n_points=70, seed=3)
-    Boundary.objects.create(kind="country", code="FR", name="France", source="natural_earth", geometry_geojson={
-        "type": "Polygon", "coordinates": [[[-1.5, 43.5], [7.5, 43.5], [7.5, 50.5], [-1.5, 50.5], [-1.5, 43.5]]]})
-    DatasetLoad.objects.create(dataset="rte_substations", file_name="postes.csv.gz", sha256="ab" * 32, rows=70,
-                               vintage="2024-09 copy", source="RTE – ODRÉ", licence="Licence Ouverte 2.0")
+    Boundary.objects.create(
+        kind="country",
+        code="FR",
+        name="France",
+        source="natural_earth",
+        geometry_geojson={
+            "type": "Polygon",
+            "coordinates": [[[-1.5, 43.5], [7.5, 43.5], [7.5, 50.5], [-1.5, 50.5], [-1.5, 43.5]]],
+        },
+    )
+    DatasetLoad.objects.create(
+        dataset="rte_substations",
+        file_name="postes.csv.gz",
+        sha256="ab" * 32,
+        rows=70,
+        vintage="2024-09 copy",
+        source="RTE – ODRÉ",
+        licence="Licence Ouverte 2.0",
+    )
     params = dataclasses.replace(presets()["default"], sizes=(1000, SIZE, 100_000))
     run = runs.scoring_run_start(params=params.to_dict(), draws=draws, name="Shortlist test run", dispatch=False)
     run = runs.scoring_run_execute_inline(run_id=run.id)
@@ -111,7 +129,9 @@ class ComparisonDocumentTests:
         site_ids = _shortlist(run)
         long_name = "Ancienne aciérie de la vallée — friche n° 8419309, Provence-Alpes-Côte d'Azur, lot 13055 est"
         Site.objects.filter(id=site_ids[0]).update(name=long_name)
-        rendered = reports.comparison_pdf(run=run, size_h100e=SIZE, site_ids=site_ids, language=language, author="Olga Official")
+        rendered = reports.comparison_pdf(
+            run=run, size_h100e=SIZE, site_ids=site_ids, language=language, author="Olga Official"
+        )
         assert rendered.pdf.startswith(b"%PDF")
         pages, text = _text(rendered.pdf)
         assert len(pages) == rendered.n_pages >= 6
@@ -124,19 +144,27 @@ class ComparisonDocumentTests:
         # Tables after the cover cut names beyond 60 characters.
         names = {i: n if len(n) <= 60 else n[:59].rstrip() + "…" for i, n in names.items()}
         # The summary table lists the sites by rank (feasible first), numbered from 1.
-        order = sorted(site_ids, key=lambda i: (not at.at[i, "feasible"], at.at[i, "rank"] if at.at[i, "feasible"] else 0, i))
+        order = sorted(
+            site_ids, key=lambda i: (not at.at[i, "feasible"], at.at[i, "rank"] if at.at[i, "feasible"] else 0, i)
+        )
         for number, site_id in enumerate(order, start=1):
             r = at.loc[site_id]
             shared = "=" if bool(r.get("rank_shared", False)) and r["feasible"] else ""
             cells = [
-                shared + _expected_number(r["rank"], 0, language), _expected_number(r["score"], 1, language),
+                shared + _expected_number(r["rank"], 0, language),
+                _expected_number(r["score"], 1, language),
                 _expected_number(r.get("site_cost_eur_per_gpu_hour"), 2, language),
-                _expected_number(r["tco_eur_per_gpu_hour"], 2, language), _expected_number(r["capex_total_meur"], 1, language),
-                _expected_number(r["emissions_t_per_yr"], 0, language), _expected_number(r["time_to_power_months"], 1, language),
-                _expected_number(r["land_fit"], 2, language), SEVESO[language][int(r["seveso_tier"])],
+                _expected_number(r["tco_eur_per_gpu_hour"], 2, language),
+                _expected_number(r["capex_total_meur"], 1, language),
+                _expected_number(r["emissions_t_per_yr"], 0, language),
+                _expected_number(r["time_to_power_months"], 1, language),
+                _expected_number(r["land_fit"], 2, language),
+                SEVESO[language][int(r["seveso_tier"])],
                 _expected_number(r["reliability"], 2, language),
             ]
-            row = re.escape(f"{number} · {names[site_id]}") + r"(?: \([^)]*\))? " + " ".join(re.escape(c) for c in cells)
+            row = (
+                re.escape(f"{number} · {names[site_id]}") + r"(?: \([^)]*\))? " + " ".join(re.escape(c) for c in cells)
+            )
             assert re.search(row, text), f"summary row of {names[site_id]!r} not found: {cells}"
         assert "Olga Official" in pages[0] and "Shortlist test run" in pages[0] and str(run.code) in text
         if language == "fr":
@@ -151,7 +179,7 @@ class ComparisonDocumentTests:
         pages, text = _text(rendered.pdf)
         for i, page in enumerate(pages, start=1):
             assert f"Page {i} / {len(pages)}" in page
-        annex = text[text.index("Annexe A"):]
+        annex = text[text.index("Annexe A") :]
         params = parameter_table(presets()["default"].__class__.from_dict(run.params))
         compact = re.sub(r"\s+", "", annex)  # a line may break after a dash inside a source
         for p in params:
@@ -176,7 +204,9 @@ class ComparisonDocumentTests:
             for font in (page["/Resources"].get("/Font") or {}).values():
                 font = font.get_object()
                 descendant = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
-                fonts[str(font["/BaseFont"])] = "/FontFile2" in descendant["/FontDescriptor"] or "/FontFile3" in descendant["/FontDescriptor"]
+                fonts[str(font["/BaseFont"])] = (
+                    "/FontFile2" in descendant["/FontDescriptor"] or "/FontFile3" in descendant["/FontDescriptor"]
+                )
         assert fonts and all(fonts.values()), fonts
         assert any("DejaVu" in name for name in fonts)
         assert all(len(page.images) == 0 for page in reader.pages)  # no raster image anywhere
@@ -223,8 +253,10 @@ class ComparisonDocumentTests:
         assert heading in text
         for site_id in (best, third):
             r = rows.loc[site_id]
-            months = " ".join(_expected_number(r[c], 0, language) for c in (
-                "permit_months", "rezoning_months", "remediation_months", "demolition_months", "site_months"))
+            months = " ".join(
+                _expected_number(r[c], 0, language)
+                for c in ("permit_months", "rezoning_months", "remediation_months", "demolition_months", "site_months")
+            )
             assert months in text, (site_id, months)
             assert r["time_to_power_months"] == max(r["grid_months"], r["site_months"])
             delay = _expected_number(r["delay_cost_meur"], 1, language)
@@ -235,8 +267,9 @@ class ComparisonDocumentTests:
     def test_it_saves_its_pages_as_png_for_review(self):
         run = _scored_run()
         for language in ("en", "fr"):
-            rendered = reports.comparison_pdf(run=run, size_h100e=SIZE, site_ids=_shortlist(run, 3, 1), language=language,
-                                              author="Test Official")
+            rendered = reports.comparison_pdf(
+                run=run, size_h100e=SIZE, site_ids=_shortlist(run, 3, 1), language=language, author="Test Official"
+            )
             images = _save_pngs(rendered.pdf, f"comparison-{language}")
             assert len(images) == rendered.n_pages
             assert all(p.stat().st_size > 2000 for p in images)
@@ -247,7 +280,9 @@ class ComparisonDocumentTests:
         with pytest.raises(reports.ComparisonError):
             reports.comparison_validate(run=run, size_h100e=SIZE, site_ids=ids[:1])
         with pytest.raises(reports.ComparisonError):
-            reports.comparison_validate(run=run, size_h100e=SIZE, site_ids=list(Site.objects.values_list("id", flat=True)[:11]))
+            reports.comparison_validate(
+                run=run, size_h100e=SIZE, site_ids=list(Site.objects.values_list("id", flat=True)[:11])
+            )
         with pytest.raises(reports.ComparisonError):
             reports.comparison_validate(run=run, size_h100e=2000, site_ids=ids)
         with pytest.raises(reports.ComparisonError):
@@ -255,7 +290,9 @@ class ComparisonDocumentTests:
         queued = ScoringRun.objects.create(scenario_name="q", params=run.params)
         with pytest.raises(reports.ComparisonError):
             reports.comparison_validate(run=queued, size_h100e=SIZE, site_ids=ids)
-        assert reports.comparison_validate(run=run, size_h100e=SIZE, site_ids=[ids[1], ids[0], ids[1]]) == tuple(sorted(ids[:2]))
+        assert reports.comparison_validate(run=run, size_h100e=SIZE, site_ids=[ids[1], ids[0], ids[1]]) == tuple(
+            sorted(ids[:2])
+        )
 
 
 class NumberFormatTests:
@@ -278,10 +315,14 @@ class ComparisonServiceTests:
     def test_it_serves_an_identical_request_from_the_cache_without_rendering(self):
         run = _scored_run(draws=0)
         ids = _shortlist(run)
-        first, cached = comparisons.comparison_produce(run=run, size_h100e=SIZE, site_ids=ids, language="en", author="A")
+        first, cached = comparisons.comparison_produce(
+            run=run, size_h100e=SIZE, site_ids=ids, language="en", author="A"
+        )
         assert not cached and first.status == ComparisonReport.Status.SUCCEEDED and bytes(first.pdf).startswith(b"%PDF")
         with patch("siting.reports.document.comparison_pdf", side_effect=AssertionError("rendered again")):
-            again, cached = comparisons.comparison_produce(run=run, size_h100e=SIZE, site_ids=list(reversed(ids)), language="en", author="A")
+            again, cached = comparisons.comparison_produce(
+                run=run, size_h100e=SIZE, site_ids=list(reversed(ids)), language="en", author="A"
+            )
         assert cached and again.id == first.id and bytes(again.pdf) == bytes(first.pdf)
         assert ComparisonReport.objects.count() == 1
 
@@ -298,13 +339,17 @@ class ComparisonServiceTests:
         run = _scored_run(draws=0)
         with patch("siting.tasks.comparison_execute_task.apply_async") as publish:
             with django_capture_on_commit_callbacks(execute=True):
-                report = comparisons.comparison_request(run=run, size_h100e=SIZE, site_ids=_shortlist(run), language="fr", author="A")
+                report = comparisons.comparison_request(
+                    run=run, size_h100e=SIZE, site_ids=_shortlist(run), language="fr", author="A"
+                )
         publish.assert_called_once_with((report.id,), retry=False)
         report.refresh_from_db()
         assert report.status == ComparisonReport.Status.QUEUED and report.dispatched_at is not None
         comparison_execute_task(report.id)  # the task itself, without broker or eager mode
         report.refresh_from_db()
-        assert report.status == ComparisonReport.Status.SUCCEEDED and report.n_pages >= 6 and report.progress_pct == 100.0
+        assert (
+            report.status == ComparisonReport.Status.SUCCEEDED and report.n_pages >= 6 and report.progress_pct == 100.0
+        )
         first_bytes = bytes(report.pdf)
         with patch("siting.reports.document.comparison_pdf", side_effect=AssertionError("rendered twice")):
             comparison_execute_task(report.id)  # a redelivered message does nothing
@@ -315,7 +360,9 @@ class ComparisonServiceTests:
         run = _scored_run(draws=0)
         ids = _shortlist(run)
         with patch("siting.reports.document.comparison_pdf", side_effect=RuntimeError("fonts missing")):
-            report, _ = comparisons.comparison_produce(run=run, size_h100e=SIZE, site_ids=ids, language="en", author="A")
+            report, _ = comparisons.comparison_produce(
+                run=run, size_h100e=SIZE, site_ids=ids, language="en", author="A"
+            )
         assert report.status == ComparisonReport.Status.FAILED and "fonts missing" in report.error
         with patch("siting.tasks.comparison_execute_task.apply_async"):
             again = comparisons.comparison_request(run=run, size_h100e=SIZE, site_ids=ids, language="en", author="A")
@@ -324,8 +371,13 @@ class ComparisonServiceTests:
     def test_it_gives_a_stalled_render_back_to_the_queue(self):
         run = _scored_run(draws=0)
         report = ComparisonReport.objects.create(
-            cache_key="k" * 64, run=run, size_h100e=SIZE, site_ids=_shortlist(run), language="en",
-            status=ComparisonReport.Status.RUNNING, attempts=1,
+            cache_key="k" * 64,
+            run=run,
+            size_h100e=SIZE,
+            site_ids=_shortlist(run),
+            language="en",
+            status=ComparisonReport.Status.RUNNING,
+            attempts=1,
             started_at=timezone.now() - timedelta(seconds=comparisons.STALE_AFTER_S + 5),
         )
         with patch("siting.tasks.comparison_execute_task.apply_async") as publish:
@@ -333,7 +385,8 @@ class ComparisonServiceTests:
         assert report.status == ComparisonReport.Status.QUEUED
         publish.assert_called_once_with((report.id,), retry=False)
         ComparisonReport.objects.filter(id=report.id).update(
-            status=ComparisonReport.Status.RUNNING, attempts=comparisons.MAX_ATTEMPTS, started_at=report.started_at)
+            status=ComparisonReport.Status.RUNNING, attempts=comparisons.MAX_ATTEMPTS, started_at=report.started_at
+        )
         report.refresh_from_db()
         report = comparisons.comparison_recover(report=report)
         assert report.status == ComparisonReport.Status.FAILED and "stopped" in report.error
@@ -353,8 +406,12 @@ class ComparisonViewTests:
         for role in ("planner", "analyst", None):
             client.force_login(_user(f"u-{role}", role))
             assert self._post(client, run, ids).status_code == 403
-            for url in (f"/reports/runs/{run.code}/select/", f"/reports/{report.code}/", f"/reports/{report.code}/progress.json",
-                        f"/reports/{report.code}/download/"):
+            for url in (
+                f"/reports/runs/{run.code}/select/",
+                f"/reports/{report.code}/",
+                f"/reports/{report.code}/progress.json",
+                f"/reports/{report.code}/download/",
+            ):
                 assert client.get(url).status_code == 403, (role, url)
         assert ComparisonReport.objects.count() == 1
 
@@ -365,7 +422,12 @@ class ComparisonViewTests:
 
     def test_it_shows_the_compare_link_to_officials_and_admins_only(self, client):
         run = _scored_run(draws=0)
-        for name, role, shown in (("pat", "planner", False), ("ann", "analyst", False), ("olga", "official", True), ("root", "admin", True)):
+        for name, role, shown in (
+            ("pat", "planner", False),
+            ("ann", "analyst", False),
+            ("olga", "official", True),
+            ("root", "admin", True),
+        ):
             client.force_login(_user(name, role))
             page = client.get(f"/runs/{run.code}/").content.decode()
             assert ("compare-sites-link" in page) is shown, name
@@ -411,8 +473,9 @@ class ComparisonViewTests:
         olga = _user("olga", "official")
         client.force_login(olga)
         with patch("siting.tasks.comparison_execute_task.apply_async", side_effect=ConnectionError("refused")):
-            report = comparisons.comparison_request(run=run, size_h100e=SIZE, site_ids=_shortlist(run), language="en",
-                                                    author="O", user=olga)
+            report = comparisons.comparison_request(
+                run=run, size_h100e=SIZE, site_ids=_shortlist(run), language="en", author="O", user=olga
+            )
             assert client.get(f"/reports/{report.code}/progress.json").json()["status"] == "queued"  # not stuck yet
             ComparisonReport.objects.filter(id=report.id).update(created_at=timezone.now() - timedelta(minutes=1))
             page = client.get(f"/reports/{report.code}/")
@@ -446,7 +509,9 @@ class CompareCommandTests:
         call_command("compare_pdf", "--run", str(run.id), "--size", str(SIZE), *ids, "--out", str(out), "--lang", "fr")
         assert out.read_bytes().startswith(b"%PDF") and "rendered in" in capsys.readouterr().out
         again = tmp_path / "again.pdf"
-        call_command("compare_pdf", "--run", str(run.code), "--size", str(SIZE), *ids, "--out", str(again), "--lang", "fr")
+        call_command(
+            "compare_pdf", "--run", str(run.code), "--size", str(SIZE), *ids, "--out", str(again), "--lang", "fr"
+        )
         assert "from the cache" in capsys.readouterr().out and again.read_bytes() == out.read_bytes()
 
     def test_it_explains_what_is_wrong(self, tmp_path):

@@ -28,7 +28,9 @@ def _params():
 
 def _run(monkeypatch, draws_per_block: int, draws: int = DRAWS) -> ScoringRun:
     monkeypatch.setattr(runs, "DRAWS_PER_BLOCK", draws_per_block)
-    run = runs.scoring_run_start(params=_params().to_dict(), draws=draws, name=f"blocks of {draws_per_block}", dispatch=False)
+    run = runs.scoring_run_start(
+        params=_params().to_dict(), draws=draws, name=f"blocks of {draws_per_block}", dispatch=False
+    )
     return runs.scoring_run_execute_inline(run_id=run.id)
 
 
@@ -41,8 +43,12 @@ def _raw_ranks(params, draws: int) -> dict[int, np.ndarray]:
     prep = scoring._prepare(run_selectors.scoring_inputs(), params)
     out = {}
     for size in params.sizes:
-        out[size] = np.vstack([scoring._evaluate(params, prep, size, scoring._draw(params, prep, d), "reference")[1]
-                               for d in range(draws)])
+        out[size] = np.vstack(
+            [
+                scoring._evaluate(params, prep, size, scoring._draw(params, prep, d), "reference")[1]
+                for d in range(draws)
+            ]
+        )
     return out
 
 
@@ -54,20 +60,24 @@ class DrawBlockTests:
         assert one.status == split.status == ScoringRun.Status.SUCCEEDED, (one.error, split.error)
         assert one.chunks.count() == 2 and split.chunks.count() == 2 * 9 == split.n_chunks
         assert set(split.chunks.values_list("draw_start", "draw_stop").distinct()) == {
-            (a, min(a + 7, DRAWS)) for a in range(0, DRAWS, 7)}
+            (a, min(a + 7, DRAWS)) for a in range(0, DRAWS, 7)
+        }
         assert not split.chunks.filter(partial__isnull=False).exists()  # merged, then cleared
         a, b = _table(one), _table(split)
         pd.testing.assert_frame_equal(a, b)  # every column, the statistics included, bit for bit
         in_process = run_selectors.score_loaded_sites(params=_params(), draws=DRAWS).table
         pd.testing.assert_frame_equal(
-            b[MC_COLUMNS], in_process.sort_values(["size_h100e", "site_id"]).reset_index(drop=True)[MC_COLUMNS])
+            b[MC_COLUMNS], in_process.sort_values(["size_h100e", "site_id"]).reset_index(drop=True)[MC_COLUMNS]
+        )
 
         # Against the raw ranks of every draw: counts exact, percentiles within the bound.
         raw = _raw_ranks(_params(), DRAWS)
         for size, ranks in raw.items():
             at = b[b["size_h100e"] == size]
             np.testing.assert_array_equal(at["mc_p_feasible"], np.isfinite(ranks).sum(axis=0) / DRAWS)
-            np.testing.assert_array_equal(at["mc_p_top10"], (np.nan_to_num(ranks, nan=np.inf) <= 10).sum(axis=0) / DRAWS)
+            np.testing.assert_array_equal(
+                at["mc_p_top10"], (np.nan_to_num(ranks, nan=np.inf) <= 10).sum(axis=0) / DRAWS
+            )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 exact = np.nanpercentile(ranks, sketch.PERCENTILES, axis=0)
@@ -75,7 +85,10 @@ class DrawBlockTests:
                 got, want = at[name].to_numpy(), exact[j]
                 assert np.array_equal(np.isnan(got), np.isnan(want)), name
                 ok = ~np.isnan(want)
-                assert (np.abs(got[ok] - want[ok]) <= sketch.RELATIVE_ACCURACY * want[ok] * (1 + 1e-12)).all(), (size, name)
+                assert (np.abs(got[ok] - want[ok]) <= sketch.RELATIVE_ACCURACY * want[ok] * (1 + 1e-12)).all(), (
+                    size,
+                    name,
+                )
                 small = ok & (np.nan_to_num(ranks, nan=0.0).max(axis=0) <= sketch.EXACT_RANK_MAX)
                 assert small.any()
                 np.testing.assert_allclose(got[small], want[small], rtol=1e-12, err_msg=name)
@@ -113,7 +126,9 @@ class DrawBlockTests:
         assert run.status == ScoringRun.Status.SUCCEEDED, run.error
         assert RunChunk.objects.get(id=last.id).attempts == 2
         expected = run_selectors.score_loaded_sites(params=_params(), draws=30).table
-        pd.testing.assert_frame_equal(_table(run), expected.sort_values(["size_h100e", "site_id"]).reset_index(drop=True))
+        pd.testing.assert_frame_equal(
+            _table(run), expected.sort_values(["size_h100e", "site_id"]).reset_index(drop=True)
+        )
 
     def test_it_keeps_nothing_of_a_run_cancelled_between_blocks(self, monkeypatch):
         world_create(n_sites=80, n_points=60, seed=6)
@@ -134,4 +149,10 @@ class DrawBlockTests:
     def test_it_lays_out_blocks_first_block_first_and_one_chunk_per_size_without_draws(self):
         assert runs.chunk_layout((1000, 5000), 0, 10) == [(1000, 0, 0), (5000, 0, 0)]
         assert runs.chunk_layout((1000, 5000), 25, 10) == [
-            (1000, 0, 10), (5000, 0, 10), (1000, 10, 20), (5000, 10, 20), (1000, 20, 25), (5000, 20, 25)]
+            (1000, 0, 10),
+            (5000, 0, 10),
+            (1000, 10, 20),
+            (5000, 10, 20),
+            (1000, 20, 25),
+            (5000, 20, 25),
+        ]

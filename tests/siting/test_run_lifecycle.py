@@ -47,6 +47,7 @@ def _first_chunk(run: ScoringRun) -> RunChunk:
 
 def _lose(chunk: RunChunk, monkeypatch) -> None:
     """Claim ``chunk`` through the service, then die mid-scoring and let its heartbeat go stale."""
+
     def killed(**kwargs):
         raise WorkerKilled
 
@@ -119,7 +120,9 @@ class SweepTests:
 
     def test_it_leaves_a_chunk_that_still_beats_alone(self, prepared_run):
         chunk = _first_chunk(prepared_run)
-        RunChunk.objects.filter(id=chunk.id).update(status=RunChunk.Status.RUNNING, attempts=1, heartbeat_at=timezone.now())
+        RunChunk.objects.filter(id=chunk.id).update(
+            status=RunChunk.Status.RUNNING, attempts=1, heartbeat_at=timezone.now()
+        )
         with patch("siting.tasks.scoring_chunk_execute_task.apply_async") as publish:
             counts = runs.scoring_runs_sweep()
         chunk.refresh_from_db()

@@ -49,18 +49,24 @@ class RunStartTests:
         client.force_login(_user("pat", "planner"))
         with patch("siting.tasks.scoring_run_execute_task.apply_async") as publish:
             with django_capture_on_commit_callbacks(execute=True):
-                resp = client.post("/runs/start/", {"name": "Mine", "preset": "seed", "sizes": [1000, 100000], "draws": 10})
+                resp = client.post(
+                    "/runs/start/", {"name": "Mine", "preset": "seed", "sizes": [1000, 100000], "draws": 10}
+                )
         run = ScoringRun.objects.get()
         assert resp.status_code == 302 and str(run.code) in resp["Location"]
         publish.assert_called_once_with((run.id,), retry=False)
         assert run.params["sizes"] == [1000, 100000] and run.draws == 10 and run.created_by.username == "pat"
         assert run.dispatched_at is not None
 
-    def test_it_tells_the_user_when_the_broker_is_down_and_keeps_the_run(self, client, django_capture_on_commit_callbacks):
+    def test_it_tells_the_user_when_the_broker_is_down_and_keeps_the_run(
+        self, client, django_capture_on_commit_callbacks
+    ):
         client.force_login(_user("pat", "planner"))
         with patch("siting.tasks.scoring_run_execute_task.apply_async", side_effect=ConnectionError("refused")):
             with django_capture_on_commit_callbacks(execute=True):
-                resp = client.post("/runs/start/", {"name": "x", "preset": "default", "sizes": [1000], "draws": 0}, follow=True)
+                resp = client.post(
+                    "/runs/start/", {"name": "x", "preset": "default", "sizes": [1000], "draws": 0}, follow=True
+                )
         run = ScoringRun.objects.get()
         assert run.status == ScoringRun.Status.QUEUED and run.dispatched_at is None
         assert "unreachable" in resp.content.decode()

@@ -12,41 +12,79 @@ from hypothesis import strategies as st
 
 from siting.scoring import EXCLUSIONS, presets, reweight, score_sites
 
-NUMERIC = ["pue", "facility_load_mw", "voltage_class_kv", "connection_point_id", "connection_distance_km", "connection_cost_meur",
-           "headroom_mw", "time_to_power_months", "capex_total_meur", "tco_eur_per_gpu_hour", "emissions_t_per_yr",
-           "water_l_per_gpu_hour", "land_fit", "backup_fuel_t", "seveso_tier", "exclusion_mask", "reliability", "score",
-           "rank", "v_tco", "v_emissions", "v_time_to_power", "v_land", "v_water", "v_reliability"]
+NUMERIC = [
+    "pue",
+    "facility_load_mw",
+    "voltage_class_kv",
+    "connection_point_id",
+    "connection_distance_km",
+    "connection_cost_meur",
+    "headroom_mw",
+    "time_to_power_months",
+    "capex_total_meur",
+    "tco_eur_per_gpu_hour",
+    "emissions_t_per_yr",
+    "water_l_per_gpu_hour",
+    "land_fit",
+    "backup_fuel_t",
+    "seveso_tier",
+    "exclusion_mask",
+    "reliability",
+    "score",
+    "rank",
+    "v_tco",
+    "v_emissions",
+    "v_time_to_power",
+    "v_land",
+    "v_water",
+    "v_reliability",
+]
 
 
 def world(n_sites: int, n_points: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     countries = np.array(["FR", "DE", "ES", "ZZ"])  # ZZ has no zone row: fallbacks
-    sites = pd.DataFrame({
-        "site_id": rng.permutation(np.arange(1, n_sites + 1) * 3),
-        "longitude": rng.uniform(-5, 15, n_sites), "latitude": rng.uniform(40, 55, n_sites),
-        "country": rng.choice(countries, n_sites),
-        "area_ha": np.where(rng.random(n_sites) < 0.8, rng.uniform(0.5, 200, n_sites), np.nan),
-        "grid_capacity_mw": np.where(rng.random(n_sites) < 0.1, rng.uniform(5, 900, n_sites), np.nan),
-        "grid_voltage_kv": np.nan,
-        "pollution_status": rng.choice(["none", "suspected", "confirmed", "unknown"], n_sites),
-        "flood_zone": rng.choice([0.0, 1.0, np.nan], n_sites),
-        "water_access": rng.choice(["river", "none", "unknown"], n_sites),
-        "reconverted": rng.random(n_sites) < 0.05,
-    })
-    grid = pd.DataFrame({
-        "point_id": np.arange(n_points) + 100, "longitude": rng.uniform(-5, 15, n_points), "latitude": rng.uniform(40, 55, n_points),
-        "voltage_kv": rng.choice([45.0, 63.0, 90.0, 132.0, 150.0, 225.0, 400.0], n_points),
-        "headroom_mw": np.where(rng.random(n_points) < 0.3, rng.uniform(0, 800, n_points), np.nan),
-    })
-    zones = pd.DataFrame({"country": ["FR", "DE", "ES"], "carbon_intensity_g_per_kwh": [44.0, 344.0, np.nan],
-                          "price_eur_per_mwh": [60.0, 80.0, 70.0], "cooling_degree_days": [65.0, 27.0, 275.0]})
+    sites = pd.DataFrame(
+        {
+            "site_id": rng.permutation(np.arange(1, n_sites + 1) * 3),
+            "longitude": rng.uniform(-5, 15, n_sites),
+            "latitude": rng.uniform(40, 55, n_sites),
+            "country": rng.choice(countries, n_sites),
+            "area_ha": np.where(rng.random(n_sites) < 0.8, rng.uniform(0.5, 200, n_sites), np.nan),
+            "grid_capacity_mw": np.where(rng.random(n_sites) < 0.1, rng.uniform(5, 900, n_sites), np.nan),
+            "grid_voltage_kv": np.nan,
+            "pollution_status": rng.choice(["none", "suspected", "confirmed", "unknown"], n_sites),
+            "flood_zone": rng.choice([0.0, 1.0, np.nan], n_sites),
+            "water_access": rng.choice(["river", "none", "unknown"], n_sites),
+            "reconverted": rng.random(n_sites) < 0.05,
+        }
+    )
+    grid = pd.DataFrame(
+        {
+            "point_id": np.arange(n_points) + 100,
+            "longitude": rng.uniform(-5, 15, n_points),
+            "latitude": rng.uniform(40, 55, n_points),
+            "voltage_kv": rng.choice([45.0, 63.0, 90.0, 132.0, 150.0, 225.0, 400.0], n_points),
+            "headroom_mw": np.where(rng.random(n_points) < 0.3, rng.uniform(0, 800, n_points), np.nan),
+        }
+    )
+    zones = pd.DataFrame(
+        {
+            "country": ["FR", "DE", "ES"],
+            "carbon_intensity_g_per_kwh": [44.0, 344.0, np.nan],
+            "price_eur_per_mwh": [60.0, 80.0, 70.0],
+            "cooling_degree_days": [65.0, 27.0, 275.0],
+        }
+    )
     hourly = {"FR": rng.uniform(20, 90, 8760)}
     return sites, grid, zones, hourly
 
 
 def assert_tables_close(a: pd.DataFrame, b: pd.DataFrame) -> None:
     for col in NUMERIC:
-        np.testing.assert_allclose(a[col].to_numpy(dtype=float), b[col].to_numpy(dtype=float), rtol=1e-12, atol=1e-12, err_msg=col)
+        np.testing.assert_allclose(
+            a[col].to_numpy(dtype=float), b[col].to_numpy(dtype=float), rtol=1e-12, atol=1e-12, err_msg=col
+        )
     assert list(a["exclusion_reasons"]) == list(b["exclusion_reasons"])
 
 
@@ -62,8 +100,26 @@ class KernelEqualsReferenceTests:
     @pytest.mark.parametrize(
         "change",
         [
-            {"weights": {"tco": 0.0, "emissions": 1.0, "time_to_power": 0.0, "land": 0.0, "water": 0.0, "reliability": 0.0}},
-            {"weights": {"tco": 0.0, "emissions": 0.0, "time_to_power": 0.0, "land": 0.0, "water": 0.0, "reliability": 0.0}},
+            {
+                "weights": {
+                    "tco": 0.0,
+                    "emissions": 1.0,
+                    "time_to_power": 0.0,
+                    "land": 0.0,
+                    "water": 0.0,
+                    "reliability": 0.0,
+                }
+            },
+            {
+                "weights": {
+                    "tco": 0.0,
+                    "emissions": 0.0,
+                    "time_to_power": 0.0,
+                    "land": 0.0,
+                    "water": 0.0,
+                    "reliability": 0.0,
+                }
+            },
             {"search_radius_km": 0.001},  # no substation in reach
             {"max_time_to_power_months": 40.0, "exclude_flood_zone": True, "exclude_polluted_unremediated": True},
             {"cooling": "air", "accelerator": "gb200"},
@@ -93,7 +149,6 @@ class KernelEqualsReferenceTests:
         assert (table.loc[~own, "exclusion_reasons"].str.contains("no_connection")).all()
 
 
-
 class RankKernelTests:
     @pytest.mark.parametrize(
         "case",
@@ -119,6 +174,7 @@ class RankKernelTests:
         if case == "ties":
             ranked = np.sort(out[np.isfinite(out)])
             assert ranked[0] == 1.0 and (np.diff(ranked) >= 0).all() and len(np.unique(ranked)) < len(ranked)
+
 
 SMALL = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -167,10 +223,21 @@ class PropertyTests:
     def test_it_equals_deterministic_ranks_when_monte_carlo_has_no_spread(self):
         sites, grid, zones, _ = world(80, 30, 1)
         params = dataclasses.replace(
-            presets()["default"], sizes=(1000, 20000), mc_capex_spread=0.0, mc_price_spread=0.0, mc_carbon_spread=0.0,
-            mc_ttp_low=0.0, mc_ttp_high=0.0, mc_headroom_low=1.0, mc_headroom_high=1.0, mc_pue_offset=0.0,
-            mc_dirichlet_concentration=1e15, mc_connection_cost_spread=0.0, mc_readiness_low=0.0,
-            mc_readiness_high=0.0, mc_discount_rate_points=0.0,
+            presets()["default"],
+            sizes=(1000, 20000),
+            mc_capex_spread=0.0,
+            mc_price_spread=0.0,
+            mc_carbon_spread=0.0,
+            mc_ttp_low=0.0,
+            mc_ttp_high=0.0,
+            mc_headroom_low=1.0,
+            mc_headroom_high=1.0,
+            mc_pue_offset=0.0,
+            mc_dirichlet_concentration=1e15,
+            mc_connection_cost_spread=0.0,
+            mc_readiness_low=0.0,
+            mc_readiness_high=0.0,
+            mc_discount_rate_points=0.0,
         )
         table = score_sites(sites, grid, zones, params, draws=10).table
         feasible = table[table["feasible"]]
@@ -215,8 +282,13 @@ class ParamsTests:
 
     @pytest.mark.parametrize(
         ("change", "message"),
-        [({"sizes": ()}, "sizes"), ({"utilisation": 1.5}, "utilisation"), ({"weights": {"tco": -1}}, "weights"),
-         ({"weights": {"beauty": 1}}, "unknown criteria"), ({"cooling": "ice"}, "cooling")],
+        [
+            ({"sizes": ()}, "sizes"),
+            ({"utilisation": 1.5}, "utilisation"),
+            ({"weights": {"tco": -1}}, "weights"),
+            ({"weights": {"beauty": 1}}, "unknown criteria"),
+            ({"cooling": "ice"}, "cooling"),
+        ],
     )
     def test_it_rejects_bad_values_naming_the_field(self, change, message):
         with pytest.raises(ValueError, match=message):
@@ -224,7 +296,9 @@ class ParamsTests:
 
 
 class TriangularKernelTests:
-    @pytest.mark.parametrize(("low", "mode", "high"), [(0.7, 1.0, 1.3), (0.5, 1.0, 1.5), (-0.05, 0.0, 0.05), (1.0, 1.0, 2.0)])
+    @pytest.mark.parametrize(
+        ("low", "mode", "high"), [(0.7, 1.0, 1.3), (0.5, 1.0, 1.5), (-0.05, 0.0, 0.05), (1.0, 1.0, 2.0)]
+    )
     @pytest.mark.parametrize("n", [0, 1, 10_000])
     def test_it_draws_what_numpy_draws_from_the_same_stream(self, low, mode, high, n):
         from siting.scoring import kernels, reference
@@ -239,7 +313,8 @@ class TriangularKernelTests:
 
 class LadderTests:
     @pytest.mark.parametrize(
-        "change", [{}, {"search_radius_km": 0.001}, {"max_time_to_power_months": 1.0}, {"sizes": (100000, 1000, 20000)}],
+        "change",
+        [{}, {"search_radius_km": 0.001}, {"max_time_to_power_months": 1.0}, {"sizes": (100000, 1000, 20000)}],
     )
     def test_it_equals_the_ladder_read_from_the_table(self, change):
         from siting.scoring import site_ladder

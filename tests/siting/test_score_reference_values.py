@@ -16,26 +16,44 @@ IMPLS = ["kernel", "reference"]
 def one_site(**overrides) -> pd.DataFrame:
     # Zoned for industry, no building standing, no pollution: site readiness is the 18-month
     # permit alone, below every grid time here, so time to power is the grid's.
-    row = {"site_id": 1, "longitude": 2.0, "latitude": 48.0, "country": "FR", "area_ha": 500.0, "grid_capacity_mw": np.nan,
-           "grid_voltage_kv": np.nan, "pollution_status": "none", "flood_zone": 0.0, "water_access": "river", "reconverted": False,
-           "zoning_type": "U", "buildings_state": "none"}
+    row = {
+        "site_id": 1,
+        "longitude": 2.0,
+        "latitude": 48.0,
+        "country": "FR",
+        "area_ha": 500.0,
+        "grid_capacity_mw": np.nan,
+        "grid_voltage_kv": np.nan,
+        "pollution_status": "none",
+        "flood_zone": 0.0,
+        "water_access": "river",
+        "reconverted": False,
+        "zoning_type": "U",
+        "buildings_state": "none",
+    }
     row.update(overrides)
     return pd.DataFrame([row])
 
 
 def one_substation(kv: float = 400.0, headroom_mw: float = 2000.0, dlat: float = 0.1) -> pd.DataFrame:
     # 0.1° of latitude north of the site: great-circle 11.1195 km, line 11.1195 × 1.3 = 14.45536 km.
-    return pd.DataFrame([{"point_id": 7, "longitude": 2.0, "latitude": 48.0 + dlat, "voltage_kv": kv, "headroom_mw": headroom_mw}])
+    return pd.DataFrame(
+        [{"point_id": 7, "longitude": 2.0, "latitude": 48.0 + dlat, "voltage_kv": kv, "headroom_mw": headroom_mw}]
+    )
 
 
-ZONE = pd.DataFrame([{"country": "FR", "carbon_intensity_g_per_kwh": 100.0, "price_eur_per_mwh": 60.0, "cooling_degree_days": 0.0}])
+ZONE = pd.DataFrame(
+    [{"country": "FR", "carbon_intensity_g_per_kwh": 100.0, "price_eur_per_mwh": 60.0, "cooling_degree_days": 0.0}]
+)
 
 
 @pytest.mark.parametrize("impl", IMPLS)
 class SeedPresetTests:
     def test_it_reproduces_the_seed_figures(self, impl):
         params = dataclasses.replace(presets()["seed"], sizes=(1000, 100000, 200000))
-        table = score_sites(one_site(area_ha=1000.0), one_substation(), ZONE, params, impl=impl).table.set_index("size_h100e")
+        table = score_sites(one_site(area_ha=1000.0), one_substation(), ZONE, params, impl=impl).table.set_index(
+            "size_h100e"
+        )
         # 1,000 GPUs × 1 kW = 1 MW; 1 MW × 7 M€/MW = 7 M€ of building; 1,000 × 50 k€ = 50 M€ of GPUs.
         assert table.loc[1000, "it_load_mw"] == pytest.approx(1.0)
         assert table.loc[1000, "pue"] == pytest.approx(1.0)
@@ -98,7 +116,9 @@ class ConnectionRulesTests:
 
     def test_it_uses_class_default_headroom_when_unknown_and_flags_it(self, impl):
         params = dataclasses.replace(presets()["default"], sizes=(10000,))
-        row = score_sites(one_site(), one_substation(kv=63.0, headroom_mw=np.nan), ZONE, params, impl=impl).table.iloc[0]
+        row = score_sites(one_site(), one_substation(kv=63.0, headroom_mw=np.nan), ZONE, params, impl=impl).table.iloc[
+            0
+        ]
         # 63 kV default headroom 20 MW ≥ 14.66 MW: feasible, estimated.
         assert row["feasible"] and row["headroom_mw"] == 20.0 and row["headroom_estimated"]
 
@@ -109,7 +129,9 @@ class ConnectionRulesTests:
         assert row["land_needed_ha"] == pytest.approx(36.65625) and row["exclusion_reasons"] == "land_too_small"
 
     def test_it_marks_seveso_upper_tier_with_long_autonomy(self, impl):
-        params = dataclasses.replace(presets()["default"], sizes=(100000,), backup_hours=800.0, exclude_seveso_upper=True)
+        params = dataclasses.replace(
+            presets()["default"], sizes=(100000,), backup_hours=800.0, exclude_seveso_upper=True
+        )
         # 146.625 MW × 800 h × 0.227 = 26,627 t ≥ 25,000 t.
         row = score_sites(one_site(), one_substation(), ZONE, params, impl=impl).table.iloc[0]
         assert row["seveso_tier"] == 2 and "seveso_upper" in row["exclusion_reasons"]

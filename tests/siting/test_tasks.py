@@ -42,8 +42,10 @@ class RegistrationTests:
     def test_it_registers_each_task_under_the_name_services_publish(self, name):
         assert queue.registered_task(name).run is TASKS[name].run
 
-    @pytest.mark.parametrize("name", [queue.SCORING_RUN_EXECUTE, queue.SCORING_CHUNK_EXECUTE, queue.COMPARISON_EXECUTE,
-                                      queue.PORTFOLIO_EXECUTE])
+    @pytest.mark.parametrize(
+        "name",
+        [queue.SCORING_RUN_EXECUTE, queue.SCORING_CHUNK_EXECUTE, queue.COMPARISON_EXECUTE, queue.PORTFOLIO_EXECUTE],
+    )
     def test_it_acknowledges_late_and_retries_database_blips(self, name):
         task = queue.registered_task(name)
         assert task.acks_late and task.reject_on_worker_lost
@@ -66,7 +68,9 @@ class PublishTests:
 
 
 class ScoringTaskTests:
-    def test_it_prepares_a_run_and_publishes_each_chunk_once_after_commit(self, queued_run, django_capture_on_commit_callbacks):
+    def test_it_prepares_a_run_and_publishes_each_chunk_once_after_commit(
+        self, queued_run, django_capture_on_commit_callbacks
+    ):
         with patch("siting.tasks.scoring_chunk_execute_task.apply_async") as publish:
             with django_capture_on_commit_callbacks(execute=True):
                 tasks.scoring_run_execute_task(queued_run.id)
@@ -94,5 +98,9 @@ class ScoringTaskTests:
 class SweepTaskTests:
     def test_it_returns_what_the_sweep_did(self):
         assert tasks.scoring_runs_sweep_task() == {
-            "chunks_requeued": 0, "chunks_failed": 0, "runs_requeued": 0, "runs_dispatched": 0, "runs_failed": 0,
+            "chunks_requeued": 0,
+            "chunks_failed": 0,
+            "runs_requeued": 0,
+            "runs_dispatched": 0,
+            "runs_failed": 0,
         }

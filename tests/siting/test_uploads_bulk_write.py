@@ -18,19 +18,39 @@ SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "uploads"
 
 def _orm_rows(plan: uploads.Plan, upload: SiteUpload) -> list[Site]:
     """The sites as model instances, the way the import wrote them before (one instance a row)."""
-    return [Site(external_id=f"orm-{row.external_id}", source=SiteSource.UPLOAD, source_vintage=upload.source_name[:64],
-                 upload=upload, withdrawn=False, **uploads._site_values(row))
-            for row in plan.sites.itertuples(index=False)]
+    return [
+        Site(
+            external_id=f"orm-{row.external_id}",
+            source=SiteSource.UPLOAD,
+            source_vintage=upload.source_name[:64],
+            upload=upload,
+            withdrawn=False,
+            **uploads._site_values(row),
+        )
+        for row in plan.sites.itertuples(index=False)
+    ]
 
 
-@pytest.mark.parametrize("name, sheet", [("sample_polygons_lambert93.gpkg", None),
-                                         ("sample_points_semicolon_latin1.csv", None),
-                                         ("sample_pl_elektrownie.ods", None),
-                                         ("sites_template.csv", None)])
+@pytest.mark.parametrize(
+    "name, sheet",
+    [
+        ("sample_polygons_lambert93.gpkg", None),
+        ("sample_points_semicolon_latin1.csv", None),
+        ("sample_pl_elektrownie.ods", None),
+        ("sites_template.csv", None),
+    ],
+)
 def test_it_writes_what_the_orm_writes(boundaries, name, sheet):
     data = (SAMPLES / name).read_bytes()
-    dry = uploads.sites_import(data=data, file_name=name, source_name="Bulk", dry_run=True, only_valid=True,
-                               on_reference_match="separate", sheet=sheet)
+    dry = uploads.sites_import(
+        data=data,
+        file_name=name,
+        source_name="Bulk",
+        dry_run=True,
+        only_valid=True,
+        on_reference_match="separate",
+        sheet=sheet,
+    )
     plan = dry.plan
     upload = SiteUpload.objects.create(status=SiteUpload.Status.IMPORTED, source_name="Bulk", file_name=name)
     created = uploads._insert_sites(plan.sites[plan.sites["action"] == "create"], upload)

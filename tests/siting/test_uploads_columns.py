@@ -12,26 +12,40 @@ from tests.siting.upload_helpers import locators
 # One file per language: its header, then a row with the country's name, the pollution and
 # zoning words of that language, and the closure as a year or a date in local usage.
 FILES = {
-    "en": ("id;name;lon;lat;country;municipality;area_ha;closure_date;capacity_mw;voltage_kv;pollution;zoning\n"
-           "GB-1;Ratcliffe-on-Soar;-1.2550;52.8650;United Kingdom;Ratcliffe;280;2024-09-30;2000;400;suspected;agricultural\n"),
-    "fr": ("Identifiant;Nom du site;Longitude;Latitude;Pays;Commune;Surface (ha);Date de fermeture;Puissance (MW);Tension (kV);"
-           "Pollution des sols;Zonage\n"
-           "FR-1;Centrale de Cordemais;-1,8795;47,2744;FRANCE;Cordemais;80;31/03/2022;1200;400;avérée;zone urbaine\n"),
-    "de": ("Nr.;Bezeichnung;Längengrad;Breitengrad;Staat;Gemeinde;Fläche (m²);Stilllegungsdatum;Anschlussleistung (MW);"
-           "Spannung (kV);Altlasten;Flächennutzung\n"
-           "DE-1;EKO Stahl;14,6245;52,1631;Deutschland;Eisenhüttenstadt;6.000.000;30.06.2019;2000;380;Verdacht;Gewerbegebiet\n"),
-    "es": ("Identificador;Nombre;Longitud;Latitud;País;Municipio;Superficie (ha);Año de cierre;Potencia (MW);Tensión (kV);"
-           "Contaminación;Zonificación\n"
-           "ES-1;Central de As Pontes;-7,86;43,44;España;As Pontes;300;2023;1400;400;ninguna;rústico\n"),
-    "it": ("Codice;Denominazione;Longitudine;Latitudine;Paese;Comune;Superficie (ettari);Anno di chiusura;Potenza (MW);Tensione (kV);"
-           "Inquinamento;Destinazione urbanistica\n"
-           "IT-1;Centrale di Turbigo;8,73;45,53;Italia;Turbigo;70;2021;1700;380;bonificata;urbano\n"),
-    "nl": ("Nummer;Naam;Lengtegraad;Breedtegraad;Landcode;Gemeente;Oppervlakte (ha);Sluitingsjaar;Vermogen (MW);Spanning (kV);"
-           "Bodemverontreiniging;Bestemming\n"
-           "NL-1;Hemweg centrale;4,84;52,39;NLD;Amsterdam;20;2019;630;380;onbekend;bedrijventerrein\n"),
-    "pl": ("Identyfikator;Nazwa;Długość geograficzna;Szerokość geograficzna;Kraj;Gmina;Powierzchnia (ha);Rok zamknięcia;Moc (MW);"
-           "Napięcie (kV);Zanieczyszczenie;Przeznaczenie\n"
-           "PL-1;Elektrownia Bełchatów;19,33;51,266;Polska;Kleszczów;900;2036;5100;400;potwierdzone;przemysłowy\n"),
+    "en": (
+        "id;name;lon;lat;country;municipality;area_ha;closure_date;capacity_mw;voltage_kv;pollution;zoning\n"
+        "GB-1;Ratcliffe-on-Soar;-1.2550;52.8650;United Kingdom;Ratcliffe;280;2024-09-30;2000;400;suspected;agricultural\n"
+    ),
+    "fr": (
+        "Identifiant;Nom du site;Longitude;Latitude;Pays;Commune;Surface (ha);Date de fermeture;Puissance (MW);Tension (kV);"
+        "Pollution des sols;Zonage\n"
+        "FR-1;Centrale de Cordemais;-1,8795;47,2744;FRANCE;Cordemais;80;31/03/2022;1200;400;avérée;zone urbaine\n"
+    ),
+    "de": (
+        "Nr.;Bezeichnung;Längengrad;Breitengrad;Staat;Gemeinde;Fläche (m²);Stilllegungsdatum;Anschlussleistung (MW);"
+        "Spannung (kV);Altlasten;Flächennutzung\n"
+        "DE-1;EKO Stahl;14,6245;52,1631;Deutschland;Eisenhüttenstadt;6.000.000;30.06.2019;2000;380;Verdacht;Gewerbegebiet\n"
+    ),
+    "es": (
+        "Identificador;Nombre;Longitud;Latitud;País;Municipio;Superficie (ha);Año de cierre;Potencia (MW);Tensión (kV);"
+        "Contaminación;Zonificación\n"
+        "ES-1;Central de As Pontes;-7,86;43,44;España;As Pontes;300;2023;1400;400;ninguna;rústico\n"
+    ),
+    "it": (
+        "Codice;Denominazione;Longitudine;Latitudine;Paese;Comune;Superficie (ettari);Anno di chiusura;Potenza (MW);Tensione (kV);"
+        "Inquinamento;Destinazione urbanistica\n"
+        "IT-1;Centrale di Turbigo;8,73;45,53;Italia;Turbigo;70;2021;1700;380;bonificata;urbano\n"
+    ),
+    "nl": (
+        "Nummer;Naam;Lengtegraad;Breedtegraad;Landcode;Gemeente;Oppervlakte (ha);Sluitingsjaar;Vermogen (MW);Spanning (kV);"
+        "Bodemverontreiniging;Bestemming\n"
+        "NL-1;Hemweg centrale;4,84;52,39;NLD;Amsterdam;20;2019;630;380;onbekend;bedrijventerrein\n"
+    ),
+    "pl": (
+        "Identyfikator;Nazwa;Długość geograficzna;Szerokość geograficzna;Kraj;Gmina;Powierzchnia (ha);Rok zamknięcia;Moc (MW);"
+        "Napięcie (kV);Zanieczyszczenie;Przeznaczenie\n"
+        "PL-1;Elektrownia Bełchatów;19,33;51,266;Polska;Kleszczów;900;2036;5100;400;potwierdzone;przemysłowy\n"
+    ),
 }
 EXPECTED = {  # country, area_ha, closure_year, capacity_mw, voltage_kv, pollution, zoning
     "en": ("GB", 280.0, 2024, 2000.0, 400.0, "suspected", "A"),
@@ -46,8 +60,16 @@ EXPECTED = {  # country, area_ha, closure_year, capacity_mw, voltage_kv, polluti
 
 def parse(data: bytes, name: str = "sites.csv", **kwargs):
     countries, departements, regions = locators()
-    return parse_sites_file(data, name, source_name="Languages", countries=countries, departements=departements,
-                            departement_regions=regions, current_year=2026, **kwargs)
+    return parse_sites_file(
+        data,
+        name,
+        source_name="Languages",
+        countries=countries,
+        departements=departements,
+        departement_regions=regions,
+        current_year=2026,
+        **kwargs,
+    )
 
 
 class ColumnLanguageTests:
@@ -58,30 +80,66 @@ class ColumnLanguageTests:
         # Every column was used: none fell through as unknown.
         assert not [n for n in parsed.notes if n.startswith("Columns not used")]
         row = parsed.sites.iloc[0]
-        got = (row["country"], row["area_ha"], int(row["closure_year"]), row["grid_capacity_mw"], row["grid_voltage_kv"],
-               row["pollution_status"], row["zoning_type"])
+        got = (
+            row["country"],
+            row["area_ha"],
+            int(row["closure_year"]),
+            row["grid_capacity_mw"],
+            row["grid_voltage_kv"],
+            row["pollution_status"],
+            row["zoning_type"],
+        )
         assert got == EXPECTED[language]
 
     def test_it_takes_the_year_of_a_date_in_the_closure_column(self):
-        parsed = parse(b"id,name,lon,lat,fermeture\n"
-                       b"A,Gandrange,6.0648,49.2833,2008-03-31\nB,Cordemais,-1.8795,47.2744,31/03/2022\n"
-                       b"C,EKO,14.6245,52.1631,30.06.2019\nD,Bis,6.07,49.28,2011\nE,Ter,6.08,49.28,sometime\n")
+        parsed = parse(
+            b"id,name,lon,lat,fermeture\n"
+            b"A,Gandrange,6.0648,49.2833,2008-03-31\nB,Cordemais,-1.8795,47.2744,31/03/2022\n"
+            b"C,EKO,14.6245,52.1631,30.06.2019\nD,Bis,6.07,49.28,2011\nE,Ter,6.08,49.28,sometime\n"
+        )
         assert parsed.sites["closure_year"].tolist() == [2008, 2022, 2019, 2011]
-        assert [(e.row, e.field, e.value, e.reason) for e in parsed.errors] == [(6, "closure_year", "sometime", "not a year or a date")]
+        assert [(e.row, e.field, e.value, e.reason) for e in parsed.errors] == [
+            (6, "closure_year", "sometime", "not a year or a date")
+        ]
 
-    @pytest.mark.parametrize("header", ["fermeture", "Date de fermeture", "Année d'arrêt", "Stilllegung", "Stilllegungsjahr",
-                                        "STILLLEGUNGSDATUM", "cierre", "Fecha de cierre", "chiusura", "Anno di chiusura",
-                                        "sluitingsjaar", "Rok zamknięcia", "rok zamkniecia"])
+    @pytest.mark.parametrize(
+        "header",
+        [
+            "fermeture",
+            "Date de fermeture",
+            "Année d'arrêt",
+            "Stilllegung",
+            "Stilllegungsjahr",
+            "STILLLEGUNGSDATUM",
+            "cierre",
+            "Fecha de cierre",
+            "chiusura",
+            "Anno di chiusura",
+            "sluitingsjaar",
+            "Rok zamknięcia",
+            "rok zamkniecia",
+        ],
+    )
     def test_it_knows_the_closure_column_in_every_language(self, header):
         mapping, _notes = map_columns(["id", header])
         assert mapping["closure_year"] == (header, 1.0)
 
-    @pytest.mark.parametrize(("header", "field", "factor"), [
-        ("Fläche (m²)", "area_ha", 1e-4), ("Flaeche_ha", "area_ha", 1.0), ("Superficie (ettari)", "area_ha", 1.0),
-        ("Powierzchnia_m2", "area_ha", 1e-4), ("Puissance (kW)", "grid_capacity_mw", 1e-3), ("Moc GW", "grid_capacity_mw", 1e3),
-        ("Spannung (V)", "grid_voltage_kv", 1e-3), ("Napięcie", "grid_voltage_kv", 1.0), ("Altlasten", "pollution_status", 1.0),
-        ("Zonage", "zoning_type", 1.0), ("urba_zone_type", "zoning_type", 1.0),
-    ])
+    @pytest.mark.parametrize(
+        ("header", "field", "factor"),
+        [
+            ("Fläche (m²)", "area_ha", 1e-4),
+            ("Flaeche_ha", "area_ha", 1.0),
+            ("Superficie (ettari)", "area_ha", 1.0),
+            ("Powierzchnia_m2", "area_ha", 1e-4),
+            ("Puissance (kW)", "grid_capacity_mw", 1e-3),
+            ("Moc GW", "grid_capacity_mw", 1e3),
+            ("Spannung (V)", "grid_voltage_kv", 1e-3),
+            ("Napięcie", "grid_voltage_kv", 1.0),
+            ("Altlasten", "pollution_status", 1.0),
+            ("Zonage", "zoning_type", 1.0),
+            ("urba_zone_type", "zoning_type", 1.0),
+        ],
+    )
     def test_it_reads_units_from_names_in_every_language(self, header, field, factor):
         mapping, _notes = map_columns(["id", header])
         assert mapping[field] == (header, factor)
@@ -96,7 +154,9 @@ class ColumnLanguageTests:
 
     def test_it_rejects_an_unknown_zoning_word_listing_the_codes(self):
         parsed = parse(b"id,name,lon,lat,zoning\nA,Gandrange,6.0648,49.2833,somewhere\n")
-        assert [(e.field, e.reason) for e in parsed.errors] == [("zoning_type", "unknown value; use one of: A, AU, N, U")]
+        assert [(e.field, e.reason) for e in parsed.errors] == [
+            ("zoning_type", "unknown value; use one of: A, AU, N, U")
+        ]
 
     def test_it_matches_a_million_columns_by_lookup(self, monkeypatch):
         # An earlier audit: 116 s when every column was compared with every synonym. Each

@@ -26,7 +26,10 @@ def _run(*args) -> str:
 
 class ImportSitesCommandTests:
     # The twelve French sites in every format and CRS; the European samples have their own tests.
-    @pytest.mark.parametrize("sample", sorted(p.name for p in SAMPLES.glob("sample_*") if p.name.startswith(("sample_points_", "sample_polygons_"))))
+    @pytest.mark.parametrize(
+        "sample",
+        sorted(p.name for p in SAMPLES.glob("sample_*") if p.name.startswith(("sample_points_", "sample_polygons_"))),
+    )
     def test_it_imports_every_shipped_french_sample(self, sample, boundaries):
         out = _run(str(SAMPLES / sample), "--source", "Samples", "--user", user("ana", "analyst").username)
         assert "Imported: 12 new, 0 updated, 0 skipped" in out
@@ -54,7 +57,9 @@ class ImportSitesCommandTests:
         path = tmp_path / "bad.csv"
         path.write_text(BAD)
         assert "Imported: 1 new" in _run(str(path), "--only-valid", "--source", "S")
-        assert "Imported: 0 new, 1 updated" in _run(str(path), "--only-valid", "--source", "S", "--on-duplicate", "update")
+        assert "Imported: 0 new, 1 updated" in _run(
+            str(path), "--only-valid", "--source", "S", "--on-duplicate", "update"
+        )
         with pytest.raises(CommandError, match="Nothing to import"):
             _run(str(path), "--only-valid", "--source", "S", "--on-duplicate", "skip")
         assert Site.objects.count() == 1 and SiteUpload.objects.count() == 2

@@ -31,8 +31,15 @@ CRSES = ["EPSG:4326", "EPSG:2154", "EPSG:3035"]  # WGS84, Lambert-93, ETRS89-LAE
 def parse(data: bytes, name: str, **kwargs):
     countries, departements, regions = locators()
     kwargs.setdefault("source_name", "Test survey")
-    return parse_sites_file(data, name, countries=countries, departements=departements, departement_regions=regions,
-                            current_year=2026, **kwargs)
+    return parse_sites_file(
+        data,
+        name,
+        countries=countries,
+        departements=departements,
+        departement_regions=regions,
+        current_year=2026,
+        **kwargs,
+    )
 
 
 def csv_bytes(text: str, encoding: str = "utf-8") -> bytes:
@@ -75,8 +82,10 @@ class RoundTripTests:
 
     def test_it_reads_a_french_spreadsheet_csv(self):
         # Semicolons, decimal commas, Latin-1, French headers with the unit in the name.
-        text = ("identifiant;nom;lat;lon;surface (m²);tension;Puissance (MW);pollution;zone_inondable\n"
-                "GE-1;Aciérie de Gandrange;49,2833;6,0648;1 052 000;225;120,5;pollution supposée;non\n")
+        text = (
+            "identifiant;nom;lat;lon;surface (m²);tension;Puissance (MW);pollution;zone_inondable\n"
+            "GE-1;Aciérie de Gandrange;49,2833;6,0648;1 052 000;225;120,5;pollution supposée;non\n"
+        )
         parsed = parse(csv_bytes(text, "latin-1"), "friches.csv")
         assert parsed.errors == []
         site = parsed.sites.iloc[0]
@@ -98,7 +107,9 @@ class RoundTripTests:
     def test_it_converts_units_stated_in_the_column_names(self):
         text = "id,name,lat,lon,site_area_km2,capacity_kw,voltage_v\nA,Site,49.28,6.06,1.5,250000,63000\n"
         site = parse(csv_bytes(text), "a.csv").sites.iloc[0]
-        assert (site["area_ha"], site["grid_capacity_mw"], site["grid_voltage_kv"]) == pytest.approx((150.0, 250.0, 63.0))
+        assert (site["area_ha"], site["grid_capacity_mw"], site["grid_voltage_kv"]) == pytest.approx(
+            (150.0, 250.0, 63.0)
+        )
 
     def test_it_takes_the_area_unit_as_an_option_when_the_name_has_none(self):
         text = "id,name,lat,lon,surface\nA,Site,49.28,6.06,52000\n"
@@ -113,7 +124,11 @@ class RoundTripTests:
 
 
 class ValueTests:
-    def _errors(self, rows: str, header: str = "id,name,lat,lon,area_ha,grid_voltage_kv,closure_year,country,source_url,source_date"):
+    def _errors(
+        self,
+        rows: str,
+        header: str = "id,name,lat,lon,area_ha,grid_voltage_kv,closure_year,country,source_url,source_date",
+    ):
         parsed = parse(csv_bytes(header + "\n" + rows), "a.csv")
         return parsed, {(e.row, e.field): e for e in parsed.errors}
 
@@ -130,7 +145,10 @@ class ValueTests:
         )
         assert parsed.sites["file_id"].tolist() == ["A"]
         assert (errors[(3, "area_ha")].value, errors[(3, "area_ha")].reason) == ("-3", "must be greater than 0")
-        assert "not a known voltage class" in errors[(4, "grid_voltage_kv")].reason and errors[(4, "grid_voltage_kv")].value == "401"
+        assert (
+            "not a known voltage class" in errors[(4, "grid_voltage_kv")].reason
+            and errors[(4, "grid_voltage_kv")].value == "401"
+        )
         assert errors[(5, "closure_year")].reason == "not between 1800 and 2036"
         assert (errors[(6, "latitude")].value, errors[(6, "latitude")].reason) == ("abc", "not a number")
         assert "http(s) link" in errors[(7, "source_url")].reason
@@ -138,7 +156,9 @@ class ValueTests:
         assert "check the unit" in errors[(9, "area_ha")].reason
 
     def test_it_rejects_positions_outside_every_known_country_and_hints_at_swaps(self):
-        _parsed, errors = self._errors("A,Atlantic,45.0,-20.0,,,,,,\nB,Swapped,6.0648,49.2833,,,,,,\nC,Range,95,6.0,,,,,,\n")
+        _parsed, errors = self._errors(
+            "A,Atlantic,45.0,-20.0,,,,,,\nB,Swapped,6.0648,49.2833,,,,,,\nC,Range,95,6.0,,,,,,\n"
+        )
         assert errors[(2, "geometry")].reason == "outside every known country"
         assert "swapped" in errors[(3, "geometry")].reason
         assert (4, "geometry") in errors
@@ -149,7 +169,9 @@ class ValueTests:
         assert (3, "country") not in errors  # 5 km from Luxembourg: within the outline's tolerance
 
     def test_it_rejects_ids_given_twice_and_missing_required_values(self):
-        _parsed, errors = self._errors("A,One,49.28,6.06,,,,,,\nA,Two,49.28,6.07,,,,,,\n,Three,49.28,6.08,,,,,,\nD,,49.28,6.09,,,,,,\n")
+        _parsed, errors = self._errors(
+            "A,One,49.28,6.06,,,,,,\nA,Two,49.28,6.07,,,,,,\n,Three,49.28,6.08,,,,,,\nD,,49.28,6.09,,,,,,\n"
+        )
         assert errors[(3, "external_id")].reason == "also on row 2 of this file"
         assert errors[(4, "external_id")].reason == "missing (required)"
         assert errors[(5, "name")].reason == "missing (required)"
@@ -164,22 +186,27 @@ class ValueTests:
         assert [(e.row, e.reason) for e in parsed.errors] == [(3, "invalid outline that cannot be repaired")]
 
     def test_it_parses_decimal_commas_points_and_thousands_spaces(self):
-        values, bad = parse_numbers(pd.Series(["1,5", "1.5", "1 234,5", "1.234,5", "1,234.5", "", "x", "1e3", "inf"], dtype=object))
+        values, bad = parse_numbers(
+            pd.Series(["1,5", "1.5", "1 234,5", "1.234,5", "1,234.5", "", "x", "1e3", "inf"], dtype=object)
+        )
         np.testing.assert_allclose(values[:5], [1.5, 1.5, 1234.5, 1234.5, 1234.5])
         assert np.isnan(values[5]) and not bad[5]
         assert bad[6] and not bad[7] and values[7] == 1000.0 and bad[8]
 
     def test_it_maps_synonyms_and_refuses_two_columns_for_one_field(self):
         mapping, notes = map_columns(["ID", "Nom", "Latitude", "LNG", "Surface [ha]", "colour"])
-        assert mapping == {"external_id": ("ID", 1.0), "name": ("Nom", 1.0), "latitude": ("Latitude", 1.0),
-                           "longitude": ("LNG", 1.0), "area_ha": ("Surface [ha]", 1.0)}
+        assert mapping == {
+            "external_id": ("ID", 1.0),
+            "name": ("Nom", 1.0),
+            "latitude": ("Latitude", 1.0),
+            "longitude": ("LNG", 1.0),
+            "area_ha": ("Surface [ha]", 1.0),
+        }
         assert notes == ["Columns not used: colour."]
         with pytest.raises(UploadRejected, match="both give the latitude"):
             map_columns(["lat", "y"])
         mapping, notes = map_columns(["id", "external_id"])  # a GeoJSON feature id beside the template's column
         assert mapping == {"external_id": ("external_id", 1.0)} and notes == ["Columns not used: id."]
-
-
 
 
 def _shapefile_parts(tmp_path: Path) -> dict[str, bytes]:

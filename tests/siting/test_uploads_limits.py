@@ -18,8 +18,17 @@ FAST = UploadLimits(parse_timeout_s=4.0)
 
 def parse(data: bytes, name: str, tmp_dir: Path, limits: UploadLimits = FAST):
     countries, departements, regions = locators()
-    return parse_sites_file(data, name, source_name="Hostile", countries=countries, departements=departements,
-                            departement_regions=regions, current_year=2026, limits=limits, tmp_dir=tmp_dir)
+    return parse_sites_file(
+        data,
+        name,
+        source_name="Hostile",
+        countries=countries,
+        departements=departements,
+        departement_regions=regions,
+        current_year=2026,
+        limits=limits,
+        tmp_dir=tmp_dir,
+    )
 
 
 @pytest.fixture
@@ -102,21 +111,27 @@ class CsvShapeTests:
         rows = "".join(f"S{i},{'n' * 60},49.2,6.1,{'d' * 80}\n" for i in range(150_000))
         data = ("id,name,lat,lon,description\n" + rows).encode()
         limits = UploadLimits(parse_memory_bytes=48 * 1024 * 1024, parse_timeout_s=30)
-        with pytest.raises(UploadRejected, match="“big.csv” (needs more than 48 MB|could not be read within the limits)"):
+        with pytest.raises(
+            UploadRejected, match="“big.csv” (needs more than 48 MB|could not be read within the limits)"
+        ):
             parse(data, "big.csv", tmp_dir, limits)
         assert list(tmp_dir.iterdir()) == []
 
 
 @pytest.mark.django_db
 class UploadPageTests:
-    def test_it_answers_a_hostile_geopackage_with_a_message_and_saves_nothing(self, client, boundaries, settings, tmp_path, tmp_dir):
+    def test_it_answers_a_hostile_geopackage_with_a_message_and_saves_nothing(
+        self, client, boundaries, settings, tmp_path, tmp_dir
+    ):
         settings.GIGASITE_UPLOAD_PARSE_TIMEOUT_S = 3.0
         settings.GIGASITE_UPLOAD_TMP_DIR = str(tmp_dir)
         client.force_login(user("ana", "analyst"))
         data = endless_view_gpkg(tmp_path / "endless.gpkg").read_bytes()
         started = time.monotonic()
-        resp = client.post("/uploads/new/", {"file": SimpleUploadedFile("survey.gpkg", data), "source_name": "S",
-                                             "on_duplicate": "error"})
+        resp = client.post(
+            "/uploads/new/",
+            {"file": SimpleUploadedFile("survey.gpkg", data), "source_name": "S", "on_duplicate": "error"},
+        )
         assert time.monotonic() - started < 3.0 + 5.0
         assert resp.status_code == 400
         assert "“survey.gpkg” could not be read within 3 seconds" in resp.content.decode()

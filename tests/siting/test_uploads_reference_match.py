@@ -20,16 +20,26 @@ pytestmark = pytest.mark.django_db
 
 # Gandrange steelworks as the reference data holds it; the upload places it 0.0010° of latitude
 # (111 m) further north and gives what the analyst knows: area, connection and pollution.
-NEAR_CSV = (b"id,name,lat,lon,area_ha,grid_capacity_mw,grid_voltage_kv,pollution\n"
-            b"A,Acierie de Gandrange (survey),49.2843,6.0648,120,150,225,confirmed\n"
-            b"B,Centrale de Cordemais,47.2744,-1.8795,80,,,\n")
+NEAR_CSV = (
+    b"id,name,lat,lon,area_ha,grid_capacity_mw,grid_voltage_kv,pollution\n"
+    b"A,Acierie de Gandrange (survey),49.2843,6.0648,120,150,225,confirmed\n"
+    b"B,Centrale de Cordemais,47.2744,-1.8795,80,,,\n"
+)
 
 
 @pytest.fixture
 def reference_site(boundaries):
-    return Site.objects.create(external_id="cartofriches:57-0001", name="Aciérie de Gandrange", country="FR",
-                               longitude=6.0648, latitude=49.2833, area_ha=105.2, pollution_status="suspected",
-                               source="cartofriches", source_vintage="2024-03")
+    return Site.objects.create(
+        external_id="cartofriches:57-0001",
+        name="Aciérie de Gandrange",
+        country="FR",
+        longitude=6.0648,
+        latitude=49.2833,
+        area_ha=105.2,
+        pollution_status="suspected",
+        source="cartofriches",
+        source_vintage="2024-03",
+    )
 
 
 def _import(**kwargs):
@@ -38,8 +48,15 @@ def _import(**kwargs):
 
 class ServiceTests:
     def test_it_finds_the_match_by_great_circle_distance(self, reference_site):
-        plan = uploads._plan(uploads._parse(data=NEAR_CSV, file_name="s.csv", source_name="Survey", crs=None, area_unit=None).sites,
-                             [], 2, source_name="Survey", on_duplicate="error", user=None, on_reference_match=None)
+        plan = uploads._plan(
+            uploads._parse(data=NEAR_CSV, file_name="s.csv", source_name="Survey", crs=None, area_unit=None).sites,
+            [],
+            2,
+            source_name="Survey",
+            on_duplicate="error",
+            user=None,
+            on_reference_match=None,
+        )
         match = plan.reference_matches
         assert match["file_id"].tolist() == ["A"]
         assert match["ref_site_id"].tolist() == [reference_site.id]
@@ -67,17 +84,33 @@ class ServiceTests:
         assert (result.created, result.merged) == (1, 1)
         assert Site.objects.count() == 2  # never doubled
         reference_site.refresh_from_db()
-        assert (reference_site.area_ha, reference_site.grid_capacity_mw, reference_site.grid_voltage_kv,
-                reference_site.pollution_status) == (120.0, 150.0, 225.0, "confirmed")
-        assert (reference_site.name, reference_site.latitude, reference_site.source) == ("Aciérie de Gandrange", 49.2833, "cartofriches")
+        assert (
+            reference_site.area_ha,
+            reference_site.grid_capacity_mw,
+            reference_site.grid_voltage_kv,
+            reference_site.pollution_status,
+        ) == (120.0, 150.0, 225.0, "confirmed")
+        assert (reference_site.name, reference_site.latitude, reference_site.source) == (
+            "Aciérie de Gandrange",
+            49.2833,
+            "cartofriches",
+        )
         record = SourceRecord.objects.get(site=reference_site, source="upload")
         assert record.record_id == "survey:A"
-        assert record.raw["previous"] == {"area_ha": 105.2, "grid_capacity_mw": None, "grid_voltage_kv": None,
-                                          "pollution_status": "suspected"}
+        assert record.raw["previous"] == {
+            "area_ha": 105.2,
+            "grid_capacity_mw": None,
+            "grid_voltage_kv": None,
+            "pollution_status": "suspected",
+        }
         uploads.site_upload_withdraw(upload=result.upload, user=None)
         reference_site.refresh_from_db()
-        assert (reference_site.area_ha, reference_site.grid_capacity_mw, reference_site.pollution_status,
-                reference_site.withdrawn) == (105.2, None, "suspected", False)
+        assert (
+            reference_site.area_ha,
+            reference_site.grid_capacity_mw,
+            reference_site.pollution_status,
+            reference_site.withdrawn,
+        ) == (105.2, None, "suspected", False)
         assert not SourceRecord.objects.filter(source="upload").exists()
 
     def test_two_rows_cannot_update_one_reference_site(self, reference_site):
@@ -94,7 +127,9 @@ class CommandTests:
         with pytest.raises(CommandError, match="rejected"):
             call_command("import_sites", _write(NEAR_CSV), "--source", "Survey", stdout=io.StringIO())
         out = io.StringIO()
-        call_command("import_sites", _write(NEAR_CSV), "--source", "Survey", "--on-reference-match", "update", stdout=out)
+        call_command(
+            "import_sites", _write(NEAR_CSV), "--source", "Survey", "--on-reference-match", "update", stdout=out
+        )
         assert "1 new, 0 updated, 0 skipped, 1 reference sites updated" in out.getvalue()
 
 
@@ -112,8 +147,10 @@ class ViewTests:
         analyst = user("ana", "analyst")
         client = Client()
         client.force_login(analyst)
-        response = client.post("/uploads/new/", {"file": SimpleUploadedFile("survey.csv", NEAR_CSV), "source_name": "Survey",
-                                                 "on_duplicate": "error"})
+        response = client.post(
+            "/uploads/new/",
+            {"file": SimpleUploadedFile("survey.csv", NEAR_CSV), "source_name": "Survey", "on_duplicate": "error"},
+        )
         upload = SiteUpload.objects.get()
         assert response.status_code == 302
         page = client.get(f"/uploads/{upload.code}/").content.decode()

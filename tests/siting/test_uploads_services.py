@@ -27,8 +27,11 @@ ONE_BAD_CSV = b"id,name,lat,lon,area_ha\nA,Site A,49.2833,6.0648,10\nB,Site B,47
 
 
 def _state() -> tuple:
-    return (Site.objects.count(), SiteUpload.objects.count(),
-            list(Site.objects.order_by("id").values_list("external_id", "name", "withdrawn", "upload_id")))
+    return (
+        Site.objects.count(),
+        SiteUpload.objects.count(),
+        list(Site.objects.order_by("id").values_list("external_id", "name", "withdrawn", "upload_id")),
+    )
 
 
 def _import(data: bytes = GOOD_CSV, name: str = "sites.csv", **kwargs):
@@ -47,7 +50,13 @@ class ImportTests:
         assert (upload.rows_read, upload.rows_valid, upload.rows_rejected, upload.sites_created) == (2, 2, 0, 2)
         assert upload.file_size_bytes == len(GOOD_CSV) and upload.crs == "EPSG:4326" and upload.imported_at
         site = Site.objects.get(external_id="survey:A")
-        assert (site.source, site.upload, site.country, site.departement_code, site.region_code) == ("upload", upload, "FR", "57", "44")
+        assert (site.source, site.upload, site.country, site.departement_code, site.region_code) == (
+            "upload",
+            upload,
+            "FR",
+            "57",
+            "44",
+        )
         assert site.source_vintage == "Survey"
 
     def test_it_saves_nothing_when_one_row_is_rejected(self, boundaries):
@@ -94,7 +103,9 @@ class DuplicateTests:
         with pytest.raises(UploadRejected) as exc:
             _import()
         assert _state() == before
-        assert {e.reason for e in exc.value.result.errors} == {"already imported for this source (choose update or skip)"}
+        assert {e.reason for e in exc.value.result.errors} == {
+            "already imported for this source (choose update or skip)"
+        }
 
     def test_it_updates_existing_sites_and_moves_them_to_the_new_upload(self, boundaries):
         first = _import().upload
@@ -132,7 +143,9 @@ class StageConfirmTests:
         assert Site.objects.count() == 2
 
     def test_it_refuses_to_confirm_rejected_rows_unless_only_valid(self, boundaries):
-        staged = uploads.site_upload_stage(data=ONE_BAD_CSV, file_name="s.csv", source_name="Survey", user=user("a", "analyst"))
+        staged = uploads.site_upload_stage(
+            data=ONE_BAD_CSV, file_name="s.csv", source_name="Survey", user=user("a", "analyst")
+        )
         assert staged.rows_rejected == 1 and staged.errors_total == 1
         with pytest.raises(UploadRejected, match="row"):
             uploads.site_upload_confirm(upload=staged, user=staged.uploaded_by)
@@ -141,7 +154,9 @@ class StageConfirmTests:
         assert done.sites_created == 1 and done.only_valid
 
     def test_it_checks_duplicates_again_at_confirm(self, boundaries):
-        staged = uploads.site_upload_stage(data=GOOD_CSV, file_name="s.csv", source_name="Survey", user=user("a", "analyst"))
+        staged = uploads.site_upload_stage(
+            data=GOOD_CSV, file_name="s.csv", source_name="Survey", user=user("a", "analyst")
+        )
         _import()  # someone imports the same ids meanwhile
         before = _state()
         with pytest.raises(UploadRejected):
@@ -207,8 +222,6 @@ def _gpkg(tmp_path, **frames_by_layer) -> bytes:
     return path.read_bytes()
 
 
-
-
 def _mixed_geojson() -> bytes:
     pts = json.loads(points_frame().to_json())
     polys = json.loads(squares_frame().to_json())
@@ -227,9 +240,17 @@ def _lines_geojson() -> bytes:
 MALFORMED = {
     "empty": (lambda t: b"", "x.csv", "The file is empty."),
     "header only": (lambda t: b"id,name,lat,lon\n", "x.csv", "The file has no rows."),
-    "empty feature collection": (lambda t: b'{"type": "FeatureCollection", "features": []}', "x.geojson", "The file has no rows."),
+    "empty feature collection": (
+        lambda t: b'{"type": "FeatureCollection", "features": []}',
+        "x.geojson",
+        "The file has no rows.",
+    ),
     "truncated geojson": (lambda t: points_frame().to_json().encode()[:150], "x.geojson", "cannot be read as GeoJSON"),
-    "truncated geopackage": (lambda t: write(points_frame(), "gpkg", t)[0][:3000], "x.gpkg", "cannot be read as GeoPackage"),
+    "truncated geopackage": (
+        lambda t: write(points_frame(), "gpkg", t)[0][:3000],
+        "x.gpkg",
+        "cannot be read as GeoPackage",
+    ),
     "truncated csv": (lambda t: b'id,name,lat,lon\nA,"Site A,49.28,6.06\n', "x.csv", "cannot be read as CSV"),
     "wrong types": (lambda t: b"id,name,lat,lon,area_ha\nA,Site,north,6.06,large\n", "x.csv", "row(s) rejected"),
     "mixed geometries": (lambda t: _mixed_geojson(), "x.geojson", "mixes geometry types"),
@@ -240,7 +261,11 @@ MALFORMED = {
     "not a zip": (lambda t: b"PK\x03\x04 this is not really a zip", "x.zip", "damaged or not a zip"),
     "unsupported type": (lambda t: b"PK\x03\x04", "x.docx", "not supported"),
     "old binary workbook": (lambda t: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "x.xls", "Save the workbook as .xlsx"),
-    "workbook that is not a zip": (lambda t: b"PK\x03\x04 this is not really a workbook", "x.xlsx", "cannot be read as Excel (XLSX)"),
+    "workbook that is not a zip": (
+        lambda t: b"PK\x03\x04 this is not really a workbook",
+        "x.xlsx",
+        "cannot be read as Excel (XLSX)",
+    ),
     "bare shapefile": (lambda t: b"\x00\x00\x27\x0a", "x.shp", "several files"),
     "geopackage named geojson": (lambda t: write(points_frame(), "gpkg", t)[0], "x.geojson", "is not a GeoJSON file"),
     "no id column": (lambda t: b"name,lat,lon\nSite,49.28,6.06\n", "x.csv", "Required column(s) missing: external_id"),
@@ -282,5 +307,3 @@ class MalformedFileTests:
         with pytest.raises(UploadRejected, match="larger than"):
             _import()
         assert _state() == (0, 0, [])
-
-

@@ -18,11 +18,21 @@ from tests.siting.upload_helpers import EXPECTED_COUNTRY, EXPECTED_DEPARTEMENT, 
 
 def parse(data: bytes, name: str, **kwargs):
     countries, departements, regions = locators()
-    return parse_sites_file(data, name, source_name="Sheets", countries=countries, departements=departements,
-                            departement_regions=regions, current_year=2026, **kwargs)
+    return parse_sites_file(
+        data,
+        name,
+        source_name="Sheets",
+        countries=countries,
+        departements=departements,
+        departement_regions=regions,
+        current_year=2026,
+        **kwargs,
+    )
 
 
-def workbook_bytes(frame: pd.DataFrame, fmt: str, *, startrow: int = 0, sheet: str = "Sites", extra_sheet: str | None = None) -> bytes:
+def workbook_bytes(
+    frame: pd.DataFrame, fmt: str, *, startrow: int = 0, sheet: str = "Sites", extra_sheet: str | None = None
+) -> bytes:
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl" if fmt == "xlsx" else "odf") as writer:
         if extra_sheet:

@@ -22,7 +22,11 @@ BAD = b"id,name,lat,lon,area_m2\nA,Site A,49.2833,6.0648,100000\nB,Site B,47.274
 
 
 def _post_file(client, data: bytes = CSV, name: str = "survey.csv", **fields):
-    payload = {"file": SimpleUploadedFile(name, data, content_type="text/csv"), "source_name": "Survey", "on_duplicate": "error"}
+    payload = {
+        "file": SimpleUploadedFile(name, data, content_type="text/csv"),
+        "source_name": "Survey",
+        "on_duplicate": "error",
+    }
     payload.update(fields)
     return client.post("/uploads/new/", payload)
 
@@ -95,8 +99,13 @@ class FlowTests:
         analyst_client.post(f"/uploads/{upload.code}/confirm/")
         assert not Site.objects.exists()  # all or nothing unless asked
         csv_resp = analyst_client.get(f"/uploads/{upload.code}/errors.csv")
-        assert csv_resp["Content-Type"].startswith("text/csv") and "survey-errors.csv" in csv_resp["Content-Disposition"]
-        assert csv_resp.content.decode().splitlines() == ["row,field,value,reason", "3,area_ha,-5,must be greater than 0"]
+        assert (
+            csv_resp["Content-Type"].startswith("text/csv") and "survey-errors.csv" in csv_resp["Content-Disposition"]
+        )
+        assert csv_resp.content.decode().splitlines() == [
+            "row,field,value,reason",
+            "3,area_ha,-5,must be greater than 0",
+        ]
         analyst_client.post(f"/uploads/{upload.code}/confirm/", {"only_valid": "1"})
         assert list(Site.objects.values_list("external_id", flat=True)) == ["survey:A"]
 
@@ -117,7 +126,11 @@ class FlowTests:
         resp = analyst_client.post(f"/uploads/{upload.code}/withdraw/", follow=True)
         assert "withdrawn" in resp.content.decode() and Site.objects.filter(withdrawn=True).count() == 2
         page = analyst_client.get(f"/runs/{run.code}/").content.decode()
-        assert 'id="run-withdrawn-notice"' in page and "2 sites this run used were withdrawn" in page and "survey.csv" in page
+        assert (
+            'id="run-withdrawn-notice"' in page
+            and "2 sites this run used were withdrawn" in page
+            and "survey.csv" in page
+        )
         again = analyst_client.post(f"/uploads/{upload.code}/withdraw/", follow=True)
         assert "cannot be withdrawn" in again.content.decode()
 
@@ -193,6 +206,14 @@ class SpreadsheetFlowTests:
 
     def test_the_template_page_lists_the_names_in_every_language(self, analyst_client):
         page = analyst_client.get("/uploads/template/").content.decode()
-        for name in ("Stilllegungsjahr", "date de fermeture", "año de cierre", "anno di chiusura", "sluitingsjaar",
-                     "rok zamknięcia", "zoning_type", "Flächennutzung"):
+        for name in (
+            "Stilllegungsjahr",
+            "date de fermeture",
+            "año de cierre",
+            "anno di chiusura",
+            "sluitingsjaar",
+            "rok zamknięcia",
+            "zoning_type",
+            "Flächennutzung",
+        ):
             assert name in page

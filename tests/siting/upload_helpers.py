@@ -23,15 +23,17 @@ BOUNDARIES = ROOT / "fixtures" / "boundaries"
 
 # Three real places, hand-checkable: Gandrange steelworks (Moselle), Cordemais power station
 # (Loire-Atlantique), and Eisenhüttenstadt steelworks (Brandenburg).
-SITES = pd.DataFrame({
-    "external_id": ["GE-1", "PL-2", "DE-3"],
-    "name": ["Aciérie de Gandrange", "Centrale de Cordemais", "EKO Stahl Eisenhüttenstadt"],
-    "longitude": [6.0648, -1.8795, 14.6245],
-    "latitude": [49.2833, 47.2744, 52.1631],
-    "area_ha": [105.2, 80.0, 600.0],
-    "grid_voltage_kv": [225.0, 400.0, 380.0],
-    "closure_year": [2008, 2022, 2019],
-})
+SITES = pd.DataFrame(
+    {
+        "external_id": ["GE-1", "PL-2", "DE-3"],
+        "name": ["Aciérie de Gandrange", "Centrale de Cordemais", "EKO Stahl Eisenhüttenstadt"],
+        "longitude": [6.0648, -1.8795, 14.6245],
+        "latitude": [49.2833, 47.2744, 52.1631],
+        "area_ha": [105.2, 80.0, 600.0],
+        "grid_voltage_kv": [225.0, 400.0, 380.0],
+        "closure_year": [2008, 2022, 2019],
+    }
+)
 EXPECTED_COUNTRY = ["FR", "FR", "DE"]
 EXPECTED_DEPARTEMENT = ["57", "44", ""]
 
@@ -49,9 +51,11 @@ def _boundary_frames():
 def locators() -> tuple[PlaceLocator, PlaceLocator, dict[str, str]]:
     """Return the country and département locators from the shipped fixtures (no database)."""
     c, deps = _boundary_frames()
-    return (PlaceLocator(zip(c["code"], c["geometry_geojson"])),
-            PlaceLocator(zip(deps["code"], deps["geometry_geojson"]), tolerance_deg=0.02),
-            dict(zip(deps["code"], deps["parent_code"])))
+    return (
+        PlaceLocator(zip(c["code"], c["geometry_geojson"])),
+        PlaceLocator(zip(deps["code"], deps["geometry_geojson"]), tolerance_deg=0.02),
+        dict(zip(deps["code"], deps["parent_code"])),
+    )
 
 
 @pytest.fixture
@@ -61,15 +65,32 @@ def boundaries(db):
 
     c, deps = _boundary_frames()
     Boundary.objects.bulk_create(
-        [Boundary(kind="country", code=r.code, name=r.name, geometry_geojson=r.geometry_geojson, source="natural_earth") for r in c.itertuples()]
-        + [Boundary(kind="departement", code=r.code, name=r.name, parent_code=r.parent_code, geometry_geojson=r.geometry_geojson, source="ign")
-           for r in deps.itertuples()]
+        [
+            Boundary(
+                kind="country", code=r.code, name=r.name, geometry_geojson=r.geometry_geojson, source="natural_earth"
+            )
+            for r in c.itertuples()
+        ]
+        + [
+            Boundary(
+                kind="departement",
+                code=r.code,
+                name=r.name,
+                parent_code=r.parent_code,
+                geometry_geojson=r.geometry_geojson,
+                source="ign",
+            )
+            for r in deps.itertuples()
+        ]
     )
 
 
 def points_frame(crs: str = "EPSG:4326", sites: pd.DataFrame = SITES) -> gpd.GeoDataFrame:
-    gdf = gpd.GeoDataFrame(sites.drop(columns=["longitude", "latitude"]),
-                           geometry=gpd.points_from_xy(sites["longitude"], sites["latitude"]), crs="EPSG:4326")
+    gdf = gpd.GeoDataFrame(
+        sites.drop(columns=["longitude", "latitude"]),
+        geometry=gpd.points_from_xy(sites["longitude"], sites["latitude"]),
+        crs="EPSG:4326",
+    )
     return gdf.to_crs(crs)
 
 
@@ -96,7 +117,8 @@ def write(gdf: gpd.GeoDataFrame, fmt: str, tmp_path: Path) -> tuple[bytes, str]:
         shp = tmp_path / "shp"
         shp.mkdir()
         gdf.rename(columns={"external_id": "id", "grid_voltage_kv": "voltage_kv", "closure_year": "closed"}).to_file(
-            shp / "sites.shp", driver="ESRI Shapefile")
+            shp / "sites.shp", driver="ESRI Shapefile"
+        )
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for part in shp.iterdir():

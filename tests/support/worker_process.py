@@ -15,17 +15,32 @@ ROOT = Path(__file__).resolve().parents[2]
 class WorkerProcess:
     """A ``celery -A config worker`` process (with its pool children) in its own session."""
 
-    def __init__(self, name: str, env: dict[str, str], log_dir: Path, concurrency: int = 1, queue: str | None = None) -> None:
+    def __init__(
+        self, name: str, env: dict[str, str], log_dir: Path, concurrency: int = 1, queue: str | None = None
+    ) -> None:
         self.name = name
         self.log_path = Path(log_dir) / f"{name}.log"
         self._log = open(self.log_path, "wb")
         args = [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--without-heartbeat",
-            "--without-gossip", "--without-mingle", f"--concurrency={concurrency}", "-n", f"{name}@%h",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--loglevel=INFO",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            f"--concurrency={concurrency}",
+            "-n",
+            f"{name}@%h",
         ]
         if queue:
             args += ["-Q", queue]
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def wait_ready(self, timeout_s: float = 60.0) -> None:
         """Block until the worker says it is ready; raise with its log if it dies or stalls."""

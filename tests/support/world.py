@@ -12,7 +12,11 @@ from siting.scoring.params import ScenarioParams
 
 SIZES = (1000, 10000, 50000)
 
-COUNTRIES = {"FR": (44.0, 50.0, -1.0, 7.0, 44.0, 95.0, 65.0), "DE": (48.0, 54.0, 7.0, 14.0, 344.0, 80.0, 27.0), "ES": (37.0, 43.0, -8.0, 2.0, 150.0, 60.0, 275.0)}
+COUNTRIES = {
+    "FR": (44.0, 50.0, -1.0, 7.0, 44.0, 95.0, 65.0),
+    "DE": (48.0, 54.0, 7.0, 14.0, 344.0, 80.0, 27.0),
+    "ES": (37.0, 43.0, -8.0, 2.0, 150.0, 60.0, 275.0),
+}
 
 
 def world_create(*, n_sites: int = 400, n_points: int = 300, seed: int = 0) -> None:
@@ -20,7 +24,11 @@ def world_create(*, n_sites: int = 400, n_points: int = 300, seed: int = 0) -> N
     rng = np.random.default_rng(seed)
     for code, (_a, _b, _c, _d, carbon, price, cdd) in COUNTRIES.items():
         Zone.objects.create(
-            code=code, name=code, carbon_intensity_g_per_kwh=carbon, carbon_year=2024, price_eur_per_mwh=price,
+            code=code,
+            name=code,
+            carbon_intensity_g_per_kwh=carbon,
+            carbon_year=2024,
+            price_eur_per_mwh=price,
             cooling_degree_days=cdd,
         )
     codes = list(COUNTRIES)
@@ -29,24 +37,39 @@ def world_create(*, n_sites: int = 400, n_points: int = 300, seed: int = 0) -> N
     for i in range(n_points):
         code = codes[i % len(codes)]
         lat0, lat1, lon0, lon1 = COUNTRIES[code][:4]
-        points.append(GridConnectionPoint(
-            external_id=f"test:p{i}", name=f"P{i}", country=code, longitude=rng.uniform(lon0, lon1),
-            latitude=rng.uniform(lat0, lat1), voltage_kv=float(rng.choice(voltages)), source="rte", source_vintage="test",
-            headroom_mw=float(rng.uniform(10, 600)) if rng.random() < 0.3 else None,
-        ))
+        points.append(
+            GridConnectionPoint(
+                external_id=f"test:p{i}",
+                name=f"P{i}",
+                country=code,
+                longitude=rng.uniform(lon0, lon1),
+                latitude=rng.uniform(lat0, lat1),
+                voltage_kv=float(rng.choice(voltages)),
+                source="rte",
+                source_vintage="test",
+                headroom_mw=float(rng.uniform(10, 600)) if rng.random() < 0.3 else None,
+            )
+        )
     GridConnectionPoint.objects.bulk_create(points)
     sites = []
     for i in range(n_sites):
         code = codes[i % len(codes)]
         lat0, lat1, lon0, lon1 = COUNTRIES[code][:4]
-        sites.append(Site(
-            external_id=f"test:s{i}", name=f"Site {i}", country=code, longitude=rng.uniform(lon0, lon1),
-            latitude=rng.uniform(lat0, lat1), area_ha=float(rng.uniform(1, 150)) if rng.random() < 0.8 else None,
-            grid_capacity_mw=float(rng.uniform(20, 900)) if rng.random() < 0.1 else None,
-            grid_voltage_kv=225.0 if rng.random() < 0.1 else None,
-            pollution_status=str(rng.choice(["none", "suspected", "confirmed", "unknown"])),
-            source="cartofriches", source_vintage="test",
-        ))
+        sites.append(
+            Site(
+                external_id=f"test:s{i}",
+                name=f"Site {i}",
+                country=code,
+                longitude=rng.uniform(lon0, lon1),
+                latitude=rng.uniform(lat0, lat1),
+                area_ha=float(rng.uniform(1, 150)) if rng.random() < 0.8 else None,
+                grid_capacity_mw=float(rng.uniform(20, 900)) if rng.random() < 0.1 else None,
+                grid_voltage_kv=225.0 if rng.random() < 0.1 else None,
+                pollution_status=str(rng.choice(["none", "suspected", "confirmed", "unknown"])),
+                source="cartofriches",
+                source_vintage="test",
+            )
+        )
     Site.objects.bulk_create(sites)
 
 

@@ -21,10 +21,16 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("file", nargs="?", help="CSV, XLSX or ODS: point id (or longitude/latitude), headroom_mw, date, source.")
+        parser.add_argument(
+            "file", nargs="?", help="CSV, XLSX or ODS: point id (or longitude/latitude), headroom_mw, date, source."
+        )
         parser.add_argument("--source", help="Whose figures (default: the file name).")
-        parser.add_argument("--match-distance-km", type=float, default=0.0,
-                            help="Match rows without a point id to the nearest point within this distance [km].")
+        parser.add_argument(
+            "--match-distance-km",
+            type=float,
+            default=0.0,
+            help="Match rows without a point id to the nearest point within this distance [km].",
+        )
         parser.add_argument("--sheet", help="The sheet of a workbook of several.")
         parser.add_argument("--dry-run", action="store_true", help="Check and report; save nothing.")
         parser.add_argument("--user", help="Username recorded as the uploader.")
@@ -45,9 +51,16 @@ class Command(BaseCommand):
         path = upload_file_path(opts["file"])
         user = uploader(opts["user"])
         try:
-            result = headroom_import(data=path.read_bytes(), file_name=path.name, source_name=opts["source"] or path.stem,
-                                     user=user, match_distance_km=opts["match_distance_km"], sheet=opts["sheet"],
-                                     dry_run=opts["dry_run"], limits=upload_limits())
+            result = headroom_import(
+                data=path.read_bytes(),
+                file_name=path.name,
+                source_name=opts["source"] or path.stem,
+                user=user,
+                match_distance_km=opts["match_distance_km"],
+                sheet=opts["sheet"],
+                dry_run=opts["dry_run"],
+                limits=upload_limits(),
+            )
         except UploadRejected as exc:
             plan = getattr(exc, "plan", None)
             if plan is not None:
@@ -59,6 +72,9 @@ class Command(BaseCommand):
             how = "id" if r.matched_by == "id" else f"position, {r.distance_km:.2f} km"
             self.stdout.write(f"row {r.row}: {r.point_external_id} {r.point_name} ← {r.headroom_mw:,.1f} MW ({how})")
         verb = "Would set" if result.upload is None else "Set"
-        self.stdout.write(self.style.SUCCESS(
-            f"{verb} known headroom at {len(values):,} point(s)"
-            + (f" (upload {result.upload.code})" if result.upload else " (dry run: nothing saved)")))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{verb} known headroom at {len(values):,} point(s)"
+                + (f" (upload {result.upload.code})" if result.upload else " (dry run: nothing saved)")
+            )
+        )

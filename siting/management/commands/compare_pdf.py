@@ -31,7 +31,11 @@ class Command(BaseCommand):
         started = time.perf_counter()
         try:
             report, cached = comparisons.comparison_produce(
-                run=run, size_h100e=opts["size"], site_ids=opts["site_ids"], language=opts["lang"], author=opts["author"],
+                run=run,
+                size_h100e=opts["size"],
+                site_ids=opts["site_ids"],
+                language=opts["lang"],
+                author=opts["author"],
             )
         except reports.ComparisonError as exc:
             raise CommandError(str(exc)) from exc

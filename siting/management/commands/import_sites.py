@@ -24,26 +24,45 @@ class Command(BaseCommand):
         parser.add_argument("file", help="GeoJSON, GeoPackage (.gpkg), zipped Shapefile (.zip), CSV, XLSX or ODS file.")
         parser.add_argument("--source", help="Source name; namespaces the external ids (default: the file name).")
         parser.add_argument("--dry-run", action="store_true", help="Check and report; save nothing.")
-        parser.add_argument("--only-valid", action="store_true", help="Import the valid rows even if others are rejected.")
-        parser.add_argument("--on-duplicate", choices=SiteUpload.OnDuplicate.values, default=SiteUpload.OnDuplicate.ERROR,
-                            help="Rows whose id this source already imported: error (default), update or skip.")
+        parser.add_argument(
+            "--only-valid", action="store_true", help="Import the valid rows even if others are rejected."
+        )
+        parser.add_argument(
+            "--on-duplicate",
+            choices=SiteUpload.OnDuplicate.values,
+            default=SiteUpload.OnDuplicate.ERROR,
+            help="Rows whose id this source already imported: error (default), update or skip.",
+        )
         parser.add_argument("--user", help="Username recorded as the uploader.")
         parser.add_argument("--crs", help="EPSG code of the coordinates when the file states none, e.g. EPSG:2154.")
         parser.add_argument("--area-unit", choices=["ha", "m2"], help="Unit of an area column whose name states none.")
-        parser.add_argument("--errors-csv", help="Write the full error report (row, field, value, reason) to this CSV file.")
+        parser.add_argument(
+            "--errors-csv", help="Write the full error report (row, field, value, reason) to this CSV file."
+        )
         parser.add_argument("--sheet", help="The sheet to read in a workbook (XLSX, ODS) of several.")
-        parser.add_argument("--on-reference-match", choices=uploads.ON_REFERENCE_MATCH, default="error",
-                            help="New rows within 500 m of a reference site (MODEL.md §1b): update that site, keep them as "
-                                 "separate sites, or reject them (default).")
+        parser.add_argument(
+            "--on-reference-match",
+            choices=uploads.ON_REFERENCE_MATCH,
+            default="error",
+            help="New rows within 500 m of a reference site (MODEL.md §1b): update that site, keep them as "
+            "separate sites, or reject them (default).",
+        )
 
     def handle(self, *args, **opts) -> None:
         path = upload_file_path(opts["file"])
         user = uploader(opts["user"])
         try:
             result = uploads.sites_import(
-                data=path.read_bytes(), file_name=path.name, source_name=opts["source"] or path.stem, user=user,
-                on_duplicate=opts["on_duplicate"], only_valid=opts["only_valid"], dry_run=opts["dry_run"],
-                crs=opts["crs"], area_unit=opts["area_unit"], sheet=opts["sheet"],
+                data=path.read_bytes(),
+                file_name=path.name,
+                source_name=opts["source"] or path.stem,
+                user=user,
+                on_duplicate=opts["on_duplicate"],
+                only_valid=opts["only_valid"],
+                dry_run=opts["dry_run"],
+                crs=opts["crs"],
+                area_unit=opts["area_unit"],
+                sheet=opts["sheet"],
                 on_reference_match=opts["on_reference_match"],
             )
         except SheetChoiceNeeded as exc:
@@ -60,11 +79,13 @@ class Command(BaseCommand):
             f"{path.name}: {parsed.rows_read:,} rows read ({parsed.file_format}, {parsed.crs}), "
             f"{result.plan.rows_rejected:,} rejected."
         )
-        self.stdout.write(self.style.SUCCESS(
-            f"{verb}: {result.created:,} new, {result.updated:,} updated, {result.skipped:,} skipped, "
-            f"{result.merged:,} reference sites updated"
-            + (f" (upload {result.upload.code})" if result.upload else " (dry run: nothing saved)")
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{verb}: {result.created:,} new, {result.updated:,} updated, {result.skipped:,} skipped, "
+                f"{result.merged:,} reference sites updated"
+                + (f" (upload {result.upload.code})" if result.upload else " (dry run: nothing saved)")
+            )
+        )
 
     def _report(self, notes: list[str], errors: list[RowError], errors_csv: str | None) -> None:
         for note in notes:
@@ -75,7 +96,9 @@ class Command(BaseCommand):
             for e in errors[:SHOWN_ERRORS]:
                 self.stdout.write(f"{e.row:>7}  {e.field:<18} {e.value[:24]:<24} {e.reason}")
             if len(errors) > SHOWN_ERRORS:
-                self.stdout.write(f"… and {len(errors) - SHOWN_ERRORS:,} more" + ("" if errors_csv else " (see --errors-csv)"))
+                self.stdout.write(
+                    f"… and {len(errors) - SHOWN_ERRORS:,} more" + ("" if errors_csv else " (see --errors-csv)")
+                )
         if errors_csv:
             Path(errors_csv).write_text(uploads.errors_csv(errors), encoding="utf-8")
             self.stdout.write(f"Error report: {errors_csv} ({len(errors):,} rows)")

@@ -15,7 +15,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--fixtures-dir", type=Path, help="Folder with the reference files (default: fixtures/).")
-        parser.add_argument("--current-year", type=int, help="Plants retired before this year count (default: this year).")
+        parser.add_argument(
+            "--current-year", type=int, help="Plants retired before this year count (default: this year)."
+        )
 
     def handle(self, *args, **opts) -> None:
         try:
@@ -24,8 +26,10 @@ class Command(BaseCommand):
             raise CommandError(f"Reference data not loaded, the database is unchanged: {exc}") from exc
         for name, t in report.tables.items():
             total = t.created + t.updated + t.unchanged
-            self.stdout.write(f"  {name:<16} {total:>7,} rows: {t.created:,} created, {t.updated:,} updated, "
-                              f"{t.unchanged:,} unchanged, {t.deleted:,} deleted")
+            self.stdout.write(
+                f"  {name:<16} {total:>7,} rows: {t.created:,} created, {t.updated:,} updated, "
+                f"{t.unchanged:,} unchanged, {t.deleted:,} deleted"
+            )
         for dataset, notes in report.notes.items():
             details = ", ".join(f"{k} {v:,}" for k, v in notes.items() if v)
             if details:
@@ -33,4 +37,6 @@ class Command(BaseCommand):
         if report.changed:
             self.stdout.write(self.style.SUCCESS(f"Reference data loaded in {report.seconds:.1f} s."))
         else:
-            self.stdout.write(self.style.SUCCESS(f"Reference data already up to date: nothing changed ({report.seconds:.1f} s)."))
+            self.stdout.write(
+                self.style.SUCCESS(f"Reference data already up to date: nothing changed ({report.seconds:.1f} s).")
+            )

@@ -55,16 +55,25 @@ class Command(BaseCommand):
                 raise CommandError(f"{flag} {text!r}: site ids separated by commas.") from None
 
         try:
-            problem = PortfolioProblem.from_dict({
-                "target_mw_it": opts["target_mw"], "clusters": parse_clusters(opts["clusters"] or ""),
-                "sizes_h100e": parse_sizes(opts["sizes"] or ""), "max_sites": opts["max_sites"],
-                "deadline_months": opts["deadline_months"],
-                "countries": [c for c in (opts["countries"] or "").split(",") if c.strip()],
-                "max_per_country": opts["max_per_country"], "max_per_region": opts["max_per_region"],
-                "min_distance_km": opts["min_distance_km"], "share_headroom": not opts["no_shared_headroom"],
-                "include": ids(opts["include"], "--include"), "exclude": ids(opts["exclude"], "--exclude"),
-                "objective": opts["objective"], "robustness_draws": opts["draws"], "time_limit_s": opts["time_limit_s"],
-            })
+            problem = PortfolioProblem.from_dict(
+                {
+                    "target_mw_it": opts["target_mw"],
+                    "clusters": parse_clusters(opts["clusters"] or ""),
+                    "sizes_h100e": parse_sizes(opts["sizes"] or ""),
+                    "max_sites": opts["max_sites"],
+                    "deadline_months": opts["deadline_months"],
+                    "countries": [c for c in (opts["countries"] or "").split(",") if c.strip()],
+                    "max_per_country": opts["max_per_country"],
+                    "max_per_region": opts["max_per_region"],
+                    "min_distance_km": opts["min_distance_km"],
+                    "share_headroom": not opts["no_shared_headroom"],
+                    "include": ids(opts["include"], "--include"),
+                    "exclude": ids(opts["exclude"], "--exclude"),
+                    "objective": opts["objective"],
+                    "robustness_draws": opts["draws"],
+                    "time_limit_s": opts["time_limit_s"],
+                }
+            )
             started = time.perf_counter()
             portfolio = services.portfolio_produce(run=run, problem=problem, name=opts["name"])
         except ProblemError as exc:
@@ -93,7 +102,9 @@ class Command(BaseCommand):
 
     def _print(self, portfolio: Portfolio, result: dict, elapsed: float) -> None:
         w = self.stdout.write
-        w(f"Portfolio {portfolio.code} on run {portfolio.run.id} ({portfolio.run.scenario_name}): {result['description']}")
+        w(
+            f"Portfolio {portfolio.code} on run {portfolio.run.id} ({portfolio.run.scenario_name}): {result['description']}"
+        )
         if not result["feasible"]:
             e = result["explanation"] or {}
             w(f"No portfolio meets the target. {e.get('message', '')}")
@@ -101,32 +112,48 @@ class Command(BaseCommand):
                 w(f"  - {fact}")
             return
         s, t, g = result["solver"], result["totals"], result["greedy"]
-        w(f"Solver: {s['solver']}, status {s['status']}, gap {s['mip_gap']}, {s['n_variables']:,} candidates, "
-          f"{s['n_constraints']:,} constraints, {s['solve_s']:.2f} s (all steps {elapsed:.1f} s)")
-        w(f"{'site':>6}  {'name':<40} {'cc':<3}{'H100e':>8} {'MW IT':>7} {'score':>6} {'capex M€':>9} {'EUR/GPUh':>8} "
-          f"{'tCO2e/yr':>9} {'months':>6}  grid point")
+        w(
+            f"Solver: {s['solver']}, status {s['status']}, gap {s['mip_gap']}, {s['n_variables']:,} candidates, "
+            f"{s['n_constraints']:,} constraints, {s['solve_s']:.2f} s (all steps {elapsed:.1f} s)"
+        )
+        w(
+            f"{'site':>6}  {'name':<40} {'cc':<3}{'H100e':>8} {'MW IT':>7} {'score':>6} {'capex M€':>9} {'EUR/GPUh':>8} "
+            f"{'tCO2e/yr':>9} {'months':>6}  grid point"
+        )
         for c in result["chosen"]:
-            w(f"{c['site_id']:>6}  {c['site_name'][:40]:<40} {c.get('country', ''):<3}{c['size_h100e']:>8,} "
-              f"{c['it_load_mw']:>7.1f} {c['score']:>6.1f} {c['capex_total_meur']:>9,.0f} {c['tco_eur_per_gpu_hour']:>8.2f} "
-              f"{c['emissions_t_per_yr']:>9,.0f} {c['time_to_power_months']:>6.0f}  {c.get('resource') or 'own'}")
-        w(f"Totals: {t['n_sites']} sites, {t['it_load_mw']:,.1f} MW IT, {t['capex_total_meur']:,.0f} M€, "
-          f"{t['tco_eur_per_gpu_hour']:.2f} EUR/GPU-h, {t['emissions_t_per_yr']:,.0f} tCO2e/yr, all powered in "
-          f"{t['time_to_power_months']:.0f} months; objective {t['objective']:,.2f}")
+            w(
+                f"{c['site_id']:>6}  {c['site_name'][:40]:<40} {c.get('country', ''):<3}{c['size_h100e']:>8,} "
+                f"{c['it_load_mw']:>7.1f} {c['score']:>6.1f} {c['capex_total_meur']:>9,.0f} {c['tco_eur_per_gpu_hour']:>8.2f} "
+                f"{c['emissions_t_per_yr']:>9,.0f} {c['time_to_power_months']:>6.0f}  {c.get('resource') or 'own'}"
+            )
+        w(
+            f"Totals: {t['n_sites']} sites, {t['it_load_mw']:,.1f} MW IT, {t['capex_total_meur']:,.0f} M€, "
+            f"{t['tco_eur_per_gpu_hour']:.2f} EUR/GPU-h, {t['emissions_t_per_yr']:,.0f} tCO2e/yr, all powered in "
+            f"{t['time_to_power_months']:.0f} months; objective {t['objective']:,.2f}"
+        )
         if g.get("feasible"):
             w(f"Greedy baseline: objective {g['objective']:,.2f} (the optimisation gains {g.get('gain', 0):,.2f})")
         else:
             w("Greedy baseline: finds no portfolio that meets the target")
         for p in result["shared_points"]:
             if p["shared"]:
-                w(f"Shared {p['resource']}: sites {p['site_ids']}, {p['facility_load_mw']:,.0f} MW of {p['headroom_mw']:,.0f} MW headroom")
+                w(
+                    f"Shared {p['resource']}: sites {p['site_ids']}, {p['facility_load_mw']:,.0f} MW of {p['headroom_mw']:,.0f} MW headroom"
+                )
         rob = result.get("robustness")
         if rob:
-            w(f"Robustness: meets the target by the deadline in {100 * rob['p_meets_target']:.1f} % of {rob['draws']} draws")
+            w(
+                f"Robustness: meets the target by the deadline in {100 * rob['p_meets_target']:.1f} % of {rob['draws']} draws"
+            )
             for r in rob["responsible"][:5]:
-                w(f"  responsible in {100 * r['share_of_failures']:.0f} % of failing draws: {r['site_name']} (#{r['site_id']})")
+                w(
+                    f"  responsible in {100 * r['share_of_failures']:.0f} % of failing draws: {r['site_name']} (#{r['site_id']})"
+                )
         for site, alt in result["alternatives"].items():
             if alt:
-                w(f"Next best for #{site}: {alt['site_name']} (#{alt['site_id']}, {alt['country']}, {alt['size_h100e']:,} H100e)")
+                w(
+                    f"Next best for #{site}: {alt['site_name']} (#{alt['site_id']}, {alt['country']}, {alt['size_h100e']:,} H100e)"
+                )
 
     def _run(self, ref: str) -> ScoringRun:
         ref = ref.strip()

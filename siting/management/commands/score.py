@@ -24,17 +24,23 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--preset", choices=["default", "seed"], default="default")
         parser.add_argument("--sizes", help="Comma-separated cluster sizes in H100e, e.g. 1000,10000,100000.")
-        parser.add_argument("--draws", type=int, default=DEFAULT_MC_DRAWS,
-                            help=f"Monte Carlo draws (default {DEFAULT_MC_DRAWS:,}; 0 = none).")
+        parser.add_argument(
+            "--draws",
+            type=int,
+            default=DEFAULT_MC_DRAWS,
+            help=f"Monte Carlo draws (default {DEFAULT_MC_DRAWS:,}; 0 = none).",
+        )
         parser.add_argument("--seed", type=int, help="Monte Carlo seed.")
         parser.add_argument("--out", help="Write the full result table to FILE.csv or FILE.json.")
         parser.add_argument("--async", dest="run_async", action="store_true", help="Queue a Celery run.")
         parser.add_argument("--wait", action="store_true", help="With --async: follow the run until it ends.")
-        parser.add_argument("--save", action="store_true",
-                            help="Score in this process and save it as a run (shown on the ranked map).")
+        parser.add_argument(
+            "--save", action="store_true", help="Score in this process and save it as a run (shown on the ranked map)."
+        )
         parser.add_argument("--name", default="", help="Name of the saved run (with --save or --async).")
-        parser.add_argument("--if-none", action="store_true",
-                            help="With --save: do nothing if a succeeded run exists already.")
+        parser.add_argument(
+            "--if-none", action="store_true", help="With --save: do nothing if a succeeded run exists already."
+        )
 
     def handle(self, *args, **opts) -> None:
         try:
@@ -64,9 +70,11 @@ class Command(BaseCommand):
         for size, group in table.groupby("size_h100e", sort=True):
             feasible = group[group["feasible"].astype(bool)].sort_values(["rank", "site_id"]).head(n)
             self.stdout.write("")
-            self.stdout.write(self.style.MIGRATE_HEADING(
-                f"{int(size):,} H100e: {int(group['feasible'].sum()):,} feasible of {len(group):,}"
-            ))
+            self.stdout.write(
+                self.style.MIGRATE_HEADING(
+                    f"{int(size):,} H100e: {int(group['feasible'].sum()):,} feasible of {len(group):,}"
+                )
+            )
             mc = "mc_rank_p05" in group.columns
             self.stdout.write(
                 f"{'rank':>5} {'score':>6} {'site €/GPU-h':>12} {'capex M€':>9} {'months':>6} {'tCO2/yr':>9} "
@@ -101,17 +109,24 @@ class Command(BaseCommand):
         run = runs.scoring_run_execute_inline(run_id=run.id)
         if run.status != ScoringRun.Status.SUCCEEDED:
             raise CommandError(f"Run {run.code} {run.status}: {run.error}")
-        self.stdout.write(self.style.SUCCESS(
-            f"Run {run.code} ({name}) saved: {run.n_sites:,} sites × {run.n_chunks} sizes, "
-            f"{run.draws} draws, in {time.perf_counter() - started:.1f} s"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Run {run.code} ({name}) saved: {run.n_sites:,} sites × {run.n_chunks} sizes, "
+                f"{run.draws} draws, in {time.perf_counter() - started:.1f} s"
+            )
+        )
 
     def _run_async(self, params, opts) -> None:
-        run = runs.scoring_run_start(params=params.to_dict(), draws=opts["draws"], name=opts["name"] or f"CLI {opts['preset']}")
+        run = runs.scoring_run_start(
+            params=params.to_dict(), draws=opts["draws"], name=opts["name"] or f"CLI {opts['preset']}"
+        )
         if run.dispatched_at is None:
-            self.stdout.write(self.style.WARNING(
-                f"Run {run.code} is saved, but the job queue is unreachable: it starts when the broker is back "
-                "(the periodic sweep publishes it)."
-            ))
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Run {run.code} is saved, but the job queue is unreachable: it starts when the broker is back "
+                    "(the periodic sweep publishes it)."
+                )
+            )
         else:
             self.stdout.write(f"Run {run.code} queued.")
         if not opts["wait"]:

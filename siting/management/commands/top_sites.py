@@ -48,11 +48,15 @@ def why_line(row: pd.Series, site: dict[str, object]) -> str:
     kind = str(row.get("connection_kind", ""))
     conn = KIND_TEXT.get(kind, kind or "no connection")
     if kind in ("new_line", "cut_in"):
-        conn += f" of {_num(row.get('connection_distance_km'), '.1f')} km at {_num(row.get('voltage_class_kv'), '.0f')} kV"
+        conn += (
+            f" of {_num(row.get('connection_distance_km'), '.1f')} km at {_num(row.get('voltage_class_kv'), '.0f')} kV"
+        )
     elif kind == "own":
         conn += f" ({_num(row.get('own_connection_capacity_mw'), ',.0f')} MW former capacity)"
-    conn += (f", {_num(row.get('connection_cost_meur'), ',.1f')} M€"
-             f" + {_num(row.get('delay_cost_meur'), ',.1f')} M€ cost of delay")
+    conn += (
+        f", {_num(row.get('connection_cost_meur'), ',.1f')} M€"
+        f" + {_num(row.get('delay_cost_meur'), ',.1f')} M€ cost of delay"
+    )
     if "runner_up_kind" in row and str(row["runner_up_kind"]) not in ("", "none"):
         conn += f" (beats {KIND_TEXT.get(str(row['runner_up_kind']), row['runner_up_kind'])} at {_num(row.get('runner_up_total_meur'), ',.1f')} M€)"
     parts.append(conn)
@@ -62,8 +66,10 @@ def why_line(row: pd.Series, site: dict[str, object]) -> str:
         months += ", site estimated"
     parts.append(months + ")")
     parts.append(f"{_num(row.get('emissions_t_per_yr_per_mw_it'), ',.0f')} tCO2e/yr per MW IT")
-    parts.append(f"site cost {_num(row.get('site_cost_eur_per_gpu_hour'), '.3f')} EUR/GPU-h "
-                 f"(full {_num(row.get('tco_eur_per_gpu_hour'), '.2f')})")
+    parts.append(
+        f"site cost {_num(row.get('site_cost_eur_per_gpu_hour'), '.3f')} EUR/GPU-h "
+        f"(full {_num(row.get('tco_eur_per_gpu_hour'), '.2f')})"
+    )
     if bool(row.get("may_be_unavailable", False)):
         parts.append("a project exists: may be unavailable")
     return "; ".join(parts)
@@ -86,25 +92,35 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         table = run_selectors.table_with_site_names(run_selectors.score_loaded_sites(params=params).table)
         sites = {
-            s["id"]: s for s in Site.objects.filter(id__in=table["site_id"].unique().tolist()).values(
-                "id", "former_use", "closure_year", "area_ha")
+            s["id"]: s
+            for s in Site.objects.filter(id__in=table["site_id"].unique().tolist()).values(
+                "id", "former_use", "closure_year", "area_ha"
+            )
         }
         lines = [
             "# The top of the ranking, per cluster size",
             "",
             f"Default scenario on the shipped data, scored {date.today().isoformat()} with "
             f"`python manage.py top_sites` (deterministic, no Monte Carlo). Each line gives the facts "
-            "from the scoring table that put the site there. \"=\" marks a rank shared by equal scores.",
+            'from the scoring table that put the site there. "=" marks a rank shared by equal scores.',
         ]
         for size, group in table.groupby("size_h100e", sort=True):
             feasible = group[group["feasible"].astype(bool)].sort_values(["rank", "site_name"])
-            lines += ["", f"## {int(size):,} H100e ({int(group['facility_load_mw'].iloc[0]):,} MW facility)", "",
-                      f"{len(feasible):,} feasible sites of {len(group):,}.", "",
-                      "| rank | score | site | country | why |", "|---:|---:|---|---|---|"]
+            lines += [
+                "",
+                f"## {int(size):,} H100e ({int(group['facility_load_mw'].iloc[0]):,} MW facility)",
+                "",
+                f"{len(feasible):,} feasible sites of {len(group):,}.",
+                "",
+                "| rank | score | site | country | why |",
+                "|---:|---:|---|---|---|",
+            ]
             for _, row in feasible.head(opts["top"]).iterrows():
                 name = str(row["site_name"]).replace("|", "/")
-                lines.append(f"| {_rank_text(row)} | {row['score']:.2f} | {name} | {row['country']} | "
-                             f"{why_line(row, sites.get(int(row['site_id']), {}))} |")  # type: ignore[arg-type]
+                lines.append(
+                    f"| {_rank_text(row)} | {row['score']:.2f} | {name} | {row['country']} | "
+                    f"{why_line(row, sites.get(int(row['site_id']), {}))} |"
+                )  # type: ignore[arg-type]
         text = "\n".join(lines) + "\n"
         if opts["out"] == "-":
             self.stdout.write(text)

@@ -40,9 +40,15 @@ def csv_with_countries(written: dict[str, str], *, country_header: str = "countr
 def parse_countries(written: dict[str, str], **kwargs) -> tuple[list[str], list]:
     """Return the country codes the importer gives the rows, and its errors."""
     countries, departements, regions = locators()
-    parsed = parse_sites_file(csv_with_countries(written, **kwargs), "sites.csv", source_name="Countries",
-                              countries=countries, departements=departements, departement_regions=regions,
-                              current_year=2026)
+    parsed = parse_sites_file(
+        csv_with_countries(written, **kwargs),
+        "sites.csv",
+        source_name="Countries",
+        countries=countries,
+        departements=departements,
+        departement_regions=regions,
+        current_year=2026,
+    )
     return parsed.sites.sort_values("row")["country"].tolist(), parsed.errors
 
 

@@ -10,8 +10,15 @@ from tests.siting.uploads_countries.country_cases import PLACES, csv_with_countr
 
 def _parse(data: bytes):
     countries, departements, regions = locators()
-    return parse_sites_file(data, "sites.csv", source_name="Countries", countries=countries, departements=departements,
-                            departement_regions=regions, current_year=2026)
+    return parse_sites_file(
+        data,
+        "sites.csv",
+        source_name="Countries",
+        countries=countries,
+        departements=departements,
+        departement_regions=regions,
+        current_year=2026,
+    )
 
 
 class CountryFromPositionTests:
@@ -33,9 +40,12 @@ class CountryFromPositionTests:
         # Gandrange is in Moselle, 15 km from Germany; the file says Germany in German.
         _codes, errors = parse_countries({"FR": "Deutschland", "DE": "GERMANY"})
         assert [(e.row, e.field, e.value, e.reason) for e in errors] == [
-            (2, "country", "Deutschland", "the file says Germany (DE) but the position lies in France (FR)")]
+            (2, "country", "Deutschland", "the file says Germany (DE) but the position lies in France (FR)")
+        ]
 
     def test_it_rejects_a_country_it_does_not_know(self):
         _codes, errors = parse_countries({"FR": "Gaul", "DE": "XX", "PL": "Europe"})
         assert [(e.row, e.value) for e in errors] == [(2, "Gaul"), (3, "XX"), (4, "Europe")]
-        assert {e.reason for e in errors} == {"not a country code (ISO 3166-1 two or three letters) or a country name Gigasite knows"}
+        assert {e.reason for e in errors} == {
+            "not a country code (ISO 3166-1 two or three letters) or a country name Gigasite knows"
+        }

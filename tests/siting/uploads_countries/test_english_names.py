@@ -7,4 +7,19 @@ from tests.siting.uploads_countries.country_cases import assert_read_as_written
 
 class EnglishNameTests:
     def test_it_reads_every_row_with_its_country(self):
-        assert_read_as_written({"FR": "FRANCE", "DE": "GERMANY", "PL": "Poland", "ES": "spain", "IT": "Italy", "NL": "Netherlands", "BE": "Belgium", "AT": "Austria", "CZ": "Czechia", "GR": "Greece", "GB": "United Kingdom", "CH": "Switzerland"})
+        assert_read_as_written(
+            {
+                "FR": "FRANCE",
+                "DE": "GERMANY",
+                "PL": "Poland",
+                "ES": "spain",
+                "IT": "Italy",
+                "NL": "Netherlands",
+                "BE": "Belgium",
+                "AT": "Austria",
+                "CZ": "Czechia",
+                "GR": "Greece",
+                "GB": "United Kingdom",
+                "CH": "Switzerland",
+            }
+        )

@@ -7,4 +7,19 @@ from tests.siting.uploads_countries.country_cases import assert_read_as_written
 
 class FrenchNameTests:
     def test_it_reads_every_row_with_its_country(self):
-        assert_read_as_written({"FR": "France", "DE": "Allemagne", "PL": "Pologne", "ES": "Espagne", "IT": "Italie", "NL": "Pays-Bas", "BE": "Belgique", "AT": "Autriche", "CZ": "TCHEQUIE", "GR": "Grèce", "GB": "Royaume-Uni", "CH": "Suisse"})
+        assert_read_as_written(
+            {
+                "FR": "France",
+                "DE": "Allemagne",
+                "PL": "Pologne",
+                "ES": "Espagne",
+                "IT": "Italie",
+                "NL": "Pays-Bas",
+                "BE": "Belgique",
+                "AT": "Autriche",
+                "CZ": "TCHEQUIE",
+                "GR": "Grèce",
+                "GB": "Royaume-Uni",
+                "CH": "Suisse",
+            }
+        )

@@ -7,4 +7,19 @@ from tests.siting.uploads_countries.country_cases import assert_read_as_written
 
 class Iso2CountryTests:
     def test_it_reads_every_row_with_its_country(self):
-        assert_read_as_written({"FR": "FR", "DE": "de", "PL": " Pl ", "ES": "ES", "IT": "it", "NL": "NL", "BE": "BE", "AT": "AT", "CZ": "CZ", "GR": "EL", "GB": "UK", "CH": "CH"})
+        assert_read_as_written(
+            {
+                "FR": "FR",
+                "DE": "de",
+                "PL": " Pl ",
+                "ES": "ES",
+                "IT": "it",
+                "NL": "NL",
+                "BE": "BE",
+                "AT": "AT",
+                "CZ": "CZ",
+                "GR": "EL",
+                "GB": "UK",
+                "CH": "CH",
+            }
+        )

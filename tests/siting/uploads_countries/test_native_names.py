@@ -7,7 +7,22 @@ from tests.siting.uploads_countries.country_cases import assert_read_as_written
 
 class NativeNameTests:
     def test_it_reads_every_row_with_its_country(self):
-        assert_read_as_written({"FR": "France", "DE": "Deutschland", "PL": "POLSKA", "ES": "España", "IT": "Italia", "NL": "Nederland", "BE": "Belgique", "AT": "Österreich", "CZ": "Česko", "GR": "Ελλάδα", "GB": "United Kingdom", "CH": "Svizzera"})
+        assert_read_as_written(
+            {
+                "FR": "France",
+                "DE": "Deutschland",
+                "PL": "POLSKA",
+                "ES": "España",
+                "IT": "Italia",
+                "NL": "Nederland",
+                "BE": "Belgique",
+                "AT": "Österreich",
+                "CZ": "Česko",
+                "GR": "Ελλάδα",
+                "GB": "United Kingdom",
+                "CH": "Svizzera",
+            }
+        )
 
     def test_it_reads_every_official_language_of_a_country(self):
         for written in ("België", "Belgique", "Belgien"):
