@@ -610,6 +610,16 @@ def _rank_sorted(rounded, feasible, out):
         out[idx[order[r]]] = rank
 
 
+@njit(cache=True, inline="always")
+def _triangular_at(x, low, high, ratio, left_prod, right_prod):
+    """Return NumPy's ``random_triangular`` at the uniform ``x``: one square root, the branch
+    reduced to two selects so that a loop of it vectorises (the same operations, so the same
+    bits)."""
+    left = x <= ratio
+    root = np.sqrt(x * left_prod if left else (1.0 - x) * right_prod)
+    return low + root if left else high - root
+
+
 @njit(cache=True)
 def triangular(u, low, mode, high, out):
     """Fill ``out`` with triangular variates on [low, high] peaking at ``mode``, by inverting
@@ -625,8 +635,89 @@ def triangular(u, low, mode, high, out):
     left_prod = left_base * base
     right_prod = (high - mode) * base
     for i in range(u.shape[0]):
-        x = u[i]
-        if x <= ratio:
-            out[i] = low + np.sqrt(x * left_prod)
+        out[i] = _triangular_at(u[i], low, high, ratio, left_prod, right_prod)
+
+
+@njit(cache=True)
+def triangular_levels(u, levels, out):
+    """Fill ``out`` with the triangular factors of one Monte Carlo draw, level after level, from
+    the draw's uniforms ``u``.
+
+    ``levels[j]`` is (count, low, mode, high) of level j. A level with ``high <= low`` is
+    ``mode`` throughout and takes no uniform; every other level takes the next ``count``
+    uniforms of ``u``, as :func:`triangular` (NumPy's ``random_triangular``) does. ``out``
+    holds Σ count values; ``u`` the uniforms of the non-constant levels, in order.
+    """
+    at = 0
+    used = 0
+    for j in range(levels.shape[0]):
+        count = int(levels[j, 0])
+        low, mode, high = levels[j, 1], levels[j, 2], levels[j, 3]
+        base = high - low
+        if base <= 0.0:
+            for i in range(count):
+                out[at + i] = mode
         else:
-            out[i] = high - np.sqrt((1.0 - x) * right_prod)
+            left_base = mode - low
+            ratio = left_base / base
+            left_prod = left_base * base
+            right_prod = (high - mode) * base
+            for i in range(count):
+                out[at + i] = _triangular_at(u[used + i], low, high, ratio, left_prod, right_prod)
+            used += count
+        at += count
+
+
+@njit(cache=True)
+def draw_site_inputs(
+    pue_base,
+    site_months_base,
+    zone_index,
+    price_zone,
+    carbon_zone,
+    price_fallback,
+    carbon_fallback,
+    price_adder,
+    price_f,
+    carbon_f,
+    conn_f,
+    grid_f,
+    site_months_f,
+    pue_offset,
+    point_headroom_mw,
+    point_source,
+    point_f,
+    line_headroom_mw,
+    line_source,
+    line_f,
+    site,
+    point_out,
+    line_out,
+):
+    """Write one Monte Carlo draw's factors into the kernels' inputs, in one pass.
+
+    Overwrites the draw's columns of ``site`` (``S_PUE``, ``S_PRICE``, ``S_CARBON``,
+    ``S_CONN_F``, ``S_GRID_F``, ``S_SITE_MONTHS``) and the drawn headroom of every grid point
+    and line (``point_out``, ``line_out``: the headroom × its factor where not known) with the
+    numbers ``siting.scoring._site_matrix`` and ``_grid_arrays`` compute from the same factors.
+    ``pue_base`` is the design PUE with its climate term and ``site_months_base`` the sum of
+    the readiness months, per site; a site without a zone (index −1) takes the fallbacks.
+    """
+    for i in range(site.shape[0]):
+        site[i, S_PUE] = pue_base[i] + pue_offset[i]
+        z = zone_index[i]
+        if z >= 0:
+            site[i, S_PRICE] = price_zone[z] * price_f[z] + price_adder
+            site[i, S_CARBON] = carbon_zone[z] * carbon_f[z]
+        else:
+            site[i, S_PRICE] = price_fallback + price_adder
+            site[i, S_CARBON] = carbon_fallback
+        site[i, S_CONN_F] = conn_f[i]
+        site[i, S_GRID_F] = grid_f[i]
+        site[i, S_SITE_MONTHS] = site_months_base[i] * site_months_f[i]
+    for j in range(point_out.shape[0]):
+        h = point_headroom_mw[j]
+        point_out[j] = h if point_source[j] == H_KNOWN else h * point_f[j]
+    for j in range(line_out.shape[0]):
+        h = line_headroom_mw[j]
+        line_out[j] = h if line_source[j] == H_KNOWN else h * line_f[j]
