@@ -126,6 +126,18 @@ def run_progress(request: HttpRequest, code: UUID) -> JsonResponse:
     run = _get_run_for_user(request, code)
     # Worker host names and exception text are for admins (and the log), not for every role.
     admin = accounts.is_admin(request.user)
+    chunks = []
+    for c in run.chunks.only("size_h100e", "status", "attempts", "worker", "draw_start", "draw_stop").order_by("index"):
+        chunk = {
+            "size_h100e": c.size_h100e,
+            "draw_start": c.draw_start,
+            "draw_stop": c.draw_stop,
+            "status": c.status,
+            "attempts": c.attempts,
+        }
+        if admin:
+            chunk["worker"] = c.worker
+        chunks.append(chunk)
     sizes = _size_work(run, admin=admin)
     return JsonResponse(
         {
@@ -136,6 +148,7 @@ def run_progress(request: HttpRequest, code: UUID) -> JsonResponse:
             "stage": run.stage,
             "error": _error_message(request, run),
             "finished": run.is_finished,
+            "chunks": chunks,
             "sizes": sizes,
             "blocks": sum(s["blocks"] for s in sizes),
             "blocks_done": sum(s["blocks_done"] for s in sizes),
