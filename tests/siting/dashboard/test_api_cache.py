@@ -12,7 +12,7 @@ from django.http import QueryDict
 from siting.dashboard import selectors as dashboard
 from siting.models import Site
 from siting.sites import selectors
-from tests.siting.test_dashboard import _login, run  # noqa: F401 (a fixture)
+from tests.support.personas import login_as as _login
 
 pytestmark = pytest.mark.django_db
 
