@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from tests.siting.upload_helpers import boundaries, user  # noqa: F401
+from tests.support.uploads import boundaries, user  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,7 +19,7 @@ from django.db import connection
 from siting.models import RunChunk, RunResult, ScoringRun, SiteUpload
 from siting.runs import selectors as run_selectors
 from siting.runs import services as runs
-from tests.siting.upload_helpers import boundaries  # noqa: F401
+from tests.support.uploads import boundaries  # noqa: F401
 from tests.support.world import world_create
 
 from .conftest import database_url
@@ -125,8 +125,8 @@ class HostileUploadServerTests:
         import urllib.error
         import urllib.request
 
-        from tests.siting.hostile_files import endless_view_gpkg
-        from tests.siting.upload_helpers import user
+        from tests.support.hostile_files import endless_view_gpkg
+        from tests.support.uploads import user
 
         user("ana", "analyst")
         upload_tmp = tmp_path / "upload-tmp"

@@ -16,7 +16,7 @@ from siting.dashboard import selectors as dashboard
 from siting.importers.sites import RowError, template_csv
 from siting.models import ScoringRun, Site
 from siting.uploads import services as uploads
-from tests.siting.upload_helpers import boundaries, user  # noqa: F401
+from tests.support.uploads import boundaries, user  # noqa: F401
 from tests.support.world import scored_world_create
 
 ATTACKS = [

@@ -9,8 +9,8 @@ import pytest
 from siting.models import ComparisonReport, RunChunk, ScoringRun
 from siting.reports import services as comparisons
 from siting.runs import services as runs
-from tests.siting.upload_helpers import user
 from tests.support.personas import client_for as _client
+from tests.support.uploads import user
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +63,9 @@ class RunProgressTests:
 
 class ReportProgressTests:
     def test_it_logs_the_failure_and_shows_the_official_a_message(self, caplog):
-        from tests.siting.test_reports import SIZE, _scored_run, _shortlist
+        from tests.support.reports import SIZE
+        from tests.support.reports import scored_run as _scored_run
+        from tests.support.reports import shortlist as _shortlist
 
         run = _scored_run(draws=0)
         olga = user("olga", "official")

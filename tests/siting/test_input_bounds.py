@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.siting.upload_helpers import user
 from tests.support.personas import client_for
+from tests.support.uploads import user
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,9 @@ def _client(role: str) -> Client:
 class ReportFormTests:
     @pytest.mark.parametrize("huge", HUGE)
     def test_it_refuses_a_huge_site_id_with_400(self, huge):
-        from tests.siting.test_reports import SIZE, _scored_run, _shortlist
+        from tests.support.reports import SIZE
+        from tests.support.reports import scored_run as _scored_run
+        from tests.support.reports import shortlist as _shortlist
 
         run = _scored_run(draws=0)
         ids = _shortlist(run)
@@ -38,7 +40,9 @@ class ReportFormTests:
 
     def test_it_refuses_it_in_the_service_too(self):
         from siting.reports import services as comparisons
-        from tests.siting.test_reports import SIZE, _scored_run, _shortlist
+        from tests.support.reports import SIZE
+        from tests.support.reports import scored_run as _scored_run
+        from tests.support.reports import shortlist as _shortlist
 
         run = _scored_run(draws=0)
         with pytest.raises(comparisons.ComparisonError, match=str(2**63)):

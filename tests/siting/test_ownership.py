@@ -12,8 +12,8 @@ from django.core.exceptions import PermissionDenied
 from siting.importers.sites import UploadRejected
 from siting.models import Site, SiteUpload
 from siting.uploads import services as uploads
-from tests.siting.upload_helpers import boundaries, user  # noqa: F401
 from tests.support.personas import client_for as _client
+from tests.support.uploads import boundaries, user  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -124,7 +124,9 @@ class ReportOwnershipTests:
 
     def test_it_refuses_another_officials_document(self):
         from siting.reports import services as comparisons
-        from tests.siting.test_reports import SIZE, _scored_run, _shortlist
+        from tests.support.reports import SIZE
+        from tests.support.reports import scored_run as _scored_run
+        from tests.support.reports import shortlist as _shortlist
 
         run = _scored_run(draws=0)
         olga, oscar = user("olga", "official"), user("oscar", "official")
@@ -145,7 +147,9 @@ class ReportOwnershipTests:
 
     def test_it_gives_two_officials_of_the_same_name_a_document_each(self):
         from siting.reports import services as comparisons
-        from tests.siting.test_reports import SIZE, _scored_run, _shortlist
+        from tests.support.reports import SIZE
+        from tests.support.reports import scored_run as _scored_run
+        from tests.support.reports import shortlist as _shortlist
 
         run = _scored_run(draws=0)
         ids = _shortlist(run)

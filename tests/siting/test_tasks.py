@@ -1,7 +1,7 @@
 """The Celery tasks are adapters: called directly (no broker, no eager mode) they run their service.
 
-The PDF comparison and portfolio tasks are called the same way in test_reports.py and
-test_portfolio_views.py; here are the scoring tasks, their registration under the names
+The PDF comparison and portfolio tasks are called the same way in reports/test_report_services.py and
+portfolio/test_portfolio_views.py; here are the scoring tasks, their registration under the names
 ``siting.queue`` publishes, and the publish itself.
 """
 
