@@ -14,6 +14,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -326,6 +327,25 @@ def rank_text(rank: Any, shared: Any = False) -> str:
 # --- filters, weights, ordering --------------------------------------------------------------
 
 
+def size_param(query, run_sizes: Callable[[], Sequence[int]]) -> int:
+    """Return the ``size`` parameter [H100e] of an API query, or the smallest of ``run_sizes()`` if empty.
+
+    The one parser of the API's ``size`` (ranked views, pages of ranked sites, map data, re-weighting):
+    digits may be grouped with ``_``. ``run_sizes`` is called only when the parameter is absent, so a
+    caller holding cached sizes passes its cached reader and one without pays no query when it is given.
+    """
+    raw = (query.get("size") or "").strip()
+    if not raw:
+        sizes = run_sizes()
+        if not sizes:
+            raise DashboardError("size: this run has no results")
+        return int(sizes[0])
+    try:
+        return int(raw.replace("_", ""))
+    except ValueError:
+        raise DashboardError(f"size: {raw!r} is not a whole number of H100e") from None
+
+
 def float_param(query, name: str) -> float | None:
     """Return request parameter ``name`` as a finite float (a decimal comma is accepted), or None if empty."""
     raw = (query.get(name) or "").strip().replace(",", ".")
@@ -519,17 +539,7 @@ def ranked_view(run: ScoringRun, query) -> RankedView:
     ``w_<criterion>``; ``order`` (``rank`` by default); ``page`` (1-based) and ``page_size``
     (0 = all rows, for exports).
     """
-    size_raw = (query.get("size") or "").strip()
-    sizes = run_sizes(run)
-    if not size_raw:
-        if not sizes:
-            raise DashboardError("size: this run has no results")
-        size = sizes[0]
-    else:
-        try:
-            size = int(size_raw.replace("_", ""))
-        except ValueError:
-            raise DashboardError(f"size: {size_raw!r} is not a whole number of H100e") from None
+    size = size_param(query, lambda: run_sizes(run))
     frame = size_frame(run, size)
     weights = weights_from_query(query, run.params.get("weights", {}))
     score, rank = reweight_scores(frame, weights) if weights is not None else (None, None)
