@@ -211,10 +211,10 @@ def headroom_plan(
     try:
         frame, _crs, notes, inner = site_importer.read_upload_bounded(data, file_name, fmt, limits, None, sheet)
     except SheetChoiceNeeded as exc:  # the reader asks for "the one with the sites"
-        shown = file_name.replace("\\", "/").rsplit("/", 1)[-1][:100]
+        shown_name = file_name.replace("\\", "/").rsplit("/", 1)[-1][:100]
         raise SheetChoiceNeeded(
             _("“%(file)s” holds %(n)d sheets (%(names)s): choose the one with the headroom.")
-            % {"file": shown, "n": len(exc.sheets), "names": ", ".join(exc.sheets[:50])},
+            % {"file": shown_name, "n": len(exc.sheets), "names": ", ".join(exc.sheets[:50])},
             exc.sheets,
         ) from exc
     if inner in site_importer.SPREADSHEETS:

@@ -83,7 +83,9 @@ def api_view(view):
             set_response_etag(resp)
         if not resp.has_header("Cache-Control"):
             patch_cache_control(resp, private=True, no_cache=True)
-        return get_conditional_response(request, etag=resp["ETag"], response=resp)
+        conditional = get_conditional_response(request, etag=resp["ETag"], response=resp)
+        assert conditional is not None  # given a response, it returns that response or a 304/412
+        return conditional
 
     return require_GET(wrapped)
 
@@ -147,7 +149,7 @@ def run_summary(run: ScoringRun, request: HttpRequest | None = None) -> dict:
         "n_sites": run.n_sites,
         "created_at": run.created_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        "created_by": run.created_by.get_username() if run.created_by_id else None,
+        "created_by": run.created_by.get_username() if run.created_by is not None else None,
     }
     if request is not None:
         data["url"] = request.build_absolute_uri(reverse("siting-api-run", args=[run.code]))
@@ -235,6 +237,7 @@ def run_map_data(request: HttpRequest, code: UUID) -> HttpResponse:
     size = _size_param(request, run)
     etag = dashboard.map_data_etag(run, size)
     # GZipMiddleware weakens the ETag of a compressed response (W/"..."): compare without it.
+    resp: HttpResponse
     if etag in [t.removeprefix("W/") for t in parse_etags(request.headers.get("If-None-Match", ""))]:
         resp = HttpResponseNotModified()
     else:
@@ -245,7 +248,7 @@ def run_map_data(request: HttpRequest, code: UUID) -> HttpResponse:
 
 
 @api_view
-def run_reweight(request: HttpRequest, code: UUID) -> JsonResponse:
+def run_reweight(request: HttpRequest, code: UUID) -> HttpResponse:
     """Scores and ranks of every site at one size under new weights (``w_<criterion>``), no job.
 
     The response's ``site_id`` order is the request's stored order (by site id); the server
@@ -293,10 +296,10 @@ def site_detail(request: HttpRequest, site_id: int) -> JsonResponse:
         "source_vintage": site.source_vintage,
         "withdrawn": site.withdrawn,
     }
-    code = request.GET.get("run")
-    if code:
+    code_raw = request.GET.get("run")
+    if code_raw:
         try:
-            code = UUID(code)
+            code = UUID(code_raw)
         except ValueError:
             raise dashboard.DashboardError("run: not a run code") from None
         run = _finished_run(code)
@@ -317,8 +320,8 @@ def grid_points(request: HttpRequest) -> JsonResponse:
     )
     columns = ("point_id", "name", "longitude", "latitude", "voltage_kv", "country")
     out = {c: [r[i] for r in rows] for i, c in enumerate(columns)}
-    out["longitude"] = [round(x, 5) for x in out["longitude"]]
-    out["latitude"] = [round(x, 5) for x in out["latitude"]]
+    out["longitude"] = [round(r[2], 5) for r in rows]
+    out["latitude"] = [round(r[3], 5) for r in rows]
     return JsonResponse({"columns": out})
 
 

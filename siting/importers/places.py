@@ -473,9 +473,11 @@ def sites_from_groups(
                 "closure_year": max(closures) if closures else np.nan,
                 "grid_capacity_mw": np.nan if evidence or capacity is None else capacity,
                 "grid_voltage_kv": np.nan if evidence or voltage is None else voltage,
-                "pollution_status": min((r["pollution_status"] for r in brown), key=POLLUTION_RANK.get)
+                # Every status is a PollutionStatus value, hence a POLLUTION_RANK key (importers reject others),
+                # so .get never returns None here; mypy cannot see that.
+                "pollution_status": min((r["pollution_status"] for r in brown), key=POLLUTION_RANK.get)  # type: ignore[arg-type]
                 if brown
-                else "unknown",  # type: ignore[arg-type]
+                else "unknown",
                 "reconverted": bool(brown[0]["reconverted"]) if brown else False,
                 "zoning_type": next((r["zoning_type"] for r in brown if r["zoning_type"]), ""),
                 "buildings_state": next((r["buildings_state"] for r in brown if r["buildings_state"]), ""),

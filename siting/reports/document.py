@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -368,7 +368,7 @@ def _maps(sites: list[dict[str, Any]], at_size: pd.DataFrame) -> dict[str, Any]:
             near, status=GridConnectionPoint.Status.IN_SERVICE, voltage_kv__isnull=False
         ).values_list("id", "longitude", "latitude", "voltage_kv")
     )
-    points = {r[0]: report_svg.MapPoint(r[1], r[2], r[3]) for r in rows}
+    points = {r[0]: report_svg.MapPoint(r[1], r[2], r[3]) for r in rows}  # type: ignore[arg-type]  # filtered on a non-null voltage_kv
     points.update({pid: report_svg.MapPoint(p.longitude, p.latitude, p.voltage_kv or 0.0) for pid, p in chosen.items()})
     overview_bounds = report_svg.map_bounds(
         [m.longitude for m in map_sites] + [m.connection[0] for m in map_sites if m.connection],
@@ -434,8 +434,8 @@ def _map_layers(in_france: bool) -> report_svg.MapLayers:
         if len(_LAYERS) >= 4:
             _LAYERS.clear()  # outlines loaded again: the old shapes go
         _LAYERS[key] = report_svg.MapLayers.from_geojson(
-            outlines.filter(kind=Boundary.Kind.COUNTRY).values_list("geometry_geojson", flat=True),
-            outlines.filter(kind=Boundary.Kind.DEPARTEMENT).values_list("geometry_geojson", flat=True),
+            list(outlines.filter(kind=Boundary.Kind.COUNTRY).values_list("geometry_geojson", flat=True)),
+            list(outlines.filter(kind=Boundary.Kind.DEPARTEMENT).values_list("geometry_geojson", flat=True)),
         )
     return _LAYERS[key]
 
@@ -521,6 +521,15 @@ def _criteria_matrix(sites: list[dict[str, Any]], at_size: pd.DataFrame, weights
     return {"header": header, "rows": rows}
 
 
+class _LadderAxes(TypedDict):
+    """The size axis both ladder charts share (keyword arguments of ``ladder_svg``)."""
+
+    sizes: list[int]
+    size_label: str
+    size_format: Callable[[int], str]
+    tick_format: Callable[[float], str]
+
+
 def _ladder(sites: list[dict[str, Any]], by_size: dict[int, pd.DataFrame]) -> dict[str, Any]:
     sizes = sorted(by_size)
 
@@ -536,7 +545,7 @@ def _ladder(sites: list[dict[str, Any]], by_size: dict[int, pd.DataFrame]) -> di
             out.append(report_svg.Series(s["label"], s["color"], values, ok))
         return out
 
-    common = {
+    common: _LadderAxes = {
         "sizes": sizes,
         "size_label": _("cluster size (H100e)"),
         "size_format": fmt_size_short,
@@ -982,7 +991,8 @@ def report_code_version() -> str:
     Part of the cache key, so a deployed change to the layout or a translation produces new
     documents instead of serving old ones.
     """
-    template = Path(get_template(TEMPLATE_NAME).origin.name)
+    # Django's template backends all give .origin; the stubs' _EngineTemplate protocol lists only render().
+    template = Path(get_template(TEMPLATE_NAME).origin.name)  # type: ignore[attr-defined]
     parts = [Path(__file__), Path(report_svg.__file__), Path(labels.__file__), template]
     parts += sorted(Path(p) for p in (Path(settings.BASE_DIR) / "locale").glob("*/LC_MESSAGES/django.mo"))
     digest = hashlib.sha256()

@@ -510,13 +510,17 @@ def _store_chunk_result(chunk: RunChunk, partial: bytes) -> None:
             return
         size_chunks = RunChunk.objects.filter(run_id=run.id, size_h100e=chunk.size_h100e)
         if not size_chunks.exclude(status=RunChunk.Status.DONE).exists():
-            partials = [bytes(p) for p in size_chunks.order_by("draw_start").values_list("partial", flat=True)]
-            fields = size_merge(partials=partials, draws=run.draws)
+            partials = []
+            for p in size_chunks.order_by("draw_start").values_list("partial", flat=True):
+                # Each done chunk stored its partial; only this merge, run once per size, clears them.
+                assert p is not None
+                partials.append(bytes(p))
+            result = size_merge(partials=partials, draws=run.draws)
             del partials
-            if fields["best_site_id"] is not None and not Site.objects.filter(id=fields["best_site_id"]).exists():
-                fields["best_site_id"] = None  # deleted since the snapshot, or a synthetic input
+            if result["best_site_id"] is not None and not Site.objects.filter(id=result["best_site_id"]).exists():
+                result["best_site_id"] = None  # deleted since the snapshot, or a synthetic input
             RunResult.objects.filter(run_id=run.id, size_h100e=chunk.size_h100e).delete()
-            RunResult.objects.create(run_id=run.id, size_h100e=chunk.size_h100e, **fields)
+            RunResult.objects.create(run_id=run.id, size_h100e=chunk.size_h100e, **result)
             size_chunks.update(partial=None)  # merged: the result holds everything now
         done = RunChunk.objects.filter(run_id=run.id, status=RunChunk.Status.DONE).count()
         shares = list(RunChunk.objects.filter(run_id=run.id).values_list("progress_pct", flat=True))

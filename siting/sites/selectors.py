@@ -374,7 +374,7 @@ def ranked_page(run, query) -> RankedPage:
     if page_size:
         positions = positions[(page - 1) * page_size : page * page_size]
     replaced = None
-    if weights is not None:
+    if score is not None and rank is not None:  # the weights were re-set
         replaced = {
             "score": score[positions],
             "rank": rank[positions],

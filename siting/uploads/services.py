@@ -323,21 +323,18 @@ def _plan_reference_matches(
         if on_duplicate == SiteUpload.OnDuplicate.SKIP:
             sites.loc[i, "action"] = "skip"
         else:
-            refused[i] = (
+            refused[int(i)] = (
                 "external_id",
-                _(
-                    "already imported as an update of the reference site “%(name)s”: withdraw that "  # type: ignore[index]
-                    "upload first"
-                )
+                _("already imported as an update of the reference site “%(name)s”: withdraw that upload first")
                 % {"name": merged_before[sites.loc[i, "external_id"]]},
             )
     near = (sites["action"] == "create").to_numpy() & (sites["ref_site_id"] >= 0).to_numpy()
     if on_reference_match == "error":
         for i in np.flatnonzero(near):
-            refused[i] = (
+            refused[int(i)] = (
                 "geometry",
                 _(
-                    "%(m).0f m from the reference site “%(name)s” (%(id)s): choose to update it or to keep "  # type: ignore[index]
+                    "%(m).0f m from the reference site “%(name)s” (%(id)s): choose to update it or to keep "
                     "this row as a separate site"
                 )
                 % {
@@ -351,9 +348,9 @@ def _plan_reference_matches(
         for i in np.flatnonzero(near):
             ref = int(sites.loc[i, "ref_site_id"])
             if ref in first_row:
-                refused[i] = (
+                refused[int(i)] = (
                     "geometry",
-                    _("the reference site “%(name)s” is already updated by row %(row)d of this file")  # type: ignore[index]
+                    _("the reference site “%(name)s” is already updated by row %(row)d of this file")
                     % {"name": sites.loc[i, "ref_name"], "row": first_row[ref]},
                 )
             else:
@@ -463,17 +460,14 @@ def _column_values(sites: pd.DataFrame) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {}
     for name in SITE_FIELDS:
         column = sites[name]
+        values: list[Any]
         if name == "geometry_geojson":
             values = [geometry_geojson_dict(v) for v in column.tolist()]
         elif name in ("area_ha", "grid_capacity_mw", "grid_voltage_kv", "closure_year"):
             numbers = column.to_numpy(dtype=np.float64)
             finite = np.isfinite(numbers)
             cast = numbers.astype(np.int64, copy=False) if name == "closure_year" else numbers
-            values = (
-                np.where(finite, cast.astype(object), None).tolist()
-                if name == "closure_year"
-                else [v if f else None for v, f in zip(numbers.tolist(), finite.tolist())]
-            )
+            values = [v if f else None for v, f in zip(cast.tolist(), finite.tolist())]
         elif name == "flood_zone":
             values = [None if v is None or (isinstance(v, float) and np.isnan(v)) else bool(v) for v in column.tolist()]
         elif name == "source_date":
@@ -507,14 +501,15 @@ def _insert_sites(sites: pd.DataFrame, upload: SiteUpload) -> int:
         "withdrawn": False,
     }
     fields = [f for f in Site._meta.concrete_fields if not f.primary_key]
-    columns: list[list[Any] | Any] = []
+    names: list[str] = []
+    columns: list[list[Any] | object] = []
     for f in fields:
-        if f.name in given:
-            values = given[f.name]
-        elif f.name in constant:
-            values = constant[f.name]
-        else:
-            values = f.get_default()
+        assert f.column is not None  # a concrete field has a column
+        names.append(connection.ops.quote_name(f.column))
+        if f.name not in given:  # one value for every row
+            columns.append(constant[f.name] if f.name in constant else f.get_default())
+            continue
+        values = given[f.name]
         if f.get_internal_type() == "JSONField":  # the backend's own adaptation (JSON text on SQLite)
             values = [None if v is None else f.get_db_prep_save(v, connection) for v in values]
         elif f.get_internal_type() == "DateField":  # a file holds few distinct dates: adapt each once
@@ -522,9 +517,8 @@ def _insert_sites(sites: pd.DataFrame, upload: SiteUpload) -> int:
             values = [None if v is None else adapted[v] for v in values]
         columns.append(values)
     per_row = [c if isinstance(c, list) else [c] * n for c in columns]
-    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     sql = (
-        f"INSERT INTO {connection.ops.quote_name(Site._meta.db_table)} ({names}) "
+        f"INSERT INTO {connection.ops.quote_name(Site._meta.db_table)} ({', '.join(names)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
     rows = list(zip(*per_row))

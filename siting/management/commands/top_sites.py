@@ -8,6 +8,7 @@ readiness, carbon, site cost) taken from the scoring table itself, never written
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def _rank_text(row: pd.Series) -> str:
     return f"={int(row['rank'])}" if shared else f"{int(row['rank'])}"
 
 
-def why_line(row: pd.Series, site: dict[str, object]) -> str:
+def why_line(row: pd.Series, site: Mapping[str, object]) -> str:
     """Return one sentence of the facts that put ``row`` where it ranks."""
     parts = []
     use = str(site.get("former_use") or "").replace("_", " ")
@@ -120,7 +121,7 @@ class Command(BaseCommand):
                 lines.append(
                     f"| {_rank_text(row)} | {row['score']:.2f} | {name} | {row['country']} | "
                     f"{why_line(row, sites.get(int(row['site_id']), {}))} |"
-                )  # type: ignore[arg-type]
+                )
         text = "\n".join(lines) + "\n"
         if opts["out"] == "-":
             self.stdout.write(text)
