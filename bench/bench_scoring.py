@@ -8,9 +8,9 @@ process and prints its peak memory (resident set). ``--dataset db`` scores the l
 ``./gigasite setup`` first) with everything the engine reads, lines and country outlines
 included; otherwise a synthetic Europe of ``--sites`` sites (no lines, no outlines).
 
-"Deterministic" is measured twice: cold, with the connection geometry (KD-trees, over-land
-tests, cut-in search) computed, and warm, with it taken from the per-process cache, as every
-size after the first of a run does.
+"Deterministic" is measured twice: cold, with the preparation and its connection geometry
+(KD-trees, over-land tests, cut-in search) computed, and warm, with them taken from the
+per-process caches (keyed by the inputs' content), as every size after the first of a run does.
 """
 
 from __future__ import annotations
@@ -106,10 +106,12 @@ def run(
 
     def cold():
         scoring._GEOMETRY_CACHE.clear()
+        scoring._PREPARED_CACHE.clear()
         score(sites, grid, zones, params, hourly_carbon=hourly)
 
     def geometry():
         scoring._GEOMETRY_CACHE.clear()
+        scoring._PREPARED_CACHE.clear()
         scoring._prepare(scoring.ScoringInputs(sites, grid, zones, hourly, lines, outlines), params)
 
     cand = _time(geometry, repeat)
@@ -131,7 +133,7 @@ def run(
     kern_ref = _time(lambda: kernels_only("reference"), repeat)
     # Monte Carlo, numba against NumPy on the same draws: the draw loop alone (prepared inputs).
     probe = max(5, min(50, draws // 10))
-    mc_kernel_probe = mc_ref_probe = (np.nan,) * 3
+    mc_kernel_probe = mc_ref_probe = mc_each_size = (np.nan,) * 3
     mc_full = (0.0,) * 3
     if draws:
         ranks_out = np.empty((n_sizes, n))
@@ -143,6 +145,15 @@ def run(
 
         mc_kernel_probe = _time(lambda: draw_loop("kernel", probe), repeat)
         mc_ref_probe = _time(lambda: draw_loop("reference", probe), repeat)
+
+        def chunk_loop(count: int):
+            # As a run's chunks do: one state per size, each draw scored for that size alone.
+            for size in params.sizes:
+                state = scoring._mc_setup(params, prep, (size,), "kernel")
+                for d in range(count):
+                    scoring._mc_draw(state, d, ranks_out[:1])
+
+        mc_each_size = _time(lambda: chunk_loop(probe), repeat)
         mc_full = _time(lambda: score(sites, grid, zones, params, hourly_carbon=hourly, draws=draws), repeat)
     figures = {
         "sites": n,
@@ -155,6 +166,8 @@ def run(
         "kernels_ratio": kern_ref[1] / kern_kernel[1],
         "mc_s": mc_full[1],
         "mc_ratio": mc_ref_probe[1] / mc_kernel_probe[1],
+        "mc_draw_one_size_ms": 1000 * mc_each_size[1] / (probe * n_sizes),
+        "mc_draw_all_sizes_ms": 1000 * mc_kernel_probe[1] / probe,
     }
     n_lines = 0 if lines is None else lines["line_id"].nunique()
     print(
@@ -180,6 +193,12 @@ def run(
         print(f"  Monte Carlo {probe} draws, draw loop: numba {_spread(mc_kernel_probe)}")
         print(
             f"  Monte Carlo {probe} draws, draw loop: NumPy {_spread(mc_ref_probe)}   ratio ×{figures['mc_ratio']:.2f}"
+        )
+        one, together = figures["mc_draw_one_size_ms"], figures["mc_draw_all_sizes_ms"]
+        print(
+            f"  Monte Carlo {probe} draws, each size alone as a run's chunks do: numba {_spread(mc_each_size)}   "
+            f"per draw {one:.2f} ms for one size, {together:.2f} ms for all {n_sizes} together: "
+            f"chunks ÷ together ×{n_sizes * one / together:.2f}, fixed cost ≈ {(n_sizes * one - together) / (n_sizes - 1):.2f} ms per draw"
         )
         print(
             f"  Monte Carlo {draws:,} draws, whole scoring, numba  {_spread(mc_full)}   "
@@ -212,10 +231,12 @@ def _million_child(repeat: int) -> None:
 
     def cold():
         scoring._GEOMETRY_CACHE.clear()
+        scoring._PREPARED_CACHE.clear()
         scoring.score_sites(sites, grid, zones, params, hourly_carbon=hourly)
 
     def geometry():
         scoring._GEOMETRY_CACHE.clear()
+        scoring._PREPARED_CACHE.clear()
         scoring._prepare(scoring.ScoringInputs(sites, grid, zones, hourly), params)
 
     cand = _time(geometry, repeat)

@@ -1,0 +1,84 @@
+"""Prepared inputs are cached per process by content: the same inputs reuse them, any change of
+a value, a text or a parameter (but the sizes) prepares again."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from siting import scoring
+from siting.scoring import presets
+from tests.siting.scoring.test_model_v2 import rich_world
+
+DEFAULT = presets()["default"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    scoring._PREPARED_CACHE.clear()
+    yield
+    scoring._PREPARED_CACHE.clear()
+
+
+def _copy(inputs: scoring.ScoringInputs) -> scoring.ScoringInputs:
+    return scoring.ScoringInputs(
+        inputs.sites.copy(),
+        inputs.grid.copy(),
+        inputs.zones.copy(),
+        dict(inputs.hourly_carbon),
+        None if inputs.lines is None else inputs.lines.copy(),
+        dict(inputs.outlines or {}),
+    )
+
+
+class PreparedCacheTests:
+    def test_it_reuses_the_preparation_of_equal_inputs_for_any_size(self):
+        inputs = rich_world(120, seed=2)
+        first = scoring._prepare(inputs, DEFAULT)
+        again = scoring._prepare(_copy(inputs), dataclasses.replace(DEFAULT, sizes=(5000,)))
+        assert again is first
+        with pytest.raises(ValueError, match="read-only"):
+            first.area[0] = 1.0
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            lambda i: i.sites.__setitem__("area_ha", i.sites["area_ha"].fillna(1.0)),
+            lambda i: i.sites.__setitem__("zoning_type", i.sites["zoning_type"].replace("A", "U")),
+            lambda i: i.sites.__setitem__("buildings_state", i.sites["buildings_state"].replace("", None)),
+            lambda i: i.grid.__setitem__("headroom_mw", i.grid["headroom_mw"] + 1.0),
+            lambda i: i.zones.__setitem__("price_eur_per_mwh", i.zones["price_eur_per_mwh"] * 2),
+            lambda i: i.hourly_carbon.__setitem__("FR", i.hourly_carbon["FR"] * 1.5),
+            lambda i: i.lines.__setitem__("rating_mw", i.lines["rating_mw"].fillna(900.0)),
+            lambda i: i.outlines.pop("DE"),
+        ],
+    )
+    def test_it_prepares_again_when_an_input_changes(self, change):
+        inputs = rich_world(120, seed=2)
+        first = scoring._prepare(inputs, DEFAULT)
+        changed = _copy(inputs)
+        change(changed)
+        second = scoring._prepare(changed, DEFAULT)
+        assert second is not first
+        fresh = scoring._prepare(changed, DEFAULT, cache=False)
+        for field in dataclasses.fields(fresh):
+            mine, expected = getattr(second, field.name), getattr(fresh, field.name)
+            if isinstance(expected, np.ndarray):
+                np.testing.assert_array_equal(mine, expected, err_msg=field.name)
+
+    def test_it_prepares_again_when_a_parameter_changes(self):
+        inputs = rich_world(120, seed=2)
+        first = scoring._prepare(inputs, DEFAULT)
+        second = scoring._prepare(inputs, dataclasses.replace(DEFAULT, permit_months=DEFAULT.permit_months + 6))
+        assert second is not first
+        assert (second.permit_m == first.permit_m + 6).all()
+
+    def test_it_gives_the_same_table_from_the_cache(self):
+        inputs = rich_world(150, seed=5)
+        params = dataclasses.replace(DEFAULT, sizes=(1000, 50000))
+        cold = scoring.score_inputs(inputs, params, draws=5).table
+        warm = scoring.score_inputs(_copy(inputs), params, draws=5).table
+        pd.testing.assert_frame_equal(cold, warm)
