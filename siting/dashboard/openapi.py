@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from siting.dashboard.selectors import EXPORT_COLUMNS, MAP_COLUMNS, ORDERINGS
+from siting.dashboard.selectors import EXPORT_COLUMNS, MAP_CODED, MAP_COLUMNS, MAP_DIGITS, ORDERINGS
 from siting.scoring.criteria import CRITERION_NAMES
 
 
@@ -238,7 +238,33 @@ def schema(server_url: str = "/") -> dict[str, Any]:
                     {
                         "type": "object",
                         "properties": {
-                            "columns": {"type": "object", "properties": {c: {"type": "array"} for c in MAP_COLUMNS}}
+                            "run": {"type": "string"},
+                            "size_h100e": {"type": "integer"},
+                            "known_headroom": {
+                                "type": "object",
+                                "description": "Grid point id → provenance of its known (uploaded) headroom.",
+                            },
+                            "columns": {
+                                "type": "object",
+                                "description": (
+                                    "One array per column, every site in rank order. Numbers are rounded to what "
+                                    "the map shows, decimals: "
+                                    + ", ".join(f"{name} {digits}" for name, digits in MAP_DIGITS.items())
+                                    + " (a score that would round up onto a whole number is sent 0.0005 below "
+                                    "it; times to power are rounded up: a filter at a whole number keeps the "
+                                    "sites the server's keeps). The columns listed in codes hold indices into "
+                                    "their code table; null is no value."
+                                ),
+                                "properties": {c: {"type": "array"} for c in MAP_COLUMNS},
+                            },
+                            "codes": {
+                                "type": "object",
+                                "description": (
+                                    "Code table of each coded column: its distinct values; the column's value "
+                                    "k stands for codes[column][k]."
+                                ),
+                                "properties": {c: {"type": "array"} for c in MAP_CODED},
+                            },
                         },
                     }
                 ),

@@ -61,20 +61,17 @@ MAP_COLUMNS = (
     "tco_eur_per_gpu_hour",
     "time_to_power_months",
     "emissions_t_per_yr",
-    "capex_total_meur",
     "largest_size_h100e",
     "exclusion_reasons",
-    "voltage_class_kv",
-    "connection_distance_km",
     "rank_shared",
     "site_cost_eur_per_gpu_hour",
     "may_be_unavailable",
-    "connection_kind",
     "known_headroom_point_id",
 )
-"""Columns the map page receives, one array each (the table shows a subset). ``known_headroom_point_id``
-is the chosen grid point where its headroom is a known (uploaded) one, null otherwise; the
-response's ``known_headroom`` gives each such point's provenance once."""
+"""Columns the map page receives, one array each: what it draws, filters, sorts or shows, nothing
+else (see ``map_columns_json`` for their encoding). ``known_headroom_point_id`` is the chosen grid
+point where its headroom is a known (uploaded) one, null otherwise; the response's
+``known_headroom`` gives each such point's provenance once."""
 
 EXPORT_COLUMNS = (
     "rank",
@@ -618,50 +615,107 @@ def json_array(values: Any, digits: int | None = None) -> str:
 
 
 MAP_DIGITS = {
-    "longitude": 5,
-    "latitude": 5,
-    "score": 15,
+    "longitude": 4,
+    "latitude": 4,
+    "score": 3,
     "rank": 0,
-    "tco_eur_per_gpu_hour": 15,
-    "time_to_power_months": 15,
-    "emissions_t_per_yr": 15,
-    "capex_total_meur": 1,
+    "tco_eur_per_gpu_hour": 3,
+    "time_to_power_months": 2,
+    "emissions_t_per_yr": 0,
     "largest_size_h100e": 0,
     "flood_zone": 0,
-    "voltage_class_kv": 0,
-    "connection_distance_km": 2,
-    "site_cost_eur_per_gpu_hour": 15,
+    "site_cost_eur_per_gpu_hour": 3,
     "known_headroom_point_id": 0,
 }
-"""Decimals kept per map column. The columns the page filters and sorts on keep full
-precision, so the browser's view and the server's exports agree at every threshold."""
+"""Decimals kept per numeric map column: one more than the page shows (the table shows costs to
+2 decimals, scores to 1, months and tonnes to 0), and 4 for positions (about 11 m). Rounding
+never moves a site across one of the page's filter thresholds, see ``_map_numbers``."""
+
+MAP_CODED = (
+    "country",
+    "departement_code",
+    "region_code",
+    "former_use",
+    "pollution_status",
+    "exclusion_reasons",
+    "feasible",
+    "rank_shared",
+    "may_be_unavailable",
+)
+"""Map columns of few distinct values, sent as a code table: ``codes[column]`` lists the distinct
+values and the column holds each site's index into it (null for no value)."""
+
+_MAP_FLAGS = frozenset({"feasible", "rank_shared", "may_be_unavailable"})
 
 
-def map_columns_json(frame: pd.DataFrame) -> str:
-    """Return the map page's data as a JSON object of arrays, one per column of ``MAP_COLUMNS``."""
-    parts = []
+def _json_ints(values: np.ndarray) -> str:
+    """Return a JSON array of whole numbers (NaN → null), without a decimal point."""
+    return pd.Series(values, dtype=np.float64).astype("Int64").to_json(orient="values")
+
+
+def _map_numbers(column: str, values: np.ndarray) -> np.ndarray:
+    """Return one numeric map column rounded to ``MAP_DIGITS``, keeping the page's filters exact.
+
+    The page keeps sites with ``score >= min_score`` (a whole number: the slider's step) and
+    ``time_to_power_months <= max`` (a number typed in months): a score just under a whole
+    number that would round up onto it is sent as that number less half a step of the last
+    decimal (59.9996 → 59.9995, not 60.0), and times to power are rounded up, so the browser
+    keeps exactly the sites the server's filters and exports keep.
+    """
+    digits = MAP_DIGITS[column]
+    if column == "time_to_power_months":
+        scale = 10.0**digits
+        up = np.ceil(values * scale) / scale
+        return np.where(up < values, up + 1 / scale, up)  # a product rounded down by the float
+    out = np.round(values, digits)
+    if column == "score":
+        whole = np.floor(out)
+        out = np.where((out == whole) & (values < whole), whole - 0.5 * 10.0**-digits, out)
+    return out
+
+
+def _map_codes(column: str, series: pd.Series) -> tuple[str, str]:
+    """Return a coded map column as (JSON code table, JSON array of codes)."""
+    if column in _MAP_FLAGS:
+        codes, uniques = pd.factorize(series.fillna(False).to_numpy(dtype=bool), sort=True)
+        return json.dumps([bool(u) for u in uniques]), _json_ints(codes)
+    values = series.astype(str).where(series.notna(), None).to_numpy(dtype=object)
+    codes, uniques = pd.factorize(values, sort=True)  # null → -1
+    return json.dumps(list(uniques), ensure_ascii=False), _json_ints(np.where(codes < 0, np.nan, codes))
+
+
+def map_columns_json(frame: pd.DataFrame) -> tuple[str, str]:
+    """Return the map page's data as JSON objects (columns, codes).
+
+    ``columns`` has one array per column of ``MAP_COLUMNS``, in rank order; numbers are rounded
+    to ``MAP_DIGITS`` and whole numbers have no decimal point; the columns of ``MAP_CODED`` hold
+    indices into ``codes[column]``, their code table. Null is null everywhere (a column an older
+    run lacks is all null).
+    """
+    parts, tables = [], []
     for column in MAP_COLUMNS:
         if column not in frame.columns:  # a column an older run lacks: nulls, shown as nothing
-            body = json_array(np.full(len(frame), np.nan), 0)
-            parts.append(f'"{column}":{body}')
-            continue
-        series = frame[column]
-        if column in MAP_DIGITS:
-            body = json_array(series.to_numpy(dtype=np.float64), MAP_DIGITS[column])
-        elif column in ("feasible", "rank_shared", "may_be_unavailable"):
-            body = json_array(series.fillna(False).to_numpy(dtype=bool))
+            body = _json_ints(np.full(len(frame), np.nan))
+        elif column in MAP_CODED:
+            table, body = _map_codes(column, frame[column])
+            tables.append(f'"{column}":{table}')
         elif column == "site_id":
-            body = json_array(series.to_numpy(dtype=np.int64))
+            body = json_array(frame[column].to_numpy(dtype=np.int64))
+        elif column in MAP_DIGITS:
+            values = _map_numbers(column, frame[column].to_numpy(dtype=np.float64))
+            digits = MAP_DIGITS[column]
+            # 4 decimals for scores: a score just under a whole number is sent to half a step.
+            body = _json_ints(values) if digits == 0 else json_array(values, digits + (column == "score"))
         else:
-            body = json_array(series.fillna("").astype(str).to_numpy())
+            body = json.dumps(frame[column].where(frame[column].notna(), None).tolist(), ensure_ascii=False)
         parts.append(f'"{column}":{body}')
-    return "{" + ",".join(parts) + "}"
+    return "{" + ",".join(parts) + "}", "{" + ",".join(tables) + "}"
 
 
 MAP_TABLE_COLUMNS = frozenset(MAP_COLUMNS) | {"headroom_source", "connection_point_id"}
 """Result columns the map reads of its size (the rest of a run's 70-odd columns stay packed)."""
 
-MAP_DATA_VERSION = "2"
+MAP_DATA_VERSION = "3"
 """Part of the map data's ETag: bump it when the body's shape changes."""
 
 _map_lock = threading.Lock()
@@ -778,14 +832,15 @@ def map_data_json(run: ScoringRun, size_h100e: int, etag: str) -> str:
         if is_known.any():
             for pid, p in known_headroom_provenance(sorted({int(x) for x in point[is_known]})).items():
                 known[str(pid)] = {
-                    "headroom_mw": p["headroom_mw"],
+                    "headroom_mw": None if p["headroom_mw"] is None else round(float(p["headroom_mw"]), 1),
                     "as_of": p["as_of"].isoformat() if p["as_of"] else None,
                     "source": p["source"],
                     "upload": p["upload"],
                 }
+    columns, codes = map_columns_json(frame)
     body = (
         f'{{"run":"{run.code}","size_h100e":{size_h100e},"known_headroom":{json.dumps(known, ensure_ascii=False)},'
-        f'"columns":{map_columns_json(frame)}}}'
+        f'"columns":{columns},"codes":{codes}}}'
     )
     with _map_lock:
         _map_bodies[etag] = body

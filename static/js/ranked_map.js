@@ -23,11 +23,20 @@
     countries: null, departements: null, substations: null, zones: null, focus: null, reweightSeq: 0,
     selected: new Set(), hover: null, known: {}, rows: [], band: null, mercY: null,
   };
-  // Each size's data is fetched once per page (the server also answers a repeat with 304).
+  // The map data codes its columns of few distinct values (countries, former uses, exclusion
+  // reasons, flags...): such a column holds indices into codes[column], its list of values.
+  // Decoded here, once per size, so the rest of the page reads plain values.
+  function decodeColumns(data) {
+    for (const [name, values] of Object.entries(data.codes || {})) {
+      data.columns[name] = data.columns[name].map((k) => (k === null ? null : values[k]));
+    }
+    return data;
+  }
+  // Each size's data is fetched and decoded once per page (the server also answers a repeat with 304).
   const sizeData = new Map();
   function fetchSize(size) {
     if (!sizeData.has(size)) {
-      const p = G.fetchJSON(cfg.urls.mapData + "?size=" + size);
+      const p = G.fetchJSON(cfg.urls.mapData + "?size=" + size).then(decodeColumns);
       p.catch(() => sizeData.delete(size)); // a failed fetch is retried next time
       sizeData.set(size, p);
     }
@@ -119,7 +128,9 @@
   }
 
   const ORDER = {
-    rank: (i) => [state.rank[i], 1], "-score": (i) => [state.score[i], -1],
+    // Best score first is best rank first: ranks come from the full-precision scores, which the
+    // map data rounds to 0.001 (ties there would put sites in another order than the exports).
+    rank: (i) => [state.rank[i], 1], "-score": (i) => [state.rank[i], 1],
     site_cost: (i) => [state.cols.site_cost_eur_per_gpu_hour[i], 1],
     tco: (i) => [state.cols.tco_eur_per_gpu_hour[i], 1], time_to_power: (i) => [state.cols.time_to_power_months[i], 1],
     emissions: (i) => [state.cols.emissions_t_per_yr[i], 1], name: (i) => [state.cols.site_name[i], 1],
@@ -474,7 +485,7 @@
     }
     state.score = score;
     state.rank = rank;
-    state.shared = sharedRanks(rank);
+    state.shared = rank === state.cols.rank ? state.cols.rank_shared : sharedRanks(rank);
     state.hover = hoverData();
     state.page = 1;
     await render();

@@ -11,6 +11,7 @@ import io
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from siting.dashboard import selectors as dashboard
@@ -19,6 +20,7 @@ from siting.runs import selectors as run_selectors
 from siting.scoring import score_inputs
 from siting.scoring.params import ScenarioParams
 from tests.support.dashboard import json_strict as _json
+from tests.support.dashboard import map_columns as _map_columns
 from tests.support.personas import login_as as _login
 from tests.support.world import SIZES
 
@@ -169,7 +171,7 @@ class RankedSitesApiTests:
         try:
             dashboard.site_attributes_forget()
             assert first not in {s["site_id"] for s in _json(client.get(base))["sites"]}
-            cols = _json(client.get(f"/api/runs/{run.code}/map-data/?size=1000"))["columns"]
+            cols = _map_columns(_json(client.get(f"/api/runs/{run.code}/map-data/?size=1000")))
             assert first not in cols["site_id"]
         finally:
             Site.objects.filter(id=first).update(withdrawn=False)
@@ -203,7 +205,7 @@ class RankedSitesApiTests:
         assert strict.status == ScoringRun.Status.SUCCEEDED
         _login(client)
         assert _json(client.get(f"/api/runs/{strict.code}/sites/?size=1000"))["total"] == 0
-        cols = _json(client.get(f"/api/runs/{strict.code}/map-data/"))["columns"]
+        cols = _map_columns(_json(client.get(f"/api/runs/{strict.code}/map-data/")))
         assert len(cols["site_id"]) == 150 and not any(cols["feasible"])
         assert client.get(f"/runs/{strict.code}/map/").status_code == 200
         slow = cols["site_id"][
@@ -263,12 +265,60 @@ class MapDataTests:
     def test_it_gives_one_equal_length_column_per_field(self, client, run):
         _login(client)
         data = _json(client.get(f"/api/runs/{run.code}/map-data/?size=10000"))
-        cols = data["columns"]
+        cols = _map_columns(data)
         assert set(cols) == set(dashboard.MAP_COLUMNS)
         assert {len(v) for v in cols.values()} == {150}
         table = dashboard.run_tables(run)[10000].set_index("site_id")
         i = cols["rank"].index(1)
         assert cols["score"][i] == pytest.approx(table.loc[cols["site_id"][i], "score"], abs=5e-4)
+
+    def test_it_codes_repeated_values_and_rounds_numbers_to_what_the_map_shows(self, client, run):
+        _login(client)
+        data = _json(client.get(f"/api/runs/{run.code}/map-data/?size=10000"))
+        assert set(data["codes"]) == set(dashboard.MAP_CODED)
+        for name, values in data["codes"].items():
+            assert len(set(values)) == len(values) and None not in values
+            assert all(k is None or (isinstance(k, int) and 0 <= k < len(values)) for k in data["columns"][name])
+        cols = _map_columns(data)
+        table = dashboard.run_tables(run)[10000].set_index("site_id").loc[cols["site_id"]]
+        attrs = dashboard.site_attributes().loc[cols["site_id"]]
+        assert cols["country"] == attrs["country"].tolist()
+        assert cols["feasible"] == table["feasible"].astype(bool).tolist()
+        lon = np.array([np.nan if v is None else v for v in cols["longitude"]], dtype=float)
+        np.testing.assert_allclose(lon, attrs["longitude"].to_numpy(dtype=float), atol=5e-5)
+        cost = np.array([np.nan if v is None else v for v in cols["tco_eur_per_gpu_hour"]], dtype=float)
+        np.testing.assert_allclose(cost, table["tco_eur_per_gpu_hour"].to_numpy(dtype=float), atol=5e-4)
+        assert all(v is None or isinstance(v, int) for v in cols["emissions_t_per_yr"] + cols["rank"])
+
+    def test_it_keeps_the_sites_the_server_keeps_at_every_filter_threshold(self, client, run):
+        _login(client)
+        cols = _map_columns(_json(client.get(f"/api/runs/{run.code}/map-data/?size=10000")))
+        table = dashboard.run_tables(run)[10000].set_index("site_id").loc[cols["site_id"]]
+        score = np.array([np.nan if v is None else v for v in cols["score"]], dtype=float)
+        months = np.array([np.nan if v is None else v for v in cols["time_to_power_months"]], dtype=float)
+        for t in range(0, 101):
+            assert np.array_equal(score >= t, table["score"].to_numpy(dtype=float) >= t), t
+        for t in np.arange(0, 120, 0.5):
+            assert np.array_equal(months <= t, table["time_to_power_months"].to_numpy(dtype=float) <= t), t
+
+    def test_it_rounds_a_score_or_a_time_to_power_never_across_a_threshold(self):
+        frame = pd.DataFrame(
+            {
+                "site_id": [1, 2, 3, 4],
+                "score": [59.9996, 60.0, 59.9994, np.nan],
+                "time_to_power_months": [40.001, 40.0, 39.999, np.nan],
+                "country": ["FR", None, "DE", "FR"],
+                "feasible": [True, True, False, np.nan],
+            }
+        )
+        columns, codes = dashboard.map_columns_json(frame)
+        cols = _map_columns({"columns": json.loads(columns), "codes": json.loads(codes)})
+        assert cols["score"][0] < 60 and cols["score"][0] == pytest.approx(59.9996, abs=5e-4)
+        assert cols["score"][1:] == [60, 59.999, None]
+        assert cols["time_to_power_months"][0] > 40 and cols["time_to_power_months"][1:] == [40, 40, None]
+        assert cols["country"] == ["FR", None, "DE", "FR"] and json.loads(codes)["country"] == ["DE", "FR"]
+        assert cols["feasible"] == [True, True, False, False]
+        assert cols["site_cost_eur_per_gpu_hour"] == [None] * 4  # a column an older run lacks
 
     def test_it_marks_the_largest_cluster_each_site_can_host(self, client, run):
         tables = dashboard.run_tables(run)

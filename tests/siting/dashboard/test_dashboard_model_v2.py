@@ -12,6 +12,7 @@ import pytest
 from siting.dashboard import selectors as dashboard
 from siting.models import ScoringRun
 from tests.support.dashboard import json_strict as _json
+from tests.support.dashboard import map_columns as _map_columns
 from tests.support.personas import login_as as _login
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +59,7 @@ class SharedRankTests:
     def test_it_sends_the_map_a_shared_flag_per_site(self, client, twin_run):
         finished, original, twin, _abroad = twin_run
         _login(client)
-        cols = _json(client.get(f"/api/runs/{finished.code}/map-data/?size=1000"))["columns"]
+        cols = _map_columns(_json(client.get(f"/api/runs/{finished.code}/map-data/?size=1000")))
         flags = dict(zip(cols["site_id"], cols["rank_shared"]))
         assert flags[original] is True and flags[twin] is True
         assert sum(flags.values()) < len(flags)
@@ -76,7 +77,7 @@ class ScopeTests:
     def test_it_keeps_a_site_outside_scope_on_the_map_with_its_reason(self, client, twin_run):
         finished, _original, _twin, abroad = twin_run
         _login(client)
-        cols = _json(client.get(f"/api/runs/{finished.code}/map-data/?size=1000"))["columns"]
+        cols = _map_columns(_json(client.get(f"/api/runs/{finished.code}/map-data/?size=1000")))
         i = cols["site_id"].index(abroad)
         assert cols["feasible"][i] is False and "outside_scope" in cols["exclusion_reasons"][i].split(";")
         config = client.get(f"/runs/{finished.code}/map/").context["config"]
@@ -130,7 +131,7 @@ class OldRunTests:
             resp = client.get(f"/sites/{site_id}/?run={old.code}&size=1000")
             assert resp.status_code == 200 and 'id="site-readiness"' not in resp.content.decode()
             assert resp.context["detail"].rank_label == "1"
-            cols = _json(client.get(f"/api/runs/{old.code}/map-data/?size=1000"))["columns"]
+            cols = _map_columns(_json(client.get(f"/api/runs/{old.code}/map-data/?size=1000")))
             assert set(cols["site_cost_eur_per_gpu_hour"]) == {None}
             # Shared ranks come from the ranks themselves: a rank held by several sites.
             ranks = [r for r in cols["rank"] if r is not None]
