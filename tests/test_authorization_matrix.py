@@ -442,8 +442,8 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
         official_portfolio = portfolio_produce(run=run, problem=pair, user=users["official"])
         assert official_portfolio.feasible, official_portfolio.result
 
-        from grid.headroom_uploads import headroom_import
         from grid.models import GridConnectionPoint
+        from siting.uploads.headroom_imports import headroom_import
         from siting.uploads.headroom_services import headroom_stage
 
         point = GridConnectionPoint.objects.order_by("id").first()

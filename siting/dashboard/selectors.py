@@ -27,6 +27,7 @@ from siting.labels import CONNECTION_KIND_LABELS, CRITERION_LABELS, CRITERION_TO
 from siting.models import FormerUse, PollutionStatus, RunResult, ScoringRun, Site
 from siting.scoring import reference, site_ladder
 from siting.scoring.criteria import CRITERIA, CRITERION_NAMES
+from siting.uploads.headroom_selectors import known_headroom_provenance
 
 SITE_ATTRIBUTE_TTL_S = 30.0
 """How long site attributes stay cached [s]: a withdrawn upload shows within this delay."""
@@ -795,8 +796,6 @@ def map_data_json(run: ScoringRun, size_h100e: int, etag: str) -> str:
     (``MAP_COLUMNS``), and ``known_headroom``: point id → provenance of its known headroom
     (MW, as of, source, upload), one batched query for every site whose chosen point has one.
     Cached per ETag."""
-    from grid.headroom_uploads import known_headroom_provenance
-
     with _map_lock:
         if etag in _map_bodies:
             return _map_bodies[etag]
@@ -1100,8 +1099,6 @@ MAY_BE_UNAVAILABLE = _("may be unavailable: a project exists on this brownfield"
 def known_headroom_of(row: dict[str, Any] | pd.Series | None) -> dict[str, Any] | None:
     """Return where the known headroom of ``row``'s chosen grid point comes from (MW, as of,
     source, upload), or None when the headroom is an estimate, a default or not a point's."""
-    from grid.headroom_uploads import known_headroom_provenance
-
     if row is None or str(row.get("headroom_source") or "") != "known":
         return None
     point = row.get("connection_point_id")

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 MAX_MATCH_DISTANCE_KM = 50.0
-"""Largest matching distance the service accepts (``grid.headroom_uploads.headroom_plan``). [km]"""
+"""Largest matching distance the service accepts (``siting.uploads.headroom_imports.headroom_plan``). [km]"""
 
 
 class HeadroomUploadForm(forms.Form):

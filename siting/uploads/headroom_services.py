@@ -1,7 +1,7 @@
 """The known-headroom upload pages' preview: a checked file kept until its analyst confirms or discards it.
 
 The command line checks a file (``import_headroom --dry-run``) then imports it; the pages do
-the same with the same service (``grid.headroom_uploads.headroom_import``), so between the
+the same with the same service (``siting.uploads.headroom_imports.headroom_import``), so between the
 two requests the file waits here, in a private folder under ``VAR_DIR`` (never served), with
 what the dry run found. Confirming reads the very bytes again (their SHA-256 is checked) and
 imports them only if they still match the same points with the same values; all or nothing.
@@ -30,10 +30,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from grid.headroom_uploads import headroom_import, plan_digest
 from grid.models import GridConnectionPoint, HeadroomUpload
 from siting import accounts
 from siting.importers.sites import UploadRejected
+from siting.uploads.headroom_imports import headroom_import, plan_digest
 from siting.uploads.services import STAGED_TTL, upload_limits
 
 SHOWN_VALUES = 200

@@ -1,7 +1,7 @@
 """Known-headroom upload pages (analysts and admins): list and form, preview, confirm, discard,
 detail, withdraw.
 
-The pages run what ``manage.py import_headroom`` runs (``grid.headroom_uploads``): a dry run
+The pages run what ``manage.py import_headroom`` runs (``siting.uploads.headroom_imports``): a dry run
 first, kept as a preview (``siting.uploads.headroom_services``), then the import, all or nothing.
 Unlike site uploads, which every analyst may read, headroom uploads are their analyst's: an
 analyst sees and acts on their own previews and uploads only (others' answer 404), an admin
@@ -23,17 +23,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from grid.headroom_uploads import (
-    COLUMNS,
-    UNITS,
-    headroom_upload_list,
-    headroom_upload_withdraw,
-)
 from grid.models import HeadroomUpload, KnownHeadroom
 from siting import accounts
 from siting.importers.sites import SheetChoiceNeeded, UploadRejected
 from siting.uploads import headroom_services
 from siting.uploads.headroom_forms import HeadroomUploadForm
+from siting.uploads.headroom_imports import COLUMNS, UNITS, headroom_upload_withdraw
+from siting.uploads.headroom_selectors import headroom_upload_list
 from siting.uploads.views import SHOWN_ERRORS, body_too_large, too_large_message
 
 log = logging.getLogger(__name__)

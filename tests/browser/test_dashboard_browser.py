@@ -230,9 +230,9 @@ def known_headroom_run(live_server):
     register, upload 'RTE 2025-Q3'), scored at 100,000 H100e; and a planner."""
     import dataclasses
 
-    from grid.headroom_uploads import headroom_import
     from grid.models import GridConnectionPoint, Zone
     from siting.scoring import presets
+    from siting.uploads.headroom_imports import headroom_import
 
     Zone.objects.create(
         code="FR", name="France", carbon_intensity_g_per_kwh=60.0, price_eur_per_mwh=60.0, cooling_degree_days=50.0

@@ -10,10 +10,11 @@ import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
 
-from grid.headroom_uploads import headroom_import, headroom_upload_withdraw, known_headroom_provenance
 from grid.models import GridConnectionPoint, HeadroomUpload, KnownHeadroom, Zone
 from siting.importers.sites import UploadRejected
 from siting.models import Site
+from siting.uploads.headroom_imports import headroom_import, headroom_upload_withdraw
+from siting.uploads.headroom_selectors import known_headroom_provenance
 
 pytestmark = pytest.mark.django_db
 

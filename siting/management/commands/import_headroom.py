@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from grid.headroom_uploads import headroom_import, headroom_upload_withdraw
 from grid.models import HeadroomUpload
 from siting.importers.sites import UploadRejected
 from siting.management.upload_files import upload_file_path, uploader
+from siting.uploads.headroom_imports import headroom_import, headroom_upload_withdraw
 from siting.uploads.services import upload_limits
 
 SHOWN_ERRORS = 50
