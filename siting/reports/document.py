@@ -17,6 +17,7 @@ import hashlib
 import logging
 import math
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +54,8 @@ from siting.scoring.params import ScenarioParams, parameter_table
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 TEMPLATE_NAME = "reports/comparison.html"
+STYLESHEET_NAME = "reports/comparison.css"
+"""The document's rules other than its page boxes (which print the run's name): parsed once per process."""
 MIN_SITES = 2
 MAX_SITES = 10
 LANGUAGES = ("en", "fr")
@@ -938,6 +941,33 @@ def comparison_context(
 
 # --- rendering ---------------------------------------------------------------------------------
 
+_WEASYPRINT = threading.local()
+
+
+def _stylesheet_path() -> Path:
+    # Django's template backends all give .origin; the stubs' _EngineTemplate protocol lists only render().
+    return Path(get_template(STYLESHEET_NAME).origin.name)  # type: ignore[attr-defined]
+
+
+def _weasyprint_setup() -> tuple[Any, list[Any]]:
+    """Return this thread's WeasyPrint font configuration and the parsed document stylesheet.
+
+    Made once per process and thread instead of once per document: each document used to
+    load the Fontconfig configuration and parse the same rules again. Per thread because a
+    Pango font map is not thread-safe. The stylesheet is read again when its file changes.
+    """
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
+    path = _stylesheet_path()
+    stamp = (str(path), path.stat().st_mtime_ns)
+    if getattr(_WEASYPRINT, "stamp", None) != stamp:
+        font_config = getattr(_WEASYPRINT, "font_config", None) or FontConfiguration()
+        _WEASYPRINT.font_config = font_config
+        _WEASYPRINT.stylesheets = [weasyprint.CSS(string=path.read_text(encoding="utf-8"), font_config=font_config)]
+        _WEASYPRINT.stamp = stamp
+    return _WEASYPRINT.font_config, _WEASYPRINT.stylesheets
+
 
 def comparison_html(context: dict[str, Any]) -> str:
     """Return the document's HTML from the template (in the active language)."""
@@ -979,7 +1009,10 @@ def comparison_pdf(
             )
         )
     report(0.3, "laying out the pages")
-    document = weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR)).render()
+    font_config, stylesheets = _weasyprint_setup()
+    document = weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR)).render(
+        font_config=font_config, stylesheets=stylesheets
+    )
     report(0.7, "writing the PDF")
     pdf = document.write_pdf()
     return RenderedComparison(pdf=pdf, n_pages=len(document.pages), render_s=time.perf_counter() - started)
@@ -993,7 +1026,7 @@ def report_code_version() -> str:
     """
     # Django's template backends all give .origin; the stubs' _EngineTemplate protocol lists only render().
     template = Path(get_template(TEMPLATE_NAME).origin.name)  # type: ignore[attr-defined]
-    parts = [Path(__file__), Path(report_svg.__file__), Path(labels.__file__), template]
+    parts = [Path(__file__), Path(report_svg.__file__), Path(labels.__file__), template, _stylesheet_path()]
     parts += sorted(Path(p) for p in (Path(settings.BASE_DIR) / "locale").glob("*/LC_MESSAGES/django.mo"))
     digest = hashlib.sha256()
     for path in parts:
