@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from .models import GridConnectionPoint, GridLine, HourlyCarbonSeries, Zone
+from .models import GridConnectionPoint, GridLine, HeadroomUpload, HourlyCarbonSeries, KnownHeadroom, Zone
 
 
 def grid_point_frame(*, status: str = GridConnectionPoint.Status.IN_SERVICE) -> pd.DataFrame:
@@ -103,4 +105,26 @@ def country_outline_wkb_map() -> dict[str, bytes]:
         Boundary.objects.filter(kind=Boundary.Kind.COUNTRY).order_by("code").values_list("code", "geometry_geojson")
     ):
         out[str(code).upper()] = shapely.to_wkb(shape(geometry))
+    return out
+
+
+def known_headroom_provenance(point_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Return, per point, the provenance of its current known headroom (the latest imported upload's)."""
+    out: dict[int, dict[str, Any]] = {}
+    rows = (
+        KnownHeadroom.objects.filter(point_id__in=point_ids, upload__status=HeadroomUpload.Status.IMPORTED)
+        .select_related("upload")
+        .order_by("point_id", "-upload__uploaded_at")
+    )
+    for v in rows:
+        out.setdefault(
+            v.point_id,
+            {
+                "headroom_mw": v.headroom_mw,
+                "as_of": v.as_of,
+                "source": v.source or v.upload.source_name,
+                "upload": v.upload.source_name,
+                "upload_code": str(v.upload.code),
+            },
+        )
     return out

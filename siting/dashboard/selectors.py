@@ -12,7 +12,6 @@ import hashlib
 import json
 import math
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,15 +21,13 @@ import numpy as np
 import pandas as pd
 from django.utils.translation import gettext_lazy as _
 
+from grid.selectors import known_headroom_provenance
 from siting import csv_safe, frames
 from siting.labels import CONNECTION_KIND_LABELS, CRITERION_LABELS, CRITERION_TOOLTIPS, EXCLUSION_LABELS
 from siting.models import FormerUse, PollutionStatus, RunResult, ScoringRun, Site
 from siting.scoring import reference, site_ladder
 from siting.scoring.criteria import CRITERIA, CRITERION_NAMES
-from siting.uploads.headroom_selectors import known_headroom_provenance
-
-SITE_ATTRIBUTE_TTL_S = 30.0
-"""How long site attributes stay cached [s]: a withdrawn upload shows within this delay."""
+from siting.sites.selectors import site_attributes, site_attributes_forget, site_attributes_generation
 
 RUN_CACHE_SIZE = 4
 """Finished runs kept unpacked in memory (each ≈ 60 MB for the full dataset × 7 sizes)."""
@@ -155,7 +152,6 @@ class DashboardError(ValueError):
 
 _lock = threading.Lock()
 _run_cache: OrderedDict[tuple, dict[int, pd.DataFrame]] = OrderedDict()
-_site_cache: dict[str, Any] = {"at": -math.inf, "frame": None, "generation": 0}
 
 
 def run_tables(run: ScoringRun) -> dict[int, pd.DataFrame]:
@@ -182,44 +178,6 @@ def run_tables(run: ScoringRun) -> dict[int, pd.DataFrame]:
     return tables
 
 
-def site_attributes() -> pd.DataFrame:
-    """Return every site's descriptive columns, indexed by site id (cached a few seconds)."""
-    now = time.monotonic()
-    with _lock:
-        if _site_cache["frame"] is not None and now - _site_cache["at"] < SITE_ATTRIBUTE_TTL_S:
-            return _site_cache["frame"]
-    columns = [
-        "id",
-        "external_id",
-        "name",
-        "country",
-        "region_code",
-        "departement_code",
-        "municipality",
-        "former_use",
-        "longitude",
-        "latitude",
-        "pollution_status",
-        "flood_zone",
-        "area_ha",
-        "withdrawn",
-        "source",
-    ]
-    frame = pd.DataFrame.from_records(list(Site.objects.values_list(*columns)), columns=columns)
-    frame = frame.rename(columns={"name": "site_name"}).set_index("id")
-    frame["flood_zone"] = frame["flood_zone"].map({True: 1.0, False: 0.0}).astype(float)
-    with _lock:
-        _site_cache.update(at=now, frame=frame, generation=_site_cache["generation"] + 1)
-    return frame
-
-
-def site_attributes_forget() -> None:
-    """Make the next read reload site attributes (after an import or a withdrawal here;
-    other processes see the change within ``SITE_ATTRIBUTE_TTL_S``)."""
-    with _lock:
-        _site_cache.update(at=-math.inf, frame=None)
-
-
 def caches_clear() -> None:
     """Forget cached runs and site attributes (tests; after data changes)."""
     with _lock:
@@ -232,7 +190,7 @@ def caches_clear() -> None:
         _map_bodies.clear()
         _map_digests.clear()
         boundary_cache.clear()
-        _site_cache.update(at=-math.inf, frame=None)
+    site_attributes_forget()
 
 
 def run_assumptions(run: ScoringRun) -> list[dict[str, Any]]:
@@ -261,8 +219,7 @@ def size_frame(run: ScoringRun, size_h100e: int) -> pd.DataFrame:
     Shared and cached: callers must not modify it (the helpers below return new frames).
     """
     attrs = site_attributes()
-    with _lock:
-        generation = _site_cache["generation"]
+    generation = site_attributes_generation()
     key = (run.id, run.finished_at.isoformat() if run.finished_at else "", size_h100e, generation)
     with _lock:
         if key in _size_cache:
@@ -771,8 +728,7 @@ def _sites_digest() -> str:
     from grid.models import HeadroomUpload
 
     attrs = site_attributes()
-    with _lock:
-        generation = _site_cache["generation"]
+    generation = site_attributes_generation()
     digest = _map_digests.get(generation)
     if digest is None:
         h = hashlib.sha1(pd.util.hash_pandas_object(attrs, index=True).to_numpy().tobytes())

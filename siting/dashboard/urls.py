@@ -22,6 +22,4 @@ urlpatterns = [
     path("api/grid/points/", api.grid_points, name="siting-api-grid-points"),
     path("api/zones/", api.zones, name="siting-api-zones"),
     path("api/boundaries/<str:kind>/", api.boundaries, name="siting-api-boundaries"),
-    path("api/portfolios/", api.portfolios_list, name="siting-api-portfolios"),
-    path("api/portfolios/<uuid:code>/", api.portfolio_detail, name="siting-api-portfolio"),
 ]

@@ -343,15 +343,13 @@ class ScenarioParams:
             fail("k_nearest", "between 1 and 64")
         if self.max_time_to_power_months is not None and self.max_time_to_power_months <= 0:
             fail("max_time_to_power_months", "must be positive or empty")
-        from .criteria import CRITERIA
-
         weights = {k: float(v) for k, v in dict(self.weights).items()}
-        unknown = set(weights) - set(CRITERIA)
+        unknown = set(weights) - set(BOUND_FIELDS)  # one entry per criterion (criteria.CRITERIA)
         if unknown:
             fail("weights", f"unknown criteria {', '.join(sorted(unknown))}")
         if any(v < 0 or not math.isfinite(v) for v in weights.values()):
             fail("weights", "must be finite and non-negative")
-        object.__setattr__(self, "weights", {name: weights.get(name, 0.0) for name in CRITERIA})
+        object.__setattr__(self, "weights", {name: weights.get(name, 0.0) for name in BOUND_FIELDS})
         for name in ("mc_capex_spread", "mc_price_spread", "mc_carbon_spread", "mc_ttp_low", "mc_pue_offset"):
             if not 0 <= getattr(self, name) < 1:
                 fail(name, "between 0 and 1")

@@ -49,6 +49,7 @@ from siting.importers.sites import (
     source_slug,
 )
 from siting.models import Site, SiteSource, SiteUpload, SourceRecord
+from siting.sites import selectors as site_selectors
 
 log = logging.getLogger(__name__)
 
@@ -930,9 +931,7 @@ def _unmerge(upload: SiteUpload) -> int:
 
 def _sites_changed() -> None:
     """Tell this process's dashboard caches that sites changed (others see it within seconds)."""
-    from siting.dashboard import selectors as dashboard
-
-    dashboard.site_attributes_forget()
+    site_selectors.site_attributes_forget()
 
 
 def errors_csv(errors: list[RowError] | list[dict[str, Any]], *, total: int | None = None) -> str:

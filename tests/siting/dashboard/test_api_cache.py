@@ -9,9 +9,9 @@ import math
 import pytest
 from django.http import QueryDict
 
+from siting.dashboard import api_selectors as selectors
 from siting.dashboard import selectors as dashboard
 from siting.models import Site
-from siting.sites import selectors
 from tests.support.personas import login_as as _login
 
 pytestmark = pytest.mark.django_db

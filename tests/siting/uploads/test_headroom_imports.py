@@ -11,10 +11,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from grid.models import GridConnectionPoint, HeadroomUpload, KnownHeadroom, Zone
+from grid.selectors import known_headroom_provenance
 from siting.importers.sites import UploadRejected
 from siting.models import Site
 from siting.uploads.headroom_imports import headroom_import, headroom_upload_withdraw
-from siting.uploads.headroom_selectors import known_headroom_provenance
 
 pytestmark = pytest.mark.django_db
 
