@@ -111,8 +111,8 @@ class Command(BaseCommand):
             raise CommandError(f"Run {run.code} {run.status}: {run.error}")
         self.stdout.write(
             self.style.SUCCESS(
-                f"Run {run.code} ({name}) saved: {run.n_sites:,} sites × {run.n_chunks} sizes, "
-                f"{run.draws} draws, in {time.perf_counter() - started:.1f} s"
+                f"Run {run.code} ({name}) saved: {run.n_sites:,} sites × {run.results.count()} sizes, "
+                f"{run.draws} draws ({run.n_chunks} chunks), in {time.perf_counter() - started:.1f} s"
             )
         )
 
