@@ -25,7 +25,7 @@ from grid.selectors import known_headroom_provenance
 from siting import csv_safe, frames
 from siting.labels import CONNECTION_KIND_LABELS, CRITERION_LABELS, CRITERION_TOOLTIPS, EXCLUSION_LABELS
 from siting.models import FormerUse, PollutionStatus, RunResult, ScoringRun, Site
-from siting.scoring import reference, site_ladder
+from siting.scoring import site_ladder, weighted_scores
 from siting.scoring.criteria import CRITERIA, CRITERION_NAMES
 from siting.sites.selectors import site_attributes, site_attributes_forget, site_attributes_generation
 
@@ -419,21 +419,15 @@ def weights_from_query(query, defaults: dict[str, float]) -> dict[str, float] | 
 
 
 def reweight_scores(frame: pd.DataFrame, weights: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-    """Return (score [0–100], rank) of every row of one size's frame under new weights.
-
-    The run stored each site's normalised criteria, so a new weighting is a weighted sum
-    and a re-ranking: no job. Same rule as the kernels: weights normalised to sum 1,
-    excluded sites get no score and no rank, ties broken by site id.
-    """
-    w = np.array([float(weights.get(c, 0.0)) for c in CRITERION_NAMES], dtype=np.float64)
-    w = w / w.sum() if w.sum() > 0 else w  # as the kernels: all-zero weights score every site 0
-    v = frame[[f"v_{c}" for c in CRITERION_NAMES]].to_numpy(dtype=np.float64)
-    feasible = frame["feasible"].to_numpy(dtype=np.float64)
-    contrib = np.where(w != 0.0, np.nan_to_num(v) * w, 0.0)
-    score = np.where(feasible == 1.0, 100.0 * contrib.sum(axis=1), np.nan)
-    # The NumPy ranking (a sort) takes a few ms here and needs no JIT warm-up per process.
-    ranks = reference.rank_scores(score, feasible, frame["site_id"].to_numpy(dtype=np.float64))
-    return score, ranks
+    """Return (score [0–100], rank) of every row of one size's frame under new weights
+    (``siting.scoring.weighted_scores``: the run stored each site's normalised criteria, so a
+    new weighting is a weighted sum and a re-ranking, no job)."""
+    return weighted_scores(
+        frame[[f"v_{c}" for c in CRITERION_NAMES]].to_numpy(dtype=np.float64),
+        frame["feasible"].to_numpy(dtype=np.float64),
+        frame["site_id"].to_numpy(dtype=np.float64),
+        weights,
+    )
 
 
 def order_positions(

@@ -1534,23 +1534,42 @@ def site_ladder(table: pd.DataFrame) -> pd.DataFrame:
     return ladder
 
 
-def reweight(table: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
-    """Return ``site_id, size_h100e, score, rank`` recomputed from the stored normalised
-    criteria with new weights (no job needed: a weighted sum)."""
-    w = np.array([float(weights.get(c, 0.0)) for c in CRITERION_NAMES])
+def weighted_scores(
+    criteria_v: np.ndarray, feasible: np.ndarray, site_id: np.ndarray, weights: dict[str, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (score [0–100], rank) of the sites of one size under new ``weights``: the one
+    re-weighting rule (the result table, the dashboard, the API).
+
+    ``criteria_v`` holds the stored normalised criteria ``v_<criterion>`` in ``CRITERION_NAMES``
+    order, one row per site; ``feasible`` is 1 where the site is feasible. As the kernels do:
+    weights normalised to sum 1 (all zero: every feasible site scores 0), a criterion of zero
+    weight contributes nothing even when unknown, excluded sites get no score and no rank, and
+    ties are broken by site id.
+    """
+    w = np.array([float(weights.get(c, 0.0)) for c in CRITERION_NAMES], dtype=np.float64)
     if (w < 0).any() or not np.isfinite(w).all():
         raise ValueError("weights must be finite and non-negative")
     w = w / w.sum() if w.sum() > 0 else w
+    feasible_f = np.asarray(feasible, dtype=np.float64)
+    contrib = np.where(w != 0.0, np.nan_to_num(np.asarray(criteria_v, dtype=np.float64)) * w, 0.0)
+    score = np.where(feasible_f == 1.0, 100.0 * contrib.sum(axis=1), np.nan)
+    # The NumPy ranking (a sort) takes a few ms here and needs no JIT warm-up per process.
+    ranks = reference.rank_scores(score, feasible_f, np.asarray(site_id, dtype=np.float64))
+    return score, ranks
+
+
+def reweight(table: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
+    """Return ``site_id, size_h100e, score, rank`` recomputed from the stored normalised
+    criteria with new weights (no job needed: a weighted sum; :func:`weighted_scores` per size)."""
     v = table[[f"v_{c}" for c in CRITERION_NAMES]].to_numpy(dtype=np.float64)
-    feasible = table["feasible"].to_numpy(dtype=bool)
-    score = np.where(feasible, 100.0 * np.where(w != 0, np.nan_to_num(v) * w, 0.0).sum(axis=1), np.nan)
-    out = pd.DataFrame(
-        {"site_id": table["site_id"].to_numpy(), "size_h100e": table["size_h100e"].to_numpy(), "score": score}
-    )
-    out["rank"] = np.nan
-    for _size, idx in out.groupby("size_h100e").groups.items():
-        sub = out.loc[idx]
-        out.loc[idx, "rank"] = reference.rank_scores(
-            sub["score"].to_numpy(), feasible[idx].astype(float), sub["site_id"].to_numpy(dtype=float)
-        )
-    return out
+    feasible = table["feasible"].to_numpy(dtype=np.float64)
+    site_id = table["site_id"].to_numpy(dtype=np.float64)
+    sizes = table["size_h100e"].to_numpy()
+    score = np.full(len(table), np.nan)
+    rank = np.full(len(table), np.nan)
+    if not len(table):
+        weighted_scores(v, feasible, site_id, weights)  # still refuses bad weights
+    for size in np.unique(sizes):
+        idx = np.flatnonzero(sizes == size)
+        score[idx], rank[idx] = weighted_scores(v[idx], feasible[idx], site_id[idx], weights)
+    return pd.DataFrame({"site_id": table["site_id"].to_numpy(), "size_h100e": sizes, "score": score, "rank": rank})
