@@ -79,6 +79,3 @@ CRITERIA = {
     )
 }
 CRITERION_NAMES = tuple(CRITERIA)
-
-if CRITERION_NAMES != tuple(BOUND_FIELDS):  # the scenario validates and orders weights by BOUND_FIELDS
-    raise ImportError("siting.scoring: params.BOUND_FIELDS must list the criteria in CRITERIA's order")
