@@ -368,7 +368,8 @@ def score_chunk(
     if draw_stop > draw_start:
         sketches = score_draws(inputs, params, draw_range=(draw_start, draw_stop), progress=progress)
         arrays = sketch.sketch_arrays(sketches[int(size_h100e)])
-    return frames.frames_pack(tables, arrays)
+    # Kept only until the size merges: fast compression (see frames.COMPRESS_LEVEL_FAST).
+    return frames.frames_pack(tables, arrays, level=frames.COMPRESS_LEVEL_FAST)
 
 
 def scoring_chunk_execute(*, chunk_id: int) -> None:

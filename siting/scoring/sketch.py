@@ -344,31 +344,52 @@ def rank_stats(sketch: RankSketch) -> dict[str, np.ndarray]:
     return {name: out[name] for name in STAT_COLUMNS}
 
 
+def _narrowest_uint(values: np.ndarray) -> np.ndarray:
+    """Return ``values`` (whole numbers ≥ 0) in the narrowest unsigned dtype that holds them."""
+    top = int(values.max()) if len(values) else 0
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if top <= np.iinfo(dtype).max:
+            return values.astype(dtype)
+    return values.astype(np.uint64)
+
+
 def sketch_arrays(sketch: RankSketch) -> dict[str, np.ndarray]:
-    """Return a sketch as named arrays, for ``frames.frames_pack`` (compact dtypes)."""
+    """Return a sketch as named arrays, for ``frames.frames_pack`` (compact dtypes).
+
+    Entries are stored grouped by site (as every sketch holds them), so the site of each entry
+    is kept as a count of entries per site; counts in the narrowest unsigned type that holds them.
+    """
+    n = sketch.n_sites
+    if len(sketch.site) and np.any(np.diff(sketch.site) < 0):
+        raise ValueError("sketch entries are not grouped by site")
     return {
         "draw_range": np.array([sketch.draw_start, sketch.draw_stop], dtype=np.int64),
         "n_feasible": sketch.n_feasible,
         "n_top": sketch.n_top,
         "rank_min": sketch.rank_min.astype(np.float32),
         "rank_max": sketch.rank_max.astype(np.float32),
-        "site": sketch.site,
+        "site_entries": _narrowest_uint(np.bincount(sketch.site, minlength=n)),
         "bucket": sketch.bucket.astype(np.uint16),
-        "count": sketch.count,
+        "count": _narrowest_uint(sketch.count),
     }
 
 
 def sketch_from_arrays(arrays: dict[str, np.ndarray]) -> RankSketch:
-    """Return the sketch :func:`sketch_arrays` stored."""
+    """Return the sketch :func:`sketch_arrays` stored (also the earlier layout, one site per entry)."""
     start, stop = (int(v) for v in arrays["draw_range"])
+    n_feasible = arrays["n_feasible"].astype(np.uint32)
+    if "site_entries" in arrays:
+        site = np.repeat(np.arange(len(n_feasible), dtype=np.int32), arrays["site_entries"].astype(np.int64))
+    else:
+        site = arrays["site"].astype(np.int32)
     return RankSketch(
         draw_start=start,
         draw_stop=stop,
-        n_feasible=arrays["n_feasible"].astype(np.uint32),
+        n_feasible=n_feasible,
         n_top=arrays["n_top"].astype(np.uint32),
         rank_min=arrays["rank_min"].astype(np.float64),
         rank_max=arrays["rank_max"].astype(np.float64),
-        site=arrays["site"].astype(np.int32),
+        site=site,
         bucket=arrays["bucket"].astype(np.int32),
         count=arrays["count"].astype(np.uint32),
     )

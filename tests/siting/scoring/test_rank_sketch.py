@@ -93,3 +93,22 @@ class RankSketchTests:
         assert (np.abs(values - ranks) <= sketch.RELATIVE_ACCURACY * ranks * (1 + 1e-12)).all()
         np.testing.assert_array_equal(values[: sketch.EXACT_RANK_MAX], ranks[: sketch.EXACT_RANK_MAX])
         assert np.all(np.diff(sketch.bucket_index(ranks)) >= 0)
+
+
+class TestStoredLayout:
+    def test_counts_above_one_byte_and_sites_without_entries_round_trip(self):
+        ranks = np.full((300, 4), np.nan)
+        ranks[:, 0] = 1.0  # one bucket counted 300 times: more than a uint8 holds
+        ranks[:, 2] = np.arange(1, 301)
+        block = sketch.sketch_block(ranks, 0)
+        arrays = sketch.sketch_arrays(block)
+        assert arrays["count"].dtype == np.uint16
+        back = sketch.sketch_from_arrays(arrays)
+        for field in ("site", "bucket", "count", "n_feasible", "n_top", "rank_min", "rank_max"):
+            np.testing.assert_array_equal(getattr(back, field), getattr(block, field))
+
+    def test_the_earlier_layout_still_reads(self):
+        block = sketch.sketch_block(np.array([[1.0, 2.0], [2.0, 1.0]]), 0)
+        arrays = sketch.sketch_arrays(block)
+        arrays["site"] = np.repeat(np.arange(2, dtype=np.int32), arrays.pop("site_entries"))
+        np.testing.assert_array_equal(sketch.sketch_from_arrays(arrays).site, block.site)

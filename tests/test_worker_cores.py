@@ -1,0 +1,43 @@
+"""How a Celery worker shares the cores between its pool processes' kernel threads."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from config import celery as worker_config
+
+
+class TestKernelThreads:
+    def test_cores_are_divided_between_pool_processes(self, monkeypatch):
+        monkeypatch.delenv(worker_config.KERNEL_THREADS_ENV, raising=False)
+        assert worker_config.kernel_threads(2, cores=2) == 1
+        assert worker_config.kernel_threads(1, cores=2) == 2
+        assert worker_config.kernel_threads(2, cores=8) == 4
+        assert worker_config.kernel_threads(3, cores=8) == 2
+
+    def test_never_fewer_than_one_thread(self, monkeypatch):
+        monkeypatch.delenv(worker_config.KERNEL_THREADS_ENV, raising=False)
+        assert worker_config.kernel_threads(4, cores=2) == 1
+        assert worker_config.kernel_threads(0, cores=2) == 2
+
+    def test_the_setting_wins(self, monkeypatch):
+        monkeypatch.setenv(worker_config.KERNEL_THREADS_ENV, "3")
+        assert worker_config.kernel_threads(2, cores=2) == 3
+
+    @pytest.mark.parametrize("raw", ["0", "-1", "two", "1.5"])
+    def test_a_bad_setting_is_named(self, monkeypatch, raw):
+        monkeypatch.setenv(worker_config.KERNEL_THREADS_ENV, raw)
+        with pytest.raises(ValueError, match=worker_config.KERNEL_THREADS_ENV):
+            worker_config.kernel_threads(1, cores=2)
+
+    def test_the_worker_decides_once_for_its_pool(self, monkeypatch):
+        monkeypatch.delenv(worker_config.KERNEL_THREADS_ENV, raising=False)
+        monkeypatch.setattr(worker_config, "usable_cores", lambda: 4)
+
+        class Worker:
+            concurrency = 2
+
+        worker_config._share_cores(instance=Worker())
+        assert os.environ[worker_config.KERNEL_THREADS_ENV] == "2"
