@@ -5,8 +5,11 @@
 
 1. **1 vs 2 workers**: the same full-dataset run (every size, ``--draws`` Monte Carlo draws,
    split into sizes × blocks of ``runs.DRAWS_PER_BLOCK`` draws) on one worker process, then on
-   two, alternated ``--repeats`` times so that a change of load touches both; min/median/max of
-   each and the speed-up (1-worker time / 2-worker time, per repeat). Needs the loaded database
+   two, each process running its kernels on one thread (``GIGASITE_KERNEL_THREADS=1``: one
+   core per process, how runs scale out), and on one process with a thread per core (a lone
+   worker's default); alternated ``--repeats`` times so that a change of load touches all three;
+   min/median/max of each, the speed-up (1-worker time / 2-worker time, per repeat), and each
+   worker's busy share (the time its chunks ran over the run's time). Needs the loaded database
    (``./gigasite setup``).
 2. **1,000,000 synthetic sites** (``bench_scoring.synthetic``) snapshotted into one run and
    scored through two worker processes, the draws split into blocks of ``--million-block``;
@@ -77,8 +80,8 @@ def main(argv: list[str] | None = None) -> None:
     import redis
     from django.conf import settings
 
-    from config.celery import app
-    from siting.models import ScoringRun, Site
+    from config.celery import KERNEL_THREADS_ENV, app, usable_cores
+    from siting.models import RunChunk, ScoringRun, Site
     from siting.runs import selectors as run_selectors
     from siting.runs import services as runs
     from tests.support.worker_process import WorkerProcess
@@ -92,16 +95,18 @@ def main(argv: list[str] | None = None) -> None:
     created: list[int] = []
     queues: list[str] = []
 
-    def start_workers(n: int, logs: str, label: str) -> tuple[str, list[WorkerProcess]]:
+    def start_workers(n: int, logs: str, label: str, threads: int | None = None) -> tuple[str, list[WorkerProcess]]:
         queue = f"gigasite-bench-{label}-{uuid.uuid4().hex[:6]}"
         queues.append(queue)
         env = {**os.environ, "GIGASITE_QUEUE": queue, "CELERY_BROKER_URL": broker}
+        if threads:
+            env[KERNEL_THREADS_ENV] = str(threads)
         workers = [WorkerProcess(f"{label}{i}", env, logs, concurrency=1, queue=queue) for i in range(n)]
         for w in workers:
             w.wait_ready()
         return queue, workers
 
-    def timed_run(queue: str, params, draws: int, name: str) -> float:
+    def timed_run(queue: str, params, draws: int, name: str, busy: dict[str, list[float]] | None = None) -> float:
         app.conf.task_default_queue = queue
         t0 = time.perf_counter()
         run = runs.scoring_run_start(params=params.to_dict(), draws=draws, name=name)
@@ -109,7 +114,18 @@ def main(argv: list[str] | None = None) -> None:
         run = _wait(run, 3600)
         if run.status != ScoringRun.Status.SUCCEEDED:
             raise RuntimeError(f"{name}: {run.status} {run.error}")
-        return time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0
+        if busy is not None:
+            # Each worker's busy share: the time its chunks ran, over the run's wall time.
+            ran: dict[str, float] = {}
+            for worker, started, finished in RunChunk.objects.filter(run=run).values_list(
+                "worker", "started_at", "finished_at"
+            ):
+                if started and finished:
+                    ran[worker] = ran.get(worker, 0.0) + (finished - started).total_seconds()
+            for worker, seconds in ran.items():
+                busy.setdefault(worker, []).append(seconds / elapsed)
+        return elapsed
 
     everyone: list[WorkerProcess] = []
     try:
@@ -122,21 +138,37 @@ def main(argv: list[str] | None = None) -> None:
                     f"sites: {n_sites:,}  sizes: {len(params.sizes)}  draws: {args.draws}  "
                     f"chunks: {len(layout)} (blocks of {runs.DRAWS_PER_BLOCK} draws)"
                 )
-                q1, w1 = start_workers(1, logs, "one")
-                q2, w2 = start_workers(2, logs, "two")
-                everyone += w1 + w2
+                cores = usable_cores()
+                q1, w1 = start_workers(1, logs, "one", threads=1)
+                q2, w2 = start_workers(2, logs, "two", threads=1)
+                qt, wt = start_workers(1, logs, "threaded", threads=cores)
+                everyone += w1 + w2 + wt
                 # A first run on each warms the numba caches, imports and connection geometry.
                 timed_run(q1, params, 20, "bench warm-up 1w")
                 timed_run(q2, params, 20, "bench warm-up 2w")
-                one, two = [], []
+                timed_run(qt, params, 20, "bench warm-up 1w threaded")
+                one, two, threaded = [], [], []
+                busy: dict[str, list[float]] = {}
                 for i in range(args.repeats):
                     one.append(timed_run(q1, params, args.draws, f"bench 1w #{i}"))
-                    two.append(timed_run(q2, params, args.draws, f"bench 2w #{i}"))
-                    print(f"  repeat {i + 1}: 1 worker {one[-1]:.1f} s, 2 workers {two[-1]:.1f} s", flush=True)
-                print(f"{args.draws:,}-draw run, 1 worker process:   {_spread(one)}")
-                print(f"{args.draws:,}-draw run, 2 worker processes: {_spread(two)}")
+                    two.append(timed_run(q2, params, args.draws, f"bench 2w #{i}", busy))
+                    threaded.append(timed_run(qt, params, args.draws, f"bench 1w threaded #{i}"))
+                    print(
+                        f"  repeat {i + 1}: 1 worker {one[-1]:.1f} s, 2 workers {two[-1]:.1f} s, "
+                        f"1 worker on {cores} threads {threaded[-1]:.1f} s",
+                        flush=True,
+                    )
+                print(f"{args.draws:,}-draw run, 1 worker process (1 kernel thread):    {_spread(one)}")
+                print(f"{args.draws:,}-draw run, 2 worker processes (1 kernel thread each): {_spread(two)}")
                 print(f"speed-up on 2 workers (target ≥ 1.8): {_spread([a / b for a, b in zip(one, two)], unit='×')}")
-                for w in w1 + w2:
+                for worker, shares in sorted(busy.items()):
+                    print(f"  2 workers: {worker} busy {_spread([100 * s for s in shares], unit='%', digits=0)}")
+                print(f"{args.draws:,}-draw run, 1 worker process on {cores} kernel threads: {_spread(threaded)}")
+                print(
+                    f"2 one-thread workers over 1 worker on {cores} threads: "
+                    f"{_spread([a / b for a, b in zip(threaded, two)], unit='×')}"
+                )
+                for w in w1 + w2 + wt:
                     w.stop()
             elif args.repeats > 0:
                 print("no sites loaded (./gigasite setup): the 1-vs-2-worker run is skipped")
