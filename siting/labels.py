@@ -1,57 +1,142 @@
 """One home for the translated labels of criteria, exclusions, connections and scenario parameters.
 
-Pages, the API, the JS configuration and the PDF read them here. The page labels (short, for
-the map and the site page) and the PDF titles and texts (full sentences) are separate tables
-for now: merging them changes what users read, which is a decision, not a move.
+Pages, the API, the JS configuration and the PDF read them here: one table per concept, one
+entry per code, holding every wording of it. The pages show short labels (the map, the site
+page), the PDF full titles and sentences; they stay different texts, side by side in one entry.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-EXCLUSION_LABELS = {
-    "land_too_small": _("Land too small for the cluster"),
-    "no_connection": _("No grid connection with enough headroom within the search radius"),
-    "time_to_power_too_long": _("Time to power longer than the scenario allows"),
-    "polluted_unremediated": _("Confirmed pollution, not remediated"),
-    "flood_zone": _("In a flood zone"),
-    "seveso_upper": _("Backup fuel above the Seveso upper-tier threshold"),
-    "reconverted": _("Already reconverted"),
-    "outside_scope": _("Outside scope (a country that cannot host an EU AI gigafactory)"),
-    "still_operating": _("Still operating (an operating plant stands on the site)"),
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+
+@dataclass(frozen=True)
+class ExclusionLabel:
+    """How one exclusion code reads: ``label`` on the pages, the API and the map (short),
+    ``sentence`` in the PDF (a full sentence), ``tag`` in the PDF's size ladder (a word)."""
+
+    label: StrOrPromise
+    sentence: StrOrPromise
+    tag: StrOrPromise
+
+
+EXCLUSIONS: dict[str, ExclusionLabel] = {
+    "land_too_small": ExclusionLabel(
+        label=_("Land too small for the cluster"),
+        sentence=_("The site is smaller than the land this cluster needs."),
+        tag=_("land"),
+    ),
+    "no_connection": ExclusionLabel(
+        label=_("No grid connection with enough headroom within the search radius"),
+        sentence=_("No grid connection with enough headroom within the search radius."),
+        tag=_("grid"),
+    ),
+    "time_to_power_too_long": ExclusionLabel(
+        label=_("Time to power longer than the scenario allows"),
+        sentence=_("Power arrives later than the scenario's maximum time to power."),
+        tag=_("delay"),
+    ),
+    "polluted_unremediated": ExclusionLabel(
+        label=_("Confirmed pollution, not remediated"),
+        sentence=_("Confirmed soil pollution, not remediated (excluded by the scenario)."),
+        tag=_("pollution"),
+    ),
+    "flood_zone": ExclusionLabel(
+        label=_("In a flood zone"),
+        sentence=_("The site lies in a flood zone (excluded by the scenario)."),
+        tag=_("flood"),
+    ),
+    "seveso_upper": ExclusionLabel(
+        label=_("Backup fuel above the Seveso upper-tier threshold"),
+        sentence=_("Backup fuel reaches the Seveso upper tier (excluded by the scenario)."),
+        tag="Seveso",
+    ),
+    "reconverted": ExclusionLabel(
+        label=_("Already reconverted"),
+        sentence=_("The brownfield has already been reconverted."),
+        tag=_("reconverted"),
+    ),
+    "outside_scope": ExclusionLabel(
+        label=_("Outside scope (a country that cannot host an EU AI gigafactory)"),
+        sentence=_(
+            "The site lies outside the scenario's scope of countries (states that can host an EU AI gigafactory)."
+        ),
+        tag=_("scope"),
+    ),
+    "still_operating": ExclusionLabel(
+        label=_("Still operating (an operating plant stands on the site)"),
+        sentence=_("An operating plant still stands on the site."),
+        tag=_("operating"),
+    ),
 }
+"""The exclusion codes of ``siting.scoring.EXCLUSIONS``, as users read them."""
+
+
+@dataclass(frozen=True)
+class CriterionLabel:
+    """How one criterion reads: ``label`` and ``tooltip`` on the pages, the API and the map;
+    ``title`` (what the figure is) and ``short`` (a column head) in the PDF."""
+
+    label: StrOrPromise
+    title: StrOrPromise
+    short: StrOrPromise
+    tooltip: StrOrPromise
+
 
 # The cost criterion keeps its code name "tco" (stored runs, forms, ``w_tco``) but since
-# MODEL.md v2 it scores the site cost (column ``site_cost_eur_per_gpu_hour``), not the full cost.
-CRITERION_LABELS = {
-    "tco": _("Site cost per GPU-hour (without IT hardware)"),
-    "site_cost": _("Site cost per GPU-hour (without IT hardware)"),
-    "emissions": _("Emissions"),
-    "time_to_power": _("Time to power"),
-    "land": _("Land"),
-    "water": _("Water"),
-    "reliability": _("Data reliability"),
+# MODEL.md v2 it scores the site cost (column ``site_cost_eur_per_gpu_hour``): the cost per
+# GPU-hour without the IT hardware. The full cost is a column of its own.
+CRITERIA: dict[str, CriterionLabel] = {
+    "tco": CriterionLabel(
+        label=_("Site cost per GPU-hour (without IT hardware)"),
+        title=_("Site cost per GPU-hour (without IT hardware)"),
+        short=_("Site cost"),
+        # The two costs are easy to confuse: say what the site cost holds.
+        tooltip=_(
+            "The part of the cost per GPU-hour that depends on the site: facility, grid connection, "
+            "remediation, energy and O&M, without the IT hardware (which costs the same everywhere). "
+            "The full cost per GPU-hour is shown beside it."
+        ),
+    ),
+    "emissions": CriterionLabel(
+        label=_("Emissions"),
+        title=_("Emissions per MW of IT load"),
+        short=_("Carbon"),
+        tooltip=_("Emissions per MW of IT load per year, from the zone's carbon intensity."),
+    ),
+    "time_to_power": CriterionLabel(
+        label=_("Time to power"),
+        title=_("Months to power"),
+        short=_("Delay"),
+        tooltip=_("Months until power: the longer of the grid connection and the site readiness."),
+    ),
+    "land": CriterionLabel(
+        label=_("Land"),
+        title=_("Land margin"),
+        short=_("Land margin"),
+        tooltip=_("Site area divided by the land the cluster needs, at most 3."),
+    ),
+    "water": CriterionLabel(
+        label=_("Water"),
+        title=_("Water per GPU-hour"),
+        short=_("Water use"),
+        tooltip=_("Water per GPU-hour."),
+    ),
+    "reliability": CriterionLabel(
+        label=_("Data reliability"),
+        title=_("Reliability of the inputs"),
+        short=_("Reliability"),
+        tooltip=_("Share of the site's inputs that were observed rather than defaulted."),
+    ),
 }
-
-SITE_COST_TOOLTIP = _(
-    "The part of the cost per GPU-hour that depends on the site: facility, grid connection, "
-    "remediation, energy and O&M, without the IT hardware (which costs the same everywhere). "
-    "The full cost per GPU-hour is shown beside it."
-)
-
-CRITERION_TOOLTIPS = {
-    "tco": SITE_COST_TOOLTIP,
-    "site_cost": SITE_COST_TOOLTIP,
-    "emissions": _("Emissions per MW of IT load per year, from the zone's carbon intensity."),
-    "time_to_power": _("Months until power: the longer of the grid connection and the site readiness."),
-    "land": _("Site area divided by the land the cluster needs, at most 3."),
-    "water": _("Water per GPU-hour."),
-    "reliability": _("Share of the site's inputs that were observed rather than defaulted."),
-}
-"""Tooltips of the criteria: what each one measures (the two costs are easy to confuse)."""
+"""The criteria of ``siting.scoring.criteria.CRITERIA`` (same names, same order), as users read them."""
 
 CONNECTION_KIND_LABELS = {
     "own": _("the site's own connection"),
@@ -59,40 +144,6 @@ CONNECTION_KIND_LABELS = {
     "cut_in": _("a new substation cut into a line"),
 }
 """What each ``connection_kind`` of a result row means ("" or "none": no connection)."""
-
-# The cost criterion keeps its code name "tco" but scores the site cost (MODEL.md v2): the
-# cost per GPU-hour without the IT hardware. The full cost is a column of its own.
-CRITERION_TITLES = {
-    "tco": gettext_lazy("Site cost per GPU-hour (without IT hardware)"),
-    "emissions": gettext_lazy("Emissions per MW of IT load"),
-    "time_to_power": gettext_lazy("Months to power"),
-    "land": gettext_lazy("Land margin"),
-    "water": gettext_lazy("Water per GPU-hour"),
-    "reliability": gettext_lazy("Reliability of the inputs"),
-}
-
-CRITERION_SHORT_TITLES = {
-    "tco": gettext_lazy("Site cost"),
-    "emissions": gettext_lazy("Carbon"),
-    "time_to_power": gettext_lazy("Delay"),
-    "land": gettext_lazy("Land margin"),
-    "water": gettext_lazy("Water use"),
-    "reliability": gettext_lazy("Reliability"),
-}
-
-EXCLUSION_TEXTS = {
-    "land_too_small": gettext_lazy("The site is smaller than the land this cluster needs."),
-    "no_connection": gettext_lazy("No grid connection with enough headroom within the search radius."),
-    "time_to_power_too_long": gettext_lazy("Power arrives later than the scenario's maximum time to power."),
-    "polluted_unremediated": gettext_lazy("Confirmed soil pollution, not remediated (excluded by the scenario)."),
-    "flood_zone": gettext_lazy("The site lies in a flood zone (excluded by the scenario)."),
-    "seveso_upper": gettext_lazy("Backup fuel reaches the Seveso upper tier (excluded by the scenario)."),
-    "reconverted": gettext_lazy("The brownfield has already been reconverted."),
-    "outside_scope": gettext_lazy(
-        "The site lies outside the scenario's scope of countries (states that can host an EU AI gigafactory)."
-    ),
-    "still_operating": gettext_lazy("An operating plant still stands on the site."),
-}
 
 SEVESO_TIERS = {0: gettext_lazy("no tier"), 1: gettext_lazy("lower tier"), 2: gettext_lazy("upper tier")}
 

@@ -22,8 +22,8 @@ import pandas as pd
 from django.utils.translation import gettext_lazy as _
 
 from grid.selectors import known_headroom_provenance
-from siting import csv_safe, frames
-from siting.labels import CONNECTION_KIND_LABELS, CRITERION_LABELS, CRITERION_TOOLTIPS, EXCLUSION_LABELS
+from siting import csv_safe, frames, labels
+from siting.labels import CONNECTION_KIND_LABELS
 from siting.models import FormerUse, PollutionStatus, RunResult, ScoringRun, Site
 from siting.scoring import site_ladder, weighted_scores
 from siting.scoring.criteria import CRITERIA, CRITERION_NAMES
@@ -817,7 +817,7 @@ def criterion_table(params: dict[str, Any]) -> list[dict[str, Any]]:
             "best": bounds[name][1],
             "weight": weights[name] / total if total > 0 else 0.0,
             "note": c.note,
-            "tooltip": str(CRITERION_TOOLTIPS.get(name, "")),
+            "tooltip": str(labels.CRITERIA[name].tooltip) if name in labels.CRITERIA else "",
         }
         for name, c in CRITERIA.items()
     ]
@@ -839,12 +839,19 @@ def criterion_bounds(params: dict[str, Any], name: str) -> tuple[float, float]:
 
 def criterion_label(name: str) -> str:
     """Return a criterion's translated label (its code name if it has none yet)."""
-    return str(CRITERION_LABELS.get(name, name.replace("_", " ")))
+    entry = labels.CRITERIA.get(name)
+    return str(entry.label) if entry is not None else name.replace("_", " ")
 
 
 def exclusion_labels(codes: str) -> list[str]:
     """Return the translated reasons of a ``;``-joined exclusion code text."""
-    return [str(EXCLUSION_LABELS.get(code, code)) for code in (codes or "").split(";") if code]
+    return [exclusion_label(code) for code in (codes or "").split(";") if code]
+
+
+def exclusion_label(code: str) -> str:
+    """Return an exclusion code's translated reason as the pages show it (the code if it has none)."""
+    entry = labels.EXCLUSIONS.get(code)
+    return str(entry.label) if entry is not None else code
 
 
 # --- one site ------------------------------------------------------------------------------

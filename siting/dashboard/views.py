@@ -11,7 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from siting import accounts, maps
+from siting import accounts, labels, maps
 from siting.dashboard import openapi, selectors
 from siting.models import FormerUse, ScoringRun, Site
 
@@ -99,7 +99,7 @@ def run_map(request: HttpRequest, code: UUID) -> HttpResponse:
         "compareUrl": compare_url,
         "compareMax": 10,
         "topSites": MAP_TOP_SITES,
-        "exclusions": {code: str(label) for code, label in selectors.EXCLUSION_LABELS.items()},
+        "exclusions": {code: str(entry.label) for code, entry in labels.EXCLUSIONS.items()},
         "formerUses": dict((k, str(v)) for k, v in FormerUse.choices),
         "labels": {
             "sites": _("Ranked sites"),

@@ -36,14 +36,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from siting import frames, labels
-from siting.labels import (
-    CONNECTION_KINDS,
-    CRITERION_SHORT_TITLES,
-    CRITERION_TITLES,
-    EXCLUSION_TEXTS,
-    PARAMETER_LABELS,
-    SEVESO_TIERS,
-)
+from siting.labels import CONNECTION_KINDS, PARAMETER_LABELS, SEVESO_TIERS
 from siting.models import FormerUse, PollutionStatus, RunResult, ScoringRun, Site
 from siting.reports import svg as report_svg
 from siting.scoring import exclusion_codes
@@ -488,7 +481,7 @@ def _criteria_matrix(sites: list[dict[str, Any]], at_size: pd.DataFrame, weights
     total_w = sum(weights.values()) or 1.0
     header = [
         {
-            "title": str(CRITERION_SHORT_TITLES[c]),
+            "title": str(labels.CRITERIA[c].short),
             "unit": str(CRITERION_UNITS[c]),
             "weight": fmt_number(100 * weights.get(c, 0.0) / total_w),
         }
@@ -601,17 +594,15 @@ def _ladder(sites: list[dict[str, Any]], by_size: dict[int, pd.DataFrame]) -> di
 
 
 def _short_exclusion(code: str) -> str:
-    return {
-        "land_too_small": _("land"),
-        "no_connection": _("grid"),
-        "time_to_power_too_long": _("delay"),
-        "polluted_unremediated": _("pollution"),
-        "flood_zone": _("flood"),
-        "seveso_upper": "Seveso",
-        "reconverted": _("reconverted"),
-        "outside_scope": _("scope"),
-        "still_operating": _("operating"),
-    }.get(code, code)
+    """Return an exclusion code as one word for the size ladder (the code if it has none)."""
+    entry = labels.EXCLUSIONS.get(code)
+    return str(entry.tag) if entry is not None else code
+
+
+def _exclusion_sentence(code: str) -> str:
+    """Return an exclusion code as a full sentence for the exclusions section (the code if it has none)."""
+    entry = labels.EXCLUSIONS.get(code)
+    return str(entry.sentence) if entry is not None else code
 
 
 def _monte_carlo(sites: list[dict[str, Any]], at_size: pd.DataFrame, run: ScoringRun) -> dict[str, Any] | None:
@@ -682,7 +673,7 @@ def _criteria_annex(run: ScoringRun) -> list[dict[str, Any]]:
         worst, best = params.criterion_bounds(c.name) if hasattr(params, "criterion_bounds") else (c.worst, c.best)
         out.append(
             {
-                "title": str(CRITERION_TITLES.get(c.name, c.name)),
+                "title": str(labels.CRITERIA[c.name].title) if c.name in labels.CRITERIA else c.name,
                 "column": c.column,
                 "unit": c.unit,
                 "direction": _("higher is better") if c.higher_is_better else _("lower is better"),
@@ -864,8 +855,7 @@ def comparison_context(
             exclusions.append(
                 {
                     "site": s,
-                    "reasons": [f"{EXCLUSION_TEXTS.get(c, c)} ({c})" for c in codes]
-                    or [_("Not feasible at this size.")],
+                    "reasons": [f"{_exclusion_sentence(c)} ({c})" for c in codes] or [_("Not feasible at this size.")],
                 }
             )
 
@@ -924,7 +914,7 @@ def comparison_context(
         "criterion_legend": [
             {
                 "color": CRITERION_COLORS[c],
-                "label": str(CRITERION_TITLES[c]),
+                "label": str(labels.CRITERIA[c].title),
                 "weight": fmt_number(params.weights.get(c, 0.0) / (sum(params.weights.values()) or 1.0) * 100, 0),
             }
             for c in CRITERION_NAMES

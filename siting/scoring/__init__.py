@@ -31,7 +31,6 @@ from . import kernels, reference, sketch
 from .candidates import DenseLines, LandCheck, densify_lines, nearest_by_class, nearest_on_lines, voltage_class_index
 from .criteria import CRITERIA, CRITERION_NAMES
 from .layout import (
-    EXCLUSION_LABELS,
     EXCLUSIONS,
     H_DEFAULT,
     H_ESTIMATED,
@@ -155,7 +154,6 @@ __all__ = [
     "exclusion_codes",
     "CRITERIA",
     "EXCLUSIONS",
-    "EXCLUSION_LABELS",
 ]
 
 SITE_COLUMNS = (

@@ -138,17 +138,5 @@ EXCLUSIONS = {
     128: "outside_scope",
     256: "still_operating",
 }
-EXCLUSION_LABELS = {
-    "land_too_small": "Site smaller than the land the cluster needs",
-    "no_connection": "No connection option (own, new line or cut-in) carries the load",
-    "time_to_power_too_long": "Time to power above the scenario's maximum",
-    "polluted_unremediated": "Pollution confirmed and not remediated",
-    "flood_zone": "In a flood zone",
-    "seveso_upper": "Backup fuel makes it a Seveso upper-tier site",
-    "reconverted": "Brownfield already reconverted",
-    "outside_scope": "Outside the scenario's scope of countries",
-    "still_operating": "An operating plant still stands on the site",
-}
-"""English labels of the exclusion codes (the pages translate their own)."""
 X_LAND, X_NO_CONN, X_TTP, X_POLLUTED, X_FLOOD, X_SEVESO, X_RECONVERTED = 1, 2, 4, 8, 16, 32, 64
 X_OUTSIDE_SCOPE, X_OPERATING = 128, 256

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from siting import labels
 from siting.dashboard import selectors as dashboard
 from siting.models import ScoringRun, Site
 from siting.runs import selectors as run_selectors
@@ -213,8 +214,7 @@ class RankedSitesApiTests:
         ]
         resp = client.get(f"/sites/{slow}/?run={strict.code}")
         assert (
-            resp.status_code == 200
-            and str(dashboard.EXCLUSION_LABELS["time_to_power_too_long"]) in resp.content.decode()
+            resp.status_code == 200 and str(labels.EXCLUSIONS["time_to_power_too_long"].label) in resp.content.decode()
         )
         strict.delete()
 

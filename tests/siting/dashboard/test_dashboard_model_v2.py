@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from siting import labels
 from siting.dashboard import selectors as dashboard
 from siting.models import ScoringRun
 from tests.support.dashboard import json_strict as _json
@@ -81,9 +82,9 @@ class ScopeTests:
         i = cols["site_id"].index(abroad)
         assert cols["feasible"][i] is False and "outside_scope" in cols["exclusion_reasons"][i].split(";")
         config = client.get(f"/runs/{finished.code}/map/").context["config"]
-        assert config["exclusions"]["outside_scope"] == str(dashboard.EXCLUSION_LABELS["outside_scope"])
+        assert config["exclusions"]["outside_scope"] == str(labels.EXCLUSIONS["outside_scope"].label)
         body = client.get(f"/sites/{abroad}/?run={finished.code}").content.decode()
-        assert str(dashboard.EXCLUSION_LABELS["outside_scope"]) in body
+        assert str(labels.EXCLUSIONS["outside_scope"].label) in body
 
 
 class OldRunTests:
