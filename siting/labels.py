@@ -138,22 +138,37 @@ CRITERIA: dict[str, CriterionLabel] = {
 }
 """The criteria of ``siting.scoring.criteria.CRITERIA`` (same names, same order), as users read them."""
 
-CONNECTION_KIND_LABELS = {
-    "own": _("the site's own connection"),
-    "new_line": _("a new line to a substation"),
-    "cut_in": _("a new substation cut into a line"),
+
+@dataclass(frozen=True)
+class ConnectionLabel:
+    """How one ``connection_kind`` of a result row reads: ``label`` in the site page's text (the
+    chosen and the next best connection), ``legend`` in its charts, ``short`` in the PDF's table."""
+
+    label: StrOrPromise
+    legend: StrOrPromise
+    short: StrOrPromise
+
+
+CONNECTIONS: dict[str, ConnectionLabel] = {
+    "own": ConnectionLabel(
+        label=_("the site's own connection"),
+        legend=_("own connection"),
+        short=_("existing connection"),
+    ),
+    "new_line": ConnectionLabel(
+        label=_("a new line to a substation"),
+        legend=_("new line"),
+        short=_("new line"),
+    ),
+    "cut_in": ConnectionLabel(
+        label=_("a new substation cut into a line"),
+        legend=_("cut-in"),
+        short=_("cut-in on a line"),
+    ),
 }
-"""What each ``connection_kind`` of a result row means ("" or "none": no connection)."""
+"""The connection kinds of a result row ("" or "none": no connection, which has no entry)."""
 
 SEVESO_TIERS = {0: gettext_lazy("no tier"), 1: gettext_lazy("lower tier"), 2: gettext_lazy("upper tier")}
-
-CONNECTION_KINDS = {
-    "own": gettext_lazy("existing connection"),
-    "new_line": gettext_lazy("new line"),
-    "cut_in": gettext_lazy("cut-in on a line"),
-    "none": "—",
-    "": "—",
-}
 
 PARAMETER_LABELS: dict[str, Any] = {
     "sizes": gettext_lazy("Cluster-size ladder"),

@@ -23,7 +23,6 @@ from django.utils.translation import gettext_lazy as _
 
 from grid.selectors import known_headroom_provenance
 from siting import csv_safe, frames, labels
-from siting.labels import CONNECTION_KIND_LABELS
 from siting.models import FormerUse, PollutionStatus, RunResult, ScoringRun, Site
 from siting.scoring import site_ladder, weighted_scores
 from siting.scoring.criteria import CRITERIA, CRITERION_NAMES
@@ -848,6 +847,12 @@ def exclusion_labels(codes: str) -> list[str]:
     return [exclusion_label(code) for code in (codes or "").split(";") if code]
 
 
+def connection_label(kind: str) -> str:
+    """Return a connection kind as the site page names it (the kind if it has no label)."""
+    entry = labels.CONNECTIONS.get(kind)
+    return str(entry.label) if entry is not None else kind
+
+
 def exclusion_label(code: str) -> str:
     """Return an exclusion code's translated reason as the pages show it (the code if it has none)."""
     entry = labels.EXCLUSIONS.get(code)
@@ -1002,10 +1007,10 @@ def connection_explained(row: dict[str, Any], discount_rate: float) -> dict[str,
     delay = _number(row, "delay_cost_meur")
     runner = str(row.get("runner_up_kind") or "")
     return {
-        "runner_up_label": str(CONNECTION_KIND_LABELS.get(runner, runner)) if runner not in ("", "none") else "",
+        "runner_up_label": connection_label(runner) if runner not in ("", "none") else "",
         "runner_up_total_meur": _number(row, "runner_up_total_meur") if runner not in ("", "none") else None,
         "kind": kind,
-        "label": str(CONNECTION_KIND_LABELS.get(kind, kind)),
+        "label": connection_label(kind),
         "cost_meur": cost,
         "delay_cost_meur": delay,
         "total_meur": cost + delay if cost is not None and delay is not None else None,

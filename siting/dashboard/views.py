@@ -140,6 +140,20 @@ def run_map(request: HttpRequest, code: UUID) -> HttpResponse:
             "upload": _("upload"),
             "selected": _("%(n)s of 2–10 sites selected"),
             "select": _("Select for the PDF comparison"),
+            # The result table's headers (static/js/ranked_map/columns.js).
+            "selectColumn": _("Select"),
+            "site": _("Site"),
+            "country": _("Country"),
+            "formerUse": _("Former use"),
+            "siteCostColumn": _("Site cost (EUR/GPU-h)"),
+            "siteCostHelp": _(
+                "Facility, grid, energy and O&M per GPU-hour, without the IT hardware (the same at every site): "
+                "the cost criterion."
+            ),
+            "tcoColumn": _("Full cost (EUR/GPU-h)"),
+            "tcoHelp": _("The full cost per GPU-hour, IT hardware included."),
+            "ttpColumn": _("Time to power (months)"),
+            "emissionsColumn": _("Emissions (t CO₂e/yr)"),
         },
     }
     regions = dict(Boundary.objects.filter(kind=Boundary.Kind.REGION).values_list("code", "name"))
@@ -219,9 +233,7 @@ def _site_labels() -> dict[str, str]:
         "estimated": _("estimated"),
         "months": _("months"),
         "delay": _("Cost of delay"),
-        "kind_own": _("own connection"),
-        "kind_new_line": _("new line"),
-        "kind_cut_in": _("cut-in"),
+        **{f"kind_{kind}": str(entry.legend) for kind, entry in labels.CONNECTIONS.items()},
     }
 
 

@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from siting import frames, labels
-from siting.labels import CONNECTION_KINDS, PARAMETER_LABELS, SEVESO_TIERS
+from siting.labels import PARAMETER_LABELS, SEVESO_TIERS
 from siting.models import FormerUse, PollutionStatus, RunResult, ScoringRun, Site
 from siting.reports import svg as report_svg
 from siting.scoring import exclusion_codes
@@ -605,6 +605,14 @@ def _exclusion_sentence(code: str) -> str:
     return str(entry.sentence) if entry is not None else code
 
 
+def _connection_short(kind: str) -> str:
+    """Return a connection kind for the connections table: "—" for none, the kind if it has no label."""
+    if kind in ("", "none"):
+        return "—"
+    entry = labels.CONNECTIONS.get(kind)
+    return str(entry.short) if entry is not None else kind
+
+
 def _monte_carlo(sites: list[dict[str, Any]], at_size: pd.DataFrame, run: ScoringRun) -> dict[str, Any] | None:
     """Return the Monte Carlo rank intervals as rows with whisker positions [% of the lane].
 
@@ -827,7 +835,7 @@ def comparison_context(
                 "facility_mw": fmt_number(r["facility_load_mw"], 1),
                 "pue": fmt_number(r["pue"], 3),
                 "voltage": fmt_number(r["voltage_class_kv"]),
-                "kind": str(CONNECTION_KINDS.get(str(r["connection_kind"]), r["connection_kind"])),
+                "kind": _connection_short(str(r["connection_kind"])),
                 "distance": fmt_number(r["connection_distance_km"], 1),
                 "connection_cost": fmt_number(r["connection_cost_meur"], 1),
                 "delay_cost": fmt_number(delay, 1),

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from django.utils.html import escape
 
+from siting import labels
 from siting.dashboard import api
 from siting.dashboard import selectors as dashboard
 from siting.scoring.params import ScenarioParams
@@ -86,7 +87,7 @@ class ReadinessAndConnectionTests:
         connection = resp.context["detail"].connection
         assert connection["kind"] == row["connection_kind"]
         assert connection["delay_cost_meur"] == pytest.approx(row["delay_cost_meur"])
-        assert escape(str(dashboard.CONNECTION_KIND_LABELS[row["connection_kind"]])) in body
+        assert escape(str(labels.CONNECTIONS[row["connection_kind"]].label)) in body
         assert f'id="delay-cost">{row["delay_cost_meur"]:.1f} M€' in body
         if row["readiness_estimated"]:
             assert "Site-readiness months (some parts unknown" in body

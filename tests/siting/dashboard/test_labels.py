@@ -1,4 +1,4 @@
-"""The one label table: every exclusion code and criterion the engine knows has each of its texts,
+"""The one label table: every exclusion code, criterion and connection kind the engine knows has each of its texts,
 and each text is a message the French catalogue translates."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from django.utils import translation
 from siting import labels
 from siting.scoring import EXCLUSIONS as EXCLUSION_BITS
 from siting.scoring.criteria import CRITERION_NAMES
+from siting.scoring.layout import KIND_NAMES
 
 SAME_IN_FRENCH = {"pollution", "Seveso"}
 """Texts that read the same in both languages (so their translation cannot be told from none)."""
@@ -25,8 +26,11 @@ class LabelTableTests:
     def test_it_has_an_entry_per_criterion_in_the_engines_order(self):
         assert tuple(labels.CRITERIA) == CRITERION_NAMES
 
+    def test_it_has_an_entry_per_connection_kind_of_the_engine_but_none(self):
+        assert list(labels.CONNECTIONS) == [k for k in KIND_NAMES.values() if k != "none"]
+
     def test_it_translates_every_text_of_every_entry(self):
-        for table in (labels.EXCLUSIONS, labels.CRITERIA):
+        for table in (labels.EXCLUSIONS, labels.CRITERIA, labels.CONNECTIONS):
             for code, entry in table.items():
                 for f in dataclasses.fields(entry):
                     text = getattr(entry, f.name)
