@@ -30,6 +30,7 @@ from pandas.api.extensions import ExtensionArray
 from . import kernels, reference, sketch
 from .candidates import DenseLines, LandCheck, densify_lines, nearest_by_class, nearest_on_lines, voltage_class_index
 from .criteria import CRITERIA, CRITERION_NAMES
+from .kernel_inputs import GridInputs, ScenarioArrays
 from .layout import (
     EXCLUSIONS,
     H_DEFAULT,
@@ -923,21 +924,33 @@ def _site_matrix(params: ScenarioParams, prep: _Prepared, draw: _Draw, out: np.n
     return site
 
 
-def _grid_arrays(
-    prep: _Prepared, draw: _Draw
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _grid_inputs(prep: _Prepared, point_headroom_mw: np.ndarray, line_headroom_mw: np.ndarray) -> GridInputs:
+    """Return the kernels' grid inputs of ``prep`` with the given (drawn) headroom of every grid
+    point and line [MW]."""
+    return GridInputs(
+        cand_point=prep.cand_point,
+        cand_dist_km=prep.cand_dist,
+        point_headroom_mw=point_headroom_mw,
+        point_source=prep.point_source,
+        cut_vertex=prep.cut_vertex,
+        cut_dist_km=prep.cut_dist,
+        vertex_line=prep.lines.vertex_line,
+        line_class=prep.line_class,
+        line_headroom_mw=line_headroom_mw,
+        line_source=prep.line_source,
+    )
+
+
+def _grid_arrays(prep: _Prepared, draw: _Draw) -> GridInputs:
+    """Return the kernels' grid inputs under ``draw``: the headroom × its factor where not known."""
     point = np.where(prep.point_source == H_KNOWN, prep.point_headroom, prep.point_headroom * draw.headroom_point)
     line = np.where(prep.line_source == H_KNOWN, prep.line_headroom, prep.line_headroom * draw.headroom_line)
-    return (
-        np.ascontiguousarray(point),
-        prep.point_source,
-        prep.cut_vertex,
-        prep.cut_dist,
-        prep.lines.vertex_line,
-        prep.line_class,
-        np.ascontiguousarray(line),
-        prep.line_source,
-    )
+    return _grid_inputs(prep, np.ascontiguousarray(point), np.ascontiguousarray(line))
+
+
+def _scenario_arrays(params: ScenarioParams, weights: np.ndarray) -> ScenarioArrays:
+    """Return the kernels' scenario inputs: the class table, the bounds and ``weights``."""
+    return ScenarioArrays(tab=_class_table(params), bounds=_bounds(params), weights=np.ascontiguousarray(weights))
 
 
 def _evaluate(
@@ -953,30 +966,15 @@ def _evaluate(
     (kernel output and ranks) and ``site`` (``_site_matrix`` of this draw) may be passed in to be
     reused across sizes."""
     site = _site_matrix(params, prep, draw) if site is None else site
-    point_h, point_src, cut_v, cut_d, v_line, l_class, line_h, line_src = _grid_arrays(prep, draw)
-    args = (
-        _pack_scalars(params, size, draw),
-        _class_table(params),
-        site,
-        prep.cand_point,
-        prep.cand_dist,
-        point_h,
-        point_src,
-        cut_v,
-        cut_d,
-        v_line,
-        l_class,
-        line_h,
-        line_src,
-        _bounds(params),
-        np.ascontiguousarray(draw.weights),
-    )
+    sp = _pack_scalars(params, size, draw)
+    grid = _grid_arrays(prep, draw)
+    scenario = _scenario_arrays(params, draw.weights)
     if impl == "kernel":
         filled, ranks = buffers if buffers is not None else (np.empty((N_OUT, len(site))), np.empty(len(site)))
-        kernels.evaluate_size(*args, filled)
+        kernels.evaluate_size(sp, site, grid, scenario, filled)
         kernels.rank_scores(filled[O_SCORE], filled[O_FEASIBLE], prep.site_key, ranks)
     else:
-        filled = reference.evaluate_size(*args)
+        filled = reference.evaluate_size(sp, site, grid, scenario)
         ranks = reference.rank_scores(filled[O_SCORE], filled[O_FEASIBLE], prep.site_key)
     return filled.T, ranks  # out[site, O_*]; each quantity contiguous
 
@@ -989,9 +987,9 @@ class _MonteCarlo:
     prep: _Prepared
     sizes: tuple[int, ...]
     impl: str
-    tab: np.ndarray
-    bounds: np.ndarray
+    scenario: ScenarioArrays  # with the scenario's normalised weights; a draw replaces them
     site: np.ndarray  # the kernels' site inputs; the draw's columns are overwritten per draw
+    grid: GridInputs  # the kernels' grid inputs; the drawn headroom is overwritten per draw
     work: np.ndarray
     scores: np.ndarray
     feasible: np.ndarray
@@ -1000,42 +998,45 @@ class _MonteCarlo:
     uniforms: np.ndarray  # the draw's uniforms
     factors: np.ndarray  # its triangular factors; ``parts`` are views of it
     parts: dict[str, np.ndarray]
-    weights: np.ndarray  # the scenario's, normalised
     sp_sizes: np.ndarray  # scalar parameters per size; the draw's entries are overwritten
     pue_base: np.ndarray
     site_months_base: np.ndarray
-    point_headroom: np.ndarray  # drawn headroom of each grid point [MW]
-    line_headroom: np.ndarray  # drawn headroom of each line [MW]
+
+    @property
+    def point_headroom(self) -> np.ndarray:
+        """Drawn headroom of each grid point. [MW]"""
+        return self.grid.point_headroom_mw
+
+    @property
+    def line_headroom(self) -> np.ndarray:
+        """Drawn headroom of each line. [MW]"""
+        return self.grid.line_headroom_mw
 
 
 def _mc_setup(params: ScenarioParams, prep: _Prepared, sizes: Sequence[int], impl: str = "kernel") -> _MonteCarlo:
     """Return the per-run state :func:`_mc_draw` needs for ``sizes``."""
     n = len(prep.site_id)
     deterministic = _draw(params, prep, None)
-    site = _site_matrix(params, prep, deterministic)
     levels = _draw_levels(params, len(prep.zone_codes), n, len(prep.point_id), len(prep.line_headroom))
     factors = np.empty(int(levels[:, 0].sum()))
     return _MonteCarlo(
-        params,
-        prep,
-        tuple(sizes),
-        impl,
-        _class_table(params),
-        _bounds(params),
-        site,
-        np.empty((n, N_OUT)),
-        np.empty((len(sizes), n)),
-        np.empty((len(sizes), n)),
-        levels,
-        np.empty(len(factors)),
-        factors,
-        _draw_parts(levels, factors),
-        deterministic.weights,
-        np.stack([_pack_scalars(params, size, deterministic) for size in sizes]),
-        _pue_base(params, prep),
-        _site_months_base(prep),
-        np.empty(len(prep.point_headroom)),
-        np.empty(len(prep.line_headroom)),
+        params=params,
+        prep=prep,
+        sizes=tuple(sizes),
+        impl=impl,
+        scenario=_scenario_arrays(params, deterministic.weights),
+        site=_site_matrix(params, prep, deterministic),
+        grid=_grid_inputs(prep, np.empty(len(prep.point_headroom)), np.empty(len(prep.line_headroom))),
+        work=np.empty((n, N_OUT)),
+        scores=np.empty((len(sizes), n)),
+        feasible=np.empty((len(sizes), n)),
+        levels=levels,
+        uniforms=np.empty(len(factors)),
+        factors=factors,
+        parts=_draw_parts(levels, factors),
+        sp_sizes=np.stack([_pack_scalars(params, size, deterministic) for size in sizes]),
+        pue_base=_pue_base(params, prep),
+        site_months_base=_site_months_base(prep),
     )
 
 
@@ -1058,7 +1059,7 @@ def _mc_draw(mc: _MonteCarlo, index: int, ranks_out: np.ndarray) -> None:
     rng, _factors = _draw_factors(params, index, mc.levels, mc.uniforms, mc.factors)
     f = mc.parts
     _set_draw_scalars(params, mc.sp_sizes, float(f["gpu"][0]), float(f["fac"][0]), float(f["rate"][0]))
-    weights = _draw_weights(params, rng, mc.weights)
+    weights = _draw_weights(params, rng, mc.scenario.weights)
     kernels.draw_site_inputs(
         mc.pue_base,
         mc.site_months_base,
@@ -1081,30 +1082,12 @@ def _mc_draw(mc: _MonteCarlo, index: int, ranks_out: np.ndarray) -> None:
         prep.line_source,
         f["headroom_line"],
         mc.site,
-        mc.point_headroom,
-        mc.line_headroom,
+        mc.grid.point_headroom_mw,
+        mc.grid.line_headroom_mw,
     )
     # One fused call for every size, keeping only what ranking needs.
-    kernels.mc_scores(
-        mc.sp_sizes,
-        mc.tab,
-        mc.site,
-        prep.cand_point,
-        prep.cand_dist,
-        mc.point_headroom,
-        prep.point_source,
-        prep.cut_vertex,
-        prep.cut_dist,
-        prep.lines.vertex_line,
-        prep.line_class,
-        mc.line_headroom,
-        prep.line_source,
-        mc.bounds,
-        weights,
-        mc.work,
-        mc.scores,
-        mc.feasible,
-    )
+    scenario = mc.scenario._replace(weights=weights)
+    kernels.mc_scores(mc.sp_sizes, mc.site, mc.grid, scenario, mc.work, mc.scores, mc.feasible)
     kernels.rank_many(mc.scores, mc.feasible, prep.site_key, ranks_out)
 
 

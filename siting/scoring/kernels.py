@@ -1,8 +1,9 @@
-"""Numba kernels of the siting model: float64 arrays in, preallocated ``out`` written.
+"""Numba kernels of the siting model: arrays in, preallocated ``out`` written.
 
 Only numpy and numba here. ``reference.py`` holds the same maths in plain NumPy. Sites are
 independent, so the per-site loops are ``prange``. Column and parameter positions are in
-``layout.py``; formulas and sources in MODEL.md §2–§3 and ``params.py``.
+``layout.py``; the grid and scenario arrays travel as the named tuples of ``kernel_inputs.py``;
+formulas and sources in MODEL.md §2–§3 and ``params.py``.
 """
 
 from __future__ import annotations
@@ -146,33 +147,15 @@ def _substation_meur(sp, kv, p_fac, p_fac_pow):
 
 
 @njit(cache=True, inline="always")
-def _evaluate_one(
-    i,
-    sp,
-    tab,
-    site,
-    cand_point,
-    cand_dist_km,
-    point_headroom_mw,
-    point_source,
-    cut_vertex,
-    cut_dist_km,
-    vertex_line,
-    line_class,
-    line_headroom_mw,
-    line_source,
-    bounds,
-    weights,
-    row,
-    scores_only,
-):
+def _evaluate_one(i, sp, site, grid, scenario, row, scores_only):
     """Fill ``row[N_OUT]`` for site ``i`` (see :func:`evaluate_size`).
 
     With ``scores_only``, only ``row[O_SCORE]`` and ``row[O_FEASIBLE]`` are meaningful: a site
     is left as soon as an exclusion is known (its score is NaN whatever follows), which is what
     ranking needs and most of a Monte Carlo draw's work at the larger sizes.
     """
-    k = cand_point.shape[2]
+    tab, bounds, weights = scenario.tab, scenario.bounds, scenario.weights
+    k = grid.cand_point.shape[2]
     n_gpu = sp[P_N_GPU]
     p_it = sp[P_P_IT_MW]
     util = sp[P_UTIL]
@@ -256,12 +239,12 @@ def _evaluate_one(
         p_fac_pow = p_fac ** sp[P_SUB_EXP]
         sub_meur = _substation_meur(sp, kv, p_fac, p_fac_pow) + tab[T_BAY, cls]
         for j in range(k):
-            q = cand_point[cls, i, j]
+            q = grid.cand_point[cls, i, j]
             if q < 0:
                 break  # candidates are compacted: the first −1 ends them
-            if point_headroom_mw[q] < p_fac:
+            if grid.point_headroom_mw[q] < p_fac:
                 continue
-            length = cand_dist_km[cls, i, j] * sp[P_ROUTING]
+            length = grid.cand_dist_km[cls, i, j] * sp[P_ROUTING]
             lc = length * tab[T_LINE_COST, cls]
             c_new = (lc + sub_meur) * conn_f
             extra = length - sp[P_TTP_FREE_KM]
@@ -274,21 +257,21 @@ def _evaluate_one(
                 runner_kind, runner = kind, best
                 kind, best = K_NEW_LINE, total
                 point, vertex, line_km, line_cost, sub_cost, conn = q, -1, length, lc, sub_meur, c_new
-                headroom, source, grid_months, conn_kv = point_headroom_mw[q], point_source[q], g_new, kv
+                headroom, source, grid_months, conn_kv = grid.point_headroom_mw[q], grid.point_source[q], g_new, kv
             elif total < runner:
                 runner_kind, runner = K_NEW_LINE, total
             # Nearest first, same substation cost: the first adequate point is the cheapest
             # and the fastest of this kind.
             break
         if cls >= sp[P_CUT_MIN_CLASS]:
-            v = cut_vertex[cls, i]
+            v = grid.cut_vertex[cls, i]
             if v >= 0:
-                ln = vertex_line[v]
-                lcl = line_class[ln]
-                if line_headroom_mw[ln] >= p_fac:
+                ln = grid.vertex_line[v]
+                lcl = grid.line_class[ln]
+                if grid.line_headroom_mw[ln] >= p_fac:
                     kv_l = tab[T_KV, lcl]
                     sub_cut = _substation_meur(sp, kv_l, p_fac, p_fac_pow) + sp[P_CUT_BAYS] * tab[T_BAY, lcl]
-                    length = cut_dist_km[cls, i] * sp[P_ROUTING]
+                    length = grid.cut_dist_km[cls, i] * sp[P_ROUTING]
                     lc = length * tab[T_LINE_COST, lcl]
                     c_cut = (lc + sub_cut) * conn_f
                     extra = length - sp[P_TTP_FREE_KM]
@@ -301,7 +284,12 @@ def _evaluate_one(
                         runner_kind, runner = kind, best
                         kind, best = K_CUT_IN, total
                         point, vertex, line_km, line_cost, sub_cost, conn = -1, v, length, lc, sub_cut, c_cut
-                        headroom, source, grid_months, conn_kv = line_headroom_mw[ln], line_source[ln], g_cut, kv_l
+                        headroom, source, grid_months, conn_kv = (
+                            grid.line_headroom_mw[ln],
+                            grid.line_source[ln],
+                            g_cut,
+                            kv_l,
+                        )
                     elif total < runner:
                         runner_kind, runner = K_CUT_IN, total
     ttp = np.nan
@@ -391,24 +379,7 @@ def _evaluate_one(
 
 
 @njit(parallel=True, cache=True)
-def evaluate_size(
-    sp,
-    tab,
-    site,
-    cand_point,
-    cand_dist_km,
-    point_headroom_mw,
-    point_source,
-    cut_vertex,
-    cut_dist_km,
-    vertex_line,
-    line_class,
-    line_headroom_mw,
-    line_source,
-    bounds,
-    weights,
-    out,
-):
+def evaluate_size(sp, site, grid, scenario, out):
     """Fill ``out[N_OUT, n_sites]`` with every quantity of one cluster size.
 
     Parameters
@@ -416,84 +387,25 @@ def evaluate_size(
     sp : float64[N_SCALARS]
         Scalar parameters (``layout.P_*``): cluster size [H100e], IT load [MW], costs [M€],
         times [month], rates [-].
-    tab : float64[N_TABLE, 6]
-        Per voltage class (``layout.T_*``): class voltage [kV], one-circuit rating [MW], line
-        cost [M€/km], bay cost [M€], base time to power [month].
     site : float64[n, N_SITE]
         Per-site inputs (``layout.S_*``), already multiplied by the draw's factors: PUE [-],
         usable own connection capacity [MW] (NaN: none), its class [kV], area [ha], delivered
         price [EUR/MWh], carbon [gCO2e/kWh], connection cost and grid months factors [-], site
         readiness months [month], exclusion bits, observed inputs [-], remediation [M€/ha].
-    cand_point : int64[6, n, k]
-        Per class, the nearest points that reach the class, in the site's country, over land
-        and within the class's maximum length, nearest first, compacted (−1 after the last).
-    cand_dist_km : float64[6, n, k]
-        Great-circle distances to those points. [km]
-    point_headroom_mw, point_source : float64[m]
-        Headroom of each grid point (× the draw's factor where not known) [MW] and its source
-        (``layout.H_*``).
-    cut_vertex : int64[6, n]
-        Per class, the nearest point on a line that reaches the class (index into the
-        densified line vertices; −1: none within reach).
-    cut_dist_km : float64[6, n]
-        Great-circle distance to it. [km]
-    vertex_line : int64[v]
-        Line index of each densified vertex.
-    line_class : int64[L]
-        Voltage class index of each line.
-    line_headroom_mw, line_source : float64[L]
-        Headroom a cut-in on each line offers [MW] and its source (``layout.H_*``).
-    bounds : float64[2, 6]
-        Value-function bounds: row 0 worst, row 1 best, per criterion.
-    weights : float64[6]
-        Summing to 1, or all 0.
+    grid : kernel_inputs.GridInputs
+        Each site's connection candidates (new-line points, cut-in vertices) and the headroom
+        of every grid point and line [MW] with its source.
+    scenario : kernel_inputs.ScenarioArrays
+        Per voltage class table, value-function bounds and criterion weights.
     out : float64[N_OUT, n]
         Overwritten: one row per quantity (``layout.O_*``), each contiguous over the sites.
     """
     for i in prange(site.shape[0]):
-        _evaluate_one(
-            i,
-            sp,
-            tab,
-            site,
-            cand_point,
-            cand_dist_km,
-            point_headroom_mw,
-            point_source,
-            cut_vertex,
-            cut_dist_km,
-            vertex_line,
-            line_class,
-            line_headroom_mw,
-            line_source,
-            bounds,
-            weights,
-            out[:, i],
-            False,
-        )
+        _evaluate_one(i, sp, site, grid, scenario, out[:, i], False)
 
 
 @njit(parallel=True, cache=True)
-def mc_scores(
-    sp_sizes,
-    tab,
-    site,
-    cand_point,
-    cand_dist_km,
-    point_headroom_mw,
-    point_source,
-    cut_vertex,
-    cut_dist_km,
-    vertex_line,
-    line_class,
-    line_headroom_mw,
-    line_source,
-    bounds,
-    weights,
-    work,
-    score_out,
-    feasible_out,
-):
+def mc_scores(sp_sizes, site, grid, scenario, work, score_out, feasible_out):
     """Fill ``score_out`` and ``feasible_out`` [n_sizes, n_sites] for one Monte Carlo draw.
 
     The same per-site model as :func:`evaluate_size`, for every size at once and keeping only
@@ -504,26 +416,7 @@ def mc_scores(
     for i in prange(n):
         row = work[i]
         for z in range(sp_sizes.shape[0]):
-            _evaluate_one(
-                i,
-                sp_sizes[z],
-                tab,
-                site,
-                cand_point,
-                cand_dist_km,
-                point_headroom_mw,
-                point_source,
-                cut_vertex,
-                cut_dist_km,
-                vertex_line,
-                line_class,
-                line_headroom_mw,
-                line_source,
-                bounds,
-                weights,
-                row,
-                True,
-            )
+            _evaluate_one(i, sp_sizes[z], site, grid, scenario, row, True)
             score_out[z, i] = row[O_SCORE]
             feasible_out[z, i] = row[O_FEASIBLE]
 
@@ -699,7 +592,7 @@ def draw_site_inputs(
     Overwrites the draw's columns of ``site`` (``S_PUE``, ``S_PRICE``, ``S_CARBON``,
     ``S_CONN_F``, ``S_GRID_F``, ``S_SITE_MONTHS``) and the drawn headroom of every grid point
     and line (``point_out``, ``line_out``: the headroom × its factor where not known) with the
-    numbers ``siting.scoring._site_matrix`` and ``_grid_arrays`` compute from the same factors.
+    numbers ``siting.scoring.engine._site_matrix`` and ``_grid_arrays`` compute from the same factors.
     ``pue_base`` is the design PUE with its climate term and ``site_months_base`` the sum of
     the readiness months, per site; a site without a zone (index −1) takes the fallbacks.
     """

@@ -134,24 +134,14 @@ def option_total_meur(conn_meur, grid_months, site_months, base_capex_meur, rate
     return ttp, conn_meur + ttp * (base_capex_meur + conn_meur) * rate_per_month
 
 
-def evaluate_size(
-    sp,
-    tab,
-    site,
-    cand_point,
-    cand_dist_km,
-    point_headroom_mw,
-    point_source,
-    cut_vertex,
-    cut_dist_km,
-    vertex_line,
-    line_class,
-    line_headroom_mw,
-    line_source,
-    bounds,
-    weights,
-) -> np.ndarray:
+def evaluate_size(sp, site, grid, scenario) -> np.ndarray:
     """Return the ``out[N_OUT, n_sites]`` matrix that ``kernels.evaluate_size`` fills."""
+    tab, bounds, weights = scenario.tab, scenario.bounds, scenario.weights
+    cand_point, cand_dist_km = grid.cand_point, grid.cand_dist_km
+    cut_vertex, cut_dist_km = grid.cut_vertex, grid.cut_dist_km
+    point_headroom_mw, point_source = grid.point_headroom_mw, grid.point_source
+    vertex_line, line_class = grid.vertex_line, grid.line_class
+    line_headroom_mw, line_source = grid.line_headroom_mw, grid.line_source
     n = site.shape[0]
     filled = np.full((N_OUT, n), np.nan)
     out = filled.T  # written per quantity below: out[:, O_*]

@@ -92,9 +92,9 @@ class InPlaceDrawTests:
             scoring._mc_draw(mc, index, ranks)
             draw = scoring._draw(params, prep, index)
             np.testing.assert_array_equal(mc.site, scoring._site_matrix(params, prep, draw))
-            point_h, _, _, _, _, _, line_h, _ = scoring._grid_arrays(prep, draw)
-            np.testing.assert_array_equal(mc.point_headroom, point_h)
-            np.testing.assert_array_equal(mc.line_headroom, line_h)
+            grid = scoring._grid_arrays(prep, draw)
+            np.testing.assert_array_equal(mc.point_headroom, grid.point_headroom_mw)
+            np.testing.assert_array_equal(mc.line_headroom, grid.line_headroom_mw)
             np.testing.assert_array_equal(
                 mc.sp_sizes, np.stack([scoring._pack_scalars(params, size, draw) for size in params.sizes])
             )
