@@ -93,6 +93,7 @@ def run(
     import functools
 
     from siting import scoring
+    from siting.scoring import engine, montecarlo, prepare
     from siting.scoring.layout import N_OUT
     from siting.scoring.params import presets
 
@@ -105,14 +106,14 @@ def run(
     first_call = time.perf_counter() - t0
 
     def cold():
-        scoring._GEOMETRY_CACHE.clear()
-        scoring._PREPARED_CACHE.clear()
+        prepare._GEOMETRY_CACHE.clear()
+        prepare._PREPARED_CACHE.clear()
         score(sites, grid, zones, params, hourly_carbon=hourly)
 
     def geometry():
-        scoring._GEOMETRY_CACHE.clear()
-        scoring._PREPARED_CACHE.clear()
-        scoring._prepare(scoring.ScoringInputs(sites, grid, zones, hourly, lines, outlines), params)
+        prepare._GEOMETRY_CACHE.clear()
+        prepare._PREPARED_CACHE.clear()
+        prepare._prepare(scoring.ScoringInputs(sites, grid, zones, hourly, lines, outlines), params)
 
     cand = _time(geometry, repeat)
     det_cold = _time(cold, repeat)
@@ -120,14 +121,14 @@ def run(
     det_ref = _time(lambda: score(sites, grid, zones, params, hourly_carbon=hourly, impl="reference"), repeat)
     # The kernels alone (evaluate + rank of every size) on the same prepared inputs: what numba
     # replaces; the whole call above also holds the preparation and the table, shared by both.
-    prep = scoring._prepare(scoring.ScoringInputs(sites, grid, zones, hourly, lines, outlines), params)
-    det_draw = scoring._draw(params, prep, None)
-    det_site = scoring._site_matrix(params, prep, det_draw)
+    prep = prepare._prepare(scoring.ScoringInputs(sites, grid, zones, hourly, lines, outlines), params)
+    det_draw = engine._draw(params, prep, None)
+    det_site = engine._site_matrix(params, prep, det_draw)
 
     def kernels_only(impl: str):
         buffers = (np.empty((N_OUT, n)), np.empty(n)) if impl == "kernel" else None
         for size in params.sizes:
-            scoring._evaluate(params, prep, int(size), det_draw, impl, buffers, det_site)
+            engine._evaluate(params, prep, int(size), det_draw, impl, buffers, det_site)
 
     kern_kernel = _time(lambda: kernels_only("kernel"), repeat)
     kern_ref = _time(lambda: kernels_only("reference"), repeat)
@@ -139,9 +140,9 @@ def run(
         ranks_out = np.empty((n_sizes, n))
 
         def draw_loop(impl: str, count: int):
-            state = scoring._mc_setup(params, prep, params.sizes, impl)
+            state = montecarlo._mc_setup(params, prep, params.sizes, impl)
             for d in range(count):
-                scoring._mc_draw(state, d, ranks_out)
+                montecarlo._mc_draw(state, d, ranks_out)
 
         mc_kernel_probe = _time(lambda: draw_loop("kernel", probe), repeat)
         mc_ref_probe = _time(lambda: draw_loop("reference", probe), repeat)
@@ -149,9 +150,9 @@ def run(
         def chunk_loop(count: int):
             # As a run's chunks do: one state per size, each draw scored for that size alone.
             for size in params.sizes:
-                state = scoring._mc_setup(params, prep, (size,), "kernel")
+                state = montecarlo._mc_setup(params, prep, (size,), "kernel")
                 for d in range(count):
-                    scoring._mc_draw(state, d, ranks_out[:1])
+                    montecarlo._mc_draw(state, d, ranks_out[:1])
 
         mc_each_size = _time(lambda: chunk_loop(probe), repeat)
         mc_full = _time(lambda: score(sites, grid, zones, params, hourly_carbon=hourly, draws=draws), repeat)
@@ -223,6 +224,7 @@ def million(repeat: int = 3) -> None:
 
 def _million_child(repeat: int) -> None:
     from siting import scoring
+    from siting.scoring import prepare
     from siting.scoring.params import presets
 
     sites, grid, zones, hourly = synthetic(1_000_000)
@@ -230,14 +232,14 @@ def _million_child(repeat: int) -> None:
     scoring.score_sites(sites.head(50), grid, zones, params, hourly_carbon=hourly)
 
     def cold():
-        scoring._GEOMETRY_CACHE.clear()
-        scoring._PREPARED_CACHE.clear()
+        prepare._GEOMETRY_CACHE.clear()
+        prepare._PREPARED_CACHE.clear()
         scoring.score_sites(sites, grid, zones, params, hourly_carbon=hourly)
 
     def geometry():
-        scoring._GEOMETRY_CACHE.clear()
-        scoring._PREPARED_CACHE.clear()
-        scoring._prepare(scoring.ScoringInputs(sites, grid, zones, hourly), params)
+        prepare._GEOMETRY_CACHE.clear()
+        prepare._PREPARED_CACHE.clear()
+        prepare._prepare(scoring.ScoringInputs(sites, grid, zones, hourly), params)
 
     cand = _time(geometry, repeat)
     total = _time(cold, repeat)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from siting import scoring
+from siting.scoring import engine, prepare
 from siting.scoring.layout import O_CUT_VERTEX, O_FACILITY_MW, O_FEASIBLE, O_HEADROOM, O_POINT, O_TTP
 
 from .problem import PortfolioProblem
@@ -99,7 +100,7 @@ def portfolio_robustness(
     )
     # The engine's own preparation and draws (private helpers of siting.scoring, used here so
     # that the portfolio sees the very factors the run drew; the equality test guards them).
-    prep = scoring._prepare(sub_inputs, params, cache=False)
+    prep = prepare._prepare(sub_inputs, params, cache=False)
     positions_full = np.searchsorted(all_ids, prep.site_id)
     lengths = _Lengths(np.empty(full_n), prep.zone_codes, prep.point_id, prep.line_headroom)
     row_of = {int(s): i for i, s in enumerate(prep.site_id)}
@@ -116,13 +117,13 @@ def portfolio_robustness(
     deadline = np.inf if problem.deadline_months is None else problem.deadline_months
     vertex_line = prep.lines.vertex_line
     for d in range(draws):
-        full = scoring._draw(params, lengths, d)  # type: ignore[arg-type]
+        full = engine._draw(params, lengths, d)  # type: ignore[arg-type]
         draw = dataclasses.replace(full, **{k: getattr(full, k)[positions_full] for k in PER_SITE_DRAW})
         loads: dict[str, float] = {}
         cap: dict[str, float] = {}
         where: dict[int, str] = {}
         for size, rows in by_size.items():
-            out, _ranks = scoring._evaluate(params, prep, size, draw, "reference")
+            out, _ranks = engine._evaluate(params, prep, size, draw, "reference")
             for r in rows:
                 j = col_of[int(prep.site_id[r])]
                 feasible[d, j] = out[r, O_FEASIBLE] == 1.0

@@ -188,8 +188,9 @@ def site_connection_options(
     ``inputs`` is the :class:`siting.scoring.ScoringInputs` the run used (its snapshot). The
     deterministic case (no Monte Carlo factors). Order: own, new lines nearest first, cut-in.
     """
-    from . import ScoringInputs, _draw, _prepare, _site_matrix
+    from .engine import _draw, _site_matrix
     from .layout import S_OWN_CAP, S_OWN_KV, S_PUE, S_REMED_MEUR_PER_HA, S_SITE_MONTHS
+    from .prepare import ScoringInputs, _prepare
 
     one = inputs.sites[inputs.sites["site_id"] == site_id]
     if one.empty:

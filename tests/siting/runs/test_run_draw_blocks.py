@@ -8,11 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from siting import scoring
 from siting.models import RunChunk, RunResult, ScoringRun
 from siting.runs import selectors as run_selectors
 from siting.runs import services as runs
-from siting.scoring import sketch
+from siting.scoring import engine, prepare, sketch
 from tests.support.world import world_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,14 +39,11 @@ def _table(run: ScoringRun) -> pd.DataFrame:
 
 def _raw_ranks(params, draws: int) -> dict[int, np.ndarray]:
     """Return every draw's ranks per size, straight from the engine's per-draw evaluation."""
-    prep = scoring._prepare(run_selectors.scoring_inputs(), params)
+    prep = prepare._prepare(run_selectors.scoring_inputs(), params)
     out = {}
     for size in params.sizes:
         out[size] = np.vstack(
-            [
-                scoring._evaluate(params, prep, size, scoring._draw(params, prep, d), "reference")[1]
-                for d in range(draws)
-            ]
+            [engine._evaluate(params, prep, size, engine._draw(params, prep, d), "reference")[1] for d in range(draws)]
         )
     return out
 

@@ -13,8 +13,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from siting import scoring
-from siting.scoring import presets
+from siting.scoring import engine, montecarlo, prepare, presets
 from tests.siting.scoring.test_model_v2 import rich_world
 
 DEFAULT = presets()["default"]
@@ -24,7 +23,7 @@ def _prepared(params):
     inputs = rich_world(300, seed=21)
     # No zone for the Ukrainian sites: they take the fallback price and carbon.
     inputs.zones = inputs.zones[inputs.zones["country"] != "UA"].reset_index(drop=True)
-    return scoring._prepare(inputs, params, cache=False)
+    return prepare._prepare(inputs, params, cache=False)
 
 
 def _drawn_level_by_level(params, prep, index):
@@ -56,7 +55,7 @@ def _drawn_level_by_level(params, prep, index):
         (mode if size is None else np.full(size, mode)) if high <= low else rng.triangular(low, mode, high, size)
         for size, low, mode, high in levels
     ]
-    w = scoring._weights(params)
+    w = engine._weights(params)
     weights = np.zeros_like(w)
     weights[w > 0] = rng.dirichlet(s.mc_dirichlet_concentration * w[w > 0])
     return values, weights
@@ -71,7 +70,7 @@ class DrawStreamTests:
         params = dataclasses.replace(DEFAULT, **change)
         prep = _prepared(params)
         for index in (0, 1, 977):
-            draw = scoring._draw(params, prep, index)
+            draw = engine._draw(params, prep, index)
             values, weights = _drawn_level_by_level(params, prep, index)
             got = [getattr(draw, f.name) for f in dataclasses.fields(draw)][:-1]
             assert len(got) == len(values)
@@ -86,17 +85,17 @@ class InPlaceDrawTests:
         params = dataclasses.replace(DEFAULT, sizes=(1000, 50000), **change)
         prep = _prepared(params)
         assert (prep.zone_index < 0).any() and (prep.point_source == 0).any()  # fallbacks and known headroom
-        mc = scoring._mc_setup(params, prep, params.sizes, "kernel")
+        mc = montecarlo._mc_setup(params, prep, params.sizes, "kernel")
         ranks = np.empty((len(params.sizes), len(prep.site_id)))
         for index in (0, 3, 412):
-            scoring._mc_draw(mc, index, ranks)
-            draw = scoring._draw(params, prep, index)
-            np.testing.assert_array_equal(mc.site, scoring._site_matrix(params, prep, draw))
-            grid = scoring._grid_arrays(prep, draw)
+            montecarlo._mc_draw(mc, index, ranks)
+            draw = engine._draw(params, prep, index)
+            np.testing.assert_array_equal(mc.site, engine._site_matrix(params, prep, draw))
+            grid = engine._grid_arrays(prep, draw)
             np.testing.assert_array_equal(mc.point_headroom, grid.point_headroom_mw)
             np.testing.assert_array_equal(mc.line_headroom, grid.line_headroom_mw)
             np.testing.assert_array_equal(
-                mc.sp_sizes, np.stack([scoring._pack_scalars(params, size, draw) for size in params.sizes])
+                mc.sp_sizes, np.stack([engine._pack_scalars(params, size, draw) for size in params.sizes])
             )
             for z, size in enumerate(params.sizes):
-                np.testing.assert_array_equal(ranks[z], scoring._evaluate(params, prep, size, draw, "kernel")[1])
+                np.testing.assert_array_equal(ranks[z], engine._evaluate(params, prep, size, draw, "kernel")[1])

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from siting import scoring
-from siting.scoring import presets
+from siting.scoring import prepare, presets
 from tests.siting.scoring.test_model_v2 import rich_world
 
 DEFAULT = presets()["default"]
@@ -18,9 +18,9 @@ DEFAULT = presets()["default"]
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    scoring._PREPARED_CACHE.clear()
+    prepare._PREPARED_CACHE.clear()
     yield
-    scoring._PREPARED_CACHE.clear()
+    prepare._PREPARED_CACHE.clear()
 
 
 def _copy(inputs: scoring.ScoringInputs) -> scoring.ScoringInputs:
@@ -37,8 +37,8 @@ def _copy(inputs: scoring.ScoringInputs) -> scoring.ScoringInputs:
 class PreparedCacheTests:
     def test_it_reuses_the_preparation_of_equal_inputs_for_any_size(self):
         inputs = rich_world(120, seed=2)
-        first = scoring._prepare(inputs, DEFAULT)
-        again = scoring._prepare(_copy(inputs), dataclasses.replace(DEFAULT, sizes=(5000,)))
+        first = prepare._prepare(inputs, DEFAULT)
+        again = prepare._prepare(_copy(inputs), dataclasses.replace(DEFAULT, sizes=(5000,)))
         assert again is first
         with pytest.raises(ValueError, match="read-only"):
             first.area[0] = 1.0
@@ -58,12 +58,12 @@ class PreparedCacheTests:
     )
     def test_it_prepares_again_when_an_input_changes(self, change):
         inputs = rich_world(120, seed=2)
-        first = scoring._prepare(inputs, DEFAULT)
+        first = prepare._prepare(inputs, DEFAULT)
         changed = _copy(inputs)
         change(changed)
-        second = scoring._prepare(changed, DEFAULT)
+        second = prepare._prepare(changed, DEFAULT)
         assert second is not first
-        fresh = scoring._prepare(changed, DEFAULT, cache=False)
+        fresh = prepare._prepare(changed, DEFAULT, cache=False)
         for field in dataclasses.fields(fresh):
             mine, expected = getattr(second, field.name), getattr(fresh, field.name)
             if isinstance(expected, np.ndarray):
@@ -71,8 +71,8 @@ class PreparedCacheTests:
 
     def test_it_prepares_again_when_a_parameter_changes(self):
         inputs = rich_world(120, seed=2)
-        first = scoring._prepare(inputs, DEFAULT)
-        second = scoring._prepare(inputs, dataclasses.replace(DEFAULT, permit_months=DEFAULT.permit_months + 6))
+        first = prepare._prepare(inputs, DEFAULT)
+        second = prepare._prepare(inputs, dataclasses.replace(DEFAULT, permit_months=DEFAULT.permit_months + 6))
         assert second is not first
         assert (second.permit_m == first.permit_m + 6).all()
 

@@ -329,12 +329,12 @@ class CompactTableTests:
     """From ``COMPACT_TABLE_ROWS`` rows on, the table holds the same values in less memory."""
 
     def test_it_holds_the_full_tables_values_in_float32_and_categories(self, monkeypatch):
-        from siting import scoring
+        from siting.scoring import result as scoring_result
 
         sites, grid, zones, hourly = world(300, 100, seed=3)
         params = presets()["default"]
         full = score_sites(sites, grid, zones, params, hourly_carbon=hourly).table
-        monkeypatch.setattr(scoring, "COMPACT_TABLE_ROWS", 1)
+        monkeypatch.setattr(scoring_result, "COMPACT_TABLE_ROWS", 1)
         compact = score_sites(sites, grid, zones, params, hourly_carbon=hourly).table
         assert list(compact.columns) == list(full.columns)
         narrowed = categorical = 0
@@ -345,7 +345,7 @@ class CompactTableTests:
                 assert list(b.astype(str)) == list(a), name
             elif b.dtype == np.float32:
                 narrowed += 1
-                assert name not in scoring.EXACT_COLUMNS
+                assert name not in scoring_result.EXACT_COLUMNS
                 np.testing.assert_array_equal(b.to_numpy(), a.to_numpy().astype(np.float32), err_msg=name)
             else:
                 assert b.dtype.kind == a.dtype.kind and b.dtype.itemsize <= a.dtype.itemsize, name
