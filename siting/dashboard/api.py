@@ -125,16 +125,7 @@ def _finished_run(code: UUID) -> ScoringRun:
 
 def _size_param(request: HttpRequest, run: ScoringRun) -> int:
     """Return the ``size`` parameter [H100e], or the run's smallest size when it is absent."""
-    raw = (request.GET.get("size") or "").strip()
-    if not raw:
-        sizes = selectors.run_sizes(run)
-        if not sizes:
-            raise dashboard.DashboardError("size: this run has no results")
-        return sizes[0]
-    try:
-        return int(raw.replace("_", ""))
-    except ValueError:
-        raise dashboard.DashboardError(f"size: {raw!r} is not a whole number of H100e") from None
+    return dashboard.size_param(request.GET, lambda: selectors.run_sizes(run))
 
 
 def run_summary(run: ScoringRun, request: HttpRequest | None = None) -> dict:
@@ -214,7 +205,7 @@ def run_sites(request: HttpRequest, code: UUID) -> HttpResponse:
             }
         )
     view = dashboard.ranked_view(run, query)
-    size = int(view.frame["size_h100e"].iloc[0]) if len(view.frame) else int(query.get("size") or 0)
+    size = int(view.frame["size_h100e"].iloc[0]) if len(view.frame) else _size_param(request, run)
     name = f"gigasite-{str(run.code)[:8]}-{size}"
     if fmt == "csv":
         resp = HttpResponse(dashboard.csv_text(view.frame), content_type="text/csv; charset=utf-8")

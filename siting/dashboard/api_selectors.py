@@ -148,17 +148,7 @@ def ranked_page(run, query) -> RankedPage:
     (``size``, the filters, ``w_<criterion>``, ``order``, ``page``, ``page_size``), served
     from the run's cached arrays: per request only row numbers are filtered, sorted and cut.
     """
-    size_raw = (query.get("size") or "").strip()
-    if not size_raw:
-        sizes = run_sizes(run)
-        if not sizes:
-            raise dashboard.DashboardError("size: this run has no results")
-        size = sizes[0]
-    else:
-        try:
-            size = int(size_raw.replace("_", ""))
-        except ValueError:
-            raise dashboard.DashboardError(f"size: {size_raw!r} is not a whole number of H100e") from None
+    size = dashboard.size_param(query, lambda: run_sizes(run))
     arrays = size_arrays(run, size)
     light = arrays.light
     weights = dashboard.weights_from_query(query, run.params.get("weights", {}))

@@ -281,23 +281,38 @@ def rank_text(rank: Any, shared: Any = False) -> str:
 # --- filters, weights, ordering --------------------------------------------------------------
 
 
-def size_param(query, run_sizes: Callable[[], Sequence[int]]) -> int:
-    """Return the ``size`` parameter [H100e] of an API query, or the smallest of ``run_sizes()`` if empty.
+def size_param(
+    query, run_sizes: Callable[[], Sequence[int]], *, preferred: int | None = None, known: bool = False
+) -> int:
+    """Return the ``size`` parameter [H100e] of a request's query: the one parser of a cluster size.
 
-    The one parser of the API's ``size`` (ranked views, pages of ranked sites, map data, re-weighting):
-    digits may be grouped with ``_``. ``run_sizes`` is called only when the parameter is absent, so a
-    caller holding cached sizes passes its cached reader and one without pays no query when it is given.
+    Used by the API (ranked views, pages of ranked sites, map data, re-weighting, one site) and by
+    the pages (ranked map, site page, the PDF's site selection), which answer its error with 404.
+    Digits may be grouped with ``_``. Absent, it is ``preferred`` when that is one of
+    ``run_sizes()``, else the smallest of them. With ``known``, a size the run has no results for
+    is refused here (the API finds that out when it reads the results, with the run's sizes in
+    the message). ``run_sizes`` is called only when needed, so a caller holding cached sizes
+    passes its cached reader and one without pays no query for a given size.
+
+    Raises
+    ------
+    DashboardError
+        ``"size: <reason>"``: not a whole number, not a size of the run (``known``), or no size
+        to default to.
     """
     raw = (query.get("size") or "").strip()
     if not raw:
         sizes = run_sizes()
         if not sizes:
             raise DashboardError("size: this run has no results")
-        return int(sizes[0])
+        return int(preferred) if preferred is not None and preferred in sizes else int(sizes[0])
     try:
-        return int(raw.replace("_", ""))
+        size = int(raw.replace("_", ""))
     except ValueError:
         raise DashboardError(f"size: {raw!r} is not a whole number of H100e") from None
+    if known and size not in run_sizes():
+        raise DashboardError(f"size: {size} is not a size of this run")
+    return size
 
 
 def float_param(query, name: str) -> float | None:

@@ -17,16 +17,11 @@ from siting.models import FormerUse, ScoringRun, Site
 
 
 def _size_from(request: HttpRequest, sizes: list[int]) -> int:
-    raw = request.GET.get("size")
-    if not raw:
-        return sizes[0]
+    """Return the page's cluster size [H100e], one of ``sizes`` (the smallest if none is asked)."""
     try:
-        size = int(raw)
-    except ValueError:
+        return selectors.size_param(request.GET, lambda: sizes, known=True)
+    except selectors.DashboardError:
         raise Http404(_("Unknown cluster size.")) from None
-    if size not in sizes:
-        raise Http404(_("Unknown cluster size."))
-    return size
 
 
 @login_required

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from siting import accounts
+from siting.dashboard.selectors import DashboardError, size_param
 from siting.models import ComparisonReport, RunResult, ScoringRun
 from siting.reports import forms, services
 from siting.reports.document import LANGUAGES, MAX_SITES, MIN_SITES, ComparisonError
@@ -79,13 +80,11 @@ def report_select(request: HttpRequest, code: UUID) -> HttpResponse:
     run = get_object_or_404(ScoringRun, code=code, status=ScoringRun.Status.SUCCEEDED)
     sizes = list(RunResult.objects.filter(run=run).order_by("size_h100e").values_list("size_h100e", flat=True))
     try:
-        size = int(
-            request.GET.get("size") or (SELECT_DEFAULT_SIZE_H100E if SELECT_DEFAULT_SIZE_H100E in sizes else sizes[0])
-        )
+        size = size_param(request.GET, lambda: sizes, preferred=SELECT_DEFAULT_SIZE_H100E, known=True)
         limit = int(request.GET.get("n") or SELECT_LIMITS[0])
-    except (ValueError, IndexError):
+    except (DashboardError, ValueError):
         raise Http404 from None
-    if size not in sizes or limit not in SELECT_LIMITS:
+    if limit not in SELECT_LIMITS:
         raise Http404
     candidates = services.comparison_candidates(run=run, size_h100e=size, limit=limit)
     return render(
