@@ -167,7 +167,7 @@ STATIC_COLLECTED = os.environ.get("GIGASITE_STATIC", "") == "collected"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "config.storage.ModuleManifestStaticFilesStorage"
         if STATIC_COLLECTED
         else "whitenoise.storage.CompressedStaticFilesStorage"
     },
