@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +39,12 @@ class CollectedStaticTests:
             tmp_path,
             code=(
                 "import django; django.setup();"
-                "from django.templatetags.static import static; print(static('js/ranked_map.js'))"
+                "from django.templatetags.static import static; print(static('js/ranked_map/main.js'))"
             ),
         )
-        assert out.stdout.strip() == "/static/" + manifest["js/ranked_map.js"]
+        assert out.stdout.strip() == "/static/" + manifest["js/ranked_map/main.js"]
+        # The ranked map's ES modules import one another under their hashed names too.
+        imports = re.findall(
+            r'^import .* from "\./([^"]+)";$', (root / manifest["js/ranked_map/main.js"]).read_text(), re.M
+        )
+        assert imports and all(f"js/ranked_map/{name}" in manifest.values() for name in imports), imports
