@@ -17,7 +17,8 @@ function missing(v) {
 // Indices of the sites of `columns` (decoded map data) that pass `filters`. `score` holds each
 // site's score [0–100] under the current weights. Pure: reads nothing but its arguments.
 // Excluded (not feasible) sites pass only with include_excluded, and the score and time-to-power
-// bounds apply to feasible sites only.
+// bounds apply to feasible sites only. A missing score or time to power fails its bound
+// (null >= 5 is false in JavaScript, but null <= 40 is true: hence the explicit checks).
 export function selectRows(columns, score, filters) {
   const f = { ...NO_FILTERS, ...filters };
   const c = columns, out = [];
@@ -32,9 +33,9 @@ export function selectRows(columns, score, filters) {
     if (regions.size && !regions.has(c.region_code[i])) continue;
     if (departements.size && !departements.has(c.departement_code[i])) continue;
     if (uses.size && !uses.has(c.former_use[i])) continue;
-    if (feasible && minScore !== null && !(score[i] >= minScore)) continue;
+    if (feasible && minScore !== null && (missing(score[i]) || !(score[i] >= minScore))) continue;
     const ttp = c.time_to_power_months[i];
-    if (feasible && maxTtp !== null && !(ttp <= maxTtp)) continue;
+    if (feasible && maxTtp !== null && (missing(ttp) || !(ttp <= maxTtp))) continue;
     if (f.hide_polluted && c.pollution_status[i] === "confirmed") continue;
     if (f.hide_flood_zone && c.flood_zone[i] === 1) continue;
     out.push(i);
@@ -54,6 +55,12 @@ export function filterParams(filters) {
   return out;
 }
 
+// The map data rounds times to power up to this step [months] (siting/dashboard/selectors.py
+// MAP_DIGITS: 2 decimals), which keeps "time to power <= a bound" exact for bounds on the step.
+// A typed bound is taken down to the step, and sent so to the server: the table and the exports
+// then keep the same sites whatever the planner types (24.005 months is read as 24).
+export const TIME_TO_POWER_STEP_MONTHS = 0.01;
+
 // The filters of the page's filter form, given its values as name → list of strings (what
 // FormData.getAll gives). A minimum score of 0 (the slider at rest) and an empty, unreadable or
 // non-positive maximum time to power filter nothing: null.
@@ -63,10 +70,16 @@ export function filtersFromForm(values) {
   const one = (name) => (first(name) ? [first(name)] : []);
   const minScore = parseFloat(first("min_score")) || 0;
   const ttp = parseFloat(first("max_time_to_power_months").replace(",", "."));
+  let maxTtp = null;
+  if (Number.isFinite(ttp) && ttp > 0) {
+    // 1e-9: 24.3 * 100 is 2429.9999999999995 in floating point; a bound under one step stays one step.
+    const steps = Math.max(1, Math.floor(ttp / TIME_TO_POWER_STEP_MONTHS + 1e-9));
+    maxTtp = Number((steps * TIME_TO_POWER_STEP_MONTHS).toFixed(2));
+  }
   return {
     ...NO_FILTERS,
     country: all("country"), region: one("region"), departement: one("departement"), former_use: all("former_use"),
-    min_score: minScore > 0 ? minScore : null, max_time_to_power_months: Number.isFinite(ttp) && ttp > 0 ? ttp : null,
+    min_score: minScore > 0 ? minScore : null, max_time_to_power_months: maxTtp,
     hide_polluted: first("hide_polluted") === "1", hide_flood_zone: first("hide_flood_zone") === "1",
   };
 }
