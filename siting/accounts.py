@@ -77,7 +77,6 @@ def may_manage(user, owner_id: int | None) -> bool:
 
 def require_manage(user, owner_id: int | None) -> None:
     """Raise PermissionDenied unless :func:`may_manage` allows ``user`` to act on the object."""
-    from django.core.exceptions import PermissionDenied
 
     if not may_manage(user, owner_id):
         raise PermissionDenied

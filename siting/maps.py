@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
+from django.utils.formats import number_format
 
 
 def offline_style(background: str = "#f3f6f8") -> dict[str, Any]:
@@ -74,7 +75,6 @@ def _figure_dict(fig: go.Figure) -> dict[str, Any]:
 
 def _num(value: float, digits: int) -> str:
     """Return a number formatted for the active language (decimal comma in French)."""
-    from django.utils.formats import number_format
 
     return number_format(round(value, digits), decimal_pos=digits, use_l10n=True, force_grouping=True)
 

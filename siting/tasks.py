@@ -11,6 +11,9 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from siting import queue
+from siting.portfolio.services import portfolio_execute
+from siting.reports.services import comparison_execute
+from siting.runs.services import scoring_chunk_execute, scoring_run_execute, scoring_runs_sweep
 
 DB_RETRY = {
     "autoretry_for": (OperationalError, InterfaceError),
@@ -24,34 +27,29 @@ DB_RETRY = {
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, name=queue.SCORING_RUN_EXECUTE, **DB_RETRY)
 def scoring_run_execute_task(run_id: int) -> None:
-    from siting.runs.services import scoring_run_execute
 
     scoring_run_execute(run_id=run_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, name=queue.SCORING_CHUNK_EXECUTE, **DB_RETRY)
 def scoring_chunk_execute_task(chunk_id: int) -> None:
-    from siting.runs.services import scoring_chunk_execute
 
     scoring_chunk_execute(chunk_id=chunk_id)
 
 
 @shared_task(name=queue.SCORING_RUNS_SWEEP, ignore_result=True)
 def scoring_runs_sweep_task() -> dict[str, int]:
-    from siting.runs.services import scoring_runs_sweep
 
     return scoring_runs_sweep()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, name=queue.COMPARISON_EXECUTE, **DB_RETRY)
 def comparison_execute_task(report_id: int) -> None:
-    from siting.reports.services import comparison_execute
 
     comparison_execute(report_id=report_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, name=queue.PORTFOLIO_EXECUTE, **DB_RETRY)
 def portfolio_execute_task(portfolio_id: int) -> None:
-    from siting.portfolio.services import portfolio_execute
 
     portfolio_execute(portfolio_id=portfolio_id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import shapely
+from shapely.geometry import shape
 
 from . import ReferenceDataError
 from .zones import _read_geojson
@@ -61,8 +63,6 @@ def france_subdivisions(path: Path, kind: str) -> pd.DataFrame:
 def departement_regions(departements: pd.DataFrame, regions: pd.DataFrame) -> dict[str, str]:
     """Return département code → region code, by which region contains each département's
     representative point (the IGN files carry no parent code)."""
-    import shapely
-    from shapely.geometry import shape
 
     region_shapes = [(row.code, shape(row.geometry_geojson)) for row in regions.itertuples()]
     mapping = {}

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from . import ReferenceDataError, read_csv, to_float
+from .network import MIN_GRID_VOLTAGE_KV, gridkit_bus_table
 
 RTE_VOLTAGE_KV = {"400kV": 400.0, "225kV": 225.0, "150kV": 150.0, "90kV": 90.0, "63kV": 63.0, "45kV": 45.0}
 """RTE 'Tension (kV)' labels that are an AC voltage. Every RTE row is loaded; three labels
@@ -110,7 +111,6 @@ def gridkit_buses(
     id); buses at different voltages stay separate points. ``_station`` and
     ``source_voltage_kv`` are kept for the network estimate of headroom.
     """
-    from .network import MIN_GRID_VOLTAGE_KV, gridkit_bus_table
 
     raw = table if table is not None else gridkit_bus_table(path, locator=locator)
     voltage = raw["source_voltage_kv"]

@@ -14,6 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import shapely
+from pyproj import Transformer
+from scipy.spatial import cKDTree
+from shapely.geometry import shape
 
 from . import ReferenceDataError, read_csv, to_float
 
@@ -80,9 +84,6 @@ class CountryLocator:
     """
 
     def __init__(self, countries: pd.DataFrame) -> None:
-        import shapely
-        from pyproj import Transformer
-        from shapely.geometry import shape
 
         self._shapely = shapely
         self._transformer = Transformer.from_crs(4326, 3035, always_xy=True)
@@ -272,7 +273,6 @@ def gridkit_lines(
 
     Columns of both frames are GridLine fields (plus ``bus0``/``bus1`` as integers in the second).
     """
-    import shapely
 
     cols = [
         "line_id",
@@ -482,7 +482,6 @@ def match_rte_to_gridkit(
     ``stations``: station_id, source_voltage_kv (the station's highest), longitude, latitude.
     Returns external_id, station_id, source_voltage_kv, distance_km.
     """
-    from scipy.spatial import cKDTree
 
     out = []
     for gk_kv, cls_kv in voltage_classes.items():

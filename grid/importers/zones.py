@@ -3,6 +3,7 @@ and hourly carbon intensity derived from ENTSO-E generation by fuel."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import date
 from pathlib import Path
@@ -69,7 +70,6 @@ def iso3_to_iso2(countries_geojson: Path) -> dict[str, str]:
 
 
 def _read_geojson(path: Path) -> dict:
-    import gzip
 
     path = Path(path)
     if not path.exists():

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from siting.dashboard import selectors as dashboard
-from siting.models import Site
+from siting.models import RunResult, ScoringRun, Site
 from siting.scoring.criteria import CRITERION_NAMES
 
 # --- the API's reads of finished runs: compact, cached per process -----------------------------
@@ -191,7 +191,6 @@ def run_results(run) -> dict[str, Any]:
 
     One query, and only the small columns: the result tables are large blobs.
     """
-    from siting.models import RunResult, ScoringRun
 
     key = run_key(run)
     finished = run.status == ScoringRun.Status.SUCCEEDED

@@ -30,6 +30,9 @@ import unicodedata
 from functools import lru_cache
 
 import numpy as np
+from babel import Locale
+from babel.core import UnknownLocaleError, get_global
+from django.utils.translation import get_language
 
 NAME_LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pl")
 """Languages in which every country's name is accepted (the issue's analysts: ministries, TSOs
@@ -86,8 +89,6 @@ def name_variants(name: str) -> set[str]:
 @lru_cache(maxsize=1)
 def country_table() -> tuple[dict[str, str], frozenset[str]]:
     """Return folded name or code → ISO alpha-2, and the folded names left out as ambiguous."""
-    from babel import Locale
-    from babel.core import UnknownLocaleError, get_global
 
     languages = get_global("territory_languages")
     english = Locale("en").territories
@@ -150,11 +151,8 @@ def resolve_countries(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def country_name(code: str, language: str | None = None) -> str:
     """Return a country's name in ``language`` (default: the active one), or the code if unknown."""
-    from babel import Locale
 
     if language is None:
-        from django.utils.translation import get_language
-
         language = get_language() or "en"
     try:
         return Locale.parse(language.replace("-", "_")).territories.get(code, code)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from grid.importers import ReferenceDataError, read_csv, to_float
 
@@ -928,7 +929,6 @@ def ets_records(path: Path, country_shapes: dict[str, object]) -> tuple[pd.DataF
     operator change); coordinates inside the registry's own country (Natural Earth outline;
     XI = Northern Ireland → GB). The closure year is the last year with verified emissions.
     """
-    import shapely
 
     years = list(range(2005, 2023))
     cols = [

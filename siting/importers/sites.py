@@ -29,8 +29,10 @@ import io
 import json
 import logging
 import re
+import shutil
 import stat
 import tempfile
+import time
 import warnings
 import zipfile
 from collections.abc import Iterable
@@ -39,19 +41,26 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import Promise
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+from shapely.geometry import shape
 
 from siting import csv_safe
 from siting.importers.countries import country_name, fold, name_variants, resolve_countries
 from siting.importers.reference import former_use_from_text
 from siting.scoring.params import VOLTAGE_CLASSES_KV
+
+from .bounded import LimitExceeded, run_bounded
 
 log = logging.getLogger(__name__)
 
@@ -1360,8 +1369,6 @@ def _read_upload(
 def _remove_stale_tmp(tmp_dir: str | Path | None) -> None:
     # A process killed outright (SIGKILL, the OOM killer) cannot run its ``finally``: the next
     # upload removes what it left, once it is surely not in use any more.
-    import shutil
-    import time
 
     base = Path(tmp_dir or tempfile.gettempdir())
     cutoff = time.time() - STALE_TMP_AFTER_S
@@ -1386,7 +1393,6 @@ def read_upload_bounded(
     The file is written into a fresh temporary directory under a fixed name; this process owns
     the directory and removes it whatever happens, the child only reads there.
     """
-    from .bounded import LimitExceeded, run_bounded
 
     _remove_stale_tmp(tmp_dir)
     shown = PurePosixPath(file_name.replace("\\", "/")).name[:100] or _("the file")
@@ -1433,14 +1439,11 @@ def read_upload_bounded(
                 % {"file": shown, "mb": f"{limits.parse_memory_bytes / 2**20:,.0f}", "s": f"{limits.parse_timeout_s:g}"}
             ) from exc
     finally:
-        import shutil
-
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _read_gis(path: Path, fmt: str, limits: UploadLimits) -> tuple[pd.DataFrame, str]:
     """Return the file's one layer (a GeoDataFrame, or a DataFrame if it has no geometry) and its CRS."""
-    import pyogrio
 
     label = FORMAT_LABELS[fmt]
     try:
@@ -1687,8 +1690,6 @@ def parse_crs(value: str | None) -> str | None:
     m = re.fullmatch(r"\s*(?:epsg\s*:\s*)?(\d{4,6})\s*", str(value), re.I)
     if not m:
         raise UploadRejected(_("Give the CRS as an EPSG code, e.g. EPSG:2154 (Lambert-93)."))
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError
 
     try:
         CRS.from_epsg(int(m.group(1)))
@@ -1701,7 +1702,6 @@ class PlaceLocator:
     """Find which outline (country or département) holds each point, vectorised (STRtree)."""
 
     def __init__(self, outlines: Iterable[tuple[str, dict]], *, tolerance_deg: float = COUNTRY_TOLERANCE_DEG) -> None:
-        from shapely.geometry import shape
 
         pairs = [(code, shape(geojson)) for code, geojson in outlines]
         self.codes = np.asarray([c for c, _g in pairs], dtype=object)
@@ -1756,7 +1756,6 @@ def _geometries(
     notes: list[str],
 ) -> tuple[_Geometry, str]:
     """Return each row's position and outline in WGS84, flagging what cannot be used."""
-    import geopandas as gpd
 
     n = len(frame)
     geoms = None
@@ -1859,8 +1858,6 @@ def _geometries(
             _("No CRS in the file: coordinates read as %(crs)s (%(label)s), from their range.")
             % {"crs": crs, "label": crs_label}
         )
-
-    import geopandas as gpd
 
     series = gpd.GeoSeries(np.where(usable, geoms, None), crs=crs)  # type: ignore[call-overload]
     try:

@@ -22,15 +22,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from siting import accounts, queue
+from siting.dashboard import selectors as dashboard
 from siting.models import Portfolio, ScoringRun, Site
 from siting.runs import selectors as run_selectors
+from siting.scoring.params import ScenarioParams
 
 from .problem import PortfolioProblem, ProblemError
+from .robustness import portfolio_robustness
 from .solver import PortfolioSolution, solve
 
 log = logging.getLogger(__name__)
@@ -162,7 +166,6 @@ def portfolio_start(
     Raises ProblemError for a run that has not succeeded or a malformed problem, and
     PermissionDenied for a user without a planner or official role.
     """
-    from django.core.exceptions import PermissionDenied
 
     if not may_view(user):
         raise PermissionDenied
@@ -207,10 +210,6 @@ def portfolio_dispatch(*, portfolio_id: int) -> bool:
 
 def portfolio_compute(*, run: ScoringRun, problem: PortfolioProblem, progress=None) -> dict[str, Any]:
     """Return the result of ``problem`` on ``run`` as stored on a Portfolio (solve, then robustness)."""
-    from siting.dashboard import selectors as dashboard
-    from siting.scoring.params import ScenarioParams
-
-    from .robustness import portfolio_robustness
 
     report = progress or (lambda share, stage: None)
     report(0.02, "reading the run")
@@ -340,7 +339,6 @@ def portfolio_get(*, code, user) -> Portfolio:
 
     Raises Portfolio.DoesNotExist for an unknown code and PermissionDenied otherwise.
     """
-    from django.core.exceptions import PermissionDenied
 
     if not may_view(user):
         raise PermissionDenied

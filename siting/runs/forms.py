@@ -7,7 +7,7 @@ import dataclasses
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from siting.scoring.params import DEFAULT_MC_DRAWS
+from siting.scoring.params import DEFAULT_MC_DRAWS, presets
 
 MAX_DRAWS = 5000
 LADDER_CHOICES = [(n, f"{n:,}") for n in (1000, 2000, 5000, 10000, 20000, 50000, 100000)]
@@ -28,7 +28,6 @@ class RunStartForm(forms.Form):
     draws = forms.IntegerField(label=_("Monte Carlo draws"), min_value=0, max_value=MAX_DRAWS, initial=DEFAULT_MC_DRAWS)
 
     def params(self):
-        from siting.scoring.params import presets
 
         base = presets()[self.cleaned_data["preset"]]
         return dataclasses.replace(base, sizes=tuple(sorted(self.cleaned_data["sizes"])))

@@ -14,12 +14,13 @@ import pandas as pd
 from grid import selectors as grid_selectors
 from siting import frames
 from siting.models import RunResult, ScoringRun, Site
+from siting.scoring import ScoringInputs, score_inputs
+from siting.scoring.params import presets
 from siting.sites import selectors
 
 
 def params_build(*, preset: str = "default", sizes: str | None = None, seed: int | None = None):
     """Return validated scenario parameters from a preset and command-line style overrides."""
-    from siting.scoring.params import presets
 
     params = presets()[preset]
     changes: dict[str, Any] = {}
@@ -40,7 +41,6 @@ def scoring_inputs():
     call it. Lines and outlines are optional for the engine: an empty line table means no
     cut-in, no outline no over-land check.
     """
-    from siting.scoring import ScoringInputs
 
     line_frame = getattr(grid_selectors, "grid_line_vertex_frame", None)
     lines = line_frame() if line_frame is not None else None
@@ -78,7 +78,6 @@ def scoring_inputs_pack(inputs) -> tuple[dict[str, pd.DataFrame], dict[str, np.n
 
 def scoring_inputs_unpack(frames_in: dict[str, pd.DataFrame], arrays: dict[str, np.ndarray]):
     """Return the ``ScoringInputs`` that :func:`scoring_inputs_pack` packed."""
-    from siting.scoring import ScoringInputs
 
     outlines: dict[str, object] | None = None
     if OUTLINE_CODES in arrays:
@@ -96,7 +95,6 @@ def scoring_inputs_unpack(frames_in: dict[str, pd.DataFrame], arrays: dict[str, 
 
 def score_loaded_sites(*, params, draws: int = 0):
     """Score every site in the database with ``params``; return the engine's result."""
-    from siting.scoring import score_inputs
 
     return score_inputs(scoring_inputs(), params, draws=draws)
 

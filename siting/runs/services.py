@@ -34,8 +34,12 @@ from django.db import DatabaseError, InterfaceError, OperationalError, close_old
 from django.db.models import F
 from django.utils import timezone
 
+from grid.models import DatasetLoad
 from siting import frames, queue
 from siting.models import RunChunk, RunInput, RunResult, Scenario, ScoringRun, Site
+from siting.runs import selectors
+from siting.scoring import score_draws, score_inputs, sketch
+from siting.scoring.params import ScenarioParams
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +146,6 @@ def scoring_run_start(
     publishes it when the broker is back. Callers read ``run.dispatched_at`` after the call to
     tell the user. ``dispatch=False`` only saves it, for :func:`scoring_run_execute_inline`.
     """
-    from siting.scoring.params import ScenarioParams
 
     ScenarioParams.from_dict(params)  # validate before anything is saved
     with transaction.atomic():
@@ -175,13 +178,11 @@ def scoring_run_dispatch(*, run_id: int) -> bool:
 
 
 def _input_frames() -> tuple[dict[str, Any], dict[str, Any]]:
-    from siting.runs import selectors
 
     return selectors.scoring_inputs_pack(selectors.scoring_inputs())
 
 
 def _data_vintage(n_sites: int, n_points: int) -> dict[str, Any]:
-    from grid.models import DatasetLoad
 
     return {
         "datasets": {
@@ -211,14 +212,10 @@ def scoring_run_execute(*, run_id: int, publish: bool = True, inputs=None) -> No
         return  # already claimed, finished or cancelled: a redelivered message does nothing
     run = with_db_retry(lambda: ScoringRun.objects.get(id=run_id), what=f"loading run {run_id}")
     try:
-        from siting.scoring.params import ScenarioParams
-
         params = ScenarioParams.from_dict(run.params)
         if inputs is None:
             input_frames, arrays = with_db_retry(_input_frames, what=f"reading run {run_id}'s inputs")
         else:
-            from siting.runs import selectors
-
             input_frames, arrays = selectors.scoring_inputs_pack(inputs)
         blob = frames.frames_pack(input_frames, arrays)
         data_vintage = with_db_retry(
@@ -350,9 +347,6 @@ def score_chunk(
     The block's rank sketch over draws [draw_start, draw_stop), and for the first block
     (``draw_start == 0``) the deterministic table and connection options of the size, packed.
     """
-    from siting.runs import selectors
-    from siting.scoring import score_draws, score_inputs, sketch
-    from siting.scoring.params import ScenarioParams
 
     inputs = selectors.scoring_inputs_unpack(*frames.frames_unpack(input_blob))
     params = dataclasses.replace(ScenarioParams.from_dict(params_dict), sizes=(int(size_h100e),))
@@ -456,7 +450,6 @@ def size_merge(*, partials: list[bytes], draws: int) -> dict[str, Any]:
     counts and probabilities; percentiles within ``sketch.RELATIVE_ACCURACY``). Raises
     ValueError when a block is missing or counted twice.
     """
-    from siting.scoring import sketch
 
     table, options, sketches = None, None, []
     for blob in partials:

@@ -9,8 +9,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.db.models import Count, Sum
 
-from siting.models import Site
+from grid.models import (
+    Boundary,
+    DatasetLoad,
+    GridConnectionPoint,
+    GridLine,
+    HourlyCarbonSeries,
+    MonthlyCarbonIntensity,
+    Zone,
+)
+from siting.models import Site, SourceRecord
 
 SITE_FRAME_COLUMNS = (
     "site_id",
@@ -85,9 +95,6 @@ def data_summary() -> dict[str, object]:
     Sites by source and country, grid points by source and voltage, zones with their data,
     and every dataset load with its vintage, licence and hash.
     """
-    from django.db.models import Count
-
-    from grid.models import Boundary, DatasetLoad, GridConnectionPoint, HourlyCarbonSeries, MonthlyCarbonIntensity, Zone
 
     sites = list(
         Site.objects.filter(withdrawn=False)
@@ -125,9 +132,6 @@ SITE_DATASETS = ("brownfields", "power_plants", "gem_coal", "gem_gas", "gem_stee
 def _grid_network_summary() -> dict[str, object]:
     """Return grid points by country and voltage, lines by voltage, headroom estimates by
     method, and the rows each grid file left out, by reason (DatasetLoad.notes)."""
-    from django.db.models import Count, Sum
-
-    from grid.models import DatasetLoad, GridConnectionPoint, GridLine
 
     by_country = list(
         GridConnectionPoint.objects.values("country", "voltage_kv")
@@ -168,10 +172,6 @@ def site_coverage() -> dict[str, object]:
     each source on its sites; ``merged``: how many sites combine records of each set of sources;
     ``dropped``: per dataset, the records left out and why (from the load notes).
     """
-    from django.db.models import Count
-
-    from grid.models import DatasetLoad
-    from siting.models import SourceRecord
 
     sources = [s for s, _ in Site._meta.get_field("source").choices if s != "upload"]  # type: ignore[union-attr]
     by_country: dict[str, dict[str, object]] = {}

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 from django.db import transaction
+from shapely.geometry import shape
 
 from grid import services as grid_services
 from grid.services import LoadReport
@@ -83,7 +84,6 @@ def _parse_sites(
     Returns the sites (Site fields), the records (with the external id of their site) and
     notes: per source what was left out and why, and the merges per source pair.
     """
-    from shapely.geometry import shape
 
     shapes = {code: shape(geometry) for code, geometry in zip(countries["code"], countries["geometry_geojson"])}
     brownfields = site_files.cartofriches_records(p["brownfields"], dep_region)

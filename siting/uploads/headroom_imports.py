@@ -25,8 +25,10 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from scipy.spatial import cKDTree
 
 from grid.models import GridConnectionPoint, HeadroomUpload, KnownHeadroom
+from siting import accounts
 from siting.importers import sites as site_importer
 from siting.importers.countries import fold, name_variants
 from siting.importers.sites import RowError, SheetChoiceNeeded, UploadLimits, UploadRejected
@@ -284,8 +286,6 @@ def headroom_plan(
                 _("no point id, and no valid WGS84 position"),
             )
             if ok.any() and len(points):
-                from scipy.spatial import cKDTree
-
                 tree = cKDTree(_unit(points["longitude"].to_numpy(float), points["latitude"].to_numpy(float)))
                 chord, nearest = tree.query(_unit(lon[ok], lat[ok]))
                 dist = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2, 1.0))
@@ -458,7 +458,6 @@ def headroom_upload_withdraw(*, upload: HeadroomUpload, user) -> int | None:
     points went back, or None if the upload was already withdrawn. ``user`` None is the
     command line; otherwise the uploader or an admin (``siting.accounts``).
     """
-    from siting import accounts
 
     accounts.require_manage(user, upload.uploaded_by_id)
     claimed = HeadroomUpload.objects.filter(id=upload.id, status=HeadroomUpload.Status.IMPORTED).update(

@@ -31,11 +31,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from scipy.spatial import cKDTree
 
+from grid.models import Boundary
 from siting import accounts, csv_safe, frames
 from siting.importers.places import CONFLATION_DISTANCE_M, EARTH_RADIUS_M
 from siting.importers.sites import (
@@ -127,7 +129,6 @@ _LOCATOR_CACHE: dict[str, Any] = {}
 
 def _locators() -> tuple[PlaceLocator, PlaceLocator, dict[str, str]]:
     """Return the country and département locators, rebuilt only when the boundaries change."""
-    from grid.models import Boundary
 
     key = tuple(sorted(Boundary.objects.values_list("kind").annotate(n=Count("id"), last=Max("id"))))
     if _LOCATOR_CACHE.get("key") != key:
@@ -180,7 +181,6 @@ def reference_matches(sites: pd.DataFrame) -> pd.DataFrame:
     Distances are great-circle on a sphere of ``EARTH_RADIUS_M``, as the conflation measures
     them (``places``). Columns: :data:`MATCH_COLUMNS`.
     """
-    from scipy.spatial import cKDTree
 
     n = len(sites)
     out = pd.DataFrame(
@@ -488,7 +488,6 @@ def _insert_sites(sites: pd.DataFrame, upload: SiteUpload) -> int:
     takes its model default), without building 100,000 instances and compiling every value
     through the ORM, which took three quarters of a large import.
     """
-    from django.db import connection
 
     n = len(sites)
     if not n:

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from siting.models import Portfolio, ScoringRun
 from siting.portfolio import services
 from siting.portfolio.problem import OBJECTIVES, PortfolioProblem, ProblemError, parse_clusters, parse_sizes
+from siting.portfolio.report import portfolio_pdf
 from siting.reports import document as reports
 
 
@@ -87,8 +88,6 @@ class Command(BaseCommand):
         else:
             self._print(portfolio, result, elapsed)
         if opts["pdf"] and result["feasible"]:
-            from siting.portfolio.report import portfolio_pdf
-
             try:
                 rendered = portfolio_pdf(portfolio=portfolio, language=opts["lang"], author=opts["author"])
             except reports.ComparisonError as exc:
