@@ -101,19 +101,52 @@ def _map_wait(page, drawn: int, timeout_s: float = 120.0) -> None:
         page.wait_for_timeout(5)
 
 
-def _map_pass(browser, base: str, username: str, password: str, run, sizes: list[str], script: str | None) -> dict:
+def _baseline_modules(revision: str) -> dict[str, str]:
+    """Return the ranked map's script modules at git ``revision``, by file stem.
+
+    Revisions before the ES modules had one ``ranked_map.js``: it stands in for ``main``.
+    """
+    listing = subprocess.run(
+        ["git", "ls-tree", "--name-only", f"{revision}:static/js/ranked_map"], cwd=ROOT, capture_output=True, text=True
+    )
+    names = [n for n in listing.stdout.split() if n.endswith(".js")] if listing.returncode == 0 else []
+    paths = {Path(n).stem: f"static/js/ranked_map/{n}" for n in names} or {"main": "static/js/ranked_map.js"}
+    return {
+        stem: subprocess.run(
+            ["git", "show", f"{revision}:{path}"], cwd=ROOT, check=True, capture_output=True, text=True
+        ).stdout
+        for stem, path in paths.items()
+    }
+
+
+def _module_stem(url: str) -> str:
+    """Return the module's name without its directory, content hash and extension."""
+    name = url.rsplit("/", 1)[-1].split("?", 1)[0]
+    return name.split(".", 1)[0]
+
+
+def _map_pass(
+    browser, base: str, username: str, password: str, run, sizes: list[str], modules: dict[str, str] | None
+) -> dict:
     """One fresh browser context (cache empty): log in, a first load, a warm load, 3 filter and 3
-    size redraws. ``script`` replaces the page's ranked_map.js (the baseline of an A/B)."""
+    size redraws. ``modules`` (by file stem) replace the page's ranked-map script modules (the
+    baseline of an A/B); a module the baseline lacks is answered with 404."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(180_000)
     errors: list[str] = []  # printed if the map never draws
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
-    if script is not None:
-        page.route(
-            "**/js/ranked_map*.js", lambda route: route.fulfill(status=200, content_type="text/javascript", body=script)
-        )
+    if modules is not None:
+
+        def serve(route):
+            body = modules.get(_module_stem(route.request.url))
+            if body is None:
+                route.fulfill(status=404, body="")
+            else:
+                route.fulfill(status=200, content_type="text/javascript", body=body)
+
+        page.route("**/js/ranked_map/*.js", serve)
     page.goto(f"{base}/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
@@ -168,7 +201,7 @@ def _map_pass(browser, base: str, username: str, password: str, run, sizes: list
 
 def _bench_browser(base: str, username: str, password: str, run, repeats: int = 3, baseline: str | None = None) -> None:
     """The ranked map, ``repeats`` fresh passes; with ``baseline`` (a git revision) each pass also
-    runs that revision's ranked_map.js against the same server and data, alternately, and the
+    runs that revision's ranked-map script against the same server and data, alternately, and the
     ratios new/baseline are printed (the machine's load moves both alike)."""
     if not shutil.which(CHROMIUM):
         print(f"ranked map in Chromium: skipped (no {CHROMIUM})")
@@ -178,17 +211,15 @@ def _bench_browser(base: str, username: str, password: str, run, repeats: int = 
     from siting.dashboard import selectors as dashboard
 
     sizes = [str(s) for s in dashboard.run_sizes(run)]  # before Playwright: the ORM refuses its event loop
-    variants = {"this version": None}
+    variants: dict[str, dict[str, str] | None] = {"this version": None}
     if baseline:
-        variants[f"baseline {baseline}"] = subprocess.run(
-            ["git", "show", f"{baseline}:static/js/ranked_map.js"], cwd=ROOT, check=True, capture_output=True, text=True
-        ).stdout
+        variants[f"baseline {baseline}"] = _baseline_modules(baseline)
     passes: dict[str, list[dict]] = {name: [] for name in variants}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
         for _ in range(max(repeats, 1)):
-            for name, script in variants.items():
-                passes[name].append(_map_pass(browser, base, username, password, run, sizes, script))
+            for name, modules in variants.items():
+                passes[name].append(_map_pass(browser, base, username, password, run, sizes, modules))
         browser.close()
     medians: dict[str, dict[str, float]] = {}
     for name, runs_ in passes.items():
@@ -336,7 +367,7 @@ def main(argv: list[str] | None = None) -> None:
         "--map-baseline",
         default=None,
         metavar="REV",
-        help="also time this git revision's ranked_map.js, alternately, and print the ratios",
+        help="also time this git revision's ranked-map script (static/js/ranked_map/), alternately, and print the ratios",
     )
     parser.add_argument("--only-map", action="store_true", help="the ranked map only (no re-weighting, no API load)")
     args, _ = parser.parse_known_args(argv)

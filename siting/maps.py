@@ -3,7 +3,7 @@
 The base map is a MapLibre style made here (a plain background and GeoJSON layers shipped in
 ``fixtures/``), so nothing is fetched from a tile or font server. No trace draws map text
 labels (those would need font glyphs from the internet): names show on hover. The ranked
-map itself is drawn in the browser (``static/js/ranked_map.js``): filters and weights
+map itself is drawn in the browser (``static/js/ranked_map/``, ES modules): filters and weights
 redraw it without a page load.
 """
 
