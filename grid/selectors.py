@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.db.models import Count, Max, Sum, TextField
+from django.db.models.functions import Cast, Coalesce, Length
 
-from .models import GridConnectionPoint, GridLine, HeadroomUpload, HourlyCarbonSeries, KnownHeadroom, Zone
+from .models import Boundary, GridConnectionPoint, GridLine, HeadroomUpload, HourlyCarbonSeries, KnownHeadroom, Zone
 
 
 def grid_point_frame(*, status: str = GridConnectionPoint.Status.IN_SERVICE) -> pd.DataFrame:
@@ -95,17 +101,145 @@ def grid_line_vertex_frame() -> pd.DataFrame:
 def country_outline_wkb_map() -> dict[str, bytes]:
     """Return ISO2 → the country's outline as WKB bytes (WGS84), from the ``Boundary`` rows of
     kind country: the land the scoring engine's new lines must stay over."""
-    import shapely
-    from shapely.geometry import shape
+    return dict(boundary_outlines(Boundary.Kind.COUNTRY).wkb_by_code)
 
-    from .models import Boundary
 
-    out: dict[str, bytes] = {}
-    for code, geometry in (
-        Boundary.objects.filter(kind=Boundary.Kind.COUNTRY).order_by("code").values_list("code", "geometry_geojson")
-    ):
-        out[str(code).upper()] = shapely.to_wkb(shape(geometry))
-    return out
+# --- boundaries: one cache of every form the maps, the API, the PDF and scoring read ------------
+
+
+@dataclass(frozen=True, eq=False)
+class Outlines:
+    """The outlines of one kind of boundary (country, region, département) at one data version,
+    sorted by code, with the forms their readers need, each built on first use and kept.
+
+    Shared by every caller in the process (see :func:`boundary_outlines`): do not modify what
+    it returns.
+    """
+
+    kind: str
+    version: tuple[int, ...]
+    codes: tuple[str, ...]
+    names: tuple[str, ...]
+    parent_codes: tuple[str, ...]
+    geometries: tuple[dict[str, Any], ...]
+    """GeoJSON geometries (WGS84 longitude/latitude in degrees), as stored."""
+    _simplified: dict[float, dict[str, Any] | None] = field(default_factory=dict, repr=False)
+
+    def _feature(self, i: int, geometry: dict[str, Any]) -> dict[str, Any]:
+        code = self.codes[i]
+        return {
+            "type": "Feature",
+            "id": code,
+            "properties": {"code": code, "name": self.names[i], "parent_code": self.parent_codes[i]},
+            "geometry": geometry,
+        }
+
+    @cached_property
+    def geojson_bytes(self) -> bytes:
+        """Return the outlines as one compact GeoJSON FeatureCollection, UTF-8 (the API's answer)."""
+        features = [self._feature(i, g) for i, g in enumerate(self.geometries)]
+        return json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":")).encode()
+
+    @cached_property
+    def _readable(self) -> tuple[tuple[int, Any], ...]:
+        """(row, shapely geometry) of every outline shapely reads and that is not empty."""
+        from shapely.geometry import shape
+
+        out = []
+        for i, g in enumerate(self.geometries):
+            try:
+                geom = shape(g)
+            except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+                continue  # the maps draw outlines as context, not data: one bad outline is left out
+            if not geom.is_empty:
+                out.append((i, geom))
+        return tuple(out)
+
+    @cached_property
+    def shapes(self) -> tuple[Any, ...]:
+        """Return the readable, non-empty outlines as shapely geometries (the PDF's maps)."""
+        return tuple(geom for _i, geom in self._readable)
+
+    def simplified_geojson(self, tolerance_deg: float) -> dict[str, Any] | None:
+        """Return the readable outlines simplified to ``tolerance_deg`` [degrees] as a GeoJSON
+        FeatureCollection (a base map drawn in the page), or None when there are none."""
+        if tolerance_deg not in self._simplified:
+            import shapely
+            from shapely.geometry import mapping
+
+            features = [
+                self._feature(i, mapping(shapely.simplify(geom, tolerance_deg, preserve_topology=True)))
+                for i, geom in self._readable
+            ]
+            self._simplified[tolerance_deg] = {"type": "FeatureCollection", "features": features} if features else None
+        return self._simplified[tolerance_deg]
+
+    @cached_property
+    def wkb_by_code(self) -> dict[str, bytes]:
+        """Return upper-case code → outline as WKB bytes (scoring's over-land check). Every outline
+        must be readable here: a run does not start on outlines it cannot read."""
+        import shapely
+        from shapely.geometry import shape
+
+        return {code.upper(): shapely.to_wkb(shape(g)) for code, g in zip(self.codes, self.geometries)}
+
+
+_outlines: dict[str, Outlines] = {}
+_outlines_lock = threading.Lock()
+
+
+def boundary_version(kind: str) -> tuple[int, ...]:
+    """Return the data version of the outlines of ``kind``: their count, largest id and total text
+    length (codes, names, parents and geometries), in one aggregate query.
+
+    Loading the boundaries again adds, deletes or rewrites rows (``grid.services``), and an edit
+    in the admin rewrites one: each changes one of these. An edit that keeps every length the
+    same is not seen until :func:`boundary_outlines_forget` or a restart.
+    """
+    text = (
+        Length("code")
+        + Length("name")
+        + Length("parent_code")
+        + Coalesce(Length(Cast("geometry_geojson", output_field=TextField())), 0)
+    )
+    agg = Boundary.objects.filter(kind=kind).aggregate(n=Count("id"), last=Max("id"), chars=Sum(text))
+    return (int(agg["n"]), int(agg["last"] or 0), int(agg["chars"] or 0))
+
+
+def boundary_outlines(kind: str) -> Outlines:
+    """Return the outlines of ``kind`` (a ``Boundary.Kind``), sorted by code: the one read of the
+    boundaries behind the API, the upload preview map, the PDF's maps and scoring's outlines.
+
+    Cached per process and kind, keyed on :func:`boundary_version` (one small query per call):
+    outlines loaded again are read again, and every form built from the old ones goes with them.
+    """
+    version = boundary_version(kind)
+    with _outlines_lock:
+        cached = _outlines.get(kind)
+    if cached is not None and cached.version == version:
+        return cached
+    rows = list(
+        Boundary.objects.filter(kind=kind)
+        .order_by("code")
+        .values_list("code", "name", "parent_code", "geometry_geojson")
+    )
+    outlines = Outlines(
+        kind=kind,
+        version=version,
+        codes=tuple(str(r[0]) for r in rows),
+        names=tuple(str(r[1]) for r in rows),
+        parent_codes=tuple(str(r[2]) for r in rows),
+        geometries=tuple(r[3] for r in rows),
+    )
+    with _outlines_lock:
+        _outlines[kind] = outlines
+    return outlines
+
+
+def boundary_outlines_forget() -> None:
+    """Forget the cached outlines (with the dashboard's caches: tests, after data changes)."""
+    with _outlines_lock:
+        _outlines.clear()
 
 
 def known_headroom_provenance(point_ids: list[int]) -> dict[int, dict[str, Any]]:

@@ -22,6 +22,8 @@ from django.utils.cache import get_conditional_response, patch_cache_control, pa
 from django.utils.http import parse_etags
 from django.views.decorators.http import require_GET
 
+from grid import selectors as grid_selectors
+from grid.models import Boundary
 from siting import accounts
 from siting.dashboard import api_selectors as selectors
 from siting.dashboard import selectors as dashboard
@@ -330,26 +332,9 @@ def zones(request: HttpRequest) -> JsonResponse:
 @api_view
 def boundaries(request: HttpRequest, kind: str) -> HttpResponse:
     """Shipped outlines (country, region or département) as a GeoJSON FeatureCollection."""
-    from grid.models import Boundary
-
     if kind not in Boundary.Kind.values:
         raise dashboard.DashboardError(f"kind: one of {', '.join(Boundary.Kind.values)}")
-    body = dashboard.boundary_cache.get(kind)
-    if body is None:
-        features = [
-            {
-                "type": "Feature",
-                "id": code,
-                "properties": {"code": code, "name": name, "parent_code": parent},
-                "geometry": geometry,
-            }
-            for code, name, parent, geometry in Boundary.objects.filter(kind=kind)
-            .order_by("code")
-            .values_list("code", "name", "parent_code", "geometry_geojson")
-        ]
-        body = json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":")).encode()
-        if features:
-            dashboard.boundary_cache[kind] = body
+    body = grid_selectors.boundary_outlines(kind).geojson_bytes
     resp = HttpResponse(body, content_type="application/geo+json")
     resp["Cache-Control"] = "private, max-age=3600"
     return resp

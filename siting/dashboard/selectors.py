@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from django.utils.translation import gettext_lazy as _
 
-from grid.selectors import known_headroom_provenance
+from grid.selectors import boundary_outlines_forget, known_headroom_provenance
 from siting import csv_safe, frames, labels
 from siting.models import FormerUse, PollutionStatus, RunResult, ScoringRun, Site
 from siting.scoring import site_ladder, weighted_scores
@@ -178,7 +178,7 @@ def run_tables(run: ScoringRun) -> dict[int, pd.DataFrame]:
 
 
 def caches_clear() -> None:
-    """Forget cached runs and site attributes (tests; after data changes)."""
+    """Forget cached runs, site attributes and boundary outlines (tests; after data changes)."""
     with _lock:
         _run_cache.clear()
         _input_cache.clear()
@@ -188,7 +188,7 @@ def caches_clear() -> None:
         _map_tables.clear()
         _map_bodies.clear()
         _map_digests.clear()
-        boundary_cache.clear()
+    boundary_outlines_forget()
     site_attributes_forget()
 
 
@@ -877,9 +877,6 @@ def exclusion_label(code: str) -> str:
 # --- one site ------------------------------------------------------------------------------
 
 _input_cache: OrderedDict[int, dict[str, pd.DataFrame]] = OrderedDict()
-
-boundary_cache: dict[str, bytes] = {}
-"""Serialised boundary GeoJSON per kind (the API's; cleared with the other caches)."""
 
 
 def run_inputs(run: ScoringRun) -> dict[str, pd.DataFrame]:

@@ -35,6 +35,8 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from grid import selectors as grid_selectors
+from grid.models import Boundary
 from siting import frames, labels
 from siting.labels import PARAMETER_LABELS, SEVESO_TIERS
 from siting.models import FormerUse, PollutionStatus, RunResult, ScoringRun, Site
@@ -410,30 +412,16 @@ def _maps(sites: list[dict[str, Any]], at_size: pd.DataFrame) -> dict[str, Any]:
     return {"overview": report_svg.data_uri(overview), "closeups": closeups}
 
 
-_LAYERS: dict[tuple, report_svg.MapLayers] = {}
-
-
 def _map_layers(in_france: bool) -> report_svg.MapLayers:
     """Return the country outlines (and the départements when a site is in France) as shapes.
 
-    Parsed once per process and set of outlines (their count and last id change when the
-    reference data is loaded again): parsing them took a tenth of every document.
+    The shapes are the boundaries' cached ones (``grid.selectors.boundary_outlines``): parsing
+    them took a tenth of every document.
     """
-    from django.db.models import Count, Max
-
-    from grid.models import Boundary
-
-    kinds = (Boundary.Kind.COUNTRY, Boundary.Kind.DEPARTEMENT) if in_france else (Boundary.Kind.COUNTRY,)
-    outlines = Boundary.objects.filter(kind__in=kinds)
-    key = (kinds, *outlines.aggregate(n=Count("id"), last=Max("id")).values())
-    if key not in _LAYERS:
-        if len(_LAYERS) >= 4:
-            _LAYERS.clear()  # outlines loaded again: the old shapes go
-        _LAYERS[key] = report_svg.MapLayers.from_geojson(
-            list(outlines.filter(kind=Boundary.Kind.COUNTRY).values_list("geometry_geojson", flat=True)),
-            list(outlines.filter(kind=Boundary.Kind.DEPARTEMENT).values_list("geometry_geojson", flat=True)),
-        )
-    return _LAYERS[key]
+    return report_svg.MapLayers(
+        countries=grid_selectors.boundary_outlines(Boundary.Kind.COUNTRY).shapes,
+        subdivisions=grid_selectors.boundary_outlines(Boundary.Kind.DEPARTEMENT).shapes if in_france else (),
+    )
 
 
 # --- context -----------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html import escape
 
 import numpy as np
@@ -208,30 +208,12 @@ class MapPoint:
     voltage_kv: float
 
 
-@dataclass
+@dataclass(frozen=True)
 class MapLayers:
-    """Outlines to draw, as shapely geometries (WGS84), built once per document."""
+    """Outlines to draw, as shapely geometries (WGS84); shared between documents, never modified."""
 
-    countries: list = field(default_factory=list)
-    subdivisions: list = field(default_factory=list)
-
-    @classmethod
-    def from_geojson(cls, countries: Sequence[dict], subdivisions: Sequence[dict] = ()) -> MapLayers:
-        """Return layers from GeoJSON geometries; an unreadable outline is skipped (it is context, not data)."""
-        from shapely.geometry import shape
-
-        def build(geometries: Sequence[dict]) -> list:
-            out = []
-            for g in geometries:
-                try:
-                    geom = shape(g)
-                except (AttributeError, KeyError, TypeError, ValueError, IndexError):
-                    continue
-                if not geom.is_empty:
-                    out.append(geom)
-            return out
-
-        return cls(countries=build(countries), subdivisions=build(subdivisions))
+    countries: Sequence = ()
+    subdivisions: Sequence = ()
 
 
 def _mercator_y(lat_deg: np.ndarray | float) -> np.ndarray | float:

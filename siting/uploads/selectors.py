@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 from django.db.models import Q, QuerySet
 
+from grid import selectors as grid_selectors
+from grid.models import Boundary
 from siting import accounts
 from siting.models import ScoringRun, Site, SiteUpload
-
-_OUTLINE_CACHE: dict[str, Any] = {}
 
 
 def site_upload_list(*, user) -> QuerySet[SiteUpload]:
@@ -33,29 +33,9 @@ def source_names() -> list[str]:
 
 
 def countries_outline_geojson(*, tolerance_deg: float = 0.02) -> dict[str, Any] | None:
-    """Return the country outlines, simplified, as a GeoJSON FeatureCollection for the base map."""
-    import shapely
-    from shapely.geometry import mapping, shape
-
-    from grid.models import Boundary
-
-    rows = list(
-        Boundary.objects.filter(kind=Boundary.Kind.COUNTRY)
-        .order_by("code")
-        .values_list("id", "code", "geometry_geojson")
-    )
-    key = tuple(r[0] for r in rows)
-    if _OUTLINE_CACHE.get("key") != key:
-        features = [
-            {
-                "type": "Feature",
-                "properties": {"iso_a2": code},
-                "geometry": mapping(shapely.simplify(shape(geometry), tolerance_deg, preserve_topology=True)),
-            }
-            for _id, code, geometry in rows
-        ]
-        _OUTLINE_CACHE.update(key=key, value={"type": "FeatureCollection", "features": features} if features else None)
-    return _OUTLINE_CACHE["value"]
+    """Return the country outlines, simplified to ``tolerance_deg`` [degrees], as a GeoJSON
+    FeatureCollection for the base map (None when none are loaded). Shared: do not modify."""
+    return grid_selectors.boundary_outlines(Boundary.Kind.COUNTRY).simplified_geojson(tolerance_deg)
 
 
 def run_withdrawn_sites(run: ScoringRun) -> dict[str, Any]:
