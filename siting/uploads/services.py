@@ -32,11 +32,11 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from scipy.spatial import cKDTree
 
+from grid import selectors as grid_selectors
 from grid.models import Boundary
 from siting import accounts, csv_safe, frames
 from siting.importers.places import CONFLATION_DISTANCE_M, EARTH_RADIUS_M
@@ -128,24 +128,17 @@ _LOCATOR_CACHE: dict[str, Any] = {}
 
 
 def _locators() -> tuple[PlaceLocator, PlaceLocator, dict[str, str]]:
-    """Return the country and département locators, rebuilt only when the boundaries change."""
-
-    key = tuple(sorted(Boundary.objects.values_list("kind").annotate(n=Count("id"), last=Max("id"))))
+    """Return the country and département locators, built from the one outline cache
+    (``grid.selectors.boundary_outlines``) and again only when it reads new outlines."""
+    countries = grid_selectors.boundary_outlines(Boundary.Kind.COUNTRY)
+    departements = grid_selectors.boundary_outlines(Boundary.Kind.DEPARTEMENT)
+    key = (countries.version, departements.version)
     if _LOCATOR_CACHE.get("key") != key:
-        rows = Boundary.objects.filter(kind__in=(Boundary.Kind.COUNTRY, Boundary.Kind.DEPARTEMENT)).values_list(
-            "kind", "code", "parent_code", "geometry_geojson"
-        )
-        by_kind: dict[str, list[tuple[str, dict]]] = {Boundary.Kind.COUNTRY: [], Boundary.Kind.DEPARTEMENT: []}
-        regions: dict[str, str] = {}
-        for kind, code, parent, geometry in rows:
-            by_kind[kind].append((code, geometry))
-            if kind == Boundary.Kind.DEPARTEMENT and parent:
-                regions[code] = parent
         _LOCATOR_CACHE.update(
             key=key,
-            countries=PlaceLocator(by_kind[Boundary.Kind.COUNTRY]),
-            departements=PlaceLocator(by_kind[Boundary.Kind.DEPARTEMENT], tolerance_deg=0.02),
-            regions=regions,
+            countries=PlaceLocator(list(zip(countries.codes, countries.geometries))),
+            departements=PlaceLocator(list(zip(departements.codes, departements.geometries)), tolerance_deg=0.02),
+            regions={code: parent for code, parent in zip(departements.codes, departements.parent_codes) if parent},
         )
     return _LOCATOR_CACHE["countries"], _LOCATOR_CACHE["departements"], _LOCATOR_CACHE["regions"]
 
@@ -467,7 +460,8 @@ def _column_values(sites: pd.DataFrame) -> dict[str, list[Any]]:
         elif name in ("area_ha", "grid_capacity_mw", "grid_voltage_kv", "closure_year"):
             numbers = column.to_numpy(dtype=np.float64)
             finite = np.isfinite(numbers)
-            cast = numbers.astype(np.int64, copy=False) if name == "closure_year" else numbers
+            # Years as whole numbers; missing ones (NaN) become None below, never cast.
+            cast = np.where(finite, numbers, 0).astype(np.int64) if name == "closure_year" else numbers
             values = [v if f else None for v, f in zip(cast.tolist(), finite.tolist())]
         elif name == "flood_zone":
             values = [None if v is None or (isinstance(v, float) and np.isnan(v)) else bool(v) for v in column.tolist()]
