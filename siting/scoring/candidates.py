@@ -1,4 +1,4 @@
-"""Connection candidates per site and voltage class, with KD-trees (never all pairs).
+"""Connection candidates per site and voltage class, through grid cells and KD-trees (never all pairs).
 
 Two kinds (siting model §2, version 2):
 
@@ -12,6 +12,11 @@ stays over land inside that country's outline (buffered by a tolerance, the outl
 coarse), and the routed length is at most the class maximum. Candidates failing a limit are
 dropped and the rest compacted, nearest first. Without outlines there is no land check;
 without countries on the targets, no country check (both documented on ``score_sites``).
+
+The search is bounded by the class maximum: latitude × longitude cells as wide as it hold the
+points, and only the cells within reach of a site are read (:func:`_knn`). It returns what a
+KD-tree per country asked for the k nearest has always returned, ties included: the few sites
+where two points are exactly as near are asked of that tree.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numba import njit, prange
 from scipy.spatial import cKDTree
 
 EARTH_RADIUS_KM = 6371.0088
@@ -28,11 +34,11 @@ EARTH_RADIUS_KM = 6371.0088
 KM_PER_DEGREE_LATITUDE = 111.32
 """Length of one degree of latitude (spherical Earth). [km]"""
 CUT_IN_NEAREST_VERTICES = 4
+"""Line points looked at per site and class for a cut-in: the nearest one that passes the
+geometry limits wins (the next ones are usually on the same line, ≤ 1 km further)."""
 INDEX_DTYPE = np.int32
 """Candidate indices (into the grid points or line vertices, fewer than 2**31): at a million
 sites × 6 classes × k = 8 an int64 array holds 384 MB, this half."""
-"""Line points looked at per site and class for a cut-in: the nearest one that passes the
-geometry limits wins (the next ones are usually on the same line, ≤ 1 km further)."""
 
 
 def unit_vectors(longitude: np.ndarray, latitude: np.ndarray) -> np.ndarray:
@@ -156,59 +162,266 @@ class LandCheck:
 
 
 def _country_codes(*arrays: np.ndarray | None) -> list[np.ndarray | None]:
-    """Return the country arrays as int codes of one shared list (None stays None)."""
-    present = [np.asarray(a, dtype=str) for a in arrays if a is not None]
-    if not present:
+    """Return the country arrays as int codes of one shared list, or all None when one is None
+    (the country check needs both sides)."""
+    if any(a is None for a in arrays):
         return [None for _ in arrays]
+    present = [np.asarray(a, dtype=str) for a in arrays if a is not None]
     _, inverse = np.unique(np.concatenate(present), return_inverse=True)
     out: list[np.ndarray | None] = []
     at = 0
-    for a in arrays:
-        if a is None:
-            out.append(None)
-        else:
-            out.append(inverse[at : at + len(a)].astype(np.int64))
-            at += len(a)
+    for a in present:
+        out.append(inverse[at : at + len(a)].astype(np.int64))
+        at += len(a)
     return out
 
 
-def _knn(
+@dataclass
+class _Located:
+    """Sites or points as the searches take them: unit vectors, WGS84 latitude and longitude in
+    radians, cos(latitude) and country codes shared with the other side (None: no country
+    check)."""
+
+    xyz: np.ndarray  # float64[n, 3]
+    lat_rad: np.ndarray  # float64[n]
+    lon_rad: np.ndarray  # float64[n]
+    cos_lat: np.ndarray  # float64[n]
+    code: np.ndarray | None  # int64[n]
+
+    @classmethod
+    def of(cls, lon: np.ndarray, lat: np.ndarray, code: np.ndarray | None) -> _Located:
+        xyz = unit_vectors(lon, lat)
+        if not np.isfinite(xyz).all():
+            raise ValueError("longitude and latitude must be finite")  # as the KD-tree has always said
+        lat_rad = np.radians(lat)
+        return cls(xyz, lat_rad, np.radians(lon), np.cos(lat_rad), code)
+
+
+def km_to_chord(km: float) -> float:
+    """Return the chord on the unit sphere of a great-circle distance [km], widened by a few
+    parts in 10^12 so that every point whose :func:`chord_to_km` is at most ``km`` lies strictly
+    inside it (the searches keep only chords below their bound); inf stays inf."""
+    if not km < np.pi * EARTH_RADIUS_KM:
+        return np.inf
+    return 2.0 * np.sin(km / (2.0 * EARTH_RADIUS_KM)) * (1.0 + 1e-12) + 1e-15
+
+
+CELL_SEARCH_MAX_KM = 500.0
+"""Largest radius searched through latitude × longitude cells; beyond it (or without a radius)
+every site goes through the KD-tree, whose cost does not grow with the radius. The geometry
+limits are at most the search radius (100 km by default). [km]"""
+CELLS_PER_POINT = 16
+"""At most this many cells per point (and 2**16 in any case): cells are as wide as the search
+radius unless that would leave the grid mostly empty, then wider. [-]"""
+
+
+def _cells(lat_rad: np.ndarray, lon_rad: np.ndarray, radius_rad: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return a latitude × longitude grid of points: ``(order, start, frame)``, cell ``r ×
+    n_cols + c`` holding points ``order[start[cell] : start[cell + 1]]``, and ``frame`` = (lat0,
+    lon0, cell size [rad], n_rows, n_cols)."""
+    lat0, lon0 = float(lat_rad.min()), float(lon_rad.min())
+    span_lat, span_lon = float(lat_rad.max()) - lat0, float(lon_rad.max()) - lon0
+    size = max(radius_rad, 1e-9)
+    size = max(
+        size, float(np.sqrt((span_lat + size) * (span_lon + size) / max(CELLS_PER_POINT * lat_rad.size, 1 << 16)))
+    )
+    n_rows, n_cols = int(span_lat // size) + 1, int(span_lon // size) + 1
+    row = np.minimum(np.floor((lat_rad - lat0) / size).astype(np.int64), n_rows - 1)
+    col = np.minimum(np.floor((lon_rad - lon0) / size).astype(np.int64), n_cols - 1)
+    cell = row * n_cols + col
+    order = np.argsort(cell, kind="stable")
+    start = np.searchsorted(cell[order], np.arange(n_rows * n_cols + 1)).astype(INDEX_DTYPE)  # small: stays in cache
+    return order, start, np.array([lat0, lon0, size, n_rows, n_cols], dtype=np.float64)
+
+
+@njit(parallel=True, cache=True)
+def _nearest_in_cells(
     site_xyz: np.ndarray,
-    site_country: np.ndarray | None,
+    site_lat: np.ndarray,
+    site_lon: np.ndarray,
+    site_cos_lat: np.ndarray,
+    site_code: np.ndarray,
     point_xyz: np.ndarray,
-    point_country: np.ndarray | None,
+    point_index: np.ndarray,
+    point_code: np.ndarray,
+    start: np.ndarray,
+    frame: np.ndarray,
+    radius_rad: float,
+    bound: float,
+    max_km: float,
+    out_point: np.ndarray,
+    out_dist_km: np.ndarray,
+    out_tied: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Fill ``out_point[i]``/``out_dist_km[i]`` with the k nearest points of country
+    ``site_code[i]`` whose chord to site i is below ``bound`` and whose great-circle distance is
+    at most ``max_km``, nearest first; −1/NaN after. Set ``out_tied[i]`` when two of the k + 1
+    nearest are exactly as near: which one comes first (or k-th) is then the KD-tree's to say.
+
+    ``point_*`` are in grid order (:func:`_cells`, cells at least ``radius_rad`` ≥ the angle of
+    ``bound`` wide). The squared chord is summed in the KD-tree's order (x² + y², then + z²), so
+    the chords are bit for bit the KD-tree's.
+    """
+    k = out_point.shape[1]
+    lat0, lon0, size = frame[0], frame[1], frame[2]
+    n_rows, n_cols = int(frame[3]), int(frame[4])
+    bound2 = bound * bound
+    sin_radius = np.sin(radius_rad)
+    for i in prange(site_xyz.shape[0]):
+        row_p = out_point[i]
+        row_d = out_dist_km[i]  # squared chords while searching, km at the end
+        count = 0
+        next_d2 = np.inf  # the (k+1)-th squared chord: the least of those pushed out or left out
+        lat, lon = site_lat[i], site_lon[i]
+        r0 = max(int(np.floor((lat - radius_rad - lat0) / size)), 0)
+        r1 = min(int(np.floor((lat + radius_rad - lat0) / size)), n_rows - 1)
+        # Longitudes within the radius: ± asin(sin ρ / cos φ) ≤ ± s / √(1 − s²) with s = sin ρ /
+        # cos φ; every longitude when the cap nears a pole.
+        half = np.pi
+        if abs(lat) + radius_rad < np.pi / 2.0 - 1e-9:
+            s = sin_radius / site_cos_lat[i]
+            if s < 0.5:
+                half = s / np.sqrt(1.0 - s * s) * (1.0 + 1e-9) + 1e-12
+        x, y, z = site_xyz[i, 0], site_xyz[i, 1], site_xyz[i, 2]
+        code = site_code[i]
+        for turn in range(-1, 2):  # the cap may cross ±180°: look one turn either side too
+            if half >= np.pi:
+                if turn != 0:
+                    continue
+                c0, c1 = 0, n_cols - 1
+            else:
+                centre = lon + turn * 2.0 * np.pi
+                c0 = max(int(np.floor((centre - half - lon0) / size)), 0)
+                c1 = min(int(np.floor((centre + half - lon0) / size)), n_cols - 1)
+            if c0 > c1:
+                continue
+            for r in range(r0, r1 + 1):
+                for j in range(start[r * n_cols + c0], start[r * n_cols + c1 + 1]):
+                    if point_code[j] != code:
+                        continue
+                    dx = x - point_xyz[j, 0]
+                    dy = y - point_xyz[j, 1]
+                    dz = z - point_xyz[j, 2]
+                    d2 = dx * dx + dy * dy
+                    d2 = d2 + dz * dz
+                    if d2 >= bound2:
+                        continue
+                    p = point_index[j]
+                    if count == k:
+                        if d2 >= row_d[k - 1]:
+                            next_d2 = min(next_d2, d2)
+                            continue
+                        next_d2 = min(next_d2, row_d[k - 1])
+                        at = k - 1
+                    else:
+                        at = count
+                        count += 1
+                    while at > 0 and row_d[at - 1] > d2:
+                        row_d[at] = row_d[at - 1]
+                        row_p[at] = row_p[at - 1]
+                        at -= 1
+                    row_d[at] = d2
+                    row_p[at] = p
+        tied = count == k and next_d2 == row_d[k - 1]
+        for s in range(1, count):
+            tied = tied or row_d[s] == row_d[s - 1]
+        out_tied[i] = tied
+        kept = 0
+        for s in range(count):  # chord_to_km, then the limit, compacting as _compact does
+            km = 2.0 * EARTH_RADIUS_KM * np.arcsin(min(max(np.sqrt(row_d[s]) / 2.0, 0.0), 1.0))
+            if km <= max_km:
+                row_p[kept] = row_p[s]
+                row_d[kept] = km
+                kept += 1
+        for s in range(kept, k):
+            row_p[s] = -1
+            row_d[s] = np.nan
+
+
+def _nearest_by_tree(
+    sites: _Located, rows: np.ndarray, points: _Located, eligible: np.ndarray, k: int, max_km: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return, for sites ``rows``, the k nearest eligible points (of the site's country when both
+    sides have one) as one KD-tree per country finds them, then those within ``max_km``,
+    compacted: −1/NaN after the last.
+
+    Between points exactly as near as each other the tree's own order decides, so the tree is
+    built as it always has been (the country's eligible points in index order) and asked for
+    the k nearest without a bound: the bound would change which ones it visits first."""
+    pts = np.full((len(rows), k), -1, dtype=INDEX_DTYPE)
+    dist = np.full((len(rows), k), np.nan)
+    site_code, point_code = sites.code, points.code
+    if site_code is None or point_code is None:
+        groups = [(np.arange(len(rows)), eligible)]
+    else:
+        codes = site_code[rows]
+        groups = [(np.flatnonzero(codes == c), eligible[point_code[eligible] == c]) for c in np.unique(codes)]
+    for at, cand in groups:
+        if cand.size == 0:
+            continue
+        kk = min(k, cand.size)
+        chord, idx = cKDTree(points.xyz[cand]).query(sites.xyz[rows[at]], k=kk, workers=-1)
+        pts[at, :kk] = cand.astype(INDEX_DTYPE)[idx.reshape(len(at), kk)]
+        dist[at, :kk] = chord_to_km(chord.reshape(len(at), kk))
+    return _compact(pts, dist, (pts >= 0) & (dist <= max_km))
+
+
+def _knn(
+    sites: _Located,
+    points: _Located,
     eligible: np.ndarray,
     k: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return the k nearest eligible points per site (same country when both are given, as
-    int codes)."""
-    n = len(site_xyz)
-    pts = np.full((n, k), -1, dtype=INDEX_DTYPE)
-    dist = np.full((n, k), np.nan)
-    if n == 0 or eligible.size == 0:
-        return pts, dist
-    if site_country is None or point_country is None:
-        groups = [(np.arange(n), eligible)]
-    else:
-        order = np.argsort(point_country[eligible], kind="stable")
-        elig_sorted = eligible[order]
-        pc = point_country[elig_sorted]
-        site_order = np.argsort(site_country, kind="stable")
-        sc = site_country[site_order]
-        groups = []
-        for code in np.unique(sc):
-            a, b = np.searchsorted(pc, [code, code + 1])
-            if b > a:
-                s0, s1 = np.searchsorted(sc, [code, code + 1])
-                groups.append((site_order[s0:s1], elig_sorted[a:b]))
-    for sites, cand in groups:
-        kk = min(k, cand.size)
-        chord, idx = cKDTree(point_xyz[cand]).query(site_xyz[sites], k=kk, workers=-1)
-        chord, idx = chord.reshape(len(sites), kk), idx.reshape(len(sites), kk)
-        pts[sites, :kk] = cand.astype(INDEX_DTYPE)[idx]
-        del idx
-        dist[sites, :kk] = chord_to_km(chord)
-    return pts, dist
+    max_km: float,
+    out_point: np.ndarray,
+    out_dist_km: np.ndarray,
+    search: str = "auto",
+) -> None:
+    """Fill ``out_point``/``out_dist_km`` (n × k) with, per site, the k nearest eligible points
+    (of the site's country when both sides have countries) that are within ``max_km``
+    (great-circle), nearest first; −1/NaN after the last.
+
+    The KD-tree per country (``search="kdtree"``) finds the k nearest however far, and the
+    limit drops most of them: at a million sites that was most of the scoring time. Up to
+    :data:`CELL_SEARCH_MAX_KM` (``"auto"`` or ``"cells"``) grid cells find only the points within
+    the radius, and the few sites with two points exactly as near go through the tree, so the
+    answer is the tree's to the bit, ties included."""
+    n = len(sites.xyz)
+    if eligible.size == 0:
+        out_point.fill(-1)
+        out_dist_km.fill(np.nan)
+        return
+    if search == "kdtree" or (search == "auto" and not max_km <= CELL_SEARCH_MAX_KM):
+        out_point[:], out_dist_km[:] = _nearest_by_tree(sites, np.arange(n), points, eligible, k, max_km)
+        return
+    bound = km_to_chord(max_km)
+    radius_rad = 2.0 * np.arcsin(min(bound / 2.0, 1.0)) * (1.0 + 1e-9) + 1e-12
+    order, start, frame = _cells(points.lat_rad[eligible], points.lon_rad[eligible], radius_rad)
+    cand = eligible[order]
+    site_code, point_code = sites.code, points.code
+    if site_code is None or point_code is None:  # no country check: every code the same
+        site_code, point_code = np.zeros(n, dtype=np.int64), np.zeros(len(points.xyz), dtype=np.int64)
+    tied = np.empty(n, dtype=np.bool_)
+    _nearest_in_cells(
+        sites.xyz,
+        sites.lat_rad,
+        sites.lon_rad,
+        sites.cos_lat,
+        site_code,
+        np.ascontiguousarray(points.xyz[cand]),
+        cand.astype(INDEX_DTYPE),
+        point_code[cand].astype(INDEX_DTYPE),
+        start,
+        frame,
+        radius_rad,
+        bound,
+        max_km,
+        out_point,
+        out_dist_km,
+        tied,
+    )
+    rows = np.flatnonzero(tied)
+    if rows.size:
+        out_point[rows], out_dist_km[rows] = _nearest_by_tree(sites, rows, points, eligible, k, max_km)
 
 
 def _compact(pts: np.ndarray, dist: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -235,6 +448,7 @@ def nearest_by_class(
     point_country: np.ndarray | None = None,
     max_km: np.ndarray | None = None,
     land: LandCheck | None = None,
+    search: str = "auto",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return, per voltage class, the nearest points that can take a new line from each site.
 
@@ -251,28 +465,18 @@ def nearest_by_class(
         Great-circle distances. [km]
     """
     n_classes, n = len(class_kv), len(site_lon)
-    cand_point = np.full((n_classes, n, k), -1, dtype=INDEX_DTYPE)
-    cand_dist = np.full((n_classes, n, k), np.nan)
     if n == 0 or len(point_lon) == 0:
-        return cand_point, cand_dist
-    sites = unit_vectors(site_lon, site_lat)
-    points = unit_vectors(point_lon, point_lat)
+        return np.full((n_classes, n, k), -1, dtype=INDEX_DTYPE), np.full((n_classes, n, k), np.nan)
+    # Every class's rows are written in full below.
+    cand_point = np.empty((n_classes, n, k), dtype=INDEX_DTYPE)
+    cand_dist = np.empty((n_classes, n, k))
     site_code, point_code = _country_codes(site_country, point_country)
-    if site_code is None or point_code is None:
-        site_code = point_code = None
-    # Classes reach nested sets of points, so equal sets are next to each other: keep the last only.
-    last: tuple[bytes, np.ndarray, np.ndarray] | None = None
+    sites = _Located.of(site_lon, site_lat, site_code)
+    points = _Located.of(point_lon, point_lat, point_code)
     for c in range(n_classes):
         eligible = eligible_points(point_kv, class_kv, c, tolerance)
-        key = eligible.tobytes()
-        if last is None or last[0] != key:
-            last = None  # release the previous class's neighbours before the next search
-            last = (key, *_knn(sites, site_code, points, point_code, eligible, k))
-        _, pts, dist = last
-        keep = pts >= 0
-        if max_km is not None:
-            keep &= dist <= max_km[c]
-        cand_point[c], cand_dist[c] = _compact(pts, dist, keep)
+        radius = np.inf if max_km is None else float(max_km[c])
+        _knn(sites, points, eligible, k, radius, cand_point[c], cand_dist[c], search)
     if land is not None and site_country is not None:
         # One land test per distinct (site, point) pair across classes.
         margins = land.site_margins(site_country, site_lon, site_lat)
@@ -375,6 +579,7 @@ def nearest_on_lines(
     site_country: np.ndarray | None = None,
     max_km: np.ndarray | None = None,
     land: LandCheck | None = None,
+    search: str = "auto",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return, per class from ``min_class`` up, the nearest line point a cut-in can use.
 
@@ -394,20 +599,19 @@ def nearest_on_lines(
     cut_dist = np.full((n_classes, n), np.nan)
     if n == 0 or len(lines.vertex_lon) == 0:
         return cut_vertex, cut_dist
-    sites = unit_vectors(site_lon, site_lat)
-    verts = unit_vectors(lines.vertex_lon, lines.vertex_lat)
     vertex_kv = lines.line_kv[lines.vertex_line]
     site_code, vertex_code = _country_codes(site_country, lines.vertex_country)
-    if site_code is None or vertex_code is None:
-        site_code = vertex_code = None
+    sites = _Located.of(site_lon, site_lat, site_code)
+    verts = _Located.of(lines.vertex_lon, lines.vertex_lat, vertex_code)
     k = CUT_IN_NEAREST_VERTICES
+    pts = np.empty((n, k), dtype=INDEX_DTYPE)
+    dist = np.empty((n, k))
     margins = None
     for c in range(max(min_class, 0), n_classes):
         eligible = np.flatnonzero(vertex_kv * (1.0 + tolerance) >= class_kv[c])
-        pts, dist = _knn(sites, site_code, verts, vertex_code, eligible, k)
+        radius = np.inf if max_km is None else float(max_km[c])
+        _knn(sites, verts, eligible, k, radius, pts, dist, search)
         keep = pts >= 0
-        if max_km is not None:
-            keep &= dist <= max_km[c]
         if land is not None and site_country is not None and keep.any():
             si, slot = np.nonzero(keep)
             v = pts[si, slot]
