@@ -63,3 +63,54 @@ class ScenarioArrays(NamedTuple):
     """float64[2, 6]: value-function bounds per criterion, row 0 worst, row 1 best."""
     weights: np.ndarray
     """float64[6]: criterion weights, summing to 1, or all 0. [-]"""
+
+
+class DrawBase(NamedTuple):
+    """What a Monte Carlo draw scales, set up once per run: per site, per zone, per grid point and
+    line, and three scalars (``kernels.draw_site_inputs``)."""
+
+    pue_base: np.ndarray
+    """float64[n]: design PUE with its climate term. [-]"""
+    site_months_base: np.ndarray
+    """float64[n]: the sum of the site's readiness months. [month]"""
+    zone_index: np.ndarray
+    """int64[n]: the site's bidding zone (index into the zone arrays; −1: none)."""
+    price_zone: np.ndarray
+    """float64[z]: each zone's wholesale price. [€/MWh]"""
+    carbon_zone: np.ndarray
+    """float64[z]: each zone's carbon intensity. [gCO2/kWh]"""
+    price_fallback: float
+    """Price of a site without a zone. [€/MWh]"""
+    carbon_fallback: float
+    """Carbon intensity of a site without a zone. [gCO2/kWh]"""
+    price_adder: float
+    """Network charges and taxes added to every price. [€/MWh]"""
+    point_headroom_mw: np.ndarray
+    """float64[m]: each grid point's headroom before the draw. [MW]"""
+    point_source: np.ndarray
+    """float64[m]: where it comes from (``layout.H_*``; known headroom is not drawn)."""
+    line_headroom_mw: np.ndarray
+    """float64[L]: each line's cut-in headroom before the draw. [MW]"""
+    line_source: np.ndarray
+    """float64[L]: where it comes from (``layout.H_*``)."""
+
+
+class DrawFactors(NamedTuple):
+    """One Monte Carlo draw's multiplicative factors and offsets (views of the draw's factors)."""
+
+    price_zone: np.ndarray
+    """float64[z]: wholesale price factor per zone. [-]"""
+    carbon_zone: np.ndarray
+    """float64[z]: carbon intensity factor per zone. [-]"""
+    conn: np.ndarray
+    """float64[n]: connection cost factor per site. [-]"""
+    grid_months: np.ndarray
+    """float64[n]: grid connection time factor per site. [-]"""
+    site_months: np.ndarray
+    """float64[n]: site readiness time factor per site. [-]"""
+    pue_offset: np.ndarray
+    """float64[n]: PUE offset per site. [-]"""
+    headroom_point: np.ndarray
+    """float64[m]: headroom factor per grid point. [-]"""
+    headroom_line: np.ndarray
+    """float64[L]: headroom factor per line. [-]"""

@@ -567,55 +567,32 @@ def triangular_levels(u, levels, out):
 
 
 @njit(cache=True)
-def draw_site_inputs(
-    pue_base,
-    site_months_base,
-    zone_index,
-    price_zone,
-    carbon_zone,
-    price_fallback,
-    carbon_fallback,
-    price_adder,
-    price_f,
-    carbon_f,
-    conn_f,
-    grid_f,
-    site_months_f,
-    pue_offset,
-    point_headroom_mw,
-    point_source,
-    point_f,
-    line_headroom_mw,
-    line_source,
-    line_f,
-    site,
-    point_out,
-    line_out,
-):
+def draw_site_inputs(base, factors, site, point_out, line_out):
     """Write one Monte Carlo draw's factors into the kernels' inputs, in one pass.
 
-    Overwrites the draw's columns of ``site`` (``S_PUE``, ``S_PRICE``, ``S_CARBON``,
-    ``S_CONN_F``, ``S_GRID_F``, ``S_SITE_MONTHS``) and the drawn headroom of every grid point
-    and line (``point_out``, ``line_out``: the headroom × its factor where not known) with the
-    numbers ``siting.scoring.engine._site_matrix`` and ``_grid_arrays`` compute from the same factors.
-    ``pue_base`` is the design PUE with its climate term and ``site_months_base`` the sum of
-    the readiness months, per site; a site without a zone (index −1) takes the fallbacks.
+    ``base`` is a ``kernel_inputs.DrawBase`` (set up once per run), ``factors`` a
+    ``kernel_inputs.DrawFactors`` (the draw's). Overwrites the draw's columns of ``site``
+    (``S_PUE``, ``S_PRICE``, ``S_CARBON``, ``S_CONN_F``, ``S_GRID_F``, ``S_SITE_MONTHS``) and the
+    drawn headroom of every grid point and line (``point_out``, ``line_out``: the headroom × its
+    factor where not known) with the numbers ``siting.scoring.engine._site_matrix`` and
+    ``_grid_arrays`` compute from the same factors. A site without a zone (index −1) takes the
+    fallbacks.
     """
     for i in range(site.shape[0]):
-        site[i, S_PUE] = pue_base[i] + pue_offset[i]
-        z = zone_index[i]
+        site[i, S_PUE] = base.pue_base[i] + factors.pue_offset[i]
+        z = base.zone_index[i]
         if z >= 0:
-            site[i, S_PRICE] = price_zone[z] * price_f[z] + price_adder
-            site[i, S_CARBON] = carbon_zone[z] * carbon_f[z]
+            site[i, S_PRICE] = base.price_zone[z] * factors.price_zone[z] + base.price_adder
+            site[i, S_CARBON] = base.carbon_zone[z] * factors.carbon_zone[z]
         else:
-            site[i, S_PRICE] = price_fallback + price_adder
-            site[i, S_CARBON] = carbon_fallback
-        site[i, S_CONN_F] = conn_f[i]
-        site[i, S_GRID_F] = grid_f[i]
-        site[i, S_SITE_MONTHS] = site_months_base[i] * site_months_f[i]
+            site[i, S_PRICE] = base.price_fallback + base.price_adder
+            site[i, S_CARBON] = base.carbon_fallback
+        site[i, S_CONN_F] = factors.conn[i]
+        site[i, S_GRID_F] = factors.grid_months[i]
+        site[i, S_SITE_MONTHS] = base.site_months_base[i] * factors.site_months[i]
     for j in range(point_out.shape[0]):
-        h = point_headroom_mw[j]
-        point_out[j] = h if point_source[j] == H_KNOWN else h * point_f[j]
+        h = base.point_headroom_mw[j]
+        point_out[j] = h if base.point_source[j] == H_KNOWN else h * factors.headroom_point[j]
     for j in range(line_out.shape[0]):
-        h = line_headroom_mw[j]
-        line_out[j] = h if line_source[j] == H_KNOWN else h * line_f[j]
+        h = base.line_headroom_mw[j]
+        line_out[j] = h if base.line_source[j] == H_KNOWN else h * factors.headroom_line[j]

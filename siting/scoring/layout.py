@@ -13,7 +13,7 @@ HOURS_PER_YEAR = 8760.0
 
 N_CLASSES = 6
 
-# Scalar parameters, packed by siting.scoring._pack_scalars.
+# Scalar parameters, packed by siting.scoring.engine._pack_scalars.
 P_N_GPU = 0
 P_P_IT_MW = 1
 P_ROUTING = 2

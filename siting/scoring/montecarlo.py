@@ -29,7 +29,7 @@ from .engine import (
     _site_matrix,
     _site_months_base,
 )
-from .kernel_inputs import GridInputs, ScenarioArrays
+from .kernel_inputs import DrawBase, DrawFactors, GridInputs, ScenarioArrays
 from .layout import N_OUT
 from .params import ScenarioParams
 from .prepare import ScoringInputs, _prepare, _Prepared
@@ -55,8 +55,8 @@ class _MonteCarlo:
     factors: np.ndarray  # its triangular factors; ``parts`` are views of it
     parts: dict[str, np.ndarray]
     sp_sizes: np.ndarray  # scalar parameters per size; the draw's entries are overwritten
-    pue_base: np.ndarray
-    site_months_base: np.ndarray
+    draw_base: DrawBase  # what a draw scales (kernels.draw_site_inputs)
+    draw_factors: DrawFactors  # views of ``factors``, by meaning
 
     @property
     def point_headroom(self) -> np.ndarray:
@@ -75,6 +75,7 @@ def _mc_setup(params: ScenarioParams, prep: _Prepared, sizes: Sequence[int], imp
     deterministic = _draw(params, prep, None)
     levels = _draw_levels(params, len(prep.zone_codes), n, len(prep.point_id), len(prep.line_headroom))
     factors = np.empty(int(levels[:, 0].sum()))
+    parts = _draw_parts(levels, factors)
     return _MonteCarlo(
         params=params,
         prep=prep,
@@ -89,10 +90,32 @@ def _mc_setup(params: ScenarioParams, prep: _Prepared, sizes: Sequence[int], imp
         levels=levels,
         uniforms=np.empty(len(factors)),
         factors=factors,
-        parts=_draw_parts(levels, factors),
+        parts=parts,
         sp_sizes=np.stack([_pack_scalars(params, size, deterministic) for size in sizes]),
-        pue_base=_pue_base(params, prep),
-        site_months_base=_site_months_base(prep),
+        draw_base=DrawBase(
+            pue_base=_pue_base(params, prep),
+            site_months_base=_site_months_base(prep),
+            zone_index=prep.zone_index,
+            price_zone=prep.price_zone,
+            carbon_zone=prep.carbon_zone,
+            price_fallback=float(params.fallback_price_eur_per_mwh),
+            carbon_fallback=float(params.fallback_carbon_g_per_kwh),
+            price_adder=float(params.price_adder_eur_per_mwh),
+            point_headroom_mw=prep.point_headroom,
+            point_source=prep.point_source,
+            line_headroom_mw=prep.line_headroom,
+            line_source=prep.line_source,
+        ),
+        draw_factors=DrawFactors(
+            price_zone=parts["price_zone"],
+            carbon_zone=parts["carbon_zone"],
+            conn=parts["conn"],
+            grid_months=parts["grid_months"],
+            site_months=parts["site_months"],
+            pue_offset=parts["pue_offset"],
+            headroom_point=parts["headroom_point"],
+            headroom_line=parts["headroom_line"],
+        ),
     )
 
 
@@ -117,29 +140,7 @@ def _mc_draw(mc: _MonteCarlo, index: int, ranks_out: np.ndarray) -> None:
     _set_draw_scalars(params, mc.sp_sizes, float(f["gpu"][0]), float(f["fac"][0]), float(f["rate"][0]))
     weights = _draw_weights(params, rng, mc.scenario.weights)
     kernels.draw_site_inputs(
-        mc.pue_base,
-        mc.site_months_base,
-        prep.zone_index,
-        prep.price_zone,
-        prep.carbon_zone,
-        params.fallback_price_eur_per_mwh,
-        params.fallback_carbon_g_per_kwh,
-        params.price_adder_eur_per_mwh,
-        f["price_zone"],
-        f["carbon_zone"],
-        f["conn"],
-        f["grid_months"],
-        f["site_months"],
-        f["pue_offset"],
-        prep.point_headroom,
-        prep.point_source,
-        f["headroom_point"],
-        prep.line_headroom,
-        prep.line_source,
-        f["headroom_line"],
-        mc.site,
-        mc.grid.point_headroom_mw,
-        mc.grid.line_headroom_mw,
+        mc.draw_base, mc.draw_factors, mc.site, mc.grid.point_headroom_mw, mc.grid.line_headroom_mw
     )
     # One fused call for every size, keeping only what ranking needs.
     scenario = mc.scenario._replace(weights=weights)
