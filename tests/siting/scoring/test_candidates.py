@@ -229,6 +229,21 @@ class NearestByClassTests:
             with pytest.raises(ValueError, match="finite"):
                 nearest_by_class(*args, np.full(2, 400.0), CLASS_KV, 2, max_km=MAX_GC_KM, search=search)
 
+    def test_it_answers_two_threads_at_once(self):
+        # The cells search is a parallel compiled loop; web requests may run it side by side.
+        from concurrent.futures import ThreadPoolExecutor
+
+        world = _world(2, n_sites=2000)
+        s_lon, s_lat, p_lon, p_lat, kv, s_cc, p_cc = world
+        args = (s_lon, s_lat, p_lon, p_lat, kv, CLASS_KV, 8)
+        kwargs = dict(tolerance=TOLERANCE, site_country=s_cc, point_country=p_cc, max_km=MAX_GC_KM)
+        want = nearest_by_class(*args, **kwargs)
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(lambda _: nearest_by_class(*args, **kwargs), range(8)))
+        for cand, dist in results:
+            np.testing.assert_array_equal(cand, want[0])
+            np.testing.assert_array_equal(dist, want[1])
+
 
 class NearestOnLinesTests:
     @pytest.mark.parametrize("search", SEARCHES)
