@@ -90,7 +90,7 @@ class LandCheck:
 
     def _country(self, code: str) -> tuple[object, cKDTree] | None:
         if code not in self._prepared:
-            import shapely
+            import shapely  # noqa: PLC0415 - only with country outlines; 0.1 s on every scoring import
 
             raw = self._raw.get(code)
             if raw is None:
@@ -107,7 +107,7 @@ class LandCheck:
     def site_margins(self, country: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return, per site, whether it lies inside its country's outline and how far from the
         outline's boundary it is at least [km] (inf where the country has no outline)."""
-        import shapely
+        import shapely  # noqa: PLC0415 - only with country outlines, as above
 
         key = (id(country), id(lon), id(lat))
         if self._margins is not None and self._margins[0] == key:
@@ -140,7 +140,7 @@ class LandCheck:
         """Return, per route from site ``site[r]`` (of ``lon``/``lat``/``country``) to (x1, y1),
         True when the straight segment lies inside the site country's outline (≤ 80 km, so
         within metres of the great circle). ``margins`` comes from :meth:`site_margins`."""
-        import shapely
+        import shapely  # noqa: PLC0415 - only with country outlines, as above
 
         inside, margin = margins
         length_km = chord_to_km(np.linalg.norm(unit_vectors(x1, y1) - unit_vectors(lon[site], lat[site]), axis=1))
@@ -210,6 +210,10 @@ CELL_SEARCH_MAX_KM = 500.0
 """Largest radius searched through latitude × longitude cells; beyond it (or without a radius)
 every site goes through the KD-tree, whose cost does not grow with the radius. The geometry
 limits are at most the search radius (100 km by default). [km]"""
+CELL_SEARCH_MAX_READS = 512
+"""Most points the cells search may expect to read per site; beyond, the KD-tree is faster (on
+the shipped grid a site reads 30–70 points per class and the cells take a third of the tree's
+time; on the 1 km densified lines it reads 1,200–1,500 and takes 15 % more). [-]"""
 CELLS_PER_POINT = 16
 """At most this many cells per point (and 2**16 in any case): cells are as wide as the search
 radius unless that would leave the grid mostly empty, then wider. [-]"""
@@ -232,6 +236,19 @@ def _cells(lat_rad: np.ndarray, lon_rad: np.ndarray, radius_rad: float) -> tuple
     order = np.argsort(cell, kind="stable")
     start = np.searchsorted(cell[order], np.arange(n_rows * n_cols + 1)).astype(INDEX_DTYPE)  # small: stays in cache
     return order, start, np.array([lat0, lon0, size, n_rows, n_cols], dtype=np.float64)
+
+
+def _reads_per_site(start: np.ndarray, frame: np.ndarray, radius_rad: float) -> float:
+    """Return about how many points the cells search reads per site: the rows × columns of cells
+    it looks at, at the grid's middle latitude, times the points per cell as a point sees them
+    (Σ count² / Σ count: sites stand where the points are, not in the empty cells)."""
+    count = np.diff(start).astype(np.float64)
+    if count.sum() == 0:
+        return 0.0
+    per_cell = float((count * count).sum() / count.sum())
+    lat0, size, n_rows = frame[0], frame[2], frame[3]
+    cos_mid = max(float(np.cos(lat0 + size * n_rows / 2.0)), 1e-3)
+    return (2.0 * radius_rad / size + 1.0) * (2.0 * radius_rad / (size * cos_mid) + 1.0) * per_cell
 
 
 @njit(parallel=True, cache=True)
@@ -338,6 +355,11 @@ def _nearest_in_cells(
             row_d[s] = np.nan
 
 
+TREE_THREADS_MIN_SITES = 10_000
+"""Sites from which a KD-tree query runs on every core: below, starting the threads costs more
+than they save (the tied sites of a class come a few dozen per country). [-]"""
+
+
 def _nearest_by_tree(
     sites: _Located, rows: np.ndarray, points: _Located, eligible: np.ndarray, k: int, max_km: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -360,7 +382,8 @@ def _nearest_by_tree(
         if cand.size == 0:
             continue
         kk = min(k, cand.size)
-        chord, idx = cKDTree(points.xyz[cand]).query(sites.xyz[rows[at]], k=kk, workers=-1)
+        workers = -1 if len(at) >= TREE_THREADS_MIN_SITES else 1
+        chord, idx = cKDTree(points.xyz[cand]).query(sites.xyz[rows[at]], k=kk, workers=workers)
         pts[at, :kk] = cand.astype(INDEX_DTYPE)[idx.reshape(len(at), kk)]
         dist[at, :kk] = chord_to_km(chord.reshape(len(at), kk))
     return _compact(pts, dist, (pts >= 0) & (dist <= max_km))
@@ -381,10 +404,11 @@ def _knn(
     (great-circle), nearest first; −1/NaN after the last.
 
     The KD-tree per country (``search="kdtree"``) finds the k nearest however far, and the
-    limit drops most of them: at a million sites that was most of the scoring time. Up to
-    :data:`CELL_SEARCH_MAX_KM` (``"auto"`` or ``"cells"``) grid cells find only the points within
-    the radius, and the few sites with two points exactly as near go through the tree, so the
-    answer is the tree's to the bit, ties included."""
+    limit drops most of them: at a million sites that was most of the scoring time. Grid cells
+    (``"cells"``) find only the points within the radius, and the few sites with two points
+    exactly as near go through the tree, so the answer is the tree's to the bit, ties included.
+    ``"auto"`` takes the cells up to :data:`CELL_SEARCH_MAX_KM` while a site would read at most
+    :data:`CELL_SEARCH_MAX_READS` points (the densified lines are denser), else the tree."""
     n = len(sites.xyz)
     if eligible.size == 0:
         out_point.fill(-1)
@@ -396,6 +420,9 @@ def _knn(
     bound = km_to_chord(max_km)
     radius_rad = 2.0 * np.arcsin(min(bound / 2.0, 1.0)) * (1.0 + 1e-9) + 1e-12
     order, start, frame = _cells(points.lat_rad[eligible], points.lon_rad[eligible], radius_rad)
+    if search == "auto" and _reads_per_site(start, frame, radius_rad) > CELL_SEARCH_MAX_READS:
+        out_point[:], out_dist_km[:] = _nearest_by_tree(sites, np.arange(n), points, eligible, k, max_km)
+        return
     cand = eligible[order]
     site_code, point_code = sites.code, points.code
     if site_code is None or point_code is None:  # no country check: every code the same

@@ -214,6 +214,23 @@ class NearestByClassTests:
         nearest_by_class(s_lon, s_lat, p_lon, p_lat, kv, CLASS_KV, 4, max_km=max_km, tolerance=TOLERANCE)
         assert used == [10.0, CELL_SEARCH_MAX_KM, 10.0, 10.0]
 
+    def test_it_leaves_points_denser_than_the_cells_pay_for_to_the_kd_tree(self, monkeypatch):
+        from siting.scoring import candidates
+
+        used = []
+        real = candidates._nearest_in_cells
+        monkeypatch.setattr(candidates, "_nearest_in_cells", lambda *a: used.append(a[12]) or real(*a))
+        # 3,000 points within 0.3° and a 30 km radius: every site would read them all.
+        world = _world(6, n_sites=200, n_points=3000, lon=(5.0, 5.3), lat=(45.0, 45.3), step_deg=0.001)
+        s_lon, s_lat, p_lon, p_lat, kv, s_cc, p_cc = world
+        max_km = np.array([1.0, 30.0, 30.0, 30.0, 30.0, 30.0])
+        got = nearest_by_class(
+            s_lon, s_lat, p_lon, p_lat, kv, CLASS_KV, 4,
+            tolerance=TOLERANCE, site_country=s_cc, point_country=p_cc, max_km=max_km,
+        )  # fmt: skip
+        assert used == [1.0]
+        _assert_same(got, world, 4, max_km)
+
     @pytest.mark.parametrize("search", SEARCHES)
     def test_it_returns_nothing_without_sites_or_points(self, search):
         empty = np.zeros(0)
