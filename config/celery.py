@@ -59,7 +59,7 @@ def _share_cores(sender: Any = None, instance: Any = None, **kwargs: Any) -> Non
 @signals.worker_process_init.connect
 def _limit_kernel_threads(**kwargs: Any) -> None:
     """In each pool process: run the numba kernels on the threads decided above."""
-    import numba  # the worker's own import: the web processes never need the limit
+    import numba  # noqa: PLC0415  (only a worker's pool process sets the limit; config loads before numba is wanted)
 
     threads = kernel_threads(1)
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]

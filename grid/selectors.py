@@ -10,8 +10,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 from django.db.models import Count, Max, Sum, TextField
 from django.db.models.functions import Cast, Coalesce, Length
+from shapely.geometry import mapping, shape
 
 from .models import Boundary, GridConnectionPoint, GridLine, HeadroomUpload, HourlyCarbonSeries, KnownHeadroom, Zone
 
@@ -143,7 +145,6 @@ class Outlines:
     @cached_property
     def _readable(self) -> tuple[tuple[int, Any], ...]:
         """(row, shapely geometry) of every outline shapely reads and that is not empty."""
-        from shapely.geometry import shape
 
         out = []
         for i, g in enumerate(self.geometries):
@@ -164,9 +165,6 @@ class Outlines:
         """Return the readable outlines simplified to ``tolerance_deg`` [degrees] as a GeoJSON
         FeatureCollection (a base map drawn in the page), or None when there are none."""
         if tolerance_deg not in self._simplified:
-            import shapely
-            from shapely.geometry import mapping
-
             features = [
                 self._feature(i, mapping(shapely.simplify(geom, tolerance_deg, preserve_topology=True)))
                 for i, geom in self._readable
@@ -178,8 +176,6 @@ class Outlines:
     def wkb_by_code(self) -> dict[str, bytes]:
         """Return upper-case code → outline as WKB bytes (scoring's over-land check). Every outline
         must be readable here: a run does not start on outlines it cannot read."""
-        import shapely
-        from shapely.geometry import shape
 
         return {code.upper(): shapely.to_wkb(shape(g)) for code, g in zip(self.codes, self.geometries)}
 

@@ -23,7 +23,7 @@ from django.utils.http import parse_etags
 from django.views.decorators.http import require_GET
 
 from grid import selectors as grid_selectors
-from grid.models import Boundary
+from grid.models import Boundary, GridConnectionPoint, Zone
 from siting import accounts
 from siting.dashboard import api_selectors as selectors
 from siting.dashboard import selectors as dashboard
@@ -304,7 +304,6 @@ def site_detail(request: HttpRequest, site_id: int) -> JsonResponse:
 @api_view
 def grid_points(request: HttpRequest) -> JsonResponse:
     """In-service grid points with a known voltage, as columns (the substations layer)."""
-    from grid.models import GridConnectionPoint
 
     rows = list(
         GridConnectionPoint.objects.filter(status=GridConnectionPoint.Status.IN_SERVICE, voltage_kv__isnull=False)
@@ -321,7 +320,6 @@ def grid_points(request: HttpRequest) -> JsonResponse:
 @api_view
 def zones(request: HttpRequest) -> JsonResponse:
     """Carbon intensity, price and cooling degree days by country."""
-    from grid.models import Zone
 
     rows = Zone.objects.order_by("code").values(
         "code", "name", "carbon_intensity_g_per_kwh", "carbon_year", "price_eur_per_mwh", "cooling_degree_days"

@@ -21,11 +21,14 @@ import numpy as np
 import pandas as pd
 from django.utils.translation import gettext_lazy as _
 
+from grid.models import HeadroomUpload
 from grid.selectors import boundary_outlines_forget, known_headroom_provenance
 from siting import csv_safe, frames, labels
-from siting.models import FormerUse, PollutionStatus, RunResult, ScoringRun, Site
-from siting.scoring import site_ladder, weighted_scores
+from siting.models import FormerUse, PollutionStatus, RunInput, RunResult, ScoringRun, Site
+from siting.runs.selectors import scoring_inputs_unpack
+from siting.scoring import explain, site_ladder, weighted_scores
 from siting.scoring.criteria import CRITERIA, CRITERION_NAMES
+from siting.scoring.params import ScenarioParams, parameter_table
 from siting.sites.selectors import site_attributes, site_attributes_forget, site_attributes_generation
 
 RUN_CACHE_SIZE = 4
@@ -194,7 +197,6 @@ def caches_clear() -> None:
 
 def run_assumptions(run: ScoringRun) -> list[dict[str, Any]]:
     """Return the run's parameters that are labelled assumptions, with value, unit and source."""
-    from siting.scoring.params import ScenarioParams, parameter_table
 
     return [p for p in parameter_table(ScenarioParams.from_dict(run.params)) if p["assumption"]]
 
@@ -733,7 +735,6 @@ def _sites_digest() -> str:
     Computed once per reload of the site attributes; the same in every web process when the
     data are the same, so an ETag built on it holds across processes.
     """
-    from grid.models import HeadroomUpload
 
     attrs = site_attributes()
     generation = site_attributes_generation()
@@ -840,7 +841,6 @@ def criterion_table(params: dict[str, Any]) -> list[dict[str, Any]]:
 def criterion_bounds(params: dict[str, Any], name: str) -> tuple[float, float]:
     """Return (worst, best) of a criterion in a run's scenario (the criteria table's defaults
     where the scenario has no bounds of its own)."""
-    from siting.scoring.params import ScenarioParams
 
     try:
         scenario = ScenarioParams.from_dict(params)
@@ -881,7 +881,6 @@ _input_cache: OrderedDict[int, dict[str, pd.DataFrame]] = OrderedDict()
 
 def run_inputs(run: ScoringRun) -> dict[str, pd.DataFrame]:
     """Return the run's input frames (``sites``, ``grid``, ``zones``) exactly as it saw them."""
-    from siting.models import RunInput
 
     with _lock:
         if run.id in _input_cache:
@@ -905,8 +904,6 @@ _scoring_input_cache: OrderedDict[int, Any] = OrderedDict()
 def run_scoring_inputs(run: ScoringRun) -> Any | None:
     """Return the run's whole input snapshot as the engine's ``ScoringInputs`` (lines and
     outlines included), or None when the run kept none."""
-    from siting.models import RunInput
-    from siting.runs.selectors import scoring_inputs_unpack
 
     with _lock:
         if run.id in _scoring_input_cache:
@@ -932,7 +929,6 @@ def _connection_options(
     """Return every connection option of a site (own, new lines, cut-in) with the engine's choice
     marked, from the run's snapshot; a run whose snapshot the engine cannot read again (older
     columns) gets the new-line candidates only."""
-    from siting.scoring import explain
 
     if hasattr(explain, "site_connection_options"):
         inputs = run_scoring_inputs(run)
@@ -1083,7 +1079,6 @@ def known_headroom_of(row: dict[str, Any] | pd.Series | None) -> dict[str, Any] 
 
 def site_detail(run: ScoringRun, site: Site, size_h100e: int) -> SiteDetail:
     """Return the site page's content for ``site`` in ``run`` at ``size_h100e``."""
-    from siting.scoring.params import ScenarioParams
 
     tables = run_tables(run)
     if size_h100e not in tables:

@@ -11,6 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from grid.models import Boundary
 from siting import accounts, labels, maps
 from siting.dashboard import openapi, selectors
 from siting.models import FormerUse, ScoringRun, Site
@@ -59,7 +60,6 @@ MAP_TOP_SITES = 100
 @require_GET
 def run_map(request: HttpRequest, code: UUID) -> HttpResponse:
     """Show a run's ranked map with filters, weight sliders and the ranked table."""
-    from grid.models import Boundary
 
     accounts.require_role(request.user, *accounts.ROLES)
     run = get_object_or_404(ScoringRun, code=code)

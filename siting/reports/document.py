@@ -36,8 +36,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from grid import selectors as grid_selectors
-from grid.models import Boundary
+from grid.models import Boundary, DatasetLoad, GridConnectionPoint
 from siting import frames, labels
+from siting.dashboard.selectors import known_headroom_of
 from siting.labels import PARAMETER_LABELS, SEVESO_TIERS
 from siting.models import FormerUse, PollutionStatus, RunResult, ScoringRun, Site
 from siting.reports import svg as report_svg
@@ -194,7 +195,6 @@ def _flag(value: Any) -> bool:
 
 def _known_headroom_text(row: dict[str, Any] | pd.Series) -> str:
     """Return "known: <source>, <date>" for a headroom an analyst or a TSO gave."""
-    from siting.dashboard.selectors import known_headroom_of
 
     known = known_headroom_of(dict(row))
     if known is None:
@@ -335,7 +335,6 @@ def _ordered_sites(rows: pd.DataFrame, site_ids: tuple[int, ...]) -> list[int]:
 
 def _maps(sites: list[dict[str, Any]], at_size: pd.DataFrame) -> dict[str, Any]:
     """Return the overview map and one close-up per site (with its nearby substations), as data URIs."""
-    from grid.models import GridConnectionPoint
 
     def point_id(site_id: int) -> int:
         return int(at_size.at[site_id, "connection_point_id"]) if site_id in at_size.index else -1
@@ -713,7 +712,6 @@ def _readiness(sites: list[dict[str, Any]], at_size: pd.DataFrame) -> list[dict[
 
 
 def _datasets(run: ScoringRun) -> list[dict[str, Any]]:
-    from grid.models import DatasetLoad
 
     loads = {d.dataset: d for d in DatasetLoad.objects.all()}
     used = (run.data_vintage or {}).get("datasets") or {}
@@ -942,8 +940,10 @@ def _weasyprint_setup() -> tuple[Any, list[Any]]:
     load the Fontconfig configuration and parse the same rules again. Per thread because a
     Pango font map is not thread-safe. The stylesheet is read again when its file changes.
     """
-    import weasyprint
-    from weasyprint.text.fonts import FontConfiguration
+    # Loaded on the first PDF, not with the module: WeasyPrint loads Pango and Fontconfig, which
+    # the web processes that never render a document need not pay for.
+    import weasyprint  # noqa: PLC0415
+    from weasyprint.text.fonts import FontConfiguration  # noqa: PLC0415
 
     path = _stylesheet_path()
     stamp = (str(path), path.stat().st_mtime_ns)
@@ -977,7 +977,7 @@ def comparison_pdf(
     embedded (WeasyPrint subsets the DejaVu files it uses); charts stay vector.
     ``progress(share, stage)`` is told when each step starts.
     """
-    import weasyprint
+    import weasyprint  # noqa: PLC0415  (loaded on the first PDF: see _weasyprint_setup)
 
     if language not in LANGUAGES:
         raise ComparisonError(f"language: one of {', '.join(LANGUAGES)}")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from html import escape
 
 import numpy as np
+import shapely
 
 FONT_FAMILY = "DejaVu Sans"
 UNITS_PER_MM = 4.0
@@ -274,7 +275,6 @@ def _outline_path(
     Clipping and simplifying with GEOS before drawing keeps the map a few kilobytes even
     when a country's full outline is thousands of points.
     """
-    import shapely
 
     west, south, east, north = bounds
     # A margin so that clipped edges fall outside the frame instead of along it.

@@ -20,7 +20,7 @@ the order own, new line, cut-in. Tested equal to the kernel's choice. NumPy only
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,8 +35,10 @@ from .candidates import (
     unit_vectors,
     voltage_class_index,
 )
-from .layout import HEADROOM_SOURCES
+from .engine import _draw, _site_matrix
+from .layout import HEADROOM_SOURCES, S_OWN_CAP, S_OWN_KV, S_PUE, S_REMED_MEUR_PER_HA, S_SITE_MONTHS
 from .params import ScenarioParams
+from .prepare import ScoringInputs, _prepare
 from .reference import substation_cost_meur
 
 if TYPE_CHECKING:
@@ -188,9 +190,6 @@ def site_connection_options(
     ``inputs`` is the :class:`siting.scoring.ScoringInputs` the run used (its snapshot). The
     deterministic case (no Monte Carlo factors). Order: own, new lines nearest first, cut-in.
     """
-    from .engine import _draw, _site_matrix
-    from .layout import S_OWN_CAP, S_OWN_KV, S_PUE, S_REMED_MEUR_PER_HA, S_SITE_MONTHS
-    from .prepare import ScoringInputs, _prepare
 
     one = inputs.sites[inputs.sites["site_id"] == site_id]
     if one.empty:
@@ -416,7 +415,5 @@ def site_connection_options(
         if o.total_meur < best:
             best, best_i = o.total_meur, i
     if best_i >= 0:
-        from dataclasses import replace
-
         options[best_i] = replace(options[best_i], chosen=True)
     return options

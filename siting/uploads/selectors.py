@@ -10,7 +10,8 @@ from django.db.models import Q, QuerySet
 from grid import selectors as grid_selectors
 from grid.models import Boundary
 from siting import accounts
-from siting.models import ScoringRun, Site, SiteUpload
+from siting.frames import frames_unpack
+from siting.models import RunInput, ScoringRun, Site, SiteUpload
 
 
 def site_upload_list(*, user) -> QuerySet[SiteUpload]:
@@ -50,8 +51,6 @@ def run_withdrawn_sites(run: ScoringRun) -> dict[str, Any]:
     empty = {"n_sites": 0, "uploads": []}
     if not candidates:
         return empty
-    from siting.frames import frames_unpack
-    from siting.models import RunInput
 
     payload = RunInput.objects.filter(run=run).values_list("payload", flat=True).first()
     if payload is None:
