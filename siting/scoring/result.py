@@ -89,14 +89,16 @@ def exclusion_codes(mask: int) -> list[str]:
     return [code for bit, code in EXCLUSIONS.items() if int(mask) & bit]
 
 
-def _reason_text(masks: np.ndarray, categorical: bool = False) -> np.ndarray | ExtensionArray:
-    """Return the ``;``-joined exclusion codes of each mask (non-negative; one join per distinct
-    mask, looked up by value), as a categorical over the distinct texts if ``categorical``."""
+def _reason_text(masks: np.ndarray, present: np.ndarray, categorical: bool = False) -> np.ndarray | ExtensionArray:
+    """Return the ``;``-joined exclusion codes of each mask (non-negative; ``present``: the distinct
+    masks, sorted; one join per distinct mask, looked up by value), as a categorical over the
+    distinct texts if ``categorical``."""
     if masks.size == 0:
         return np.empty(0, dtype=object)
-    present = np.flatnonzero(np.bincount(masks))
     labels = np.array([";".join(exclusion_codes(int(m))) for m in present], dtype=object)
-    return _labels(np.searchsorted(present, masks).astype(np.int32), labels, categorical)
+    lookup = np.zeros(int(present[-1]) + 1, dtype=np.int8 if len(present) <= np.iinfo(np.int8).max else np.int32)
+    lookup[present] = np.arange(len(present))
+    return _labels(lookup[masks], labels, categorical)
 
 
 def score_inputs(
@@ -325,26 +327,64 @@ def _table(params: ScenarioParams, prep: _Prepared, impl: str, mc: dict) -> tupl
     """Return the result table (all sites of the first size, then the next size...) and the ladder.
 
     Every column is allocated once at its full length and filled size by size from one reused
-    kernel output, then handed to pandas without a copy: no per-size frames to concatenate.
+    kernel output, then handed to pandas without a copy: no per-size frames to concatenate. Only
+    the columns themselves are as long as the table: every temporary holds one size, so that it
+    is reused (a block of n_sites × n_sizes would be fresh memory each time, paid page by page).
     """
     det = _draw(params, prep, None)
     sizes = np.asarray(params.sizes, dtype=np.int64)
     n, n_sizes = len(prep.site_id), len(sizes)
     total = n * n_sizes
     compact = total >= COMPACT_TABLE_ROWS
+    real = np.float32 if compact else np.float64
     col: dict[str, np.ndarray] = {
-        name: np.empty(total, dtype=np.float32 if compact and name not in EXACT_COLUMNS else np.float64)
-        for name in OUT_COLUMNS
+        name: np.empty(total, dtype=real if name not in EXACT_COLUMNS else np.float64) for name in OUT_COLUMNS
     }
     # Compact: ranks (whole numbers below 2**24) in float32 and small codes in small integers, exactly.
-    col["rank"] = np.empty(total, dtype=np.float32 if compact else np.float64)
-    # Small codes in small integers: at a million sites each int64 column is 56 MB.
-    codes = {name: np.empty(total, dtype=np.int8) for name in ("kind", "runner", "source", "own")}
-    codes.update({name: np.empty(total, dtype=np.int32) for name in ("point", "vertex")})  # as the candidates
-    codes["mask"] = np.empty(total, dtype=np.int32 if compact else np.int64)
+    col["rank"] = np.empty(total, dtype=real)
+    col["exclusion_mask"] = np.empty(total, dtype=np.int32 if compact else np.int64)
     col["seveso_tier"] = np.empty(total, dtype=np.int8 if compact else np.int64)
+    col["size_h100e"] = np.empty(total, dtype=np.int32 if compact else np.int64)
+    col["it_load_mw"] = np.empty(total, dtype=real)
     for flag in ("feasible", "headroom_estimated", "rank_shared"):
         col[flag] = np.empty(total, dtype=bool)
+    # Small codes in small integers: at a million sites each int64 column is 56 MB.
+    codes = {name: np.empty(total, dtype=np.int8) for name in ("kind", "runner", "source", "own", "basis")}
+    it_load_mw = np.array([size * params.k_gpu_kw / 1000.0 for size in params.sizes], dtype=real)
+
+    lines = prep.lines
+    zi = np.maximum(prep.zone_index, 0)
+    has_zone = prep.zone_index >= 0
+
+    def site_values(values: np.ndarray) -> np.ndarray:
+        return values.astype(real, copy=False) if values.dtype == np.float64 else values
+
+    # The same values at every size, written into each size's rows.
+    per_site = {
+        "site_id": prep.site_id,
+        "own_connection_capacity_mw": site_values(prep.own_cap),
+        "own_connection_estimated": prep.own_estimated,
+        "permit_months": site_values(prep.permit_m),
+        "rezoning_months": site_values(prep.rezoning_m),
+        "remediation_months": site_values(prep.remediation_m),
+        "demolition_months": site_values(prep.demolition_m),
+        "readiness_estimated": prep.readiness_estimated,
+        "may_be_unavailable": prep.may_be_unavailable,
+        "zone_data_estimated": site_values(~has_zone | prep.estimated_zone[zi]),
+    }
+    for name, values in per_site.items():
+        col[name] = np.empty(total, dtype=values.dtype)
+    basis = (has_zone & prep.hourly_zone[zi]).astype(np.int8)
+    point_lon, point_lat = prep.point_lon.astype(real, copy=False), prep.point_lat.astype(real, copy=False)
+    vertex_lon, vertex_lat = lines.vertex_lon.astype(real, copy=False), lines.vertex_lat.astype(real, copy=False)
+
+    def put(name: str, rows: slice, values: np.ndarray) -> None:
+        """Write one size's ``values`` into column ``name``, allocated at the first size's dtype."""
+        if name not in col:
+            col[name] = np.empty(total, dtype=values.dtype)
+        col[name][rows] = values
+
+    present = np.zeros(0, dtype=np.int64)  # the distinct exclusion masks, sorted
     buffers = (np.empty((N_OUT, n)), np.empty(n)) if impl == "kernel" else None
     site = _site_matrix(params, prep, det)
     for z, size in enumerate(sizes):
@@ -352,73 +392,53 @@ def _table(params: ScenarioParams, prep: _Prepared, impl: str, mc: dict) -> tupl
         rows = slice(z * n, (z + 1) * n)
         for name, j in OUT_COLUMNS.items():
             col[name][rows] = out[:, j]
+        for name, values in per_site.items():
+            col[name][rows] = values
+        col["size_h100e"][rows] = sizes[z]
+        col["it_load_mw"][rows] = it_load_mw[z]
         col["rank"][rows] = ranks
         col["rank_shared"][rows] = _shared(ranks)
         col["feasible"][rows] = out[:, O_FEASIBLE] == 1.0
         col["headroom_estimated"][rows] = out[:, O_HEADROOM_EST] == 1.0
         col["seveso_tier"][rows] = out[:, O_SEVESO]
+        mask = col["exclusion_mask"][rows]
+        mask[:] = out[:, O_MASK]
+        if n:
+            present = np.union1d(present, np.flatnonzero(np.bincount(mask)))
         codes["kind"][rows] = out[:, O_KIND]
         codes["runner"][rows] = out[:, O_RUNNER_KIND]
+        codes["basis"][rows] = basis
         src = out[:, O_HEADROOM_SRC]
         codes["source"][rows] = np.where(np.isfinite(src), src, len(SOURCE_LABELS) - 1)
         codes["own"][rows] = np.where(
             (prep.own_status == 1) & (prep.own_cap < out[:, O_FACILITY_MW]), 4, prep.own_status
         )
-        codes["point"][rows] = out[:, O_POINT]
-        codes["vertex"][rows] = out[:, O_CUT_VERTEX]
-        codes["mask"][rows] = out[:, O_MASK]
-    del buffers, site, out  # the per-size buffers before the derived columns are built
-
-    point, vertex = codes["point"], codes["vertex"]
-    safe_p, safe_v = np.maximum(point, 0), np.maximum(vertex, 0)
-    has_p, has_v = point >= 0, vertex >= 0
-    lines = prep.lines
-    zi = np.maximum(prep.zone_index, 0)
-    has_zone = prep.zone_index >= 0
-
-    real = np.float32 if compact else np.float64
-
-    def per_site(values: np.ndarray) -> np.ndarray:
-        return np.tile(values.astype(real, copy=False) if values.dtype == np.float64 else values, n_sizes)
-
-    def at_point_or_vertex(point_values: np.ndarray, vertex_values: np.ndarray) -> np.ndarray:
-        point_values, vertex_values = point_values.astype(real, copy=False), vertex_values.astype(real, copy=False)
-        at_vertex = np.where(has_v, vertex_values[safe_v] if len(vertex_values) else np.nan, np.nan)
-        return np.where(has_p, point_values[safe_p] if len(point_values) else np.nan, at_vertex).astype(
-            real, copy=False
+        point, vertex = out[:, O_POINT].astype(np.int32), out[:, O_CUT_VERTEX].astype(np.int32)  # as the candidates
+        safe_p, safe_v = np.maximum(point, 0), np.maximum(vertex, 0)
+        has_p, has_v = point >= 0, vertex >= 0
+        put("connection_point_id", rows, np.where(has_p, prep.point_id[safe_p] if len(prep.point_id) else -1, -1))
+        put(
+            "connection_line_id",
+            rows,
+            np.where(has_v, lines.line_id[lines.vertex_line[safe_v]] if len(lines.vertex_line) else -1, -1),
         )
+        for name, at_point, at_vertex in (
+            ("connection_longitude", point_lon, vertex_lon),
+            ("connection_latitude", point_lat, vertex_lat),
+        ):
+            on_line = np.where(has_v, at_vertex[safe_v] if len(at_vertex) else np.nan, np.nan)
+            at = np.where(has_p, at_point[safe_p] if len(at_point) else np.nan, on_line)
+            put(name, rows, at.astype(real, copy=False))
+    del buffers, site, out  # the per-size buffers before the texts are built
 
     col.update(
         {
-            "site_id": per_site(prep.site_id),
-            "size_h100e": np.repeat(sizes.astype(np.int32) if compact else sizes, n),
-            "it_load_mw": np.repeat(
-                np.array([size * params.k_gpu_kw / 1000.0 for size in params.sizes], dtype=real), n
-            ),
             "connection_kind": _labels(codes["kind"], KIND_LABELS, compact),
-            "connection_point_id": np.where(has_p, prep.point_id[safe_p] if len(prep.point_id) else -1, -1),
-            "connection_line_id": np.where(
-                has_v, lines.line_id[lines.vertex_line[safe_v]] if len(lines.vertex_line) else -1, -1
-            ),
-            "connection_longitude": at_point_or_vertex(prep.point_lon, lines.vertex_lon),
-            "connection_latitude": at_point_or_vertex(prep.point_lat, lines.vertex_lat),
             "runner_up_kind": _labels(codes["runner"], KIND_LABELS, compact),
             "own_connection_status": _labels(codes["own"], OWN_STATUS, compact),
-            "own_connection_capacity_mw": per_site(prep.own_cap),
-            "own_connection_estimated": per_site(prep.own_estimated),
             "headroom_source": _labels(codes["source"], SOURCE_LABELS, compact),
-            "permit_months": per_site(prep.permit_m),
-            "rezoning_months": per_site(prep.rezoning_m),
-            "remediation_months": per_site(prep.remediation_m),
-            "demolition_months": per_site(prep.demolition_m),
-            "readiness_estimated": per_site(prep.readiness_estimated),
-            "emissions_basis": _labels(
-                per_site((has_zone & prep.hourly_zone[zi]).astype(np.int8)), BASIS_LABELS, compact
-            ),
-            "exclusion_mask": codes["mask"],
-            "exclusion_reasons": _reason_text(codes["mask"], compact),
-            "may_be_unavailable": per_site(prep.may_be_unavailable),
-            "zone_data_estimated": per_site(~has_zone | prep.estimated_zone[zi]),
+            "emissions_basis": _labels(codes["basis"], BASIS_LABELS, compact),
+            "exclusion_reasons": _reason_text(col["exclusion_mask"], present, compact),
         }
     )
     del codes
@@ -439,9 +459,9 @@ def _ladder(site_id: np.ndarray, sizes: np.ndarray, columns: dict[str, np.ndarra
     for z in np.argsort(sizes, kind="stable"):  # the largest feasible size is written last
         rows = slice(z * n, (z + 1) * n)
         ok = feasible[rows]
-        largest[ok] = sizes[z]
+        np.copyto(largest, sizes[z], where=ok)
         for name, values in picked.items():
-            values[ok] = columns[name][rows][ok]
+            np.copyto(values, columns[name][rows], where=ok)
     found = largest >= 0
     return pd.DataFrame(
         {
