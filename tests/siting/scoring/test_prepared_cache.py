@@ -54,6 +54,7 @@ class PreparedCacheTests:
             lambda i: i.hourly_carbon.__setitem__("FR", i.hourly_carbon["FR"] * 1.5),
             lambda i: i.lines.__setitem__("rating_mw", i.lines["rating_mw"].fillna(900.0)),
             lambda i: i.outlines.pop("DE"),
+            lambda i: i.sites.__setitem__("pollution_status", i.sites["pollution_status"].to_numpy()[::-1]),
         ],
     )
     def test_it_prepares_again_when_an_input_changes(self, change):
@@ -68,6 +69,30 @@ class PreparedCacheTests:
             mine, expected = getattr(second, field.name), getattr(fresh, field.name)
             if isinstance(expected, np.ndarray):
                 np.testing.assert_array_equal(mine, expected, err_msg=field.name)
+
+    @pytest.mark.parametrize(
+        ("column", "before", "after"),
+        [
+            ("zoning_type", [None, None], [None, np.nan]),
+            ("zoning_type", [1, "A"], [1.0, "A"]),
+            ("buildings_state", [True, 1], [True, True]),
+            ("country", ["FR", "1"], ["FR", 1]),
+            ("pollution_status", ["none", "confirmed"], ["confirmed", "none"]),
+        ],
+    )
+    def test_it_tells_apart_texts_that_pandas_factorizes_alike(self, column, before, after):
+        # Text columns are keyed by codes and distinct values; missing values of different kinds
+        # and numbers equal to each other (1, 1.0, True) share a distinct value there.
+        def with_values(values: list) -> scoring.ScoringInputs:
+            inputs = rich_world(120, seed=2)
+            column_values = np.array(inputs.sites[column], dtype=object)
+            column_values[: len(values)] = values
+            inputs.sites[column] = pd.Series(column_values, dtype=object)
+            return inputs
+
+        first = prepare._prepare(with_values(before), DEFAULT)
+        assert prepare._prepare(with_values(before), DEFAULT) is first
+        assert prepare._prepare(with_values(after), DEFAULT) is not first
 
     def test_it_prepares_again_when_a_parameter_changes(self):
         inputs = rich_world(120, seed=2)
