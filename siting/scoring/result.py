@@ -323,6 +323,13 @@ def _labels(codes: np.ndarray, labels: np.ndarray, compact: bool) -> ExtensionAr
     return pd.array(labels, dtype="str").take(codes.astype(np.intp, copy=False))
 
 
+def _after_none(values: np.ndarray, none: int) -> np.ndarray:
+    """Return ``values`` after one ``none`` (its dtype; int64 when there are no values)."""
+    if not len(values):
+        return np.full(1, none, dtype=np.int64)
+    return np.concatenate([np.full(1, none, dtype=values.dtype), values])
+
+
 def _table(params: ScenarioParams, prep: _Prepared, impl: str, mc: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return the result table (all sites of the first size, then the next size...) and the ladder.
 
@@ -375,8 +382,18 @@ def _table(params: ScenarioParams, prep: _Prepared, impl: str, mc: dict) -> tupl
     for name, values in per_site.items():
         col[name] = np.empty(total, dtype=values.dtype)
     basis = (has_zone & prep.hourly_zone[zi]).astype(np.int8)
-    point_lon, point_lat = prep.point_lon.astype(real, copy=False), prep.point_lat.astype(real, copy=False)
-    vertex_lon, vertex_lat = lines.vertex_lon.astype(real, copy=False), lines.vertex_lat.astype(real, copy=False)
+    # Looked up by index + 1 (0: none) for the point ids and line ids, and by one index into
+    # [none, vertices, points] for the coordinates: the grid point if any, else the cut-in vertex.
+    point_ids = _after_none(prep.point_id, -1)
+    vertex_line_ids = _after_none(lines.line_id[lines.vertex_line], -1)
+    n_vertices = len(lines.vertex_lon)
+    coordinates = {
+        name: np.concatenate([np.full(1, np.nan, dtype=real), on_line.astype(real), at_point.astype(real)])
+        for name, on_line, at_point in (
+            ("connection_longitude", lines.vertex_lon, prep.point_lon),
+            ("connection_latitude", lines.vertex_lat, prep.point_lat),
+        )
+    }
 
     def put(name: str, rows: slice, values: np.ndarray) -> None:
         """Write one size's ``values`` into column ``name``, allocated at the first size's dtype."""
@@ -414,21 +431,12 @@ def _table(params: ScenarioParams, prep: _Prepared, impl: str, mc: dict) -> tupl
             (prep.own_status == 1) & (prep.own_cap < out[:, O_FACILITY_MW]), 4, prep.own_status
         )
         point, vertex = out[:, O_POINT].astype(np.int32), out[:, O_CUT_VERTEX].astype(np.int32)  # as the candidates
-        safe_p, safe_v = np.maximum(point, 0), np.maximum(vertex, 0)
-        has_p, has_v = point >= 0, vertex >= 0
-        put("connection_point_id", rows, np.where(has_p, prep.point_id[safe_p] if len(prep.point_id) else -1, -1))
-        put(
-            "connection_line_id",
-            rows,
-            np.where(has_v, lines.line_id[lines.vertex_line[safe_v]] if len(lines.vertex_line) else -1, -1),
-        )
-        for name, at_point, at_vertex in (
-            ("connection_longitude", point_lon, vertex_lon),
-            ("connection_latitude", point_lat, vertex_lat),
-        ):
-            on_line = np.where(has_v, at_vertex[safe_v] if len(at_vertex) else np.nan, np.nan)
-            at = np.where(has_p, at_point[safe_p] if len(at_point) else np.nan, on_line)
-            put(name, rows, at.astype(real, copy=False))
+        point_at, vertex_at = np.maximum(point, -1) + 1, np.maximum(vertex, -1) + 1
+        put("connection_point_id", rows, point_ids[point_at])
+        put("connection_line_id", rows, vertex_line_ids[vertex_at])
+        at = np.where(point >= 0, point_at + n_vertices, vertex_at)
+        for name, values in coordinates.items():
+            put(name, rows, values[at])
     del buffers, site, out  # the per-size buffers before the texts are built
 
     col.update(
@@ -453,16 +461,17 @@ def _ladder(site_id: np.ndarray, sizes: np.ndarray, columns: dict[str, np.ndarra
     """Return :func:`site_ladder` of the table ``columns`` (sites in ``site_id`` order within each
     size, sizes in ``sizes`` order), from the arrays."""
     n = len(site_id)
-    largest = np.full(n, -1, dtype=np.int64)
-    picked = {name: np.full(n, np.nan) for name in ("tco_eur_per_gpu_hour", "capex_total_meur", "time_to_power_months")}
+    best = np.full(n, -1, dtype=np.intp)  # per site, the index of its largest feasible size
     feasible = columns["feasible"]
     for z in np.argsort(sizes, kind="stable"):  # the largest feasible size is written last
-        rows = slice(z * n, (z + 1) * n)
-        ok = feasible[rows]
-        np.copyto(largest, sizes[z], where=ok)
-        for name, values in picked.items():
-            np.copyto(values, columns[name][rows], where=ok)
-    found = largest >= 0
+        np.copyto(best, z, where=feasible[z * n : (z + 1) * n])
+    found = best >= 0
+    rows = np.maximum(best, 0) * n + np.arange(n)  # that size's row of each site
+    largest = np.where(found, sizes[np.maximum(best, 0)], -1)
+    picked = {
+        name: np.where(found, columns[name][rows], np.nan)
+        for name in ("tco_eur_per_gpu_hour", "capex_total_meur", "time_to_power_months")
+    }
     return pd.DataFrame(
         {
             "site_id": site_id,
