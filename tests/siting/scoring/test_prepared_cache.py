@@ -94,6 +94,22 @@ class PreparedCacheTests:
         assert prepare._prepare(with_values(before), DEFAULT) is first
         assert prepare._prepare(with_values(after), DEFAULT) is not first
 
+    @pytest.mark.parametrize("dtype", ["str", "string"])
+    def test_it_prepares_the_same_from_text_columns_as_objects_or_strings(self, dtype):
+        texts = ("country", "pollution_status", "water_access", "zoning_type", "buildings_state")
+        inputs = rich_world(120, seed=4)
+        inputs.sites.loc[inputs.sites.index[:6], ["pollution_status", "zoning_type", "country"]] = None
+        as_objects = prepare._prepare(
+            dataclasses.replace(inputs, sites=inputs.sites.astype(dict.fromkeys(texts, object))), DEFAULT, cache=False
+        )
+        as_strings = prepare._prepare(
+            dataclasses.replace(inputs, sites=inputs.sites.astype(dict.fromkeys(texts, dtype))), DEFAULT, cache=False
+        )
+        for field in dataclasses.fields(as_objects):
+            expected = getattr(as_objects, field.name)
+            if isinstance(expected, np.ndarray):
+                np.testing.assert_array_equal(getattr(as_strings, field.name), expected, err_msg=field.name)
+
     def test_it_prepares_again_when_a_parameter_changes(self):
         inputs = rich_world(120, seed=2)
         first = prepare._prepare(inputs, DEFAULT)
