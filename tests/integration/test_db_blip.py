@@ -67,8 +67,13 @@ class DatabaseLockedTests:
         world_create(n_sites=1500, n_points=800)
         params = _params()
         worker = start_worker("w1")
-        run = runs.scoring_run_start(params=params.to_dict(), draws=300, name="locked")
+        # Enough draws that the run is still going when the outage starts: a chunk of this small
+        # world takes about 0.1 s, and 3,000 draws make 7 sizes × 24 blocks.
+        run = runs.scoring_run_start(params=params.to_dict(), draws=3000, name="locked")
         _wait(run, until=lambda r: r.chunks.filter(status=RunChunk.Status.RUNNING, progress_pct__gt=0).exists())
+        assert run.chunks.filter(status=RunChunk.Status.PENDING).count() >= 20, (
+            "the run must outlast the outage's start"
+        )
         started = threading.Event()
         holder = threading.Thread(target=_hold_lock, args=(LOCK_S, started), daemon=True)
         t0 = time.monotonic()
@@ -81,7 +86,7 @@ class DatabaseLockedTests:
         assert run.status == ScoringRun.Status.SUCCEEDED, run.error
         assert "database unavailable" in worker.log()  # the lock was met, and ridden out
         assert RunResult.objects.filter(run=run).count() == 4
-        expected = run_selectors.score_loaded_sites(params=params, draws=300).table
+        expected = run_selectors.score_loaded_sites(params=params, draws=3000).table
         pd.testing.assert_frame_equal(
             _comparable(run_selectors.run_table(run)), _comparable(expected), check_dtype=False
         )
