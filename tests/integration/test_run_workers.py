@@ -92,8 +92,10 @@ class RunThroughWorkersTests:
         assert list(run.chunks.values_list("attempts", flat=True)) == [1, 1, 1, 1]
         assert RunResult.objects.filter(run=run).count() == 4
 
-    def test_it_recovers_a_run_whose_worker_was_killed(self, start_worker):
+    def test_it_recovers_a_run_whose_worker_was_killed(self, start_worker, monkeypatch):
         world_create(n_sites=3000, n_points=1500)
+        # One block per size: chunks long enough (about a second) to be killed in the middle of.
+        monkeypatch.setattr(runs, "DRAWS_PER_BLOCK", 400)
         params = _params()
         worker = start_worker("doomed")
         run = runs.scoring_run_start(params=params.to_dict(), draws=400, name="crash")
@@ -113,8 +115,10 @@ class RunThroughWorkersTests:
             _comparable(run_selectors.run_table(run)), _comparable(expected), check_dtype=False
         )
 
-    def test_it_cancels_a_running_run(self, start_worker):
+    def test_it_cancels_a_running_run(self, start_worker, monkeypatch):
         world_create(n_sites=3000, n_points=1500)
+        # One block per size: no chunk finishes between the run starting and its cancellation.
+        monkeypatch.setattr(runs, "DRAWS_PER_BLOCK", 400)
         start_worker("w1")
         run = runs.scoring_run_start(params=_params().to_dict(), draws=400, name="cancel me")
         _wait(run, until=lambda r: r.status == ScoringRun.Status.RUNNING)
