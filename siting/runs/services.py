@@ -413,8 +413,14 @@ def scoring_chunk_execute(*, chunk_id: int) -> None:
             )
             del input_blob
             with_db_retry(lambda: _check_not_cancelled(run.id), what=f"checking run {run.id}")
-            # Under the heartbeat: the last block of a size merges the size while storing.
-            with_db_retry(lambda: _store_chunk_result(chunk, partial), what=f"storing chunk {chunk_id}")
+            # Under the heartbeat: the last block of a size merges the size. The merge is computed
+            # before the run's lock is taken when the other blocks are already done (it takes
+            # seconds on large runs, and the lock holds up every other chunk's writes); storing
+            # checks it under the lock and merges there only if the blocks changed meanwhile.
+            premerged = with_db_retry(lambda: _size_premerge(chunk, partial), what=f"merging chunk {chunk_id}'s size")
+            with_db_retry(
+                lambda: _store_chunk_result(chunk, partial, premerged=premerged), what=f"storing chunk {chunk_id}"
+            )
     except RunCancelled:
         with_db_retry(
             lambda: RunChunk.objects.filter(id=chunk_id).update(status=RunChunk.Status.FAILED, error="run cancelled"),
@@ -483,12 +489,44 @@ def size_merge(*, partials: list[bytes], draws: int) -> dict[str, Any]:
     }
 
 
-def _store_chunk_result(chunk: RunChunk, partial: bytes) -> None:
+def _size_premerge(chunk: RunChunk, partial: bytes) -> tuple[frozenset[int], dict[str, Any]] | None:
+    """Return the merged size, and the chunks it merged, if every other block of the chunk's size
+    is already done; else None. Reads only: nothing is locked or written.
+
+    A done block's partial does not change until its size is merged, which only the last block
+    to finish does: :func:`_store_chunk_result` uses this result only if, under the run's lock,
+    the size's blocks are exactly the ones merged here.
+    """
+    others = list(
+        RunChunk.objects.filter(run_id=chunk.run_id, size_h100e=chunk.size_h100e)
+        .exclude(id=chunk.id)
+        .values_list("id", "status")
+    )
+    if any(status != RunChunk.Status.DONE for _, status in others):
+        return None
+    rows = list(RunChunk.objects.filter(id__in=[i for i, _ in others]).values_list("draw_start", "partial")) + [
+        (chunk.draw_start, partial)
+    ]
+    blobs: list[tuple[int, bytes]] = []
+    for draw_start, blob in rows:
+        if blob is None:
+            return None  # merged meanwhile by another attempt: the store finds out under the lock
+        blobs.append((draw_start, bytes(blob)))
+    blobs.sort(key=lambda row: row[0])
+    merged = size_merge(partials=[blob for _, blob in blobs], draws=chunk.run.draws)
+    return frozenset([chunk.id, *(i for i, _ in others)]), merged
+
+
+def _store_chunk_result(
+    chunk: RunChunk, partial: bytes, premerged: tuple[frozenset[int], dict[str, Any]] | None = None
+) -> None:
     """Mark a chunk done with its partial; the last block of its size merges the size.
 
-    One transaction, under the run's row lock: marking done, merging and the run's success
-    commit together or not at all, so a crash at any point leaves the chunk running for the
-    sweep to give back, and a block is never merged twice or missed.
+    One transaction, under the run's row lock: marking done, storing the merged size and the
+    run's success commit together or not at all, so a crash at any point leaves the chunk
+    running for the sweep to give back, and a block is never merged twice or missed.
+    ``premerged`` (:func:`_size_premerge`) is used when the size's blocks are still exactly the
+    ones it merged; otherwise the merge runs here, under the lock.
     """
     with transaction.atomic():
         run = ScoringRun.objects.select_for_update().get(id=chunk.run_id)
@@ -504,13 +542,16 @@ def _store_chunk_result(chunk: RunChunk, partial: bytes) -> None:
             return
         size_chunks = RunChunk.objects.filter(run_id=run.id, size_h100e=chunk.size_h100e)
         if not size_chunks.exclude(status=RunChunk.Status.DONE).exists():
-            partials = []
-            for p in size_chunks.order_by("draw_start").values_list("partial", flat=True):
-                # Each done chunk stored its partial; only this merge, run once per size, clears them.
-                assert p is not None
-                partials.append(bytes(p))
-            result = size_merge(partials=partials, draws=run.draws)
-            del partials
+            if premerged is not None and premerged[0] == frozenset(size_chunks.values_list("id", flat=True)):
+                result = dict(premerged[1])
+            else:
+                partials = []
+                for p in size_chunks.order_by("draw_start").values_list("partial", flat=True):
+                    # Each done chunk stored its partial; only this merge, run once per size, clears them.
+                    assert p is not None
+                    partials.append(bytes(p))
+                result = size_merge(partials=partials, draws=run.draws)
+                del partials
             if result["best_site_id"] is not None and not Site.objects.filter(id=result["best_site_id"]).exists():
                 result["best_site_id"] = None  # deleted since the snapshot, or a synthetic input
             RunResult.objects.filter(run_id=run.id, size_h100e=chunk.size_h100e).delete()

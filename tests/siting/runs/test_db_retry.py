@@ -82,7 +82,7 @@ class RunBlipTests:
         monkeypatch.setattr(runs, "DB_RETRY_FIRST_S", 0.01)
         monkeypatch.setattr(runs, "DB_RETRY_S", 0.3)
 
-        def store_fails(chunk, result):
+        def store_fails(chunk, result, **kwargs):
             raise OperationalError("database is locked")
 
         monkeypatch.setattr(runs, "_store_chunk_result", store_fails)

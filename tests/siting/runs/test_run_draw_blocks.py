@@ -7,8 +7,9 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from django.db import connection
 
-from siting.models import RunChunk, RunResult, ScoringRun
+from siting.models import RunChunk, RunInput, RunResult, ScoringRun
 from siting.runs import selectors as run_selectors
 from siting.runs import services as runs
 from siting.scoring import engine, prepare, sketch
@@ -152,3 +153,50 @@ class DrawBlockTests:
             (1000, 20, 25),
             (5000, 20, 25),
         ]
+
+
+class TestMergeOutsideTheLock:
+    def test_the_last_block_merges_its_size_before_taking_the_runs_lock(self, monkeypatch):
+        world_create(n_sites=120, n_points=100, seed=8)
+        real = runs.size_merge
+        in_transaction: list[bool] = []
+
+        def watched(**kwargs):
+            in_transaction.append(connection.in_atomic_block)
+            return real(**kwargs)
+
+        monkeypatch.setattr(runs, "size_merge", watched)
+        run = _run(monkeypatch, draws_per_block=20)
+        assert run.status == ScoringRun.Status.SUCCEEDED, run.error
+        assert in_transaction == [False, False]  # one merge per size, none holding the lock
+
+    def test_a_merge_made_from_other_blocks_is_not_used(self, monkeypatch):
+        world_create(n_sites=120, n_points=100, seed=8)
+        monkeypatch.setattr(runs, "DRAWS_PER_BLOCK", 20)
+        run = runs.scoring_run_start(params=_params().to_dict(), draws=DRAWS, name="stale merge", dispatch=False)
+        runs.scoring_run_execute(run_id=run.id, publish=False)
+        chunks = list(RunChunk.objects.filter(run=run).order_by("index"))
+        for chunk in chunks[:-1]:
+            runs.scoring_chunk_execute(chunk_id=chunk.id)
+        last = RunChunk.objects.select_related("run").get(id=chunks[-1].id)
+        RunChunk.objects.filter(id=last.id).update(status=RunChunk.Status.RUNNING)
+        inputs = bytes(RunInput.objects.get(run=run).payload)
+        partial = runs.score_chunk(
+            input_blob=inputs,
+            params_dict=run.params,
+            size_h100e=last.size_h100e,
+            draw_start=last.draw_start,
+            draw_stop=last.draw_stop,
+        )
+        wrong = {
+            "n_sites": -1,
+            "n_feasible": -1,
+            "best_site_id": None,
+            "best_score": None,
+            "table": b"",
+            "options": None,
+        }
+        runs._store_chunk_result(last, partial, premerged=(frozenset({-1}), wrong))
+        result = RunResult.objects.get(run=run, size_h100e=last.size_h100e)
+        assert result.n_sites == 120  # merged again under the lock, from the blocks stored
+        assert ScoringRun.objects.get(id=run.id).status == ScoringRun.Status.SUCCEEDED
