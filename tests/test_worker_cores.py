@@ -41,3 +41,15 @@ class TestKernelThreads:
 
         worker_config._share_cores(instance=Worker())
         assert os.environ[worker_config.KERNEL_THREADS_ENV] == "2"
+
+
+def test_a_pool_process_limits_its_kernel_threads(monkeypatch):
+    import numba
+
+    before = numba.get_num_threads()
+    monkeypatch.setenv(worker_config.KERNEL_THREADS_ENV, "1")
+    try:
+        worker_config._limit_kernel_threads()
+        assert numba.get_num_threads() == 1
+    finally:
+        numba.set_num_threads(before)
