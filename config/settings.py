@@ -297,6 +297,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 GIGASITE_STALE_AFTER_S = float(os.environ.get("GIGASITE_STALE_AFTER_S", "60"))
+GIGASITE_DRAWS_PER_BLOCK = int(os.environ.get("GIGASITE_DRAWS_PER_BLOCK", "125"))
+"""Monte Carlo draws per chunk of a run, decided where the run's snapshot is taken (a worker)."""
 # How long a run's chunk retries a database that is down or locked before the run fails.
 GIGASITE_DB_RETRY_S = float(os.environ.get("GIGASITE_DB_RETRY_S", "300"))
 CELERY_BROKER_CONNECTION_TIMEOUT = 3.0

@@ -71,8 +71,8 @@ def start_worker(redis_url, test_queue, transactional_db, tmp_path, settings):
     }
     workers: list[WorkerProcess] = []
 
-    def start(name: str = "w1", concurrency: int = 1) -> WorkerProcess:
-        worker = WorkerProcess(name, env, tmp_path, concurrency, queue=test_queue)
+    def start(name: str = "w1", concurrency: int = 1, extra_env: dict[str, str] | None = None) -> WorkerProcess:
+        worker = WorkerProcess(name, {**env, **(extra_env or {})}, tmp_path, concurrency, queue=test_queue)
         workers.append(worker)
         worker.wait_ready()
         return worker

@@ -92,12 +92,11 @@ class RunThroughWorkersTests:
         assert list(run.chunks.values_list("attempts", flat=True)) == [1, 1, 1, 1]
         assert RunResult.objects.filter(run=run).count() == 4
 
-    def test_it_recovers_a_run_whose_worker_was_killed(self, start_worker, monkeypatch):
+    def test_it_recovers_a_run_whose_worker_was_killed(self, start_worker):
         world_create(n_sites=3000, n_points=1500)
-        # One block per size: chunks long enough (about a second) to be killed in the middle of.
-        monkeypatch.setattr(runs, "DRAWS_PER_BLOCK", 400)
         params = _params()
-        worker = start_worker("doomed")
+        # One block per size (the worker lays the run out): chunks long enough to be killed in.
+        worker = start_worker("doomed", extra_env={"GIGASITE_DRAWS_PER_BLOCK": "400"})
         run = runs.scoring_run_start(params=params.to_dict(), draws=400, name="crash")
         _wait(run, until=lambda r: r.chunks.filter(status=RunChunk.Status.RUNNING).exists())
         worker.kill()
@@ -115,11 +114,11 @@ class RunThroughWorkersTests:
             _comparable(run_selectors.run_table(run)), _comparable(expected), check_dtype=False
         )
 
-    def test_it_cancels_a_running_run(self, start_worker, monkeypatch):
+    def test_it_cancels_a_running_run(self, start_worker):
         world_create(n_sites=3000, n_points=1500)
-        # One block per size: no chunk finishes between the run starting and its cancellation.
-        monkeypatch.setattr(runs, "DRAWS_PER_BLOCK", 400)
-        start_worker("w1")
+        # One block per size (the worker lays the run out): no chunk finishes between the run
+        # starting and its cancellation.
+        start_worker("w1", extra_env={"GIGASITE_DRAWS_PER_BLOCK": "400"})
         run = runs.scoring_run_start(params=_params().to_dict(), draws=400, name="cancel me")
         _wait(run, until=lambda r: r.status == ScoringRun.Status.RUNNING)
         assert runs.scoring_run_cancel(run=run)
