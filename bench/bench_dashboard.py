@@ -174,7 +174,7 @@ def _map_pass(
             out["phases"] = page.evaluate(
                 "(() => { const r = performance.getEntriesByType('resource');"
                 " const end = (s) => Math.max(0, ...r.filter(e => e.name.includes(s)).map(e => e.responseEnd));"
-                " return [end('plotly'), end('/map-data/'), performance.timing.domContentLoadedEventEnd"
+                " return [end('plotly'), end('/map-'), performance.timing.domContentLoadedEventEnd"
                 " - performance.timing.navigationStart]; })()"
             )
     # Redraws: a filter change (minimum score; less the page's 150 ms input debounce) and a
@@ -197,6 +197,11 @@ def _map_pass(
         out["size"].append(time.perf_counter() - t0)
     context.close()
     return out
+
+
+_MAP_PARTS = (("the run's sites", "/map-sites/"), ("the size's own columns", "/map-data/"))
+"""The map data's requests: the site columns once per page, then each size's own columns (a size
+change fetches only the latter)."""
 
 
 def _bench_browser(base: str, username: str, password: str, run, repeats: int = 3, baseline: str | None = None) -> None:
@@ -254,9 +259,13 @@ def _bench_browser(base: str, username: str, password: str, run, repeats: int = 
         print(
             f"  payload: {wire:.1f} MB over the wire, {decoded:.1f} MB decoded, {len(transfer)} requests  (target ≤ 3 MB)"
         )
-        data = [t for t in transfer if "/map-data/" in t[0]]
-        if data:
-            print(f"  of which map data: {data[0][1] / 1e6:.2f} MB compressed ({data[0][2] / 1e6:.1f} MB JSON)")
+        parts = [(label, [t for t in transfer if path in t[0]]) for label, path in _MAP_PARTS]
+        parts = [(label, found[0]) for label, found in parts if found]
+        if parts:
+            print(
+                "  of which map data: "
+                + ", ".join(f"{label} {t[1] / 1e6:.2f} MB compressed ({t[2] / 1e6:.1f} MB JSON)" for label, t in parts)
+            )
     if baseline:
         new, old = medians["this version"], medians[f"baseline {baseline}"]
         print(

@@ -224,6 +224,7 @@ RULES: dict[str, Rule] = {
     "siting-api-run-map-data": Rule(
         lambda o: f"/api/runs/{o.run.code}/map-data/?size={o.size}", {"GET": API, "POST": NOT_ALLOWED}
     ),
+    "siting-api-run-map-sites": Rule(lambda o: f"/api/runs/{o.run.code}/map-sites/", {"GET": API, "POST": NOT_ALLOWED}),
     "siting-api-run-reweight": Rule(
         lambda o: f"/api/runs/{o.run.code}/reweight/?size={o.size}", {"GET": API, "POST": NOT_ALLOWED}
     ),

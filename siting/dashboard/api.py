@@ -13,6 +13,7 @@ import json
 import math
 import re
 import time
+from collections.abc import Callable
 from uuid import UUID
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
@@ -220,24 +221,41 @@ def run_sites(request: HttpRequest, code: UUID) -> HttpResponse:
     return resp
 
 
+def _map_answer(request: HttpRequest, etag: str, body: Callable[[], str]) -> HttpResponse:
+    """Answer 304 to a client that holds ``etag``, else the body (built or from the cache)."""
+    resp: HttpResponse
+    # A compressed answer's ETag is weak (W/"..."): compare without it.
+    if etag in [t.removeprefix("W/") for t in parse_etags(request.headers.get("If-None-Match", ""))]:
+        resp = HttpResponseNotModified()
+    else:
+        resp = HttpResponse(body(), content_type="application/json")
+    resp["ETag"] = etag
+    resp["Cache-Control"] = "private, no-cache"
+    return resp
+
+
 @api_view
 def run_map_data(request: HttpRequest, code: UUID) -> HttpResponse:
     """Every site of a run at one size as columns (the map page's data, unfiltered).
 
-    With an ETag (run, size, sites): a browser that has it gets 304 without the body being built.
+    ``part=size`` sends only the columns that change with the size (the map page reads the
+    others once, from ``run_map_sites``). With an ETag (run, size, part, sites): a browser that
+    has it gets 304 without the body being built.
     """
     run = _finished_run(code)
     size = _size_param(request, run)
-    etag = dashboard.map_data_etag(run, size)
-    # GZipMiddleware weakens the ETag of a compressed response (W/"..."): compare without it.
-    resp: HttpResponse
-    if etag in [t.removeprefix("W/") for t in parse_etags(request.headers.get("If-None-Match", ""))]:
-        resp = HttpResponseNotModified()
-    else:
-        resp = HttpResponse(dashboard.map_data_json(run, size, etag), content_type="application/json")
-    resp["ETag"] = etag
-    resp["Cache-Control"] = "private, no-cache"
-    return resp
+    part = request.GET.get("part", "all")  # map_data_json refuses another part (400)
+    etag = dashboard.map_data_etag(run, size, part)
+    return _map_answer(request, etag, lambda: dashboard.map_data_json(run, size, etag, part))
+
+
+@api_view
+def run_map_sites(request: HttpRequest, code: UUID) -> HttpResponse:
+    """Every present site a run scored, in site id order, with the map's columns that are the
+    same at every size (name, place, former use, largest feasible size). With an ETag."""
+    run = _finished_run(code)
+    etag = dashboard.map_data_etag(run, None, "sites")
+    return _map_answer(request, etag, lambda: dashboard.map_sites_json(run, etag))
 
 
 @api_view

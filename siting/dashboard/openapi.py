@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from siting.dashboard.selectors import EXPORT_COLUMNS, MAP_CODED, MAP_COLUMNS, MAP_DIGITS, ORDERINGS
+from siting.dashboard.selectors import (
+    EXPORT_COLUMNS,
+    MAP_CODED,
+    MAP_COLUMNS,
+    MAP_DIGITS,
+    MAP_PARTS,
+    MAP_SITE_COLUMNS,
+    ORDERINGS,
+)
 from siting.scoring.criteria import CRITERION_NAMES
 
 
@@ -233,13 +241,23 @@ def schema(server_url: str = "/") -> dict[str, Any]:
             ),
             "/api/runs/{code}/map-data/": _get(
                 "Every site at one size as columns (the map's data)",
-                [_CODE, _SIZE],
+                [
+                    _CODE,
+                    _SIZE,
+                    _param(
+                        "part",
+                        "`all` (default): every column; `size`: only those that change with the size, with "
+                        "site_id (the others are in map-sites).",
+                        {"type": "string", "enum": list(MAP_PARTS), "default": "all"},
+                    ),
+                ],
                 _json(
                     {
                         "type": "object",
                         "properties": {
                             "run": {"type": "string"},
                             "size_h100e": {"type": "integer"},
+                            "part": {"type": "string", "enum": list(MAP_PARTS)},
                             "known_headroom": {
                                 "type": "object",
                                 "description": "Grid point id → provenance of its known (uploaded) headroom.",
@@ -264,6 +282,31 @@ def schema(server_url: str = "/") -> dict[str, Any]:
                                     "k stands for codes[column][k]."
                                 ),
                                 "properties": {c: {"type": "array"} for c in MAP_CODED},
+                            },
+                        },
+                    }
+                ),
+                tag="sites",
+            ),
+            "/api/runs/{code}/map-sites/": _get(
+                "Every site of the run as columns that are the same at every size (read once by the map)",
+                [_CODE],
+                _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "run": {"type": "string"},
+                            "columns": {
+                                "type": "object",
+                                "description": (
+                                    "One array per column, every present site the run scored in site id order; "
+                                    "coded and rounded as in map-data."
+                                ),
+                                "properties": {c: {"type": "array"} for c in MAP_SITE_COLUMNS},
+                            },
+                            "codes": {
+                                "type": "object",
+                                "properties": {c: {"type": "array"} for c in MAP_CODED if c in MAP_SITE_COLUMNS},
                             },
                         },
                     }

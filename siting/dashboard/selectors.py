@@ -44,7 +44,7 @@ LADDER_COLUMNS = (
 )
 """What ``siting.scoring.site_ladder`` reads to find each site's largest feasible size."""
 
-MAP_COLUMNS = (
+MAP_SITE_COLUMNS = (
     "site_id",
     "site_name",
     "country",
@@ -55,23 +55,36 @@ MAP_COLUMNS = (
     "flood_zone",
     "longitude",
     "latitude",
+    "largest_size_h100e",
+)
+"""Map columns that are the same at every size of a run: what a site is, where, and its largest
+feasible size. The map page reads them once per run (``map_sites_json``, 3/4 of the map data's
+bytes) and each size's other columns as the planner visits it (``map_data_json`` part ``size``)."""
+
+MAP_SIZE_COLUMNS = (
+    "site_id",
     "feasible",
     "score",
     "rank",
     "tco_eur_per_gpu_hour",
     "time_to_power_months",
     "emissions_t_per_yr",
-    "largest_size_h100e",
     "exclusion_reasons",
     "rank_shared",
     "site_cost_eur_per_gpu_hour",
     "may_be_unavailable",
     "known_headroom_point_id",
 )
+"""Map columns that change with the size, with ``site_id`` to join them to ``MAP_SITE_COLUMNS``."""
+
+MAP_COLUMNS = MAP_SITE_COLUMNS + MAP_SIZE_COLUMNS[1:]
 """Columns the map page receives, one array each: what it draws, filters, sorts or shows, nothing
 else (see ``map_columns_json`` for their encoding). ``known_headroom_point_id`` is the chosen grid
 point where its headroom is a known (uploaded) one, null otherwise; the response's
 ``known_headroom`` gives each such point's provenance once."""
+
+MAP_PARTS = {"all": MAP_COLUMNS, "size": MAP_SIZE_COLUMNS}
+"""What ``map_data_json`` sends: every map column (``all``, for API clients) or the size's own."""
 
 EXPORT_COLUMNS = (
     "rank",
@@ -158,7 +171,7 @@ _run_cache: OrderedDict[tuple, dict[int, pd.DataFrame]] = OrderedDict()
 
 def run_tables(run: ScoringRun) -> dict[int, pd.DataFrame]:
     """Return size [H100e] → the run's result table at that size (shared, do not modify)."""
-    key = (run.id, run.finished_at.isoformat() if run.finished_at else "")
+    key = _run_key(run)
     with _lock:
         if key in _run_cache:
             _run_cache.move_to_end(key)
@@ -652,16 +665,16 @@ def _map_codes(column: str, series: pd.Series) -> tuple[str, str]:
     return json.dumps(list(uniques), ensure_ascii=False), _json_ints(np.where(codes < 0, np.nan, codes))
 
 
-def map_columns_json(frame: pd.DataFrame) -> tuple[str, str]:
+def map_columns_json(frame: pd.DataFrame, columns: tuple[str, ...] = MAP_COLUMNS) -> tuple[str, str]:
     """Return the map page's data as JSON objects (columns, codes).
 
-    ``columns`` has one array per column of ``MAP_COLUMNS``, in rank order; numbers are rounded
+    ``columns`` has one array per column named (by default ``MAP_COLUMNS``), in the frame's order; numbers are rounded
     to ``MAP_DIGITS`` and whole numbers have no decimal point; the columns of ``MAP_CODED`` hold
     indices into ``codes[column]``, their code table. Null is null everywhere (a column an older
     run lacks is all null).
     """
     parts, tables = [], []
-    for column in MAP_COLUMNS:
+    for column in columns:
         if column not in frame.columns:  # a column an older run lacks: nulls, shown as nothing
             body = _json_ints(np.full(len(frame), np.nan))
         elif column in MAP_CODED:
@@ -683,23 +696,27 @@ def map_columns_json(frame: pd.DataFrame) -> tuple[str, str]:
 MAP_TABLE_COLUMNS = frozenset(MAP_COLUMNS) | {"headroom_source", "connection_point_id"}
 """Result columns the map reads of its size (the rest of a run's 70-odd columns stay packed)."""
 
-MAP_DATA_VERSION = "3"
+MAP_DATA_VERSION = "4"
 """Part of the map data's ETag: bump it when the body's shape changes."""
 
 _map_lock = threading.Lock()
-_map_tables: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+_map_tables: OrderedDict[tuple, Any] = OrderedDict()  # size tables and each run's largest sizes
 _map_bodies: OrderedDict[str, str] = OrderedDict()
 _map_digests: dict[int, str] = {}
 
 
-def _map_table(run: ScoringRun, size_h100e: int) -> pd.DataFrame:
-    """Return the result columns the map shows at one size, with each site's largest feasible size.
+def _run_key(run: ScoringRun) -> tuple:
+    return (run.id, run.finished_at.isoformat() if run.finished_at else "")
+
+
+def _map_size_table(run: ScoringRun, size_h100e: int) -> pd.DataFrame:
+    """Return the result columns the map shows at one size (shared, do not modify).
 
     A run already unpacked in this process is read from memory; otherwise only the map's
-    columns of that size and the ladder's columns of every size are decompressed (a fraction
-    of unpacking the whole run, which the first map request of a web process used to wait for).
+    columns of that size are decompressed (a fraction of unpacking the whole run, which the
+    first map request of a web process used to wait for).
     """
-    key = (run.id, run.finished_at.isoformat() if run.finished_at else "")
+    key = _run_key(run)
     with _lock:
         tables = _run_cache.get(key)
     if tables is not None:
@@ -709,23 +726,54 @@ def _map_table(run: ScoringRun, size_h100e: int) -> pd.DataFrame:
     with _map_lock:
         if key + (size_h100e,) in _map_tables:
             return _map_tables[key + (size_h100e,)]
-    blobs = dict(RunResult.objects.filter(run=run).values_list("size_h100e", "table"))
-    if size_h100e not in blobs:
-        sizes = ", ".join(f"{s}" for s in sorted(blobs)) or "none"
+    blob = RunResult.objects.filter(run=run, size_h100e=size_h100e).values_list("table", flat=True).first()
+    if blob is None:
+        sizes = ", ".join(f"{s}" for s in run_sizes(run)) or "none"
         raise DashboardError(f"size: {size_h100e} is not a size of this run (sizes: {sizes})")
+    table = frames.frames_unpack(blob, columns=set(MAP_TABLE_COLUMNS))[0]["table"]
+    _map_remember(key + (size_h100e,), table)
+    return table
+
+
+def _map_largest(run: ScoringRun) -> pd.Series:
+    """Return each site's largest feasible size of the run [H100e], indexed by site id (every
+    site the run scored), from the ladder's columns of every size (shared, do not modify)."""
+    key = _run_key(run)
+    with _lock:
+        tables = _run_cache.get(key)
+    if tables:  # unpacked by run_tables, which adds the column to every size
+        table = next(iter(tables.values()))
+        return pd.Series(table["largest_size_h100e"].to_numpy(), index=table["site_id"].to_numpy(), dtype=float)
+    with _map_lock:
+        if key + ("largest",) in _map_tables:
+            return _map_tables[key + ("largest",)]
+    blobs = RunResult.objects.filter(run=run).values_list("table", flat=True)
     ladder = site_ladder(
         pd.concat(
-            [frames.frames_unpack(blob, columns=set(LADDER_COLUMNS))[0]["table"] for blob in blobs.values()],
+            [frames.frames_unpack(blob, columns=set(LADDER_COLUMNS))[0]["table"] for blob in blobs],
             ignore_index=True,
         )
     )
-    table = frames.frames_unpack(blobs[size_h100e], columns=set(MAP_TABLE_COLUMNS))[0]["table"]
-    largest = ladder.set_index("site_id")["largest_size_h100e"].astype(float)
-    table["largest_size_h100e"] = largest.reindex(table["site_id"].to_numpy()).to_numpy()
+    largest = ladder.set_index("site_id")["largest_size_h100e"].astype(float).sort_index()
+    _map_remember(key + ("largest",), largest)
+    return largest
+
+
+def _map_remember(key: tuple, value: Any) -> None:
     with _map_lock:
-        _map_tables[key + (size_h100e,)] = table
-        while len(_map_tables) > 2 * RUN_CACHE_SIZE:
+        _map_tables[key] = value
+        while len(_map_tables) > 3 * RUN_CACHE_SIZE:
             _map_tables.popitem(last=False)
+
+
+def _map_table(run: ScoringRun, size_h100e: int) -> pd.DataFrame:
+    """Return the result columns the map shows at one size, with each site's largest feasible size."""
+    table = _map_size_table(run, size_h100e)
+    if "largest_size_h100e" in table.columns:
+        return table.copy()
+    largest = _map_largest(run)
+    table = table.copy()
+    table["largest_size_h100e"] = largest.reindex(table["site_id"].to_numpy()).to_numpy()
     return table
 
 
@@ -749,68 +797,101 @@ def _sites_digest() -> str:
     return digest
 
 
-def map_data_etag(run: ScoringRun, size_h100e: int) -> str:
-    """Return the ETag of the map data of ``run`` at one size (run, size, sites, format)."""
+def map_data_etag(run: ScoringRun, size_h100e: int | None, part: str = "all") -> str:
+    """Return the ETag of the map data of ``run`` at one size and part, or of its sites
+    (``size_h100e`` None): run, size, part, sites, format."""
     finished = run.finished_at.isoformat() if run.finished_at else ""
-    key = f"{MAP_DATA_VERSION}|{run.code}|{finished}|{size_h100e}|{_sites_digest()}"
+    key = f"{MAP_DATA_VERSION}|{run.code}|{finished}|{size_h100e}|{part}|{_sites_digest()}"
     return '"' + hashlib.sha1(key.encode()).hexdigest()[:20] + '"'
 
 
-def map_data_json(run: ScoringRun, size_h100e: int, etag: str) -> str:
-    """Return the map page's JSON for one size: every present site ordered by rank, as columns
-    (``MAP_COLUMNS``), and ``known_headroom``: point id → provenance of its known headroom
-    (MW, as of, source, upload), one batched query for every site whose chosen point has one.
-    Cached per ETag."""
+def _map_cached(etag: str, build: Callable[[], str]) -> str:
+    """Return the body of ``etag`` from this process's cache, or build and keep it."""
     with _map_lock:
         if etag in _map_bodies:
             return _map_bodies[etag]
-    attrs = site_attributes()
-    table = _map_table(run, size_h100e)
-    joined = attrs.reindex(table["site_id"].to_numpy())
-    frame = table.copy()
-    for column in (
-        "site_name",
-        "country",
-        "departement_code",
-        "region_code",
-        "former_use",
-        "pollution_status",
-        "flood_zone",
-        "longitude",
-        "latitude",
-        "withdrawn",
-    ):
-        frame[column] = joined[column].to_numpy()
-    frame["site_name"] = frame["site_name"].where(frame["site_name"].notna(), "#" + frame["site_id"].astype(str))
-    if "rank_shared" not in frame.columns:  # a run from before shared ranks
-        frame["rank_shared"] = shared_ranks(frame["rank"].to_numpy(dtype=np.float64))
-    frame = order_frame(frame, "rank")
-    frame = frame[~frame["withdrawn"].fillna(False).to_numpy(dtype=bool)]
-    known: dict[str, Any] = {}
-    if "headroom_source" in frame.columns and "connection_point_id" in frame.columns:
-        point = frame["connection_point_id"].to_numpy(dtype=np.float64)
-        is_known = (
-            (frame["headroom_source"].fillna("").astype(str).to_numpy() == "known") & np.isfinite(point) & (point >= 0)
-        )
-        frame["known_headroom_point_id"] = np.where(is_known, point, np.nan)
-        if is_known.any():
-            for pid, p in known_headroom_provenance(sorted({int(x) for x in point[is_known]})).items():
-                known[str(pid)] = {
-                    "headroom_mw": None if p["headroom_mw"] is None else round(float(p["headroom_mw"]), 1),
-                    "as_of": p["as_of"].isoformat() if p["as_of"] else None,
-                    "source": p["source"],
-                    "upload": p["upload"],
-                }
-    columns, codes = map_columns_json(frame)
-    body = (
-        f'{{"run":"{run.code}","size_h100e":{size_h100e},"known_headroom":{json.dumps(known, ensure_ascii=False)},'
-        f'"columns":{columns},"codes":{codes}}}'
-    )
+    body = build()
     with _map_lock:
         _map_bodies[etag] = body
-        while len(_map_bodies) > 2 * RUN_CACHE_SIZE:
+        while len(_map_bodies) > 3 * RUN_CACHE_SIZE:
             _map_bodies.popitem(last=False)
     return body
+
+
+def _map_present(frame: pd.DataFrame, attrs: pd.DataFrame) -> pd.DataFrame:
+    """Return the rows of ``frame`` whose site is not withdrawn (a site deleted since is kept)."""
+    withdrawn = attrs["withdrawn"].reindex(frame["site_id"].to_numpy()).fillna(False).to_numpy(dtype=bool)
+    return frame[~withdrawn]
+
+
+def map_sites_json(run: ScoringRun, etag: str) -> str:
+    """Return the map page's site columns (``MAP_SITE_COLUMNS``) of every present site the run
+    scored, in site id order: what does not change with the size, read once per run. Cached
+    per ETag (``map_data_etag(run, None, "sites")``)."""
+
+    def build() -> str:
+        attrs = site_attributes()
+        largest = _map_largest(run)
+        frame = pd.DataFrame({"site_id": largest.index.to_numpy(dtype=np.int64)})
+        frame["largest_size_h100e"] = largest.to_numpy()
+        frame = _map_site_attributes(_map_present(frame, attrs), attrs)
+        columns, codes = map_columns_json(frame, MAP_SITE_COLUMNS)
+        return f'{{"run":"{run.code}","columns":{columns},"codes":{codes}}}'
+
+    return _map_cached(etag, build)
+
+
+def _map_site_attributes(frame: pd.DataFrame, attrs: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with each site's descriptive columns (a site without a name shows its id)."""
+    joined = attrs.reindex(frame["site_id"].to_numpy())
+    frame = frame.copy()
+    for column in MAP_SITE_COLUMNS:
+        if column in joined.columns:
+            frame[column] = joined[column].to_numpy()
+    frame["site_name"] = frame["site_name"].where(frame["site_name"].notna(), "#" + frame["site_id"].astype(str))
+    return frame
+
+
+def map_data_json(run: ScoringRun, size_h100e: int, etag: str, part: str = "all") -> str:
+    """Return the map page's JSON for one size: every present site ordered by rank, as columns
+    (``MAP_PARTS[part]``: every map column, or only those that change with the size), and
+    ``known_headroom``: point id → provenance of its known headroom (MW, as of, source, upload),
+    one batched query for every site whose chosen point has one. Cached per ETag."""
+    if part not in MAP_PARTS:
+        raise DashboardError(f"part: {part!r} is not one of {', '.join(MAP_PARTS)}")
+
+    def build() -> str:
+        attrs = site_attributes()
+        frame = _map_table(run, size_h100e) if part == "all" else _map_size_table(run, size_h100e).copy()
+        if part == "all":
+            frame = _map_site_attributes(frame, attrs)
+        if "rank_shared" not in frame.columns:  # a run from before shared ranks
+            frame["rank_shared"] = shared_ranks(frame["rank"].to_numpy(dtype=np.float64))
+        frame = _map_present(order_frame(frame, "rank"), attrs)
+        known: dict[str, Any] = {}
+        if "headroom_source" in frame.columns and "connection_point_id" in frame.columns:
+            point = frame["connection_point_id"].to_numpy(dtype=np.float64)
+            is_known = (
+                (frame["headroom_source"].fillna("").astype(str).to_numpy() == "known")
+                & np.isfinite(point)
+                & (point >= 0)
+            )
+            frame["known_headroom_point_id"] = np.where(is_known, point, np.nan)
+            if is_known.any():
+                for pid, p in known_headroom_provenance(sorted({int(x) for x in point[is_known]})).items():
+                    known[str(pid)] = {
+                        "headroom_mw": None if p["headroom_mw"] is None else round(float(p["headroom_mw"]), 1),
+                        "as_of": p["as_of"].isoformat() if p["as_of"] else None,
+                        "source": p["source"],
+                        "upload": p["upload"],
+                    }
+        columns, codes = map_columns_json(frame, MAP_PARTS[part])
+        return (
+            f'{{"run":"{run.code}","size_h100e":{size_h100e},"part":"{part}",'
+            f'"known_headroom":{json.dumps(known, ensure_ascii=False)},"columns":{columns},"codes":{codes}}}'
+        )
+
+    return _map_cached(etag, build)
 
 
 def criterion_table(params: dict[str, Any]) -> list[dict[str, Any]]:

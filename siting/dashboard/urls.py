@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/runs/<uuid:code>/", api.run_detail, name="siting-api-run"),
     path("api/runs/<uuid:code>/sites/", api.run_sites, name="siting-api-run-sites"),
     path("api/runs/<uuid:code>/map-data/", api.run_map_data, name="siting-api-run-map-data"),
+    path("api/runs/<uuid:code>/map-sites/", api.run_map_sites, name="siting-api-run-map-sites"),
     path("api/runs/<uuid:code>/reweight/", api.run_reweight, name="siting-api-run-reweight"),
     path("api/sites/<int:site_id>/", api.site_detail, name="siting-api-site"),
     path("api/grid/points/", api.grid_points, name="siting-api-grid-points"),

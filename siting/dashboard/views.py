@@ -83,6 +83,7 @@ def run_map(request: HttpRequest, code: UUID) -> HttpResponse:
         "criteria": selectors.criterion_table(run.params),
         "urls": {
             "mapData": reverse("siting-api-run-map-data", args=[run.code]),
+            "mapSites": reverse("siting-api-run-map-sites", args=[run.code]),
             "reweight": reverse("siting-api-run-reweight", args=[run.code]),
             "sites": reverse("siting-api-run-sites", args=[run.code]),
             "gridPoints": reverse("siting-api-grid-points"),

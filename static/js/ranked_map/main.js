@@ -19,9 +19,9 @@ const mapDiv = document.getElementById("ranked-map");
 const filtersForm = document.getElementById("filters");
 const weightsForm = document.getElementById("weights");
 
-// The map data and the country outlines are asked for at once, while plotly.js (an async
-// script in the page's head) is still downloading.
-const fetchSize = sizeLoader(G.fetchJSON, cfg.urls.mapData);
+// The map data (the run's sites and the first size's own columns) and the country outlines are
+// asked for at once, while plotly.js (an async script in the page's head) is still downloading.
+const fetchSize = sizeLoader(G.fetchJSON, cfg.urls.mapData, cfg.urls.mapSites);
 const firstData = fetchSize(cfg.size);
 const countriesData = G.fetchJSON(cfg.urls.countries);
 const plotlyReady = new Promise((resolve, reject) => {
