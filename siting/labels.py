@@ -75,6 +75,14 @@ EXCLUSIONS: dict[str, ExclusionLabel] = {
         sentence=_("An operating plant still stands on the site."),
         tag=_("operating"),
     ),
+    "overseas": ExclusionLabel(
+        label=_("Overseas (an island grid the country's figures do not describe)"),
+        sentence=_(
+            "The site lies overseas, far from its country's mainland, on an island grid that the country's "
+            "carbon intensity, power price and climate do not describe."
+        ),
+        tag=_("overseas"),
+    ),
 }
 """The exclusion codes of ``siting.scoring.EXCLUSIONS``, as users read them."""
 
@@ -242,6 +250,7 @@ PARAMETER_LABELS: dict[str, Any] = {
     "demolition_unknown_months": gettext_lazy("Demolition where buildings are unknown"),
     "exclude_still_operating": gettext_lazy("Exclude sites still operating"),
     "scope_countries": gettext_lazy("Countries in scope"),
+    "overseas_km": gettext_lazy("Farthest from a country's mainland still on its grid"),
     "tco_bounds_eur_per_gpu_hour": gettext_lazy("Site cost bounds (worst, best)"),
     "emissions_bounds_t_per_yr_per_mw_it": gettext_lazy("Emissions bounds (worst, best)"),
     "time_to_power_bounds_months": gettext_lazy("Time to power bounds (worst, best)"),

@@ -17,6 +17,7 @@ from siting.dashboard.selectors import (
     MAP_SITE_COLUMNS,
     ORDERINGS,
 )
+from siting.scoring import EXCLUSIONS
 from siting.scoring.criteria import CRITERION_NAMES
 
 
@@ -137,10 +138,7 @@ def schema(server_url: str = "/") -> dict[str, Any]:
     props["headroom_source"] = {"type": "string", "enum": ["known", "estimated", "default"]}
     props["exclusion_reasons"] = {
         "type": "string",
-        "description": (
-            "Codes joined by ';': land_too_small, no_connection, time_to_power_too_long, polluted_unremediated, "
-            "flood_zone, seveso_upper, reconverted, outside_scope, still_operating."
-        ),
+        "description": "Codes joined by ';': " + ", ".join(EXCLUSIONS.values()) + ".",
     }
     return {
         "openapi": "3.1.0",

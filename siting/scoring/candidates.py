@@ -69,6 +69,46 @@ def eligible_points(point_kv: np.ndarray, class_kv: np.ndarray, c: int, toleranc
     return np.flatnonzero(np.asarray(point_kv) * (1.0 + tolerance) >= class_kv[c])
 
 
+MAINLAND_STEP_KM = 10.0
+"""Spacing of the points along a mainland's coast and borders that :func:`mainland_distance_km`
+measures to: distances are at most half of it too long, nothing beside the hundreds of km
+that tell an island grid from its mainland's."""
+
+
+def mainland_distance_km(
+    country: np.ndarray, lon: np.ndarray, lat: np.ndarray, outlines: dict[str, object] | None
+) -> np.ndarray:
+    """Return each site's distance to its country's mainland [km]: 0 inside it, NaN where the
+    country has no outline.
+
+    The mainland is the outline's largest part by area (square degrees × cos latitude, enough
+    to tell the French mainland from French Guiana or Norway from Svalbard). ``outlines`` maps
+    ISO2 → shapely geometry or WKB bytes (WGS84), as for :class:`LandCheck`.
+    """
+    import shapely  # noqa: PLC0415 - only with country outlines, as in LandCheck
+
+    out = np.full(len(country), np.nan)
+    codes, inverse = np.unique(np.asarray(country, dtype=str), return_inverse=True)
+    for j, code in enumerate(codes):
+        raw: Any = (outlines or {}).get(str(code))
+        if raw is None:
+            continue
+        geom = shapely.from_wkb(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else raw
+        parts = shapely.get_parts(geom)
+        area = shapely.area(parts) * np.cos(np.radians(shapely.get_y(shapely.centroid(parts))))
+        mainland = parts[int(np.argmax(area))]
+        shapely.prepare(mainland)
+        rows = np.flatnonzero(inverse == j)
+        outside = rows[~shapely.contains_xy(mainland, lon[rows], lat[rows])]
+        out[rows] = 0.0
+        if len(outside):
+            ring = shapely.segmentize(shapely.boundary(mainland), MAINLAND_STEP_KM / KM_PER_DEGREE_LATITUDE)
+            xy = shapely.get_coordinates(ring)
+            chord = cKDTree(unit_vectors(xy[:, 0], xy[:, 1])).query(unit_vectors(lon[outside], lat[outside]))[0]
+            out[outside] = chord_to_km(chord)
+    return out
+
+
 class LandCheck:
     """Tell whether straight routes stay inside their country's outline (buffered).
 

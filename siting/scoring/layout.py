@@ -137,6 +137,7 @@ EXCLUSIONS = {
     64: "reconverted",
     128: "outside_scope",
     256: "still_operating",
+    512: "overseas",
 }
 X_LAND, X_NO_CONN, X_TTP, X_POLLUTED, X_FLOOD, X_SEVESO, X_RECONVERTED = 1, 2, 4, 8, 16, 32, 64
-X_OUTSIDE_SCOPE, X_OPERATING = 128, 256
+X_OUTSIDE_SCOPE, X_OPERATING, X_OVERSEAS = 128, 256, 512

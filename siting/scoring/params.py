@@ -240,6 +240,16 @@ class ScenarioParams:
         "EU27, EEA, Switzerland and the UK: states that can host an EU AI gigafactory or partner one (EuroHPC AI "
         "gigafactories call, 2025)",
     )
+    overseas_km: float = _p(
+        500.0,
+        "km",
+        "a site farther than this from the largest landmass of its country's outline (Natural Earth 1:50m) is "
+        "overseas, on an island grid that the country's zone (carbon, price, climate) does not describe, and is "
+        "excluded; on the shipped outlines the islands kept are within 370 km of their mainland (Corsica, "
+        "Sardinia, the Balearics, Crete, the Dodecanese) and those excluded 660 km and more away (Svalbard, "
+        "Madeira, the Canaries, the Azores, the French overseas regions)",
+        assumption=True,
+    )
     tco_bounds_eur_per_gpu_hour: tuple[float, ...] = _p(
         (0.42, 0.28),
         "EUR/GPU-h",
@@ -376,6 +386,7 @@ class ScenarioParams:
             "own_connection_lapse_years",
             "outline_tolerance_km",
             "voltage_class_tolerance",
+            "overseas_km",
         )
         for name in non_negative:
             v = getattr(self, name)

@@ -17,8 +17,26 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from .candidates import DenseLines, LandCheck, densify_lines, nearest_by_class, nearest_on_lines, voltage_class_index
-from .layout import H_DEFAULT, H_ESTIMATED, H_KNOWN, X_FLOOD, X_OPERATING, X_OUTSIDE_SCOPE, X_POLLUTED, X_RECONVERTED
+from .candidates import (
+    DenseLines,
+    LandCheck,
+    densify_lines,
+    mainland_distance_km,
+    nearest_by_class,
+    nearest_on_lines,
+    voltage_class_index,
+)
+from .layout import (
+    H_DEFAULT,
+    H_ESTIMATED,
+    H_KNOWN,
+    X_FLOOD,
+    X_OPERATING,
+    X_OUTSIDE_SCOPE,
+    X_OVERSEAS,
+    X_POLLUTED,
+    X_RECONVERTED,
+)
 from .params import ScenarioParams
 
 SITE_COLUMNS = (
@@ -460,6 +478,8 @@ def _prepare(inputs: ScoringInputs, params: ScenarioParams, *, cache: bool = Tru
     if params.exclude_reconverted:
         mask |= np.where(reconverted, X_RECONVERTED, 0)
     mask |= np.where(country_u.is_in(frozenset(params.scope_countries)), 0, X_OUTSIDE_SCOPE)
+    if inputs.outlines:  # an island grid far from the mainland: the country's zone does not describe it
+        mask |= np.where(mainland_distance_km(country, lon, lat, inputs.outlines) > params.overseas_km, X_OVERSEAS, 0)
     if params.exclude_still_operating:
         mask |= np.where(still, X_OPERATING, 0)
 

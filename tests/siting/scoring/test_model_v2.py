@@ -208,6 +208,26 @@ class HandWorkedTests:
         )
         assert widened["feasible"]
 
+    def test_it_excludes_an_overseas_site_on_an_island_grid_far_from_its_mainland(self, impl):
+        # France as a mainland block (44–50° N) and two islands to its south: one 2° of latitude
+        # off its coast (222 km, as Corsica: kept), one 10° off (1,113 km, as the Canaries).
+        mainland, near, far = box(-1, 44, 5, 50), box(1.5, 41.5, 2.5, 42.0), box(1.5, 33.5, 2.5, 34.0)
+        outlines = {"FR": shapely.to_wkb(shapely.union_all([mainland, near, far]))}
+        params = dataclasses.replace(DEFAULT, sizes=(1000,))
+
+        def plant_at(latitude: float, p: ScenarioParams = params, **kwargs) -> pd.Series:
+            # A closed 63 kV plant: its own connection needs no grid point, as Bois-Rouge's.
+            plant = site(latitude=latitude, grid_capacity_mw=100.0, grid_voltage_kv=63.0, closure_year=2023)
+            return one(plant, NO_GRID, p, impl, **kwargs)
+
+        assert plant_at(48.0, outlines=outlines)["feasible"]
+        assert plant_at(41.75, outlines=outlines)["feasible"]  # 250 km off the mainland
+        overseas = plant_at(33.75, outlines=outlines)  # 1,140 km off
+        assert not overseas["feasible"] and overseas["exclusion_reasons"] == "overseas"
+        assert plant_at(33.75, dataclasses.replace(params, overseas_km=1200.0), outlines=outlines)["feasible"]
+        assert not plant_at(41.75, dataclasses.replace(params, overseas_km=200.0), outlines=outlines)["feasible"]
+        assert plant_at(33.75)["feasible"]  # without outlines there is no telling
+
     def test_it_flags_a_brownfield_with_a_project_without_excluding_it(self, impl):
         row = one(site(has_project=True), substation(), dataclasses.replace(DEFAULT, sizes=(1000,)), impl)
         assert row["may_be_unavailable"] and row["feasible"]
@@ -534,6 +554,22 @@ class ShippedDataTests:
         f = table[table["feasible"]]
         assert not sites.loc[f["site_id"], "still_operating"].astype(bool).any()
         assert sites.loc[f["site_id"], "country"].isin(params.scope_countries).all()
+
+    def test_it_ranks_no_site_overseas(self, shipped):
+        inputs, table = shipped["inputs"], shipped["table"]
+        sites = inputs.sites.set_index("site_id")
+        # Europe's grids lie north of 34° N (Cyprus, Crete) and east of 24.6° W (Iceland): the
+        # French overseas regions, the Canaries, Madeira and the Azores do not.
+        off = (sites["latitude"] < 34.0) | (sites["longitude"] < -24.6) | (sites["longitude"] > 45.0)
+        assert off.sum() >= 70  # they are in the data (Cartofriches, GEM, ETS), and stay on the map
+        assert not off.loc[table.loc[table["feasible"], "site_id"]].any()
+        reasons = table.loc[table["site_id"].isin(sites.index[off]), "exclusion_reasons"]
+        assert reasons.str.split(";").map(lambda r: "overseas" in r or "outside_scope" in r).all()
+        # Corsica and Sardinia (150–300 km off their mainland) are not overseas (whatever else
+        # keeps them off the ranking: the shipped grid has no point on Corsica).
+        islands = sites[sites["latitude"].between(38.8, 43.1) & sites["longitude"].between(8.1, 9.9)]
+        kept = table.loc[table["site_id"].isin(islands.index), "exclusion_reasons"]
+        assert len(kept) and not kept.str.split(";").map(lambda r: "overseas" in r).any()
 
     @pytest.mark.parametrize("size", SIZES)
     def test_it_separates_the_top_25(self, shipped, size):
