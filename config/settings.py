@@ -297,8 +297,11 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 GIGASITE_STALE_AFTER_S = float(os.environ.get("GIGASITE_STALE_AFTER_S", "60"))
-GIGASITE_DRAWS_PER_BLOCK = int(os.environ.get("GIGASITE_DRAWS_PER_BLOCK", "125"))
-"""Monte Carlo draws per chunk of a run, decided where the run's snapshot is taken (a worker)."""
+GIGASITE_DRAWS_PER_BLOCK: int | None = (
+    int(os.environ["GIGASITE_DRAWS_PER_BLOCK"]) if os.environ.get("GIGASITE_DRAWS_PER_BLOCK", "").strip() else None
+)
+"""Monte Carlo draws per chunk of a run when set (read by the worker that lays the run out);
+unset, each run chooses its block from the worker processes consuming its queue."""
 # How long a run's chunk retries a database that is down or locked before the run fails.
 GIGASITE_DB_RETRY_S = float(os.environ.get("GIGASITE_DB_RETRY_S", "300"))
 CELERY_BROKER_CONNECTION_TIMEOUT = 3.0
