@@ -1,17 +1,22 @@
 """Scoring runs through real Celery worker processes: scale-out over draw blocks, and memory.
 
-    python -m bench --only runs [--draws 1000] [--repeats 3] [--million-sites 1000000]
-                                [--million-draws 4] [--million-block 2] [--no-million]
+    python -m bench --only runs [--draws 1000] [--repeats 3] [--spread-workers 4]
+                                [--million-sites 1000000] [--million-draws 4] [--million-block 2]
+                                [--no-million]
 
 1. **1 vs 2 workers**: the same full-dataset run (every size, ``--draws`` Monte Carlo draws,
-   split into sizes × blocks of ``runs.DRAWS_PER_BLOCK`` draws) on one worker process, then on
+   split into sizes × blocks of draws as the layout chooses for them) on one worker process, then on
    two, each process running its kernels on one thread (``GIGASITE_KERNEL_THREADS=1``: one
    core per process, how runs scale out), and on one process with a thread per core (a lone
    worker's default); alternated ``--repeats`` times so that a change of load touches all three;
    min/median/max of each, the speed-up (1-worker time / 2-worker time, per repeat), and each
    worker's busy share (the time its chunks ran over the run's time). Needs the loaded database
    (``./gigasite setup``).
-2. **1,000,000 synthetic sites** (``bench_scoring.synthetic``) snapshotted into one run and
+2. **Every worker busy with N worker processes**: the same run on ``--spread-workers`` one-thread
+   worker processes (4 on a 2-core machine stand in for several machines: each gets about half
+   a core), the layout choosing the block from the workers it sees; the chunks made, what the
+   worker laying the run out saw (its log line), and each worker's busy share.
+3. **1,000,000 synthetic sites** (``bench_scoring.synthetic``) snapshotted into one run and
    scored through two worker processes, the draws split into blocks of ``--million-block``;
    prints the run's time and each worker's peak resident memory (VmHWM of its processes),
    which must stay bounded: a chunk holds one size and one block of draws, never all draws.
@@ -67,6 +72,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench_runs")
     parser.add_argument("--draws", type=int, default=1000, help="Monte Carlo draws of the 1-vs-2-worker run")
     parser.add_argument("--repeats", type=int, default=3, help="0: only the million-site run")
+    parser.add_argument(
+        "--spread-workers", type=int, default=4, help="worker processes of the every-worker-busy run (0: skip)"
+    )
     parser.add_argument("--million-sites", type=int, default=1_000_000)
     parser.add_argument("--million-draws", type=int, default=4)
     parser.add_argument("--million-block", type=int, default=2, help="draws per block of the million-site run")
@@ -106,7 +114,14 @@ def main(argv: list[str] | None = None) -> None:
             w.wait_ready()
         return queue, workers
 
-    def timed_run(queue: str, params, draws: int, name: str, busy: dict[str, list[float]] | None = None) -> float:
+    def timed_run(
+        queue: str,
+        params,
+        draws: int,
+        name: str,
+        busy: dict[str, list[float]] | None = None,
+        done: list[ScoringRun] | None = None,
+    ) -> float:
         app.conf.task_default_queue = queue
         t0 = time.perf_counter()
         run = runs.scoring_run_start(params=params.to_dict(), draws=draws, name=name)
@@ -125,7 +140,13 @@ def main(argv: list[str] | None = None) -> None:
                     ran[worker] = ran.get(worker, 0.0) + (finished - started).total_seconds()
             for worker, seconds in ran.items():
                 busy.setdefault(worker, []).append(seconds / elapsed)
+        if done is not None:
+            done.append(run)
         return elapsed
+
+    def busy_lines(label: str, busy: dict[str, list[float]]) -> None:
+        for worker, shares in sorted(busy.items()):
+            print(f"  {label}: {worker} busy {_spread([100 * s for s in shares], unit='%', digits=0)}")
 
     everyone: list[WorkerProcess] = []
     try:
@@ -133,10 +154,11 @@ def main(argv: list[str] | None = None) -> None:
             if args.repeats > 0 and Site.objects.exists():
                 params = run_selectors.params_build(preset="default")
                 n_sites = Site.objects.filter(withdrawn=False).count()
-                layout = runs.chunk_layout(params.sizes, args.draws)
+                layout = runs.chunk_layout(params.sizes, args.draws, workers=2)
+                block = runs.chunk_block_draws(len(params.sizes), args.draws, workers=2)
                 print(
                     f"sites: {n_sites:,}  sizes: {len(params.sizes)}  draws: {args.draws}  "
-                    f"chunks: {len(layout)} (blocks of {runs.DRAWS_PER_BLOCK} draws)"
+                    f"chunks on 1 or 2 workers: {len(layout)} (blocks of {block} draws)"
                 )
                 cores = usable_cores()
                 q1, w1 = start_workers(1, logs, "one", threads=1)
@@ -161,8 +183,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"{args.draws:,}-draw run, 1 worker process (1 kernel thread):    {_spread(one)}")
                 print(f"{args.draws:,}-draw run, 2 worker processes (1 kernel thread each): {_spread(two)}")
                 print(f"speed-up on 2 workers (target ≥ 1.8): {_spread([a / b for a, b in zip(one, two)], unit='×')}")
-                for worker, shares in sorted(busy.items()):
-                    print(f"  2 workers: {worker} busy {_spread([100 * s for s in shares], unit='%', digits=0)}")
+                busy_lines("2 workers", busy)
                 print(f"{args.draws:,}-draw run, 1 worker process on {cores} kernel threads: {_spread(threaded)}")
                 print(
                     f"2 one-thread workers over 1 worker on {cores} threads: "
@@ -170,6 +191,8 @@ def main(argv: list[str] | None = None) -> None:
                 )
                 for w in w1 + w2 + wt:
                     w.stop()
+                if args.spread_workers > 0:
+                    _spread_run(args, params, cores, logs, start_workers, timed_run, busy_lines, everyone)
             elif args.repeats > 0:
                 print("no sites loaded (./gigasite setup): the 1-vs-2-worker run is skipped")
 
@@ -181,6 +204,42 @@ def main(argv: list[str] | None = None) -> None:
         for queue in queues:
             redis.Redis.from_url(broker).delete(queue)
         ScoringRun.objects.filter(id__in=created).delete()
+
+
+def _spread_run(args, params, cores, logs, start_workers, timed_run, busy_lines, everyone) -> None:
+    """The same run on ``--spread-workers`` one-thread worker processes, laid out for them."""
+    from config.celery import app
+
+    n = args.spread_workers
+    queue, workers = start_workers(n, logs, "spread", threads=1)
+    everyone += workers
+    for w in workers:
+        w.wait_consuming(app)  # all of them answer when the layout asks
+    timed_run(queue, params, 20, f"bench warm-up {n}w")
+    times: list[float] = []
+    busy: dict[str, list[float]] = {}
+    finished: list = []
+    for i in range(args.repeats):
+        times.append(timed_run(queue, params, args.draws, f"bench {n}w #{i}", busy, finished))
+    chunks = sorted({run.n_chunks for run in finished})
+    # What the worker that laid the run out saw (its log line "Run N: scoring: …").
+    seen = sorted(
+        {
+            line[line.index("scoring:") :]
+            for run in finished
+            for w in workers
+            for line in w.log().splitlines()
+            if f"Run {run.id}: scoring" in line
+        }
+    )
+    print(
+        f"every worker busy with {n} worker processes (1 kernel thread each; {n} processes on this "
+        f"{cores}-core machine stand in for several machines): {args.draws:,}-draw run {_spread(times)}, "
+        f"chunks made: {', '.join(map(str, chunks))}; the layout: {'; '.join(seen) or 'not logged'}"
+    )
+    busy_lines(f"{n} workers", busy)
+    for w in workers:
+        w.stop()
 
 
 def _million(args, start_workers, created, everyone, runs, app) -> None:
