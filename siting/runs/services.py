@@ -27,6 +27,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -233,28 +234,32 @@ def scoring_run_execute(*, run_id: int, publish: bool = True, inputs=None) -> No
     if claimed != 1:
         return  # already claimed, finished or cancelled: a redelivered message does nothing
     run = with_db_retry(lambda: ScoringRun.objects.get(id=run_id), what=f"loading run {run_id}")
-    try:
-        params = ScenarioParams.from_dict(run.params)
-        if inputs is None:
-            input_frames, arrays = with_db_retry(_input_frames, what=f"reading run {run_id}'s inputs")
-        else:
-            input_frames, arrays = selectors.scoring_inputs_pack(inputs)
-        blob = frames.frames_pack(input_frames, arrays)
-        data_vintage = with_db_retry(
-            lambda: _data_vintage(len(input_frames["sites"]), len(input_frames["grid"])),
-            what=f"reading run {run_id}'s data vintage",
-        )
-        # The chunks go to whichever workers consume their queue now: lay the run out for them
-        # (unless the operator set the block).
-        ask = publish and not DRAWS_PER_BLOCK
-        workers = queue.queue_pool_processes(queue.SCORING_CHUNK_EXECUTE) if ask else None
-        with_db_retry(
-            lambda: _snapshot_write(run_id, params, run.draws, input_frames, blob, data_vintage, publish, workers),
-            what=f"saving run {run_id}'s snapshot",
-        )
-    except Exception as exc:
-        log.exception("Run %s failed while preparing", run_id)
-        _fail_run(run_id, f"Preparing the inputs failed: {exc}")
+    # The chunks go to whichever workers consume their queue now: lay the run out for them
+    # (unless the operator set the block). Asked on a side thread while the inputs are read and
+    # packed: the question waits on the broker for about half a second, which every worker
+    # would otherwise spend idle before the first chunk.
+    ask = publish and not DRAWS_PER_BLOCK
+    with ThreadPoolExecutor(max_workers=1) as side:
+        asked = side.submit(queue.queue_pool_processes, queue.SCORING_CHUNK_EXECUTE) if ask else None
+        try:
+            params = ScenarioParams.from_dict(run.params)
+            if inputs is None:
+                input_frames, arrays = with_db_retry(_input_frames, what=f"reading run {run_id}'s inputs")
+            else:
+                input_frames, arrays = selectors.scoring_inputs_pack(inputs)
+            blob = frames.frames_pack(input_frames, arrays)
+            data_vintage = with_db_retry(
+                lambda: _data_vintage(len(input_frames["sites"]), len(input_frames["grid"])),
+                what=f"reading run {run_id}'s data vintage",
+            )
+            workers = asked.result() if asked is not None else None  # never raises: None when unknown
+            with_db_retry(
+                lambda: _snapshot_write(run_id, params, run.draws, input_frames, blob, data_vintage, publish, workers),
+                what=f"saving run {run_id}'s snapshot",
+            )
+        except Exception as exc:
+            log.exception("Run %s failed while preparing", run_id)
+            _fail_run(run_id, f"Preparing the inputs failed: {exc}")
 
 
 def _snapshot_write(
