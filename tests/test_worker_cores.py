@@ -45,11 +45,15 @@ class TestKernelThreads:
 
 def test_a_pool_process_limits_its_kernel_threads(monkeypatch):
     import numba
+    from threadpoolctl import threadpool_info, threadpool_limits
 
     before = numba.get_num_threads()
     monkeypatch.setenv(worker_config.KERNEL_THREADS_ENV, "1")
     try:
         worker_config._limit_kernel_threads()
         assert numba.get_num_threads() == 1
+        pools = [p for p in threadpool_info() if p["user_api"] in ("blas", "openmp")]
+        assert pools and all(p["num_threads"] == 1 for p in pools), pools
     finally:
         numba.set_num_threads(before)
+        threadpool_limits(limits=before)
