@@ -361,7 +361,7 @@ def _bench_api(
         f"the lone client's"
     )
     print(
-        f"  first round (caches cold in some processes): p50 {_percentile(cold, 50):.0f} ms  p95 {_percentile(cold, 95):.0f} ms  "
+        f"  first round (right after the server started): p50 {_percentile(cold, 50):.0f} ms  p95 {_percentile(cold, 95):.0f} ms  "
         f"p99 {_percentile(cold, 99):.0f} ms  failures {len(cold_failures)}"
     )
 

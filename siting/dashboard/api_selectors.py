@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from grid.selectors import boundary_outlines
 from siting.dashboard import selectors as dashboard
 from siting.models import RunResult, ScoringRun, Site
 from siting.scoring.criteria import CRITERION_NAMES
@@ -277,3 +278,24 @@ def api_caches_clear() -> None:
         _run_facts.clear()
         _site_details.clear()
         _reweights.clear()
+
+
+def caches_warm() -> int:
+    """Read what the first requests of a web process would otherwise wait for: the latest
+    finished run at every size (ranked pages, filters, re-weighting: its results unpacked and
+    joined to the site attributes), its map's site columns and the country outlines.
+
+    Returns the sizes warmed (0 without a finished run). ``config.wsgi`` calls it on a side
+    thread as a web process starts: the first round of 20 API clients after a start otherwise
+    waited on these reads (p95 1.06 s, p99 2.23 s against 122 and 135 ms warm, measured here
+    2026-11-28).
+    """
+    run = dashboard.latest_run()
+    if run is None:
+        return 0
+    sizes = run_sizes(run)
+    for size in sizes:
+        size_arrays(run, size)
+    dashboard.map_sites_json(run, dashboard.map_data_etag(run, None, "sites"))
+    boundary_outlines("country")
+    return len(sizes)
