@@ -154,8 +154,8 @@ def main(argv: list[str] | None = None) -> None:
             if args.repeats > 0 and Site.objects.exists():
                 params = run_selectors.params_build(preset="default")
                 n_sites = Site.objects.filter(withdrawn=False).count()
-                layout = runs.chunk_layout(params.sizes, args.draws, workers=2)
                 block = runs.chunk_block_draws(len(params.sizes), args.draws, workers=2)
+                layout = runs.chunk_layout(params.sizes, args.draws, draws_per_block=block)
                 print(
                     f"sites: {n_sites:,}  sizes: {len(params.sizes)}  draws: {args.draws}  "
                     f"chunks on 1 or 2 workers: {len(layout)} (blocks of {block} draws)"

@@ -68,11 +68,6 @@ class RankedPage:
     sites: list[dict[str, Any]]
 
 
-def run_key(run) -> tuple:
-    """Return what identifies a finished run's results: its id and finish time."""
-    return (run.id, run.finished_at.isoformat() if run.finished_at else "")
-
-
 def _lru_put(cache: OrderedDict, key: tuple, value: Any, limit: int) -> None:
     with _api_lock:
         cache[key] = value
@@ -91,7 +86,7 @@ def _lru_get(cache: OrderedDict, key: tuple) -> Any | None:
 def size_arrays(run, size_h100e: int) -> SizeArrays:
     """Return one size of a finished run as :class:`SizeArrays` (cached; do not modify)."""
     frame = dashboard.size_frame(run, size_h100e)
-    key = (*run_key(run), size_h100e)
+    key = (*dashboard.run_key(run), size_h100e)
     cached = _lru_get(_size_arrays, key)
     if cached is not None and cached.frame is frame:
         return cached
@@ -193,7 +188,7 @@ def run_results(run) -> dict[str, Any]:
     One query, and only the small columns: the result tables are large blobs.
     """
 
-    key = run_key(run)
+    key = dashboard.run_key(run)
     finished = run.status == ScoringRun.Status.SUCCEEDED
     cached = _lru_get(_run_facts, key) if finished else None
     if cached is not None:
@@ -220,7 +215,7 @@ def site_run_detail(run, site: Site, size_h100e: int) -> dict[str, Any]:
     """
     # The site as it is now stands in for a site the run's snapshot lacks: part of the key.
     key = (
-        *run_key(run),
+        *dashboard.run_key(run),
         size_h100e,
         site.id,
         site.longitude,
@@ -256,7 +251,7 @@ def reweight_json(run, size_h100e: int, weights: dict[str, float]) -> str:
     table = tables.get(size_h100e)
     if table is None:
         raise dashboard.DashboardError(f"size: {size_h100e} is not a size of this run")
-    base = (*run_key(run), size_h100e)
+    base = (*dashboard.run_key(run), size_h100e)
     key = (*base, tuple(sorted((k, float(v)) for k, v in weights.items())))
     cached = _lru_get(_reweights, key)
     if cached is not None and cached[0] is tables:

@@ -169,9 +169,14 @@ _lock = threading.Lock()
 _run_cache: OrderedDict[tuple, dict[int, pd.DataFrame]] = OrderedDict()
 
 
+def run_key(run: ScoringRun) -> tuple:
+    """Return what identifies a finished run's results: its id and finish time."""
+    return (run.id, run.finished_at.isoformat() if run.finished_at else "")
+
+
 def run_tables(run: ScoringRun) -> dict[int, pd.DataFrame]:
     """Return size [H100e] → the run's result table at that size (shared, do not modify)."""
-    key = _run_key(run)
+    key = run_key(run)
     with _lock:
         if key in _run_cache:
             _run_cache.move_to_end(key)
@@ -234,7 +239,7 @@ def size_frame(run: ScoringRun, size_h100e: int) -> pd.DataFrame:
     """
     attrs = site_attributes()
     generation = site_attributes_generation()
-    key = (run.id, run.finished_at.isoformat() if run.finished_at else "", size_h100e, generation)
+    key = (*run_key(run), size_h100e, generation)
     with _lock:
         if key in _size_cache:
             _size_cache.move_to_end(key)
@@ -705,10 +710,6 @@ _map_bodies: OrderedDict[str, str] = OrderedDict()
 _map_digests: dict[int, str] = {}
 
 
-def _run_key(run: ScoringRun) -> tuple:
-    return (run.id, run.finished_at.isoformat() if run.finished_at else "")
-
-
 def _map_size_table(run: ScoringRun, size_h100e: int) -> pd.DataFrame:
     """Return the result columns the map shows at one size (shared, do not modify).
 
@@ -716,7 +717,7 @@ def _map_size_table(run: ScoringRun, size_h100e: int) -> pd.DataFrame:
     columns of that size are decompressed (a fraction of unpacking the whole run, which the
     first map request of a web process used to wait for).
     """
-    key = _run_key(run)
+    key = run_key(run)
     with _lock:
         tables = _run_cache.get(key)
     if tables is not None:
@@ -738,7 +739,7 @@ def _map_size_table(run: ScoringRun, size_h100e: int) -> pd.DataFrame:
 def _map_largest(run: ScoringRun) -> pd.Series:
     """Return each site's largest feasible size of the run [H100e], indexed by site id (every
     site the run scored), from the ladder's columns of every size (shared, do not modify)."""
-    key = _run_key(run)
+    key = run_key(run)
     with _lock:
         tables = _run_cache.get(key)
     if tables:  # unpacked by run_tables, which adds the column to every size
@@ -842,9 +843,9 @@ def map_sites_json(run: ScoringRun, etag: str) -> str:
 
 
 def _map_site_attributes(frame: pd.DataFrame, attrs: pd.DataFrame) -> pd.DataFrame:
-    """Return ``frame`` with each site's descriptive columns (a site without a name shows its id)."""
+    """Add each site's descriptive columns to ``frame`` (a frame of the caller's own) and return
+    it; a site without a name shows its id."""
     joined = attrs.reindex(frame["site_id"].to_numpy())
-    frame = frame.copy()
     for column in MAP_SITE_COLUMNS:
         if column in joined.columns:
             frame[column] = joined[column].to_numpy()

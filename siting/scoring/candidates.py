@@ -75,6 +75,13 @@ measures to: distances are at most half of it too long, nothing beside the hundr
 that tell an island grid from its mainland's."""
 
 
+def outline_geometry(raw: Any) -> Any:
+    """Return a country outline as a shapely geometry, from WKB bytes or as it is."""
+    import shapely  # noqa: PLC0415 - only with country outlines; 0.1 s on every scoring import
+
+    return shapely.from_wkb(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else raw
+
+
 def mainland_distance_km(
     country: np.ndarray, lon: np.ndarray, lat: np.ndarray, outlines: dict[str, object] | None
 ) -> np.ndarray:
@@ -93,8 +100,7 @@ def mainland_distance_km(
         raw: Any = (outlines or {}).get(str(code))
         if raw is None:
             continue
-        geom = shapely.from_wkb(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else raw
-        parts = shapely.get_parts(geom)
+        parts = shapely.get_parts(outline_geometry(raw))
         area = shapely.area(parts) * np.cos(np.radians(shapely.get_y(shapely.centroid(parts))))
         mainland = parts[int(np.argmax(area))]
         shapely.prepare(mainland)
@@ -136,7 +142,7 @@ class LandCheck:
             if raw is None:
                 self._prepared[code] = None
             else:
-                geom: Any = shapely.from_wkb(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else raw
+                geom = outline_geometry(raw)
                 geom = geom.buffer(self._tolerance_deg) if self._tolerance_deg > 0 else geom
                 shapely.prepare(geom)
                 ring = shapely.segmentize(shapely.boundary(geom), self._step_km / KM_PER_DEGREE_LATITUDE / 2.0)
