@@ -302,6 +302,8 @@ GIGASITE_DRAWS_PER_BLOCK: int | None = (
 )
 """Monte Carlo draws per chunk of a run when set (read by the worker that lays the run out);
 unset, each run chooses its block from the worker processes consuming its queue."""
+GIGASITE_PROGRESS_INTERVAL_S = float(os.environ.get("GIGASITE_PROGRESS_INTERVAL_S", "1"))
+"""How often a chunk of a run reports its progress and checks for a cancel. [s]"""
 # How long a run's chunk retries a database that is down or locked before the run fails.
 GIGASITE_DB_RETRY_S = float(os.environ.get("GIGASITE_DB_RETRY_S", "300"))
 CELERY_BROKER_CONNECTION_TIMEOUT = 3.0

@@ -179,9 +179,8 @@ def _monte_carlo(
             _mc_draw(mc, d, ranks_out)
             for z, size in enumerate(sizes):
                 ranks[size][d - first] = ranks_out[z]
-            done = d + 1 - start
-            if progress is not None and (done % 20 == 0 or d == stop - 1):
-                progress(done / (stop - start))
+            if progress is not None:  # after every draw: the caller decides how often to report
+                progress((d + 1 - start) / (stop - start))
         for size in sizes:
             parts[size].append(sketch.sketch_block(ranks[size][:rows], first, impl))
     return {size: sketch.merge(p) for size, p in parts.items()}

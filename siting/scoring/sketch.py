@@ -266,10 +266,46 @@ def sketch_block(ranks: np.ndarray, draw_start: int, impl: str = "kernel") -> Ra
     )
 
 
-def merge(sketches: Iterable[RankSketch]) -> RankSketch:
+@njit(parallel=True, cache=True)
+def _merge_kernel(offsets, bucket, count, n_buckets, out_offsets, out_bucket, out_count, fill):
+    """Add up each site's bucket counts over the blocks, sites in parallel; see :func:`merge`.
+
+    ``offsets[p, i]:offsets[p, i + 1]`` are site i's entries of block p in ``bucket``/``count``.
+    With ``fill`` False, writes each site's number of distinct buckets to ``out_offsets[i + 1]``;
+    with ``fill`` True, writes them from ``out_offsets[i]`` on, buckets ascending. Counts go
+    into a scratch histogram read back between the site's lowest and highest bucket.
+    """
+    n_parts = offsets.shape[0]
+    n = offsets.shape[1] - 1
+    for part in prange(_KERNEL_PARTS):  # sites are independent
+        hist = np.zeros(n_buckets, dtype=np.uint32)
+        for i in range(part * n // _KERNEL_PARTS, (part + 1) * n // _KERNEL_PARTS):
+            lo = n_buckets
+            hi = -1
+            for p in range(n_parts):
+                for j in range(offsets[p, i], offsets[p, i + 1]):
+                    b = bucket[j]
+                    hist[b] += count[j]
+                    lo = min(lo, b)
+                    hi = max(hi, b)
+            k = out_offsets[i] if fill else 0
+            for b in range(lo, hi + 1):
+                if hist[b]:
+                    if fill:
+                        out_bucket[k] = b
+                        out_count[k] = hist[b]
+                    k += 1
+                    hist[b] = 0
+            if not fill:
+                out_offsets[i + 1] = k
+
+
+def merge(sketches: Iterable[RankSketch], impl: str = "kernel") -> RankSketch:
     """Return one sketch of the union of blocks of draws that neither overlap nor leave a gap.
 
     Counts add and extremes combine, so the result is the same whatever the split and order.
+    ``impl``: the numba kernel (each site's entries added in a histogram, linear in the
+    entries) or its NumPy twin (one stable sort of every entry); the same sketch either way.
     Raises ValueError when the blocks overlap, leave a gap, or cover different sites.
     """
     parts = sorted(sketches, key=lambda s: s.draw_start)
@@ -283,17 +319,43 @@ def merge(sketches: Iterable[RankSketch]) -> RankSketch:
             )
         if a.n_sites != b.n_sites:
             raise ValueError(f"draw blocks cover {a.n_sites} and {b.n_sites} sites")
+    if impl not in ("kernel", "reference"):
+        raise ValueError("impl: 'kernel' or 'reference'")
     if len(parts) == 1:
         return parts[0]
     n = parts[0].n_sites
     n_buckets = int(max((int(p.bucket.max()) for p in parts if len(p.bucket)), default=0)) + 1
-    key = np.concatenate([p.site.astype(np.int64) * n_buckets + p.bucket for p in parts])
-    count = np.concatenate([p.count for p in parts])
-    # Each part is sorted by key: a stable sort (timsort) merges the sorted runs in linear time.
-    order = np.argsort(key, kind="stable")
-    key, count = key[order], count[order]
-    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, dtype=np.int64)
-    summed = np.add.reduceat(count, first).astype(np.uint32) if len(key) else count
+    if impl == "kernel":
+        # Each block holds its entries grouped by site: site i's run starts where the block's
+        # count of entries of sites < i ends.
+        offsets = np.zeros((len(parts), n + 1), dtype=np.int64)
+        base = 0
+        for row, p in zip(offsets, parts):
+            if len(p.site) and np.any(np.diff(p.site) < 0):
+                raise ValueError("sketch entries are not grouped by site")
+            row[1:] = base + np.cumsum(np.bincount(p.site, minlength=n)[:n])
+            row[0] = base
+            base += len(p.site)
+        bucket = np.concatenate([p.bucket for p in parts]).astype(np.int64)
+        count = np.concatenate([p.count for p in parts]).astype(np.uint32)
+        out_offsets = np.zeros(n + 1, dtype=np.int64)
+        empty_b, empty_c = np.empty(0, dtype=np.int32), np.empty(0, dtype=np.uint32)
+        _merge_kernel(offsets, bucket, count, n_buckets, out_offsets, empty_b, empty_c, False)
+        np.cumsum(out_offsets, out=out_offsets)
+        site = np.repeat(np.arange(n, dtype=np.int32), np.diff(out_offsets))
+        out_bucket = np.empty(len(site), dtype=np.int32)
+        out_count = np.empty(len(site), dtype=np.uint32)
+        _merge_kernel(offsets, bucket, count, n_buckets, out_offsets, out_bucket, out_count, True)
+    else:
+        key = np.concatenate([p.site.astype(np.int64) * n_buckets + p.bucket for p in parts])
+        count = np.concatenate([p.count for p in parts])
+        # Each part is sorted by key: a stable sort (timsort) merges the sorted runs in linear time.
+        order = np.argsort(key, kind="stable")
+        key, count = key[order], count[order]
+        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, dtype=np.int64)
+        out_count = np.add.reduceat(count, first).astype(np.uint32) if len(key) else count.astype(np.uint32)
+        site = (key[first] // n_buckets).astype(np.int32)
+        out_bucket = (key[first] % n_buckets).astype(np.int32)
     rank_min = np.fmin.reduce(np.stack([p.rank_min for p in parts]), axis=0)
     rank_max = np.fmax.reduce(np.stack([p.rank_max for p in parts]), axis=0)
     return RankSketch(
@@ -303,9 +365,9 @@ def merge(sketches: Iterable[RankSketch]) -> RankSketch:
         n_top=np.sum([p.n_top for p in parts], axis=0, dtype=np.uint32).reshape(n),
         rank_min=rank_min,
         rank_max=rank_max,
-        site=(key[first] // n_buckets).astype(np.int32),
-        bucket=(key[first] % n_buckets).astype(np.int32),
-        count=summed,
+        site=site,
+        bucket=out_bucket,
+        count=out_count,
     )
 
 

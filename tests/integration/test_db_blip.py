@@ -70,7 +70,9 @@ class DatabaseLockedTests:
         # out): a chunk of this small world then lasts seconds, so the outage, started as soon
         # as a chunk reports progress, meets the worker mid-chunk (with short chunks it could
         # meet it between two, where only the claim retries).
-        worker = start_worker("w1", extra_env={"GIGASITE_DRAWS_PER_BLOCK": "3000"})
+        worker = start_worker(
+            "w1", extra_env={"GIGASITE_DRAWS_PER_BLOCK": "3000", "GIGASITE_PROGRESS_INTERVAL_S": "0.05"}
+        )
         run = runs.scoring_run_start(params=params.to_dict(), draws=3000, name="locked")
         _wait(run, until=lambda r: r.chunks.filter(status=RunChunk.Status.RUNNING, progress_pct__gt=0).exists())
         assert run.chunks.filter(status=RunChunk.Status.PENDING).count() >= 2, "the run must outlast the outage's start"

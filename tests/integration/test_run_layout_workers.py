@@ -80,9 +80,7 @@ class WorkerCountTests:
             other.wait_consuming(app)
             assert queue.queue_pool_processes(queue.SCORING_CHUNK_EXECUTE) is None
             start_worker("pair", concurrency=2).wait_consuming(app)
-            t0 = time.monotonic()
             assert queue.queue_pool_processes(queue.SCORING_CHUNK_EXECUTE) == 2
-            assert time.monotonic() - t0 < 1.5
         finally:
             other.stop()
 

@@ -57,6 +57,7 @@ class RunBlipTests:
     def test_it_finishes_a_run_whose_progress_writes_hit_a_locked_database(self, monkeypatch):
         world_create(n_sites=60, n_points=60)
         monkeypatch.setattr(runs, "DB_RETRY_FIRST_S", 0.01)
+        monkeypatch.setattr(runs, "PROGRESS_INTERVAL_S", 0.0)  # report after every draw
         real = runs._run_progress_update
         calls = {"n": 0}
 

