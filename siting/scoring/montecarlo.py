@@ -183,7 +183,7 @@ def _monte_carlo(
                 progress((d + 1 - start) / (stop - start))
         for size in sizes:
             parts[size].append(sketch.sketch_block(ranks[size][:rows], first, impl))
-    return {size: sketch.merge(p) for size, p in parts.items()}
+    return {size: sketch.merge(p, impl) for size, p in parts.items()}
 
 
 def score_draws(
