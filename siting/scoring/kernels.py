@@ -409,21 +409,29 @@ def evaluate_size(sp, site, grid, scenario, out):
         _evaluate_one(i, sp, site, grid, scenario, out[:, i], False)
 
 
+MC_SCRATCH_PARTS = 64
+"""Parts the sites of a Monte Carlo draw are cut into for the threads; each part evaluates its
+sites one after the other in one scratch row (``work[part]``), which stays in the core's
+cache. A row per site (19,009 × 48 float64, 7.3 MB) streamed through memory at every draw."""
+
+
 @njit(parallel=True, cache=True)
 def mc_scores(sp_sizes, site, grid, scenario, work, score_out, feasible_out):
     """Fill ``score_out`` and ``feasible_out`` [n_sizes, n_sites] for one Monte Carlo draw.
 
     The same per-site model as :func:`evaluate_size`, for every size at once and keeping only
     what ranking needs, so a draw is one call. ``sp_sizes`` holds one scalar vector per size;
-    ``work[n_sites, N_OUT]`` is scratch space, reused across draws.
+    ``work[MC_SCRATCH_PARTS, N_OUT]`` is scratch space, one row per part of the sites.
     """
     n = site.shape[0]
-    for i in prange(n):
-        row = work[i]
-        for z in range(sp_sizes.shape[0]):
-            _evaluate_one(i, sp_sizes[z], site, grid, scenario, row, True)
-            score_out[z, i] = row[O_SCORE]
-            feasible_out[z, i] = row[O_FEASIBLE]
+    parts = work.shape[0]
+    for part in prange(parts):  # sites are independent
+        row = work[part]
+        for i in range(part * n // parts, (part + 1) * n // parts):
+            for z in range(sp_sizes.shape[0]):
+                _evaluate_one(i, sp_sizes[z], site, grid, scenario, row, True)
+                score_out[z, i] = row[O_SCORE]
+                feasible_out[z, i] = row[O_FEASIBLE]
 
 
 @njit(parallel=True, cache=True)

@@ -84,7 +84,7 @@ def _mc_setup(params: ScenarioParams, prep: _Prepared, sizes: Sequence[int], imp
         scenario=_scenario_arrays(params, deterministic.weights),
         site=_site_matrix(params, prep, deterministic),
         grid=_grid_inputs(prep, np.empty(len(prep.point_headroom)), np.empty(len(prep.line_headroom))),
-        work=np.empty((n, N_OUT)),
+        work=np.empty((kernels.MC_SCRATCH_PARTS, N_OUT)),
         scores=np.empty((len(sizes), n)),
         feasible=np.empty((len(sizes), n)),
         levels=levels,
