@@ -7,10 +7,11 @@ page), the PDF full titles and sentences; they stay different texts, side by sid
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
@@ -273,3 +274,69 @@ PARAMETER_LABELS: dict[str, Any] = {
     "mc_dirichlet_concentration": gettext_lazy("Weight uncertainty (Dirichlet concentration)"),
 }
 """Human names of the scenario parameters; the annex shows them beside the code names."""
+
+STAGES: dict[str, StrOrPromise] = {
+    # Runs, portfolios and PDF comparisons
+    "queued": _("queued"),
+    "done": _("done"),
+    "failed": _("failed"),
+    "cancelled": _("cancelled"),
+    "retrying after a lost worker": _("retrying after a lost worker"),
+    "waiting for the job queue (broker unreachable)": _("waiting for the job queue (broker unreachable)"),
+    "waiting for the job queue (broker unreachable); starts when it is back": _(
+        "waiting for the job queue (broker unreachable); starts when it is back"
+    ),
+    "reading the run": _("reading the run"),
+    # Runs
+    "snapshotting inputs": _("snapshotting inputs"),
+    # Portfolios
+    "building the candidates": _("building the candidates"),
+    "explaining why no portfolio exists": _("explaining why no portfolio exists"),
+    "solving the mixed-integer program": _("solving the mixed-integer program"),
+    "greedy baseline": _("greedy baseline"),
+    "next-best alternatives": _("next-best alternatives"),
+    "robustness over the Monte Carlo draws": _("robustness over the Monte Carlo draws"),
+    # PDF comparisons
+    "laying out the pages": _("laying out the pages"),
+    "writing the PDF": _("writing the PDF"),
+}
+"""What a run, a portfolio or a PDF comparison is doing: its ``stage`` as stored (English, also
+in the logs and the API) → as a page shows it. A run's layout stage has numbers in it: see
+:func:`stage_label`."""
+
+SCORING_STAGE = re.compile(
+    r"scoring: (?P<chunks>\d+) chunks?(?: of ≤ (?P<block>\d+) draws?)?"
+    r"(?: (?:\((?P<why>GIGASITE_DRAWS_PER_BLOCK|in this process|no worker answered)\)"
+    r"|for (?P<workers>\d+) worker process(?:es)?))?"
+)
+"""A run's stage while its chunks score, as ``siting.runs.services._layout_stage`` writes it."""
+
+
+def stage_label(stage: str) -> str:
+    """Return a job's stored ``stage`` in the active language (unknown text as it is)."""
+    known = STAGES.get(stage)
+    if known is not None:
+        return str(known)
+    m = SCORING_STAGE.fullmatch(stage)
+    if m is None:
+        return stage
+    chunks = int(m["chunks"])
+    parts = [ngettext("scoring: %(chunks)s chunk", "scoring: %(chunks)s chunks", chunks) % {"chunks": chunks}]
+    if m["block"]:
+        block = int(m["block"])
+        parts.append(ngettext("of ≤ %(block)s draw", "of ≤ %(block)s draws", block) % {"block": block})
+    if m["workers"]:
+        workers = int(m["workers"])
+        parts.append(
+            ngettext("for %(workers)s worker process", "for %(workers)s worker processes", workers)
+            % {"workers": workers}
+        )
+    elif m["why"]:
+        parts.append(
+            {
+                "GIGASITE_DRAWS_PER_BLOCK": gettext("(block set by GIGASITE_DRAWS_PER_BLOCK)"),
+                "in this process": gettext("(in this process)"),
+                "no worker answered": gettext("(no worker answered)"),
+            }[m["why"]]
+        )
+    return " ".join(parts)

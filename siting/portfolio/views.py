@@ -22,7 +22,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from siting import accounts
+from siting import accounts, labels
 from siting.models import Portfolio
 from siting.reports import document as reports
 from siting.reports.services import author_name
@@ -137,6 +137,7 @@ def portfolio_detail(request: HttpRequest, code: UUID) -> HttpResponse:
         "portfolio/portfolio_detail.html",
         {
             "portfolio": portfolio,
+            "stage": labels.stage_label(portfolio.stage),
             "result": result,
             "rows": rows,
             "figure": figure,
@@ -162,7 +163,7 @@ def portfolio_progress(request: HttpRequest, code: UUID) -> JsonResponse:
             "status": portfolio.status,
             "status_label": portfolio.get_status_display(),
             "progress_pct": round(portfolio.progress_pct, 1),
-            "stage": portfolio.stage,
+            "stage": labels.stage_label(portfolio.stage),
             "error": _error_message(request, portfolio),
             "finished": portfolio.is_finished,
             "feasible": portfolio.feasible,

@@ -18,7 +18,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from siting import accounts
+from siting import accounts, labels
 from siting.dashboard.selectors import DashboardError, size_param
 from siting.models import ComparisonReport, RunResult, ScoringRun
 from siting.reports import forms, services
@@ -134,7 +134,11 @@ def report_create(request: HttpRequest) -> HttpResponse:
 def report_status(request: HttpRequest, code: UUID) -> HttpResponse:
     """Show a document's progress; it polls, then offers the download."""
     report = _get_report(request, code)
-    return render(request, "reports/status.html", {"report": report, "error_message": _error_message(request, report)})
+    return render(
+        request,
+        "reports/status.html",
+        {"report": report, "stage": labels.stage_label(report.stage), "error_message": _error_message(request, report)},
+    )
 
 
 @login_required
@@ -148,7 +152,7 @@ def report_progress(request: HttpRequest, code: UUID) -> JsonResponse:
             "status": report.status,
             "status_label": report.get_status_display(),
             "progress_pct": round(report.progress_pct, 1),
-            "stage": report.stage,
+            "stage": labels.stage_label(report.stage),
             "error": _error_message(request, report),
             "finished": report.is_finished,
             "n_pages": report.n_pages,

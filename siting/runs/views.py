@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from siting import accounts
+from siting import accounts, labels
 from siting.models import RunChunk, ScoringRun
 from siting.runs import forms, services
 from siting.uploads import selectors as upload_selectors
@@ -102,6 +102,7 @@ def run_detail(request: HttpRequest, code: UUID) -> HttpResponse:
         "runs/run_detail.html",
         {
             "run": run,
+            "stage": labels.stage_label(run.stage),
             "sizes": _size_work(run, admin=accounts.is_admin(request.user)),
             "results": run.results.select_related("best_site").defer("table", "options"),
             "withdrawn": upload_selectors.run_withdrawn_sites(run),
@@ -145,7 +146,7 @@ def run_progress(request: HttpRequest, code: UUID) -> JsonResponse:
             "status": run.status,
             "status_label": run.get_status_display(),
             "progress_pct": round(run.progress_pct, 1),
-            "stage": run.stage,
+            "stage": labels.stage_label(run.stage),
             "error": _error_message(request, run),
             "finished": run.is_finished,
             "chunks": chunks,

@@ -86,6 +86,18 @@ class RunProgressTests:
         data = client.get(f"/runs/{run.code}/progress.json").json()
         assert data["status"] == "queued" and data["progress_pct"] == 42.0 and data["finished"] is False
 
+    def test_it_says_the_stage_in_the_pages_language(self, client):
+        run = _run()
+        stage = "scoring: 56 chunks of ≤ 125 draws for 2 worker processes"
+        ScoringRun.objects.filter(id=run.id).update(stage=stage)
+        client.force_login(_user("pat", "planner"))
+        assert client.get(f"/runs/{run.code}/progress.json").json()["stage"] == stage
+        client.cookies["django_language"] = "fr"
+        french = "notation : 56 lots de ≤ 125 tirages pour 2 processus de calcul"
+        assert client.get(f"/runs/{run.code}/progress.json", HTTP_ACCEPT_LANGUAGE="fr").json()["stage"] == french
+        page = client.get(f"/runs/{run.code}/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+        assert f'<span id="run-stage">{french}</span>' in page
+
     def test_it_hides_progress_from_users_without_a_role(self, client):
         run = _run()
         client.force_login(_user("nobody", None))
