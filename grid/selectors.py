@@ -6,6 +6,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -75,26 +76,30 @@ def grid_line_vertex_frame() -> pd.DataFrame:
         .order_by("id")
         .values_list("id", "voltage_kv", "rating_mw", "country", "geometry_geojson")
     )
-    line_ids, seqs, lons, lats, kvs, ratings, countries = [], [], [], [], [], [], []  # type: ignore[var-annotated]
+    ids, kvs, ratings, countries, coords = [], [], [], [], []
     for line_id, kv, rating, country, geometry in rows:
-        coords = geometry["coordinates"]
-        n = len(coords)
-        line_ids.extend([line_id] * n)
-        seqs.extend(range(n))
-        lons.extend(c[0] for c in coords)
-        lats.extend(c[1] for c in coords)
-        kvs.extend([kv] * n)
-        ratings.extend([rating] * n)
-        countries.extend([country] * n)
+        ids.append(line_id)
+        kvs.append(kv)
+        ratings.append(rating)
+        countries.append(country)
+        coords.append(geometry["coordinates"])
+    counts = np.fromiter((len(c) for c in coords), dtype=np.int64, count=len(coords))
+    # One array of every vertex (lon, lat) from the nested lists; a line's vertices are its run.
+    vertices = list(chain.from_iterable(coords))
+    try:
+        xy = np.asarray(vertices, dtype=np.float64).reshape(len(vertices), -1)[:, :2]
+    except ValueError:  # positions of mixed lengths (some with a height): keep lon, lat
+        xy = np.asarray([(v[0], v[1]) for v in vertices], dtype=np.float64).reshape(-1, 2)
+    starts = np.cumsum(counts) - counts
     return pd.DataFrame(
         {
-            "line_id": np.asarray(line_ids, dtype=np.int64),
-            "seq": np.asarray(seqs, dtype=np.int64),
-            "longitude": np.asarray(lons, dtype=np.float64),
-            "latitude": np.asarray(lats, dtype=np.float64),
-            "voltage_kv": np.asarray(kvs, dtype=np.float64),
-            "rating_mw": np.asarray(ratings, dtype=np.float64),
-            "country": pd.Series(countries, dtype=object),
+            "line_id": np.repeat(np.asarray(ids, dtype=np.int64), counts),
+            "seq": np.arange(len(xy), dtype=np.int64) - np.repeat(starts, counts),
+            "longitude": xy[:, 0],
+            "latitude": xy[:, 1],
+            "voltage_kv": np.repeat(np.asarray(kvs, dtype=np.float64), counts),
+            "rating_mw": np.repeat(np.asarray(ratings, dtype=np.float64), counts),
+            "country": pd.Series(np.repeat(np.asarray(countries, dtype=object), counts), dtype=object),
         },
         columns=columns,
     )

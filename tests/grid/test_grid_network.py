@@ -351,3 +351,46 @@ class CountryFromCoordinatesTests:
             locator,
         )
         assert got.tolist() == ["CH", "FR", "ES", ""]
+
+
+@pytest.mark.django_db
+class VertexFrameTests:
+    def _line(self, external_id: str, coordinates, status="in_service", rating_mw=100.0) -> GridLine:
+        return GridLine.objects.create(
+            external_id=external_id,
+            bus0_external_id="gridkit:1",
+            bus1_external_id="gridkit:2",
+            voltage_kv=400.0,
+            source_voltage_kv=380.0,
+            circuits=1,
+            length_km=1.0,
+            line_type="test",
+            rating_mva=rating_mw / 0.7,
+            rating_mw=rating_mw,
+            country="FR",
+            countries="FR",
+            geometry_geojson={"type": "LineString", "coordinates": coordinates},
+            status=status,
+            source_vintage="test",
+        )
+
+    @pytest.fixture(autouse=True)
+    def _no_other_lines(self):
+        GridLine.objects.all().delete()  # lines a loaded dataset left (undone with the test's transaction)
+
+    def test_it_keeps_each_lines_vertices_in_order_with_heights_dropped(self):
+        a = self._line("a", [[1.0, 45.0], [1.5, 45.5], [2.0, 46.0]])
+        b = self._line("b", [[3.0, 47.0, 120.0], [3.5, 47.5, 90.0]], rating_mw=250.0)  # with heights
+        self._line("planned", [[0.0, 0.0], [1.0, 1.0]], status=GridLine.Status.UNDER_CONSTRUCTION)
+        c = self._line("c", [[4.0, 48.0], [4.5, 48.5, 10.0]])  # mixed
+        frame = grid_line_vertex_frame()
+        assert set(frame["line_id"]) == {a.pk, b.pk, c.pk}
+        assert frame["seq"].tolist() == [0, 1, 2, 0, 1, 0, 1]
+        assert frame["longitude"].tolist() == [1.0, 1.5, 2.0, 3.0, 3.5, 4.0, 4.5]
+        assert frame["latitude"].tolist() == [45.0, 45.5, 46.0, 47.0, 47.5, 48.0, 48.5]
+        assert frame["rating_mw"].tolist() == [100.0] * 3 + [250.0] * 2 + [100.0] * 2
+        assert frame["line_id"].tolist() == [a.pk] * 3 + [b.pk] * 2 + [c.pk] * 2
+
+    def test_it_gives_an_empty_frame_without_lines(self):
+        frame = grid_line_vertex_frame()
+        assert frame.empty and list(frame.columns)[:2] == ["line_id", "seq"]
