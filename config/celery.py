@@ -285,9 +285,12 @@ def _presence_announce(sender: Any = None, **kwargs: Any) -> None:
     _presence = presence
 
 
+@signals.worker_shutting_down.connect
 @signals.worker_shutdown.connect
 def _presence_withdraw(**kwargs: Any) -> None:
-    """In the worker's main process, as it shuts down: delete its presence records."""
+    """In the worker's main process, as it starts shutting down (a warm shutdown still finishes its
+    running tasks, a cold one never sends ``worker_shutdown``): delete its presence records, so
+    new runs stop counting it at once. The second signal finds nothing left to do."""
     global _presence
     presence, _presence = _presence, None
     if presence is not None:

@@ -113,7 +113,8 @@ def presence_pool_processes(queue_name: str, *, timeout_s: float = WORKERS_ASK_T
     if url is None:
         return None
     with presence_redis(url, timeout_s) as client:
-        keys = list(client.scan_iter(match=presence_key_pattern(queue_name), count=PRESENCE_SCAN_COUNT))
+        # SCAN may return a key more than once: count each record once.
+        keys = sorted(set(client.scan_iter(match=presence_key_pattern(queue_name), count=PRESENCE_SCAN_COUNT)))
         values = client.mget(keys) if keys else []
     processes = 0
     for value in values:

@@ -65,6 +65,11 @@ A chunk shorter than this reports nothing before it is done (storing it checks t
 its lock): a 1,000-draw run's chunks take 0.1–0.3 s here, and reporting every 20 draws made
 392 reports of 4 queries each, 0.56 s of the run's 10.4 s of chunk time on one worker
 (measured here 2026-11-28). The run's progress still moves with every chunk done."""
+SNAPSHOT_IDLE_S = 60.0
+"""How long a worker process keeps a run's unpacked snapshot after it last used it, when the run
+may still have chunks for it (see ``_SnapshotCache``): long enough for the next chunk of a busy
+run, short enough that a worker left idle by a cancelled run, or by chunks other machines took,
+gives the memory back within a minute. [s] Assumption, not measured."""
 DRAWS_PER_BLOCK: int | None = getattr(settings, "GIGASITE_DRAWS_PER_BLOCK", None)
 """Monte Carlo draws per chunk set by the operator (``GIGASITE_DRAWS_PER_BLOCK``), used as is;
 None: each run chooses its block (:func:`chunk_block_draws`). Results never depend on it."""
@@ -431,16 +436,20 @@ class _SnapshotCache:
 
     A worker process scores many chunks of the same run in a row; each one read the snapshot
     from the database and unpacked it (about 20 ms and a few MB read per chunk on the shipped
-    data, 56 times for a 1,000-draw run, measured here 2026-11-28). Only the latest is kept, and
-    only while its run has chunks left to start (:func:`_snapshot_release`): a process holds at
-    most one snapshot, which it holds anyway while scoring, and an idle worker none.
-    The engine never changes its inputs (``tests/siting/runs/test_run_draw_blocks.py`` checks).
+    data, 56 times for a 1,000-draw run, measured here 2026-11-28). Only the latest is kept: a
+    process holds at most one snapshot, which it holds anyway while scoring. It is let go once
+    its run has no chunk left to start (:func:`_snapshot_release`), or ``SNAPSHOT_IDLE_S`` after
+    the process last used it (a run cancelled or failed meanwhile, chunks taken by other
+    machines), so an idle worker holds none for long. The engine never changes its inputs
+    (``tests/siting/runs/test_run_draw_blocks.py`` checks).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._key: tuple[int, str] | None = None
         self._inputs: Any = None
+        self._used = 0  # counts uses, so an expiry knows whether the snapshot was used since
+        self._timer: threading.Timer | None = None
 
     def inputs(self, run_id: int) -> Any:
         """Return run ``run_id``'s snapshot as ``ScoringInputs`` (raises ``RunInput.DoesNotExist``)."""
@@ -448,10 +457,15 @@ class _SnapshotCache:
         if sha256 is None:
             raise RunInput.DoesNotExist(f"run {run_id} has no input snapshot")
         with self._lock:
+            self._used += 1
             if self._key == (run_id, sha256):
                 return self._inputs
             self._key, self._inputs = None, None  # let the old snapshot go before reading the new one
-            payload = bytes(RunInput.objects.get(run_id=run_id).payload)
+            # Checksum and payload from one row: a snapshot replaced meanwhile is read whole.
+            row = RunInput.objects.filter(run_id=run_id).values_list("sha256", "payload").first()
+            if row is None:
+                raise RunInput.DoesNotExist(f"run {run_id} has no input snapshot")
+            sha256, payload = row[0], bytes(row[1])
             if hashlib.sha256(payload).hexdigest() != sha256:
                 raise ValueError(f"run {run_id}'s input snapshot does not match its checksum")
             inputs = selectors.scoring_inputs_unpack(*frames.frames_unpack(payload))
@@ -462,6 +476,23 @@ class _SnapshotCache:
         """Drop the snapshot held (only if it is run ``run_id``'s, when given)."""
         with self._lock:
             if run_id is None or (self._key is not None and self._key[0] == run_id):
+                self._key, self._inputs = None, None
+
+    def expire_later(self, delay_s: float) -> None:
+        """Drop the snapshot held in ``delay_s`` unless this process uses it again meanwhile."""
+        with self._lock:
+            if self._key is None:
+                return
+            if self._timer is not None:
+                self._timer.cancel()
+            used = self._used
+            self._timer = threading.Timer(delay_s, self._expire, args=(used,))
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _expire(self, used: int) -> None:
+        with self._lock:
+            if self._used == used:
                 self._key, self._inputs = None, None
 
 
@@ -585,14 +616,16 @@ def _snapshot_release(run_id: int) -> None:
     """Let this process's copy of a run's snapshot go once the run has no chunk left to start.
 
     Checked after every chunk: a worker keeps the snapshot only while its run may still send it
-    chunks (a chunk given back after a crash reads it again), so an idle worker holds no run's
-    inputs. Never raises: at worst the copy stays until the next run replaces it.
+    chunks (a chunk given back after a crash reads it again); otherwise it goes
+    ``SNAPSHOT_IDLE_S`` after its last use. Never raises.
     """
     try:
         if not RunChunk.objects.filter(run_id=run_id, status=RunChunk.Status.PENDING).exists():
             _snapshots.clear(run_id)
-    except DatabaseError as exc:
-        log.info("run %s: snapshot kept in memory (%s)", run_id, exc)
+            return
+    except Exception as exc:  # a database blip (any kind): the expiry below still lets it go
+        log.info("run %s: snapshot kept in memory for now (%s)", run_id, exc)
+    _snapshots.expire_later(SNAPSHOT_IDLE_S)
 
 
 def _run_progress_update(run_id: int) -> None:
@@ -716,7 +749,10 @@ def _store_chunk_result(
         shares = list(RunChunk.objects.filter(run_id=run.id).values_list("progress_pct", flat=True))
         fields: dict[str, Any] = {"progress_pct": min(99.9, sum(shares) / max(len(shares), 1)), "heartbeat_at": now}
         if done == run.n_chunks:
-            fields.update(status=ScoringRun.Status.SUCCEEDED, finished_at=now, stage="done", progress_pct=100.0)
+            # Stamped after the size's result is written: the run's time includes its last merge.
+            fields.update(
+                status=ScoringRun.Status.SUCCEEDED, finished_at=timezone.now(), stage="done", progress_pct=100.0
+            )
         ScoringRun.objects.filter(id=run.id).update(**fields)
 
 

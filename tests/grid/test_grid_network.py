@@ -391,6 +391,25 @@ class VertexFrameTests:
         assert frame["rating_mw"].tolist() == [100.0] * 3 + [250.0] * 2 + [100.0] * 2
         assert frame["line_id"].tolist() == [a.pk] * 3 + [b.pk] * 2 + [c.pk] * 2
 
+    @pytest.mark.parametrize(
+        "coordinates",
+        [
+            [[[1.0, 45.0], [1.5, 45.5]], [[2.0, 46.0], [2.5, 46.5], [3.0, 47.0]]],  # all lon, lat
+            [
+                [[1.0, 45.0, 5.0], [1.5, 45.5, 6.0]],
+                [[2.0, 46.0, 1.0], [2.5, 46.5, 2.0], [3.0, 47.0, 3.0]],
+            ],  # all with heights
+        ],
+    )
+    def test_it_reads_uniform_positions_in_one_pass(self, coordinates):
+        a, b = self._line("a", coordinates[0]), self._line("b", coordinates[1])
+        one = self._line("one", [coordinates[1][0]])  # a single vertex
+        frame = grid_line_vertex_frame()
+        assert frame["line_id"].tolist() == [a.pk] * 2 + [b.pk] * 3 + [one.pk]
+        assert frame["seq"].tolist() == [0, 1, 0, 1, 2, 0]
+        assert frame["longitude"].tolist() == [1.0, 1.5, 2.0, 2.5, 3.0, 2.0]
+        assert frame["latitude"].tolist() == [45.0, 45.5, 46.0, 46.5, 47.0, 46.0]
+
     def test_it_gives_an_empty_frame_without_lines(self):
         frame = grid_line_vertex_frame()
         assert frame.empty and list(frame.columns)[:2] == ["line_id", "seq"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
@@ -204,13 +205,20 @@ class TestMergeOutsideTheLock:
 class TestSnapshotCache:
     """A worker process unpacks a run's snapshot once and reuses it for the run's next chunks."""
 
-    def _frames(self, inputs) -> dict[str, int]:
-        out = {
-            name: int(pd.util.hash_pandas_object(getattr(inputs, name), index=True).sum())
-            for name in ("sites", "grid", "zones")
-        }
-        out["hourly"] = hash(tuple((k, v.tobytes()) for k, v in sorted(inputs.hourly_carbon.items())))
-        return out
+    def _copy(self, inputs):
+        return copy.deepcopy(inputs)
+
+    def _assert_same(self, a, b) -> None:
+        for name in ("sites", "grid", "zones", "lines"):
+            x, y = getattr(a, name), getattr(b, name)
+            if x is None or y is None:
+                assert x is None and y is None, name
+            else:
+                pd.testing.assert_frame_equal(x, y, check_exact=True, obj=name)
+        assert a.hourly_carbon.keys() == b.hourly_carbon.keys()
+        for zone, values in a.hourly_carbon.items():
+            np.testing.assert_array_equal(values, b.hourly_carbon[zone])
+        assert a.outlines == b.outlines
 
     def test_chunks_reuse_one_unpacked_snapshot_that_scoring_leaves_unchanged(self, monkeypatch):
         world_create(n_sites=150, n_points=120, seed=5)
@@ -222,18 +230,18 @@ class TestSnapshotCache:
         real_unpack = run_selectors.scoring_inputs_unpack
         monkeypatch.setattr(run_selectors, "scoring_inputs_unpack", lambda *a: unpacked.append(1) or real_unpack(*a))
         first = runs.run_inputs(run.id)
-        before = self._frames(first)
+        before = self._copy(first)
         for chunk_id in RunChunk.objects.filter(run=run).order_by("index").values_list("id", flat=True):
             runs.scoring_chunk_execute(chunk_id=chunk_id)
         run.refresh_from_db()
         assert run.status == ScoringRun.Status.SUCCEEDED, run.error
         assert run.n_chunks == 6 and len(unpacked) == 1  # six chunks, one unpacking
-        assert self._frames(first) == before  # no chunk changed the shared inputs
+        self._assert_same(first, before)  # no chunk changed the shared inputs, nor their order
         # No chunk left to start: the process let the snapshot go (read again if asked).
         assert runs._snapshots._key is None
         assert runs.run_inputs(run.id) is not first and len(unpacked) == 2
         fresh = real_unpack(*runs.frames.frames_unpack(bytes(RunInput.objects.get(run=run).payload)))
-        assert self._frames(fresh) == before
+        self._assert_same(fresh, before)
 
     def test_a_replaced_snapshot_is_read_again_and_a_damaged_one_is_refused(self):
         world_create(n_sites=60, n_points=50, seed=6)
@@ -260,3 +268,57 @@ class TestSnapshotCache:
         runs._snapshots.clear()
         with pytest.raises(RunInput.DoesNotExist):
             runs.run_inputs(run.id + 1000)
+
+    def test_a_snapshot_left_unused_expires_and_one_used_again_does_not(self):
+        world_create(n_sites=40, n_points=30, seed=7)
+        runs._snapshots.clear()
+        run = runs.scoring_run_start(params=_params().to_dict(), draws=0, name="idle", dispatch=False)
+        runs.scoring_run_execute(run_id=run.id, publish=False)
+        first = runs.run_inputs(run.id)
+        cache = runs._snapshots
+        used = cache._used
+        cache.expire_later(3600.0)  # a timer is set; fire its expiry by hand below
+        assert cache._timer is not None and cache._timer.is_alive()
+        cache._timer.cancel()
+        assert runs.run_inputs(run.id) is first  # used again since: the old expiry keeps it
+        cache._expire(used)
+        assert runs.run_inputs(run.id) is first
+        cache._expire(cache._used)  # not used since: let go
+        assert cache._key is None
+        assert runs.run_inputs(run.id) is not first
+
+
+class TestProgressInterval:
+    def _chunk(self, monkeypatch, interval_s: float):
+        world_create(n_sites=80, n_points=60, seed=9)
+        monkeypatch.setattr(runs, "PROGRESS_INTERVAL_S", interval_s)
+        monkeypatch.setattr(runs, "DRAWS_PER_BLOCK", 40)
+        run = runs.scoring_run_start(params=_params().to_dict(), draws=40, name="progress", dispatch=False)
+        runs.scoring_run_execute(run_id=run.id, publish=False)
+        return run, RunChunk.objects.filter(run=run).order_by("index").first()
+
+    def test_a_chunk_reports_at_most_once_an_interval(self, monkeypatch):
+        reports = []
+        real = runs._run_progress_update
+        monkeypatch.setattr(runs, "_run_progress_update", lambda run_id: reports.append(run_id) or real(run_id))
+        run, chunk = self._chunk(monkeypatch, 3600.0)
+        runs.scoring_chunk_execute(chunk_id=chunk.id)
+        assert reports == []  # shorter than the interval: its completion is its progress
+        RunChunk.objects.filter(id=chunk.id).update(status=RunChunk.Status.PENDING)
+        monkeypatch.setattr(runs, "PROGRESS_INTERVAL_S", 0.0)
+        runs.scoring_chunk_execute(chunk_id=chunk.id)
+        assert len(reports) == 40  # after every draw
+
+    def test_a_cancel_stops_a_chunk_at_its_next_report(self, monkeypatch):
+        run, chunk = self._chunk(monkeypatch, 0.0)
+        real = runs._run_progress_update
+
+        def cancel_on_first_report(run_id):
+            real(run_id)
+            runs.scoring_run_cancel(run=ScoringRun.objects.get(id=run_id))
+
+        monkeypatch.setattr(runs, "_run_progress_update", cancel_on_first_report)
+        runs.scoring_chunk_execute(chunk_id=chunk.id)
+        chunk.refresh_from_db()
+        assert chunk.status == RunChunk.Status.FAILED and chunk.error == "run cancelled"
+        assert chunk.progress_pct < 100.0 and not RunResult.objects.filter(run=run).exists()

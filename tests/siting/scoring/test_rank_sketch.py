@@ -79,7 +79,7 @@ class RankSketchTests:
         for name, values in sketch.rank_stats(merged).items():
             np.testing.assert_array_equal(values, whole[name], err_msg=name)
 
-    @pytest.mark.parametrize("cuts", [[0, 60], [0, 1, 2, 30, 59, 60], [0, 20, 20, 40, 60]])
+    @pytest.mark.parametrize("cuts", [[0, 30, 60], [0, 1, 2, 30, 59, 60], [0, 20, 20, 40, 60]])
     def test_it_merges_the_same_sketch_with_the_kernel_and_the_reference(self, cuts):
         # Blocks of one draw, an empty block, sites never feasible and always at one rank.
         ranks = ranks_world(60, 2_500, seed=4)
