@@ -243,12 +243,16 @@ class TestSnapshotCache:
         fresh = real_unpack(*runs.frames.frames_unpack(bytes(RunInput.objects.get(run=run).payload)))
         self._assert_same(fresh, before)
 
-    def test_a_replaced_snapshot_is_read_again_and_a_damaged_one_is_refused(self):
-        world_create(n_sites=60, n_points=50, seed=6)
+    def _snapshotted(self, n_sites: int, seed: int) -> tuple[ScoringRun, object]:
+        """A run of a fresh world with its snapshot taken, and its inputs as this process holds them."""
+        world_create(n_sites=n_sites, n_points=n_sites - 10, seed=seed)
         runs._snapshots.clear()
-        run = runs.scoring_run_start(params=_params().to_dict(), draws=0, name="replaced", dispatch=False)
+        run = runs.scoring_run_start(params=_params().to_dict(), draws=0, name=f"snapshot {seed}", dispatch=False)
         runs.scoring_run_execute(run_id=run.id, publish=False)
-        first = runs.run_inputs(run.id)
+        return run, runs.run_inputs(run.id)
+
+    def test_a_replaced_snapshot_is_read_again_and_a_damaged_one_is_refused(self):
+        run, first = self._snapshotted(60, seed=6)
         # An earlier attempt's snapshot replaced by a new one (another checksum): not reused.
         snapshot = RunInput.objects.get(run=run)
         sites = first.sites.iloc[:-1]
@@ -270,11 +274,7 @@ class TestSnapshotCache:
             runs.run_inputs(run.id + 1000)
 
     def test_a_snapshot_left_unused_expires_and_one_used_again_does_not(self):
-        world_create(n_sites=40, n_points=30, seed=7)
-        runs._snapshots.clear()
-        run = runs.scoring_run_start(params=_params().to_dict(), draws=0, name="idle", dispatch=False)
-        runs.scoring_run_execute(run_id=run.id, publish=False)
-        first = runs.run_inputs(run.id)
+        run, first = self._snapshotted(40, seed=7)
         cache = runs._snapshots
         used = cache._used
         cache.expire_later(3600.0)  # a timer is set; fire its expiry by hand below
