@@ -479,21 +479,26 @@ class _SnapshotCache:
                 self._key, self._inputs = None, None
 
     def expire_later(self, delay_s: float) -> None:
-        """Drop the snapshot held in ``delay_s`` unless this process uses it again meanwhile."""
-        with self._lock:
-            if self._key is None:
-                return
-            if self._timer is not None:
-                self._timer.cancel()
-            used = self._used
-            self._timer = threading.Timer(delay_s, self._expire, args=(used,))
-            self._timer.daemon = True
-            self._timer.start()
+        """Drop the snapshot held ``delay_s`` to ``2 × delay_s`` after this process last used it.
 
-    def _expire(self, used: int) -> None:
+        One timer at a time: a chunk after the first does not start another one; the timer, when
+        it finds the snapshot used since it was set, sets itself again.
+        """
+        with self._lock:
+            if self._key is not None and (self._timer is None or not self._timer.is_alive()):
+                self._start_timer(delay_s)
+
+    def _start_timer(self, delay_s: float) -> None:  # under the lock
+        self._timer = threading.Timer(delay_s, self._expire, args=(self._used, delay_s))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self, used: int, delay_s: float = 0.0) -> None:
         with self._lock:
             if self._used == used:
                 self._key, self._inputs = None, None
+            elif self._key is not None and delay_s > 0:
+                self._start_timer(delay_s)  # used since: look again one delay later
 
 
 _snapshots = _SnapshotCache()
@@ -581,7 +586,6 @@ def scoring_chunk_execute(*, chunk_id: int) -> None:
                 draw_stop=chunk.draw_stop,
                 progress=progress if chunk.draw_stop > chunk.draw_start else None,
             )
-            del inputs
             with_db_retry(lambda: _check_not_cancelled(run.id), what=f"checking run {run.id}")
             # Under the heartbeat: the last block of a size merges the size. The merge is computed
             # before the run's lock is taken when the other blocks are already done (it takes
