@@ -69,7 +69,8 @@ SNAPSHOT_IDLE_S = 60.0
 """How long a worker process keeps a run's unpacked snapshot after it last used it, when the run
 may still have chunks for it (see ``_SnapshotCache``): long enough for the next chunk of a busy
 run, short enough that a worker left idle by a cancelled run, or by chunks other machines took,
-gives the memory back within a minute. [s] Assumption, not measured."""
+gives the memory back within one to two of these (the timer looks again one delay later when
+the snapshot was used since it was set). [s] Assumption, not measured."""
 DRAWS_PER_BLOCK: int | None = getattr(settings, "GIGASITE_DRAWS_PER_BLOCK", None)
 """Monte Carlo draws per chunk set by the operator (``GIGASITE_DRAWS_PER_BLOCK``), used as is;
 None: each run chooses its block (:func:`chunk_block_draws`). Results never depend on it."""
@@ -438,8 +439,8 @@ class _SnapshotCache:
     from the database and unpacked it (about 20 ms and a few MB read per chunk on the shipped
     data, 56 times for a 1,000-draw run, measured here 2026-11-28). Only the latest is kept: a
     process holds at most one snapshot, which it holds anyway while scoring. It is let go once
-    its run has no chunk left to start (:func:`_snapshot_release`), or ``SNAPSHOT_IDLE_S`` after
-    the process last used it (a run cancelled or failed meanwhile, chunks taken by other
+    its run has no chunk left to start (:func:`_snapshot_release`), or ``SNAPSHOT_IDLE_S`` to twice
+    that after the process last used it (a run cancelled or failed meanwhile, chunks taken by other
     machines), so an idle worker holds none for long. The engine never changes its inputs
     (``tests/siting/runs/test_run_draw_blocks.py`` checks).
     """
