@@ -469,7 +469,12 @@ class _SnapshotCache:
             sha256, payload = row[0], bytes(row[1])
             if hashlib.sha256(payload).hexdigest() != sha256:
                 raise ValueError(f"run {run_id}'s input snapshot does not match its checksum")
-            inputs = selectors.scoring_inputs_unpack(*frames.frames_unpack(payload))
+            # The checksum names the content, so each chunk's preparation finds its cache entry
+            # without hashing every frame again (``ScoringInputs.content_key``).
+            inputs = dataclasses.replace(
+                selectors.scoring_inputs_unpack(*frames.frames_unpack(payload)),
+                content_key=b"run snapshot sha256:" + bytes.fromhex(sha256),
+            )
             self._key, self._inputs = (run_id, sha256), inputs
             return inputs
 

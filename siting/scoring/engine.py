@@ -341,7 +341,7 @@ def _grid_inputs(prep: _Prepared, point_headroom_mw: np.ndarray, line_headroom_m
         point_source=prep.point_source,
         cut_vertex=prep.cut_vertex,
         cut_dist_km=prep.cut_dist,
-        vertex_line=prep.lines.vertex_line,
+        cut_line=prep.cut_line,
         line_class=prep.line_class,
         line_headroom_mw=line_headroom_mw,
         line_source=prep.line_source,

@@ -20,16 +20,17 @@ import numpy as np
 class GridInputs(NamedTuple):
     """Each site's connection candidates and what the grid offers them (one draw's headroom).
 
-    Shapes: ``n`` sites, ``k`` candidates per class, ``m`` grid points, ``v`` densified line
-    vertices, ``L`` lines, and ``N_CLASSES`` voltage classes (``layout``).
+    Shapes: ``n`` sites, ``k`` candidates per class, ``m`` grid points, ``L`` lines, and ``N_CLASSES`` voltage classes (``layout``).
     """
 
     cand_point: np.ndarray
-    """int64[N_CLASSES, n, k]: per class, the nearest points that reach the class, in the site's
+    """int32[N_CLASSES, k, n]: per class, the nearest points that reach the class, in the site's
     country, over land and within the class's maximum length, nearest first, compacted (−1 after
-    the last)."""
+    the last). Candidate-major: the j-th candidate of every site is contiguous, so a draw, which
+    mostly takes each site's first adequate point, reads one pass of first candidates instead of
+    a cache line of every site's k."""
     cand_dist_km: np.ndarray
-    """float64[N_CLASSES, n, k]: great-circle distances to those points. [km]"""
+    """float64[N_CLASSES, k, n]: great-circle distances to those points. [km]"""
     point_headroom_mw: np.ndarray
     """float64[m]: headroom of each grid point, × the draw's factor where not known. [MW]"""
     point_source: np.ndarray
@@ -39,8 +40,9 @@ class GridInputs(NamedTuple):
     into the densified line vertices; −1: none within reach)."""
     cut_dist_km: np.ndarray
     """float64[N_CLASSES, n]: great-circle distance to it. [km]"""
-    vertex_line: np.ndarray
-    """int64[v]: line index of each densified vertex."""
+    cut_line: np.ndarray
+    """int32[N_CLASSES, n]: the line of that vertex (−1: none), looked up once per run rather than
+    at random in every draw."""
     line_class: np.ndarray
     """int64[L]: voltage class index of each line."""
     line_headroom_mw: np.ndarray

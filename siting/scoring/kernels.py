@@ -243,13 +243,13 @@ def _evaluate_one(i, sp, site, grid, scenario, row, scores_only):
         kv = scenario.tab[T_KV, cls]
         p_fac_pow = p_fac ** sp[P_SUB_EXP]
         sub_meur = _substation_meur(sp, kv, p_fac, p_fac_pow) + scenario.tab[T_BAY, cls]
-        for j in range(grid.cand_point.shape[2]):
-            q = grid.cand_point[cls, i, j]
+        for j in range(grid.cand_point.shape[1]):
+            q = grid.cand_point[cls, j, i]
             if q < 0:
                 break  # candidates are compacted: the first −1 ends them
             if grid.point_headroom_mw[q] < p_fac:
                 continue
-            length = grid.cand_dist_km[cls, i, j] * sp[P_ROUTING]
+            length = grid.cand_dist_km[cls, j, i] * sp[P_ROUTING]
             lc = length * scenario.tab[T_LINE_COST, cls]
             c_new = (lc + sub_meur) * conn_f
             extra = length - sp[P_TTP_FREE_KM]
@@ -271,7 +271,7 @@ def _evaluate_one(i, sp, site, grid, scenario, row, scores_only):
         if cls >= sp[P_CUT_MIN_CLASS]:
             v = grid.cut_vertex[cls, i]
             if v >= 0:
-                ln = grid.vertex_line[v]
+                ln = grid.cut_line[cls, i]
                 lcl = grid.line_class[ln]
                 if grid.line_headroom_mw[ln] >= p_fac:
                     kv_l = scenario.tab[T_KV, lcl]

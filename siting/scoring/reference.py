@@ -140,7 +140,7 @@ def evaluate_size(sp, site, grid, scenario) -> np.ndarray:
     cand_point, cand_dist_km = grid.cand_point, grid.cand_dist_km
     cut_vertex, cut_dist_km = grid.cut_vertex, grid.cut_dist_km
     point_headroom_mw, point_source = grid.point_headroom_mw, grid.point_source
-    vertex_line, line_class = grid.vertex_line, grid.line_class
+    cut_line, line_class = grid.cut_line, grid.line_class
     line_headroom_mw, line_source = grid.line_headroom_mw, grid.line_source
     n = site.shape[0]
     filled = np.full((N_OUT, n), np.nan)
@@ -150,7 +150,7 @@ def evaluate_size(sp, site, grid, scenario) -> np.ndarray:
     if len(point_headroom_mw) == 0:
         point_headroom_mw, point_source = np.full(1, -np.inf), np.zeros(1)
     if len(line_headroom_mw) == 0:
-        vertex_line, line_class = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
+        line_class = np.zeros(1, dtype=np.int64)
         line_headroom_mw, line_source = np.full(1, -np.inf), np.zeros(1)
     n_gpu, p_it, util = sp[P_N_GPU], sp[P_P_IT_MW], sp[P_UTIL]
     gpu_hours = n_gpu * HOURS_PER_YEAR * util
@@ -184,8 +184,8 @@ def evaluate_size(sp, site, grid, scenario) -> np.ndarray:
     _, t_own = option_total_meur(c_own, g_own, site_months, base, rate_m)
 
     # New line: the first (nearest) candidate with enough headroom.
-    pts = cand_point[c, rows, :]
-    dist = cand_dist_km[c, rows, :]
+    pts = cand_point[c, :, rows]  # [site, candidate]: the indices apart, numpy puts the rows first
+    dist = cand_dist_km[c, :, rows]
     safe = np.where(pts >= 0, pts, 0)
     ok = (pts >= 0) & (point_headroom_mw[safe] >= p_fac[:, None]) & has_cls[:, None]
     new_ok = ok.any(axis=1)
@@ -201,8 +201,7 @@ def evaluate_size(sp, site, grid, scenario) -> np.ndarray:
 
     # Cut-in on a line.
     v = cut_vertex[c, rows]
-    v_safe = np.where(v >= 0, v, 0)
-    ln = vertex_line[v_safe]
+    ln = np.maximum(cut_line[c, rows], 0)
     lcl = line_class[ln]
     cut_head = line_headroom_mw[ln]
     cut_src = line_source[ln]

@@ -119,7 +119,22 @@ def _bucket_table(ranks: np.ndarray) -> np.ndarray:
     with one logarithm per possible rank, the same in both implementations below.
     """
     top = np.nanmax(ranks) if np.isfinite(ranks).any() else 1.0
-    return bucket_index(np.arange(int(np.ceil(top)) + 1, dtype=np.float64))
+    return _bucket_table_upto(int(np.ceil(top)))
+
+
+_TABLE: list[np.ndarray] = [bucket_index(np.arange(1, dtype=np.float64))]
+"""The longest bucket table built in this process: a table up to rank R is the start of every
+longer one, so one table serves every block (a block's ranks never exceed its sites)."""
+
+
+def _bucket_table_upto(top: int) -> np.ndarray:
+    """Return ``bucket_index`` of every whole rank from 0 to at least ``top`` (read-only)."""
+    table = _TABLE[0]
+    if len(table) <= top:
+        table = bucket_index(np.arange(max(int(top), 2 * len(table)) + 1, dtype=np.float64))
+        table.flags.writeable = False
+        _TABLE[0] = table
+    return table
 
 
 _KERNEL_PARTS = 64
@@ -128,19 +143,38 @@ _KERNEL_PARTS = 64
 
 @njit(parallel=True, cache=True)
 def _block_kernel(
-    by_site, table, n_buckets, top_rank, out_bucket, out_count, n_entries, n_feasible, n_top, rank_min, rank_max
+    ranks,
+    table,
+    n_buckets,
+    top_rank,
+    out_bucket,
+    out_count,
+    part_used,
+    n_entries,
+    n_feasible,
+    n_top,
+    rank_min,
+    rank_max,
 ):
     """Fill per-site bucket counts of a block, sites in parallel; see :func:`sketch_block`.
 
-    ``by_site[n, n_draws]`` holds one site's ranks side by side. Counts go into a scratch
-    histogram over all buckets, read back between the site's lowest and highest bucket, or,
-    when that span is wide for the draws, from its sorted buckets.
+    ``ranks[n_draws, n]`` is read as the draws wrote it: a part's sites take a band of the
+    rows that stays in the core's cache while they are read draw after draw, so the block is
+    never transposed. Counts go into a scratch histogram over all buckets, read back between the
+    site's lowest and highest bucket, or, when that span is wide for the draws, from its sorted
+    buckets. Part ``p``'s entries are written one after the other from ``p``'s first site ×
+    ``n_draws`` in the flat ``out_bucket``/``out_count``; ``part_used[p]`` says how many.
+    Returns False, having written nothing usable, if a rank lies beyond ``table``.
     """
-    n, n_draws = by_site.shape
+    n_draws, n = ranks.shape
+    width = max(n_draws, 1)
+    beyond = np.zeros(_KERNEL_PARTS, dtype=np.bool_)
     for part in prange(_KERNEL_PARTS):  # sites are independent
-        buf = np.empty(max(n_draws, 1), dtype=np.int32)
+        buf = np.empty(width, dtype=np.int32)
         hist = np.zeros(n_buckets, dtype=np.uint32)
-        for i in range(part * n // _KERNEL_PARTS, (part + 1) * n // _KERNEL_PARTS):
+        first = part * n // _KERNEL_PARTS
+        at = first * width
+        for i in range(first, (part + 1) * n // _KERNEL_PARTS):
             m = 0
             top = 0
             lo_rank = np.inf
@@ -148,9 +182,13 @@ def _block_kernel(
             lo = n_buckets
             hi = -1
             for d in range(n_draws):
-                r = by_site[i, d]
+                r = ranks[d, i]
                 if r == r:
-                    b = table[int(np.ceil(r))]
+                    whole = int(np.ceil(r))
+                    if whole >= table.shape[0]:
+                        beyond[part] = True
+                        whole = 0
+                    b = table[whole]
                     buf[m] = b
                     m += 1
                     if r <= top_rank:
@@ -163,26 +201,28 @@ def _block_kernel(
             n_top[i] = top
             rank_min[i] = lo_rank if m else np.nan
             rank_max[i] = hi_rank if m else np.nan
-            k = 0
+            start = at
             if hi - lo > 4 * m:
                 sorted_b = np.sort(buf[:m])
                 for j in range(m):
                     if j == 0 or sorted_b[j] != sorted_b[j - 1]:
-                        out_bucket[i, k] = sorted_b[j]
-                        out_count[i, k] = 1
-                        k += 1
+                        out_bucket[at] = sorted_b[j]
+                        out_count[at] = 1
+                        at += 1
                     else:
-                        out_count[i, k - 1] += 1
+                        out_count[at - 1] += 1
             else:
                 for j in range(m):
                     hist[buf[j]] += 1
                 for b in range(lo, hi + 1):
                     if hist[b]:
-                        out_bucket[i, k] = b
-                        out_count[i, k] = hist[b]
-                        k += 1
+                        out_bucket[at] = b
+                        out_count[at] = hist[b]
+                        at += 1
                         hist[b] = 0
-            n_entries[i] = k
+            n_entries[i] = at - start
+        part_used[part] = at - first * width
+    return not beyond.any()
 
 
 def sketch_block(ranks: np.ndarray, draw_start: int, impl: str = "kernel") -> RankSketch:
@@ -200,28 +240,37 @@ def sketch_block(ranks: np.ndarray, draw_start: int, impl: str = "kernel") -> Ra
     """
     ranks = np.asarray(ranks)
     n_draws, n = ranks.shape
-    table = _bucket_table(ranks)
     if impl == "kernel":
+        ranks = np.ascontiguousarray(ranks)
         width = max(n_draws, 1)
-        out_bucket = np.empty((n, width), dtype=np.int32)
-        out_count = np.empty((n, width), dtype=np.uint32)
+        # Flat outputs: each part fills the start of its own region, so only what is used is
+        # ever written (pages never touched cost nothing).
+        out_bucket = np.empty(n * width, dtype=np.int32)
+        out_count = np.empty(n * width, dtype=np.uint32)
+        part_used = np.zeros(_KERNEL_PARTS, dtype=np.int64)
         n_entries = np.empty(n, dtype=np.int64)
         n_feasible, n_top = np.empty(n, dtype=np.uint32), np.empty(n, dtype=np.uint32)
         rank_min, rank_max = np.empty(n), np.empty(n)
-        _block_kernel(
-            np.ascontiguousarray(ranks.T),
+        table = _bucket_table_upto(n)  # ranks among n sites are at most n
+        while not _block_kernel(
+            ranks,
             table,
-            int(table.max()) + 1,
+            int(table[-1]) + 1,
             TOP_RANK,
             out_bucket,
             out_count,
+            part_used,
             n_entries,
             n_feasible,
             n_top,
             rank_min,
             rank_max,
-        )
-        used = np.arange(width)[None, :] < n_entries[:, None]
+        ):
+            table = _bucket_table(ranks)  # a rank above the sites' count: a longer table
+        regions = [
+            slice(part * n // _KERNEL_PARTS * width, part * n // _KERNEL_PARTS * width + int(part_used[part]))
+            for part in range(_KERNEL_PARTS)
+        ]
         return RankSketch(
             draw_start=int(draw_start),
             draw_stop=int(draw_start) + n_draws,
@@ -230,11 +279,12 @@ def sketch_block(ranks: np.ndarray, draw_start: int, impl: str = "kernel") -> Ra
             rank_min=rank_min,
             rank_max=rank_max,
             site=np.repeat(np.arange(n, dtype=np.int32), n_entries),
-            bucket=out_bucket[used],
-            count=out_count[used],
+            bucket=np.concatenate([out_bucket[r] for r in regions]),
+            count=np.concatenate([out_count[r] for r in regions]),
         )
     if impl != "reference":
         raise ValueError("impl: 'kernel' or 'reference'")
+    table = _bucket_table(ranks)
     by_site = np.ascontiguousarray(ranks.T)  # [n, n_draws]: one site's draws side by side
     ranked = ~np.isnan(by_site)
     n_feasible = ranked.sum(axis=1).astype(np.uint32)

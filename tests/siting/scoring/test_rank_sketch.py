@@ -65,6 +65,23 @@ class RankSketchTests:
         assert (k.draw_start, k.draw_stop) == (40, 160)
 
     @pytest.mark.parametrize(
+        ("n_draws", "n_sites", "within"),
+        [(0, 10, True), (5, 3, True), (7, 63, False), (125, 4_000, True), (125, 4_000, False)],
+    )
+    def test_the_kernel_gives_the_reference_sketch_for_any_shape_and_rank_range(self, n_draws, n_sites, within):
+        # ``within``: ranks at most the number of sites, as a run's are (the table the kernel
+        # starts from); otherwise some lie beyond it, and the kernel takes a longer table.
+        ranks = ranks_world(n_draws, n_sites, seed=3) if n_draws else np.empty((0, n_sites), dtype=np.float32)
+        if within:
+            ranks = np.minimum(ranks, n_sites)
+        else:
+            assert np.nanmax(ranks) > n_sites
+        k, r = sketch.sketch_block(ranks, 0, "kernel"), sketch.sketch_block(ranks, 0, "reference")
+        for name in FIELDS:
+            np.testing.assert_array_equal(getattr(k, name), getattr(r, name), err_msg=name)
+        assert k.n_sites == n_sites
+
+    @pytest.mark.parametrize(
         "cuts", [[0, 1000], [0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000], [0, 1, 333, 999, 1000]]
     )
     def test_it_gives_the_same_statistics_however_the_draws_are_split(self, cuts):
