@@ -265,6 +265,9 @@ class TestSnapshotCache:
         RunInput.objects.filter(id=snapshot.id).update(payload=payload, sha256=runs.hashlib.sha256(payload).hexdigest())
         second = runs.run_inputs(run.id)
         assert second is not first and len(second.sites) == len(first.sites) - 1
+        # Each snapshot's inputs are named by its checksum, which the chunks' preparation goes by.
+        assert second.content_key.endswith(bytes.fromhex(runs.hashlib.sha256(payload).hexdigest()))
+        assert first.content_key != second.content_key
         # A payload that does not match its checksum is refused, not scored.
         RunInput.objects.filter(id=snapshot.id).update(payload=payload[:-10] + b"0123456789", sha256="0" * 64)
         with pytest.raises(ValueError, match="checksum"):

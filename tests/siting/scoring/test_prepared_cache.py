@@ -35,6 +35,25 @@ def _copy(inputs: scoring.ScoringInputs) -> scoring.ScoringInputs:
 
 
 class PreparedCacheTests:
+    def test_a_content_key_stands_for_the_frames_and_parameters_still_count(self):
+        inputs = dataclasses.replace(rich_world(120, seed=2), content_key=b"snapshot A")
+        first = prepare._prepare(inputs, DEFAULT)
+        # The same key with other frame objects (a chunk after the first): found without hashing them.
+        hashed: list[int] = []
+        real = prepare._frame_digest
+        try:
+            prepare._frame_digest = lambda *a, **k: hashed.append(1) or real(*a, **k)
+            again = prepare._prepare(dataclasses.replace(_copy(inputs), content_key=b"snapshot A"), DEFAULT)
+        finally:
+            prepare._frame_digest = real
+        assert again is first and hashed == []
+        # Another key, or another parameter than the sizes, prepares again.
+        other = prepare._prepare(dataclasses.replace(inputs, content_key=b"snapshot B"), DEFAULT)
+        assert other is not first
+        np.testing.assert_array_equal(other.cand_point, first.cand_point)
+        changed = prepare._prepare(inputs, dataclasses.replace(DEFAULT, routing_factor=DEFAULT.routing_factor * 1.1))
+        assert changed is not other and changed is not first
+
     def test_it_reuses_the_preparation_of_equal_inputs_for_any_size(self):
         inputs = rich_world(120, seed=2)
         first = prepare._prepare(inputs, DEFAULT)
