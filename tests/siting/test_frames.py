@@ -36,3 +36,21 @@ class FramesTests:
             frames_pack({"t": pd.DataFrame({"a": pd.Series([], dtype=float), "b": pd.Series([], dtype=object)})})
         )
         assert list(out["t"].columns) == ["a", "b"] and len(out["t"]) == 0
+
+    def test_text_columns_take_the_same_values_in_one_step_as_value_by_value(self):
+        from siting.frames import _column_array, _text
+
+        cases = {
+            "object with gaps": pd.Series(["FR", None, "ÉS", np.nan, "", "a;b"], dtype=object),
+            "pandas text": pd.Series(["x", None, "yz"], dtype="str"),
+            "strings with NA": pd.Series(["x", pd.NA, "yz"], dtype="string"),
+            "lists and texts": pd.Series([["a", "b"], "c", None], dtype=object),
+            "numbers in text": pd.Series(["1", 2, None], dtype=object),
+            "all missing": pd.Series([None, np.nan], dtype=object),
+            "empty": pd.Series([], dtype=object),
+        }
+        for name, series in cases.items():
+            want = [("" if v is pd.NA else _text(v)) for v in series.tolist()]
+            got = _column_array(series)
+            assert got.dtype.kind == "U", name
+            assert got.tolist() == want, name
