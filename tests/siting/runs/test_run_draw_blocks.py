@@ -155,6 +155,35 @@ class DrawBlockTests:
             (5000, 20, 25),
         ]
 
+    def test_it_sends_the_other_blocks_a_group_of_sizes_after_another_for_the_workers_it_sees(self):
+        sizes = (1000, 2000, 5000)
+        layout = runs.chunk_layout(sizes, 30, 10, workers=2)
+        assert layout == [
+            (1000, 0, 10),
+            (2000, 0, 10),
+            (5000, 0, 10),  # every first block first
+            (1000, 10, 20),
+            (2000, 10, 20),
+            (1000, 20, 30),
+            (2000, 20, 30),  # the first two sizes end here, while the last one still scores
+            (5000, 10, 20),
+            (5000, 20, 30),
+        ]
+        # As many workers as sizes, or more, or unknown: one group, block after block.
+        assert runs.chunk_layout(sizes, 30, 10, workers=3) == runs.chunk_layout(sizes, 30, 10, workers=40)
+        assert runs.chunk_layout(sizes, 30, 10, workers=3) == runs.chunk_layout(sizes, 30, 10)
+        # One worker: size after size. Every chunk is there once, whatever the grouping.
+        assert runs.chunk_layout(sizes, 30, 10, workers=1)[3:] == [
+            (1000, 10, 20),
+            (1000, 20, 30),
+            (2000, 10, 20),
+            (2000, 20, 30),
+            (5000, 10, 20),
+            (5000, 20, 30),
+        ]
+        for workers in (1, 2, 3, 5):
+            assert sorted(runs.chunk_layout(sizes, 25, 10, workers=workers)) == sorted(runs.chunk_layout(sizes, 25, 10))
+
 
 class TestMergeOutsideTheLock:
     def test_the_last_block_merges_its_size_before_taking_the_runs_lock(self, monkeypatch):

@@ -55,7 +55,8 @@ class LayoutTests:
     def test_it_keeps_the_layout_of_before_with_one_or_two_workers(self, workers):
         layout = runs.chunk_layout(SIZES, DRAWS, workers=workers)
         assert len(layout) == 56
-        assert layout == runs.chunk_layout(SIZES, DRAWS, draws_per_block=125)
+        # The same chunks; their order follows the workers (test_run_draw_blocks checks it).
+        assert sorted(layout) == sorted(runs.chunk_layout(SIZES, DRAWS, draws_per_block=125))
 
     @pytest.mark.parametrize("workers", [1, 2, 8, 15, 40, 1000])
     def test_it_gives_every_worker_several_chunks_until_the_smallest_block(self, workers):
