@@ -173,14 +173,7 @@ class DrawBlockTests:
         assert runs.chunk_layout(sizes, 30, 10, workers=3) == runs.chunk_layout(sizes, 30, 10, workers=40)
         assert runs.chunk_layout(sizes, 30, 10, workers=3) == runs.chunk_layout(sizes, 30, 10)
         # One worker: size after size. Every chunk is there once, whatever the grouping.
-        assert runs.chunk_layout(sizes, 30, 10, workers=1)[3:] == [
-            (1000, 10, 20),
-            (1000, 20, 30),
-            (2000, 10, 20),
-            (2000, 20, 30),
-            (5000, 10, 20),
-            (5000, 20, 30),
-        ]
+        assert runs.chunk_layout(sizes, 30, 10, workers=1)[3:] == [(s, a, a + 10) for s in sizes for a in (10, 20)]
         for workers in (1, 2, 3, 5):
             assert sorted(runs.chunk_layout(sizes, 25, 10, workers=workers)) == sorted(runs.chunk_layout(sizes, 25, 10))
 
