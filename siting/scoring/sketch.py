@@ -164,7 +164,7 @@ def _block_kernel(
     site's lowest and highest bucket, or, when that span is wide for the draws, from its sorted
     buckets. Part ``p``'s entries are written one after the other from ``p``'s first site ×
     ``n_draws`` in the flat ``out_bucket``/``out_count``; ``part_used[p]`` says how many.
-    Returns False, having written nothing usable, if a rank lies beyond ``table``.
+    Returns False, having written nothing usable, if a rank lies beyond ``table`` (or below −1).
     """
     n_draws, n = ranks.shape
     width = max(n_draws, 1)
@@ -184,8 +184,8 @@ def _block_kernel(
             for d in range(n_draws):
                 r = ranks[d, i]
                 if r == r:
-                    whole = int(np.ceil(r))
-                    if whole >= table.shape[0]:
+                    whole = int(np.ceil(r)) if r < table.shape[0] else table.shape[0]
+                    if whole >= table.shape[0] or whole < 0:
                         beyond[part] = True
                         whole = 0
                     b = table[whole]
@@ -251,22 +251,14 @@ def sketch_block(ranks: np.ndarray, draw_start: int, impl: str = "kernel") -> Ra
         n_entries = np.empty(n, dtype=np.int64)
         n_feasible, n_top = np.empty(n, dtype=np.uint32), np.empty(n, dtype=np.uint32)
         rank_min, rank_max = np.empty(n), np.empty(n)
+        outputs = (out_bucket, out_count, part_used, n_entries, n_feasible, n_top, rank_min, rank_max)
         table = _bucket_table_upto(n)  # ranks among n sites are at most n
-        while not _block_kernel(
-            ranks,
-            table,
-            int(table[-1]) + 1,
-            TOP_RANK,
-            out_bucket,
-            out_count,
-            part_used,
-            n_entries,
-            n_feasible,
-            n_top,
-            rank_min,
-            rank_max,
-        ):
-            table = _bucket_table(ranks)  # a rank above the sites' count: a longer table
+        if not _block_kernel(ranks, table, int(table[-1]) + 1, TOP_RANK, *outputs):
+            # A rank above the sites' count (ranks given by hand): a table up to the largest.
+            if not np.isfinite(ranks[~np.isnan(ranks)]).all() or np.nanmin(ranks) <= -1.0:
+                raise ValueError("ranks: whole numbers of at least 1 expected (NaN: not ranked)")
+            table = _bucket_table(ranks)
+            _block_kernel(ranks, table, int(table[-1]) + 1, TOP_RANK, *outputs)
         regions = [
             slice(part * n // _KERNEL_PARTS * width, part * n // _KERNEL_PARTS * width + int(part_used[part]))
             for part in range(_KERNEL_PARTS)

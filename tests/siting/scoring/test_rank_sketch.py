@@ -81,6 +81,13 @@ class RankSketchTests:
             np.testing.assert_array_equal(getattr(k, name), getattr(r, name), err_msg=name)
         assert k.n_sites == n_sites
 
+    @pytest.mark.parametrize("bad", [np.inf, -np.inf, -3.0])
+    def test_the_kernel_refuses_a_rank_that_is_no_rank(self, bad):
+        ranks = np.minimum(ranks_world(10, 50, seed=4), 50)
+        ranks[3, 7] = bad
+        with pytest.raises(ValueError, match="whole numbers"):
+            sketch.sketch_block(ranks, 0, "kernel")
+
     @pytest.mark.parametrize(
         "cuts", [[0, 1000], [0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000], [0, 1, 333, 999, 1000]]
     )
