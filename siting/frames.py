@@ -18,16 +18,21 @@ _SEP = "\x1f"  # unit separator: cannot appear in a frame or column name we writ
 
 
 def _text(value: object) -> str:
+    """A cell of a text column as stored: a list ``;``-joined, a missing value (None, NaN of any
+    float type, ``pd.NA``, ``NaT``) as ""."""
     if isinstance(value, (list, tuple)):
         return ";".join(map(str, value))
-    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
+        return ""
+    return str(value)
 
 
 def _column_array(series: pd.Series) -> np.ndarray:
     if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
         if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty") and not series.isna().all():
             # Only texts and missing values (the usual case): converted in one vectorised step,
-            # a sixth of the time of a value-by-value pass (90 ms of a run's 165 ms snapshot).
+            # half the time of the value-by-value pass (90 ms → 62 ms of a run's snapshot), with
+            # the same result (missing values as "", as ``_text`` writes them).
             return np.asarray(series.fillna("").to_numpy(dtype=object), dtype=str)
         values = [_text(v) for v in series.tolist()]
         return np.asarray(values, dtype=str) if values else np.asarray([], dtype="U1")

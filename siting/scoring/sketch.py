@@ -123,6 +123,7 @@ def _bucket_table(ranks: np.ndarray) -> np.ndarray:
 
 
 _TABLE: list[np.ndarray] = [bucket_index(np.arange(1, dtype=np.float64))]
+_TABLE[0].flags.writeable = False
 """The longest bucket table built in this process: a table up to rank R is the start of every
 longer one, so one table serves every block (a block's ranks never exceed its sites)."""
 

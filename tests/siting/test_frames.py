@@ -47,10 +47,14 @@ class FramesTests:
             "lists and texts": pd.Series([["a", "b"], "c", None], dtype=object),
             "numbers in text": pd.Series(["1", 2, None], dtype=object),
             "all missing": pd.Series([None, np.nan], dtype=object),
+            "all NA strings": pd.Series([pd.NA, pd.NA], dtype="string"),
+            "float32 gap": pd.Series(["a", np.float32("nan")], dtype=object),
             "empty": pd.Series([], dtype=object),
         }
         for name, series in cases.items():
-            want = [("" if v is pd.NA else _text(v)) for v in series.tolist()]
+            want = [_text(v) for v in series.tolist()]
+            gaps = [w for v, w in zip(series.tolist(), want) if pd.api.types.is_scalar(v) and pd.isna(v)]
+            assert gaps == [""] * len(gaps), name
             got = _column_array(series)
             assert got.dtype.kind == "U", name
             assert got.tolist() == want, name

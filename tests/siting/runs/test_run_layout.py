@@ -92,7 +92,7 @@ class LayoutTests:
 
     @pytest.mark.parametrize("draws", [0, 1, 59, 61, 125, 999])
     def test_any_draw_count_is_covered_exactly_once(self, draws):
-        for workers in (1, 40, 1000):
+        for workers in (None, -3, 0, 1, 2, 3, 40, 1000):
             layout = runs.chunk_layout(SIZES, draws, workers=workers)
             if draws == 0:
                 assert layout == [(size, 0, 0) for size in SIZES]

@@ -35,6 +35,15 @@ def _copy(inputs: scoring.ScoringInputs) -> scoring.ScoringInputs:
 
 
 class PreparedCacheTests:
+    def test_a_runs_table_and_its_draws_share_one_preparation(self):
+        # A run's first block scores its size's table, then its draws, from one keyed snapshot.
+        inputs = dataclasses.replace(rich_world(120, seed=2), content_key=b"snapshot A")
+        scoring.score_inputs(inputs, DEFAULT, draws=0)
+        (prepared,) = prepare._PREPARED_CACHE.values()
+        scoring.score_draws(inputs, DEFAULT, draw_range=(0, 3))
+        (again,) = prepare._PREPARED_CACHE.values()
+        assert again is prepared
+
     def test_a_content_key_stands_for_the_frames_and_parameters_still_count(self):
         inputs = dataclasses.replace(rich_world(120, seed=2), content_key=b"snapshot A")
         first = prepare._prepare(inputs, DEFAULT)
