@@ -81,6 +81,14 @@ class RankSketchTests:
             np.testing.assert_array_equal(getattr(k, name), getattr(r, name), err_msg=name)
         assert k.n_sites == n_sites
 
+    def test_the_kernel_reads_any_memory_layout_and_float_width(self):
+        ranks = np.minimum(ranks_world(40, 300, seed=5), 300)
+        want = sketch.sketch_block(ranks, 0, "reference")
+        for given in (ranks.astype(np.float64), np.asfortranarray(ranks), np.repeat(ranks, 2, axis=1)[:, ::2]):
+            got = sketch.sketch_block(given, 0, "kernel")
+            for name in FIELDS:
+                np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+
     @pytest.mark.parametrize("bad", [np.inf, -np.inf, -3.0])
     def test_the_kernel_refuses_a_rank_that_is_no_rank(self, bad):
         ranks = np.minimum(ranks_world(10, 50, seed=4), 50)
