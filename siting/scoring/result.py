@@ -111,7 +111,15 @@ def score_inputs(
 ) -> ScoringResult:
     """Score a :class:`ScoringInputs` (keyword arguments as :func:`score_sites`); its
     ``content_key``, when set, finds the prepared inputs without hashing the frames."""
-    return _score(inputs, params, draws, impl, progress)
+    if impl not in ("kernel", "reference"):
+        raise ValueError("impl: 'kernel' or 'reference'")
+    if draws < 0:
+        raise ValueError("draws: 0 or more")
+    prep = _prepare(inputs, params)
+    sketches = _monte_carlo(params, prep, params.sizes, (0, draws), impl, progress) if draws else {}
+    mc = {size: sketch.rank_stats(s) for size, s in sketches.items()}
+    table, ladder = _table(params, prep, impl, mc)
+    return ScoringResult(table=table, ladder=ladder, params=params)
 
 
 def _shared(ranks: np.ndarray) -> np.ndarray:
@@ -167,27 +175,13 @@ def score_sites(
     progress : callable, optional
         Called with the finished share of the Monte Carlo, in [0, 1].
     """
-    return _score(
-        ScoringInputs(sites, grid, zones, hourly_carbon or {}, lines, outlines), params, draws, impl, progress
+    return score_inputs(
+        ScoringInputs(sites, grid, zones, hourly_carbon or {}, lines, outlines),
+        params,
+        draws=draws,
+        impl=impl,
+        progress=progress,
     )
-
-
-def _score(
-    inputs: ScoringInputs,
-    params: ScenarioParams,
-    draws: int,
-    impl: str,
-    progress: Callable[[float], None] | None,
-) -> ScoringResult:
-    if impl not in ("kernel", "reference"):
-        raise ValueError("impl: 'kernel' or 'reference'")
-    if draws < 0:
-        raise ValueError("draws: 0 or more")
-    prep = _prepare(inputs, params)
-    sketches = _monte_carlo(params, prep, params.sizes, (0, draws), impl, progress) if draws else {}
-    mc = {size: sketch.rank_stats(s) for size, s in sketches.items()}
-    table, ladder = _table(params, prep, impl, mc)
-    return ScoringResult(table=table, ladder=ladder, params=params)
 
 
 OUT_COLUMNS = {
