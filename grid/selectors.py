@@ -71,18 +71,20 @@ def grid_line_vertex_frame() -> pd.DataFrame:
     225/400 as for grid points], rating_mw [MW, usable: × s_max_pu 0.7], country (ISO2, where
     most of the line lies). Sorted by line_id, seq."""
     columns = ["line_id", "seq", "longitude", "latitude", "voltage_kv", "rating_mw", "country"]
-    rows = (
+    # The geometries as the database's text, parsed in one call: a decoder call per line (what
+    # the JSON field does) took 0.14 s of the 6,278 shipped lines, one call 0.02 s (2026-11-29).
+    rows = list(
         GridLine.objects.filter(status=GridLine.Status.IN_SERVICE)
         .order_by("id")
-        .values_list("id", "voltage_kv", "rating_mw", "country", "geometry_geojson")
+        .annotate(geometry_text=Cast("geometry_geojson", TextField()))
+        .values_list("id", "voltage_kv", "rating_mw", "country", "geometry_text")
     )
-    ids, kvs, ratings, countries, coords = [], [], [], [], []
-    for line_id, kv, rating, country, geometry in rows:
-        ids.append(line_id)
-        kvs.append(kv)
-        ratings.append(rating)
-        countries.append(country)
-        coords.append(geometry["coordinates"])
+    geometries = json.loads("[" + ",".join(row[4] for row in rows) + "]")
+    ids = [row[0] for row in rows]
+    kvs = [row[1] for row in rows]
+    ratings = [row[2] for row in rows]
+    countries = [row[3] for row in rows]
+    coords = [geometry["coordinates"] for geometry in geometries]
     counts = np.fromiter((len(c) for c in coords), dtype=np.int64, count=len(coords))
     # One array of every vertex (lon, lat) from the nested lists; a line's vertices are its run.
     vertices = list(chain.from_iterable(coords))
