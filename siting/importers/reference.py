@@ -204,7 +204,8 @@ def cartofriches_sites(path: Path, departement_region: dict[str, str], raw: pd.D
             "municipality": raw["comm_nom"].fillna("").str.slice(0, 100),
             "longitude": lon,
             "latitude": lat,
-            "area_ha": (surface_m2 / 1e4).where(surface_m2 > 0),
+            # A marker's area (a buffer around a point) says nothing of the site's: unknown.
+            "area_ha": (surface_m2 / 1e4).where((surface_m2 > 0) & ~point_buffer_surface(surface_m2)),
             "former_use": _former_uses(raw["site_type"], raw["activite_libelle"]),
             "former_activity": raw["activite_libelle"].fillna("").str.slice(0, 200),
             "closure_year": year.where((year >= 1800) & (year <= 2100)),
@@ -469,6 +470,33 @@ CARTOFRICHES_UNVERIFIED = "MTE non vérifié"
 """Cartofriches 'nature' of the unverified candidates derived from BASIAS (12,910 rows): their
 surface is the land unit's, not a surveyed site's (a garage of 126 ha), so their area is
 kept for the land check but flagged estimated and not counted as observed (SOURCES.md)."""
+
+
+POINT_BUFFER_RADII_M = (10.0, 100.0)
+"""Radii [m] of the circles drawn around points whose areas some Cartofriches rows give as
+their surface. 741 rows of the 2024-03 file, all of the "fond friche" calls for projects (AAP),
+give exactly 312.14 m² (469 rows in 391 communes), 31,214.45 m² (219 rows in 183 communes) or
+a whole multiple of one of them: the area of a 10 m or a 100 m buffer around a point, as GEOS
+and PostGIS draw it by default (8 segments a quarter circle: a 32-gon of area 16 r² sin(π/16);
+shapely ``buffer`` and ``ST_Buffer`` documentation, ``quad_segs=8``). A pharmacy, a ruin and a
+steelworks cannot share one surface to 0.01 m²: these are markers, not measured sites. No row
+of any other source matches (checked on the same file)."""
+POINT_BUFFER_MAX_COUNT = 10
+"""Most buffers of one row whose summed area is still taken for a marker (the file has up to 6)."""
+
+
+def point_buffer_surface(surface_m2: pd.Series) -> pd.Series:
+    """Return True where a surface [m²] is the area of 1 to ``POINT_BUFFER_MAX_COUNT`` default
+    GEOS/PostGIS buffers of a radius in ``POINT_BUFFER_RADII_M``, to the 0.01 m² the source
+    gives: a marker drawn around a point, not the site's area."""
+    polygon = 16.0 * np.sin(np.pi / 16.0)  # a 32-gon of circumradius 1
+    values = surface_m2.to_numpy(dtype=np.float64)
+    hit = np.zeros(len(values), dtype=bool)
+    for radius in POINT_BUFFER_RADII_M:
+        one = polygon * radius * radius
+        count = np.round(values / one)
+        hit |= (count >= 1) & (count <= POINT_BUFFER_MAX_COUNT) & (np.abs(values - count * one) < 0.006)
+    return pd.Series(hit, index=surface_m2.index)
 
 
 def cartofriches_records(path: Path, departement_region: dict[str, str]) -> pd.DataFrame:

@@ -103,7 +103,12 @@ def _parse_sites(
     groups, parcels, merges = places.conflate(records)
     sites, site_of_record = places.sites_from_groups(records, groups, parcels)
     records["site_external_id"] = site_of_record
+    surface = pd.to_numeric(pd.Series([r.get("site_surface") for r in brownfields["raw"]]), errors="coerce")
     notes = {
+        # Not records left out: values. Their sites are kept with an unknown area.
+        "brownfields": {
+            "area_left_out_as_a_marker_drawn_around_a_point": int(site_files.point_buffer_surface(surface).sum())
+        },
         "power_plants": ppm_notes,
         "gem_coal": coal_notes,
         "gem_gas": gas_notes,

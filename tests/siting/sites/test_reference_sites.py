@@ -20,10 +20,13 @@ import pytest
 import shapely
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.db.models import Count
 from scipy.spatial import cKDTree
 from shapely.geometry import shape
 
+from grid.models import DatasetLoad
 from grid.scope import DEFAULT_SCOPE_ISO2
+from siting.importers.reference import point_buffer_surface
 from siting.models import Site, SourceRecord
 from siting.sites.services import reference_data_load
 
@@ -235,7 +238,9 @@ class OneSitePerPlaceTests:
                 d = np.linalg.norm(xa[:, None, :] - xb[None, :, :], axis=2) * R_M
 
                 def radius(g):
-                    return np.array([np.sqrt(float(r.get("site_surface") or 0) / np.pi) for r in g["raw"]])
+                    # A surface that is a marker drawn around a point gives no extent.
+                    m2 = pd.Series([float(r.get("site_surface") or 0) for r in g["raw"]])
+                    return np.sqrt(m2.where(~point_buffer_surface(m2), 0.0).to_numpy() / np.pi)
 
                 gap = d - radius(a)[:, None] - radius(b)[None, :]
                 assert span > 500.0 or gap.min() > 150.0 - 1e-6, (list(a["name"]), list(b["name"]))
@@ -274,6 +279,33 @@ class OneSitePerPlaceTests:
         assert flagged & unverified
         garage = Site.objects.get(records__record_id="35238_2085")  # "BERTHELOT Yves, garage station-service", 126 ha
         assert garage.area_estimated and garage.area_ha > 100
+
+    def test_a_surface_drawn_around_a_point_is_no_area(self, loaded):
+        raw = pd.read_csv(FIXTURES / "brownfields" / "cartofriches_friches_2024-03.csv.gz", dtype=str)
+        surface = pd.to_numeric(raw["site_surface"], errors="coerce")
+        markers = point_buffer_surface(surface)
+        # The calls for projects' 10 m and 100 m markers, and nothing else.
+        assert markers.sum() > 700
+        assert set(raw.loc[markers, "source_r"]) == {"AAP"}
+        assert set(surface[markers].round(2)) >= {312.14, 624.29, 31214.45, 62428.9}
+        ids = set(raw.loc[markers, "site_id"].str.strip())
+        holders = set(
+            SourceRecord.objects.filter(source="cartofriches", record_id__in=ids).values_list("site_id", flat=True)
+        )
+        lone = (
+            SourceRecord.objects.filter(site_id__in=holders)
+            .values("site_id")
+            .annotate(n=Count("id"))
+            .filter(n=1)
+            .values_list("site_id", flat=True)
+        )
+        sites = Site.objects.filter(id__in=list(lone))
+        assert sites.count() > 400
+        # A site whose only record is a marker has no area, not 3.12 ha or 0.03 ha.
+        assert not sites.filter(area_ha__isnull=False).exists()
+        assert not Site.objects.filter(area_ha__in=[0.031214, 3.121445]).exists()
+        notes = DatasetLoad.objects.get(dataset="brownfields").notes
+        assert notes["area_left_out_as_a_marker_drawn_around_a_point"] == int(markers.sum())
 
     def test_one_plant_named_alike_in_one_country_is_one_site(self, loaded):
         """Two sources placing the same plant kilometres apart (La Maxe: powerplantmatching at

@@ -75,3 +75,16 @@ class SiteFrameTests:
             "id", "longitude", "area_ha", "flood_zone", "reconverted", "closure_year", "former_use", "zoning_type"
         )
         assert rows_fetch(rows) == [tuple(r) for r in rows]
+
+
+class PointBufferSurfaceTests:
+    def test_it_knows_the_area_of_default_buffers_of_10_m_and_100_m_and_their_multiples(self):
+        import pandas as pd
+
+        from siting.importers.reference import point_buffer_surface
+
+        one = 16 * math.sin(math.pi / 16)  # a 32-gon of circumradius 1 m: its area [m²]
+        markers = [round(one * 100, 2), round(2 * one * 100, 2), round(one * 1e4, 2), round(3 * one * 1e4, 2)]
+        sites = [312.0, 312.2, 31214.0, 1e6, 0.0, round(11 * one * 100, 2), round(one * 2500, 2)]
+        got = point_buffer_surface(pd.Series(markers + sites + [np.nan]))
+        assert got.tolist() == [True] * 4 + [False] * len(sites) + [False]
