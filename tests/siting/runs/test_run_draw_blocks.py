@@ -162,13 +162,26 @@ class DrawBlockTests:
             (1000, 0, 10),
             (2000, 0, 10),
             (5000, 0, 10),  # every first block first
-            (1000, 10, 20),
+            (1000, 10, 20),  # the short group first: the first size alone ends here, while
+            (1000, 20, 30),  # the others still score
             (2000, 10, 20),
-            (1000, 20, 30),
-            (2000, 20, 30),  # the first two sizes end here, while the last one still scores
             (5000, 10, 20),
-            (5000, 20, 30),
+            (2000, 20, 30),
+            (5000, 20, 30),  # the run ends on a whole group: two merges side by side
         ]
+        # Groups of two over 7 sizes: 1 | 2 3 | 4 5 | 6 7; of three: 1 | 2 3 4 | 5 6 7.
+        seven = (1, 2, 3, 4, 5, 6, 7)
+
+        def groups(workers):
+            order = []
+            for size, _, _ in runs.chunk_layout(seven, 30, 10, workers=workers)[7:]:
+                if size not in order:
+                    order.append(size)
+            return order, [size for size, _, _ in runs.chunk_layout(seven, 30, 10, workers=workers)[-workers:]]
+
+        assert groups(2) == ([1, 2, 3, 4, 5, 6, 7], [6, 7])
+        assert groups(3) == ([1, 2, 3, 4, 5, 6, 7], [5, 6, 7])
+        assert runs.chunk_layout(seven, 30, 10, workers=3)[7:9] == [(1, 10, 20), (1, 20, 30)]
         # As many workers as sizes, or more, or unknown: one group, block after block.
         assert runs.chunk_layout(sizes, 30, 10, workers=3) == runs.chunk_layout(sizes, 30, 10, workers=40)
         assert runs.chunk_layout(sizes, 30, 10, workers=3) == runs.chunk_layout(sizes, 30, 10)
