@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from django.db import connection
 
+from siting import frames
 from siting.models import RunChunk, RunInput, RunResult, ScoringRun
 from siting.runs import selectors as run_selectors
 from siting.runs import services as runs
@@ -127,6 +128,27 @@ class DrawBlockTests:
         pd.testing.assert_frame_equal(
             _table(run), expected.sort_values(["size_h100e", "site_id"]).reset_index(drop=True)
         )
+
+    def test_blocks_keep_only_their_sketch_and_the_merge_scores_the_size_as_the_engine_does(self, monkeypatch):
+        world_create(n_sites=200, n_points=150, seed=6)
+        monkeypatch.setattr(runs, "DRAWS_PER_BLOCK", 10)
+        run = runs.scoring_run_start(params=_params().to_dict(), draws=20, name="sketch only", dispatch=False)
+        runs.scoring_run_execute(run_id=run.id, publish=False)
+        chunks = list(RunChunk.objects.filter(run=run).order_by("index"))
+        runs.scoring_chunk_execute(chunk_id=chunks[0].id)  # the first block of the first size
+        stored = RunChunk.objects.get(id=chunks[0].id)
+        tables, arrays = frames.frames_unpack(bytes(stored.partial))
+        assert tables == {} and arrays  # its sketch, no table: the merge scores the size
+        for chunk in chunks[1:]:
+            runs.scoring_chunk_execute(chunk_id=chunk.id)
+        run.refresh_from_db()
+        assert run.status == ScoringRun.Status.SUCCEEDED, run.error
+        expected = run_selectors.score_loaded_sites(params=_params(), draws=0).table
+        got = _table(run)
+        deterministic = [c for c in expected.columns if c not in MC_COLUMNS]
+        expected = expected.sort_values(["size_h100e", "site_id"]).reset_index(drop=True)
+        pd.testing.assert_frame_equal(got[deterministic], expected[deterministic], check_dtype=False, check_exact=True)
+        assert got[MC_COLUMNS].notna().any().all()
 
     def test_it_keeps_nothing_of_a_run_cancelled_between_blocks(self, monkeypatch):
         world_create(n_sites=80, n_points=60, seed=6)
