@@ -328,10 +328,10 @@ class RunChunk(models.Model):
     """One unit of work of a run: one cluster size and one block of its Monte Carlo draws.
 
     Sites of one size are ranked together in every draw, but draws are independent (each is
-    seeded by its index): a size splits into blocks of draws [draw_start, draw_stop), and the
-    first block also scores the size deterministically. Each block keeps its mergeable rank
-    sketch in ``partial``; the last block of a size to finish merges them into its
-    ``RunResult`` in the transaction that marks it done, and clears the partials.
+    seeded by its index): a size splits into blocks of draws [draw_start, draw_stop). Each block
+    keeps its mergeable rank sketch in ``partial``; the last block of a size to finish scores
+    the size deterministically, merges the sketches into its ``RunResult`` in the transaction
+    that marks it done, and clears the partials.
     """
 
     class Status(models.TextChoices):
@@ -354,7 +354,7 @@ class RunChunk(models.Model):
     partial = models.BinaryField(
         null=True,
         blank=True,
-        help_text=_("The block's rank sketch, and for the first block the size's table (compressed), until merged."),
+        help_text=_("The block's rank sketch (compressed), until its size is merged."),
     )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -492,10 +492,11 @@ def point_buffer_surface(surface_m2: pd.Series) -> pd.Series:
     polygon = 16.0 * np.sin(np.pi / 16.0)  # a 32-gon of circumradius 1
     values = surface_m2.to_numpy(dtype=np.float64)
     hit = np.zeros(len(values), dtype=bool)
-    for radius in POINT_BUFFER_RADII_M:
-        one = polygon * radius * radius
-        count = np.round(values / one)
-        hit |= (count >= 1) & (count <= POINT_BUFFER_MAX_COUNT) & (np.abs(values - count * one) < 0.006)
+    with np.errstate(invalid="ignore"):  # an infinite surface is no marker either
+        for radius in POINT_BUFFER_RADII_M:
+            one = polygon * radius * radius
+            count = np.round(values / one)
+            hit |= (count >= 1) & (count <= POINT_BUFFER_MAX_COUNT) & (np.abs(values - count * one) < 0.006)
     return pd.Series(hit, index=surface_m2.index)
 
 

@@ -367,12 +367,13 @@ def chunk_layout(
     draws), the last one possibly shorter.
 
     Order: the first block of every size first (every size under way from the start). Then the
-    other blocks a group of sizes after another, ``workers``
-    sizes a group (every size in one group when ``workers`` is unknown; the remainder, when
-    ``workers`` does not divide the sizes, is the first group), each group's blocks interleaved. The last block of a size merges it (unpacking every block, the table written
-    again: a second at 1,000 H100e on a 2-core machine here, 2026-11-28); with every size in one
-    group all those merges fall in the run's last moments, when the processes that finished
-    first wait for them. By groups, a group's merges overlap with the next group's blocks, the
+    other blocks a group of sizes after another, ``workers`` sizes a group (every size in one
+    group when ``workers`` is unknown; the remainder, when ``workers`` does not divide the
+    sizes, is the first group), each group's blocks interleaved. The last block of a size
+    merges it (unpacking every block's sketch, scoring the size's table and writing it: up to a
+    second at 1,000 H100e on a 2-core machine here, 2026-11-28); with every size in one group
+    all those merges fall in the run's last moments, when the processes that finished first
+    wait for them. By groups, a group's merges overlap with the next group's blocks, the
     run ends on the largest sizes, whose chunks and merges are the shortest, and a group's
     processes mostly work on different sizes, so that two blocks of a size seldom end together.
     """

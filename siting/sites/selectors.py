@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Count, Sum
 
@@ -54,7 +55,10 @@ def rows_fetch(queryset) -> list[tuple]:
     booleans. For the 19,009 shipped sites, 0.06 s instead of 0.09–0.15 s (2026-11-29), on the
     path of every run's start, while its workers wait.
     """
-    sql, params = queryset.query.sql_with_params()
+    try:
+        sql, params = queryset.query.get_compiler(queryset.db).as_sql()
+    except EmptyResultSet:  # a filter no row can match (``.none()``, ``id__in=[]``)
+        return []
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

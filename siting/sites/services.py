@@ -75,6 +75,12 @@ RECORD_FIELDS = (
 )
 
 
+AREA_MARKER_NOTE = "area left out, record kept: a marker drawn around a point"
+"""The brownfield load's note counting the surfaces that were a marker, not an area
+(``siting.importers.reference.point_buffer_surface``): shown as it reads among what was left
+out, and why."""
+
+
 def _parse_sites(
     p: dict[str, Path], countries: pd.DataFrame, dep_region: dict[str, str], current_year: int
 ) -> dict[str, Any]:
@@ -105,10 +111,8 @@ def _parse_sites(
     records["site_external_id"] = site_of_record
     surface = pd.to_numeric(pd.Series([r.get("site_surface") for r in brownfields["raw"]]), errors="coerce")
     notes = {
-        # Not records left out: values. Their sites are kept with an unknown area.
-        "brownfields": {
-            "area_left_out_as_a_marker_drawn_around_a_point": int(site_files.point_buffer_surface(surface).sum())
-        },
+        # Not records left out: values. The records and their sites are kept, with an unknown area.
+        "brownfields": {AREA_MARKER_NOTE: int(site_files.point_buffer_surface(surface).sum())},
         "power_plants": ppm_notes,
         "gem_coal": coal_notes,
         "gem_gas": gas_notes,

@@ -28,7 +28,7 @@ from grid.models import DatasetLoad
 from grid.scope import DEFAULT_SCOPE_ISO2
 from siting.importers.reference import point_buffer_surface
 from siting.models import Site, SourceRecord
-from siting.sites.services import reference_data_load
+from siting.sites.services import AREA_MARKER_NOTE, reference_data_load
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 R_M = 6_371_008.8
@@ -305,7 +305,7 @@ class OneSitePerPlaceTests:
         assert not sites.filter(area_ha__isnull=False).exists()
         assert not Site.objects.filter(area_ha__in=[0.031214, 3.121445]).exists()
         notes = DatasetLoad.objects.get(dataset="brownfields").notes
-        assert notes["area_left_out_as_a_marker_drawn_around_a_point"] == int(markers.sum())
+        assert notes[AREA_MARKER_NOTE] == int(markers.sum())
 
     def test_one_plant_named_alike_in_one_country_is_one_site(self, loaded):
         """Two sources placing the same plant kilometres apart (La Maxe: powerplantmatching at

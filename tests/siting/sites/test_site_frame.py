@@ -88,3 +88,23 @@ class PointBufferSurfaceTests:
         sites = [312.0, 312.2, 31214.0, 1e6, 0.0, round(11 * one * 100, 2), round(one * 2500, 2)]
         got = point_buffer_surface(pd.Series(markers + sites + [np.nan]))
         assert got.tolist() == [True] * 4 + [False] * len(sites) + [False]
+
+    def test_no_surface_that_cannot_be_a_marker_is_one(self):
+        import warnings
+
+        import pandas as pd
+
+        from siting.importers.reference import point_buffer_surface
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no warning either
+            got = point_buffer_surface(pd.Series([np.inf, -np.inf, -312.14, 1e300, np.nan]))
+        assert not got.any()
+
+
+class RowsFetchTests:
+    def test_a_filter_no_row_can_match_gives_no_rows(self):
+        _site("a")
+        assert rows_fetch(Site.objects.none().values_list("id")) == []
+        assert rows_fetch(Site.objects.filter(id__in=[]).values_list("id")) == []
+        assert rows_fetch(Site.objects.order_by("id").values_list("external_id")) == [("a",)]
