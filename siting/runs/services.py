@@ -630,15 +630,9 @@ def scoring_chunk_execute(*, chunk_id: int) -> None:
             # before the run's lock is taken when the other blocks are already done (it takes
             # seconds on large runs, and the lock holds up every other chunk's writes); storing
             # checks it under the lock and merges there only if the blocks changed meanwhile.
-            def table_of() -> tuple[Any, Any]:
-                return size_table(inputs=inputs, params_dict=run.params, size_h100e=chunk.size_h100e)
-
-            premerged = with_db_retry(
-                lambda: _size_premerge(chunk, partial, table_of), what=f"merging chunk {chunk_id}'s size"
-            )
+            premerged = with_db_retry(lambda: _size_premerge(chunk, partial), what=f"merging chunk {chunk_id}'s size")
             with_db_retry(
-                lambda: _store_chunk_result(chunk, partial, premerged=premerged, table_of=table_of),
-                what=f"storing chunk {chunk_id}",
+                lambda: _store_chunk_result(chunk, partial, premerged=premerged), what=f"storing chunk {chunk_id}"
             )
     except RunCancelled:
         with_db_retry(
@@ -721,19 +715,15 @@ def size_merge(*, partials: list[bytes], draws: int, table: Any, options: Any = 
     }
 
 
-def _size_table_of(chunk: RunChunk) -> Callable[[], tuple[Any, Any]]:
-    """Return how to score the deterministic table of ``chunk``'s size (from its run's snapshot)."""
-    return lambda: size_table(
-        inputs=run_inputs(chunk.run_id), params_dict=chunk.run.params, size_h100e=chunk.size_h100e
-    )
+def _chunk_size_table(chunk: RunChunk) -> tuple[Any, Any]:
+    """Return :func:`size_table` of ``chunk``'s size, from its run's snapshot (unpacked once per
+    process: a merging chunk finds the one it scored from)."""
+    return size_table(inputs=run_inputs(chunk.run_id), params_dict=chunk.run.params, size_h100e=chunk.size_h100e)
 
 
-def _size_premerge(
-    chunk: RunChunk, partial: bytes, table_of: Callable[[], tuple[Any, Any]] | None = None
-) -> tuple[frozenset[int], dict[str, Any]] | None:
+def _size_premerge(chunk: RunChunk, partial: bytes) -> tuple[frozenset[int], dict[str, Any]] | None:
     """Return the merged size, and the chunks it merged, if every other block of the chunk's size
-    is already done; else None. Reads only: nothing is locked or written. ``table_of`` scores
-    the size's deterministic table (default: from the run's snapshot, :func:`_size_table_of`).
+    is already done; else None. Reads only: nothing is locked or written.
 
     A done block's partial does not change until its size is merged, which only the last block
     to finish does: :func:`_store_chunk_result` uses this result only if, under the run's lock,
@@ -755,16 +745,13 @@ def _size_premerge(
             return None  # merged meanwhile by another attempt: the store finds out under the lock
         blobs.append((draw_start, bytes(blob)))
     blobs.sort(key=lambda row: row[0])
-    table, options = (table_of or _size_table_of(chunk))()
+    table, options = _chunk_size_table(chunk)
     merged = size_merge(partials=[blob for _, blob in blobs], draws=chunk.run.draws, table=table, options=options)
     return frozenset([chunk.id, *(i for i, _ in others)]), merged
 
 
 def _store_chunk_result(
-    chunk: RunChunk,
-    partial: bytes,
-    premerged: tuple[frozenset[int], dict[str, Any]] | None = None,
-    table_of: Callable[[], tuple[Any, Any]] | None = None,
+    chunk: RunChunk, partial: bytes, premerged: tuple[frozenset[int], dict[str, Any]] | None = None
 ) -> None:
     """Mark a chunk done with its partial; the last block of its size merges the size.
 
@@ -772,8 +759,7 @@ def _store_chunk_result(
     run's success commit together or not at all, so a crash at any point leaves the chunk
     running for the sweep to give back, and a block is never merged twice or missed.
     ``premerged`` (:func:`_size_premerge`) is used when the size's blocks are still exactly the
-    ones it merged; otherwise the merge runs here, under the lock, with the size's table from
-    ``table_of`` (as for :func:`_size_premerge`).
+    ones it merged; otherwise the merge runs here, under the lock.
     """
     with transaction.atomic():
         run = ScoringRun.objects.select_for_update().get(id=chunk.run_id)
@@ -797,7 +783,7 @@ def _store_chunk_result(
                     # Each done chunk stored its partial; only this merge, run once per size, clears them.
                     assert p is not None
                     partials.append(bytes(p))
-                table, options = (table_of or _size_table_of(chunk))()
+                table, options = _chunk_size_table(chunk)
                 result = size_merge(partials=partials, draws=run.draws, table=table, options=options)
                 del partials
             if result["best_site_id"] is not None and not Site.objects.filter(id=result["best_site_id"]).exists():
