@@ -500,8 +500,15 @@ def point_buffer_surface(surface_m2: pd.Series) -> pd.Series:
     return pd.Series(hit, index=surface_m2.index)
 
 
-def cartofriches_records(path: Path, departement_region: dict[str, str]) -> pd.DataFrame:
-    """Return every Cartofriches row as a brownfield record (with the Site fields it gives)."""
+AREA_MARKER_NOTE = "area left out, record kept: a marker drawn around a point"
+"""The load's note counting the surfaces that were a marker, not an area
+(:func:`point_buffer_surface`): not records left out but values, shown as it reads among what
+was left out, and why."""
+
+
+def cartofriches_records(path: Path, departement_region: dict[str, str]) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Return every Cartofriches row as a brownfield record (with the Site fields it gives), and
+    the load's notes."""
     raw = read_csv(
         path,
         required=[
@@ -547,7 +554,8 @@ def cartofriches_records(path: Path, departement_region: dict[str, str]) -> pd.D
     ].astype(object)
     raw_fields = raw_fields.where(raw_fields.notna(), None)
     url = sites["source_url"].where(sites["source_url"] != "", CARTOFRICHES_URL)
-    return _frame(
+    notes = {AREA_MARKER_NOTE: int(point_buffer_surface(to_float(raw, "site_surface", path)).sum())}
+    records = _frame(
         len(sites),
         source="cartofriches",
         record_id=raw["site_id"].str.strip(),
@@ -576,6 +584,7 @@ def cartofriches_records(path: Path, departement_region: dict[str, str]) -> pd.D
         area_estimated=raw["nature"].fillna("").str.strip().eq(CARTOFRICHES_UNVERIFIED).to_numpy(),
         raw=raw_fields.to_dict("records"),
     )
+    return records, notes
 
 
 def _jsonable(value: object) -> object:

@@ -75,12 +75,6 @@ RECORD_FIELDS = (
 )
 
 
-AREA_MARKER_NOTE = "area left out, record kept: a marker drawn around a point"
-"""The brownfield load's note counting the surfaces that were a marker, not an area
-(``siting.importers.reference.point_buffer_surface``): shown as it reads among what was left
-out, and why."""
-
-
 def _parse_sites(
     p: dict[str, Path], countries: pd.DataFrame, dep_region: dict[str, str], current_year: int
 ) -> dict[str, Any]:
@@ -92,7 +86,7 @@ def _parse_sites(
     """
 
     shapes = {code: shape(geometry) for code, geometry in zip(countries["code"], countries["geometry_geojson"])}
-    brownfields = site_files.cartofriches_records(p["brownfields"], dep_region)
+    brownfields, brownfield_notes = site_files.cartofriches_records(p["brownfields"], dep_region)
     ppm, ppm_running, ppm_notes = site_files.ppm_records(
         p["power_plants"], p["production_units"], p["still_running"], current_year=current_year
     )
@@ -109,10 +103,8 @@ def _parse_sites(
     groups, parcels, merges = places.conflate(records)
     sites, site_of_record = places.sites_from_groups(records, groups, parcels)
     records["site_external_id"] = site_of_record
-    surface = pd.to_numeric(pd.Series([r.get("site_surface") for r in brownfields["raw"]]), errors="coerce")
     notes = {
-        # Not records left out: values. The records and their sites are kept, with an unknown area.
-        "brownfields": {AREA_MARKER_NOTE: int(site_files.point_buffer_surface(surface).sum())},
+        "brownfields": brownfield_notes,
         "power_plants": ppm_notes,
         "gem_coal": coal_notes,
         "gem_gas": gas_notes,

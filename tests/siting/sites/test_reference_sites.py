@@ -26,9 +26,9 @@ from shapely.geometry import shape
 
 from grid.models import DatasetLoad
 from grid.scope import DEFAULT_SCOPE_ISO2
-from siting.importers.reference import point_buffer_surface
+from siting.importers.reference import AREA_MARKER_NOTE, point_buffer_surface
 from siting.models import Site, SourceRecord
-from siting.sites.services import AREA_MARKER_NOTE, reference_data_load
+from siting.sites.services import reference_data_load
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 R_M = 6_371_008.8
